@@ -61,12 +61,20 @@ pub struct ProcessorId {
 impl ProcessorId {
     /// The OS processor of `worker`.
     pub const fn os(worker: WorkerId) -> Self {
-        Self { worker, kind: ProcessorKind::Os, index: 0 }
+        Self {
+            worker,
+            kind: ProcessorKind::Os,
+            index: 0,
+        }
     }
 
     /// Thread `index` (1-based) of `worker`.
     pub const fn thread(worker: WorkerId, index: u32) -> Self {
-        Self { worker, kind: ProcessorKind::Thread, index }
+        Self {
+            worker,
+            kind: ProcessorKind::Thread,
+            index,
+        }
     }
 
     /// The processor this one belongs to: the OS processor of its worker (itself for an OS

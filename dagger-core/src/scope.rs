@@ -176,7 +176,9 @@ impl Scope {
             }
         }
         if flat.is_empty() {
-            return Err(Error::Argument("Cannot construct UnionScope with no inner scopes".into()));
+            return Err(Error::Argument(
+                "Cannot construct UnionScope with no inner scopes".into(),
+            ));
         }
         flat.sort();
         flat.dedup();
@@ -188,11 +190,26 @@ impl Scope {
         let c = Constraint::default();
         Some(match self {
             Scope::Any => c,
-            Scope::Default => Constraint { default_only: true, ..c },
-            Scope::Node(n) => Constraint { node: Some(*n), ..c },
-            Scope::Process(w) => Constraint { worker: Some(*w), ..c },
-            Scope::ProcessorType(k) => Constraint { kind: Some(*k), ..c },
-            Scope::Exact(p) => Constraint { exact: Some(*p), ..c },
+            Scope::Default => Constraint {
+                default_only: true,
+                ..c
+            },
+            Scope::Node(n) => Constraint {
+                node: Some(*n),
+                ..c
+            },
+            Scope::Process(w) => Constraint {
+                worker: Some(*w),
+                ..c
+            },
+            Scope::ProcessorType(k) => Constraint {
+                kind: Some(*k),
+                ..c
+            },
+            Scope::Exact(p) => Constraint {
+                exact: Some(*p),
+                ..c
+            },
             Scope::Taint(t) => *t,
             Scope::Union(_) | Scope::Invalid(..) => return None,
         })
@@ -300,9 +317,9 @@ impl Selector {
     fn expand(&self, key: &str, all: impl FnOnce() -> Vec<u32>) -> Result<Vec<u32>> {
         match self {
             Selector::One(v) => Ok(vec![*v]),
-            Selector::Many(v) if v.is_empty() => {
-                Err(Error::Argument(format!("Cannot construct scope with {key}=[]")))
-            }
+            Selector::Many(v) if v.is_empty() => Err(Error::Argument(format!(
+                "Cannot construct scope with {key}=[]"
+            ))),
             Selector::Many(v) => Ok(v.clone()),
             Selector::All => Ok(all()),
         }
@@ -321,7 +338,9 @@ pub struct Universe {
 
 impl fmt::Debug for Universe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Universe").field("workers", &self.workers).finish_non_exhaustive()
+        f.debug_struct("Universe")
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
     }
 }
 
@@ -362,12 +381,18 @@ impl ScopeSpec {
 
     /// `scope(:any)`.
     pub fn any() -> Self {
-        Self { named: Some(Scope::Any), keys: vec![] }
+        Self {
+            named: Some(Scope::Any),
+            keys: vec![],
+        }
     }
 
     /// `scope(:default)`.
     pub fn default_scope() -> Self {
-        Self { named: Some(Scope::Default), keys: vec![] }
+        Self {
+            named: Some(Scope::Default),
+            keys: vec![],
+        }
     }
 
     /// Adds a `key=selector` pair.
@@ -451,7 +476,9 @@ impl ScopeSpec {
             return Ok(s.clone());
         }
         if self.keys.is_empty() {
-            return Err(Error::Argument("Cannot construct UnionScope with no inner scopes".into()));
+            return Err(Error::Argument(
+                "Cannot construct UnionScope with no inner scopes".into(),
+            ));
         }
         if let Some(handler) = self.custom_handler(universe)? {
             return handler.to_scope(self, universe);
@@ -464,8 +491,16 @@ impl ScopeSpec {
         };
         let worker_sel = sel("worker", "workers")?;
         let thread_sel = sel("thread", "threads")?;
-        let all_workers = || universe.workers.iter().map(|(w, _)| w.0).collect::<Vec<_>>();
-        let workers = worker_sel.map(|s| s.expand("workers", all_workers)).transpose()?;
+        let all_workers = || {
+            universe
+                .workers
+                .iter()
+                .map(|(w, _)| w.0)
+                .collect::<Vec<_>>()
+        };
+        let workers = worker_sel
+            .map(|s| s.expand("workers", all_workers))
+            .transpose()?;
         if let Some(ws) = &workers {
             for w in ws {
                 if !universe.workers.is_empty() && !universe.workers.iter().any(|(x, _)| x.0 == *w)
@@ -481,8 +516,11 @@ impl ScopeSpec {
             (None, Some(Selector::All)) => Ok(Scope::ProcessorType(ProcessorKind::Thread)),
             (Some(ws), Some(Selector::All)) => {
                 let thread = Scope::ProcessorType(ProcessorKind::Thread);
-                Scope::union(ws.into_iter().map(|w| Scope::Process(WorkerId(w)).constrain(&thread)))
-                    .map(unwrap_single)
+                Scope::union(
+                    ws.into_iter()
+                        .map(|w| Scope::Process(WorkerId(w)).constrain(&thread)),
+                )
+                .map(unwrap_single)
             }
             (ws, Some(ts)) => {
                 let ts = ts.expand("threads", Vec::new)?;
@@ -490,10 +528,15 @@ impl ScopeSpec {
                 let explicit_workers = ws.is_some();
                 let ws = ws.unwrap_or_else(all_workers);
                 let exact = ws.iter().flat_map(|w| {
-                    ts.iter().map(move |t| Scope::Exact(ProcessorId::thread(WorkerId(*w), *t)))
+                    ts.iter()
+                        .map(move |t| Scope::Exact(ProcessorId::thread(WorkerId(*w), *t)))
                 });
                 let u = Scope::union(exact)?;
-                Ok(if explicit_workers { unwrap_single(u) } else { u })
+                Ok(if explicit_workers {
+                    unwrap_single(u)
+                } else {
+                    u
+                })
             }
             (None, None) => unreachable!("keys are non-empty and none is custom"),
         }
@@ -503,7 +546,11 @@ impl ScopeSpec {
         const BUILTIN: [&str; 4] = ["worker", "workers", "thread", "threads"];
         let mut best: Option<Arc<dyn ScopeKey>> = None;
         let mut tie = false;
-        for (k, _) in self.keys.iter().filter(|(k, _)| !BUILTIN.contains(&k.as_str())) {
+        for (k, _) in self
+            .keys
+            .iter()
+            .filter(|(k, _)| !BUILTIN.contains(&k.as_str()))
+        {
             if let Some(h) = universe.keys.iter().find(|h| h.key() == k) {
                 match &best {
                     Some(b) if b.precedence() == h.precedence() => tie = true,
@@ -516,10 +563,16 @@ impl ScopeSpec {
             }
         }
         if tie {
-            return Err(Error::Argument("Incompatible scope specifiers detected".into()));
+            return Err(Error::Argument(
+                "Incompatible scope specifiers detected".into(),
+            ));
         }
         if best.is_none() {
-            if let Some((k, _)) = self.keys.iter().find(|(k, _)| !BUILTIN.contains(&k.as_str())) {
+            if let Some((k, _)) = self
+                .keys
+                .iter()
+                .find(|(k, _)| !BUILTIN.contains(&k.as_str()))
+            {
                 return Err(Error::Argument(format!(
                     "Scope construction not implemented for key: {k}"
                 )));
@@ -530,7 +583,12 @@ impl ScopeSpec {
 
     /// Builds the union of several specs (`scope((worker=1,thread=1),(worker=2,thread=2))`).
     pub fn build_union(specs: &[ScopeSpec], universe: &Universe) -> Result<Scope> {
-        Scope::union(specs.iter().map(|s| s.build(universe)).collect::<Result<Vec<_>>>()?)
+        Scope::union(
+            specs
+                .iter()
+                .map(|s| s.build(universe))
+                .collect::<Result<Vec<_>>>()?,
+        )
     }
 }
 

@@ -28,7 +28,8 @@ impl StoreKey {
             !s.is_empty()
                 && s != "."
                 && s != ".."
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         };
         if key.is_empty() || !key.split('/').all(ok_segment) {
             return Err(Error::Argument(format!("invalid store key {key:?}")));

@@ -1,1 +1,43 @@
-//! placeholder
+//! # dagger-sched
+//!
+//! The scheduler of dagger-rs: the task graph, the executor, [`Context`], the eager API
+//! ([`Context::spawn`] → [`DTask`], `fetch`, `wait`, `cancel`, [`fetch_all`],
+//! [`Context::sync`]) and the lazy API ([`delayed`] → [`Thunk`], `compute` → [`Chunk`],
+//! `collect`).
+//!
+//! ```
+//! use dagger_sched::{delayed, Context};
+//! let ctx = Context::local();
+//! // eager
+//! let a = ctx.spawn(|(x,)| x + x, (2,));
+//! let b = ctx.spawn(|(x,)| [x, 1, 2].iter().sum::<i32>(), (2,));
+//! let c = ctx.spawn(|(a, b)| a * b, (&a, &b));
+//! assert_eq!(c.fetch().unwrap(), 20);
+//! // lazy
+//! let a = delayed(|(x,)| x + x, (2,));
+//! let b = delayed(|(x,)| [x, 1, 2].iter().sum::<i32>(), (2,));
+//! let c = delayed(|(a, b)| a * b, (&a, &b));
+//! assert_eq!(c.collect(&ctx).unwrap(), 20);
+//! ```
+#![warn(missing_docs)]
+
+mod args;
+mod cancel;
+mod context;
+mod executor;
+mod handle;
+mod lazy;
+mod size;
+mod sync;
+mod task;
+
+pub use args::{All, Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
+pub use cancel::{current_task, is_cancelled, sleep};
+pub use context::{Context, ContextBuilder};
+pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
+pub use handle::{fetch_all, Chunk, DTask, FetchAll};
+pub use lazy::{
+    delayed, delayed_meta, delayed_with, AnyThunk, IntoLazyArg, IntoLazyArgs, IntoMetaArgs,
+    LazyArg, LazyArgs, LazyValuesOf, Memo, Meta, MetaThunk, Thunk,
+};
+pub use size::{register_size, size_of_value};

@@ -1,0 +1,370 @@
+//! [`Context`]: the handle to a running scheduler, and the eager API (`spawn`).
+
+use crate::args::{Args, IntoArgs, ValuesOf};
+use crate::executor::{self, Pool};
+use crate::handle::{Chunk, DTask};
+use crate::sync;
+use crate::task::{Header, Job, Outcome, Pin, Task};
+use dagger_core::scope::{ScopeSpec, Universe};
+use dagger_core::{
+    Error, NodeId, Options, ProcessorId, ProcessorInfo, ProcessorKind, Result, Scope, TaskId,
+    WorkerId,
+};
+use parking_lot::Mutex;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
+
+/// A running scheduler: its processors and the API to give them work.
+///
+/// `Context::local()` is the embedded default: this process only, one thread processor per
+/// core, no network and no set-up. Clones share the same scheduler; it stops when the last
+/// clone is dropped.
+///
+/// ```
+/// use dagger_sched::Context;
+/// let ctx = Context::local();
+/// let p = ctx.spawn(|(x,)| x + 1, (4,));          // add1(4)
+/// let q = ctx.spawn(|(p,)| p + 2, (&p,));         // add2(p)
+/// let r = ctx.spawn(|(x,)| x + 1, (3,));          // add1(3)
+/// let s = ctx.spawn(|(p, q, r)| p + q + r, (&p, &q, &r));
+/// assert_eq!(s.fetch().unwrap(), 16);
+/// assert_eq!(p.fetch().unwrap(), 5);
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: Arc<Pool>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    worker: WorkerId,
+    processors: Vec<ProcessorInfo>,
+    universe: Universe,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.pool.shutdown();
+        let me = executor::current_thread_of(&self.pool);
+        for (i, h) in self.handles.lock().drain(..).enumerate() {
+            // The last handle may be dropped by a task on one of our own threads.
+            if me != Some(i) {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+/// Builds a [`Context`].
+///
+/// ```
+/// let ctx = dagger_sched::Context::builder().threads(2).build();
+/// assert_eq!(ctx.num_threads(), 2);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ContextBuilder {
+    threads: Option<usize>,
+}
+
+impl ContextBuilder {
+    /// Number of thread processors (default: the number of cores).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n.max(1));
+        self
+    }
+
+    /// Starts the scheduler.
+    pub fn build(self) -> Context {
+        let threads = self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let (pool, handles) = Pool::start(threads, "dagger");
+        let worker = WorkerId::DRIVER;
+        let node = NodeId(0);
+        let mut processors = vec![ProcessorInfo {
+            id: ProcessorId::os(worker),
+            node,
+        }];
+        processors.extend((1..=threads as u32).map(|t| ProcessorInfo {
+            id: ProcessorId::thread(worker, t),
+            node,
+        }));
+        let universe = Universe {
+            workers: vec![(worker, threads as u32)],
+            keys: vec![],
+        };
+        let _init = tracing::trace_span!(target: "dagger", "scheduler_init", threads).entered();
+        Context {
+            inner: Arc::new(Inner {
+                pool,
+                handles: Mutex::new(handles),
+                worker,
+                processors,
+                universe,
+            }),
+        }
+    }
+}
+
+impl Context {
+    /// The embedded default: one process, one thread processor per core.
+    pub fn local() -> Context {
+        Context::builder().build()
+    }
+
+    /// A builder for other configurations.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder::default()
+    }
+
+    /// The id of this process (the driver is worker 1).
+    pub fn worker_id(&self) -> WorkerId {
+        self.inner.worker
+    }
+
+    /// Number of thread processors in this process.
+    pub fn num_threads(&self) -> usize {
+        self.inner.pool.threads()
+    }
+
+    /// Every processor of the context.
+    pub fn processors(&self) -> &[ProcessorInfo] {
+        &self.inner.processors
+    }
+
+    /// Builds a scope from the `scope(...)` selectors against this context's workers.
+    ///
+    /// ```
+    /// use dagger_core::{ScopeSpec, Scope, ProcessorId, WorkerId};
+    /// let ctx = dagger_sched::Context::builder().threads(2).build();
+    /// let s = ctx.scope(&ScopeSpec::new().worker(1).thread(2)).unwrap();
+    /// assert_eq!(s, Scope::Exact(ProcessorId::thread(WorkerId(1), 2)));
+    /// assert!(ctx.scope(&ScopeSpec::new().workers([])).is_err());
+    /// ```
+    pub fn scope(&self, spec: &ScopeSpec) -> Result<Scope> {
+        spec.build(&self.inner.universe)
+    }
+
+    /// The universe scopes are built against (workers and their thread counts).
+    pub fn universe(&self) -> &Universe {
+        &self.inner.universe
+    }
+
+    /// Spawns `f` on `args`; `f` receives the argument values as a tuple. A panic in `f`
+    /// fails the task.
+    pub fn spawn<A, F, R>(&self, f: F, args: A) -> DTask<R>
+    where
+        A: IntoArgs,
+        F: FnOnce(ValuesOf<A>) -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        self.spawn_inner(&Options::default(), args.into_args(), move |v| Ok(f(v)))
+    }
+
+    /// Like [`Context::spawn`] with options (scope, name, …).
+    pub fn spawn_with<A, F, R>(&self, opts: &Options, f: F, args: A) -> DTask<R>
+    where
+        A: IntoArgs,
+        F: FnOnce(ValuesOf<A>) -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        self.spawn_inner(opts, args.into_args(), move |v| Ok(f(v)))
+    }
+
+    /// Spawns a fallible `f`: an `Err` fails the task with that error as root cause.
+    ///
+    /// ```
+    /// let ctx = dagger_sched::Context::builder().threads(1).build();
+    /// let a = ctx.try_spawn(|()| Err::<i32, _>("Test"), ());
+    /// let b = ctx.spawn(|(a,)| a + 1, (&a,));
+    /// a.wait(); // never raises
+    /// let msg = b.fetch().unwrap_err().to_string();
+    /// assert!(msg.contains("Test") && msg.contains("Root Task"));
+    /// ```
+    pub fn try_spawn<A, F, R, E>(&self, f: F, args: A) -> DTask<R>
+    where
+        A: IntoArgs,
+        F: FnOnce(ValuesOf<A>) -> std::result::Result<R, E> + Send + 'static,
+        R: Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        self.try_spawn_with(&Options::default(), f, args)
+    }
+
+    /// Like [`Context::try_spawn`] with options.
+    pub fn try_spawn_with<A, F, R, E>(&self, opts: &Options, f: F, args: A) -> DTask<R>
+    where
+        A: IntoArgs,
+        F: FnOnce(ValuesOf<A>) -> std::result::Result<R, E> + Send + 'static,
+        R: Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        self.spawn_inner(opts, args.into_args(), move |v| {
+            f(v).map_err(|e| Error::User(e.to_string()))
+        })
+    }
+
+    /// Puts a value into the system as a finished chunk (the reference's `tochunk`).
+    ///
+    /// ```
+    /// let ctx = dagger_sched::Context::builder().threads(1).build();
+    /// let c = ctx.tochunk(41);
+    /// assert_eq!(ctx.spawn(|(x,)| x + 1, (&c,)).fetch().unwrap(), 42);
+    /// ```
+    pub fn tochunk<T: Send + Sync + 'static>(&self, value: T) -> Chunk<T> {
+        let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
+        let task = Arc::new(Task::<T, fn() -> Outcome<T>>::ready(
+            Header::new(id, None, Pin::Any, true),
+            Ok(value),
+        ));
+        Chunk {
+            task: self.handle(task),
+            scope: Scope::Any,
+        }
+    }
+
+    fn handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn crate::task::Cell<T>>) -> DTask<T> {
+        DTask {
+            cell,
+            pool: self.inner.pool.clone(),
+            worker: self.inner.worker,
+        }
+    }
+
+    /// Where a task with these options and argument scopes may run.
+    fn place(&self, opts: &Options, data_scopes: &[Scope]) -> Result<Pin> {
+        if opts.scope.is_none() && opts.result_scope.is_none() && data_scopes.is_empty() {
+            return Ok(Pin::Any);
+        }
+        let compute = opts.scope.clone().unwrap_or(Scope::Default);
+        let mut scope = match &opts.result_scope {
+            Some(r) => {
+                let s = compute.constrain(r);
+                if s.is_invalid() {
+                    return Err(Error::Scheduling(format!(
+                        "compute_scope and result_scope are not compatible: {compute}, {r}"
+                    )));
+                }
+                s
+            }
+            None => compute,
+        };
+        let here = Scope::Process(self.inner.worker);
+        let s = scope.constrain(&here);
+        if s.is_invalid() {
+            return Err(Error::Scheduling(format!(
+                "Scope {scope} is not compatible with {here}: a closure task runs only in the \
+                 process that made it"
+            )));
+        }
+        scope = s;
+        for d in data_scopes {
+            let s = scope.constrain(d);
+            if s.is_invalid() {
+                return Err(Error::Scheduling(format!(
+                    "Current scope and argument Chunk scope are not compatible: {scope}, {d}"
+                )));
+            }
+            scope = s;
+        }
+        let threads: Vec<usize> = self
+            .inner
+            .processors
+            .iter()
+            .filter(|p| p.id.kind == ProcessorKind::Thread && scope.matches(p))
+            .map(|p| p.id.index as usize - 1)
+            .collect();
+        if threads.is_empty() {
+            return Err(Error::Scheduling(format!(
+                "No processors available, try widening scope (scope {scope})"
+            )));
+        }
+        Ok(if threads.len() == self.num_threads() {
+            Pin::Any
+        } else {
+            Pin::Threads(threads)
+        })
+    }
+
+    pub(crate) fn spawn_inner<A, R>(
+        &self,
+        opts: &Options,
+        args: A,
+        call: impl FnOnce(A::Values) -> Outcome<R> + Send + 'static,
+    ) -> DTask<R>
+    where
+        A: Args,
+        R: Send + Sync + 'static,
+    {
+        let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
+        let mut deps: smallvec::SmallVec<[Arc<dyn Job>; 4]> = smallvec::SmallVec::new();
+        let mut scopes: Vec<Scope> = Vec::new();
+        args.visit(&mut |d, s| {
+            if let Some(d) = d {
+                deps.push(d.0);
+            }
+            if let Some(s) = s {
+                scopes.push(s.clone());
+            }
+        });
+        let placed = self.place(opts, &scopes);
+        let header = Header::new(
+            id,
+            opts.name.clone(),
+            placed.as_ref().map_or(Pin::Any, Clone::clone),
+            opts.get_result,
+        );
+        let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
+            let values = args.resolve()?;
+            call(values)
+        }));
+        let job: Arc<dyn Job> = task.clone();
+        sync::record(&job);
+        let handle = self.handle(task);
+        if let Err(e) = placed {
+            let ready = job.fail(e);
+            executor::schedule_all(&self.inner.pool, ready);
+            return handle;
+        }
+        let h = job.header();
+        for d in deps {
+            h.add_pending();
+            if !d.header().add_dependent(&job) {
+                h.dep_done();
+            }
+        }
+        if h.dep_done() {
+            self.inner.pool.schedule(job);
+        }
+        handle
+    }
+
+    /// Runs `body`, then waits for every task spawned on this thread inside it (the
+    /// reference's `@sync`). Fails with the first failure among them.
+    ///
+    /// ```
+    /// let ctx = dagger_sched::Context::builder().threads(2).build();
+    /// let mut t = None;
+    /// ctx.sync(|| t = Some(ctx.spawn(|()| dagger_sched::sleep(std::time::Duration::from_millis(20)), ()))).unwrap();
+    /// assert!(t.unwrap().is_ready());
+    /// ```
+    pub fn sync<R>(&self, body: impl FnOnce() -> R) -> Result<R> {
+        sync::run(body)
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("worker", &self.inner.worker)
+            .field("threads", &self.num_threads())
+            .finish()
+    }
+}

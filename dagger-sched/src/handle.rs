@@ -1,0 +1,289 @@
+//! Handles to results: [`DTask`] (an eager task) and [`Chunk`] (a finished, stored result).
+
+use crate::executor::{self, Pool};
+use crate::size;
+use crate::task::{processor_of, Cell, Job};
+use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, TaskId, WorkerId};
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A handle to a spawned task and, later, its result.
+///
+/// Dropping every handle (and every pending dependent) releases the result.
+///
+/// ```
+/// use dagger_sched::Context;
+/// let ctx = Context::builder().threads(2).build();
+/// let p = ctx.spawn(|(x,)| x + 1, (4,));
+/// let q = ctx.spawn(|(p,)| p + 2, (&p,));
+/// assert_eq!(q.fetch().unwrap(), 7);
+/// assert!(p.is_ready());
+/// ```
+pub struct DTask<T> {
+    pub(crate) cell: Arc<dyn Cell<T>>,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) worker: WorkerId,
+}
+
+impl<T> Clone for DTask<T> {
+    fn clone(&self) -> Self {
+        DTask {
+            cell: self.cell.clone(),
+            pool: self.pool.clone(),
+            worker: self.worker,
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> DTask<T> {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.cell.header().id
+    }
+
+    pub(crate) fn job(&self) -> Arc<dyn Job> {
+        self.cell.clone().job()
+    }
+
+    /// Whether the task has finished (successfully or not). Never blocks.
+    pub fn is_ready(&self) -> bool {
+        self.cell.result().is_some()
+    }
+
+    /// Blocks until the task has finished; never raises (check with [`DTask::fetch`]).
+    pub fn wait(&self) {
+        if self.is_ready() {
+            return;
+        }
+        let h = self.cell.header();
+        executor::wait_until(&|| self.cell.result().is_some(), &|p| h.add_waiter(p));
+    }
+
+    /// Waits, then gives a reference to the outcome.
+    pub(crate) fn outcome(&self) -> &Result<T> {
+        self.wait();
+        match self.cell.result() {
+            Some(r) => r,
+            None => unreachable!("wait returns only once the result is set"),
+        }
+    }
+
+    /// Waits and returns the result value (cloned), or the task's failure: a
+    /// [`Error::TaskFailed`] naming this task and carrying the root cause.
+    pub fn fetch(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.outcome().clone()
+    }
+
+    /// Waits and returns the result as a [`Chunk`] (its metadata and value), or the failure.
+    pub fn chunk(&self) -> Result<Chunk<T>> {
+        match self.outcome() {
+            Ok(_) => Ok(Chunk {
+                task: self.clone(),
+                scope: Scope::Any,
+            }),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Cancels the task: if it has not finished, it finishes now with a cancellation error
+    /// (dependents fail too); a running body is told through [`crate::is_cancelled`].
+    pub fn cancel(&self) {
+        let h = self.cell.header();
+        h.cancelled.store(true, Ordering::Release);
+        if self.cell.result().is_none() {
+            let ready = self.job().fail(Error::Cancelled { task: h.id });
+            executor::schedule_all(&self.pool, ready);
+        }
+    }
+}
+
+impl<T: 'static> fmt::Debug for DTask<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = self.cell.header();
+        write!(
+            f,
+            "DTask({}{})",
+            h.id,
+            if h.is_done() { ", done" } else { "" }
+        )
+    }
+}
+
+/// A finished result kept where it was computed, with its metadata. Passing a chunk to a task
+/// passes its value.
+///
+/// ```
+/// use dagger_sched::Context;
+/// let ctx = Context::builder().threads(1).build();
+/// let c = ctx.spawn(|()| vec![1u64, 2, 3], ()).chunk().unwrap();
+/// assert_eq!(c.type_name(), "alloc::vec::Vec<u64>");
+/// assert_eq!(c.size_bytes(), 24 + 24);
+/// assert_eq!(c.fetch().unwrap(), vec![1, 2, 3]);
+/// ```
+pub struct Chunk<T> {
+    pub(crate) task: DTask<T>,
+    pub(crate) scope: Scope,
+}
+
+impl<T> Clone for Chunk<T> {
+    fn clone(&self) -> Self {
+        Chunk {
+            task: self.task.clone(),
+            scope: self.scope.clone(),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Chunk<T> {
+    /// The chunk's id.
+    pub fn id(&self) -> ChunkId {
+        ChunkId(self.task.id().0)
+    }
+
+    /// The worker that holds the value.
+    pub fn owner(&self) -> WorkerId {
+        self.task.worker
+    }
+
+    /// The processor that computed it (the owner's OS processor for a value put in directly
+    /// or returned with `get_result`).
+    pub fn processor(&self) -> ProcessorId {
+        processor_of(self.task.cell.header(), self.task.worker)
+    }
+
+    /// Where tasks using this chunk may run.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// Returns the same chunk with another scope (e.g. to pin it to its owner).
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// The Rust type of the value.
+    pub fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    /// The value's size in bytes (deep for types the size registry knows, see
+    /// [`crate::register_size`]; `size_of::<T>()` otherwise).
+    pub fn size_bytes(&self) -> u64 {
+        match self.task.cell.result() {
+            Some(Ok(v)) => size::size_of_value(v),
+            _ => 0,
+        }
+    }
+
+    /// The task that produced this chunk.
+    pub fn task(&self) -> &DTask<T> {
+        &self.task
+    }
+
+    /// The value, cloned.
+    pub fn fetch(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.task.fetch()
+    }
+
+    /// The value, cloned (`collect` of the reference).
+    pub fn collect(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.fetch()
+    }
+
+    /// Calls `f` with a reference to the value, without cloning it.
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R> {
+        match self.task.outcome() {
+            Ok(v) => Ok(f(v)),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for Chunk<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Chunk({}, {}, {}, {:?})",
+            self.id(),
+            self.processor(),
+            self.type_name(),
+            self.scope
+        )
+    }
+}
+
+/// Things [`fetch_all`] can fetch: tasks, chunks, and vectors and tuples of them.
+pub trait FetchAll {
+    /// The fetched values.
+    type Output;
+    /// Fetches everything, failing with the first error.
+    fn fetch_all(&self) -> Result<Self::Output>;
+}
+
+impl<T: Clone + Send + Sync + 'static> FetchAll for DTask<T> {
+    type Output = T;
+    fn fetch_all(&self) -> Result<T> {
+        self.fetch()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> FetchAll for Chunk<T> {
+    type Output = T;
+    fn fetch_all(&self) -> Result<T> {
+        self.fetch()
+    }
+}
+
+impl<F: FetchAll> FetchAll for [F] {
+    type Output = Vec<F::Output>;
+    fn fetch_all(&self) -> Result<Self::Output> {
+        self.iter().map(FetchAll::fetch_all).collect()
+    }
+}
+
+impl<F: FetchAll> FetchAll for Vec<F> {
+    type Output = Vec<F::Output>;
+    fn fetch_all(&self) -> Result<Self::Output> {
+        self.as_slice().fetch_all()
+    }
+}
+
+macro_rules! fetch_tuple {
+    ($($n:ident $v:ident),*) => {
+        impl<$($n: FetchAll),*> FetchAll for ($($n,)*) {
+            type Output = ($($n::Output,)*);
+            fn fetch_all(&self) -> Result<Self::Output> {
+                let ($($v,)*) = self;
+                Ok(($($v.fetch_all()?,)*))
+            }
+        }
+    };
+}
+fetch_tuple!(A a, B b);
+fetch_tuple!(A a, B b, C c);
+fetch_tuple!(A a, B b, C c, D d);
+
+/// Fetches a task, a chunk, or a vector or tuple of them.
+///
+/// ```
+/// use dagger_sched::{fetch_all, Context};
+/// let ctx = Context::builder().threads(2).build();
+/// let ts: Vec<_> = (0..4).map(|_| ctx.spawn(|()| 1 + 1, ())).collect();
+/// assert_eq!(fetch_all(&ts).unwrap(), vec![2, 2, 2, 2]);
+/// let pair = (ctx.spawn(|()| 1, ()), ctx.spawn(|()| "two", ()));
+/// assert_eq!(fetch_all(&pair).unwrap(), (1, "two"));
+/// ```
+pub fn fetch_all<F: FetchAll + ?Sized>(x: &F) -> Result<F::Output> {
+    x.fetch_all()
+}

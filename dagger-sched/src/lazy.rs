@@ -1,0 +1,463 @@
+//! The lazy API: [`delayed`] builds a graph of [`Thunk`]s; `compute` runs it and returns a
+//! [`Chunk`]; `collect` returns the value.
+//!
+//! Nothing runs until `compute`. Each thunk runs once per computation even when several
+//! others use it. Intermediate results are released as soon as their consumers have run,
+//! unless the thunk's options say `persist` (keep the result while the thunk lives) or
+//! `cache` (keep it and reuse it in later computations).
+
+use crate::args::{Arg, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
+use crate::context::Context;
+use crate::handle::{Chunk, DTask};
+use dagger_core::{Options, Result, Scope};
+use parking_lot::Mutex;
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+static NEXT_THUNK: AtomicU64 = AtomicU64::new(1);
+
+/// The tasks spawned so far in one computation, by thunk id (each a boxed `DTask<T>`).
+pub struct Memo(HashMap<u64, Box<dyn Any + Send + Sync>>);
+
+/// A thunk of any result type, as the graph walk sees it.
+pub trait AnyThunk: Send + Sync {
+    /// The thunk's id.
+    fn id(&self) -> u64;
+    /// The thunks it takes as inputs.
+    fn inputs(&self) -> &[Arc<dyn AnyThunk>];
+    /// Spawns it (its inputs are already spawned in `memo`).
+    fn submit(&self, ctx: &Context, memo: &mut Memo);
+}
+
+type Make<T> = Box<dyn Fn(&Context, &Memo) -> DTask<T> + Send + Sync>;
+
+struct ThunkNode<T> {
+    id: u64,
+    opts: Options,
+    inputs: Vec<Arc<dyn AnyThunk>>,
+    make: Make<T>,
+    kept: Mutex<Option<DTask<T>>>,
+}
+
+impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn inputs(&self) -> &[Arc<dyn AnyThunk>] {
+        &self.inputs
+    }
+
+    fn submit(&self, ctx: &Context, memo: &mut Memo) {
+        if memo.0.contains_key(&self.id) {
+            return;
+        }
+        if self.opts.cache {
+            let kept = self.kept.lock().clone();
+            if let Some(t) = kept.filter(|t| !matches!(t.cell.result(), Some(Err(_)))) {
+                memo.0.insert(self.id, Box::new(t));
+                return;
+            }
+        }
+        let task = (self.make)(ctx, memo);
+        if self.opts.persist || self.opts.cache {
+            *self.kept.lock() = Some(task.clone());
+        }
+        memo.0.insert(self.id, Box::new(task));
+    }
+}
+
+/// A lazy task: a function and its arguments, some of them other thunks.
+///
+/// ```
+/// use dagger_sched::{delayed, Context};
+/// let ctx = Context::builder().threads(2).build();
+/// let p = delayed(|(x,)| x + 1, (42,));
+/// let q = delayed(|(p,)| p * 2, (&p,));
+/// let r = delayed(|(x,)| x - 1, (53,));
+/// let s = delayed(|(p, q, r)| p + q + r, (&p, &q, &r));
+/// assert_eq!(s.collect(&ctx).unwrap(), 43 + 86 + 52);
+/// let c = s.compute(&ctx).unwrap();           // a Chunk, kept where it was computed
+/// assert_eq!(c.collect().unwrap(), 181);
+/// ```
+pub struct Thunk<T> {
+    node: Arc<ThunkNode<T>>,
+}
+
+impl<T> Clone for Thunk<T> {
+    fn clone(&self) -> Self {
+        Thunk {
+            node: self.node.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Thunk<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Thunk({}, {} inputs)",
+            self.node.id,
+            self.node.inputs.len()
+        )
+    }
+}
+
+impl<T: Send + Sync + 'static> Thunk<T> {
+    /// The thunk's id (unique in this process).
+    pub fn id(&self) -> u64 {
+        self.node.id
+    }
+
+    /// The options it was made with.
+    pub fn options(&self) -> &Options {
+        &self.node.opts
+    }
+
+    /// Runs the graph below this thunk and waits for it; the result stays where it was
+    /// computed, as a [`Chunk`]. A failure anywhere below is returned as the error.
+    pub fn compute(&self, ctx: &Context) -> Result<Chunk<T>> {
+        let task = self.submit(ctx);
+        let scope = self.node.opts.result_scope.clone().unwrap_or(Scope::Any);
+        task.chunk().map(|c| c.with_scope(scope))
+    }
+
+    /// Spawns the graph below this thunk without waiting; returns the eager handle.
+    pub fn submit(&self, ctx: &Context) -> DTask<T> {
+        let root: Arc<dyn AnyThunk> = self.node.clone();
+        let mut memo = Memo(HashMap::new());
+        let mut seen = HashSet::new();
+        // Iterative post-order: deep chains must not overflow the stack.
+        let mut stack = vec![(root, false)];
+        while let Some((n, expanded)) = stack.pop() {
+            if expanded {
+                n.submit(ctx, &mut memo);
+                continue;
+            }
+            if !seen.insert(n.id()) {
+                continue;
+            }
+            stack.push((n.clone(), true));
+            for i in n.inputs().iter().rev() {
+                if !seen.contains(&i.id()) {
+                    stack.push((i.clone(), false));
+                }
+            }
+        }
+        lookup::<T>(&memo, self.node.id)
+    }
+
+    /// Computes and returns the value (the reference's `collect`).
+    pub fn collect(&self, ctx: &Context) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.compute(ctx)?.collect()
+    }
+
+    /// Computes and returns the graph's eager handle (alias of [`Thunk::submit`]).
+    pub fn spawn(&self, ctx: &Context) -> DTask<T> {
+        self.submit(ctx)
+    }
+}
+
+fn lookup<T: Send + Sync + 'static>(memo: &Memo, id: u64) -> DTask<T> {
+    match memo.0.get(&id).and_then(|b| b.downcast_ref::<DTask<T>>()) {
+        Some(t) => t.clone(),
+        None => unreachable!("thunk {id} is submitted before anything that uses it"),
+    }
+}
+
+/// One lazy argument: a thunk, a chunk, or a plain value.
+pub trait LazyArg: Send + Sync + 'static {
+    /// What it becomes once the graph is submitted.
+    type Eager: IntoArg;
+    /// The thunk it stands for, if any.
+    fn input(&self) -> Option<Arc<dyn AnyThunk>>;
+    /// The eager argument, given the tasks spawned so far.
+    fn materialize(&self, memo: &Memo) -> Self::Eager;
+}
+
+/// Anything usable as a lazy argument.
+pub trait IntoLazyArg {
+    /// The stored form.
+    type Lazy: LazyArg;
+    /// Converts.
+    fn into_lazy(self) -> Self::Lazy;
+}
+
+/// A tuple of lazy arguments.
+pub trait LazyArgs: Send + Sync + 'static {
+    /// The eager tuple it becomes.
+    type Eager: IntoArgs;
+    /// The thunks among the arguments.
+    fn inputs(&self) -> Vec<Arc<dyn AnyThunk>>;
+    /// The eager arguments.
+    fn materialize(&self, memo: &Memo) -> Self::Eager;
+}
+
+/// A tuple of things convertible to lazy arguments: what [`delayed`] takes.
+pub trait IntoLazyArgs {
+    /// The stored tuple.
+    type Lazy: LazyArgs;
+    /// Converts.
+    fn into_lazy(self) -> Self::Lazy;
+}
+
+impl<T: Send + Sync + 'static + Clone> LazyArg for Thunk<T> {
+    type Eager = DTask<T>;
+    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
+        Some(self.node.clone())
+    }
+    fn materialize(&self, memo: &Memo) -> DTask<T> {
+        lookup(memo, self.node.id)
+    }
+}
+
+impl<T: Send + Sync + 'static + Clone> IntoLazyArg for Thunk<T> {
+    type Lazy = Thunk<T>;
+    fn into_lazy(self) -> Thunk<T> {
+        self
+    }
+}
+
+impl<T: Send + Sync + 'static + Clone> IntoLazyArg for &Thunk<T> {
+    type Lazy = Thunk<T>;
+    fn into_lazy(self) -> Thunk<T> {
+        self.clone()
+    }
+}
+
+impl<T: Send + Sync + 'static + Clone> LazyArg for Chunk<T> {
+    type Eager = Chunk<T>;
+    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
+        None
+    }
+    fn materialize(&self, _: &Memo) -> Chunk<T> {
+        self.clone()
+    }
+}
+
+impl<T: Send + Sync + 'static + Clone> IntoLazyArg for Chunk<T> {
+    type Lazy = Chunk<T>;
+    fn into_lazy(self) -> Chunk<T> {
+        self
+    }
+}
+
+impl<T: Send + Sync + 'static + Clone> IntoLazyArg for &Chunk<T> {
+    type Lazy = Chunk<T>;
+    fn into_lazy(self) -> Chunk<T> {
+        self.clone()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> LazyArg for Val<T> {
+    type Eager = Val<T>;
+    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
+        None
+    }
+    fn materialize(&self, _: &Memo) -> Val<T> {
+        self.clone()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> IntoLazyArg for Val<T> {
+    type Lazy = Val<T>;
+    fn into_lazy(self) -> Val<T> {
+        self
+    }
+}
+
+macro_rules! plain_lazy {
+    ($($t:ty),*) => {$(
+        impl IntoLazyArg for $t {
+            type Lazy = Val<$t>;
+            fn into_lazy(self) -> Val<$t> { Val(self) }
+        }
+    )*};
+}
+plain_lazy!(
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+    bool,
+    char,
+    String,
+    &'static str
+);
+
+impl<T: Clone + Send + Sync + 'static> IntoLazyArg for Vec<T> {
+    type Lazy = Val<Vec<T>>;
+    fn into_lazy(self) -> Val<Vec<T>> {
+        Val(self)
+    }
+}
+
+/// An input passed as its [`Chunk`] rather than its value (the `meta` option of the
+/// reference), for eager tasks: `ctx.spawn(f, (Meta(t.clone()),))`.
+#[derive(Clone)]
+pub struct Meta<T>(pub DTask<T>);
+
+impl<T: Send + Sync + 'static> Arg for Meta<T> {
+    type Value = Chunk<T>;
+    fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
+        f(Some(Dependency(self.0.job())), None)
+    }
+    fn resolve(self) -> Result<Chunk<T>> {
+        self.0.chunk()
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoArg for Meta<T> {
+    type Arg = Meta<T>;
+    fn into_arg(self) -> Meta<T> {
+        self
+    }
+}
+
+/// A thunk input passed as its [`Chunk`] (built by [`delayed_meta`]).
+pub struct MetaThunk<T>(Thunk<T>);
+
+impl<T: Send + Sync + 'static> LazyArg for MetaThunk<T> {
+    type Eager = Meta<T>;
+    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
+        Some(self.0.node.clone())
+    }
+    fn materialize(&self, memo: &Memo) -> Meta<T> {
+        Meta(lookup(memo, self.0.node.id))
+    }
+}
+
+/// Tuples of thunks that [`delayed_meta`] passes as chunks.
+pub trait IntoMetaArgs {
+    /// The stored tuple.
+    type Lazy: LazyArgs;
+    /// Converts.
+    fn into_meta(self) -> Self::Lazy;
+}
+
+macro_rules! tuple_lazy {
+    ($($n:ident $v:ident $m:ident),*) => {
+        impl<$($n: LazyArg),*> LazyArgs for ($($n,)*) {
+            type Eager = ($($n::Eager,)*);
+            fn inputs(&self) -> Vec<Arc<dyn AnyThunk>> {
+                let ($($v,)*) = self;
+                let v: Vec<Option<Arc<dyn AnyThunk>>> = vec![$($v.input()),*];
+                v.into_iter().flatten().collect()
+            }
+            #[allow(unused_variables)]
+            fn materialize(&self, memo: &Memo) -> Self::Eager {
+                let ($($v,)*) = self;
+                ($($v.materialize(memo),)*)
+            }
+        }
+        impl<$($n: IntoLazyArg),*> IntoLazyArgs for ($($n,)*) {
+            type Lazy = ($($n::Lazy,)*);
+            fn into_lazy(self) -> Self::Lazy {
+                let ($($v,)*) = self;
+                ($($v.into_lazy(),)*)
+            }
+        }
+        impl<$($m: Send + Sync + 'static + Clone),*> IntoMetaArgs for ($(&Thunk<$m>,)*) {
+            type Lazy = ($(MetaThunk<$m>,)*);
+            fn into_meta(self) -> Self::Lazy {
+                let ($($v,)*) = self;
+                ($(MetaThunk($v.clone()),)*)
+            }
+        }
+    };
+}
+tuple_lazy!();
+tuple_lazy!(A a X);
+tuple_lazy!(A a X, B b Y);
+tuple_lazy!(A a X, B b Y, C c Z);
+tuple_lazy!(A a X, B b Y, C c Z, D d W);
+tuple_lazy!(A a X, B b Y, C c Z, D d W, E e V);
+tuple_lazy!(A a X, B b Y, C c Z, D d W, E e V, F f U);
+
+/// The values a lazy body receives for argument tuple `A`.
+pub type LazyValuesOf<A> = ValuesOf<<<A as IntoLazyArgs>::Lazy as LazyArgs>::Eager>;
+
+/// Makes a thunk: `f` applied to `args` (thunks, chunks, plain values), run at `compute`.
+pub fn delayed<A, F, R>(f: F, args: A) -> Thunk<R>
+where
+    A: IntoLazyArgs,
+    F: Fn(LazyValuesOf<A>) -> R + Send + Sync + 'static,
+    R: Send + Sync + 'static,
+{
+    delayed_with(Options::default(), f, args)
+}
+
+/// [`delayed`] with options (`get_result`, `persist`, `cache`, `scope`, `name`, …).
+pub fn delayed_with<A, F, R>(opts: Options, f: F, args: A) -> Thunk<R>
+where
+    A: IntoLazyArgs,
+    F: Fn(LazyValuesOf<A>) -> R + Send + Sync + 'static,
+    R: Send + Sync + 'static,
+{
+    make(opts, f, args.into_lazy())
+}
+
+fn make<L, F, R>(opts: Options, f: F, lazy: L) -> Thunk<R>
+where
+    L: LazyArgs,
+    F: Fn(ValuesOf<L::Eager>) -> R + Send + Sync + 'static,
+    R: Send + Sync + 'static,
+{
+    let inputs = lazy.inputs();
+    let f = Arc::new(f);
+    let task_opts = opts.clone();
+    let make: Make<R> = Box::new(move |ctx, memo| {
+        let f = f.clone();
+        ctx.spawn_inner(&task_opts, lazy.materialize(memo).into_args(), move |v| {
+            Ok(f(v))
+        })
+    });
+    Thunk {
+        node: Arc::new(ThunkNode {
+            id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
+            opts,
+            inputs,
+            make,
+            kept: Mutex::new(None),
+        }),
+    }
+}
+
+/// A thunk whose body receives its input thunks as [`Chunk`]s, not values (the `meta`
+/// option). It runs in the driver process.
+///
+/// ```
+/// use dagger_sched::{delayed, delayed_meta, Context};
+/// let ctx = Context::builder().threads(2).build();
+/// let a = delayed(|()| 7u32, ());
+/// let m = delayed_meta(|(c,)| (c.id(), c.owner()), (&a,));
+/// let (_id, owner) = m.collect(&ctx).unwrap();
+/// assert_eq!(owner, ctx.worker_id());
+/// ```
+pub fn delayed_meta<A, F, R>(f: F, args: A) -> Thunk<R>
+where
+    A: IntoMetaArgs,
+    F: Fn(ValuesOf<<A::Lazy as LazyArgs>::Eager>) -> R + Send + Sync + 'static,
+    R: Send + Sync + 'static,
+{
+    let opts = Options::new()
+        .meta(true)
+        .scope(Scope::Process(dagger_core::WorkerId::DRIVER));
+    make(opts, f, args.into_meta())
+}

@@ -1,0 +1,279 @@
+//! One task: its header (identity, state, dependents) and its typed cell (body and result).
+//!
+//! A task is one allocation: `Arc<Task<T, F>>`. The executor sees it as `Arc<dyn Job>`, a
+//! handle sees it as `Arc<dyn Cell<T>>`; both point at the same memory, so spawning costs one
+//! allocation and finishing one task never touches a global lock.
+
+use crate::executor::Parking;
+use dagger_core::{Error, Failure, ProcessorId, TaskId};
+use parking_lot::Mutex;
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Where a ready task may run among this process's threads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Pin {
+    /// Any thread; goes through the work-stealing queues.
+    Any,
+    /// Only these thread indexes (0-based).
+    Threads(Vec<usize>),
+}
+
+/// What a finished task left for those who wait on it.
+struct Waiting {
+    done: bool,
+    dependents: Vec<Arc<dyn Job>>,
+    waiters: Vec<Parking>,
+}
+
+/// The type-independent part of a task.
+pub(crate) struct Header {
+    pub id: TaskId,
+    pub name: Option<Arc<str>>,
+    pub pin: Pin,
+    /// Dependencies not yet finished, plus one held by the spawner until registration ends.
+    pending: AtomicUsize,
+    waiting: Mutex<Waiting>,
+    pub cancelled: AtomicBool,
+    /// 1-based thread index it ran on (0 = not run yet).
+    pub ran_on: AtomicU32,
+    pub get_result: bool,
+}
+
+impl Header {
+    pub fn new(id: TaskId, name: Option<Arc<str>>, pin: Pin, get_result: bool) -> Self {
+        Header {
+            id,
+            name,
+            pin,
+            pending: AtomicUsize::new(1),
+            waiting: Mutex::new(Waiting {
+                done: false,
+                dependents: Vec::new(),
+                waiters: Vec::new(),
+            }),
+            cancelled: AtomicBool::new(false),
+            ran_on: AtomicU32::new(0),
+            get_result,
+        }
+    }
+
+    /// Whether the result (value or error) is there.
+    pub fn is_done(&self) -> bool {
+        self.waiting.lock().done
+    }
+
+    /// Registers `job` to be told when this task finishes; `false` if it already has.
+    pub fn add_dependent(&self, job: &Arc<dyn Job>) -> bool {
+        let mut w = self.waiting.lock();
+        if w.done {
+            return false;
+        }
+        w.dependents.push(job.clone());
+        true
+    }
+
+    /// Registers a thread to unpark on completion; `false` if already done.
+    pub fn add_waiter(&self, p: &Parking) -> bool {
+        let mut w = self.waiting.lock();
+        if w.done {
+            return false;
+        }
+        w.waiters.push(p.clone());
+        true
+    }
+
+    /// Counts one more dependency before the task is made visible.
+    pub fn add_pending(&self) {
+        self.pending.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one dependency as done; `true` when this was the last.
+    pub fn dep_done(&self) -> bool {
+        self.pending.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Marks done; returns the dependents that must now be told.
+    fn finish(&self) -> Vec<Arc<dyn Job>> {
+        let (deps, waiters) = {
+            let mut w = self.waiting.lock();
+            w.done = true;
+            (
+                std::mem::take(&mut w.dependents),
+                std::mem::take(&mut w.waiters),
+            )
+        };
+        for p in waiters {
+            p.unpark();
+        }
+        deps
+    }
+
+    /// The failure to report for this task when it failed with `error`.
+    pub fn failure(&self, error: Error) -> Error {
+        match error {
+            Error::TaskFailed { root, .. } => Error::TaskFailed {
+                task: self.id,
+                root,
+            },
+            error => Error::TaskFailed {
+                task: self.id,
+                root: Arc::new(Failure {
+                    task: self.id,
+                    name: self.name.clone(),
+                    error,
+                }),
+            },
+        }
+    }
+}
+
+/// A task as the executor sees it.
+pub(crate) trait Job: Send + Sync + 'static {
+    fn header(&self) -> &Header;
+    /// Runs the body (or records cancellation) and returns the dependents now ready.
+    fn run(self: Arc<Self>, thread: u32) -> Vec<Arc<dyn Job>>;
+    /// Completes the task with `error` unless it already has a result; returns the
+    /// dependents now ready.
+    fn fail(self: Arc<Self>, error: Error) -> Vec<Arc<dyn Job>>;
+    /// The error it finished with, if it failed.
+    fn error(&self) -> Option<Error>;
+}
+
+/// A task as a typed handle sees it.
+pub(crate) trait Cell<T>: Send + Sync + 'static {
+    fn header(&self) -> &Header;
+    fn result(&self) -> Option<&Result<T, Error>>;
+    /// The same task, seen by the executor.
+    fn job(self: Arc<Self>) -> Arc<dyn Job>;
+}
+
+/// The body of a task: resolves its arguments and calls the user function.
+pub(crate) type Outcome<T> = Result<T, Error>;
+
+pub(crate) struct Task<T, F> {
+    header: Header,
+    body: Mutex<Option<F>>,
+    result: OnceLock<Outcome<T>>,
+}
+
+impl<T, F> Task<T, F>
+where
+    T: Send + Sync + 'static,
+    F: FnOnce() -> Outcome<T> + Send + 'static,
+{
+    pub fn new(header: Header, body: F) -> Self {
+        Task {
+            header,
+            body: Mutex::new(Some(body)),
+            result: OnceLock::new(),
+        }
+    }
+
+    /// A task that is already finished with `value` (a `tochunk`).
+    pub fn ready(header: Header, value: Outcome<T>) -> Self {
+        let t = Task {
+            header,
+            body: Mutex::new(None),
+            result: OnceLock::new(),
+        };
+        let _ = t.result.set(value);
+        t.header.finish();
+        t
+    }
+
+    fn complete(&self, outcome: Outcome<T>) -> Vec<Arc<dyn Job>> {
+        if self.result.set(outcome).is_err() {
+            return Vec::new(); // cancelled first: that completion already notified everyone
+        }
+        self.header
+            .finish()
+            .into_iter()
+            .filter(|d| d.header().dep_done())
+            .collect()
+    }
+}
+
+impl<T, F> Job for Task<T, F>
+where
+    T: Send + Sync + 'static,
+    F: FnOnce() -> Outcome<T> + Send + 'static,
+{
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn run(self: Arc<Self>, thread: u32) -> Vec<Arc<dyn Job>> {
+        if self.result.get().is_some() {
+            return Vec::new();
+        }
+        let Some(body) = self.body.lock().take() else {
+            return Vec::new();
+        };
+        if self.header.cancelled.load(Ordering::Acquire) {
+            return self.complete(Err(self.header.failure(Error::Cancelled {
+                task: self.header.id,
+            })));
+        }
+        self.header.ran_on.store(thread, Ordering::Relaxed);
+        let _current = crate::cancel::enter(&self.header);
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(body)) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.header.failure(e)),
+            Err(panic) => Err(self.header.failure(Error::User(panic_message(panic)))),
+        };
+        self.complete(outcome)
+    }
+
+    fn fail(self: Arc<Self>, error: Error) -> Vec<Arc<dyn Job>> {
+        let e = self.header.failure(error);
+        self.complete(Err(e))
+    }
+
+    fn error(&self) -> Option<Error> {
+        self.result.get().and_then(|r| r.as_ref().err().cloned())
+    }
+}
+
+impl<T, F> Cell<T> for Task<T, F>
+where
+    T: Send + Sync + 'static,
+    F: FnOnce() -> Outcome<T> + Send + 'static,
+{
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn result(&self) -> Option<&Outcome<T>> {
+        self.result.get()
+    }
+
+    fn job(self: Arc<Self>) -> Arc<dyn Job> {
+        self
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(p: Box<dyn Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "task panicked".to_string()
+    }
+}
+
+/// The processor a task ran on, from its header.
+pub(crate) fn processor_of(h: &Header, worker: dagger_core::WorkerId) -> ProcessorId {
+    match h.ran_on.load(Ordering::Relaxed) {
+        0 => ProcessorId::os(worker),
+        t if h.get_result => {
+            let _ = t;
+            ProcessorId::os(worker)
+        }
+        t => ProcessorId::thread(worker, t),
+    }
+}
