@@ -1,5 +1,51 @@
 //! # dagger-array
 //!
-//! dagger-rs blocked dense and sparse distributed arrays.
-//! This crate is being filled by its own issue; see the workspace README for its role.
+//! Blocked dense and sparse arrays for dagger-rs, after Dagger.jl's `DArray`: an array is
+//! cut into blocks by a [`Partitioning`](dagger_core::Partitioning) ([`Blocks`],
+//! [`AutoBlocks`]) into a [`BlockGrid`]; every operation is a plain function on blocks
+//! (this crate's kernels), which the scheduler runs one task per block.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`partition`] | [`Blocks`] and [`AutoBlocks`] |
+//! | [`grid`] | [`BlockGrid`]: shape, block ranges, index ↔ block |
+//! | [`element`] | [`Element`] number types and their arithmetic, [`IntElement`] bit ops |
+//! | [`block`] | [`Block`]: a dense (ndarray) or sparse (sprs) block |
+//! | [`create`] | `rand`, `randn`, `ones`, `zeros`, `sprand` per block, seeded per block |
+//! | [`dist`] | `distribute` a whole array into blocks, `assemble` blocks into one |
+//! | [`unary`] | element-wise functions ([`UnaryOp`]) and `map` |
+//! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
+//! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` |
+//! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
+//!
+//! ```
+//! use dagger_array::{dist, reduce, BlockGrid, Blocks, Block, create};
+//! let g = BlockGrid::new(&[10, 10], &Blocks::new([4, 4]).unwrap(), 1).unwrap();
+//! let blocks: Vec<Block<f64>> = (0..g.num_blocks())
+//!     .map(|i| Block::Dense(create::ones_block(&g.block_shape(&g.block_coords(i)))))
+//!     .collect();
+//! let parts: Vec<_> = blocks.iter().map(|b| reduce::reduce_op_block(b, reduce::ReduceOp::Sum)).collect();
+//! assert_eq!(reduce::finish(&parts, reduce::ReduceOp::Sum).unwrap(), 100.0);
+//! assert_eq!(dist::assemble(&g, &blocks).unwrap().shape(), vec![10, 10]);
+//! ```
 #![warn(missing_docs)]
+// Block ranges are lists of ranges per dimension; a dimension in one block is, by design, a
+// list holding one range.
+#![allow(clippy::single_range_in_vec_init)]
+
+pub mod binary;
+pub mod block;
+pub mod create;
+pub mod dist;
+pub mod element;
+pub mod grid;
+pub mod linalg;
+pub mod partition;
+pub mod reduce;
+pub mod unary;
+
+pub use block::{Block, DenseBlock, Kind};
+pub use element::{ArithOp, BitOp, Element, IntElement};
+pub use grid::BlockGrid;
+pub use partition::{AutoBlocks, Blocks};
+pub use unary::UnaryOp;

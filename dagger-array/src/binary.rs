@@ -1,0 +1,300 @@
+//! Element-wise binary operations between blocks of equal shape and between a block and a
+//! scalar: arithmetic ([`ArithOp`]), comparisons ([`CmpOp`]) and integer bit operations
+//! ([`BitOp`]). Julia's rational `.//` has no counterpart (there is no rational element type).
+
+use crate::block::{sparse_from_entries, Block};
+use crate::element::{ArithOp, BitOp, Element, IntElement};
+use dagger_core::{Error, Result};
+use ndarray::{ArrayD, Zip};
+use std::collections::BTreeMap;
+
+/// An element-wise comparison (`.== .!= .< .<= .> .>=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `a == b`
+    Eq,
+    /// `a != b`
+    Ne,
+    /// `a < b`
+    Lt,
+    /// `a <= b`
+    Le,
+    /// `a > b`
+    Gt,
+    /// `a >= b`
+    Ge,
+}
+
+impl CmpOp {
+    /// Compares two values.
+    pub fn apply<T: PartialOrd>(self, a: T, b: T) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+}
+
+/// Which side of the operator a scalar stands on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// `block op scalar`
+    Right,
+    /// `scalar op block`
+    Left,
+}
+
+fn same_shape(a: &[usize], b: &[usize]) -> Result<()> {
+    if a != b {
+        return Err(Error::DimensionMismatch(format!(
+            "Sizes of A {a:?} and B {b:?} must match"
+        )));
+    }
+    Ok(())
+}
+
+fn divide_error(op: ArithOp) -> Error {
+    Error::Argument(format!(
+        "DivideError: integer division error in element-wise {op:?}"
+    ))
+}
+
+/// `a op b` element by element for dense blocks of the same shape.
+///
+/// ```
+/// use dagger_array::{binary::arith_dense, ArithOp};
+/// use ndarray::{arr1, ArrayD};
+/// let a = arr1(&[6i32, 7]).into_dyn();
+/// let b = arr1(&[3i32, 2]).into_dyn();
+/// assert_eq!(arith_dense(&a, &b, ArithOp::Rem).unwrap(), arr1(&[0, 1]).into_dyn());
+/// assert!(arith_dense(&a, &arr1(&[0, 1]).into_dyn(), ArithOp::Div).is_err());
+/// ```
+pub fn arith_dense<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>, op: ArithOp) -> Result<ArrayD<T>> {
+    same_shape(a.shape(), b.shape())?;
+    let mut failed = false;
+    let out = Zip::from(a).and(b).map_collect(|&x, &y| {
+        T::arith(op, x, y).unwrap_or_else(|| {
+            failed = true;
+            T::zero()
+        })
+    });
+    if failed {
+        return Err(divide_error(op));
+    }
+    Ok(out)
+}
+
+/// `a op s` (or `s op a` for [`Side::Left`]) for every element of a dense block.
+pub fn arith_scalar_dense<T: Element>(
+    a: &ArrayD<T>,
+    s: T,
+    op: ArithOp,
+    side: Side,
+) -> Result<ArrayD<T>> {
+    let mut failed = false;
+    let out = a.mapv(|x| {
+        let r = match side {
+            Side::Right => T::arith(op, x, s),
+            Side::Left => T::arith(op, s, x),
+        };
+        r.unwrap_or_else(|| {
+            failed = true;
+            T::zero()
+        })
+    });
+    if failed {
+        return Err(divide_error(op));
+    }
+    Ok(out)
+}
+
+/// Whether `f(0, 0) == 0` so that a sparse result stays sparse.
+fn keeps_zero<T: Element>(v: Option<T>) -> bool {
+    matches!(v, Some(z) if z == T::zero())
+}
+
+/// Combines the stored entries of two sparse blocks of one shape with `f`, for an `f` with
+/// `f(0, 0) == 0` (entries missing on one side are zero).
+fn sparse_zip<T: Element>(
+    a: &Block<T>,
+    b: &Block<T>,
+    f: impl Fn(T, T) -> Option<T>,
+) -> Result<Option<Block<T>>> {
+    let mut merged: BTreeMap<Vec<usize>, (T, T)> = BTreeMap::new();
+    for (i, v) in a.triplets() {
+        merged.entry(i).or_insert((T::zero(), T::zero())).0 = v;
+    }
+    for (i, v) in b.triplets() {
+        merged.entry(i).or_insert((T::zero(), T::zero())).1 = v;
+    }
+    let mut entries = Vec::with_capacity(merged.len());
+    for (i, (x, y)) in merged {
+        match f(x, y) {
+            Some(v) => entries.push((i, v)),
+            None => return Ok(None),
+        }
+    }
+    sparse_from_entries(&a.shape(), entries).map(Some)
+}
+
+/// `a op b` for blocks of any kind: two sparse blocks give a sparse result when `0 op 0 == 0`
+/// (`+ - .*`); every other case computes densely.
+pub fn arith_block<T: Element>(a: &Block<T>, b: &Block<T>, op: ArithOp) -> Result<Block<T>> {
+    same_shape(&a.shape(), &b.shape())?;
+    let both_sparse = !matches!(a, Block::Dense(_)) && !matches!(b, Block::Dense(_));
+    if both_sparse && keeps_zero(T::arith(op, T::zero(), T::zero())) {
+        return sparse_zip(a, b, |x, y| T::arith(op, x, y))?.ok_or_else(|| divide_error(op));
+    }
+    Ok(Block::Dense(arith_dense(&a.to_dense(), &b.to_dense(), op)?))
+}
+
+/// `a op s` for blocks of any kind; sparse stays sparse when `0 op s == 0` (e.g. `.* s`).
+pub fn arith_scalar_block<T: Element>(
+    a: &Block<T>,
+    s: T,
+    op: ArithOp,
+    side: Side,
+) -> Result<Block<T>> {
+    let f = |x: T| match side {
+        Side::Right => T::arith(op, x, s),
+        Side::Left => T::arith(op, s, x),
+    };
+    match a {
+        Block::Dense(d) => Ok(Block::Dense(arith_scalar_dense(d, s, op, side)?)),
+        Block::SparseMat(_) | Block::SparseVec(_) if keeps_zero(f(T::zero())) => {
+            let entries = a
+                .triplets()
+                .into_iter()
+                .map(|(i, v)| f(v).map(|r| (i, r)))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| divide_error(op))?;
+            sparse_from_entries(&a.shape(), entries)
+        }
+        other => Ok(Block::Dense(arith_scalar_dense(
+            &other.to_dense(),
+            s,
+            op,
+            side,
+        )?)),
+    }
+}
+
+/// `a cmp b` element by element: a boolean block.
+pub fn compare_dense<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>, op: CmpOp) -> Result<ArrayD<bool>> {
+    same_shape(a.shape(), b.shape())?;
+    Ok(Zip::from(a).and(b).map_collect(|&x, &y| op.apply(x, y)))
+}
+
+/// `a cmp s` (or `s cmp a`) for every element.
+pub fn compare_scalar_dense<T: Element>(
+    a: &ArrayD<T>,
+    s: T,
+    op: CmpOp,
+    side: Side,
+) -> ArrayD<bool> {
+    a.mapv(|x| match side {
+        Side::Right => op.apply(x, s),
+        Side::Left => op.apply(s, x),
+    })
+}
+
+/// `a bitop b` element by element for integer blocks.
+pub fn bit_dense<T: IntElement>(a: &ArrayD<T>, b: &ArrayD<T>, op: BitOp) -> Result<ArrayD<T>> {
+    same_shape(a.shape(), b.shape())?;
+    Ok(Zip::from(a).and(b).map_collect(|&x, &y| T::bit(op, x, y)))
+}
+
+/// `a bitop s` (or `s bitop a`) for every element of an integer block.
+pub fn bit_scalar_dense<T: IntElement>(a: &ArrayD<T>, s: T, op: BitOp, side: Side) -> ArrayD<T> {
+    a.mapv(|x| match side {
+        Side::Right => T::bit(op, x, s),
+        Side::Left => T::bit(op, s, x),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::create::{rand_block, sprand_block};
+    use proptest::prelude::*;
+
+    const OPS: [ArithOp; 7] = [
+        ArithOp::Add,
+        ArithOp::Sub,
+        ArithOp::Mul,
+        ArithOp::Div,
+        ArithOp::Rem,
+        ArithOp::Pow,
+        ArithOp::LeftDiv,
+    ];
+
+    proptest! {
+        #[test]
+        fn float_ops_match_scalar_math(m in 0usize..6, n in 0usize..6, seed: u64) {
+            let a = rand_block::<f64>(&[m, n], seed, 0);
+            let b = rand_block::<f64>(&[m, n], seed, 1);
+            for op in OPS {
+                let got = arith_dense(&a, &b, op).unwrap();
+                let sc = arith_scalar_dense(&a, 0.5, op, Side::Left).unwrap();
+                for ((g, s), (&x, &y)) in got.iter().zip(sc.iter()).zip(a.iter().zip(b.iter())) {
+                    prop_assert_eq!(*g, f64::arith(op, x, y).unwrap());
+                    prop_assert_eq!(*s, f64::arith(op, 0.5, x).unwrap());
+                }
+            }
+            let lt = compare_dense(&a, &b, CmpOp::Lt).unwrap();
+            for (l, (&x, &y)) in lt.iter().zip(a.iter().zip(b.iter())) {
+                prop_assert_eq!(*l, x < y);
+            }
+        }
+
+        #[test]
+        fn sparse_add_mul_stay_sparse(m in 1usize..8, n in 1usize..8, seed: u64) {
+            let a = sprand_block::<f64>(&[m, n], 0.3, seed, 0).unwrap();
+            let b = sprand_block::<f64>(&[m, n], 0.3, seed, 1).unwrap();
+            for op in [ArithOp::Add, ArithOp::Sub, ArithOp::Mul] {
+                let got = arith_block(&a, &b, op).unwrap();
+                prop_assert!(matches!(got, Block::SparseMat(_)));
+                prop_assert_eq!(got.to_dense(), arith_dense(&a.to_dense(), &b.to_dense(), op).unwrap());
+            }
+            let scaled = arith_scalar_block(&a, 3.0, ArithOp::Mul, Side::Right).unwrap();
+            prop_assert!(matches!(scaled, Block::SparseMat(_)));
+            prop_assert_eq!(scaled.to_dense(), a.to_dense().mapv(|x| x * 3.0));
+            let plus = arith_scalar_block(&a, 1.0, ArithOp::Add, Side::Right).unwrap();
+            prop_assert!(matches!(plus, Block::Dense(_)));
+        }
+
+        #[test]
+        fn int_bits(v in proptest::collection::vec(any::<i32>(), 1..10), s in -40i32..40) {
+            let a = ndarray::Array1::from(v.clone()).into_dyn();
+            let b = a.mapv(|_| s);
+            for op in [BitOp::And, BitOp::Or, BitOp::Xor, BitOp::Shl, BitOp::Shr] {
+                prop_assert_eq!(bit_dense(&a, &b, op).unwrap(), bit_scalar_dense(&a, s, op, Side::Right));
+            }
+        }
+    }
+
+    #[test]
+    fn mismatch_and_divide_errors() {
+        let a = ArrayD::<i64>::zeros(vec![2, 2]);
+        let b = ArrayD::<i64>::zeros(vec![2, 3]);
+        assert!(matches!(
+            arith_dense(&a, &b, ArithOp::Add),
+            Err(Error::DimensionMismatch(_))
+        ));
+        assert!(matches!(
+            arith_scalar_dense(&a, 0, ArithOp::Div, Side::Right),
+            Err(Error::Argument(_))
+        ));
+        assert_eq!(
+            compare_scalar_dense(&a, 1, CmpOp::Lt, Side::Right)
+                .iter()
+                .filter(|&&x| x)
+                .count(),
+            4
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! [`Element`]: the plain number types an array can hold, with their arithmetic as Julia
+//! defines it (integers wrap; integer division by zero is an error) and their byte encoding.
+
+use num_traits::{Bounded, NumCast, One, Zero};
+use std::fmt;
+
+/// An element-wise arithmetic operation (`.+ .- .* ./ .% .^ .\`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArithOp {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b` (element-wise)
+    Mul,
+    /// `a / b`
+    Div,
+    /// `a % b` (remainder with the sign of `a`, as Julia's `%`/`rem`)
+    Rem,
+    /// `a ^ b`
+    Pow,
+    /// `a \ b` = `b / a`
+    LeftDiv,
+}
+
+/// An element type: a plain number that can be stored raw (little-endian) and combined.
+///
+/// ```
+/// use dagger_array::{ArithOp, Element};
+/// assert_eq!(i32::arith(ArithOp::Add, i32::MAX, 1), Some(i32::MIN)); // wraps, as Julia
+/// assert_eq!(i64::arith(ArithOp::Div, 1, 0), None);                   // DivideError
+/// assert_eq!(f64::arith(ArithOp::LeftDiv, 2.0, 1.0), Some(0.5));
+/// assert_eq!(f32::NAME, "f32");
+/// ```
+pub trait Element:
+    Copy
+    + Send
+    + Sync
+    + 'static
+    + fmt::Debug
+    + fmt::Display
+    + PartialEq
+    + PartialOrd
+    + Default
+    + Zero
+    + One
+    + NumCast
+    + Bounded
+{
+    /// The type's name in metadata and summaries (`"f64"`, `"i32"` …).
+    const NAME: &'static str;
+    /// Bytes per element in the raw encoding.
+    const BYTES: usize;
+    /// Whether this is a floating-point type.
+    const FLOAT: bool;
+    /// Appends the little-endian bytes of `self`.
+    fn write_le(self, out: &mut Vec<u8>);
+    /// Reads a value from exactly [`Self::BYTES`] little-endian bytes (`None` on a wrong length).
+    fn read_le(bytes: &[u8]) -> Option<Self>;
+    /// `a op b`; `None` where Julia raises (integer division by zero, negative integer power).
+    fn arith(op: ArithOp, a: Self, b: Self) -> Option<Self>;
+    /// Whether the value is NaN (never for integers); reductions propagate NaN like Julia.
+    #[allow(clippy::eq_op)] // NaN is the only value unequal to itself
+    fn is_nan(self) -> bool {
+        self != self
+    }
+}
+
+macro_rules! impl_float {
+    ($($t:ty),*) => {$(
+        impl Element for $t {
+            const NAME: &'static str = stringify!($t);
+            const BYTES: usize = std::mem::size_of::<$t>();
+            const FLOAT: bool = true;
+            fn write_le(self, out: &mut Vec<u8>) { out.extend_from_slice(&self.to_le_bytes()); }
+            fn read_le(bytes: &[u8]) -> Option<Self> { Some(<$t>::from_le_bytes(bytes.try_into().ok()?)) }
+            fn arith(op: ArithOp, a: Self, b: Self) -> Option<Self> {
+                Some(match op {
+                    ArithOp::Add => a + b,
+                    ArithOp::Sub => a - b,
+                    ArithOp::Mul => a * b,
+                    ArithOp::Div => a / b,
+                    ArithOp::Rem => a % b,
+                    ArithOp::Pow => a.powf(b),
+                    ArithOp::LeftDiv => b / a,
+                })
+            }
+        }
+    )*};
+}
+
+macro_rules! impl_int {
+    ($($t:ty),*) => {$(
+        impl Element for $t {
+            const NAME: &'static str = stringify!($t);
+            const BYTES: usize = std::mem::size_of::<$t>();
+            const FLOAT: bool = false;
+            fn write_le(self, out: &mut Vec<u8>) { out.extend_from_slice(&self.to_le_bytes()); }
+            fn read_le(bytes: &[u8]) -> Option<Self> { Some(<$t>::from_le_bytes(bytes.try_into().ok()?)) }
+            #[allow(unused_comparisons)]
+            fn arith(op: ArithOp, a: Self, b: Self) -> Option<Self> {
+                match op {
+                    ArithOp::Add => Some(a.wrapping_add(b)),
+                    ArithOp::Sub => Some(a.wrapping_sub(b)),
+                    ArithOp::Mul => Some(a.wrapping_mul(b)),
+                    // Julia's integer `/` gives a float; keeping the element type, we truncate
+                    // like `div`, and division by zero is Julia's DivideError.
+                    ArithOp::Div => if b == 0 { None } else { Some(a.wrapping_div(b)) },
+                    ArithOp::Rem => if b == 0 { None } else { Some(a.wrapping_rem(b)) },
+                    ArithOp::LeftDiv => if a == 0 { None } else { Some(b.wrapping_div(a)) },
+                    ArithOp::Pow => {
+                        if b < 0 {
+                            // Only ±1 have integer reciprocals; Julia raises for the rest.
+                            if a == 1 { Some(1) }
+                            else if a == 0 { None }
+                            else if a.wrapping_add(1) == 0 { Some(if b % 2 == 0 { 1 } else { a }) }
+                            else { None }
+                        } else {
+                            let e = u32::try_from(b).unwrap_or(u32::MAX);
+                            Some(a.wrapping_pow(e))
+                        }
+                    }
+                }
+            }
+        }
+    )*};
+}
+
+impl_float!(f32, f64);
+impl_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// An integer element type: bit operations and shifts (`& | $ << >>`).
+pub trait IntElement: Element {
+    /// `a & b`, `a | b`, `a ⊻ b`, `a << b`, `a >> b` with Julia's rules: a shift by at least
+    /// the bit width gives 0 (or -1 for `>>` of a negative value); a negative shift count
+    /// shifts the other way.
+    fn bit(op: BitOp, a: Self, b: Self) -> Self;
+}
+
+/// An element-wise bit operation on integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BitOp {
+    /// `a & b`
+    And,
+    /// `a | b`
+    Or,
+    /// `a ⊻ b` (Julia's old `$`)
+    Xor,
+    /// `a << b`
+    Shl,
+    /// `a >> b` (arithmetic for signed types)
+    Shr,
+}
+
+macro_rules! impl_intel {
+    ($($t:ty),*) => {$(
+        impl IntElement for $t {
+            #[allow(unused_comparisons)]
+            fn bit(op: BitOp, a: Self, b: Self) -> Self {
+                let bits = <$t>::BITS as i128;
+                let shift = |left: bool, n: i128| -> Self {
+                    let (left, n) = if n < 0 { (!left, -n) } else { (left, n) };
+                    if n >= bits {
+                        if !left && a < 0 { !0 } else { 0 }
+                    } else if left {
+                        a << n as u32
+                    } else {
+                        a >> n as u32
+                    }
+                };
+                match op {
+                    BitOp::And => a & b,
+                    BitOp::Or => a | b,
+                    BitOp::Xor => a ^ b,
+                    BitOp::Shl => shift(true, b as i128),
+                    BitOp::Shr => shift(false, b as i128),
+                }
+            }
+        }
+    )*};
+}
+
+impl_intel!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifts_follow_julia() {
+        assert_eq!(i32::bit(BitOp::Shl, 1, 3), 8);
+        assert_eq!(i32::bit(BitOp::Shl, 1, 40), 0);
+        assert_eq!(i32::bit(BitOp::Shr, -8, 40), -1);
+        assert_eq!(i32::bit(BitOp::Shr, 8, -1), 16);
+        assert_eq!(u8::bit(BitOp::Xor, 0b1100, 0b1010), 0b0110);
+    }
+
+    #[test]
+    fn int_pow_and_bytes() {
+        assert_eq!(i64::arith(ArithOp::Pow, 2, 10), Some(1024));
+        assert_eq!(i64::arith(ArithOp::Pow, -1, -3), Some(-1));
+        assert_eq!(i64::arith(ArithOp::Pow, 2, -1), None);
+        let mut v = Vec::new();
+        1.5f64.write_le(&mut v);
+        assert_eq!(f64::read_le(&v), Some(1.5));
+        assert_eq!(f64::read_le(&v[..3]), None);
+        assert!(f64::NAN.is_nan() && !3i8.is_nan());
+    }
+}

@@ -1,0 +1,343 @@
+//! Transposes and block products. Dense products go through ndarray's `dot` /
+//! `general_mat_mul` (the `matrixmultiply` GEMM kernels), sparse ones through sprs.
+//! A product of blocked arrays sums, for each output block `(i, j)`, the partial products
+//! `A[i, k] · B[k, j]` over `k` ([`matmul_blocks`]).
+
+use crate::binary::arith_block;
+use crate::block::Block;
+use crate::element::{ArithOp, Element};
+use crate::grid::BlockGrid;
+use dagger_core::{Error, Result};
+use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
+use ndarray::{ArrayD, Ix1, Ix2};
+use sprs::{CsMat, CsVec};
+use std::ops::AddAssign;
+
+/// An element type with dense (BLAS-class) and sparse products.
+pub trait LinalgElement: Element + ndarray::LinalgScalar + sprs::MulAcc + AddAssign {}
+impl<T: Element + ndarray::LinalgScalar + sprs::MulAcc + AddAssign> LinalgElement for T {}
+
+fn dim_err(what: &str, a: &[usize], b: &[usize]) -> Error {
+    Error::DimensionMismatch(format!(
+        "{what}: A has dimensions {a:?}, B has dimensions {b:?}"
+    ))
+}
+
+/// The transpose of a dense block (all axes reversed), in standard layout.
+pub fn transpose_dense<T: Element>(a: &ArrayD<T>) -> ArrayD<T> {
+    a.view().reversed_axes().as_standard_layout().into_owned()
+}
+
+/// The transpose of a block. A vector (dense or sparse) becomes a `1×n` matrix, as Julia's
+/// `x'`; a sparse matrix stays compressed sparse column.
+pub fn transpose_block<T: Element>(b: &Block<T>) -> Block<T> {
+    match b {
+        Block::Dense(a) if a.ndim() == 1 => {
+            Block::Dense(
+                a.clone()
+                    .into_shape_with_order(vec![1, a.len()])
+                    .unwrap_or_else(|_| transpose_dense(a)),
+            ) // ok: 1×n has the same element count
+        }
+        Block::Dense(a) => Block::Dense(transpose_dense(a)),
+        Block::SparseMat(m) => Block::SparseMat(m.transpose_view().to_csc()),
+        Block::SparseVec(v) => {
+            let n = v.dim();
+            // A 1×n CSC matrix: column c holds the entry at c, if any.
+            let mut ptr = Vec::with_capacity(n + 1);
+            ptr.push(0);
+            let mut k = 0;
+            for c in 0..n {
+                if v.indices().get(k) == Some(&c) {
+                    k += 1;
+                }
+                ptr.push(k);
+            }
+            Block::SparseMat(CsMat::new_csc(
+                (1, n),
+                ptr,
+                vec![0; v.nnz()],
+                v.data().to_vec(),
+            ))
+        }
+    }
+}
+
+/// The blocks of `Aᵀ` from the blocks of a blocked matrix `A`: block `(i, j)` of the result is
+/// the transpose of block `(j, i)`.
+///
+/// ```
+/// use dagger_array::{dist, linalg, BlockGrid, Blocks, Block};
+/// use ndarray::{Array2, ArrayD};
+/// let a = Array2::from_shape_fn((5, 3), |(i, j)| (i * 3 + j) as f64).into_dyn();
+/// let g = BlockGrid::new(&[5, 3], &Blocks::from([2, 2]), 1).unwrap();
+/// let blocks = dist::distribute(&Block::Dense(a.clone()), &g).unwrap();
+/// let (tg, tb) = linalg::transpose_blocks(&g, &blocks).unwrap();
+/// assert_eq!(tg.grid_shape(), vec![2, 3]);
+/// assert_eq!(dist::assemble(&tg, &tb).unwrap().to_dense(), a.t().to_owned());
+/// ```
+pub fn transpose_blocks<T: Element>(
+    grid: &BlockGrid,
+    blocks: &[Block<T>],
+) -> Result<(BlockGrid, Vec<Block<T>>)> {
+    if grid.ndim() != 2 || blocks.len() != grid.num_blocks() {
+        return Err(Error::Argument(format!(
+            "transpose needs a blocked matrix, got {} blocks of a {}-d grid",
+            blocks.len(),
+            grid.ndim()
+        )));
+    }
+    let tg = grid.transposed();
+    let out = tg
+        .iter_coords()
+        .map(|c| transpose_block(&blocks[grid.block_linear(&[c[1], c[0]])]))
+        .collect();
+    Ok((tg, out))
+}
+
+/// `a · b` for dense blocks: matrix × matrix or matrix × vector.
+pub fn matmul_dense<T: LinalgElement>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>> {
+    let a2 = a
+        .view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| dim_err("matmul", a.shape(), b.shape()))?;
+    if a.shape()[1] != b.shape().first().copied().unwrap_or(usize::MAX) {
+        return Err(dim_err("matmul", a.shape(), b.shape()));
+    }
+    match b.ndim() {
+        2 => Ok(a2
+            .dot(
+                &b.view()
+                    .into_dimensionality::<Ix2>()
+                    .map_err(|_| dim_err("matmul", a.shape(), b.shape()))?,
+            )
+            .into_dyn()),
+        1 => Ok(a2
+            .dot(
+                &b.view()
+                    .into_dimensionality::<Ix1>()
+                    .map_err(|_| dim_err("matmul", a.shape(), b.shape()))?,
+            )
+            .into_dyn()),
+        _ => Err(dim_err("matmul", a.shape(), b.shape())),
+    }
+}
+
+/// `c += a · b` in place for dense blocks (the accumulation of partial products over `k`
+/// without a temporary).
+pub fn matmul_acc_dense<T: LinalgElement>(
+    c: &mut ArrayD<T>,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+) -> Result<()> {
+    let err = || dim_err("matmul accumulate", a.shape(), b.shape());
+    let a2 = a.view().into_dimensionality::<Ix2>().map_err(|_| err())?;
+    match b.ndim() {
+        2 => {
+            let b2 = b.view().into_dimensionality::<Ix2>().map_err(|_| err())?;
+            let mut c2 = c
+                .view_mut()
+                .into_dimensionality::<Ix2>()
+                .map_err(|_| err())?;
+            if a2.ncols() != b2.nrows() || c2.dim() != (a2.nrows(), b2.ncols()) {
+                return Err(err());
+            }
+            general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
+        }
+        1 => {
+            let b1 = b.view().into_dimensionality::<Ix1>().map_err(|_| err())?;
+            let mut c1 = c
+                .view_mut()
+                .into_dimensionality::<Ix1>()
+                .map_err(|_| err())?;
+            if a2.ncols() != b1.len() || c1.len() != a2.nrows() {
+                return Err(err());
+            }
+            general_mat_vec_mul(T::one(), &a2, &b1, T::one(), &mut c1);
+        }
+        _ => return Err(err()),
+    }
+    Ok(())
+}
+
+/// Sparse matrix × sparse vector.
+pub fn spmv<T: LinalgElement>(a: &CsMat<T>, x: &CsVec<T>) -> Result<CsVec<T>> {
+    if a.cols() != x.dim() {
+        return Err(dim_err("spmv", &[a.rows(), a.cols()], &[x.dim()]));
+    }
+    Ok(a * x)
+}
+
+/// Sparse matrix × sparse matrix (SpGEMM).
+pub fn spgemm<T: LinalgElement>(a: &CsMat<T>, b: &CsMat<T>) -> Result<CsMat<T>> {
+    if a.cols() != b.rows() {
+        return Err(dim_err(
+            "spgemm",
+            &[a.rows(), a.cols()],
+            &[b.rows(), b.cols()],
+        ));
+    }
+    let p = a * b;
+    Ok(if p.is_csc() { p } else { p.to_csc() })
+}
+
+/// `a · b` for blocks of any kind: sparse × sparse stays sparse, anything with a dense side
+/// gives a dense result.
+pub fn matmul_block<T: LinalgElement>(a: &Block<T>, b: &Block<T>) -> Result<Block<T>> {
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa.len() != 2 || sa[1] != sb.first().copied().unwrap_or(usize::MAX) || sb.len() > 2 {
+        return Err(dim_err("matmul", &sa, &sb));
+    }
+    Ok(match (a, b) {
+        (Block::SparseMat(m), Block::SparseMat(n)) => Block::SparseMat(spgemm(m, n)?),
+        (Block::SparseMat(m), Block::SparseVec(x)) => Block::SparseVec(spmv(m, x)?),
+        (Block::SparseMat(m), Block::Dense(d)) => match d.ndim() {
+            1 => Block::Dense(
+                (m * &d
+                    .view()
+                    .into_dimensionality::<Ix1>()
+                    .map_err(|_| dim_err("matmul", &sa, &sb))?)
+                    .into_dyn(),
+            ),
+            _ => Block::Dense(
+                (m * &d
+                    .view()
+                    .into_dimensionality::<Ix2>()
+                    .map_err(|_| dim_err("matmul", &sa, &sb))?)
+                    .into_dyn(),
+            ),
+        },
+        (Block::Dense(d), other) => Block::Dense(matmul_dense(d, &other.to_dense())?),
+        (Block::SparseVec(_), _) => return Err(dim_err("matmul", &sa, &sb)),
+    })
+}
+
+/// Adds a partial product into an accumulator (`None` = nothing yet), in place when both
+/// are dense.
+pub fn accumulate<T: LinalgElement>(acc: Option<Block<T>>, part: Block<T>) -> Result<Block<T>> {
+    match (acc, part) {
+        (None, p) => Ok(p),
+        (Some(Block::Dense(mut c)), Block::Dense(p)) => {
+            if c.shape() != p.shape() {
+                return Err(dim_err("accumulate", c.shape(), p.shape()));
+            }
+            c += &p;
+            Ok(Block::Dense(c))
+        }
+        (Some(c), p) => arith_block(&c, &p, ArithOp::Add),
+    }
+}
+
+/// The blocks of `A · B` from blocked `A` (matrix) and `B` (matrix or vector), whose inner
+/// block splits must agree: block `(i, j)` is `Σ_k A[i, k] · B[k, j]`.
+pub fn matmul_blocks<T: LinalgElement>(
+    ag: &BlockGrid,
+    ab: &[Block<T>],
+    bg: &BlockGrid,
+    bb: &[Block<T>],
+) -> Result<(BlockGrid, Vec<Block<T>>)> {
+    let cg = ag.matmul(bg)?;
+    let kn = ag.grid_shape()[1];
+    let mut out = Vec::with_capacity(cg.num_blocks());
+    for c in cg.iter_coords() {
+        let mut acc: Option<Block<T>> = None;
+        for k in 0..kn {
+            let a = &ab[ag.block_linear(&[c[0], k])];
+            let bc = if bg.ndim() == 2 {
+                vec![k, c[1]]
+            } else {
+                vec![k]
+            };
+            let b = &bb[bg.block_linear(&bc)];
+            acc = Some(match (acc, a, b) {
+                (Some(Block::Dense(mut cd)), Block::Dense(ad), Block::Dense(bd)) => {
+                    matmul_acc_dense(&mut cd, ad, bd)?;
+                    Block::Dense(cd)
+                }
+                (acc, a, b) => accumulate(acc, matmul_block(a, b)?)?,
+            });
+        }
+        let blk = match acc {
+            Some(b) => b,
+            None => Block::Dense(ArrayD::zeros(cg.block_shape(&c))),
+        };
+        out.push(blk);
+    }
+    Ok((cg, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::create::{rand_block, sprand_block};
+    use crate::dist::{assemble, distribute};
+    use crate::Blocks;
+    use proptest::prelude::*;
+
+    fn close(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {
+        a.shape() == b.shape()
+            && a.iter()
+                .zip(b.iter())
+                .all(|(x, y)| (x - y).abs() <= 1e-10 * (1.0 + y.abs()))
+    }
+
+    proptest! {
+        #[test]
+        fn dense_blocked_product(m in 1usize..9, k in 1usize..9, n in 1usize..9,
+                                 bm in 1usize..4, bk in 1usize..4, bn in 1usize..4, seed: u64) {
+            let a = rand_block::<f64>(&[m, k], seed, 0);
+            let b = rand_block::<f64>(&[k, n], seed, 1);
+            let x = rand_block::<f64>(&[k], seed, 2);
+            let ag = BlockGrid::new(&[m, k], &Blocks::from([bm, bk]), 1).unwrap();
+            let bg = BlockGrid::new(&[k, n], &Blocks::from([bk, bn]), 1).unwrap();
+            let xg = BlockGrid::new(&[k], &Blocks::from([bk]), 1).unwrap();
+            let ab = distribute(&Block::Dense(a.clone()), &ag).unwrap();
+            let bb = distribute(&Block::Dense(b.clone()), &bg).unwrap();
+            let xb = distribute(&Block::Dense(x.clone()), &xg).unwrap();
+            let (cg, cb) = matmul_blocks(&ag, &ab, &bg, &bb).unwrap();
+            prop_assert!(close(&assemble(&cg, &cb).unwrap().to_dense(), &matmul_dense(&a, &b).unwrap()));
+            let (yg, yb) = matmul_blocks(&ag, &ab, &xg, &xb).unwrap();
+            prop_assert!(close(&assemble(&yg, &yb).unwrap().to_dense(), &matmul_dense(&a, &x).unwrap()));
+            let (tg, tb) = transpose_blocks(&ag, &ab).unwrap();
+            prop_assert_eq!(assemble(&tg, &tb).unwrap().to_dense(), a.t().to_owned());
+        }
+
+        #[test]
+        fn sparse_blocked_products(m in 1usize..12, k in 1usize..12, bm in 1usize..5, bk in 1usize..5, seed: u64) {
+            let a = sprand_block::<f64>(&[m, k], 0.3, seed, 0).unwrap();
+            let x = sprand_block::<f64>(&[k], 0.5, seed, 1).unwrap();
+            let b = sprand_block::<f64>(&[k, m], 0.3, seed, 2).unwrap();
+            let ag = BlockGrid::new(&[m, k], &Blocks::from([bm, bk]), 1).unwrap();
+            let xg = BlockGrid::new(&[k], &Blocks::from([bk]), 1).unwrap();
+            let bg = BlockGrid::new(&[k, m], &Blocks::from([bk, bm]), 1).unwrap();
+            let ab = distribute(&a, &ag).unwrap();
+            let (yg, yb) = matmul_blocks(&ag, &ab, &xg, &distribute(&x, &xg).unwrap()).unwrap();
+            let y = assemble(&yg, &yb).unwrap();
+            prop_assert!(matches!(y, Block::SparseVec(_)));
+            prop_assert!(close(&y.to_dense(), &matmul_dense(&a.to_dense(), &x.to_dense()).unwrap()));
+            // Against sprs on the whole matrices.
+            let (Block::SparseMat(am), Block::SparseVec(xv)) = (&a, &x) else { unreachable!() };
+            prop_assert!(close(&y.to_dense(), &spmv(am, xv).unwrap().to_dense().into_dyn()));
+            let (cg, cb) = matmul_blocks(&ag, &ab, &bg, &distribute(&b, &bg).unwrap()).unwrap();
+            let c = assemble(&cg, &cb).unwrap();
+            prop_assert!(matches!(c, Block::SparseMat(_)));
+            prop_assert!(close(&c.to_dense(), &matmul_dense(&a.to_dense(), &b.to_dense()).unwrap()));
+            prop_assert_eq!(transpose_block(&a).to_dense(), a.to_dense().t().to_owned());
+            prop_assert_eq!(transpose_block(&x).to_dense(), x.to_dense().into_shape_with_order(vec![1, k]).unwrap());
+        }
+    }
+
+    #[test]
+    fn mismatches() {
+        let a = BlockGrid::new(&[4, 4], &Blocks::from([2, 2]), 1).unwrap();
+        let b = BlockGrid::new(&[4, 4], &Blocks::from([3, 3]), 1).unwrap();
+        let blocks =
+            |g: &BlockGrid| distribute(&Block::Dense(ArrayD::<f64>::zeros(vec![4, 4])), g).unwrap();
+        assert!(matches!(
+            matmul_blocks(&a, &blocks(&a), &b, &blocks(&b)),
+            Err(Error::DimensionMismatch(_))
+        ));
+        let x = ArrayD::<f64>::zeros(vec![3]);
+        assert!(matmul_dense(&ArrayD::<f64>::zeros(vec![2, 2]), &x).is_err());
+    }
+}
