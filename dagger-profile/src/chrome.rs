@@ -28,23 +28,36 @@ pub fn chrome_trace(spans: &[Timespan]) -> Value {
             *pid = t.worker.unwrap_or(0);
         }
     }
-    let tids: BTreeMap<&str, (u64, u64)> =
-        lanes.iter().enumerate().map(|(i, (name, pid))| (*name, (*pid, i as u64 + 1))).collect();
+    let tids: BTreeMap<&str, (u64, u64)> = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pid))| (*name, (*pid, i as u64 + 1)))
+        .collect();
 
     let mut events = Vec::with_capacity(spans.len() + 2 * tids.len());
     let mut pids: Vec<u64> = tids.values().map(|(p, _)| *p).collect();
     pids.sort_unstable();
     pids.dedup();
     for pid in pids {
-        let name = if pid == 0 { "dagger".to_owned() } else { format!("worker {pid}") };
-        events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
-                           "args": {"name": name}}));
+        let name = if pid == 0 {
+            "dagger".to_owned()
+        } else {
+            format!("worker {pid}")
+        };
+        events.push(
+            json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                           "args": {"name": name}}),
+        );
     }
     for (name, (pid, tid)) in &tids {
-        events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
-                           "args": {"name": name}}));
-        events.push(json!({"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid,
-                           "args": {"sort_index": tid}}));
+        events.push(
+            json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
+                           "args": {"name": name}}),
+        );
+        events.push(
+            json!({"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid,
+                           "args": {"sort_index": tid}}),
+        );
     }
     for t in spans {
         let (pid, tid) = tids.get(t.timeline.as_str()).copied().unwrap_or((0, 0));

@@ -122,7 +122,9 @@ impl Collector {
         let extra = spans.len().saturating_sub(room);
         events.extend(spans.into_iter().take(room));
         if extra > 0 {
-            self.inner.dropped.fetch_add(extra as u64, Ordering::Relaxed);
+            self.inner
+                .dropped
+                .fetch_add(extra as u64, Ordering::Relaxed);
         }
     }
 

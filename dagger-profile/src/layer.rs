@@ -111,7 +111,13 @@ impl OpenSpan {
             (None, Some(w)) => format!("OSProc(w{w})"),
             (None, None) => self.thread,
         };
-        let mut t = Timespan::new(self.category, self.task.unwrap_or(span_id), timeline, start, finish);
+        let mut t = Timespan::new(
+            self.category,
+            self.task.unwrap_or(span_id),
+            timeline,
+            start,
+            finish,
+        );
         t.name = self.name;
         t.worker = self.worker;
         t.bytes = self.bytes;
@@ -226,9 +232,12 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let closed = now_ns();
         let Some(span) = ctx.span(&id) else { return };
-        let Some(open) = span.extensions_mut().remove::<OpenSpan>() else { return };
+        let Some(open) = span.extensions_mut().remove::<OpenSpan>() else {
+            return;
+        };
         if self.collector.is_recording() {
-            self.collector.push(open.into_timespan(id.into_u64(), closed));
+            self.collector
+                .push(open.into_timespan(id.into_u64(), closed));
         }
     }
 }

@@ -42,9 +42,9 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         // The template is a constant; if indicatif ever rejected it, keep its default style.
-        if let Ok(style) =
-            ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})")
-        {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})",
+        ) {
             bar.set_style(style);
         }
         bar.set_prefix(label.to_owned());

@@ -4,7 +4,9 @@
 
 use crate::layer::{global, install_global};
 use crate::timespan::Timespan;
+use std::cell::Cell;
 use std::sync::Mutex;
+use std::thread::LocalKey;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// How [`record_with`] records.
@@ -22,7 +24,9 @@ pub struct RecordOptions {
 /// Spans from all threads are recorded when [`install_global`] could install the global
 /// subscriber (or the program stacked [`global()`]`.layer()` into its own). If another
 /// global subscriber without that layer is in place, only spans opened on the calling
-/// thread are recorded. Recordings are process-wide, so concurrent calls take turns.
+/// thread are recorded. Recordings are process-wide, so concurrent calls take turns; a
+/// call nested inside another on the same thread runs its closure and returns no
+/// timespans (the outer call gets them).
 ///
 /// # Examples
 ///
@@ -51,6 +55,14 @@ pub fn record<R>(f: impl FnOnce() -> R) -> (Vec<Timespan>, R) {
 /// assert_eq!(spans.len(), 1); // samples may be empty: sampling is best effort
 /// ```
 pub fn record_with<R>(opts: &RecordOptions, f: impl FnOnce() -> R) -> (Vec<Timespan>, R) {
+    thread_local!(static INSIDE: Cell<bool> = const { Cell::new(false) });
+    if INSIDE.with(Cell::get) {
+        // A nested recording would wait for its own turn forever; the outer one already
+        // records everything the inner one would.
+        return (Vec::new(), f());
+    }
+    INSIDE.with(|i| i.set(true));
+    let _reset = ResetOnDrop(&INSIDE);
     static TURN: Mutex<()> = Mutex::new(());
     // A panic in an earlier recording leaves nothing inconsistent behind the lock.
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
@@ -59,7 +71,11 @@ pub fn record_with<R>(opts: &RecordOptions, f: impl FnOnce() -> R) -> (Vec<Times
     collector.stop();
     drop(collector.take());
 
-    let sampler = if opts.profile { crate::sampling::Sampler::start() } else { None };
+    let sampler = if opts.profile {
+        crate::sampling::Sampler::start()
+    } else {
+        None
+    };
     let stop = StopOnDrop(collector);
     collector.start();
     let result = if ours {
@@ -74,6 +90,15 @@ pub fn record_with<R>(opts: &RecordOptions, f: impl FnOnce() -> R) -> (Vec<Times
         s.attach(&mut spans);
     }
     (spans, result)
+}
+
+/// Clears the nesting flag even if the recorded closure panics.
+struct ResetOnDrop(&'static LocalKey<Cell<bool>>);
+
+impl Drop for ResetOnDrop {
+    fn drop(&mut self) {
+        self.0.with(|i| i.set(false));
+    }
 }
 
 /// Stops the collector even if the recorded closure panics.

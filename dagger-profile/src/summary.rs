@@ -89,7 +89,13 @@ impl Summary {
             let mut kids: Vec<_> = node.children.iter().collect();
             kids.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
             for (name, child) in kids {
-                out.push_str(&format!("{:width$}{} {}\n", "", child.count, name, width = depth));
+                out.push_str(&format!(
+                    "{:width$}{} {}\n",
+                    "",
+                    child.count,
+                    name,
+                    width = depth
+                ));
                 print(child, depth + 1, out);
             }
         }
@@ -159,23 +165,41 @@ pub fn summarize_events(spans: &[Timespan]) -> Summary {
         c.max_ns = c.max_ns.max(d);
         c.bytes = c.bytes.saturating_add(t.bytes);
         c.alloc_bytes = c.alloc_bytes.saturating_add(t.alloc_bytes);
-        lanes.entry(&t.timeline).or_default().push((t.start_ns, t.finish_ns));
+        lanes
+            .entry(&t.timeline)
+            .or_default()
+            .push((t.start_ns, t.finish_ns));
         for s in &t.samples {
             *samples.entry(&s.stack).or_default() += s.count;
         }
     }
 
-    let rank = |name: &str| category::ALL.iter().position(|c| *c == name).unwrap_or(usize::MAX);
+    let rank = |name: &str| {
+        category::ALL
+            .iter()
+            .position(|c| *c == name)
+            .unwrap_or(usize::MAX)
+    };
     let mut categories: Vec<CategoryStats> = cats.into_values().collect();
-    categories.sort_by(|a, b| (rank(&a.category), &a.category).cmp(&(rank(&b.category), &b.category)));
+    categories
+        .sort_by(|a, b| (rank(&a.category), &a.category).cmp(&(rank(&b.category), &b.category)));
 
     let timelines = lanes
         .into_iter()
         .map(|(name, intervals)| {
             let count = intervals.len();
             let busy_ns = union_length(intervals);
-            let utilisation = if wall_ns == 0 { 0.0 } else { busy_ns as f64 / wall_ns as f64 };
-            TimelineStats { timeline: name.to_owned(), count, busy_ns, utilisation }
+            let utilisation = if wall_ns == 0 {
+                0.0
+            } else {
+                busy_ns as f64 / wall_ns as f64
+            };
+            TimelineStats {
+                timeline: name.to_owned(),
+                count,
+                busy_ns,
+                utilisation,
+            }
         })
         .collect();
 
@@ -186,7 +210,13 @@ pub fn summarize_events(spans: &[Timespan]) -> Summary {
         wall_ns,
         categories,
         timelines,
-        samples: samples.into_iter().map(|(stack, count)| Sample { stack: stack.to_vec(), count }).collect(),
+        samples: samples
+            .into_iter()
+            .map(|(stack, count)| Sample {
+                stack: stack.to_vec(),
+                count,
+            })
+            .collect(),
     }
 }
 
@@ -265,7 +295,11 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(f)?;
-        writeln!(f, "{:<28} {:>8} {:>12} {:>12}", "timeline", "spans", "busy (s)", "utilisation")?;
+        writeln!(
+            f,
+            "{:<28} {:>8} {:>12} {:>12}",
+            "timeline", "spans", "busy (s)", "utilisation"
+        )?;
         for t in &self.timelines {
             writeln!(
                 f,

@@ -18,7 +18,11 @@ pub(crate) fn width(s: &str, scale: i32) -> i32 {
 }
 
 fn glyph(c: char) -> [u8; 8] {
-    let code = if c.is_ascii() { c as usize } else { '?' as usize };
+    let code = if c.is_ascii() {
+        c as usize
+    } else {
+        '?' as usize
+    };
     BASIC_LEGACY[code]
 }
 

@@ -54,27 +54,54 @@ pub fn write_gantt(spans: &[Timespan], path: impl AsRef<Path>) -> Result<(), Err
     // ok: a height computed from a row count never comes near i32/u32 limits in practice;
     // saturate rather than wrap if it did.
     let height = u32::try_from(height).unwrap_or(u32::MAX);
-    render(path, (WIDTH, height), |c| draw(c, spans, &rows, &categories))
+    render(path, (WIDTH, height), |c| {
+        draw(c, spans, &rows, &categories)
+    })
 }
 
-fn draw(c: &mut dyn Canvas, spans: &[Timespan], rows: &[&str], categories: &[&str]) -> Result<(), Error> {
-    let label_w = rows.iter().map(|r| c.text_width(r, TEXT)).max().unwrap_or(0);
+fn draw(
+    c: &mut dyn Canvas,
+    spans: &[Timespan],
+    rows: &[&str],
+    categories: &[&str],
+) -> Result<(), Error> {
+    let label_w = rows
+        .iter()
+        .map(|r| c.text_width(r, TEXT))
+        .max()
+        .unwrap_or(0);
     let left = label_w + 16;
     let right = WIDTH as i32 - 20;
     let t0 = spans.iter().map(|t| t.start_ns).min().unwrap_or(0);
-    let t1 = spans.iter().map(|t| t.finish_ns).max().unwrap_or(0).max(t0 + 1);
+    let t1 = spans
+        .iter()
+        .map(|t| t.finish_ns)
+        .max()
+        .unwrap_or(0)
+        .max(t0 + 1);
     let span_ns = (t1 - t0) as f64;
-    let x_of = |ns: u64| left + ((ns.saturating_sub(t0)) as f64 / span_ns * (right - left) as f64) as i32;
+    let x_of =
+        |ns: u64| left + ((ns.saturating_sub(t0)) as f64 / span_ns * (right - left) as f64) as i32;
 
     c.text(
-        &format!("dagger timeline: {} spans, {:.3} ms", spans.len(), span_ns / 1e6),
+        &format!(
+            "dagger timeline: {} spans, {:.3} ms",
+            spans.len(),
+            span_ns / 1e6
+        ),
         (left, TOP / 2),
         TEXT + 2,
         INK,
         Align::Left,
     )?;
     if spans.is_empty() {
-        return c.text("no timespans", (left, TOP + ROW / 2), TEXT, INK, Align::Left);
+        return c.text(
+            "no timespans",
+            (left, TOP + ROW / 2),
+            TEXT,
+            INK,
+            Align::Left,
+        );
     }
 
     // Rows: label and a light guide line.
@@ -92,15 +119,30 @@ fn draw(c: &mut dyn Canvas, spans: &[Timespan], rows: &[&str], categories: &[&st
     while tick <= span_ns / 1e6 + 1e-9 {
         let x = x_of(t0 + (tick * 1e6) as u64);
         c.line(&[(x, bottom), (x, bottom + 5)], INK)?;
-        c.text(&format_ms(tick, step), (x, bottom + 14), TEXT - 2, INK, Align::Center)?;
+        c.text(
+            &format_ms(tick, step),
+            (x, bottom + 14),
+            TEXT - 2,
+            INK,
+            Align::Center,
+        )?;
         tick += step;
     }
     c.text("ms", (right, bottom + 30), TEXT - 2, INK, Align::Right)?;
 
     // Bars: per row in start order, each nested one drawn thinner than its enclosing span.
     let mut others = Vec::new();
-    let colors: Vec<RGBColor> = categories.iter().map(|k| category_color(k, &mut others)).collect();
-    let color_of = |k: &str| categories.iter().position(|c| *c == k).map(|i| colors[i]).unwrap_or(INK);
+    let colors: Vec<RGBColor> = categories
+        .iter()
+        .map(|k| category_color(k, &mut others))
+        .collect();
+    let color_of = |k: &str| {
+        categories
+            .iter()
+            .position(|c| *c == k)
+            .map(|i| colors[i])
+            .unwrap_or(INK)
+    };
     for (i, row) in rows.iter().enumerate() {
         let mut lane: Vec<&Timespan> = spans.iter().filter(|t| t.timeline == *row).collect();
         lane.sort_by_key(|t| (t.start_ns, std::cmp::Reverse(t.finish_ns)));
@@ -113,7 +155,12 @@ fn draw(c: &mut dyn Canvas, spans: &[Timespan], rows: &[&str], categories: &[&st
             let half = BAR / 2 - depth * 2;
             let x0 = x_of(t.start_ns);
             let x1 = x_of(t.finish_ns).max(x0 + 1);
-            c.rect((x0, y_mid - half), (x1, y_mid + half), color_of(&t.category), true)?;
+            c.rect(
+                (x0, y_mid - half),
+                (x1, y_mid + half),
+                color_of(&t.category),
+                true,
+            )?;
         }
     }
 
@@ -134,11 +181,19 @@ fn nice_step(raw: f64) -> f64 {
         return 1.0;
     }
     let p = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|s| *s >= raw).unwrap_or(10.0 * p)
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * p)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * p)
 }
 
 fn format_ms(v: f64, step: f64) -> String {
-    let decimals = if step >= 1.0 { 0 } else { (-step.log10().floor()) as usize };
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10().floor()) as usize
+    };
     format!("{v:.decimals$}")
 }
 
@@ -153,7 +208,10 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
             (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
                 let da = a.len() - a.trim_start_matches(|c: char| c.is_ascii_digit()).len();
                 let db = b.len() - b.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                let (na, nb) = (a[..da].trim_start_matches('0'), b[..db].trim_start_matches('0'));
+                let (na, nb) = (
+                    a[..da].trim_start_matches('0'),
+                    b[..db].trim_start_matches('0'),
+                );
                 let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
                 if ord != Ordering::Equal {
                     return ord;

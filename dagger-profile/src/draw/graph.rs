@@ -67,7 +67,11 @@ impl TaskGraph {
 
     /// Add a node.
     pub fn add_node(&mut self, id: u64, label: impl Into<String>, state: impl Into<String>) {
-        self.nodes.push(GraphNode { id, label: label.into(), state: state.into() });
+        self.nodes.push(GraphNode {
+            id,
+            label: label.into(),
+            state: state.into(),
+        });
     }
 
     /// Add an edge: `to` depends on `from`.
@@ -91,7 +95,11 @@ impl TaskGraph {
         let nodes = spans
             .iter()
             .filter(|t| t.category == crate::category::COMPUTE && seen.insert(t.id))
-            .map(|t| GraphNode { id: t.id, label: t.label(), state: t.timeline.clone() })
+            .map(|t| GraphNode {
+                id: t.id,
+                label: t.label(),
+                state: t.timeline.clone(),
+            })
             .collect();
         TaskGraph { nodes, edges }
     }
@@ -138,7 +146,11 @@ impl TaskGraph {
         }
         // Kahn's order; a node's layer is one below its deepest predecessor.
         let mut layer: BTreeMap<u64, usize> = BTreeMap::new();
-        let mut queue: VecDeque<u64> = indeg.iter().filter(|(_, d)| **d == 0).map(|(i, _)| *i).collect();
+        let mut queue: VecDeque<u64> = indeg
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .map(|(i, _)| *i)
+            .collect();
         while let Some(n) = queue.pop_front() {
             let l = preds[&n].iter().map(|p| layer[p] + 1).max().unwrap_or(0);
             layer.insert(n, l);
@@ -151,7 +163,9 @@ impl TaskGraph {
             }
         }
         if let Some(stuck) = ids.iter().find(|i| !layer.contains_key(i)) {
-            return Err(Error::Argument(format!("task graph has a cycle through task {stuck}")));
+            return Err(Error::Argument(format!(
+                "task graph has a cycle through task {stuck}"
+            )));
         }
         let depth = layer.values().max().map_or(0, |m| m + 1);
         let mut layers: Vec<Vec<u64>> = vec![Vec::new(); depth];
@@ -166,7 +180,10 @@ impl TaskGraph {
                 if ps.is_empty() {
                     *id as f64
                 } else {
-                    ps.iter().map(|p| pos.get(p).copied().unwrap_or(0.0)).sum::<f64>() / ps.len() as f64
+                    ps.iter()
+                        .map(|p| pos.get(p).copied().unwrap_or(0.0))
+                        .sum::<f64>()
+                        / ps.len() as f64
                 }
             };
             let mut keyed: Vec<(f64, u64)> = layer.iter().map(|id| (key(id), *id)).collect();
@@ -194,7 +211,12 @@ impl TaskGraph {
             .iter()
             .map(|n| (n.id, (short(&n.label), n.state.as_str())))
             .collect();
-        let label_of = |id: u64| labels.get(&id).map(|(l, _)| l.clone()).unwrap_or_else(|| format!("#{id}"));
+        let label_of = |id: u64| {
+            labels
+                .get(&id)
+                .map(|(l, _)| l.clone())
+                .unwrap_or_else(|| format!("#{id}"))
+        };
         // Widths are measured with the bitmap font (the wider of the two), so both formats
         // share one layout.
         let box_w = layers
@@ -206,17 +228,37 @@ impl TaskGraph {
             .max(40)
             + 16;
         let widest = layers.iter().map(Vec::len).max().unwrap_or(0).max(1) as i32;
-        let width = 2 * MARGIN + widest * box_w + (widest - 1) * H_GAP;
+        let mut states: Vec<&str> = Vec::new();
+        for n in &self.nodes {
+            if !n.state.is_empty() && !states.contains(&n.state.as_str()) {
+                states.push(&n.state);
+            }
+        }
+        let scale = super::font::scale_for(TEXT - 2);
+        let legend_w: i32 = states
+            .iter()
+            .map(|s| 18 + super::font::width(s, scale) + 20)
+            .sum();
+        let width = (2 * MARGIN + widest * box_w + (widest - 1) * H_GAP).max(2 * MARGIN + legend_w);
         let height = 2 * MARGIN + layers.len().max(1) as i32 * (BOX_H + V_GAP) - V_GAP + LEGEND;
         let mut centre: BTreeMap<u64, (i32, i32)> = BTreeMap::new();
         for (l, layer) in layers.iter().enumerate() {
             let row_w = layer.len() as i32 * box_w + (layer.len() as i32 - 1).max(0) * H_GAP;
             let x0 = (width - row_w) / 2 + box_w / 2;
             for (i, id) in layer.iter().enumerate() {
-                centre.insert(*id, (x0 + i as i32 * (box_w + H_GAP), MARGIN + l as i32 * (BOX_H + V_GAP) + BOX_H / 2));
+                centre.insert(
+                    *id,
+                    (
+                        x0 + i as i32 * (box_w + H_GAP),
+                        MARGIN + l as i32 * (BOX_H + V_GAP) + BOX_H / 2,
+                    ),
+                );
             }
         }
-        let size = (u32::try_from(width.max(200)).unwrap_or(u32::MAX), u32::try_from(height).unwrap_or(u32::MAX));
+        let size = (
+            u32::try_from(width.max(200)).unwrap_or(u32::MAX),
+            u32::try_from(height).unwrap_or(u32::MAX),
+        );
         render(path, size, |c: &mut dyn Canvas| {
             for (a, b) in &self.edges {
                 if let (Some(&(ax, ay)), Some(&(bx, by))) = (centre.get(a), centre.get(b)) {
@@ -231,9 +273,25 @@ impl TaskGraph {
                 if !state.is_empty() && !states.iter().any(|(s, _)| s == state) {
                     states.push((state.to_owned(), color));
                 }
-                c.rect((x - box_w / 2, y - BOX_H / 2), (x + box_w / 2, y + BOX_H / 2), color, true)?;
-                c.rect((x - box_w / 2, y - BOX_H / 2), (x + box_w / 2, y + BOX_H / 2), INK, false)?;
-                c.text(&label_of(*id), (x, y), TEXT, RGBColor(255, 255, 255), Align::Center)?;
+                c.rect(
+                    (x - box_w / 2, y - BOX_H / 2),
+                    (x + box_w / 2, y + BOX_H / 2),
+                    color,
+                    true,
+                )?;
+                c.rect(
+                    (x - box_w / 2, y - BOX_H / 2),
+                    (x + box_w / 2, y + BOX_H / 2),
+                    INK,
+                    false,
+                )?;
+                c.text(
+                    &label_of(*id),
+                    (x, y),
+                    TEXT,
+                    RGBColor(255, 255, 255),
+                    Align::Center,
+                )?;
             }
             let mut x = MARGIN;
             let y = height - LEGEND / 2;
@@ -258,7 +316,10 @@ fn arrow(c: &mut dyn Canvas, a: (i32, i32), b: (i32, i32)) -> Result<(), Error> 
     let (ux, uy) = (dx / len, dy / len);
     let head = |side: f64| {
         let (px, py) = (-uy * side, ux * side);
-        ((b.0 as f64 - ux * 8.0 + px * 4.0) as i32, (b.1 as f64 - uy * 8.0 + py * 4.0) as i32)
+        (
+            (b.0 as f64 - ux * 8.0 + px * 4.0) as i32,
+            (b.1 as f64 - uy * 8.0 + py * 4.0) as i32,
+        )
     };
     c.line(&[head(1.0), b, head(-1.0)], EDGE)
 }
@@ -274,5 +335,7 @@ fn short(label: &str) -> String {
 }
 
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

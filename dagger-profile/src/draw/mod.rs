@@ -27,11 +27,24 @@ pub(crate) enum Align {
 /// What the pictures need from a drawing surface.
 pub(crate) trait Canvas {
     /// A rectangle between two corners, filled or outlined.
-    fn rect(&mut self, a: (i32, i32), b: (i32, i32), color: RGBColor, filled: bool) -> Result<(), Error>;
+    fn rect(
+        &mut self,
+        a: (i32, i32),
+        b: (i32, i32),
+        color: RGBColor,
+        filled: bool,
+    ) -> Result<(), Error>;
     /// A polyline.
     fn line(&mut self, points: &[(i32, i32)], color: RGBColor) -> Result<(), Error>;
     /// Text about `size` pixels high, vertically centred on `at.1`.
-    fn text(&mut self, s: &str, at: (i32, i32), size: u32, color: RGBColor, align: Align) -> Result<(), Error>;
+    fn text(
+        &mut self,
+        s: &str,
+        at: (i32, i32),
+        size: u32,
+        color: RGBColor,
+        align: Align,
+    ) -> Result<(), Error>;
     /// How wide `text` would be drawn at `size`.
     fn text_width(&self, s: &str, size: u32) -> i32;
 }
@@ -45,7 +58,12 @@ pub(crate) enum Format {
 
 impl Format {
     pub(crate) fn of(path: &Path) -> Result<Format, Error> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("png") => Ok(Format::Png),
             Some("svg") => Ok(Format::Svg),
             _ => Err(Error::Argument(format!(
@@ -69,16 +87,37 @@ impl<DB: DrawingBackend> PlotCanvas<'_, DB> {
 }
 
 impl<DB: DrawingBackend> Canvas for PlotCanvas<'_, DB> {
-    fn rect(&mut self, a: (i32, i32), b: (i32, i32), color: RGBColor, filled: bool) -> Result<(), Error> {
-        let style = if filled { color.filled() } else { color.stroke_width(1) };
-        self.area.draw(&Rectangle::new([a, b], style)).map_err(|e| self.fail(e))
+    fn rect(
+        &mut self,
+        a: (i32, i32),
+        b: (i32, i32),
+        color: RGBColor,
+        filled: bool,
+    ) -> Result<(), Error> {
+        let style = if filled {
+            color.filled()
+        } else {
+            color.stroke_width(1)
+        };
+        self.area
+            .draw(&Rectangle::new([a, b], style))
+            .map_err(|e| self.fail(e))
     }
 
     fn line(&mut self, points: &[(i32, i32)], color: RGBColor) -> Result<(), Error> {
-        self.area.draw(&PathElement::new(points.to_vec(), color.stroke_width(1))).map_err(|e| self.fail(e))
+        self.area
+            .draw(&PathElement::new(points.to_vec(), color.stroke_width(1)))
+            .map_err(|e| self.fail(e))
     }
 
-    fn text(&mut self, s: &str, at: (i32, i32), size: u32, color: RGBColor, align: Align) -> Result<(), Error> {
+    fn text(
+        &mut self,
+        s: &str,
+        at: (i32, i32),
+        size: u32,
+        color: RGBColor,
+        align: Align,
+    ) -> Result<(), Error> {
         if self.bitmap_text {
             let scale = font::scale_for(size);
             let w = font::width(s, scale);
@@ -89,15 +128,22 @@ impl<DB: DrawingBackend> Canvas for PlotCanvas<'_, DB> {
             };
             let y = at.1 - (font::GLYPH as i32 * scale) / 2;
             let area = &self.area;
-            font::draw(s, (x, y), scale, |px, py| area.draw_pixel((px, py), &color).map_err(|e| self.fail(e)))
+            font::draw(s, (x, y), scale, |px, py| {
+                area.draw_pixel((px, py), &color).map_err(|e| self.fail(e))
+            })
         } else {
             let h = match align {
                 Align::Left => HPos::Left,
                 Align::Center => HPos::Center,
                 Align::Right => HPos::Right,
             };
-            let style = TextStyle::from(("sans-serif", size).into_font()).color(&color).pos(Pos::new(h, VPos::Center));
-            self.area.draw(&Text::new(s.to_owned(), at, style)).map_err(|e| self.fail(e))
+            // plotters shrinks SVG font sizes by 1.24; undo that so both formats match.
+            let style = TextStyle::from(("sans-serif", size as f64 * 1.24).into_font())
+                .color(&color)
+                .pos(Pos::new(h, VPos::Center));
+            self.area
+                .draw(&Text::new(s.to_owned(), at, style))
+                .map_err(|e| self.fail(e))
         }
     }
 
@@ -121,11 +167,25 @@ pub(crate) fn render(
     match Format::of(path)? {
         Format::Svg => {
             let area = SVGBackend::new(path, size).into_drawing_area();
-            finish(PlotCanvas { area, bitmap_text: false, path }, paint)
+            finish(
+                PlotCanvas {
+                    area,
+                    bitmap_text: false,
+                    path,
+                },
+                paint,
+            )
         }
         Format::Png => {
             let area = BitMapBackend::new(path, size).into_drawing_area();
-            finish(PlotCanvas { area, bitmap_text: true, path }, paint)
+            finish(
+                PlotCanvas {
+                    area,
+                    bitmap_text: true,
+                    path,
+                },
+                paint,
+            )
         }
     }
 }
@@ -153,7 +213,10 @@ pub(crate) const PALETTE: [RGBColor; 8] = [
 
 /// The colour of a category: fixed for the convention's categories, else by first-seen order.
 pub(crate) fn category_color(category: &str, others: &mut Vec<String>) -> RGBColor {
-    if let Some(i) = crate::timespan::category::ALL.iter().position(|c| *c == category) {
+    if let Some(i) = crate::timespan::category::ALL
+        .iter()
+        .position(|c| *c == category)
+    {
         return PALETTE[i];
     }
     let i = match others.iter().position(|o| o == category) {

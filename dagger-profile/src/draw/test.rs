@@ -6,13 +6,22 @@ use std::cmp::Ordering;
 fn format_comes_from_the_extension() {
     assert_eq!(Format::of(Path::new("a/b.PNG")).ok(), Some(Format::Png));
     assert_eq!(Format::of(Path::new("x.svg")).ok(), Some(Format::Svg));
-    assert!(matches!(Format::of(Path::new("x.gif")), Err(Error::Argument(_))));
-    assert!(matches!(Format::of(Path::new("noext")), Err(Error::Argument(_))));
+    assert!(matches!(
+        Format::of(Path::new("x.gif")),
+        Err(Error::Argument(_))
+    ));
+    assert!(matches!(
+        Format::of(Path::new("noext")),
+        Err(Error::Argument(_))
+    ));
 }
 
 #[test]
 fn natural_order_compares_numbers_as_numbers() {
-    assert_eq!(natural_cmp("ThreadProc(w1, 9)", "ThreadProc(w1, 10)"), Ordering::Less);
+    assert_eq!(
+        natural_cmp("ThreadProc(w1, 9)", "ThreadProc(w1, 10)"),
+        Ordering::Less
+    );
     assert_eq!(natural_cmp("w10", "w2"), Ordering::Greater);
     assert_eq!(natural_cmp("a", "a"), Ordering::Equal);
     assert_eq!(natural_cmp("a1", "a01"), Ordering::Equal);

@@ -44,11 +44,20 @@ fn totals_per_category_and_timeline() {
 fn samples_merge_into_tree_and_folded_text() {
     let mut a = span("compute", 1, "t", 0, 1);
     a.samples = vec![
-        Sample { stack: vec!["main".into(), "f".into()], count: 2 },
-        Sample { stack: vec!["main".into(), "g".into()], count: 1 },
+        Sample {
+            stack: vec!["main".into(), "f".into()],
+            count: 2,
+        },
+        Sample {
+            stack: vec!["main".into(), "g".into()],
+            count: 1,
+        },
     ];
     let mut b = span("compute", 2, "t", 0, 1);
-    b.samples = vec![Sample { stack: vec!["main".into(), "f".into()], count: 3 }];
+    b.samples = vec![Sample {
+        stack: vec!["main".into(), "f".into()],
+        count: 3,
+    }];
     let s = summarize_events(&[a, b]);
     assert_eq!(s.folded(), "main;f 5\nmain;g 1\n");
     assert_eq!(s.call_tree(), "6 main\n 5 f\n 1 g\n");
