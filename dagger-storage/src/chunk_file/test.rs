@@ -1,0 +1,82 @@
+use super::*;
+use proptest::prelude::*;
+
+#[test]
+fn round_trip_keeps_codec_and_payload() {
+    let file = encode_chunk_file("raw-le-f64", &[9u8; 100]).unwrap();
+    assert_eq!(file.len(), chunk_file_len("raw-le-f64", 100));
+    let (h, p) = decode_chunk_file("c1", &file).unwrap();
+    assert_eq!(h.codec, "raw-le-f64");
+    assert_eq!(h.version, VERSION);
+    assert_eq!(&p[..], &[9u8; 100][..]);
+}
+
+#[test]
+fn truncation_is_corrupt_naming_the_chunk() {
+    let file = encode_chunk_file("postcard", b"some payload").unwrap();
+    for cut in 0..file.len() {
+        let err = decode_chunk_file("chunk c9 (file:///x/c9)", &file.slice(..cut)).unwrap_err();
+        match err {
+            Error::Corrupt { what, detail } => {
+                assert_eq!(what, "chunk c9 (file:///x/c9)");
+                assert!(!detail.is_empty());
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn appended_bytes_are_corrupt() {
+    let mut v = encode_chunk_file("postcard", b"abc").unwrap().to_vec();
+    v.push(0);
+    let err = decode_chunk_file("c", &Bytes::from(v)).unwrap_err();
+    assert!(err.to_string().contains("payload bytes"), "{err}");
+}
+
+#[test]
+fn overlong_codec_name_is_an_argument_error() {
+    let name = "x".repeat(70_000);
+    assert!(matches!(
+        encode_chunk_file(&name, b""),
+        Err(Error::Argument(_))
+    ));
+}
+
+proptest! {
+    #[test]
+    fn round_trip(name in "[a-z0-9-]{0,20}", payload in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let file = encode_chunk_file(&name, &payload).unwrap();
+        let (h, p) = decode_chunk_file("c", &file).unwrap();
+        prop_assert_eq!(h.codec, name);
+        prop_assert_eq!(h.payload_len, payload.len() as u64);
+        prop_assert_eq!(&p[..], &payload[..]);
+    }
+
+    #[test]
+    fn arbitrary_bytes_are_an_error_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        // Random bytes essentially never carry the magic and a matching CRC.
+        prop_assert!(decode_chunk_file("c", &Bytes::from(bytes)).is_err());
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_magic_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let mut v = MAGIC.to_vec();
+        v.extend_from_slice(&VERSION.to_le_bytes());
+        v.extend_from_slice(&tail);
+        let _ = decode_chunk_file("c", &Bytes::from(v));
+    }
+
+    #[test]
+    fn any_single_flipped_bit_is_detected(
+        payload in proptest::collection::vec(any::<u8>(), 0..300),
+        bit in any::<proptest::sample::Index>(),
+    ) {
+        let file = encode_chunk_file("postcard", &payload).unwrap().to_vec();
+        let i = bit.index(file.len() * 8);
+        let mut bad = file.clone();
+        bad[i / 8] ^= 1 << (i % 8);
+        let err = decode_chunk_file("chunk c3", &Bytes::from(bad)).unwrap_err();
+        prop_assert!(matches!(err, Error::Corrupt { .. }), "{:?}", err);
+    }
+}
