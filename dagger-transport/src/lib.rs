@@ -11,6 +11,7 @@
 //! | [`Cookie`] | the cluster's shared secret |
 //! | [`Tcp`] | frames over TCP sockets ([`TcpListener`]) |
 //! | [`InProcess`] | frames over in-process channels ([`InProcessListener`]) |
+//! | [`conformance`] | checks any `Transport` implementation can run in its tests |
 //! | [`bench`] | loopback benchmarks for `cargo xtask bench transport` |
 //!
 //! Every connection starts authenticated: a peer that cannot prove it knows the cookie, or
@@ -36,6 +37,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod bench;
+pub mod conformance;
 mod cookie;
 pub mod frame;
 pub mod handshake;

@@ -185,7 +185,9 @@ impl Hello {
             .ok_or_else(|| short("hello", b.len(), HELLO_HEADER_LEN))?;
         if magic != MAGIC {
             return Err(Error::Protocol(format!(
-                "bad handshake magic {magic:02x?} (expected {MAGIC:02x?}): the peer does not speak the dagger protocol"
+                "bad handshake magic \"{}\" (expected \"{}\"): the peer does not speak the dagger protocol",
+                magic.escape_ascii(),
+                MAGIC.escape_ascii()
             )));
         }
         let version = u16::from_le_bytes(take::<2>(b, 4, "hello")?);

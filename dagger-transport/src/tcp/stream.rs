@@ -70,6 +70,8 @@ pub(crate) struct TcpReceiver {
     dec: FrameDecoder,
     peer: String,
     eof: bool,
+    /// Set once the connection was closed for an error (so it is logged once).
+    closed: bool,
 }
 
 impl TcpReceiver {
@@ -79,17 +81,21 @@ impl TcpReceiver {
             dec,
             peer,
             eof: false,
+            closed: false,
         }
     }
 
     /// Closes the connection after bad input or a broken socket, once, with a warning.
     fn fail(&mut self, e: Error) -> Error {
-        if !self.dec.is_failed() {
+        if !self.closed {
+            self.closed = true;
             tracing::warn!(peer = %self.peer, error = %e, "closing connection");
             // Shut both directions so the peer sees the close even while our sending half
             // is still alive elsewhere.
             let _ = socket2::SockRef::from(self.r.as_ref()).shutdown(std::net::Shutdown::Both);
-            self.dec.fail(e.clone());
+            if !self.dec.is_failed() {
+                self.dec.fail(e.clone());
+            }
         }
         e
     }
