@@ -41,6 +41,10 @@ pub mod conformance;
 pub mod pool;
 pub mod store;
 
+/// The `object_store` crate this one builds on, so callers can configure clients (e.g.
+/// `AmazonS3Builder`) with the exact version [`ObjectStoreBackend`] wraps.
+pub use object_store;
+
 pub use chunk_file::{decode_chunk_file, encode_chunk_file, ChunkFileHeader};
 pub use codec::{Postcard, RawLe, RawNumber};
 pub use pool::{MemoryPool, Policy, PoolStats, SpillCodec, StorageConfig};
