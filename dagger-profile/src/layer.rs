@@ -100,6 +100,7 @@ struct OpenSpan {
     from: Option<u64>,
     to: Option<u64>,
     thread: String,
+    os_thread: Option<u64>,
 }
 
 impl OpenSpan {
@@ -124,6 +125,7 @@ impl OpenSpan {
         t.alloc_bytes = self.alloc;
         t.from = self.from;
         t.to = self.to;
+        t.os_thread = self.os_thread;
         t
     }
 }
@@ -196,6 +198,7 @@ where
             from: None,
             to: None,
             thread: thread_label(),
+            os_thread: crate::sampling::os_thread(),
         };
         attrs.record(&mut open);
         if let Some(span) = ctx.span(id) {

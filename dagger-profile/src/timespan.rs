@@ -87,6 +87,10 @@ pub struct Timespan {
     pub to: Option<u64>,
     /// Profiler samples taken while the span was open (empty unless profiling was on).
     pub samples: Vec<Sample>,
+    /// The OS thread that opened the span (`pthread_self`), recorded only with the
+    /// `sampling` feature, where it matches samples to spans.
+    #[serde(default)]
+    pub os_thread: Option<u64>,
 }
 
 impl Timespan {
@@ -117,6 +121,7 @@ impl Timespan {
             from: None,
             to: None,
             samples: Vec::new(),
+            os_thread: None,
         }
     }
 
