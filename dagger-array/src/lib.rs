@@ -16,6 +16,9 @@
 //! | [`unary`] | element-wise functions ([`UnaryOp`]) and `map` |
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
 //! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` |
+//! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
+//! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
+//! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
 //! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
 //!
 //! ```
@@ -39,7 +42,10 @@ pub mod create;
 pub mod dist;
 pub mod element;
 pub mod grid;
+pub mod index;
+pub mod io;
 pub mod linalg;
+pub mod meta;
 pub mod partition;
 pub mod reduce;
 pub mod unary;

@@ -1,0 +1,449 @@
+//! The on-disk format of `save`/`load` (the reference's `save(x, "X_sq")`): a JSON metadata
+//! file at `path` describing the array and its blocks, and one payload file per block in the
+//! directory `<path>_data/`. Dense payloads are the raw little-endian elements in row-major
+//! order; sparse payloads are the CSC arrays (or the index/value arrays of a sparse vector)
+//! as little-endian `u64`s and elements. Every payload carries a CRC-32 in the metadata, so a
+//! damaged or truncated file is reported as [`Error::Corrupt`] naming the file.
+
+use crate::block::{Block, Kind};
+use crate::element::Element;
+use crate::meta::ArrayMeta;
+use dagger_core::{Error, Result};
+use ndarray::{ArrayD, IxDyn};
+use serde::{Deserialize, Serialize};
+use sprs::{CsMat, CsVec};
+use std::path::{Path, PathBuf};
+
+/// The format tag written into every metadata file.
+pub const FORMAT: &str = "dagger-array/1";
+
+/// How one block's payload is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// Raw elements, row-major.
+    Dense,
+    /// `rows, cols, nnz, indptr[cols+1], indices[nnz]` as `u64`, then `data[nnz]`.
+    Csc,
+    /// `len, nnz, indices[nnz]` as `u64`, then `data[nnz]`.
+    SparseVec,
+}
+
+/// One block's entry in the metadata file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedBlock {
+    /// Payload file name inside the data directory.
+    pub file: String,
+    /// Payload length in bytes.
+    pub bytes: u64,
+    /// CRC-32 (IEEE) of the payload.
+    pub crc32: u32,
+    /// Payload layout.
+    pub layout: Layout,
+}
+
+/// The contents of the metadata file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedArray {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Shape, grid, element type, kind.
+    pub meta: ArrayMeta,
+    /// One entry per block, in row-major block order.
+    pub blocks: Vec<SavedBlock>,
+}
+
+/// The data directory of an array saved at `path`: `<path>_data`.
+pub fn data_dir(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("_data");
+    PathBuf::from(s)
+}
+
+fn put_u64(out: &mut Vec<u8>, v: usize) {
+    out.extend_from_slice(&(v as u64).to_le_bytes());
+}
+
+/// Encodes a block into its payload bytes and layout.
+pub fn encode_block<T: Element>(b: &Block<T>) -> (Vec<u8>, Layout) {
+    let mut out = Vec::with_capacity(b.nbytes() + 64);
+    match b {
+        Block::Dense(a) => {
+            for &x in a.as_standard_layout().iter() {
+                x.write_le(&mut out);
+            }
+            (out, Layout::Dense)
+        }
+        Block::SparseMat(m) => {
+            let csc;
+            let m = if m.is_csc() {
+                m
+            } else {
+                csc = m.to_csc();
+                &csc
+            };
+            put_u64(&mut out, m.rows());
+            put_u64(&mut out, m.cols());
+            put_u64(&mut out, m.nnz());
+            for &p in m.indptr().raw_storage() {
+                put_u64(&mut out, p);
+            }
+            for &i in m.indices() {
+                put_u64(&mut out, i);
+            }
+            for &x in m.data() {
+                x.write_le(&mut out);
+            }
+            (out, Layout::Csc)
+        }
+        Block::SparseVec(v) => {
+            put_u64(&mut out, v.dim());
+            put_u64(&mut out, v.nnz());
+            for &i in v.indices() {
+                put_u64(&mut out, i);
+            }
+            for &x in v.data() {
+                x.write_le(&mut out);
+            }
+            (out, Layout::SparseVec)
+        }
+    }
+}
+
+/// Reads little-endian values from a byte slice, failing (never panicking) on short input.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    what: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    fn corrupt(&self, detail: impl Into<String>) -> Error {
+        Error::Corrupt {
+            what: self.what.to_string(),
+            detail: detail.into(),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.bytes.len() < n {
+            return Err(self.corrupt(format!(
+                "truncated: needed {n} more bytes, {} left",
+                self.bytes.len()
+            )));
+        }
+        let (h, t) = self.bytes.split_at(n);
+        self.bytes = t;
+        Ok(h)
+    }
+
+    fn u64s(&mut self, n: usize) -> Result<Vec<usize>> {
+        let raw = self.take(
+            n.checked_mul(8)
+                .ok_or_else(|| self.corrupt("length overflow"))?,
+        )?;
+        raw.chunks_exact(8)
+            .map(|c| {
+                let v = u64::from_le_bytes(c.try_into().map_err(|_| self.corrupt("bad u64"))?);
+                usize::try_from(v).map_err(|_| self.corrupt(format!("index {v} too large")))
+            })
+            .collect()
+    }
+
+    fn elems<T: Element>(&mut self, n: usize) -> Result<Vec<T>> {
+        let raw = self.take(
+            n.checked_mul(T::BYTES)
+                .ok_or_else(|| self.corrupt("length overflow"))?,
+        )?;
+        raw.chunks_exact(T::BYTES)
+            .map(|c| T::read_le(c).ok_or_else(|| self.corrupt("bad element")))
+            .collect()
+    }
+
+    fn done(&self) -> Result<()> {
+        if !self.bytes.is_empty() {
+            return Err(self.corrupt(format!("{} trailing bytes", self.bytes.len())));
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a payload of `layout` for a block of `shape`; `what` names the file in errors.
+pub fn decode_block<T: Element>(
+    bytes: &[u8],
+    layout: Layout,
+    shape: &[usize],
+    what: &str,
+) -> Result<Block<T>> {
+    let mut r = Reader { bytes, what };
+    let block = match layout {
+        Layout::Dense => {
+            let n = shape
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .ok_or_else(|| r.corrupt("shape overflow"))?;
+            let data = r.elems::<T>(n)?;
+            let a =
+                ArrayD::from_shape_vec(IxDyn(shape), data).map_err(|e| r.corrupt(e.to_string()))?;
+            Block::Dense(a)
+        }
+        Layout::Csc => {
+            let h = r.u64s(3)?;
+            let (rows, cols, nnz) = (h[0], h[1], h[2]);
+            if shape != [rows, cols] {
+                return Err(r.corrupt(format!("block is {rows}×{cols}, metadata says {shape:?}")));
+            }
+            let indptr = r.u64s(
+                cols.checked_add(1)
+                    .ok_or_else(|| r.corrupt("length overflow"))?,
+            )?;
+            let indices = r.u64s(nnz)?;
+            let data = r.elems::<T>(nnz)?;
+            let m = CsMat::try_new_csc((rows, cols), indptr, indices, data)
+                .map_err(|e| r.corrupt(e.3.to_string()))?;
+            Block::SparseMat(m)
+        }
+        Layout::SparseVec => {
+            let h = r.u64s(2)?;
+            let (len, nnz) = (h[0], h[1]);
+            if shape != [len] {
+                return Err(r.corrupt(format!("vector has length {len}, metadata says {shape:?}")));
+            }
+            let indices = r.u64s(nnz)?;
+            let data = r.elems::<T>(nnz)?;
+            Block::SparseVec(
+                CsVec::try_new(len, indices, data).map_err(|e| r.corrupt(e.2.to_string()))?,
+            )
+        }
+    };
+    r.done()?;
+    Ok(block)
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::NotFound(path.display().to_string())
+    } else {
+        Error::Io(format!("{}: {e}", path.display()))
+    }
+}
+
+/// Writes block number `index` of an array saved at `path` into its data directory.
+pub fn write_block<T: Element>(path: &Path, index: usize, b: &Block<T>) -> Result<SavedBlock> {
+    let dir = data_dir(path);
+    std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+    let file = format!("block_{index}.bin");
+    let (bytes, layout) = encode_block(b);
+    let p = dir.join(&file);
+    std::fs::write(&p, &bytes).map_err(|e| io_err(&p, e))?;
+    Ok(SavedBlock {
+        file,
+        bytes: bytes.len() as u64,
+        crc32: crc32fast::hash(&bytes),
+        layout,
+    })
+}
+
+/// Writes the metadata file.
+pub fn write_meta(path: &Path, saved: &SavedArray) -> Result<()> {
+    let json = serde_json::to_vec_pretty(saved).map_err(|e| Error::Codec(e.to_string()))?;
+    std::fs::write(path, json).map_err(|e| io_err(path, e))
+}
+
+/// Reads and checks the metadata file.
+pub fn read_meta(path: &Path) -> Result<SavedArray> {
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let what = path.display().to_string();
+    let saved: SavedArray = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+        what: what.clone(),
+        detail: e.to_string(),
+    })?;
+    if saved.format != FORMAT {
+        return Err(Error::Corrupt {
+            what,
+            detail: format!("format {:?}, expected {FORMAT:?}", saved.format),
+        });
+    }
+    if saved.blocks.len() != saved.meta.grid.num_blocks() {
+        return Err(Error::Corrupt {
+            what,
+            detail: format!(
+                "{} block entries for a grid of {}",
+                saved.blocks.len(),
+                saved.meta.grid.num_blocks()
+            ),
+        });
+    }
+    Ok(saved)
+}
+
+/// Reads block number `index` of the array saved at `path`, checking length, checksum,
+/// element type and structure.
+pub fn read_block<T: Element>(path: &Path, saved: &SavedArray, index: usize) -> Result<Block<T>> {
+    if saved.meta.eltype != T::NAME {
+        return Err(Error::Argument(format!(
+            "{} holds {} elements, not {}",
+            path.display(),
+            saved.meta.eltype,
+            T::NAME
+        )));
+    }
+    let entry = saved
+        .blocks
+        .get(index)
+        .ok_or_else(|| Error::Argument(format!("{} has no block {index}", path.display())))?;
+    if entry.file.contains('/') || entry.file.contains('\\') || entry.file.contains("..") {
+        return Err(Error::Corrupt {
+            what: path.display().to_string(),
+            detail: format!("bad block file name {:?}", entry.file),
+        });
+    }
+    let p = data_dir(path).join(&entry.file);
+    let what = p.display().to_string();
+    let bytes = std::fs::read(&p).map_err(|e| io_err(&p, e))?;
+    if bytes.len() as u64 != entry.bytes {
+        return Err(Error::Corrupt {
+            what,
+            detail: format!("{} bytes, expected {}", bytes.len(), entry.bytes),
+        });
+    }
+    let crc = crc32fast::hash(&bytes);
+    if crc != entry.crc32 {
+        return Err(Error::Corrupt {
+            what,
+            detail: format!("checksum {crc:08x}, expected {:08x}", entry.crc32),
+        });
+    }
+    let shape = saved
+        .meta
+        .grid
+        .block_shape(&saved.meta.grid.block_coords(index));
+    decode_block(&bytes, entry.layout, &shape, &what)
+}
+
+/// Saves whole blocks from memory (one process, sequentially): payloads first, metadata last,
+/// so a metadata file only ever describes complete payloads.
+///
+/// ```
+/// use dagger_array::{io, meta::ArrayMeta, Block, BlockGrid, Blocks, Kind};
+/// use ndarray::ArrayD;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("X");
+/// let g = BlockGrid::new(&[3], &Blocks::from([2]), 1).unwrap();
+/// let blocks = vec![Block::Dense(ArrayD::from_elem(vec![2], 1.0f64)), Block::Dense(ArrayD::from_elem(vec![1], 2.0))];
+/// io::save_blocks(&path, &ArrayMeta::new(g, "f64", Kind::Dense), &blocks).unwrap();
+/// let (meta, back) = io::load_blocks::<f64>(&path).unwrap();
+/// assert_eq!(back, blocks);
+/// assert!(path.with_file_name("X_data").is_dir());
+/// ```
+pub fn save_blocks<T: Element>(
+    path: &Path,
+    meta: &ArrayMeta,
+    blocks: &[Block<T>],
+) -> Result<SavedArray> {
+    if blocks.len() != meta.grid.num_blocks() {
+        return Err(Error::DimensionMismatch(format!(
+            "{} blocks for a grid of {}",
+            blocks.len(),
+            meta.grid.num_blocks()
+        )));
+    }
+    let entries = blocks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| write_block(path, i, b))
+        .collect::<Result<Vec<_>>>()?;
+    let saved = SavedArray {
+        format: FORMAT.into(),
+        meta: meta.clone(),
+        blocks: entries,
+    };
+    write_meta(path, &saved)?;
+    Ok(saved)
+}
+
+/// Loads every block of the array saved at `path` into memory.
+pub fn load_blocks<T: Element>(path: &Path) -> Result<(ArrayMeta, Vec<Block<T>>)> {
+    let saved = read_meta(path)?;
+    let blocks = (0..saved.blocks.len())
+        .map(|i| read_block(path, &saved, i))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((saved.meta, blocks))
+}
+
+/// The kind recorded for a set of blocks: sparse if every block is.
+pub fn kind_of<T: Element>(blocks: &[Block<T>]) -> Kind {
+    if !blocks.is_empty() && blocks.iter().all(|b| b.kind() == Kind::Sparse) {
+        Kind::Sparse
+    } else {
+        Kind::Dense
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::create::{rand_block, sprand_block};
+    use crate::dist::distribute;
+    use crate::{BlockGrid, Blocks};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn payload_round_trip(m in 0usize..9, n in 0usize..9, seed: u64, which in 0u8..3) {
+            let b: Block<f32> = match which {
+                0 => Block::Dense(rand_block(&[m, n], seed, 0)),
+                1 => sprand_block(&[m, n], 0.3, seed, 0).unwrap(),
+                _ => sprand_block(&[m * n], 0.3, seed, 0).unwrap(),
+            };
+            let (bytes, layout) = encode_block(&b);
+            prop_assert_eq!(decode_block::<f32>(&bytes, layout, &b.shape(), "t").unwrap(), b);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), l in 0u8..3) {
+            let layout = [Layout::Dense, Layout::Csc, Layout::SparseVec][l as usize];
+            let _ = decode_block::<f64>(&bytes, layout, &[3, 4], "t");
+            let _ = decode_block::<f64>(&bytes, layout, &[5], "t");
+        }
+    }
+
+    #[test]
+    fn save_load_and_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s1");
+        let g = BlockGrid::new(&[30, 20], &Blocks::from([16, 16]), 1).unwrap();
+        let whole = sprand_block::<f64>(&[30, 20], 0.1, 4, 0).unwrap();
+        let blocks = distribute(&whole, &g).unwrap();
+        let meta = ArrayMeta::new(g, "f64", kind_of(&blocks));
+        save_blocks(&path, &meta, &blocks).unwrap();
+        let (m2, b2) = load_blocks::<f64>(&path).unwrap();
+        assert_eq!(m2, meta);
+        assert_eq!(b2, blocks);
+        // Wrong element type.
+        assert!(matches!(load_blocks::<f32>(&path), Err(Error::Argument(_))));
+        // Flip a byte: checksum error naming the file.
+        let f = data_dir(&path).join("block_1.bin");
+        let mut bytes = std::fs::read(&f).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&f, &bytes).unwrap();
+        match load_blocks::<f64>(&path) {
+            Err(Error::Corrupt { what, detail }) => {
+                assert!(what.ends_with("block_1.bin"), "{what}");
+                assert!(detail.contains("checksum"));
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        std::fs::remove_file(&f).unwrap();
+        match load_blocks::<f64>(&path) {
+            Err(Error::NotFound(p)) => assert!(p.ends_with("block_1.bin")),
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(matches!(read_meta(&path), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            read_meta(&dir.path().join("missing")),
+            Err(Error::NotFound(_))
+        ));
+    }
+}
