@@ -19,6 +19,7 @@
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
+//! | [`bench`] | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
 //! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
 //!
 //! ```
@@ -36,6 +37,7 @@
 // list holding one range.
 #![allow(clippy::single_range_in_vec_init)]
 
+pub mod bench;
 pub mod binary;
 pub mod block;
 pub mod create;
