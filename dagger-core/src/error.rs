@@ -137,15 +137,15 @@ pub struct Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
-            Some(n) => write!(f, "task {} ({n}): {}", self.task, self.error),
-            None => write!(f, "task {}: {}", self.task, self.error),
+            Some(n) => write!(f, "{} ({n}): {}", self.task, self.error),
+            None => write!(f, "{}: {}", self.task, self.error),
         }
     }
 }
 
 fn fmt_task_failed(task: TaskId, root: &Failure) -> String {
     if task == root.task {
-        format!("DTaskFailedException: {root}")
+        format!("DTaskFailedException: task {root}")
     } else {
         format!("DTaskFailedException: task {task} failed because a dependency failed\n  Root Task {root}")
     }
