@@ -24,7 +24,7 @@
 //! assert!(dec.finish().is_ok()); // the stream ended on a frame boundary
 //! ```
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use dagger_core::{Error, Result};
 
 #[cfg(test)]
@@ -172,7 +172,7 @@ impl FrameDecoder {
         if self.buf.len() < LEN_PREFIX + len {
             return Ok(None);
         }
-        let _ = self.buf.split_to(LEN_PREFIX);
+        self.buf.advance(LEN_PREFIX);
         Ok(Some(self.buf.split_to(len).freeze()))
     }
 

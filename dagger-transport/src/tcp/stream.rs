@@ -2,17 +2,26 @@
 
 use crate::frame::{check_len, FrameDecoder};
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use dagger_core::{Error, FrameReceiver, FrameSender, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-/// Write buffer size: large enough to coalesce thousands of small frames per system call.
+/// Bytes gathered before a write: large enough to coalesce thousands of small frames per
+/// system call.
 const WRITE_BUFFER: usize = 64 << 10;
+/// Payloads at least this long are written straight from their own buffer, not copied.
+const DIRECT_WRITE: usize = 16 << 10;
 
-/// The sending half: frames go through a buffer that is flushed once per call.
+/// The sending half: small frames are gathered into one buffer (header and payload side by
+/// side, without an await per frame) and written once per call.
+///
+/// Not cancel safe: dropping a `send` future half-way can leave part of a frame on the
+/// wire, after which the peer sees a malformed stream. A send error means the connection is
+/// unusable (as the trait says).
 pub(crate) struct TcpSender {
-    w: BufWriter<OwnedWriteHalf>,
+    w: OwnedWriteHalf,
+    buf: BytesMut,
     max_len: usize,
     peer: String,
 }
@@ -20,47 +29,61 @@ pub(crate) struct TcpSender {
 impl TcpSender {
     pub(crate) fn new(w: OwnedWriteHalf, max_len: usize, peer: String) -> Self {
         TcpSender {
-            w: BufWriter::with_capacity(WRITE_BUFFER, w),
+            w,
+            buf: BytesMut::with_capacity(WRITE_BUFFER),
             max_len,
             peer,
         }
     }
 
-    async fn write(&mut self, frame: &[u8]) -> Result<()> {
-        let len = check_len(frame.len(), self.max_len)?;
-        let r = async {
-            self.w.write_all(&len.to_le_bytes()).await?;
-            self.w.write_all(frame).await
-        };
-        r.await.map_err(|e| self.io_err(e))
+    /// Writes frames whose lengths were already checked, then flushes.
+    async fn write_frames(&mut self, frames: &[Bytes]) -> Result<()> {
+        let r = self.write_checked(frames).await;
+        if r.is_err() {
+            self.buf.clear();
+        }
+        r.map_err(|e| Error::Transport(format!("send to {}: {e}", self.peer)))
     }
 
-    async fn flush(&mut self) -> Result<()> {
-        self.w.flush().await.map_err(|e| self.io_err(e))
-    }
-
-    fn io_err(&self, e: std::io::Error) -> Error {
-        Error::Transport(format!("send to {}: {e}", self.peer))
+    async fn write_checked(&mut self, frames: &[Bytes]) -> std::io::Result<()> {
+        for f in frames {
+            // ok: every caller checked the length against max_len (<= u32::MAX) first.
+            self.buf.put_u32_le(f.len() as u32);
+            if f.len() >= DIRECT_WRITE {
+                self.w.write_all(&self.buf).await?;
+                self.buf.clear();
+                self.w.write_all(f).await?;
+            } else {
+                self.buf.put_slice(f);
+                if self.buf.len() >= WRITE_BUFFER {
+                    self.w.write_all(&self.buf).await?;
+                    self.buf.clear();
+                }
+            }
+        }
+        if !self.buf.is_empty() {
+            self.w.write_all(&self.buf).await?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 }
 
 #[async_trait]
 impl FrameSender for TcpSender {
     async fn send(&mut self, frame: Bytes) -> Result<()> {
-        self.write(&frame).await?;
-        self.flush().await
+        check_len(frame.len(), self.max_len)?;
+        self.write_frames(std::slice::from_ref(&frame)).await
     }
 
-    /// Writes every frame into the buffer and flushes once. All lengths are checked first,
-    /// so an oversized frame is refused before any frame of the batch is written.
+    /// Gathers every frame into the buffer and writes it in as few system calls as
+    /// possible. All lengths are checked first, so an oversized frame is refused before any
+    /// frame of the batch is written.
     async fn send_many(&mut self, frames: Vec<Bytes>) -> Result<()> {
         for f in &frames {
             check_len(f.len(), self.max_len)?;
         }
-        for f in &frames {
-            self.write(f).await?;
-        }
-        self.flush().await
+        self.write_frames(&frames).await
     }
 }
 
