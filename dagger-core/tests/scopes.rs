@@ -16,7 +16,10 @@ fn t(w: u32, i: u32) -> ProcessorId {
 }
 
 fn universe() -> Universe {
-    Universe { workers: vec![(WorkerId(1), 2), (WorkerId(W), 2)], keys: vec![] }
+    Universe {
+        workers: vec![(WorkerId(1), 2), (WorkerId(W), 2)],
+        keys: vec![],
+    }
 }
 
 fn build(spec: ScopeSpec) -> Result<Scope> {
@@ -26,7 +29,10 @@ fn build(spec: ScopeSpec) -> Result<Scope> {
 #[test]
 fn c29_constructor_equivalences() {
     let s = |x| build(x).unwrap();
-    assert_eq!(s(ScopeSpec::new().worker(W)), s(ScopeSpec::new().workers([W])));
+    assert_eq!(
+        s(ScopeSpec::new().worker(W)),
+        s(ScopeSpec::new().workers([W]))
+    );
     assert_eq!(s(ScopeSpec::new().worker(W)), Scope::Process(WorkerId(W)));
     assert_eq!(
         s(ScopeSpec::new().workers([1, W])),
@@ -45,21 +51,39 @@ fn c29_constructor_equivalences() {
         assert_eq!(s(spec), Scope::Exact(t(W, 1)));
     }
     let pair = ScopeSpec::build_union(
-        &[ScopeSpec::new().worker(1).thread(1), ScopeSpec::new().worker(W).thread(2)],
+        &[
+            ScopeSpec::new().worker(1).thread(1),
+            ScopeSpec::new().worker(W).thread(2),
+        ],
         &universe(),
     )
     .unwrap();
-    assert_eq!(pair, Scope::union([Scope::Exact(t(1, 1)), Scope::Exact(t(W, 2))]).unwrap());
+    assert_eq!(
+        pair,
+        Scope::union([Scope::Exact(t(1, 1)), Scope::Exact(t(W, 2))]).unwrap()
+    );
     assert_eq!(
         s(ScopeSpec::new().all_workers()),
         Scope::union([Scope::Process(WorkerId(1)), Scope::Process(WorkerId(W))]).unwrap()
     );
-    assert_eq!(s(ScopeSpec::new().all_threads()), Scope::ProcessorType(ProcessorKind::Thread));
+    assert_eq!(
+        s(ScopeSpec::new().all_threads()),
+        Scope::ProcessorType(ProcessorKind::Thread)
+    );
     assert_eq!(s(ScopeSpec::any()), Scope::Any);
     assert_eq!(s(ScopeSpec::default_scope()), Scope::Default);
-    assert_eq!(s(ScopeSpec::parse("worker=2, thread=1").unwrap()), Scope::Exact(t(W, 1)));
-    assert_eq!(s(ScopeSpec::parse("workers=[1 2]").unwrap()), s(ScopeSpec::new().workers([1, W])));
-    assert_eq!(s(ScopeSpec::parse("threads=:").unwrap()), Scope::ProcessorType(ProcessorKind::Thread));
+    assert_eq!(
+        s(ScopeSpec::parse("worker=2, thread=1").unwrap()),
+        Scope::Exact(t(W, 1))
+    );
+    assert_eq!(
+        s(ScopeSpec::parse("workers=[1 2]").unwrap()),
+        s(ScopeSpec::new().workers([1, W]))
+    );
+    assert_eq!(
+        s(ScopeSpec::parse("threads=:").unwrap()),
+        Scope::ProcessorType(ProcessorKind::Thread)
+    );
 }
 
 #[test]
@@ -72,9 +96,14 @@ fn c29_constructor_errors() {
     assert!(arg(build(ScopeSpec::new())).contains("no inner scopes"));
     assert!(arg(build(ScopeSpec::new().workers([]))).contains("workers=[]"));
     assert!(arg(build(ScopeSpec::new().threads([]))).contains("threads=[]"));
-    assert!(arg(build(ScopeSpec::parse("blah=1").unwrap())).contains("not implemented for key: blah"));
+    assert!(
+        arg(build(ScopeSpec::parse("blah=1").unwrap())).contains("not implemented for key: blah")
+    );
     assert!(arg(build(ScopeSpec::new().worker(9))).contains("No worker 9"));
-    assert!(matches!(ScopeSpec::parse("worker=x"), Err(Error::Argument(_))));
+    assert!(matches!(
+        ScopeSpec::parse("worker=x"),
+        Err(Error::Argument(_))
+    ));
 }
 
 struct Gpu(&'static str, u32);
@@ -91,7 +120,11 @@ impl ScopeKey for Gpu {
             Some(Selector::One(i)) => *i,
             _ => 1,
         };
-        Ok(Scope::Exact(ProcessorId { worker: WorkerId(1), kind: ProcessorKind::Custom(1), index: idx }))
+        Ok(Scope::Exact(ProcessorId {
+            worker: WorkerId(1),
+            kind: ProcessorKind::Custom(1),
+            index: idx,
+        }))
     }
 }
 
@@ -99,12 +132,23 @@ impl ScopeKey for Gpu {
 fn c29_custom_keys_with_precedence() {
     let mut u = universe();
     u.keys = vec![Arc::new(Gpu("gpu", 1)), Arc::new(Gpu("device", 0))];
-    let s = ScopeSpec::new().key("gpu", Selector::One(1)).key("device", Selector::One(2)).key("blah", Selector::One(3));
-    let want = Scope::Exact(ProcessorId { worker: WorkerId(1), kind: ProcessorKind::Custom(1), index: 1 });
+    let s = ScopeSpec::new()
+        .key("gpu", Selector::One(1))
+        .key("device", Selector::One(2))
+        .key("blah", Selector::One(3));
+    let want = Scope::Exact(ProcessorId {
+        worker: WorkerId(1),
+        kind: ProcessorKind::Custom(1),
+        index: 1,
+    });
     assert_eq!(s.build(&u).unwrap(), want);
     u.keys.push(Arc::new(Gpu("tpu", 1)));
-    let tie = ScopeSpec::new().key("gpu", Selector::One(1)).key("tpu", Selector::One(1));
-    assert!(matches!(tie.build(&u), Err(Error::Argument(m)) if m.contains("Incompatible scope specifiers")));
+    let tie = ScopeSpec::new()
+        .key("gpu", Selector::One(1))
+        .key("tpu", Selector::One(1));
+    assert!(
+        matches!(tie.build(&u), Err(Error::Argument(m)) if m.contains("Incompatible scope specifiers"))
+    );
 }
 
 #[test]
@@ -128,8 +172,13 @@ fn c30_constrain_algebra() {
     let w = build(ScopeSpec::new().worker(W)).unwrap();
     assert!(wt.is_subset(&w));
     assert!(!w.is_subset(&wt));
-    let msg = Scope::Process(WorkerId(1)).constrain(&Scope::Process(WorkerId(W))).to_string();
-    assert!(msg.starts_with("InvalidScope(ProcessScope(w1), ProcessScope(w2))"), "{msg}");
+    let msg = Scope::Process(WorkerId(1))
+        .constrain(&Scope::Process(WorkerId(W)))
+        .to_string();
+    assert!(
+        msg.starts_with("InvalidScope(ProcessScope(w1), ProcessScope(w2))"),
+        "{msg}"
+    );
 }
 
 // ---- properties: the algebra means what it says on a finite universe of processors ----
@@ -138,18 +187,36 @@ fn procs() -> Vec<ProcessorInfo> {
     let mut v = Vec::new();
     for w in 1..=3u32 {
         let node = NodeId(u64::from(w % 2));
-        v.push(ProcessorInfo { id: ProcessorId::os(WorkerId(w)), node });
+        v.push(ProcessorInfo {
+            id: ProcessorId::os(WorkerId(w)),
+            node,
+        });
         for i in 1..=2 {
             v.push(ProcessorInfo { id: t(w, i), node });
         }
-        v.push(ProcessorInfo { id: ProcessorId { worker: WorkerId(w), kind: ProcessorKind::Custom(3), index: 1 }, node });
+        v.push(ProcessorInfo {
+            id: ProcessorId {
+                worker: WorkerId(w),
+                kind: ProcessorKind::Custom(3),
+                index: 1,
+            },
+            node,
+        });
     }
     v
 }
 
 fn simple() -> impl Strategy<Value = Scope> {
-    let kind = prop_oneof![Just(ProcessorKind::Os), Just(ProcessorKind::Thread), Just(ProcessorKind::Custom(3))];
-    let pid = (1..=3u32, kind.clone(), 0..=2u32).prop_map(|(w, kind, index)| ProcessorId { worker: WorkerId(w), kind, index });
+    let kind = prop_oneof![
+        Just(ProcessorKind::Os),
+        Just(ProcessorKind::Thread),
+        Just(ProcessorKind::Custom(3))
+    ];
+    let pid = (1..=3u32, kind.clone(), 0..=2u32).prop_map(|(w, kind, index)| ProcessorId {
+        worker: WorkerId(w),
+        kind,
+        index,
+    });
     prop_oneof![
         Just(Scope::Any),
         Just(Scope::Default),
@@ -163,14 +230,19 @@ fn simple() -> impl Strategy<Value = Scope> {
 fn scope() -> impl Strategy<Value = Scope> {
     simple().prop_recursive(3, 12, 4, |inner| {
         prop_oneof![
-            proptest::collection::vec(inner.clone(), 1..4).prop_map(|v| Scope::union(v).unwrap_or(Scope::Any)),
+            proptest::collection::vec(inner.clone(), 1..4)
+                .prop_map(|v| Scope::union(v).unwrap_or(Scope::Any)),
             (inner.clone(), inner).prop_map(|(a, b)| a.constrain(&b)),
         ]
     })
 }
 
 fn members(s: &Scope) -> Vec<ProcessorId> {
-    procs().into_iter().filter(|p| s.matches(p)).map(|p| p.id).collect()
+    procs()
+        .into_iter()
+        .filter(|p| s.matches(p))
+        .map(|p| p.id)
+        .collect()
 }
 
 proptest! {

@@ -218,6 +218,7 @@ impl<T: Clone + Send + Sync + 'static> IntoArg for All<T> {
 
 macro_rules! tuple_args {
     ($($n:ident $v:ident),*) => {
+        #[allow(clippy::unused_unit)]
         impl<$($n: Arg),*> Args for ($($n,)*) {
             type Values = ($($n::Value,)*);
             #[allow(unused_variables)]
@@ -230,6 +231,7 @@ macro_rules! tuple_args {
                 Ok(($($v.resolve()?,)*))
             }
         }
+        #[allow(clippy::unused_unit)]
         impl<$($n: IntoArg),*> IntoArgs for ($($n,)*) {
             type Args = ($($n::Arg,)*);
             fn into_args(self) -> Self::Args {

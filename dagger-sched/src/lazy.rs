@@ -353,6 +353,7 @@ pub trait IntoMetaArgs {
 
 macro_rules! tuple_lazy {
     ($($n:ident $v:ident $m:ident),*) => {
+        #[allow(clippy::unused_unit)]
         impl<$($n: LazyArg),*> LazyArgs for ($($n,)*) {
             type Eager = ($($n::Eager,)*);
             fn inputs(&self) -> Vec<Arc<dyn AnyThunk>> {
@@ -366,6 +367,7 @@ macro_rules! tuple_lazy {
                 ($($v.materialize(memo),)*)
             }
         }
+        #[allow(clippy::unused_unit)]
         impl<$($n: IntoLazyArg),*> IntoLazyArgs for ($($n,)*) {
             type Lazy = ($($n::Lazy,)*);
             fn into_lazy(self) -> Self::Lazy {
@@ -373,6 +375,7 @@ macro_rules! tuple_lazy {
                 ($($v.into_lazy(),)*)
             }
         }
+        #[allow(clippy::unused_unit)]
         impl<$($m: Send + Sync + 'static + Clone),*> IntoMetaArgs for ($(&Thunk<$m>,)*) {
             type Lazy = ($(MetaThunk<$m>,)*);
             fn into_meta(self) -> Self::Lazy {

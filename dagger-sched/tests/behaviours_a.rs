@@ -30,7 +30,10 @@ fn a2_chained_arithmetic() {
     let a: DTask<i32> = ctx.spawn(move |()| x + x, ());
     let b = ctx.spawn(move |()| [x, 1, 2].iter().sum::<i32>(), ());
     let c = ctx.spawn(|(a, b)| a * b, (&a, &b));
-    assert_eq!((a.fetch().unwrap(), b.fetch().unwrap(), c.fetch().unwrap()), (4, 5, 20));
+    assert_eq!(
+        (a.fetch().unwrap(), b.fetch().unwrap(), c.fetch().unwrap()),
+        (4, 5, 20)
+    );
 }
 
 /// Rust has no keyword arguments; a function that takes named options reports an unknown one
@@ -41,11 +44,17 @@ fn sum_kw(a: &[Vec<f64>], kw: &[(&str, f64)]) -> Result<Vec<f64>, String> {
         match *k {
             "dims" => dims = *v as usize,
             "init" => init = *v,
-            other => return Err(format!("no such method: sum got unsupported keyword argument {other:?}")),
+            other => {
+                return Err(format!(
+                    "no such method: sum got unsupported keyword argument {other:?}"
+                ))
+            }
         }
     }
     Ok(match dims {
-        1 => (0..a[0].len()).map(|j| init + a.iter().map(|r| r[j]).sum::<f64>()).collect(),
+        1 => (0..a[0].len())
+            .map(|j| init + a.iter().map(|r| r[j]).sum::<f64>())
+            .collect(),
         _ => vec![init + a.iter().flatten().sum::<f64>()],
     })
 }
@@ -56,7 +65,10 @@ fn a3_keyword_arguments() {
     let a = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
     let t = ctx.try_spawn(|(a,)| sum_kw(&a, &[("dims", 1.0)]), (a.clone(),));
     assert_eq!(t.fetch().unwrap(), vec![4.0, 6.0]);
-    let t = ctx.try_spawn(|(a,)| sum_kw(&a, &[("dims", 1.0), ("init", 2.0)]), (a.clone(),));
+    let t = ctx.try_spawn(
+        |(a,)| sum_kw(&a, &[("dims", 1.0), ("init", 2.0)]),
+        (a.clone(),),
+    );
     assert_eq!(t.fetch().unwrap(), vec![6.0, 8.0]);
     let t = ctx.try_spawn(|(a,)| sum_kw(&a, &[("fakearg", 2.0)]), (a,));
     let e = t.fetch().unwrap_err();
@@ -80,7 +92,9 @@ fn a5_independent_failure() {
     a.wait();
     assert!(a.is_ready());
     let e = a.fetch().unwrap_err();
-    assert!(matches!(&e, Error::TaskFailed { task, root } if *task == a.id() && root.task == a.id()));
+    assert!(
+        matches!(&e, Error::TaskFailed { task, root } if *task == a.id() && root.task == a.id())
+    );
     assert!(matches!(e.root_cause(), Error::User(m) if m == "Test"));
     let b = ctx.spawn(|()| 1 + 2, ());
     assert_eq!(b.fetch().unwrap(), 3);
@@ -127,7 +141,10 @@ fn a8_diamond_with_failing_sink() {
     let b = ctx.spawn(|(a,)| a + 1, (&a,));
     let c = ctx.spawn(|(a,)| a * 2, (&a,));
     let d: DTask<i32> = ctx.try_spawn(|(_b, _c)| Err("sink fails"), (&b, &c));
-    assert_eq!((a.fetch().unwrap(), b.fetch().unwrap(), c.fetch().unwrap()), (2, 3, 4));
+    assert_eq!(
+        (a.fetch().unwrap(), b.fetch().unwrap(), c.fetch().unwrap()),
+        (2, 3, 4)
+    );
     assert!(d.fetch().is_err());
 }
 
@@ -178,7 +195,9 @@ fn a11_wide_tree_reduction() {
 fn a12_wide_fan_out() {
     let ctx = ctx();
     let src = ctx.spawn(|()| 10, ());
-    let ds: Vec<_> = (0..32).map(|i| ctx.spawn(move |(s,)| s + i, (&src,))).collect();
+    let ds: Vec<_> = (0..32)
+        .map(|i| ctx.spawn(move |(s,)| s + i, (&src,)))
+        .collect();
     for (i, d) in ds.iter().enumerate() {
         assert_eq!(d.fetch().unwrap(), 10 + i as i32);
     }
@@ -221,26 +240,43 @@ fn a14_concurrent_dag_construction() {
 fn a15_fan_in_and_diamond() {
     let ctx = ctx();
     let ups: Vec<_> = (1..=4).map(|i| ctx.spawn(move |()| i, ())).collect();
-    let e = ctx.spawn(|(a, b, c, d)| a + b + c + d, (&ups[0], &ups[1], &ups[2], &ups[3]));
+    let e = ctx.spawn(
+        |(a, b, c, d)| a + b + c + d,
+        (&ups[0], &ups[1], &ups[2], &ups[3]),
+    );
     assert_eq!(e.fetch().unwrap(), 10);
     let source = ctx.spawn(|()| 7, ());
     let left = ctx.spawn(|(s,)| s + 1, (&source,));
     let right = ctx.spawn(|(s,)| s * 2, (&source,));
     let sink = ctx.spawn(|(l, r)| l + r, (&left, &right));
-    assert_eq!((left.fetch().unwrap(), right.fetch().unwrap(), sink.fetch().unwrap()), (8, 14, 22));
+    assert_eq!(
+        (
+            left.fetch().unwrap(),
+            right.fetch().unwrap(),
+            sink.fetch().unwrap()
+        ),
+        (8, 14, 22)
+    );
 }
 
 fn cancel_case(delay: Duration) {
     let ctx = ctx();
     let t1 = Scope::Exact(ProcessorId::thread(WorkerId(1), 1));
     let t0 = Instant::now();
-    let t = ctx.try_spawn_with(&Options::new().scope(t1), |()| dagger_sched::sleep(Duration::from_secs(100)), ());
+    let t = ctx.try_spawn_with(
+        &Options::new().scope(t1),
+        |()| dagger_sched::sleep(Duration::from_secs(100)),
+        (),
+    );
     std::thread::sleep(delay);
     t.cancel();
     t.wait();
     assert!(t.is_ready());
     let e = t.fetch().unwrap_err();
-    assert!(matches!(e, Error::TaskFailed { .. }) && e.is_cancelled(), "{e}");
+    assert!(
+        matches!(e, Error::TaskFailed { .. }) && e.is_cancelled(),
+        "{e}"
+    );
     let dep = ctx.spawn(|(x,)| x, (&t,));
     assert!(dep.fetch().unwrap_err().is_cancelled());
     assert!(t0.elapsed() < Duration::from_secs(10));
@@ -268,7 +304,11 @@ fn a16_cancel_queued_task() {
     blocker.wait();
     assert!(queued.fetch().unwrap_err().is_cancelled());
     ctx.spawn(|()| (), ()).wait();
-    assert_eq!(ran.load(Ordering::SeqCst), 0, "a cancelled queued task must not run");
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        0,
+        "a cancelled queued task must not run"
+    );
 }
 
 #[test]
@@ -284,7 +324,10 @@ fn a17_lazy_graph_api() {
     let bad = delayed(|()| -> i32 { panic!("lazy boom") }, ());
     let after = delayed(|(b,)| b + 1, (&bad,));
     let e = after.collect(&ctx).unwrap_err();
-    assert!(e.to_string().contains("lazy boom") && e.to_string().contains("Root Task"), "{e}");
+    assert!(
+        e.to_string().contains("lazy boom") && e.to_string().contains("Root Task"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -323,7 +366,9 @@ fn a20_get_result_returns_the_value_to_the_driver() {
     let ctx = ctx();
     let normal = delayed(|()| 1, ()).compute(&ctx).unwrap();
     assert_eq!(normal.processor().kind, ProcessorKind::Thread);
-    let raw = delayed_with(Options::new().get_result(true), |()| 1, ()).compute(&ctx).unwrap();
+    let raw = delayed_with(Options::new().get_result(true), |()| 1, ())
+        .compute(&ctx)
+        .unwrap();
     assert_eq!(raw.processor(), ProcessorId::os(WorkerId::DRIVER));
     assert_eq!(raw.collect().unwrap(), 1);
 }
@@ -343,7 +388,10 @@ fn b24_nested_fetch_on_the_only_thread() {
         (),
     );
     assert_eq!(outer.fetch().unwrap(), 42);
-    assert_eq!(outer.chunk().unwrap().processor(), ProcessorId::thread(WorkerId(1), 1));
+    assert_eq!(
+        outer.chunk().unwrap().processor(),
+        ProcessorId::thread(WorkerId(1), 1)
+    );
 }
 
 #[test]
@@ -364,15 +412,35 @@ fn b24_nested_fetch_on_a_single_thread_context() {
 fn b26_processor_exhaustion_is_a_scheduling_error() {
     let ctx = ctx();
     let nowhere = Scope::ProcessorType(ProcessorKind::Custom(9));
-    let t = ctx.spawn_with(&Options::new().scope(nowhere.clone()), |()| [1, 2, 3].iter().sum::<i32>(), ());
+    let t = ctx.spawn_with(
+        &Options::new().scope(nowhere.clone()),
+        |()| [1, 2, 3].iter().sum::<i32>(),
+        (),
+    );
     let e = t.fetch().unwrap_err();
-    assert!(matches!(e, Error::TaskFailed { .. }) && e.is_scheduling(), "{e}");
-    assert!(e.to_string().contains("No processors available, try widening scope"), "{e}");
+    assert!(
+        matches!(e, Error::TaskFailed { .. }) && e.is_scheduling(),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("No processors available, try widening scope"),
+        "{e}"
+    );
     let lazy = delayed_with(Options::new().scope(nowhere), |()| 1, ());
     assert!(lazy.collect(&ctx).unwrap_err().is_scheduling());
-    assert_eq!(ctx.spawn(|()| [1, 2, 3].iter().sum::<i32>(), ()).fetch().unwrap(), 6);
+    assert_eq!(
+        ctx.spawn(|()| [1, 2, 3].iter().sum::<i32>(), ())
+            .fetch()
+            .unwrap(),
+        6
+    );
     // A scope naming another worker is refused for a closure, never a hang.
-    let elsewhere = ctx.spawn_with(&Options::new().scope(Scope::Process(WorkerId(7))), |()| 1, ());
+    let elsewhere = ctx.spawn_with(
+        &Options::new().scope(Scope::Process(WorkerId(7))),
+        |()| 1,
+        (),
+    );
     assert!(elsewhere.fetch().unwrap_err().is_scheduling());
 }
 

@@ -13,16 +13,26 @@ struct Node {
 
 fn dag(max: usize) -> impl Strategy<Value = Vec<Node>> {
     (1..max).prop_flat_map(|n| {
-        proptest::collection::vec((proptest::collection::vec(any::<prop::sample::Index>(), 0..5), proptest::bool::weighted(0.03)), n)
-            .prop_map(|raw| {
-                raw.into_iter()
-                    .enumerate()
-                    .map(|(i, (ins, fails))| Node {
-                        inputs: if i == 0 { vec![] } else { ins.iter().map(|x| x.index(i)).collect() },
-                        fails,
-                    })
-                    .collect()
-            })
+        proptest::collection::vec(
+            (
+                proptest::collection::vec(any::<prop::sample::Index>(), 0..5),
+                proptest::bool::weighted(0.03),
+            ),
+            n,
+        )
+        .prop_map(|raw| {
+            raw.into_iter()
+                .enumerate()
+                .map(|(i, (ins, fails))| Node {
+                    inputs: if i == 0 {
+                        vec![]
+                    } else {
+                        ins.iter().map(|x| x.index(i)).collect()
+                    },
+                    fails,
+                })
+                .collect()
+        })
     })
 }
 
@@ -33,7 +43,11 @@ fn sequential(nodes: &[Node]) -> Vec<Result<u64, usize>> {
         let r = match n.inputs.iter().map(|&j| out[j]).find(|r| r.is_err()) {
             Some(Err(root)) => Err(root),
             _ if n.fails => Err(i),
-            _ => Ok(n.inputs.iter().map(|&j| out[j].unwrap_or(0)).fold(i as u64, u64::wrapping_add)),
+            _ => Ok(n
+                .inputs
+                .iter()
+                .map(|&j| out[j].unwrap_or(0))
+                .fold(i as u64, u64::wrapping_add)),
         };
         out.push(r);
     }

@@ -47,7 +47,11 @@ fn intermediates_are_released_once_no_task_or_handle_needs_them() {
         std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(held, 0, "released while a pending task still needed it");
-    assert_eq!(drops.load(Ordering::SeqCst), 2, "the clone passed to b and the stored value");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        2,
+        "the clone passed to b and the stored value"
+    );
 }
 
 #[test]
@@ -72,10 +76,21 @@ fn lazy_intermediates_are_released_after_compute_unless_persisted() {
 #[test]
 fn cache_reuses_a_result_persist_does_not() {
     let ctx = Context::builder().threads(2).build();
-    for (opts, runs_expected) in [(Options::new().cache(true), 1), (Options::new().persist(true), 2), (Options::new(), 2)] {
+    for (opts, runs_expected) in [
+        (Options::new().cache(true), 1),
+        (Options::new().persist(true), 2),
+        (Options::new(), 2),
+    ] {
         let runs = Arc::new(AtomicUsize::new(0));
         let r = runs.clone();
-        let a = delayed_with(opts.clone(), move |()| r.fetch_add(1, Ordering::SeqCst) as i32 * 0 + 7, ());
+        let a = delayed_with(
+            opts.clone(),
+            move |()| {
+                r.fetch_add(1, Ordering::SeqCst);
+                7
+            },
+            (),
+        );
         let b = delayed(|(x,)| x + 1, (&a,));
         assert_eq!(b.collect(&ctx).unwrap(), 8);
         assert_eq!(b.collect(&ctx).unwrap(), 8);
@@ -88,7 +103,13 @@ fn shared_thunks_run_once_per_computation() {
     let ctx = Context::builder().threads(2).build();
     let runs = Arc::new(AtomicUsize::new(0));
     let r = runs.clone();
-    let a = delayed(move |()| { r.fetch_add(1, Ordering::SeqCst); 1 }, ());
+    let a = delayed(
+        move |()| {
+            r.fetch_add(1, Ordering::SeqCst);
+            1
+        },
+        (),
+    );
     let b = delayed(|(a,)| a + 1, (&a,));
     let c = delayed(|(a,)| a + 2, (&a,));
     let d = delayed(|(a, b, c)| a + b + c, (&a, &b, &c));
@@ -100,8 +121,9 @@ fn shared_thunks_run_once_per_computation() {
 fn equal_independent_tasks_spread_over_all_threads() {
     // Dagger.jl #663 put every task on one worker; queue pressure must spread them.
     let ctx = Context::builder().threads(2).build();
-    let ts: Vec<DTask<()>> =
-        (0..8).map(|_| ctx.spawn(|()| std::thread::sleep(Duration::from_millis(30)), ())).collect();
+    let ts: Vec<DTask<()>> = (0..8)
+        .map(|_| ctx.spawn(|()| std::thread::sleep(Duration::from_millis(30)), ()))
+        .collect();
     let mut per: HashMap<_, usize> = HashMap::new();
     for t in &ts {
         *per.entry(t.chunk().unwrap().processor()).or_default() += 1;
@@ -114,15 +136,26 @@ fn equal_independent_tasks_spread_over_all_threads() {
 fn pinned_tasks_spread_over_their_allowed_threads() {
     use dagger_core::{ProcessorId, Scope, ScopeSpec, WorkerId};
     let ctx = Context::builder().threads(3).build();
-    let two = ctx.scope(&ScopeSpec::new().worker(1).threads([2, 3])).unwrap();
+    let two = ctx
+        .scope(&ScopeSpec::new().worker(1).threads([2, 3]))
+        .unwrap();
     let ts: Vec<DTask<()>> = (0..6)
-        .map(|_| ctx.spawn_with(&Options::new().scope(two.clone()), |()| std::thread::sleep(Duration::from_millis(30)), ()))
+        .map(|_| {
+            ctx.spawn_with(
+                &Options::new().scope(two.clone()),
+                |()| std::thread::sleep(Duration::from_millis(30)),
+                (),
+            )
+        })
         .collect();
     let mut per: HashMap<_, usize> = HashMap::new();
     for t in &ts {
         *per.entry(t.chunk().unwrap().processor()).or_default() += 1;
     }
-    assert!(!per.contains_key(&ProcessorId::thread(WorkerId(1), 1)), "{per:?}");
+    assert!(
+        !per.contains_key(&ProcessorId::thread(WorkerId(1), 1)),
+        "{per:?}"
+    );
     assert_eq!(per.len(), 2, "{per:?}");
     let _ = Scope::Any;
 }
@@ -137,5 +170,8 @@ fn dependent_chain_stays_on_one_thread() {
         t = ctx.spawn(|(x,)| x + 1, (t,));
     }
     assert_eq!(t.fetch().unwrap(), 200);
-    assert_eq!(t.chunk().unwrap().processor(), first.chunk().unwrap().processor());
+    assert_eq!(
+        t.chunk().unwrap().processor(),
+        first.chunk().unwrap().processor()
+    );
 }

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn dagger_independent(ctx: &Context, n: usize) {
-    let ts: Vec<DTask<u64>> = (0..n as u64).map(|i| ctx.spawn(|(x,)| x + 1, (i,))).collect();
+    let ts: Vec<DTask<u64>> = (0..n as u64)
+        .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
+        .collect();
     let v = fetch_all(&ts).expect("tasks succeed");
     assert_eq!(v[n - 1], n as u64);
 }
@@ -36,7 +38,11 @@ fn dagger_chain(ctx: &Context, n: usize) {
 
 fn rayon_chain(n: usize) {
     fn step<'s>(s: &rayon::Scope<'s>, slots: &'s [AtomicU64], i: usize) {
-        let prev = if i == 0 { 0 } else { slots[i - 1].load(Ordering::Relaxed) };
+        let prev = if i == 0 {
+            0
+        } else {
+            slots[i - 1].load(Ordering::Relaxed)
+        };
         slots[i].store(prev + 1, Ordering::Relaxed);
         if i + 1 < slots.len() {
             s.spawn(move |s| step(s, slots, i + 1));
@@ -50,7 +56,10 @@ fn rayon_chain(n: usize) {
 fn dagger_tree(ctx: &Context, leaves: usize) {
     let mut level: Vec<DTask<u64>> = (0..leaves).map(|_| ctx.spawn(|()| 1u64, ())).collect();
     while level.len() > 1 {
-        level = level.chunks(2).map(|p| ctx.spawn(|(a, b)| a + b, (&p[0], &p[1]))).collect();
+        level = level
+            .chunks(2)
+            .map(|p| ctx.spawn(|(a, b)| a + b, (&p[0], &p[1])))
+            .collect();
     }
     assert_eq!(level[0].fetch().expect("tree succeeds"), leaves as u64);
 }
@@ -70,8 +79,15 @@ fn rayon_tree(leaves: usize) {
 pub fn run(quick: bool, reps: usize) -> Vec<Value> {
     let ctx = Context::local();
     let threads = ctx.num_threads();
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().ok();
-    let (n_ind, n_chain, leaves) = if quick { (10_000, 1_000, 4_096) } else { (100_000, 10_000, 65_536) };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .ok();
+    let (n_ind, n_chain, leaves) = if quick {
+        (10_000, 1_000, 4_096)
+    } else {
+        (100_000, 10_000, 65_536)
+    };
     let mut out = Vec::new();
     let mut emit = |w: &str, sys: &str, params: Value, tasks: usize, s| {
         let mut l = line(w, sys, params, reps, s);
@@ -81,19 +97,65 @@ pub fn run(quick: bool, reps: usize) -> Vec<Value> {
         out.push(l);
     };
     let p = json!({"n": n_ind, "threads": threads});
-    emit("tasks_independent", "dagger-local", p.clone(), n_ind, measure(reps, || dagger_independent(&ctx, n_ind)));
-    emit("tasks_independent", "rayon", p, n_ind, measure(reps, || rayon_independent(n_ind)));
+    emit(
+        "tasks_independent",
+        "dagger-local",
+        p.clone(),
+        n_ind,
+        measure(reps, || dagger_independent(&ctx, n_ind)),
+    );
+    emit(
+        "tasks_independent",
+        "rayon",
+        p,
+        n_ind,
+        measure(reps, || rayon_independent(n_ind)),
+    );
     let p = json!({"n": n_chain, "threads": threads});
-    emit("tasks_chain", "dagger-local", p.clone(), n_chain, measure(reps, || dagger_chain(&ctx, n_chain)));
-    emit("tasks_chain", "rayon", p, n_chain, measure(reps, || rayon_chain(n_chain)));
+    emit(
+        "tasks_chain",
+        "dagger-local",
+        p.clone(),
+        n_chain,
+        measure(reps, || dagger_chain(&ctx, n_chain)),
+    );
+    emit(
+        "tasks_chain",
+        "rayon",
+        p,
+        n_chain,
+        measure(reps, || rayon_chain(n_chain)),
+    );
     let p = json!({"leaves": leaves, "tasks": 2 * leaves - 1, "threads": threads});
-    emit("tree_reduce", "dagger-local", p.clone(), 2 * leaves - 1, measure(reps, || dagger_tree(&ctx, leaves)));
-    emit("tree_reduce", "rayon", p, 2 * leaves - 1, measure(reps, || rayon_tree(leaves)));
+    emit(
+        "tree_reduce",
+        "dagger-local",
+        p.clone(),
+        2 * leaves - 1,
+        measure(reps, || dagger_tree(&ctx, leaves)),
+    );
+    emit(
+        "tree_reduce",
+        "rayon",
+        p,
+        2 * leaves - 1,
+        measure(reps, || rayon_tree(leaves)),
+    );
     // Per-task cost across sizes: must stay flat.
-    let sizes: &[usize] = if quick { &[1_000, 10_000] } else { &[1_000, 10_000, 100_000, 1_000_000] };
+    let sizes: &[usize] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &[1_000, 10_000, 100_000, 1_000_000]
+    };
     for &n in sizes {
         let r = if n >= 1_000_000 { reps.min(3) } else { reps };
-        emit("tasks_scaling", "dagger-local", json!({"n": n, "threads": threads}), n, measure(r, || dagger_independent(&ctx, n)));
+        emit(
+            "tasks_scaling",
+            "dagger-local",
+            json!({"n": n, "threads": threads}),
+            n,
+            measure(r, || dagger_independent(&ctx, n)),
+        );
     }
     out
 }
