@@ -12,7 +12,7 @@
 //! | [`Tcp`] | frames over TCP sockets ([`TcpListener`]) |
 //! | [`InProcess`] | frames over in-process channels ([`InProcessListener`]) |
 //! | [`conformance`] | checks any `Transport` implementation can run in its tests |
-//! | [`bench`] | loopback benchmarks for `cargo xtask bench transport` |
+//! | [`bench`](mod@bench) | loopback benchmarks for `cargo xtask bench transport` |
 //!
 //! Every connection starts authenticated: a peer that cannot prove it knows the cookie, or
 //! that speaks another protocol version, never becomes a [`Connection`](dagger_core::Connection).
