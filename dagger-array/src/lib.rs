@@ -12,6 +12,7 @@
 //! | [`element`] | [`Element`] number types and their arithmetic, [`IntElement`] bit ops |
 //! | [`block`] | [`Block`]: a dense (ndarray) or sparse (sprs) block |
 //! | [`create`] | `rand`, `randn`, `ones`, `zeros`, `sprand` per block, seeded per block |
+//! | [`darray`] | [`DArray`]: the lazy blocked array on the dagger-sched scheduler |
 //! | [`dist`] | `distribute` a whole array into blocks, `assemble` blocks into one |
 //! | [`unary`] | element-wise functions ([`UnaryOp`]) and `map` |
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
@@ -41,6 +42,7 @@ pub mod bench;
 pub mod binary;
 pub mod block;
 pub mod create;
+pub mod darray;
 pub mod dist;
 pub mod element;
 pub mod grid;
@@ -53,6 +55,7 @@ pub mod reduce;
 pub mod unary;
 
 pub use block::{Block, DenseBlock, Kind};
+pub use darray::{BlockValue, DArray, Lazy};
 pub use element::{ArithOp, BitOp, Element, IntElement};
 pub use grid::BlockGrid;
 pub use partition::{AutoBlocks, Blocks};
