@@ -85,8 +85,8 @@ impl ContextBuilder {
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
-        let (pool, handles) = Pool::start(threads, "dagger");
         let worker = WorkerId::DRIVER;
+        let (pool, handles) = Pool::start(threads, worker, "dagger");
         let node = NodeId(0);
         let mut processors = vec![ProcessorInfo {
             id: ProcessorId::os(worker),

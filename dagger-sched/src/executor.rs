@@ -10,6 +10,7 @@
 use crate::task::{Job, Pin};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
+use dagger_core::WorkerId;
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -41,6 +42,8 @@ pub(crate) struct Pool {
     slots: Vec<ThreadSlot>,
     idle_count: AtomicUsize,
     shutdown: AtomicBool,
+    /// The worker this pool's threads belong to (names timelines in profiles).
+    pub(crate) worker: WorkerId,
 }
 
 /// What a pool thread keeps for itself.
@@ -58,7 +61,7 @@ thread_local! {
 
 impl Pool {
     /// Starts `threads` threads. The handles are returned so the owner can join them.
-    pub fn start(threads: usize, name: &str) -> (Arc<Pool>, Vec<JoinHandle<()>>) {
+    pub fn start(threads: usize, worker: WorkerId, name: &str) -> (Arc<Pool>, Vec<JoinHandle<()>>) {
         let threads = threads.max(1);
         let mut deques = Vec::new();
         let mut parkers = Vec::new();
@@ -81,6 +84,7 @@ impl Pool {
             slots,
             idle_count: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            worker,
         });
         let handles = deques
             .into_iter()
@@ -203,7 +207,7 @@ impl Pool {
 fn run_chain(pool: &Arc<Pool>, index: usize, job: Arc<dyn Job>) {
     let mut next = Some(job);
     while let Some(j) = next.take() {
-        let mut ready = j.run(index as u32 + 1).into_iter();
+        let mut ready = j.run(pool.worker, index as u32 + 1).into_iter();
         // The first newly ready dependent that may run here runs next, on this thread.
         for r in ready.by_ref() {
             let here = match &r.header().pin {

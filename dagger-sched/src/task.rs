@@ -5,7 +5,7 @@
 //! allocation and finishing one task never touches a global lock.
 
 use crate::executor::Parking;
-use dagger_core::{Error, Failure, ProcessorId, TaskId};
+use dagger_core::{Error, Failure, ProcessorId, TaskId, WorkerId};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -134,7 +134,7 @@ impl Header {
 pub(crate) trait Job: Send + Sync + 'static {
     fn header(&self) -> &Header;
     /// Runs the body (or records cancellation) and returns the dependents now ready.
-    fn run(self: Arc<Self>, thread: u32) -> Vec<Arc<dyn Job>>;
+    fn run(self: Arc<Self>, worker: WorkerId, thread: u32) -> Vec<Arc<dyn Job>>;
     /// Completes the task with `error` unless it already has a result; returns the
     /// dependents now ready.
     fn fail(self: Arc<Self>, error: Error) -> Vec<Arc<dyn Job>>;
@@ -205,7 +205,7 @@ where
         &self.header
     }
 
-    fn run(self: Arc<Self>, thread: u32) -> Vec<Arc<dyn Job>> {
+    fn run(self: Arc<Self>, worker: WorkerId, thread: u32) -> Vec<Arc<dyn Job>> {
         if self.result.get().is_some() {
             return Vec::new();
         }
@@ -219,6 +219,16 @@ where
         }
         self.header.ran_on.store(thread, Ordering::Relaxed);
         let _current = crate::cancel::enter(&self.header);
+        // A `compute` span per task (dagger-profile's convention); free when nobody records.
+        let _span = tracing::trace_span!(
+            target: "dagger",
+            "compute",
+            task = self.header.id.0,
+            name = self.header.name.as_deref(),
+            timeline = %ProcessorId::thread(worker, thread),
+            worker = worker.0,
+        )
+        .entered();
         let outcome = match std::panic::catch_unwind(AssertUnwindSafe(body)) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.header.failure(e)),
@@ -267,7 +277,7 @@ pub(crate) fn panic_message(p: Box<dyn Any + Send>) -> String {
 }
 
 /// The processor a task ran on, from its header.
-pub(crate) fn processor_of(h: &Header, worker: dagger_core::WorkerId) -> ProcessorId {
+pub(crate) fn processor_of(h: &Header, worker: WorkerId) -> ProcessorId {
     match h.ran_on.load(Ordering::Relaxed) {
         0 => ProcessorId::os(worker),
         t if h.get_result => {
