@@ -19,3 +19,35 @@ pub use dagger_core::{
     ProcessorKind, Result, Scope, ScopeSpec, Selector, StoreKey, TaskId, Transport, WorkerId,
 };
 pub use dagger_sched::*;
+
+/// Profiling (feature `profile`): see the `dagger-profile` crate.
+#[cfg(feature = "profile")]
+pub use dagger_profile as profile;
+
+/// Storage (feature `disk`): see the `dagger-storage` crate.
+#[cfg(feature = "disk")]
+pub use dagger_storage as storage;
+
+/// Transports (feature `tcp`): see the `dagger-transport` crate.
+#[cfg(feature = "tcp")]
+pub use dagger_transport as transport_impl;
+
+/// Computes `thunk` while recording every dagger span, as the reference's `debug_compute`:
+/// returns the timespans and the result.
+///
+/// ```
+/// use dagger::{debug_compute, delayed, Context};
+/// let ctx = Context::builder().threads(2).build();
+/// let a = delayed(|(x,)| x * 2, (21i64,));
+/// let (events, result) = debug_compute(&ctx, &a);
+/// assert_eq!(result.unwrap().collect().unwrap(), 42);
+/// assert!(events.iter().any(|e| e.category == "compute"));
+/// println!("{}", dagger::profile::summarize_events(&events));
+/// ```
+#[cfg(feature = "profile")]
+pub fn debug_compute<T: Send + Sync + 'static>(
+    ctx: &Context,
+    thunk: &Thunk<T>,
+) -> (Vec<dagger_profile::Timespan>, Result<Chunk<T>>) {
+    dagger_profile::record(|| thunk.compute(ctx))
+}
