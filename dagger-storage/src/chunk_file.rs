@@ -10,9 +10,13 @@
 //! | 8 | 2 | format version (currently 1) |
 //! | 10 | 2 | length `n` of the codec name |
 //! | 12 | n | codec name (UTF-8), e.g. `postcard`, `raw-le-f64` |
-//! | 12+n | 8 | payload length |
-//! | 20+n | 4 | CRC-32 of every header byte before it, then of the payload |
-//! | 24+n | … | payload |
+//! | 12+n | 8 | payload length `p` |
+//! | 20+n | p | payload |
+//! | 20+n+p | 4 | CRC-32 of every byte before it |
+//!
+//! The CRC is a trailer so that a file can be written in one streaming pass (the pool
+//! writes large raw arrays straight from the value's memory, checksumming each block while
+//! it is in cache) and read the same way.
 //!
 //! Because the CRC covers the header too, any single flipped bit anywhere in the file is
 //! detected (CRC-32 catches every single-bit error; a flip inside the CRC field itself makes
@@ -25,7 +29,7 @@ use dagger_core::{Error, Result};
 pub const MAGIC: [u8; 8] = *b"DGRCHUNK";
 /// The format version this crate writes and reads.
 pub const VERSION: u16 = 1;
-/// Bytes of header besides the codec name.
+/// Bytes of a chunk file besides the codec name and the payload (header and CRC trailer).
 const FIXED_HEADER: usize = 8 + 2 + 2 + 8 + 4;
 
 /// The header of a decoded chunk file.
@@ -46,7 +50,7 @@ pub struct ChunkFileHeader {
     pub codec: String,
     /// Length of the payload in bytes.
     pub payload_len: u64,
-    /// CRC-32 over the header (before this field) and the payload.
+    /// CRC-32 over the header and the payload (the file's trailer).
     pub crc32: u32,
 }
 
@@ -75,16 +79,10 @@ pub fn encode_chunk_file(codec_name: &str, payload: &[u8]) -> Result<Bytes> {
         ))
     })?;
     let mut buf = BytesMut::with_capacity(chunk_file_len(codec_name, payload.len()));
-    buf.put_slice(&MAGIC);
-    buf.put_u16_le(VERSION);
-    buf.put_u16_le(name_len);
-    buf.put_slice(codec_name.as_bytes());
-    buf.put_u64_le(payload.len() as u64);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&buf);
-    crc.update(payload);
-    buf.put_u32_le(crc.finalize());
+    buf.put_slice(&header_bytes(name_len, codec_name, payload.len() as u64));
     buf.put_slice(payload);
+    let crc = crc32fast::hash(&buf);
+    buf.put_u32_le(crc);
     Ok(buf.freeze())
 }
 
@@ -140,17 +138,16 @@ pub fn decode_chunk_file(what: &str, bytes: &Bytes) -> Result<(ChunkFileHeader, 
         .map_err(|_| corrupt("codec name is not UTF-8".into()))?
         .to_string();
     let payload_len = read_u64(&bytes[name_end..name_end + 8]);
-    let stored_crc = read_u32(&bytes[name_end + 8..header_len]);
+    let payload_start = name_end + 8;
     let actual = (bytes.len() - header_len) as u64;
     if payload_len != actual {
         return Err(corrupt(format!(
             "header says {payload_len} payload bytes but the file holds {actual} (truncated or damaged)"
         )));
     }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&bytes[..name_end + 8]);
-    crc.update(&bytes[header_len..]);
-    let computed = crc.finalize();
+    let crc_at = bytes.len() - 4;
+    let stored_crc = read_u32(&bytes[crc_at..]);
+    let computed = crc32fast::hash(&bytes[..crc_at]);
     if computed != stored_crc {
         return Err(corrupt(format!(
             "checksum mismatch: stored crc32 {stored_crc:#010x}, computed {computed:#010x}"
@@ -162,7 +159,18 @@ pub fn decode_chunk_file(what: &str, bytes: &Bytes) -> Result<(ChunkFileHeader, 
         payload_len,
         crc32: stored_crc,
     };
-    Ok((header, bytes.slice(header_len..)))
+    Ok((header, bytes.slice(payload_start..crc_at)))
+}
+
+/// The header bytes before the payload.
+fn header_bytes(name_len: u16, codec_name: &str, payload_len: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(FIXED_HEADER + codec_name.len());
+    h.extend_from_slice(&MAGIC);
+    h.extend_from_slice(&VERSION.to_le_bytes());
+    h.extend_from_slice(&name_len.to_le_bytes());
+    h.extend_from_slice(codec_name.as_bytes());
+    h.extend_from_slice(&payload_len.to_le_bytes());
+    h
 }
 
 fn read_u64(b: &[u8]) -> u64 {
@@ -176,6 +184,9 @@ fn read_u32(b: &[u8]) -> u32 {
     a.copy_from_slice(b);
     u32::from_le_bytes(a)
 }
+
+mod stream;
+pub(crate) use stream::{write_chunk_file_to, StreamDecoder};
 
 #[cfg(test)]
 mod test;

@@ -80,3 +80,42 @@ proptest! {
         prop_assert!(matches!(err, Error::Corrupt { .. }), "{:?}", err);
     }
 }
+
+fn stream_decode(file: &[u8]) -> dagger_core::Result<(String, Vec<u8>)> {
+    let mut d = StreamDecoder::begin(file, "c", file.len() as u64)?;
+    let mut buf = vec![0u8; d.payload_len as usize];
+    d.read_payload(&mut buf)?;
+    let codec = d.codec.clone();
+    d.finish()?;
+    Ok((codec, buf))
+}
+
+proptest! {
+    #[test]
+    fn streaming_write_matches_encode_and_streaming_read_checks(
+        payload in proptest::collection::vec(any::<u8>(), 0..2000),
+        bit in any::<proptest::sample::Index>(),
+    ) {
+        let file = encode_chunk_file("raw-le-u8", &payload).unwrap();
+        let mut streamed = Vec::new();
+        let n = write_chunk_file_to(&mut streamed, "raw-le-u8", &payload).unwrap();
+        prop_assert_eq!(n as usize, streamed.len());
+        prop_assert_eq!(&streamed[..], &file[..]);
+        let (codec, back) = stream_decode(&streamed).unwrap();
+        prop_assert_eq!(codec, "raw-le-u8");
+        prop_assert_eq!(back, payload);
+        let i = bit.index(streamed.len() * 8);
+        let mut bad = streamed.clone();
+        bad[i / 8] ^= 1 << (i % 8);
+        let flipped_is_corrupt = matches!(stream_decode(&bad), Err(Error::Corrupt { .. }));
+        prop_assert!(flipped_is_corrupt);
+        let cut_is_corrupt =
+            matches!(stream_decode(&streamed[..streamed.len() - 1]), Err(Error::Corrupt { .. }));
+        prop_assert!(cut_is_corrupt);
+    }
+
+    #[test]
+    fn streaming_read_of_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = stream_decode(&bytes);
+    }
+}

@@ -30,7 +30,9 @@ pub use config::{Policy, StorageConfig};
 pub use spill::{AnyValue, SpillCodec};
 pub use stats::PoolStats;
 
-use crate::chunk_file::{decode_chunk_file, encode_chunk_file};
+use crate::chunk_file::{
+    chunk_file_len, decode_chunk_file, encode_chunk_file, write_chunk_file_to, StreamDecoder,
+};
 use crate::store::{open_store, DiskStore};
 use dagger_core::{ChunkId, ChunkStore, Codec, Error, Result, StoreKey};
 use parking_lot::Mutex;
@@ -78,6 +80,9 @@ pub struct MemoryPool {
     /// Whether to delete this pool's files from the store on drop (not needed for a temp
     /// directory, which goes as a whole).
     cleanup_on_drop: bool,
+    /// The store again, when it is a local [`DiskStore`] this pool opened: raw arrays are
+    /// then streamed to and from its files directly (see `write_file`, `read_file`).
+    disk: Option<DiskStore>,
     /// The temp directory spilled files go to by default; deleted on drop.
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -94,19 +99,24 @@ impl MemoryPool {
     /// errors of [`open_store`] or of creating the directory.
     pub fn new(config: StorageConfig) -> Result<Self> {
         config.validate()?;
-        let (store, temp_dir, cleanup): (Arc<dyn ChunkStore>, _, _) =
+        let (store, disk, temp_dir, cleanup): (Arc<dyn ChunkStore>, _, _, _) =
             match (&config.store, &config.spill_dir) {
-                (Some(location), _) => (open_store(location)?, None, true),
-                (None, Some(dir)) => (Arc::new(DiskStore::new(dir)?), None, true),
+                (Some(location), _) => (open_store(location)?, None, None, true),
+                (None, Some(dir)) => {
+                    let disk = DiskStore::new(dir)?;
+                    (Arc::new(disk.clone()), Some(disk), None, true)
+                }
                 (None, None) => {
                     let dir = tempfile::Builder::new()
                         .prefix("dagger-spill-")
                         .tempdir()
                         .map_err(|e| Error::Io(format!("creating a spill directory: {e}")))?;
-                    (Arc::new(DiskStore::new(dir.path())?), Some(dir), false)
+                    let disk = DiskStore::new(dir.path())?;
+                    (Arc::new(disk.clone()), Some(disk), Some(dir), false)
                 }
             };
         let mut pool = Self::with_store(config, store)?;
+        pool.disk = disk;
         pool._temp_dir = temp_dir;
         pool.cleanup_on_drop = cleanup;
         Ok(pool)
@@ -140,6 +150,7 @@ impl MemoryPool {
                 POOL_COUNTER.fetch_add(1, Ordering::Relaxed)
             ),
             cleanup_on_drop: true,
+            disk: None,
             _temp_dir: None,
         })
     }
@@ -257,26 +268,9 @@ impl MemoryPool {
                 "{id} is neither in memory nor spillable (pool bookkeeping error)"
             ))
         })?;
-        let key = self.key_of(id)?;
-        let _span = tracing::info_span!("storage", op = "read_back", chunk = %id).entered();
-        let store = self.store.clone();
-        let k = key.clone();
-        let file = io::run(async move { store.get(&k).await })?;
-        let what = format!("{id} ({}/{key})", self.store.location());
-        let (header, payload) = decode_chunk_file(&what, &file)?;
-        if header.codec != codec.name() {
-            return Err(Error::Corrupt {
-                what,
-                detail: format!(
-                    "written by codec {:?}, expected {:?}",
-                    header.codec,
-                    codec.name()
-                ),
-            });
-        }
-        let value = codec.decode(&payload)?;
+        let (value, file_len) = self.read_file(id, &codec)?;
         state.stats.read_backs += 1;
-        state.stats.read_back_bytes += file.len() as u64;
+        state.stats.read_back_bytes += file_len;
         let fits = self.memory_limit.is_none_or(|limit| size <= limit);
         // If no room can be made (everything else pinned, disk full), still hand the
         // value out; it simply stays spilled.
@@ -426,16 +420,57 @@ impl MemoryPool {
         codec: &SpillCodec,
     ) -> Result<()> {
         let _span = tracing::info_span!("storage", op = "spill", chunk = %id).entered();
+        let key = self.key_of(id)?;
+        if let (Some(disk), Some(raw)) = (&self.disk, codec.raw()) {
+            if let Some(bytes) = (raw.bytes)(value) {
+                // Fast path: stream the value's own bytes into the file.
+                let len = chunk_file_len(codec.name(), bytes.len()) as u64;
+                self.make_disk_room(state, id, len)?;
+                disk.put_sync_with(&key, |f| write_chunk_file_to(f, codec.name(), bytes))?;
+                state.file_written(id, len);
+                return Ok(());
+            }
+        }
         let payload = codec.encode(value)?;
         let file = encode_chunk_file(codec.name(), &payload)?;
         drop(payload);
         let len = file.len() as u64;
         self.make_disk_room(state, id, len)?;
-        let key = self.key_of(id)?;
         let store = self.store.clone();
         io::run(async move { store.put(&key, file).await })?;
         state.file_written(id, len);
         Ok(())
+    }
+
+    /// Reads, checks and decodes `id`'s chunk file; returns the value and the file length.
+    fn read_file(&self, id: ChunkId, codec: &SpillCodec) -> Result<(AnyValue, u64)> {
+        let _span = tracing::info_span!("storage", op = "read_back", chunk = %id).entered();
+        let key = self.key_of(id)?;
+        let what = format!("{id} ({}/{key})", self.store.location());
+        let wrong_codec = |found: &str| Error::Corrupt {
+            what: what.clone(),
+            detail: format!("written by codec {found:?}, expected {:?}", codec.name()),
+        };
+        if let (Some(disk), Some(raw)) = (&self.disk, codec.raw()) {
+            // Fast path: read the payload straight into the new value's memory.
+            let (file, file_len) = disk.open_sync(&key)?;
+            let mut dec = StreamDecoder::begin(std::io::BufReader::new(file), &what, file_len)?;
+            if dec.codec != codec.name() {
+                return Err(wrong_codec(&dec.codec));
+            }
+            let len = usize::try_from(dec.payload_len)
+                .map_err(|_| Error::Storage(format!("{what}: payload too large for this host")))?;
+            let value = (raw.read)(len, &mut |buf| dec.read_payload(buf))?;
+            dec.finish()?;
+            return Ok((value, file_len));
+        }
+        let store = self.store.clone();
+        let file = io::run(async move { store.get(&key).await })?;
+        let (header, payload) = decode_chunk_file(&what, &file)?;
+        if header.codec != codec.name() {
+            return Err(wrong_codec(&header.codec));
+        }
+        Ok((codec.decode(&payload)?, file.len() as u64))
     }
 
     /// Deletes clean copies until `len` more bytes fit under the disk limit.

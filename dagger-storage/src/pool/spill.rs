@@ -1,8 +1,9 @@
 //! [`SpillCodec`]: how the pool turns a type-erased value into bytes and back.
 
+use crate::codec::{RawLe, RawNumber};
 use bytes::Bytes;
 use dagger_core::{Codec, Error, Result};
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
@@ -33,6 +34,79 @@ pub struct SpillCodec {
     type_name: &'static str,
     encode: Box<EncodeFn>,
     decode: Box<DecodeFn>,
+    raw: Option<RawAccess>,
+}
+
+/// Direct access to the bytes of a value that is a plain array of numbers stored with
+/// [`RawLe`] on a little-endian host, where the value's memory *is* its encoding. The pool
+/// uses it to stream such values to and from a local disk with no intermediate buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct RawAccess {
+    /// The value's bytes (its encoding).
+    pub(crate) bytes: for<'a> fn(&'a (dyn Any + Send + Sync)) -> Option<&'a [u8]>,
+    /// Allocates a value of `len` bytes and lets `fill` write them.
+    pub(crate) read: fn(usize, &mut dyn FnMut(&mut [u8]) -> Result<()>) -> Result<AnyValue>,
+}
+
+fn vec_bytes<E: RawNumber>(v: &(dyn Any + Send + Sync)) -> Option<&[u8]> {
+    v.downcast_ref::<Vec<E>>()
+        .map(|v| bytemuck::cast_slice(v.as_slice()))
+}
+
+fn boxed_bytes<E: RawNumber>(v: &(dyn Any + Send + Sync)) -> Option<&[u8]> {
+    v.downcast_ref::<Box<[E]>>()
+        .map(|v| bytemuck::cast_slice(&v[..]))
+}
+
+fn alloc_filled<E: RawNumber>(
+    len: usize,
+    fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+) -> Result<Vec<E>> {
+    let size = std::mem::size_of::<E>();
+    #[allow(clippy::manual_is_multiple_of)] // usize::is_multiple_of is newer than our MSRV
+    if len % size != 0 {
+        return Err(Error::Codec(format!(
+            "{len} bytes is not a whole number of {size}-byte elements for {}",
+            E::CODEC_NAME
+        )));
+    }
+    let mut v = vec![E::zeroed(); len / size];
+    fill(bytemuck::cast_slice_mut(&mut v))?;
+    Ok(v)
+}
+
+fn vec_read<E: RawNumber>(
+    len: usize,
+    fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+) -> Result<AnyValue> {
+    Ok(Arc::new(alloc_filled::<E>(len, fill)?))
+}
+
+fn boxed_read<E: RawNumber>(
+    len: usize,
+    fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+) -> Result<AnyValue> {
+    Ok(Arc::new(alloc_filled::<E>(len, fill)?.into_boxed_slice()))
+}
+
+/// The raw access for `T` stored with codec `C`, if `C` is [`RawLe`] and `T` a vector or
+/// boxed slice of a [`RawNumber`].
+fn raw_access<T: 'static, C: 'static>() -> Option<RawAccess> {
+    if cfg!(target_endian = "big") || TypeId::of::<C>() != TypeId::of::<RawLe>() {
+        return None;
+    }
+    macro_rules! try_types {
+        ($($e:ty),*) => {$(
+            if TypeId::of::<T>() == TypeId::of::<Vec<$e>>() {
+                return Some(RawAccess { bytes: vec_bytes::<$e>, read: vec_read::<$e> });
+            }
+            if TypeId::of::<T>() == TypeId::of::<Box<[$e]>>() {
+                return Some(RawAccess { bytes: boxed_bytes::<$e>, read: boxed_read::<$e> });
+            }
+        )*};
+    }
+    try_types!(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64);
+    None
 }
 
 impl SpillCodec {
@@ -55,6 +129,7 @@ impl SpillCodec {
                 ))),
             }),
             decode: Box::new(move |b| dec.decode(b).map(|t| Arc::new(t) as AnyValue)),
+            raw: raw_access::<T, C>(),
         }
     }
 
@@ -69,6 +144,7 @@ impl SpillCodec {
             type_name: "(custom)",
             encode: Box::new(encode),
             decode: Box::new(decode),
+            raw: None,
         }
     }
 
@@ -80,6 +156,11 @@ impl SpillCodec {
     /// The Rust type this codec handles, for messages.
     pub fn type_name(&self) -> &'static str {
         self.type_name
+    }
+
+    /// Direct byte access, for plain arrays of numbers under [`RawLe`].
+    pub(crate) fn raw(&self) -> Option<RawAccess> {
+        self.raw
     }
 
     /// Encodes a value.
@@ -106,6 +187,7 @@ impl fmt::Debug for SpillCodec {
         f.debug_struct("SpillCodec")
             .field("name", &self.name)
             .field("type", &self.type_name)
+            .field("raw", &self.raw.is_some())
             .finish()
     }
 }

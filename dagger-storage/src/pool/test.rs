@@ -348,3 +348,59 @@ fn concurrent_threads_share_a_pool() {
     });
     assert!(p.stats().peak_memory_bytes <= 4096);
 }
+
+/// The streaming disk path (raw arrays in a local spill directory) detects damage too.
+#[test]
+fn corrupt_or_truncated_spill_file_on_disk_is_an_error_naming_the_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = MemoryPool::new(StorageConfig {
+        memory_limit: Some(1000),
+        spill_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap();
+    for id in 1..=3 {
+        p.put_value(ChunkId(id), vec![id as f64; 100], 800, RawLe)
+            .unwrap();
+    }
+    // c1 and c2 are spilled; find their files.
+    let file_of = |id: u64| {
+        let store = DiskStore::new(dir.path()).unwrap();
+        let keys = super::io::run(async move { store.list("spill/").await }).unwrap();
+        let key = keys
+            .into_iter()
+            .find(|k| k.as_str().ends_with(&format!("/c{id}")))
+            .unwrap();
+        dir.path().join(key.as_str())
+    };
+    let f1 = file_of(1);
+    let mut bytes = std::fs::read(&f1).unwrap();
+    bytes[500] ^= 0x20;
+    std::fs::write(&f1, &bytes).unwrap();
+    match p.get(ChunkId(1)) {
+        Err(Error::Corrupt { what, detail }) => {
+            assert!(what.contains("c1") && what.contains("file://"), "{what}");
+            assert!(detail.contains("checksum"), "{detail}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let f2 = file_of(2);
+    let bytes = std::fs::read(&f2).unwrap();
+    std::fs::write(&f2, &bytes[..bytes.len() - 9]).unwrap();
+    assert!(matches!(p.get(ChunkId(2)), Err(Error::Corrupt { what, .. }) if what.contains("c2")));
+    // The intact value is still there.
+    assert_eq!(p.get_value::<Vec<f64>>(ChunkId(3)).unwrap()[0], 3.0);
+}
+
+/// Values written by the streaming path and by the general path are the same file format.
+#[test]
+fn raw_and_general_paths_agree_on_the_format() {
+    let raw = SpillCodec::new::<Vec<i32>, _>(RawLe);
+    assert!(raw.raw().is_some());
+    assert!(SpillCodec::new::<Box<[f32]>, _>(RawLe).raw().is_some());
+    assert!(SpillCodec::new::<Vec<i32>, _>(Postcard).raw().is_none());
+    let v: Vec<i32> = (0..1000).collect();
+    let via_raw = (raw.raw().unwrap().bytes)(&v).unwrap().to_vec();
+    let via_codec = raw.encode(&v).unwrap();
+    assert_eq!(via_raw, via_codec.to_vec());
+}

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use dagger_core::{ChunkStore, Error, Result, StoreKey};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -83,6 +83,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 fn write_atomically(path: &Path, value: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |f| f.write_all(value))
+}
+
+/// Writes a temp file beside `path` with `fill`, then renames it into place.
+fn write_atomically_with<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>,
+) -> std::io::Result<T> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -93,12 +101,54 @@ fn write_atomically(path: &Path, value: &[u8]) -> std::io::Result<()> {
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let tmp = PathBuf::from(tmp);
-    let result = std::fs::write(&tmp, value).and_then(|()| std::fs::rename(&tmp, path));
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| fill(&mut f))
+        .and_then(|v| std::fs::rename(&tmp, path).map(|()| v));
     if result.is_err() {
         // Best effort: do not leave a half-written temp file behind.
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+impl DiskStore {
+    /// Writes `key` synchronously, atomically, through `fill` (for the memory pool, which
+    /// streams large values straight to disk from a non-async thread).
+    pub(crate) fn put_sync_with<T>(
+        &self,
+        key: &StoreKey,
+        fill: impl FnOnce(&mut std::fs::File) -> Result<T>,
+    ) -> Result<T> {
+        // The closure's own error is carried through the io::Error channel and restored.
+        let mut inner_err = None;
+        let out = write_atomically_with(&self.path_of(key), |f| {
+            fill(f).map_err(|e| {
+                inner_err = Some(e);
+                std::io::Error::other("fill failed")
+            })
+        });
+        match (out, inner_err) {
+            (Ok(v), _) => Ok(v),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(self.io_err("writing", key, e)),
+        }
+    }
+
+    /// Opens `key` for a synchronous read; returns the file and its length.
+    pub(crate) fn open_sync(&self, key: &StoreKey) -> Result<(std::fs::File, u64)> {
+        let opened = std::fs::File::open(self.path_of(key)).and_then(|f| {
+            let meta = f.metadata()?;
+            if meta.is_dir() {
+                return Err(std::io::Error::from(ErrorKind::NotFound));
+            }
+            Ok((f, meta.len()))
+        });
+        match opened {
+            Ok(v) => Ok(v),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(key)),
+            Err(e) => Err(self.io_err("reading", key, e)),
+        }
+    }
 }
 
 /// Collects every key under `dir` (relative to `root`) into `out`.
