@@ -2,8 +2,9 @@
 //!
 //! It is a `tracing_subscriber` [`Layer`], not a subscriber of its own, so a program can
 //! stack it with `fmt` or any other layer, and turn it off with `Option<ProfileLayer>`.
-//! Its per-layer [`RecordingFilter`] makes it invisible to the other layers and cheap
-//! while its [`Collector`] is stopped: every dagger span then costs one atomic load here.
+//! Its per-layer [`RecordingFilter`] makes it invisible to the other layers and free
+//! while its [`Collector`] is stopped: it then reports no interest in any callsite, so a
+//! dagger span costs only tracing's cached callsite check (unless another layer wants it).
 //!
 //! # How a span becomes a timespan
 //!
@@ -75,8 +76,10 @@ impl<S> Filter<S> for RecordingFilter {
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if is_dagger_span(meta) {
-            // "sometimes": recording switches on and off, so ask `enabled` per span.
+        // Asked again whenever the collector starts or stops (it rebuilds the interest
+        // cache), so while stopped dagger callsites cost nothing here. While recording,
+        // "sometimes" keeps the per-span check, so `stop` takes effect at once.
+        if is_dagger_span(meta) && self.collector.is_recording() {
             Interest::sometimes()
         } else {
             Interest::never()
@@ -179,6 +182,10 @@ impl<S> Layer<S> for ProfileLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_register_dispatch(&self, dispatch: &tracing::Dispatch) {
+        self.collector.attach(dispatch);
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
         if !self.collector.is_recording() || !is_dagger_span(meta) {
@@ -197,10 +204,14 @@ where
             alloc: 0,
             from: None,
             to: None,
-            thread: thread_label(),
+            thread: String::new(),
             os_thread: crate::sampling::os_thread(),
         };
         attrs.record(&mut open);
+        if open.timeline.is_none() && open.worker.is_none() {
+            // Only needed as the fallback timeline; naming the thread allocates.
+            open.thread = thread_label();
+        }
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(open);
         }

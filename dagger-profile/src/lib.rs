@@ -15,6 +15,7 @@
 //! | [`write_gantt`] | a Gantt chart, PNG or SVG |
 //! | [`TaskGraph`] | the task graph as DOT, PNG or SVG |
 //! | [`Progress`] | a progress bar for long computations |
+//! | [`bench`] | the cost of a span, stopped and recording |
 //!
 //! # The span convention
 //!
@@ -63,6 +64,7 @@
 //! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod bench;
 mod chrome;
 mod collector;
 mod draw;
