@@ -3,6 +3,7 @@
 use crate::args::{Args, IntoArgs, ValuesOf};
 use crate::executor::{self, Pool};
 use crate::handle::{Chunk, DTask};
+use crate::observe::{Observer, Observers, TaskEventKind};
 use crate::sync;
 use crate::task::{Header, Job, Outcome, Pin, Task};
 use dagger_core::scope::{ScopeSpec, Universe};
@@ -42,6 +43,7 @@ pub struct Context {
 pub(crate) struct Inner {
     pub(crate) pool: Arc<Pool>,
     handles: Mutex<Vec<JoinHandle<()>>>,
+    observers: Observers,
     worker: WorkerId,
     processors: Vec<ProcessorInfo>,
     universe: Universe,
@@ -66,15 +68,30 @@ impl Drop for Inner {
 /// let ctx = dagger_sched::Context::builder().threads(2).build();
 /// assert_eq!(ctx.num_threads(), 2);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ContextBuilder {
     threads: Option<usize>,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl fmt::Debug for ContextBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContextBuilder")
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ContextBuilder {
     /// Number of thread processors (default: the number of cores).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n.max(1));
+        self
+    }
+
+    /// Installs an [`Observer`] that hears every task event.
+    pub fn observer(mut self, o: Arc<dyn Observer>) -> Self {
+        self.observer = Some(o);
         self
     }
 
@@ -105,6 +122,7 @@ impl ContextBuilder {
             inner: Arc::new(Inner {
                 pool,
                 handles: Mutex::new(handles),
+                observers: Observers(self.observer),
                 worker,
                 processors,
                 universe,
@@ -221,7 +239,7 @@ impl Context {
     pub fn tochunk<T: Send + Sync + 'static>(&self, value: T) -> Chunk<T> {
         let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
         let task = Arc::new(Task::<T, fn() -> Outcome<T>>::ready(
-            Header::new(id, None, Pin::Any, true),
+            Header::new(id, None, Pin::Any, true, Observers(None)),
             Ok(value),
         ));
         Chunk {
@@ -320,7 +338,13 @@ impl Context {
             opts.name.clone(),
             placed.as_ref().map_or(Pin::Any, Clone::clone),
             opts.get_result,
+            self.inner.observers.clone(),
         );
+        self.inner
+            .observers
+            .emit(id, &opts.name, || TaskEventKind::Spawned {
+                deps: deps.iter().map(|d| d.header().id).collect(),
+            });
         let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
             let values = args.resolve()?;
             call(values)

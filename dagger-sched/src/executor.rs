@@ -279,6 +279,25 @@ fn main_loop() {
     });
 }
 
+/// The thread processor the caller runs on, if it is one of a scheduler's threads.
+///
+/// ```
+/// let ctx = dagger_sched::Context::builder().threads(1).build();
+/// assert_eq!(dagger_sched::current_processor(), None);
+/// let p = ctx.spawn(|()| dagger_sched::current_processor(), ()).fetch().unwrap();
+/// assert_eq!(p, Some(dagger_core::ProcessorId::thread(ctx.worker_id(), 1)));
+/// ```
+pub fn current_processor() -> Option<dagger_core::ProcessorId> {
+    LOCAL.with(|l| {
+        let g = l.try_borrow().ok()?;
+        let local = g.as_ref()?;
+        Some(dagger_core::ProcessorId::thread(
+            local.pool.worker,
+            local.index as u32 + 1,
+        ))
+    })
+}
+
 /// Whether the calling thread is a thread of `pool`, and which.
 pub(crate) fn current_thread_of(pool: &Arc<Pool>) -> Option<usize> {
     LOCAL.with(|l| match &*l.borrow() {

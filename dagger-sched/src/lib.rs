@@ -27,6 +27,7 @@ mod context;
 mod executor;
 mod handle;
 mod lazy;
+mod observe;
 mod size;
 mod sync;
 mod task;
@@ -35,9 +36,11 @@ pub use args::{All, Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
 pub use cancel::{current_task, is_cancelled, sleep};
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
+pub use executor::current_processor;
 pub use handle::{fetch_all, Chunk, DTask, FetchAll};
 pub use lazy::{
     delayed, delayed_meta, delayed_with, AnyThunk, IntoLazyArg, IntoLazyArgs, IntoMetaArgs,
     LazyArg, LazyArgs, LazyValuesOf, Memo, Meta, MetaThunk, Thunk,
 };
+pub use observe::{Observer, TaskEvent, TaskEventKind};
 pub use size::{register_size, size_of_value};

@@ -5,6 +5,7 @@
 //! allocation and finishing one task never touches a global lock.
 
 use crate::executor::Parking;
+use crate::observe::{Observers, TaskEventKind};
 use dagger_core::{Error, Failure, ProcessorId, TaskId, WorkerId};
 use parking_lot::Mutex;
 use std::any::Any;
@@ -40,10 +41,17 @@ pub(crate) struct Header {
     /// 1-based thread index it ran on (0 = not run yet).
     pub ran_on: AtomicU32,
     pub get_result: bool,
+    pub observer: Observers,
 }
 
 impl Header {
-    pub fn new(id: TaskId, name: Option<Arc<str>>, pin: Pin, get_result: bool) -> Self {
+    pub fn new(
+        id: TaskId,
+        name: Option<Arc<str>>,
+        pin: Pin,
+        get_result: bool,
+        observer: Observers,
+    ) -> Self {
         Header {
             id,
             name,
@@ -57,6 +65,7 @@ impl Header {
             cancelled: AtomicBool::new(false),
             ran_on: AtomicU32::new(0),
             get_result,
+            observer,
         }
     }
 
@@ -185,9 +194,13 @@ where
     }
 
     fn complete(&self, outcome: Outcome<T>) -> Vec<Arc<dyn Job>> {
+        let ok = outcome.is_ok();
         if self.result.set(outcome).is_err() {
             return Vec::new(); // cancelled first: that completion already notified everyone
         }
+        let h = &self.header;
+        h.observer
+            .emit(h.id, &h.name, || TaskEventKind::Finished { ok });
         self.header
             .finish()
             .into_iter()
@@ -218,6 +231,10 @@ where
             })));
         }
         self.header.ran_on.store(thread, Ordering::Relaxed);
+        let h = &self.header;
+        h.observer.emit(h.id, &h.name, || TaskEventKind::Started {
+            processor: ProcessorId::thread(worker, thread),
+        });
         let _current = crate::cancel::enter(&self.header);
         // A `compute` span per task (dagger-profile's convention); free when nobody records.
         let _span = tracing::trace_span!(
