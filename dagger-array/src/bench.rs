@@ -138,6 +138,78 @@ pub fn baselines(quick: bool) -> Result<Vec<Value>> {
     Ok(vec![sum_of_squares(quick), gemm_aat(quick)?, spmv(quick)?])
 }
 
+/// The same three workloads on a [`DArray`](crate::DArray) run by `ctx` (system
+/// `"dagger-local"` or whatever `system` names), blocked as the reference does.
+pub fn darray_workloads(
+    ctx: &dagger_sched::Context,
+    system: &str,
+    quick: bool,
+) -> Result<Vec<Value>> {
+    use crate::{Blocks, DArray};
+    let mut out = Vec::new();
+    // randn + sum of squares, Blocks(4000, 4000) as in the reference (quick: 1000).
+    let (n, b) = if quick { (2000, 1000) } else { (10_000, 4000) };
+    let part = Blocks::new([b, b])?;
+    let mut check = Ok(0.0);
+    let times = time_reps(3, false, || {
+        check =
+            DArray::<f64>::randn(&part, &[n, n]).and_then(|x| x.map(|v| v * v).sum().collect(ctx));
+    });
+    let bytes = (n * n * 8) as f64;
+    let mut v = line(
+        "randn_sum_squares",
+        system,
+        json!({"n": n, "m": n, "block": b}),
+        &times,
+        "mb_per_s",
+        |t| bytes / 1e6 / t,
+    );
+    v["result"] = json!(check?);
+    out.push(v);
+    // A·Aᵀ.
+    let (n, b) = if quick { (1000, 500) } else { (4000, 1000) };
+    let a = DArray::<f64>::rand_seeded(&Blocks::new([b, b])?, &[n, n], 2)?.compute(ctx)?;
+    let at = a.transpose()?.compute(ctx)?;
+    let mut res = Ok(());
+    let times = time_reps(3, true, || {
+        res = a.matmul(&at).and_then(|c| c.compute(ctx)).map(|_| ());
+    });
+    res?;
+    let flops = 2.0 * (n as f64).powi(3);
+    out.push(line(
+        "gemm_a_at",
+        system,
+        json!({"n": n, "block": b}),
+        &times,
+        "gflop_per_s",
+        |t| flops / 1e9 / t,
+    ));
+    // Sparse matrix × sparse vector.
+    let (n, d) = if quick {
+        (10_000, 1e-3)
+    } else {
+        (100_000, 1e-4)
+    };
+    let b = n / 4;
+    let m = DArray::<f64>::sprand_seeded(&Blocks::new([b, b])?, &[n, n], d, 3)?.compute(ctx)?;
+    let x = DArray::<f64>::ones(&Blocks::new([b])?, &[n])?.compute(ctx)?;
+    let mut res = Ok(());
+    let times = time_reps(5, true, || {
+        res = m.matmul(&x).and_then(|y| y.compute(ctx)).map(|_| ());
+    });
+    res?;
+    let nnz = (n as f64) * (n as f64) * d;
+    out.push(line(
+        "spmv",
+        system,
+        json!({"n": n, "density": d, "block": b}),
+        &times,
+        "gflop_per_s",
+        |t| 2.0 * nnz / 1e9 / t,
+    ));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
