@@ -23,7 +23,9 @@ use ndarray::ArrayD;
 use num_traits::Float;
 use rand::distributions::{Distribution, Standard};
 use rand_distr::StandardNormal;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -103,6 +105,43 @@ fn gather<V: Clone + Send + Sync + 'static>(items: Vec<Thunk<Result<V>>>) -> Thu
         Ok(a)
     })
     .unwrap_or_else(|| delayed_with(opts(), |()| Ok(Vec::new()), ()))
+}
+
+/// Julia's `reducebykey(f, c)` over a distributed collection of `(key, value)` pairs given
+/// as parts: each part is reduced by its own task, then the per-part dictionaries are
+/// merged pairwise.
+///
+/// ```
+/// use dagger_array::darray::reducebykey;
+/// let ctx = dagger_sched::Context::builder().threads(2).build();
+/// let parts = vec![vec![("a", 1), ("b", 2)], vec![("a", 3)], vec![]];
+/// let m = reducebykey(parts, |x, y| x + y).collect(&ctx).unwrap();
+/// assert_eq!((m["a"], m["b"]), (4, 2));
+/// ```
+pub fn reducebykey<K, V, F>(parts: Vec<Vec<(K, V)>>, f: F) -> Lazy<HashMap<K, V>>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    F: Fn(V, V) -> V + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    let maps = parts
+        .into_iter()
+        .map(|p| {
+            let (f, p) = (f.clone(), Arc::new(p));
+            delayed_with(
+                opts(),
+                move |()| Ok(reduce::reducebykey(p.iter().cloned(), |a, b| f(a, b))),
+                (),
+            )
+        })
+        .collect();
+    let g = f.clone();
+    let thunk = tree(maps, move |a, b| {
+        Ok(reduce::merge_by_key(a, b, |x, y| g(x, y)))
+    })
+    .unwrap_or_else(|| delayed_with(opts(), |()| Ok(HashMap::new()), ()));
+    Lazy { thunk }
 }
 
 /// A lazy blocked array of `T`, dense or sparse.
