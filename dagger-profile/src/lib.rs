@@ -15,7 +15,7 @@
 //! | [`write_gantt`] | a Gantt chart, PNG or SVG |
 //! | [`TaskGraph`] | the task graph as DOT, PNG or SVG |
 //! | [`Progress`] | a progress bar for long computations |
-//! | [`bench`] | the cost of a span, stopped and recording |
+//! | [`bench`](mod@bench) | the cost of a span, stopped and recording |
 //!
 //! # The span convention
 //!
