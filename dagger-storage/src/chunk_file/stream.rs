@@ -8,7 +8,7 @@ use dagger_core::{Error, Result};
 use std::io::{ErrorKind, Read, Write};
 
 /// Block size for streaming: large enough for few syscalls, small enough to stay in cache.
-const BLOCK: usize = 256 << 10;
+const BLOCK: usize = 1 << 20;
 
 /// Writes a whole chunk file for `payload` to `w`; returns the bytes written.
 pub(crate) fn write_chunk_file_to(
@@ -139,6 +139,31 @@ impl<'a, R: Read> StreamDecoder<'a, R> {
             self.crc.update(block);
         }
         Ok(())
+    }
+
+    /// Reads the payload into a new byte vector, without zeroing it first.
+    pub(crate) fn read_payload_vec(&mut self) -> Result<Vec<u8>> {
+        let len = usize::try_from(self.payload_len).map_err(|_| {
+            Error::Storage(format!("{}: payload too large for this host", self.what))
+        })?;
+        let mut v = Vec::with_capacity(len);
+        while v.len() < len {
+            let start = v.len();
+            let want = (len - start).min(BLOCK) as u64;
+            // read_to_end fills spare capacity without initialising it first.
+            let got = (&mut self.r)
+                .take(want)
+                .read_to_end(&mut v)
+                .map_err(|e| Error::Io(format!("reading {}: {e}", self.what)))?;
+            if got == 0 {
+                return Err(Self::corrupt(
+                    self.what,
+                    "file ends inside the payload (truncated)".into(),
+                ));
+            }
+            self.crc.update(&v[start..]);
+        }
+        Ok(v)
     }
 
     /// Checks the CRC trailer and that the file ends there.

@@ -268,13 +268,15 @@ impl MemoryPool {
                 "{id} is neither in memory nor spillable (pool bookkeeping error)"
             ))
         })?;
+        // Room is made before reading, so real memory use stays near the accounted bytes.
+        // If none can be made (everything else pinned, disk full), the value is still
+        // handed out; it simply stays spilled.
+        let fits = self.memory_limit.is_none_or(|limit| size <= limit)
+            && self.make_room(&mut state, id, size).is_ok();
         let (value, file_len) = self.read_file(id, &codec)?;
         state.stats.read_backs += 1;
         state.stats.read_back_bytes += file_len;
-        let fits = self.memory_limit.is_none_or(|limit| size <= limit);
-        // If no room can be made (everything else pinned, disk full), still hand the
-        // value out; it simply stays spilled.
-        if fits && self.make_room(&mut state, id, size).is_ok() {
+        if fits {
             state.make_resident(id, value.clone());
         }
         Ok(value)
@@ -460,7 +462,10 @@ impl MemoryPool {
             }
             let len = usize::try_from(dec.payload_len)
                 .map_err(|_| Error::Storage(format!("{what}: payload too large for this host")))?;
-            let value = (raw.read)(len, &mut |buf| dec.read_payload(buf))?;
+            let value = match raw.from_bytes {
+                Some(from_bytes) => from_bytes(dec.read_payload_vec()?)?,
+                None => (raw.read)(len, &mut |buf| dec.read_payload(buf))?,
+            };
             dec.finish()?;
             return Ok((value, file_len));
         }

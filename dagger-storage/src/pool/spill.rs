@@ -12,6 +12,8 @@ pub type AnyValue = Arc<dyn Any + Send + Sync>;
 
 type EncodeFn = dyn Fn(&(dyn Any + Send + Sync)) -> Result<Bytes> + Send + Sync;
 type DecodeFn = dyn Fn(&[u8]) -> Result<AnyValue> + Send + Sync;
+/// Lets a reader write a value's bytes into memory the value already owns.
+type FillFn<'a> = &'a mut dyn FnMut(&mut [u8]) -> Result<()>;
 
 /// Encodes a type-erased value for spilling and decodes it back.
 ///
@@ -45,7 +47,23 @@ pub(crate) struct RawAccess {
     /// The value's bytes (its encoding).
     pub(crate) bytes: for<'a> fn(&'a (dyn Any + Send + Sync)) -> Option<&'a [u8]>,
     /// Allocates a value of `len` bytes and lets `fill` write them.
-    pub(crate) read: fn(usize, &mut dyn FnMut(&mut [u8]) -> Result<()>) -> Result<AnyValue>,
+    pub(crate) read: fn(usize, FillFn<'_>) -> Result<AnyValue>,
+    /// For byte-sized elements: turns a byte vector into the value without copying (so
+    /// the reader need not zero a buffer first).
+    pub(crate) from_bytes: Option<fn(Vec<u8>) -> Result<AnyValue>>,
+}
+
+fn cast_bytes<E: RawNumber>(v: Vec<u8>) -> Result<Vec<E>> {
+    bytemuck::allocation::try_cast_vec::<u8, E>(v)
+        .map_err(|(e, _)| Error::Codec(format!("bytes into {}: {e:?}", E::CODEC_NAME)))
+}
+
+fn vec_from_bytes<E: RawNumber>(v: Vec<u8>) -> Result<AnyValue> {
+    Ok(Arc::new(cast_bytes::<E>(v)?))
+}
+
+fn boxed_from_bytes<E: RawNumber>(v: Vec<u8>) -> Result<AnyValue> {
+    Ok(Arc::new(cast_bytes::<E>(v)?.into_boxed_slice()))
 }
 
 fn vec_bytes<E: RawNumber>(v: &(dyn Any + Send + Sync)) -> Option<&[u8]> {
@@ -58,10 +76,7 @@ fn boxed_bytes<E: RawNumber>(v: &(dyn Any + Send + Sync)) -> Option<&[u8]> {
         .map(|v| bytemuck::cast_slice(&v[..]))
 }
 
-fn alloc_filled<E: RawNumber>(
-    len: usize,
-    fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
-) -> Result<Vec<E>> {
+fn alloc_filled<E: RawNumber>(len: usize, fill: FillFn<'_>) -> Result<Vec<E>> {
     let size = std::mem::size_of::<E>();
     #[allow(clippy::manual_is_multiple_of)] // usize::is_multiple_of is newer than our MSRV
     if len % size != 0 {
@@ -75,17 +90,11 @@ fn alloc_filled<E: RawNumber>(
     Ok(v)
 }
 
-fn vec_read<E: RawNumber>(
-    len: usize,
-    fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
-) -> Result<AnyValue> {
+fn vec_read<E: RawNumber>(len: usize, fill: FillFn<'_>) -> Result<AnyValue> {
     Ok(Arc::new(alloc_filled::<E>(len, fill)?))
 }
 
-fn boxed_read<E: RawNumber>(
-    len: usize,
-    fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
-) -> Result<AnyValue> {
+fn boxed_read<E: RawNumber>(len: usize, fill: FillFn<'_>) -> Result<AnyValue> {
     Ok(Arc::new(alloc_filled::<E>(len, fill)?.into_boxed_slice()))
 }
 
@@ -98,10 +107,18 @@ fn raw_access<T: 'static, C: 'static>() -> Option<RawAccess> {
     macro_rules! try_types {
         ($($e:ty),*) => {$(
             if TypeId::of::<T>() == TypeId::of::<Vec<$e>>() {
-                return Some(RawAccess { bytes: vec_bytes::<$e>, read: vec_read::<$e> });
+                return Some(RawAccess {
+                    bytes: vec_bytes::<$e>,
+                    read: vec_read::<$e>,
+                    from_bytes: (std::mem::align_of::<$e>() == 1).then_some(vec_from_bytes::<$e> as fn(Vec<u8>) -> Result<AnyValue>),
+                });
             }
             if TypeId::of::<T>() == TypeId::of::<Box<[$e]>>() {
-                return Some(RawAccess { bytes: boxed_bytes::<$e>, read: boxed_read::<$e> });
+                return Some(RawAccess {
+                    bytes: boxed_bytes::<$e>,
+                    read: boxed_read::<$e>,
+                    from_bytes: (std::mem::align_of::<$e>() == 1).then_some(boxed_from_bytes::<$e> as fn(Vec<u8>) -> Result<AnyValue>),
+                });
             }
         )*};
     }

@@ -404,3 +404,26 @@ fn raw_and_general_paths_agree_on_the_format() {
     let via_codec = raw.encode(&v).unwrap();
     assert_eq!(via_raw, via_codec.to_vec());
 }
+
+/// Byte arrays take the no-zeroing read path; damage is still caught there.
+#[test]
+fn byte_array_spill_files_are_checked_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = MemoryPool::new(StorageConfig {
+        memory_limit: Some(100),
+        spill_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap();
+    put(&p, 1, 100);
+    put(&p, 2, 100); // c1 -> disk
+    assert_eq!(*p.get_value::<Vec<u8>>(ChunkId(1)).unwrap(), vec![1u8; 100]); // c2 -> disk
+    let store = DiskStore::new(dir.path()).unwrap();
+    let keys = super::io::run(async move { store.list("spill/").await }).unwrap();
+    let k2 = keys.iter().find(|k| k.as_str().ends_with("/c2")).unwrap();
+    let path = dir.path().join(k2.as_str());
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[60] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(p.get(ChunkId(2)), Err(Error::Corrupt { what, .. }) if what.contains("c2")));
+}
