@@ -57,7 +57,7 @@ fn same_shape(a: &[usize], b: &[usize]) -> Result<()> {
     Ok(())
 }
 
-fn divide_error(op: ArithOp) -> Error {
+pub(crate) fn divide_error(op: ArithOp) -> Error {
     Error::Argument(format!(
         "DivideError: integer division error in element-wise {op:?}"
     ))

@@ -1,28 +1,35 @@
 //! [`DArray`]: a lazy blocked array on the dagger-sched scheduler. Every operation returns a
-//! new lazy array (one [`Thunk`] per block, built from this crate's block kernels) or a
-//! [`Lazy`] value; nothing runs until `compute` or `collect`.
+//! new lazy array (one [`Node`] per block, built from this crate's block kernels) or a
+//! [`Lazy`] value; nothing runs until `compute` or `collect`, which first lower the graph
+//! (fusing element-wise chains unless [`ArrayOptions::fuse`] is off) and then submit it.
 //!
 //! A block task's value is a [`BlockValue`]: the block behind an `Arc` (task arguments are
-//! cloned, so big blocks are shared, not copied), or the [`Error`] that stopped it, which
-//! then flows to every dependent and comes out of `compute`/`collect`.
+//! cloned, so big blocks are shared, not copied) in a [`Held`] that counts its bytes, or the
+//! [`Error`] that stopped it, which then flows to every dependent and comes out of
+//! `compute`/`collect`. Block tasks use the scheduler's default options: an intermediate
+//! block is released as soon as its consumers ran.
 
 use crate::binary::{arith_block, arith_scalar_block, Side};
 use crate::block::{Block, Kind};
 use crate::create::{ones_block, rand_block, randn_block, sprand_block, zeros_block};
 use crate::element::{ArithOp, Element};
+use crate::fuse::Ew;
+use crate::graph::{lower, ArrayOptions, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::io;
 use crate::linalg::{accumulate, matmul_block, transpose_block, LinalgElement};
+use crate::mem::Held;
 use crate::meta::ArrayMeta;
-use crate::reduce::{self, ReduceOp};
+use crate::reduce;
 use crate::unary::{map_block, UnaryOp};
 use dagger_core::{Error, Options, Partitioning, Result};
-use dagger_sched::{delayed_with, Chunk, Context, Thunk};
+use dagger_sched::{Chunk, Context};
 use ndarray::ArrayD;
 use num_traits::Float;
 use rand::distributions::{Distribution, Standard};
 use rand_distr::StandardNormal;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
@@ -30,12 +37,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What one block task produces.
-pub type BlockValue<T> = Result<Arc<Block<T>>>;
+pub type BlockValue<T> = Result<Arc<Held<T>>>;
 
-/// Block tasks are cached so that a block used by several later tasks (a matrix product uses
-/// each input block many times) runs once even when its users are submitted separately.
-fn opts() -> Options {
-    Options::new().cache(true)
+/// Puts a block into the live-bytes accounting.
+pub(crate) fn held<T: Element>(b: Block<T>) -> Arc<Held<T>> {
+    Arc::new(Held::new(b))
 }
 
 /// The number of processors `AutoBlocks` adapts to when an array is built without a context:
@@ -52,23 +58,50 @@ fn block_size<T: Element>(v: &BlockValue<T>) -> u64 {
 
 /// A lazily computed value (a reduction, an index result, a save): [`Lazy::collect`] runs it.
 pub struct Lazy<V> {
-    thunk: Thunk<Result<V>>,
+    pub(crate) node: Node<Result<V>>,
+}
+
+impl<V> Clone for Lazy<V> {
+    fn clone(&self) -> Self {
+        Self {
+            node: self.node.clone(),
+        }
+    }
 }
 
 impl<V: Clone + Send + Sync + 'static> Lazy<V> {
-    /// Runs the computation and returns its value.
+    /// Runs the computation (fusion on) and returns its value.
     pub fn collect(&self, ctx: &Context) -> Result<V> {
-        self.thunk.collect(ctx)?
+        self.collect_with(ctx, &ArrayOptions::default())
     }
 
-    /// The underlying thunk (to use as an input of other lazy tasks).
-    pub fn thunk(&self) -> &Thunk<Result<V>> {
-        &self.thunk
+    /// Runs the computation lowered with `opts` and returns its value.
+    pub fn collect_with(&self, ctx: &Context, opts: &ArrayOptions) -> Result<V> {
+        let task = lower(ctx, opts, std::slice::from_ref(&self.node)).pop();
+        match task {
+            Some(t) => t.fetch()?,
+            None => Err(Error::Scheduling("lazy value was not lowered".into())),
+        }
+    }
+
+    /// The underlying graph node (to use as an input of other lazy values).
+    pub fn node(&self) -> &Node<Result<V>> {
+        &self.node
+    }
+
+    /// A lazy value computed from this one.
+    pub fn then<W: Clone + Send + Sync + 'static>(
+        &self,
+        f: impl Fn(V) -> Result<W> + Send + Sync + 'static,
+    ) -> Lazy<W> {
+        Lazy {
+            node: Node::task1(&self.node, move |v: Result<V>| f(v?)),
+        }
     }
 }
 
-/// Combines thunks pairwise (a balanced tree, so partial results merge in parallel).
-fn tree<V, F>(level: Vec<Thunk<Result<V>>>, f: F) -> Option<Thunk<Result<V>>>
+/// Combines nodes pairwise (a balanced tree, so partial results merge in parallel).
+pub(crate) fn tree<V, F>(level: Vec<Node<Result<V>>>, f: F) -> Option<Node<Result<V>>>
 where
     V: Clone + Send + Sync + 'static,
     F: Fn(V, V) -> Result<V> + Send + Sync + 'static,
@@ -80,11 +113,9 @@ where
         for pair in level.chunks(2) {
             if let [a, b] = pair {
                 let f = f.clone();
-                next.push(delayed_with(
-                    opts(),
-                    move |(a, b): (Result<V>, Result<V>)| f(a?, b?),
-                    (a, b),
-                ));
+                next.push(Node::task2(a, b, move |a: Result<V>, b: Result<V>| {
+                    f(a?, b?)
+                }));
             } else {
                 next.push(pair[0].clone());
             }
@@ -94,17 +125,11 @@ where
     level.pop()
 }
 
-/// Gathers thunks into one thunk of the vector of their values (in order).
-fn gather<V: Clone + Send + Sync + 'static>(items: Vec<Thunk<Result<V>>>) -> Thunk<Result<Vec<V>>> {
-    let wrapped = items
-        .iter()
-        .map(|t| delayed_with(opts(), |(v,): (Result<V>,)| v.map(|v| vec![v]), (t,)))
-        .collect();
-    tree(wrapped, |mut a: Vec<V>, b| {
-        a.extend(b);
-        Ok(a)
-    })
-    .unwrap_or_else(|| delayed_with(opts(), |()| Ok(Vec::new()), ()))
+/// Gathers nodes into one node of the vector of their values (in order).
+pub(crate) fn gather<V: Clone + Send + Sync + 'static>(
+    items: &[Node<Result<V>>],
+) -> Node<Result<Vec<V>>> {
+    Node::task_all(Options::new(), items, |vs| vs.into_iter().collect())
 }
 
 /// Julia's `reducebykey(f, c)` over a distributed collection of `(key, value)` pairs given
@@ -129,19 +154,17 @@ where
         .into_iter()
         .map(|p| {
             let (f, p) = (f.clone(), Arc::new(p));
-            delayed_with(
-                opts(),
-                move |()| Ok(reduce::reducebykey(p.iter().cloned(), |a, b| f(a, b))),
-                (),
-            )
+            Node::task0(Options::new(), move || {
+                Ok(reduce::reducebykey(p.iter().cloned(), |a, b| f(a, b)))
+            })
         })
         .collect();
     let g = f.clone();
-    let thunk = tree(maps, move |a, b| {
+    let node = tree(maps, move |a, b| {
         Ok(reduce::merge_by_key(a, b, |x, y| g(x, y)))
     })
-    .unwrap_or_else(|| delayed_with(opts(), |()| Ok(HashMap::new()), ()));
-    Lazy { thunk }
+    .unwrap_or_else(|| Node::task0(Options::new(), || Ok(HashMap::new())));
+    Lazy { node }
 }
 
 /// A lazy blocked array of `T`, dense or sparse.
@@ -155,17 +178,20 @@ where
 /// assert_eq!(y.sum().collect(&ctx).unwrap(), 200.0);
 /// assert_eq!(y.to_string(), "10×10 f64 in 9 parts of at most 4×4");
 /// ```
-pub struct DArray<T> {
-    meta: ArrayMeta,
-    blocks: Vec<Thunk<BlockValue<T>>>,
-    chunks: Option<Vec<Chunk<BlockValue<T>>>>,
+pub struct DArray<T: Element> {
+    pub(crate) meta: ArrayMeta,
+    pub(crate) blocks: Vec<Node<BlockValue<T>>>,
+    /// The element-wise chain this array is the result of (dense arrays only).
+    pub(crate) ew: Option<Arc<Ew<T>>>,
+    pub(crate) chunks: Option<Vec<Chunk<BlockValue<T>>>>,
 }
 
-impl<T> Clone for DArray<T> {
+impl<T: Element> Clone for DArray<T> {
     fn clone(&self) -> Self {
         Self {
             meta: self.meta.clone(),
             blocks: self.blocks.clone(),
+            ew: self.ew.clone(),
             chunks: self.chunks.clone(),
         }
     }
@@ -187,20 +213,35 @@ impl<T: Element> fmt::Debug for DArray<T> {
     }
 }
 
+/// Moves a value between two types that are known (by `TypeId`) to be the same.
+fn same_type<A: 'static, B: 'static>(a: A) -> Option<B> {
+    let b: Box<dyn Any> = Box::new(a);
+    b.downcast::<B>().ok().map(|b| *b)
+}
+
 impl<T: Element> DArray<T> {
+    pub(crate) fn from_blocks(
+        grid: BlockGrid,
+        kind: Kind,
+        blocks: Vec<Node<BlockValue<T>>>,
+    ) -> Self {
+        Self {
+            meta: ArrayMeta::new(grid, T::NAME, kind),
+            blocks,
+            ew: None,
+            chunks: None,
+        }
+    }
+
     fn from_fn(
         grid: BlockGrid,
         kind: Kind,
-        mut make: impl FnMut(usize, Vec<usize>) -> Thunk<BlockValue<T>>,
+        mut make: impl FnMut(usize, Vec<usize>) -> Node<BlockValue<T>>,
     ) -> Self {
         let blocks = (0..grid.num_blocks())
             .map(|i| make(i, grid.block_shape(&grid.block_coords(i))))
             .collect();
-        Self {
-            meta: ArrayMeta::new(grid, T::NAME, kind),
-            blocks,
-            chunks: None,
-        }
+        Self::from_blocks(grid, kind, blocks)
     }
 
     fn alloc(
@@ -213,7 +254,7 @@ impl<T: Element> DArray<T> {
         let f = Arc::new(f);
         Ok(Self::from_fn(grid, kind, |i, s| {
             let f = f.clone();
-            delayed_with(opts(), move |()| f(&s, i).map(Arc::new), ())
+            Node::task0(Options::new(), move || f(&s, i).map(held))
         }))
     }
 
@@ -228,6 +269,13 @@ impl<T: Element> DArray<T> {
     pub fn zeros(part: &dyn Partitioning, shape: &[usize]) -> Result<Self> {
         Self::alloc(part, shape, Kind::Dense, |s, _| {
             Ok(Block::Dense(zeros_block(s)))
+        })
+    }
+
+    /// An array filled with `v`.
+    pub fn fill(v: T, part: &dyn Partitioning, shape: &[usize]) -> Result<Self> {
+        Self::alloc(part, shape, Kind::Dense, move |s, _| {
+            Ok(Block::Dense(crate::block::filled(s, v)))
         })
     }
 
@@ -298,20 +346,26 @@ impl<T: Element> DArray<T> {
     /// Cuts a whole array (dense or sparse) into blocks (the reference's
     /// `Distribute(Blocks(..), a)`).
     pub fn distribute(whole: Block<T>, part: &dyn Partitioning) -> Result<Self> {
+        Self::distribute_with(whole, part, |_| Options::new())
+    }
+
+    /// [`DArray::distribute`] with the options of block `i`'s task (its scope: see
+    /// [`crate::assign`]).
+    pub(crate) fn distribute_with(
+        whole: Block<T>,
+        part: &dyn Partitioning,
+        opts: impl Fn(usize) -> Options,
+    ) -> Result<Self> {
         let grid = BlockGrid::new(&whole.shape(), part, default_nprocs())?;
         let kind = whole.kind();
         let blocks = crate::dist::distribute(&whole, &grid)?;
-        let mut it = blocks.into_iter().map(Arc::new);
-        Ok(Self::from_fn(grid, kind, |_, _| {
+        let mut it = blocks.into_iter().map(held);
+        Ok(Self::from_fn(grid, kind, |i, _| {
             let b = it.next();
-            delayed_with(
-                opts(),
-                move |()| {
-                    b.clone()
-                        .ok_or_else(|| Error::Argument("distribute: missing block".into()))
-                },
-                (),
-            )
+            Node::task0(opts(i), move || {
+                b.clone()
+                    .ok_or_else(|| Error::Argument("distribute: missing block".into()))
+            })
         }))
     }
 
@@ -330,13 +384,23 @@ impl<T: Element> DArray<T> {
         self.meta.grid.shape()
     }
 
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The block grid.
     pub fn grid(&self) -> &BlockGrid {
         &self.meta.grid
     }
 
-    /// The block thunks, in row-major block order.
-    pub fn blocks(&self) -> &[Thunk<BlockValue<T>>] {
+    /// The block nodes, in row-major block order.
+    pub fn blocks(&self) -> &[Node<BlockValue<T>>] {
         &self.blocks
     }
 
@@ -345,12 +409,17 @@ impl<T: Element> DArray<T> {
         self.chunks.as_deref()
     }
 
-    /// Runs every block and returns an array whose blocks are the resulting chunks (kept where
-    /// they were computed). The first failed block's error is returned.
+    /// Runs every block (fusion on) and returns an array whose blocks are the resulting
+    /// chunks (kept where they were computed). The first failed block's error is returned.
     pub fn compute(&self, ctx: &Context) -> Result<DArray<T>> {
+        self.compute_with(ctx, &ArrayOptions::default())
+    }
+
+    /// [`DArray::compute`] lowered with `opts` (e.g. `fuse: false`).
+    pub fn compute_with(&self, ctx: &Context, opts: &ArrayOptions) -> Result<DArray<T>> {
         dagger_sched::register_size::<BlockValue<T>>(block_size::<T>);
-        // Submit everything before waiting on anything, so blocks run in parallel.
-        let tasks: Vec<_> = self.blocks.iter().map(|b| b.submit(ctx)).collect();
+        // One lowering for all blocks: shared inputs run once, everything runs in parallel.
+        let tasks = lower(ctx, opts, &self.blocks);
         let mut chunks = Vec::with_capacity(tasks.len());
         for t in tasks {
             let c = t.chunk()?;
@@ -361,11 +430,12 @@ impl<T: Element> DArray<T> {
         }
         let blocks = chunks
             .iter()
-            .map(|c| delayed_with(opts(), |(v,): (BlockValue<T>,)| v, (c,)))
+            .map(|c| Node::done(c.task().clone()))
             .collect();
         Ok(DArray {
             meta: self.meta.clone(),
             blocks,
+            ew: None,
             chunks: Some(chunks),
         })
     }
@@ -373,13 +443,24 @@ impl<T: Element> DArray<T> {
     /// Computes every block and assembles the whole array in this process: sparse if the
     /// blocks are sparse.
     pub fn collect(&self, ctx: &Context) -> Result<Block<T>> {
-        let done = self.compute(ctx)?;
+        self.collect_with(ctx, &ArrayOptions::default())
+    }
+
+    /// [`DArray::collect`] lowered with `opts`.
+    pub fn collect_with(&self, ctx: &Context, opts: &ArrayOptions) -> Result<Block<T>> {
+        let blocks = self.collect_blocks(ctx, opts)?;
+        crate::dist::assemble(self.grid(), &blocks)
+    }
+
+    /// Computes every block and returns them (row-major block order).
+    pub fn collect_blocks(&self, ctx: &Context, opts: &ArrayOptions) -> Result<Vec<Block<T>>> {
+        let done = self.compute_with(ctx, opts)?;
         let mut blocks = Vec::with_capacity(self.blocks.len());
         for c in done.chunks.iter().flatten() {
             let b = c.with(|v| v.clone())??;
-            blocks.push(Arc::try_unwrap(b).unwrap_or_else(|a| (*a).clone()));
+            blocks.push(b.into_block());
         }
-        crate::dist::assemble(self.grid(), &blocks)
+        Ok(blocks)
     }
 
     /// [`DArray::collect`] as a dense ndarray.
@@ -387,7 +468,13 @@ impl<T: Element> DArray<T> {
         Ok(self.collect(ctx)?.to_dense())
     }
 
-    fn derive<U: Element>(
+    /// [`DArray::collect_dense`] lowered with `opts`.
+    pub fn collect_dense_with(&self, ctx: &Context, opts: &ArrayOptions) -> Result<ArrayD<T>> {
+        Ok(self.collect_with(ctx, opts)?.to_dense())
+    }
+
+    /// One task per block applying `f` (no fusion record).
+    pub(crate) fn derive<U: Element>(
         &self,
         kind: Kind,
         f: impl Fn(&Block<T>) -> Result<Block<U>> + Send + Sync + 'static,
@@ -398,28 +485,70 @@ impl<T: Element> DArray<T> {
             .iter()
             .map(|b| {
                 let f = f.clone();
-                delayed_with(
-                    opts(),
-                    move |(v,): (BlockValue<T>,)| f(&*v?).map(Arc::new),
-                    (b,),
-                )
+                Node::task1(b, move |v: BlockValue<T>| f(&**v?).map(held))
             })
             .collect();
-        DArray {
-            meta: ArrayMeta::new(self.meta.grid.clone(), U::NAME, kind),
-            blocks,
-            chunks: None,
+        DArray::from_blocks(self.meta.grid.clone(), kind, blocks)
+    }
+
+    /// The element-wise chain that reading this array amounts to: its own chain, or this
+    /// array as a leaf. `None` for sparse arrays (they are not fused).
+    pub(crate) fn chain(&self) -> Option<Ew<T>> {
+        if self.meta.kind != Kind::Dense {
+            return None;
         }
+        Some(match &self.ew {
+            Some(e) => (**e).clone(),
+            None => Ew::leaf(self.blocks.clone(), false),
+        })
+    }
+
+    /// Records `ew` as the fused form of `self`'s blocks.
+    pub(crate) fn with_chain(mut self, ew: Option<Ew<T>>) -> Self {
+        if let Some(ew) = ew {
+            if self.meta.kind == Kind::Dense {
+                self.blocks = self
+                    .blocks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| Node::switch(ew.block(i), u.clone()))
+                    .collect();
+                self.ew = Some(Arc::new(ew));
+            }
+        }
+        self
     }
 
     /// `f` applied to every element (`map(f, c)`); sparse stays sparse when `f(0) == 0`.
+    /// A map from `T` to `T` on a dense array joins the element-wise chain (fusion).
     pub fn map<U: Element>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> DArray<U> {
         let kind = if f(T::zero()) == U::zero() {
             self.meta.kind
         } else {
             Kind::Dense
         };
-        self.derive(kind, move |b| Ok(map_block(b, &f)))
+        let f = Arc::new(f);
+        let g = f.clone();
+        let out = self.derive(kind, move |b| Ok(map_block(b, &*g)));
+        if TypeId::of::<U>() != TypeId::of::<T>() {
+            return out;
+        }
+        let h: Arc<dyn Fn(T) -> U + Send + Sync> = f;
+        let Some(h) = same_type::<_, Arc<dyn Fn(T) -> T + Send + Sync>>(h) else {
+            return out;
+        };
+        let ew = self.chain().map(|c| {
+            c.then(move |out: &mut [T]| {
+                for v in out.iter_mut() {
+                    *v = h(*v);
+                }
+                Ok(())
+            })
+        });
+        match same_type::<Option<Ew<T>>, Option<Ew<U>>>(ew) {
+            Some(ew) => out.with_chain(ew),
+            None => out,
+        }
     }
 
     /// A named element-wise function (`exp.(X)`, `sinc.(X)`, …).
@@ -430,8 +559,57 @@ impl<T: Element> DArray<T> {
         self.map(move |x| op.apply(x))
     }
 
-    /// `self op other` element-wise; both arrays must have the same shape and blocking.
-    pub fn arith(&self, other: &DArray<T>, op: ArithOp) -> Result<DArray<T>> {
+    /// This array with the blocking `grid` (same shape): each new block is cut and glued from
+    /// the old blocks it overlaps, one task per new block. A no-op when the grids agree.
+    pub fn reblock(&self, grid: &BlockGrid) -> Result<DArray<T>> {
+        if grid.shape() != self.shape() {
+            return Err(Error::DimensionMismatch(format!(
+                "cannot re-block a {:?} array into a {:?} grid",
+                self.shape(),
+                grid.shape()
+            )));
+        }
+        if grid == self.grid() {
+            return Ok(self.clone());
+        }
+        let blocks = grid
+            .iter_coords()
+            .map(|c| {
+                let idx: Vec<Index> = grid
+                    .block_ranges(&c)
+                    .into_iter()
+                    .map(Index::Range)
+                    .collect();
+                let plan = Arc::new(IndexPlan::new(self.grid(), &idx)?);
+                let srcs: Vec<_> = plan
+                    .pieces()
+                    .iter()
+                    .map(|p| self.blocks[p.block].clone())
+                    .collect();
+                Ok(Node::task_all(
+                    Options::new(),
+                    &srcs,
+                    move |vs: Vec<BlockValue<T>>| {
+                        let parts = plan
+                            .pieces()
+                            .iter()
+                            .zip(vs)
+                            .map(|(p, v)| IndexPlan::gather(p, &**v?))
+                            .collect::<Result<Vec<_>>>()?;
+                        plan.assemble(&parts).map(held)
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DArray::from_blocks(grid.clone(), self.meta.kind, blocks))
+    }
+
+    /// [`DArray::reblock`] by a partitioning (`distribute(A::DArray, Blocks(..))`).
+    pub fn redistribute(&self, part: &dyn Partitioning) -> Result<DArray<T>> {
+        self.reblock(&BlockGrid::new(self.shape(), part, default_nprocs())?)
+    }
+
+    fn check_same_shape(&self, other: &DArray<T>) -> Result<()> {
         if self.shape() != other.shape() {
             return Err(Error::DimensionMismatch(format!(
                 "Sizes of A {:?} and B {:?} must match",
@@ -439,11 +617,14 @@ impl<T: Element> DArray<T> {
                 other.shape()
             )));
         }
-        if self.grid() != other.grid() {
-            return Err(Error::DimensionMismatch(
-                "element-wise operands have different block distributions".into(),
-            ));
-        }
+        Ok(())
+    }
+
+    /// `self op other` element-wise; the shapes must agree. When the blockings differ,
+    /// `other` is re-blocked to `self`'s blocking first.
+    pub fn arith(&self, other: &DArray<T>, op: ArithOp) -> Result<DArray<T>> {
+        self.check_same_shape(other)?;
+        let other = other.reblock(self.grid())?;
         let sparse = self.meta.kind == Kind::Sparse && other.meta.kind == Kind::Sparse;
         let zero = T::arith(op, T::zero(), T::zero());
         let kind = if sparse && zero == Some(T::zero()) {
@@ -456,20 +637,17 @@ impl<T: Element> DArray<T> {
             .iter()
             .zip(&other.blocks)
             .map(|(a, b)| {
-                delayed_with(
-                    opts(),
-                    move |(a, b): (BlockValue<T>, BlockValue<T>)| {
-                        arith_block(&*a?, &*b?, op).map(Arc::new)
-                    },
-                    (a, b),
-                )
+                Node::task2(a, b, move |a: BlockValue<T>, b: BlockValue<T>| {
+                    arith_block(&**a?, &**b?, op).map(held)
+                })
             })
             .collect();
-        Ok(DArray {
-            meta: ArrayMeta::new(self.meta.grid.clone(), T::NAME, kind),
-            blocks,
-            chunks: None,
-        })
+        let out = DArray::from_blocks(self.meta.grid.clone(), kind, blocks);
+        let ew = match (self.chain(), other.chain()) {
+            (Some(a), Some(b)) => a.zip(&b, op),
+            _ => None,
+        };
+        Ok(out.with_chain(ew))
     }
 
     /// `self op s` (or `s op self`) element-wise (`X .* 3.4`).
@@ -479,10 +657,25 @@ impl<T: Element> DArray<T> {
             Side::Left => T::arith(op, s, T::zero()),
         } == Some(T::zero());
         let kind = if keeps { self.meta.kind } else { Kind::Dense };
-        self.derive(kind, move |b| arith_scalar_block(b, s, op, side))
+        let out = self.derive(kind, move |b| arith_scalar_block(b, s, op, side));
+        let ew = self.chain().map(|c| {
+            c.then(move |out: &mut [T]| {
+                for v in out.iter_mut() {
+                    let r = match side {
+                        Side::Right => T::arith(op, *v, s),
+                        Side::Left => T::arith(op, s, *v),
+                    };
+                    *v = r.ok_or_else(|| crate::binary::divide_error(op))?;
+                }
+                Ok(())
+            })
+        });
+        out.with_chain(ew)
     }
 
     /// The transpose of a matrix (`x'`): block `(i, j)` is the transpose of block `(j, i)`.
+    /// A dense transpose joins the element-wise chain: a fused consumer reads the source
+    /// blocks through a transposed view.
     pub fn transpose(&self) -> Result<DArray<T>> {
         if self.grid().ndim() != 2 {
             return Err(Error::Argument(format!(
@@ -492,255 +685,48 @@ impl<T: Element> DArray<T> {
         }
         let g = self.grid();
         let tg = g.transposed();
-        let blocks = tg
+        let perm: Vec<usize> = tg
             .iter_coords()
-            .map(|c| {
-                let src = &self.blocks[g.block_linear(&[c[1], c[0]])];
-                delayed_with(
-                    opts(),
-                    |(v,): (BlockValue<T>,)| Ok(Arc::new(transpose_block(&*v?))),
-                    (src,),
-                )
-            })
+            .map(|c| g.block_linear(&[c[1], c[0]]))
             .collect();
-        Ok(DArray {
-            meta: ArrayMeta::new(tg, T::NAME, self.meta.kind),
-            blocks,
-            chunks: None,
-        })
-    }
-
-    fn partials(&self, op: ReduceOp) -> Vec<Thunk<Result<Option<T>>>> {
-        self.blocks
+        let blocks = perm
             .iter()
-            .map(|b| {
-                delayed_with(
-                    opts(),
-                    move |(v,): (BlockValue<T>,)| Ok(reduce::reduce_op_block(&*v?, op)),
-                    (b,),
-                )
-            })
-            .collect()
-    }
-
-    fn reduce_op(&self, op: ReduceOp) -> Lazy<T> {
-        let root = tree(self.partials(op), move |a: Option<T>, b: Option<T>| {
-            Ok(reduce::combine(&[a, b], &|x, y| op.apply(x, y)))
-        });
-        let thunk = match root {
-            Some(r) => delayed_with(
-                opts(),
-                move |(v,): (Result<Option<T>>,)| reduce::finish(&[v?], op),
-                (&r,),
-            ),
-            None => delayed_with(opts(), move |()| reduce::finish(&[], op), ()),
-        };
-        Lazy { thunk }
-    }
-
-    /// The sum of all elements.
-    pub fn sum(&self) -> Lazy<T> {
-        self.reduce_op(ReduceOp::Sum)
-    }
-
-    /// The product of all elements.
-    pub fn prod(&self) -> Lazy<T> {
-        self.reduce_op(ReduceOp::Prod)
-    }
-
-    /// The smallest element (an error for an empty array; NaN propagates).
-    pub fn minimum(&self) -> Lazy<T> {
-        self.reduce_op(ReduceOp::Min)
-    }
-
-    /// The largest element.
-    pub fn maximum(&self) -> Lazy<T> {
-        self.reduce_op(ReduceOp::Max)
-    }
-
-    /// The mean of all elements, as `f64`.
-    pub fn mean(&self) -> Lazy<f64> {
-        let n: usize = self.shape().iter().product();
-        let s = self.sum();
-        let thunk = delayed_with(
-            opts(),
-            move |(v,): (Result<T>,)| reduce::mean_from_sums(&[Some(v?)], n),
-            (&s.thunk,),
-        );
-        Lazy { thunk }
-    }
-
-    /// Reduces all elements with an associative `f` (`reduce(f, c)`); an error if empty.
-    pub fn reduce(&self, f: impl Fn(T, T) -> T + Send + Sync + 'static) -> Lazy<T> {
-        let f = Arc::new(f);
-        let parts = self
-            .blocks
-            .iter()
-            .map(|b| {
-                let f = f.clone();
-                delayed_with(
-                    opts(),
-                    move |(v,): (BlockValue<T>,)| Ok(reduce::reduce_block(&*v?, |x, y| f(x, y))),
-                    (b,),
-                )
+            .map(|&j| {
+                Node::task1(&self.blocks[j], |v: BlockValue<T>| {
+                    Ok(held(transpose_block(&**v?)))
+                })
             })
             .collect();
-        let g = f.clone();
-        let root = tree(parts, move |a: Option<T>, b: Option<T>| {
-            Ok(reduce::combine(&[a, b], &|x, y| g(x, y)))
-        });
-        let thunk = match root {
-            Some(r) => delayed_with(
-                opts(),
-                |(v,): (Result<Option<T>>,)| {
-                    v?.ok_or_else(|| Error::Argument("reducing over an empty collection".into()))
-                },
-                (&r,),
-            ),
-            None => delayed_with(
-                opts(),
-                |()| Err(Error::Argument("reducing over an empty collection".into())),
-                (),
-            ),
-        };
-        Lazy { thunk }
-    }
-
-    /// A built-in reduction along dimension `dim` (kept with length 1): a distributed array.
-    pub fn reduce_dim(&self, op: ReduceOp, dim: usize) -> Result<DArray<T>> {
-        if dim >= self.grid().ndim() {
-            return Err(Error::Argument(format!(
-                "dimension {dim} out of range for a {}-d array",
-                self.grid().ndim()
-            )));
-        }
-        let g = self.grid().clone();
-        let og = g.reduced(dim);
-        let mut lines: Vec<Vec<Thunk<Result<ArrayD<T>>>>> = vec![Vec::new(); og.num_blocks()];
-        for (c, b) in g.iter_coords().zip(&self.blocks) {
-            let part = delayed_with(
-                opts(),
-                move |(v,): (BlockValue<T>,)| reduce::reduce_axis(&v?.to_dense(), dim, op),
-                (b,),
-            );
-            let mut oc = c.clone();
-            oc[dim] = 0;
-            lines[og.block_linear(&oc)].push(part);
-        }
-        let blocks = lines
-            .into_iter()
-            .map(|line| {
-                let root = tree(line, move |a, b| reduce::combine_partials(&a, &b, op));
-                let root = root.unwrap_or_else(|| {
-                    delayed_with(
-                        opts(),
-                        |()| Err(Error::Argument("empty reduction".into())),
-                        (),
-                    )
-                });
-                delayed_with(
-                    opts(),
-                    |(v,): (Result<ArrayD<T>>,)| Ok(Arc::new(Block::Dense(v?))),
-                    (&root,),
-                )
-            })
-            .collect();
-        Ok(DArray {
-            meta: ArrayMeta::new(og, T::NAME, Kind::Dense),
-            blocks,
-            chunks: None,
-        })
-    }
-
-    /// The sum along `dim`.
-    pub fn sum_dim(&self, dim: usize) -> Result<DArray<T>> {
-        self.reduce_dim(ReduceOp::Sum, dim)
-    }
-
-    /// `f` applied to each whole block (`reduceblock(f, c)`): the results in the grid's shape.
-    pub fn reduceblock<R: Clone + Send + Sync + 'static>(
-        &self,
-        f: impl Fn(&Block<T>) -> R + Send + Sync + 'static,
-    ) -> Lazy<ArrayD<R>> {
-        let f = Arc::new(f);
-        let parts = self
-            .blocks
-            .iter()
-            .map(|b| {
-                let f = f.clone();
-                delayed_with(opts(), move |(v,): (BlockValue<T>,)| Ok(f(&*v?)), (b,))
-            })
-            .collect();
-        let all = gather(parts);
-        let shape = self.grid().grid_shape();
-        let thunk = delayed_with(
-            opts(),
-            move |(v,): (Result<Vec<R>>,)| {
-                ArrayD::from_shape_vec(shape.clone(), v?)
-                    .map_err(|e| Error::DimensionMismatch(format!("reduceblock: {e}")))
-            },
-            (&all,),
-        );
-        Lazy { thunk }
-    }
-
-    /// `X[idx...]` (ranges, index lists, `:`, scalars; 0-based): the selected elements,
-    /// assembled (sparse for sparse arrays, scalar dimensions dropped).
-    pub fn index(&self, idx: &[Index]) -> Result<Lazy<Block<T>>> {
-        let plan = Arc::new(IndexPlan::new(self.grid(), idx)?);
-        let parts = (0..plan.pieces().len())
-            .map(|k| {
-                let plan = plan.clone();
-                let src = &self.blocks[plan.pieces()[k].block];
-                delayed_with(
-                    opts(),
-                    move |(v,): (BlockValue<T>,)| IndexPlan::gather(&plan.pieces()[k], &*v?),
-                    (src,),
-                )
-            })
-            .collect();
-        let all = gather(parts);
-        let thunk = delayed_with(
-            opts(),
-            move |(v,): (Result<Vec<Block<T>>>,)| plan.assemble(&v?),
-            (&all,),
-        );
-        Ok(Lazy { thunk })
+        let out = DArray::from_blocks(tg, self.meta.kind, blocks);
+        let ew = self.chain().map(|c| c.transposed(&perm));
+        Ok(out.with_chain(ew))
     }
 
     /// Saves the array: the metadata file at `path` and one payload per block in
     /// `<path>_data/` (written by the block's own task, where the block lives).
     pub fn save(&self, path: impl AsRef<Path>) -> Lazy<io::SavedArray> {
         let path: Arc<PathBuf> = Arc::new(path.as_ref().to_path_buf());
-        let parts = self
+        let parts: Vec<_> = self
             .blocks
             .iter()
             .enumerate()
             .map(|(i, b)| {
                 let path = path.clone();
-                delayed_with(
-                    opts(),
-                    move |(v,): (BlockValue<T>,)| io::write_block(&path, i, &*v?),
-                    (b,),
-                )
+                Node::task1(b, move |v: BlockValue<T>| io::write_block(&path, i, &**v?))
             })
             .collect();
-        let all = gather(parts);
+        let all = gather(&parts);
         let meta = self.meta.clone();
-        let thunk = delayed_with(
-            opts(),
-            move |(v,): (Result<Vec<io::SavedBlock>>,)| {
-                let saved = io::SavedArray {
-                    format: io::FORMAT.into(),
-                    meta: meta.clone(),
-                    blocks: v?,
-                };
-                io::write_meta(&path, &saved)?;
-                Ok(saved)
-            },
-            (&all,),
-        );
-        Lazy { thunk }
+        let node = Node::task1(&all, move |v: Result<Vec<io::SavedBlock>>| {
+            let saved = io::SavedArray {
+                format: io::FORMAT.into(),
+                meta: meta.clone(),
+                blocks: v?,
+            };
+            io::write_meta(&path, &saved)?;
+            Ok(saved)
+        });
+        Lazy { node }
     }
 
     /// Opens an array saved at `path`: the metadata is read now, each block is read (and
@@ -762,13 +748,29 @@ impl<T: Element> DArray<T> {
             saved.meta.kind,
             |i, _| {
                 let (path, saved) = (path.clone(), saved.clone());
-                delayed_with(
-                    opts(),
-                    move |()| io::read_block(&path, &saved, i).map(Arc::new),
-                    (),
-                )
+                Node::task0(Options::new(), move || {
+                    io::read_block(&path, &saved, i).map(held)
+                })
             },
         ))
+    }
+
+    /// `X[idx...]` (ranges, index lists, `:`, scalars; 0-based): the selected elements,
+    /// assembled (sparse for sparse arrays, scalar dimensions dropped).
+    pub fn index(&self, idx: &[Index]) -> Result<Lazy<Block<T>>> {
+        let plan = Arc::new(IndexPlan::new(self.grid(), idx)?);
+        let parts: Vec<_> = (0..plan.pieces().len())
+            .map(|k| {
+                let plan = plan.clone();
+                let src = &self.blocks[plan.pieces()[k].block];
+                Node::task1(src, move |v: BlockValue<T>| {
+                    IndexPlan::gather(&plan.pieces()[k], &**v?)
+                })
+            })
+            .collect();
+        let all = gather(&parts);
+        let node = Node::task1(&all, move |v: Result<Vec<Block<T>>>| plan.assemble(&v?));
+        Ok(Lazy { node })
     }
 }
 
@@ -788,7 +790,7 @@ impl<T: LinalgElement> DArray<T> {
         let blocks = cg
             .iter_coords()
             .map(|c| {
-                let mut acc: Option<Thunk<BlockValue<T>>> = None;
+                let mut acc: Option<Node<BlockValue<T>>> = None;
                 for k in 0..kn {
                     let a = &self.blocks[ag.block_linear(&[c[0], k])];
                     let bc = if bg.ndim() == 2 {
@@ -798,39 +800,29 @@ impl<T: LinalgElement> DArray<T> {
                     };
                     let b = &other.blocks[bg.block_linear(&bc)];
                     acc = Some(match acc {
-                        None => delayed_with(
-                            opts(),
-                            |(a, b): (BlockValue<T>, BlockValue<T>)| {
-                                matmul_block(&*a?, &*b?).map(Arc::new)
+                        None => Node::task2(a, b, |a: BlockValue<T>, b: BlockValue<T>| {
+                            matmul_block(&**a?, &**b?).map(held)
+                        }),
+                        Some(prev) => Node::task3(
+                            &prev,
+                            a,
+                            b,
+                            |p: BlockValue<T>, a: BlockValue<T>, b: BlockValue<T>| {
+                                let part = matmul_block(&**a?, &**b?)?;
+                                accumulate(Some(p?.into_block()), part).map(held)
                             },
-                            (a, b),
-                        ),
-                        Some(prev) => delayed_with(
-                            opts(),
-                            |(p, a, b): (BlockValue<T>, BlockValue<T>, BlockValue<T>)| {
-                                let part = matmul_block(&*a?, &*b?)?;
-                                let p = Arc::try_unwrap(p?).unwrap_or_else(|p| (*p).clone());
-                                accumulate(Some(p), part).map(Arc::new)
-                            },
-                            (&prev, a, b),
                         ),
                     });
                 }
                 let shape = cg.block_shape(&c);
                 acc.unwrap_or_else(|| {
-                    delayed_with(
-                        opts(),
-                        move |()| Ok(Arc::new(Block::Dense(zeros_block(&shape)))),
-                        (),
-                    )
+                    Node::task0(Options::new(), move || {
+                        Ok(held(Block::Dense(zeros_block(&shape))))
+                    })
                 })
             })
             .collect();
-        Ok(DArray {
-            meta: ArrayMeta::new(cg, T::NAME, kind),
-            blocks,
-            chunks: None,
-        })
+        Ok(DArray::from_blocks(cg, kind, blocks))
     }
 }
 

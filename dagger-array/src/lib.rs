@@ -12,7 +12,11 @@
 //! | [`element`] | [`Element`] number types and their arithmetic, [`IntElement`] bit ops |
 //! | [`block`] | [`Block`]: a dense (ndarray) or sparse (sprs) block |
 //! | [`create`] | `rand`, `randn`, `ones`, `zeros`, `sprand` per block, seeded per block |
+//! | [`graph`] | the lazy block graph ([`Node`]) and its lowering to tasks ([`ArrayOptions`]) |
 //! | [`darray`] | [`DArray`]: the lazy blocked array on the dagger-sched scheduler |
+//! | [`dreduce`] | whole-array and per-dimension reductions of a `DArray` |
+//! | [`fuse`] | fusion of element-wise chains (and reductions over them) into one task per block |
+//! | [`mem`] | live/peak bytes of blocks |
 //! | [`dist`] | `distribute` a whole array into blocks, `assemble` blocks into one |
 //! | [`unary`] | element-wise functions ([`UnaryOp`]) and `map` |
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
@@ -44,11 +48,15 @@ pub mod block;
 pub mod create;
 pub mod darray;
 pub mod dist;
+pub mod dreduce;
 pub mod element;
+pub mod fuse;
+pub mod graph;
 pub mod grid;
 pub mod index;
 pub mod io;
 pub mod linalg;
+pub mod mem;
 pub mod meta;
 pub mod partition;
 pub mod reduce;
@@ -57,6 +65,7 @@ pub mod unary;
 pub use block::{Block, DenseBlock, Kind};
 pub use darray::{BlockValue, DArray, Lazy};
 pub use element::{ArithOp, BitOp, Element, IntElement};
+pub use graph::{ArrayOptions, Node};
 pub use grid::BlockGrid;
 pub use partition::{AutoBlocks, Blocks};
 pub use unary::UnaryOp;

@@ -313,7 +313,9 @@ mod tests {
             let d = s.to_dense();
             prop_assert!((reduce_op_block(&s, ReduceOp::Sum).unwrap() - d.sum()).abs() < 1e-12);
             prop_assert_eq!(reduce_op_block(&s, ReduceOp::Min).unwrap(), d.iter().copied().fold(f64::MAX, f64::min));
-            prop_assert_eq!(reduce_op_block(&s, ReduceOp::Prod).unwrap(), d.product());
+            // The product's rounding depends on the order the factors are visited in.
+            let (p, q) = (reduce_op_block(&s, ReduceOp::Prod).unwrap(), d.product());
+            prop_assert!((p - q).abs() <= 1e-12 * q.abs().max(1e-300));
         }
     }
 

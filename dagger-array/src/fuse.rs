@@ -1,0 +1,250 @@
+//! Fusion of element-wise chains (issue 11's optimization pass).
+//!
+//! Every element-wise operation on a dense array records, beside its ordinary one-task-per-
+//! block form, an [`Ew`]: the *leaf* arrays it reads (plain block graphs, possibly through a
+//! transposed view) and a tile kernel that computes the result from the leaves. When a
+//! computation is lowered with fusion on, each block of such an array becomes one task that
+//! runs the whole chain tile by tile (1024 elements at a time, so intermediates stay in cache
+//! and are never materialized), and a reduction over the chain folds the tiles directly: one
+//! task per block plus the reduction tree. With fusion off, every operation is its own task
+//! per block, as written.
+//!
+//! Fusion applies to element-wise chains of one element type whose leaves are dense; a
+//! sparse leaf, a type-changing `map`, or a chain that would read more than [`MAX_LEAVES`]
+//! leaves starts a new chain instead (still correct, just not fused across that point).
+
+use crate::binary::divide_error;
+use crate::block::Block;
+use crate::darray::BlockValue;
+use crate::element::{ArithOp, Element};
+use crate::graph::Node;
+use crate::mem::Held;
+use crate::reduce::ReduceOp;
+use dagger_core::{Error, Options, Result};
+use ndarray::{ArrayD, CowArray, IxDyn};
+use std::sync::Arc;
+
+/// Elements per tile of a fused kernel.
+pub const TILE: usize = 1024;
+
+/// The most leaf arrays one fused chain reads.
+pub const MAX_LEAVES: usize = 8;
+
+/// Computes one output tile from the leaves' tiles (all of the same length).
+pub(crate) type Kernel<T> = Arc<dyn Fn(&[&[T]], &mut [T]) -> Result<()> + Send + Sync>;
+
+/// One input array of a chain: its block graph in the chain's block order.
+#[derive(Clone)]
+pub(crate) struct Leaf<T: Element> {
+    /// Block `i` of the chain reads `blocks[i]`.
+    pub blocks: Vec<Node<BlockValue<T>>>,
+    /// Whether the block is read transposed (a lazy `x'`).
+    pub transposed: bool,
+}
+
+/// An element-wise chain over leaf arrays.
+#[derive(Clone)]
+pub(crate) struct Ew<T: Element> {
+    pub leaves: Vec<Leaf<T>>,
+    pub kernel: Kernel<T>,
+}
+
+impl<T: Element> Ew<T> {
+    /// The identity chain over one array.
+    pub fn leaf(blocks: Vec<Node<BlockValue<T>>>, transposed: bool) -> Self {
+        Ew {
+            leaves: vec![Leaf { blocks, transposed }],
+            kernel: Arc::new(|ins: &[&[T]], out: &mut [T]| {
+                out.copy_from_slice(ins[0]);
+                Ok(())
+            }),
+        }
+    }
+
+    /// The chain followed by an in-place stage on each output tile.
+    pub fn then(&self, stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static) -> Self {
+        let k = self.kernel.clone();
+        Ew {
+            leaves: self.leaves.clone(),
+            kernel: Arc::new(move |ins, out| {
+                k(ins, out)?;
+                stage(out)
+            }),
+        }
+    }
+
+    /// `self op other` element-wise, or `None` when the result would read too many leaves.
+    pub fn zip(&self, other: &Ew<T>, op: ArithOp) -> Option<Self> {
+        let n = self.leaves.len();
+        if n + other.leaves.len() > MAX_LEAVES {
+            return None;
+        }
+        let (ka, kb) = (self.kernel.clone(), other.kernel.clone());
+        let mut leaves = self.leaves.clone();
+        leaves.extend(other.leaves.iter().cloned());
+        Some(Ew {
+            leaves,
+            kernel: Arc::new(move |ins, out| {
+                ka(&ins[..n], out)?;
+                let mut tmp = [T::zero(); TILE];
+                let tmp = &mut tmp[..out.len()];
+                kb(&ins[n..], tmp)?;
+                for (o, &b) in out.iter_mut().zip(tmp.iter()) {
+                    *o = T::arith(op, *o, b).ok_or_else(|| divide_error(op))?;
+                }
+                Ok(())
+            }),
+        })
+    }
+
+    /// The chain read transposed: output block `i` is the chain's block `perm[i]`, every leaf
+    /// read through a transposed view (element-wise operations commute with transposition).
+    pub fn transposed(&self, perm: &[usize]) -> Self {
+        Ew {
+            leaves: self
+                .leaves
+                .iter()
+                .map(|l| Leaf {
+                    blocks: perm.iter().map(|&j| l.blocks[j].clone()).collect(),
+                    transposed: !l.transposed,
+                })
+                .collect(),
+            kernel: self.kernel.clone(),
+        }
+    }
+
+    fn inputs(&self, i: usize) -> (Vec<Node<BlockValue<T>>>, Vec<bool>) {
+        self.leaves
+            .iter()
+            .map(|l| (l.blocks[i].clone(), l.transposed))
+            .unzip()
+    }
+
+    /// Block `i` of the chain as one task.
+    pub fn block(&self, i: usize) -> Node<BlockValue<T>> {
+        let (ins, flags) = self.inputs(i);
+        let k = self.kernel.clone();
+        Node::task_all(Options::new(), &ins, move |vs| {
+            let vs = vs.into_iter().collect::<Result<Vec<_>>>()?;
+            let (shape, views) = views(&vs, &flags)?;
+            let len = shape.iter().product();
+            let mut out = vec![T::zero(); len];
+            for_tiles(&views, len, |start, ins| {
+                k(
+                    ins,
+                    &mut out[start..start + ins.first().map_or(0, |s| s.len())],
+                )
+            })?;
+            let a = ArrayD::from_shape_vec(IxDyn(&shape), out)
+                .map_err(|e| Error::DimensionMismatch(format!("fused block: {e}")))?;
+            Ok(Arc::new(Held::new(Block::Dense(a))))
+        })
+    }
+
+    /// The reduction `op` of block `i` of the chain, folded tile by tile.
+    pub fn reduce_block(&self, i: usize, op: ReduceOp) -> Node<Result<Option<T>>> {
+        let (ins, flags) = self.inputs(i);
+        let k = self.kernel.clone();
+        Node::task_all(Options::new(), &ins, move |vs| {
+            let vs = vs.into_iter().collect::<Result<Vec<_>>>()?;
+            let (shape, views) = views(&vs, &flags)?;
+            let len = shape.iter().product();
+            let mut acc: Option<T> = None;
+            let mut tile = [T::zero(); TILE];
+            for_tiles(&views, len, |_, ins| {
+                let out = &mut tile[..ins[0].len()];
+                k(ins, out)?;
+                let part = fold_tile(out, op);
+                acc = match (acc, part) {
+                    (Some(a), Some(p)) => Some(op.apply(a, p)),
+                    (a, p) => a.or(p),
+                };
+                Ok(())
+            })?;
+            Ok(acc)
+        })
+    }
+}
+
+fn fold_tile<T: Element>(xs: &[T], op: ReduceOp) -> Option<T> {
+    match op {
+        // Eight lanes so the compiler can vectorize the sum (as ndarray's `sum` does).
+        ReduceOp::Sum => {
+            let mut lanes = [T::zero(); 8];
+            let chunks = xs.chunks_exact(8);
+            let rest = chunks.remainder();
+            for c in chunks {
+                for j in 0..8 {
+                    lanes[j] = ReduceOp::Sum.apply(lanes[j], c[j]);
+                }
+            }
+            let mut s = lanes.into_iter().reduce(|a, b| ReduceOp::Sum.apply(a, b));
+            for &r in rest {
+                s = s.map(|a| ReduceOp::Sum.apply(a, r));
+            }
+            if xs.is_empty() {
+                None
+            } else {
+                s
+            }
+        }
+        _ => xs.iter().copied().reduce(|a, b| op.apply(a, b)),
+    }
+}
+
+type Views<'a, T> = (Vec<usize>, Vec<CowArray<'a, T, IxDyn>>);
+
+/// Standard-layout views of the leaf blocks (a transposed leaf is copied into standard
+/// layout inside the task; an untransposed one is read in place).
+fn views<'a, T: Element>(vs: &'a [Arc<Held<T>>], flags: &[bool]) -> Result<Views<'a, T>> {
+    let mut shape: Option<Vec<usize>> = None;
+    let mut out = Vec::with_capacity(vs.len());
+    for (v, &t) in vs.iter().zip(flags) {
+        let a = v.as_dense("a fused element-wise chain")?;
+        let view = if t {
+            a.view().reversed_axes()
+        } else {
+            a.view()
+        };
+        match &shape {
+            None => shape = Some(view.shape().to_vec()),
+            Some(s) if s.as_slice() != view.shape() => {
+                return Err(Error::DimensionMismatch(format!(
+                    "Sizes of A {s:?} and B {:?} must match",
+                    view.shape()
+                )))
+            }
+            Some(_) => {}
+        }
+        out.push(if view.is_standard_layout() {
+            CowArray::from(view)
+        } else {
+            CowArray::from(view.as_standard_layout().into_owned())
+        });
+    }
+    Ok((shape.unwrap_or_default(), out))
+}
+
+fn for_tiles<T: Element>(
+    views: &[CowArray<'_, T, IxDyn>],
+    len: usize,
+    mut f: impl FnMut(usize, &[&[T]]) -> Result<()>,
+) -> Result<()> {
+    let slices = views
+        .iter()
+        .map(|v| {
+            v.as_slice()
+                .ok_or_else(|| Error::Argument("fused leaf is not contiguous".into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut ins: Vec<&[T]> = Vec::with_capacity(slices.len());
+    let mut start = 0;
+    while start < len {
+        let end = (start + TILE).min(len);
+        ins.clear();
+        ins.extend(slices.iter().map(|s| &s[start..end]));
+        f(start, &ins)?;
+        start = end;
+    }
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! The array library's own lazy task graph: [`Node`]s that become scheduler tasks when a
+//! computation is lowered.
+//!
+//! Unlike a plain `dagger_sched::Thunk`, a node graph is lowered for *several* roots at once
+//! (every block of an array) with one memo, so a block shared by many consumers (a matrix
+//! product reads each input block many times) is spawned once without `cache`; the memo is
+//! dropped after submission, so an intermediate block is released as soon as its consumers
+//! ran. A [`Node`] may also be a *switch* between a fused and an unfused form of the same
+//! value: the lowering's [`ArrayOptions`] pick one (see [`crate::fuse`]).
+
+use dagger_core::Options;
+use dagger_sched::{All, Context, DTask};
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+static NEXT_NODE: AtomicU64 = AtomicU64::new(1);
+
+/// How a lazy array computation is lowered to tasks.
+///
+/// ```
+/// use dagger_array::{ArrayOptions, Blocks, DArray};
+/// let ctx = dagger_sched::Context::builder().threads(2).build();
+/// let x = DArray::<f64>::ones(&Blocks::from([2, 2]), &[4, 4]).unwrap();
+/// let y = x.map(|v| v + 1.0).map(|v| v * 3.0);
+/// let off = ArrayOptions { fuse: false };
+/// assert_eq!(y.sum().collect_with(&ctx, &off).unwrap(), 96.0);
+/// assert_eq!(y.sum().collect(&ctx).unwrap(), 96.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArrayOptions {
+    /// Fuse chains of element-wise operations (and a reduction over them) into one task per
+    /// block. On by default.
+    pub fuse: bool,
+}
+
+impl Default for ArrayOptions {
+    fn default() -> Self {
+        Self { fuse: true }
+    }
+}
+
+/// The tasks spawned so far in one lowering, by node id.
+pub(crate) struct Memo {
+    ctx: Context,
+    fuse: bool,
+    tasks: HashMap<u64, Box<dyn Any + Send + Sync>>,
+}
+
+impl Memo {
+    fn get<R: Send + Sync + 'static>(&self, id: u64) -> DTask<R> {
+        match self
+            .tasks
+            .get(&id)
+            .and_then(|b| b.downcast_ref::<DTask<R>>())
+        {
+            Some(t) => t.clone(),
+            // A node is always lowered after its inputs (post-order walk below), and ids
+            // are unique per node, so the lookup cannot miss.
+            None => unreachable!("node {id} is lowered before anything that uses it"),
+        }
+    }
+}
+
+/// A node of any result type, as the lowering walk sees it.
+pub(crate) trait AnyNode: Send + Sync {
+    fn id(&self) -> u64;
+    fn inputs(&self, fuse: bool) -> Vec<Arc<dyn AnyNode>>;
+    fn lower(&self, memo: &mut Memo);
+}
+
+type Make<R> = Box<dyn Fn(&Memo) -> DTask<R> + Send + Sync>;
+
+enum Body<R> {
+    /// A task: built from its inputs' tasks.
+    Task {
+        inputs: Vec<Arc<dyn AnyNode>>,
+        make: Make<R>,
+    },
+    /// The same value computed two ways; `fused` is taken when fusion is on.
+    Switch { fused: Node<R>, unfused: Node<R> },
+    /// An already computed value.
+    Done(DTask<R>),
+}
+
+struct Inner<R> {
+    id: u64,
+    body: Body<R>,
+}
+
+impl<R: Send + Sync + 'static> AnyNode for Inner<R> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn inputs(&self, fuse: bool) -> Vec<Arc<dyn AnyNode>> {
+        match &self.body {
+            Body::Task { inputs, .. } => inputs.clone(),
+            Body::Switch { fused, unfused } => {
+                vec![if fuse { fused } else { unfused }.inner.clone()]
+            }
+            Body::Done(_) => Vec::new(),
+        }
+    }
+
+    fn lower(&self, memo: &mut Memo) {
+        let task = match &self.body {
+            Body::Task { make, .. } => make(memo),
+            Body::Switch { fused, unfused } => {
+                memo.get::<R>(if memo.fuse { fused } else { unfused }.inner.id)
+            }
+            Body::Done(t) => t.clone(),
+        };
+        memo.tasks.insert(self.id, Box::new(task));
+    }
+}
+
+/// A lazy value of type `R` in the array library's graph.
+pub struct Node<R> {
+    inner: Arc<Inner<R>>,
+}
+
+impl<R> Clone for Node<R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for Node<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({})", self.inner.id)
+    }
+}
+
+fn new_node<R: Send + Sync + 'static>(body: Body<R>) -> Node<R> {
+    Node {
+        inner: Arc::new(Inner {
+            id: NEXT_NODE.fetch_add(1, Ordering::Relaxed),
+            body,
+        }),
+    }
+}
+
+fn task_node<R: Send + Sync + 'static>(inputs: Vec<Arc<dyn AnyNode>>, make: Make<R>) -> Node<R> {
+    new_node(Body::Task { inputs, make })
+}
+
+impl<R: Clone + Send + Sync + 'static> Node<R> {
+    /// The node's id (unique in this process).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    fn any(&self) -> Arc<dyn AnyNode> {
+        self.inner.clone()
+    }
+
+    /// A value that is already computed (a chunk's task).
+    pub(crate) fn done(t: DTask<R>) -> Self {
+        new_node(Body::Done(t))
+    }
+
+    /// `fused` when fusion is on, else `unfused`.
+    pub(crate) fn switch(fused: Node<R>, unfused: Node<R>) -> Self {
+        new_node(Body::Switch { fused, unfused })
+    }
+
+    /// A task with no inputs.
+    pub(crate) fn task0(opts: Options, f: impl Fn() -> R + Send + Sync + 'static) -> Self {
+        let f = Arc::new(f);
+        task_node(
+            vec![],
+            Box::new(move |m| {
+                let f = f.clone();
+                m.ctx.spawn_with(&opts, move |()| f(), ())
+            }),
+        )
+    }
+
+    /// A task on one input.
+    pub(crate) fn task1<A: Clone + Send + Sync + 'static>(
+        a: &Node<A>,
+        f: impl Fn(A) -> R + Send + Sync + 'static,
+    ) -> Self {
+        let f = Arc::new(f);
+        let ia = a.id();
+        task_node(
+            vec![a.any()],
+            Box::new(move |m| {
+                let f = f.clone();
+                m.ctx
+                    .spawn_with(&Options::new(), move |(a,)| f(a), (m.get::<A>(ia),))
+            }),
+        )
+    }
+
+    /// A task on two inputs.
+    pub(crate) fn task2<A, B>(
+        a: &Node<A>,
+        b: &Node<B>,
+        f: impl Fn(A, B) -> R + Send + Sync + 'static,
+    ) -> Self
+    where
+        A: Clone + Send + Sync + 'static,
+        B: Clone + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let (ia, ib) = (a.id(), b.id());
+        task_node(
+            vec![a.any(), b.any()],
+            Box::new(move |m| {
+                let f = f.clone();
+                m.ctx.spawn_with(
+                    &Options::new(),
+                    move |(a, b)| f(a, b),
+                    (m.get::<A>(ia), m.get::<B>(ib)),
+                )
+            }),
+        )
+    }
+
+    /// A task on three inputs.
+    pub(crate) fn task3<A, B, C>(
+        a: &Node<A>,
+        b: &Node<B>,
+        c: &Node<C>,
+        f: impl Fn(A, B, C) -> R + Send + Sync + 'static,
+    ) -> Self
+    where
+        A: Clone + Send + Sync + 'static,
+        B: Clone + Send + Sync + 'static,
+        C: Clone + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let (ia, ib, ic) = (a.id(), b.id(), c.id());
+        task_node(
+            vec![a.any(), b.any(), c.any()],
+            Box::new(move |m| {
+                let f = f.clone();
+                m.ctx.spawn_with(
+                    &Options::new(),
+                    move |(a, b, c)| f(a, b, c),
+                    (m.get::<A>(ia), m.get::<B>(ib), m.get::<C>(ic)),
+                )
+            }),
+        )
+    }
+
+    /// A task on any number of inputs of one type (received in order), with options.
+    pub(crate) fn task_all<A: Clone + Send + Sync + 'static>(
+        opts: Options,
+        xs: &[Node<A>],
+        f: impl Fn(Vec<A>) -> R + Send + Sync + 'static,
+    ) -> Self {
+        let f = Arc::new(f);
+        let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+        let mut seen = HashSet::new();
+        let inputs = xs
+            .iter()
+            .filter(|x| seen.insert(x.id()))
+            .map(Node::any)
+            .collect();
+        task_node(
+            inputs,
+            Box::new(move |m| {
+                let f = f.clone();
+                let deps = All(ids.iter().map(|&i| m.get::<A>(i)).collect());
+                m.ctx.spawn_with(&opts, move |(v,)| f(v), (deps,))
+            }),
+        )
+    }
+}
+
+/// Lowers the graph below `roots` to scheduler tasks (each node once) and returns the roots'
+/// tasks. Nothing else is kept: intermediate tasks live only as long as the scheduler needs
+/// them.
+pub(crate) fn lower<R: Clone + Send + Sync + 'static>(
+    ctx: &Context,
+    opts: &ArrayOptions,
+    roots: &[Node<R>],
+) -> Vec<DTask<R>> {
+    let mut memo = Memo {
+        ctx: ctx.clone(),
+        fuse: opts.fuse,
+        tasks: HashMap::new(),
+    };
+    let mut seen = HashSet::new();
+    // Iterative post-order: long chains must not overflow the stack.
+    let mut stack: Vec<(Arc<dyn AnyNode>, bool)> =
+        roots.iter().rev().map(|r| (r.any(), false)).collect();
+    while let Some((n, expanded)) = stack.pop() {
+        if expanded {
+            n.lower(&mut memo);
+            continue;
+        }
+        if !seen.insert(n.id()) {
+            continue;
+        }
+        stack.push((n.clone(), true));
+        for i in n.inputs(opts.fuse).iter().rev() {
+            if !seen.contains(&i.id()) {
+                stack.push((i.clone(), false));
+            }
+        }
+    }
+    roots.iter().map(|r| memo.get::<R>(r.id())).collect()
+}
