@@ -1,6 +1,9 @@
 //! [`Context`]: the handle to a running scheduler, and the eager API (`spawn`).
 
 use crate::args::{Args, IntoArgs, ValuesOf};
+use crate::cluster::{
+    Cluster, ClusterConfig, Registered, RemoteArgs, RemoteTask, TransportFactory, WorkerProgram,
+};
 use crate::executor::{self, Pool};
 use crate::handle::{Chunk, DTask};
 use crate::observe::{Observer, Observers, TaskEventKind};
@@ -8,14 +11,16 @@ use crate::sync;
 use crate::task::{Header, Job, Outcome, Pin, Task};
 use dagger_core::scope::{ScopeSpec, Universe};
 use dagger_core::{
-    Error, NodeId, Options, ProcessorId, ProcessorInfo, ProcessorKind, Result, Scope, TaskId,
-    WorkerId,
+    Error, NodeId, Options, ProcessorId, ProcessorInfo, Result, Scope, TaskId, WorkerId,
 };
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
+use serde::{de::DeserializeOwned, Serialize};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
 
@@ -45,12 +50,33 @@ pub(crate) struct Inner {
     handles: Mutex<Vec<JoinHandle<()>>>,
     observers: Observers,
     worker: WorkerId,
-    processors: Vec<ProcessorInfo>,
-    universe: Universe,
+    processors: RwLock<Vec<ProcessorInfo>>,
+    universe: RwLock<Universe>,
+    pub(crate) cluster: OnceLock<Arc<Cluster>>,
+    local_threads: usize,
+    node: NodeId,
+}
+
+impl Inner {
+    fn add_worker(&self, w: WorkerId, threads: u32, node: NodeId) {
+        let mut p = self.processors.write();
+        p.push(ProcessorInfo {
+            id: ProcessorId::os(w),
+            node,
+        });
+        p.extend((1..=threads).map(|t| ProcessorInfo {
+            id: ProcessorId::thread(w, t),
+            node,
+        }));
+        self.universe.write().workers.push((w, threads));
+    }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if let Some(c) = self.cluster.get() {
+            c.shutdown();
+        }
         self.pool.shutdown();
         let me = executor::current_thread_of(&self.pool);
         for (i, h) in self.handles.lock().drain(..).enumerate() {
@@ -72,6 +98,8 @@ impl Drop for Inner {
 pub struct ContextBuilder {
     threads: Option<usize>,
     observer: Option<Arc<dyn Observer>>,
+    cluster: Option<ClusterConfig>,
+    worker: Option<WorkerId>,
 }
 
 impl fmt::Debug for ContextBuilder {
@@ -95,14 +123,98 @@ impl ContextBuilder {
         self
     }
 
-    /// Starts the scheduler.
+    fn cluster_mut(&mut self) -> &mut ClusterConfig {
+        self.cluster.get_or_insert_with(ClusterConfig::default)
+    }
+
+    /// Starts `n` worker processes (re-executions of this program, or of
+    /// [`ContextBuilder::worker_program`]) and waits for them to join, as Julia's `addprocs`.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.cluster_mut().workers = n;
+        self
+    }
+
+    /// Accepts workers on this address (default `127.0.0.1:0`); other processes join with
+    /// `DAGGER_SCHEDULER=<addr>` and `DAGGER_COOKIE=<cookie>`.
+    pub fn listen(mut self, addr: &str) -> Self {
+        self.cluster_mut().listen = addr.to_string();
+        self
+    }
+
+    /// The cluster cookie (default: random).
+    pub fn cookie(mut self, cookie: &str) -> Self {
+        self.cluster_mut().cookie = Some(cookie.to_string());
+        self
+    }
+
+    /// The transport (default: the one installed with [`crate::set_default_transport`]).
+    pub fn transport(mut self, t: Arc<dyn TransportFactory>) -> Self {
+        self.cluster_mut().transport = Some(t);
+        self
+    }
+
+    /// The program started as workers (default: the current executable).
+    pub fn worker_program(mut self, p: WorkerProgram) -> Self {
+        self.cluster_mut().program = Some(p);
+        self
+    }
+
+    /// Thread processors per launched worker (default: its number of cores).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.cluster_mut().worker_threads = Some(n);
+        self
+    }
+
+    /// Results up to this many bytes travel back to the driver with their completion notice.
+    pub fn inline_limit(mut self, bytes: u32) -> Self {
+        self.cluster_mut().inline_limit = bytes;
+        self
+    }
+
+    pub(crate) fn worker_id(mut self, w: WorkerId) -> Self {
+        self.worker = Some(w);
+        self
+    }
+
+    /// Starts the scheduler. With workers, panics if they cannot be started or do not join:
+    /// use [`ContextBuilder::try_build`] to handle that.
     pub fn build(self) -> Context {
+        match self.try_build() {
+            Ok(c) => c,
+            Err(e) => panic!("starting the dagger cluster failed: {e}"),
+        }
+    }
+
+    /// Starts the scheduler, its cluster listener and its workers.
+    pub fn try_build(self) -> Result<Context> {
+        let cluster_cfg = self.cluster.clone();
+        let ctx = self.build_local();
+        if let Some(cfg) = cluster_cfg {
+            let n = cfg.workers;
+            let timeout = cfg.join_timeout;
+            let cluster = Cluster::start(cfg, ctx.inner.pool.clone(), ctx.num_threads() as u32)?;
+            let weak = Arc::downgrade(&ctx.inner);
+            cluster.on_join(Box::new(move |w, threads, node| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.add_worker(w, threads, node);
+                }
+            }));
+            let _ = ctx.inner.cluster.set(cluster.clone());
+            if n > 0 {
+                cluster.launch(n)?;
+                cluster.wait_for_workers(n, timeout)?;
+            }
+        }
+        Ok(ctx)
+    }
+
+    fn build_local(self) -> Context {
         let threads = self.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
-        let worker = WorkerId::DRIVER;
+        let worker = self.worker.unwrap_or(WorkerId::DRIVER);
         let (pool, handles) = Pool::start(threads, worker, "dagger");
         let node = NodeId(0);
         let mut processors = vec![ProcessorInfo {
@@ -124,8 +236,11 @@ impl ContextBuilder {
                 handles: Mutex::new(handles),
                 observers: Observers(self.observer),
                 worker,
-                processors,
-                universe,
+                processors: RwLock::new(processors),
+                universe: RwLock::new(universe),
+                cluster: OnceLock::new(),
+                local_threads: threads,
+                node,
             }),
         }
     }
@@ -152,9 +267,55 @@ impl Context {
         self.inner.pool.threads()
     }
 
-    /// Every processor of the context.
-    pub fn processors(&self) -> &[ProcessorInfo] {
-        &self.inner.processors
+    /// Every processor of the context (the driver's and every worker's).
+    pub fn processors(&self) -> Vec<ProcessorInfo> {
+        self.inner.processors.read().clone()
+    }
+
+    /// The workers of the context, the driver (worker 1) first.
+    pub fn workers(&self) -> Vec<WorkerId> {
+        self.inner
+            .universe
+            .read()
+            .workers
+            .iter()
+            .map(|(w, _)| *w)
+            .collect()
+    }
+
+    /// The address other processes join (`None` without a cluster).
+    pub fn cluster_addr(&self) -> Option<String> {
+        self.inner.cluster.get().map(|c| c.addr().to_string())
+    }
+
+    /// The cluster cookie (`None` without a cluster).
+    pub fn cookie(&self) -> Option<String> {
+        self.inner.cluster.get().map(|c| c.cookie().to_string())
+    }
+
+    fn cluster(&self) -> Result<&Arc<Cluster>> {
+        self.inner
+            .cluster
+            .get()
+            .ok_or_else(|| Error::Argument("this context has no cluster".into()))
+    }
+
+    /// Starts `n` more worker processes and waits for them to join.
+    pub fn add_workers(&self, n: usize) -> Result<()> {
+        let c = self.cluster()?;
+        let have = c.worker_ids().len();
+        c.launch(n)?;
+        c.wait_for_workers(have + n, Duration::from_secs(60))
+    }
+
+    /// Waits until `n` workers (besides the driver) have joined, e.g. ones started by hand.
+    pub fn wait_for_workers(&self, n: usize, timeout: Duration) -> Result<()> {
+        self.cluster()?.wait_for_workers(n, timeout)
+    }
+
+    /// How many chunks and bytes `worker` holds (to observe release).
+    pub fn worker_chunks(&self, worker: WorkerId) -> Result<(u64, u64)> {
+        self.cluster()?.stats(worker)
     }
 
     /// Builds a scope from the `scope(...)` selectors against this context's workers.
@@ -167,12 +328,12 @@ impl Context {
     /// assert!(ctx.scope(&ScopeSpec::new().workers([])).is_err());
     /// ```
     pub fn scope(&self, spec: &ScopeSpec) -> Result<Scope> {
-        spec.build(&self.inner.universe)
+        spec.build(&self.inner.universe.read())
     }
 
     /// The universe scopes are built against (workers and their thread counts).
-    pub fn universe(&self) -> &Universe {
-        &self.inner.universe
+    pub fn universe(&self) -> Universe {
+        self.inner.universe.read().clone()
     }
 
     /// Spawns `f` on `args`; `f` receives the argument values as a tuple. A panic in `f`
@@ -256,47 +417,27 @@ impl Context {
         }
     }
 
-    /// Where a task with these options and argument scopes may run.
+    /// Where a closure task with these options and argument scopes may run: a thread of
+    /// this process (a closure cannot leave it).
     fn place(&self, opts: &Options, data_scopes: &[Scope]) -> Result<Pin> {
         if opts.scope.is_none() && opts.result_scope.is_none() && data_scopes.is_empty() {
             return Ok(Pin::Any);
         }
-        let compute = opts.scope.clone().unwrap_or(Scope::Default);
-        let mut scope = match &opts.result_scope {
-            Some(r) => {
-                let s = compute.constrain(r);
-                if s.is_invalid() {
-                    return Err(Error::Scheduling(format!(
-                        "compute_scope and result_scope are not compatible: {compute}, {r}"
-                    )));
-                }
-                s
-            }
-            None => compute,
-        };
+        let scope = effective_scope(opts, data_scopes)?;
         let here = Scope::Process(self.inner.worker);
-        let s = scope.constrain(&here);
-        if s.is_invalid() {
+        if scope.constrain(&here).is_invalid() {
             return Err(Error::Scheduling(format!(
                 "Scope {scope} is not compatible with {here}: a closure task runs only in the \
                  process that made it"
             )));
         }
-        scope = s;
-        for d in data_scopes {
-            let s = scope.constrain(d);
-            if s.is_invalid() {
-                return Err(Error::Scheduling(format!(
-                    "Current scope and argument Chunk scope are not compatible: {scope}, {d}"
-                )));
-            }
-            scope = s;
-        }
-        let threads: Vec<usize> = self
-            .inner
-            .processors
-            .iter()
-            .filter(|p| p.id.kind == ProcessorKind::Thread && scope.matches(p))
+        let me = self.inner.worker;
+        let threads: Vec<usize> = (1..=self.inner.local_threads as u32)
+            .map(|t| ProcessorInfo {
+                id: ProcessorId::thread(me, t),
+                node: self.inner.node,
+            })
+            .filter(|p| scope.matches(p))
             .map(|p| p.id.index as usize - 1)
             .collect();
         if threads.is_empty() {
@@ -349,13 +490,24 @@ impl Context {
             let values = args.resolve()?;
             call(values)
         }));
-        let job: Arc<dyn Job> = task.clone();
+        let handle = self.handle(task.clone());
+        self.submit(task, deps, placed.err());
+        handle
+    }
+
+    /// Registers a new task with its dependencies and queues it once they are done (or fails
+    /// it at once with `error`).
+    fn submit(
+        &self,
+        job: Arc<dyn Job>,
+        deps: smallvec::SmallVec<[Arc<dyn Job>; 4]>,
+        error: Option<Error>,
+    ) {
         sync::record(&job);
-        let handle = self.handle(task);
-        if let Err(e) = placed {
+        if let Some(e) = error {
             let ready = job.fail(e);
             executor::schedule_all(&self.inner.pool, ready);
-            return handle;
+            return;
         }
         let h = job.header();
         for d in deps {
@@ -367,6 +519,71 @@ impl Context {
         if h.dep_done() {
             self.inner.pool.schedule(job);
         }
+    }
+
+    /// Spawns a registered function (see [`register!`](crate::register)) on `args`. With a
+    /// cluster it runs on whichever worker its scope allows and the cost model prefers (where
+    /// its inputs are, else the least loaded); without one it runs here.
+    pub fn spawn_fn<A, V, R>(&self, f: Registered<V, R>, args: A) -> DTask<R>
+    where
+        A: IntoArgs,
+        A::Args: RemoteArgs + Args<Values = V>,
+        V: Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.spawn_fn_with(&Options::default(), f, args)
+    }
+
+    /// [`Context::spawn_fn`] with options.
+    pub fn spawn_fn_with<A, V, R>(&self, opts: &Options, f: Registered<V, R>, args: A) -> DTask<R>
+    where
+        A: IntoArgs,
+        A::Args: RemoteArgs + Args<Values = V>,
+        V: Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let args = args.into_args();
+        let Some(cluster) = self.inner.cluster.get().cloned() else {
+            let local = f.local;
+            return self.spawn_inner(opts, args, move |v| Ok(local(v)));
+        };
+        let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
+        let mut deps: smallvec::SmallVec<[Arc<dyn Job>; 4]> = smallvec::SmallVec::new();
+        let mut scopes: Vec<Scope> = Vec::new();
+        args.visit(&mut |d, s| {
+            if let Some(d) = d {
+                deps.push(d.0);
+            }
+            if let Some(s) = s {
+                scopes.push(s.clone());
+            }
+        });
+        let scope = effective_scope(opts, &scopes);
+        let header = Header::new(
+            id,
+            opts.name.clone(),
+            Pin::Dispatch,
+            opts.get_result,
+            self.inner.observers.clone(),
+        );
+        self.inner
+            .observers
+            .emit(id, &opts.name, || TaskEventKind::Spawned {
+                deps: deps.iter().map(|d| d.header().id).collect(),
+            });
+        let task = Arc::new(RemoteTask {
+            header,
+            cluster,
+            func: f.name,
+            local: f.local,
+            scope: scope.clone().unwrap_or(Scope::Any),
+            args: Mutex::new(Some(args)),
+            held: Mutex::new(None),
+            loc: OnceLock::new(),
+            value: OnceLock::new(),
+        });
+        let handle = self.handle(task.clone());
+        self.submit(task, deps, scope.err());
         handle
     }
 
@@ -382,6 +599,34 @@ impl Context {
     pub fn sync<R>(&self, body: impl FnOnce() -> R) -> Result<R> {
         sync::run(body)
     }
+}
+
+/// The scope a task may run in: its own (default [`Scope::Default`]) intersected with its
+/// result scope and the scopes of its data arguments.
+fn effective_scope(opts: &Options, data_scopes: &[Scope]) -> Result<Scope> {
+    let compute = opts.scope.clone().unwrap_or(Scope::Default);
+    let mut scope = match &opts.result_scope {
+        Some(r) => {
+            let s = compute.constrain(r);
+            if s.is_invalid() {
+                return Err(Error::Scheduling(format!(
+                    "compute_scope and result_scope are not compatible: {compute}, {r}"
+                )));
+            }
+            s
+        }
+        None => compute,
+    };
+    for d in data_scopes {
+        let s = scope.constrain(d);
+        if s.is_invalid() {
+            return Err(Error::Scheduling(format!(
+                "Current scope and argument Chunk scope are not compatible: {scope}, {d}"
+            )));
+        }
+        scope = s;
+    }
+    Ok(scope)
 }
 
 impl fmt::Debug for Context {

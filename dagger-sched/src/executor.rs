@@ -141,6 +141,12 @@ impl Pool {
                 }
                 self.wake_one();
             }
+            Pin::Dispatch => {
+                let ready = job.run(self.worker, 0);
+                for r in ready {
+                    self.schedule(r);
+                }
+            }
             Pin::Threads(ts) => {
                 // The least loaded allowed thread: queue pressure decides among equals.
                 let t = *ts
@@ -213,6 +219,7 @@ fn run_chain(pool: &Arc<Pool>, index: usize, job: Arc<dyn Job>) {
             let here = match &r.header().pin {
                 Pin::Any => true,
                 Pin::Threads(ts) => ts.contains(&index),
+                Pin::Dispatch => false,
             };
             if here && next.is_none() {
                 next = Some(r);

@@ -1,7 +1,6 @@
 //! Handles to results: [`DTask`] (an eager task) and [`Chunk`] (a finished, stored result).
 
 use crate::executor::{self, Pool};
-use crate::size;
 use crate::task::{processor_of, Cell, Job};
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, TaskId, WorkerId};
 use std::fmt;
@@ -48,7 +47,7 @@ impl<T: Send + Sync + 'static> DTask<T> {
 
     /// Whether the task has finished (successfully or not). Never blocks.
     pub fn is_ready(&self) -> bool {
-        self.cell.result().is_some()
+        self.cell.header().is_done()
     }
 
     /// Blocks until the task has finished; never raises (check with [`DTask::fetch`]).
@@ -57,7 +56,7 @@ impl<T: Send + Sync + 'static> DTask<T> {
             return;
         }
         let h = self.cell.header();
-        executor::wait_until(&|| self.cell.result().is_some(), &|p| h.add_waiter(p));
+        executor::wait_until(&|| h.is_done(), &|p| h.add_waiter(p));
     }
 
     /// Waits, then gives a reference to the outcome.
@@ -94,7 +93,7 @@ impl<T: Send + Sync + 'static> DTask<T> {
     pub fn cancel(&self) {
         let h = self.cell.header();
         h.cancelled.store(true, Ordering::Release);
-        if self.cell.result().is_none() {
+        if !h.is_done() {
             let ready = self.job().fail(Error::Cancelled { task: h.id });
             executor::schedule_all(&self.pool, ready);
         }
@@ -146,13 +145,19 @@ impl<T: Send + Sync + 'static> Chunk<T> {
 
     /// The worker that holds the value.
     pub fn owner(&self) -> WorkerId {
-        self.task.worker
+        self.task
+            .cell
+            .location()
+            .map_or(self.task.worker, |l| l.owner)
     }
 
     /// The processor that computed it (the owner's OS processor for a value put in directly
     /// or returned with `get_result`).
     pub fn processor(&self) -> ProcessorId {
-        processor_of(self.task.cell.header(), self.task.worker)
+        match self.task.cell.location() {
+            Some(l) if l.owner != self.task.worker => ProcessorId::thread(l.owner, l.thread),
+            _ => processor_of(self.task.cell.header(), self.task.worker),
+        }
     }
 
     /// Where tasks using this chunk may run.
@@ -174,10 +179,7 @@ impl<T: Send + Sync + 'static> Chunk<T> {
     /// The value's size in bytes (deep for types the size registry knows, see
     /// [`crate::register_size`]; `size_of::<T>()` otherwise).
     pub fn size_bytes(&self) -> u64 {
-        match self.task.cell.result() {
-            Some(Ok(v)) => size::size_of_value(v),
-            _ => 0,
-        }
+        self.task.site().size
     }
 
     /// The task that produced this chunk.

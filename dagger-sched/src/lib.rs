@@ -23,6 +23,7 @@
 
 mod args;
 mod cancel;
+mod cluster;
 mod context;
 mod executor;
 mod handle;
@@ -34,6 +35,10 @@ mod task;
 
 pub use args::{All, Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
 pub use cancel::{current_task, is_cancelled, sleep};
+pub use cluster::{
+    invoke, myid, registered_names, serve, set_default_transport, ArgRef, DecodeArgs, Registered,
+    Registration, RemoteArg, RemoteArgs, Site, TransportFactory, WorkerProgram,
+};
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
 pub use executor::current_processor;
@@ -44,3 +49,12 @@ pub use lazy::{
 };
 pub use observe::{Observer, TaskEvent, TaskEventKind};
 pub use size::{register_size, size_of_value};
+
+/// Items the [`register!`] macro expands to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cluster::invoke;
+    pub use bytes::Bytes;
+    pub use inventory;
+    pub use paste::paste;
+}

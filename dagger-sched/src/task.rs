@@ -20,6 +20,8 @@ pub(crate) enum Pin {
     Any,
     /// Only these thread indexes (0-based).
     Threads(Vec<usize>),
+    /// Not run by a pool thread: dispatched where it becomes ready (to a worker process).
+    Dispatch,
 }
 
 /// What a finished task left for those who wait on it.
@@ -105,7 +107,7 @@ impl Header {
     }
 
     /// Marks done; returns the dependents that must now be told.
-    fn finish(&self) -> Vec<Arc<dyn Job>> {
+    pub(crate) fn finish(&self) -> Vec<Arc<dyn Job>> {
         let (deps, waiters) = {
             let mut w = self.waiting.lock();
             w.done = true;
@@ -157,6 +159,10 @@ pub(crate) trait Cell<T>: Send + Sync + 'static {
     fn result(&self) -> Option<&Result<T, Error>>;
     /// The same task, seen by the executor.
     fn job(self: Arc<Self>) -> Arc<dyn Job>;
+    /// Where the result lives when it is not in this process's memory.
+    fn location(&self) -> Option<crate::cluster::Location> {
+        None
+    }
 }
 
 /// The body of a task: resolves its arguments and calls the user function.

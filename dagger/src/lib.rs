@@ -30,7 +30,12 @@ pub use dagger_storage as storage;
 
 /// Transports (feature `tcp`): see the `dagger-transport` crate.
 #[cfg(feature = "tcp")]
-pub use dagger_transport as transport_impl;
+pub use dagger_transport as transports;
+
+#[cfg(feature = "tcp")]
+mod process;
+#[cfg(feature = "tcp")]
+pub use process::{init, TcpTransport};
 
 /// Computes `thunk` while recording every dagger span, as the reference's `debug_compute`:
 /// returns the timespans and the result.

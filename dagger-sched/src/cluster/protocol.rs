@@ -1,0 +1,166 @@
+//! The scheduler protocol: what the driver and workers say to each other (postcard frames).
+
+use bytes::Bytes;
+use dagger_core::{ChunkId, Error, TaskId, WorkerId};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// Driver → worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ToWorker {
+    /// Answer to `Join`: your id, and where the other workers serve data.
+    Welcome {
+        worker: WorkerId,
+        peers: Vec<(WorkerId, String)>,
+    },
+    /// A worker joined.
+    Peer { worker: WorkerId, addr: String },
+    /// Tasks to run.
+    Run(Vec<RunTask>),
+    /// Send the bytes of a chunk you hold.
+    Fetch { req: u64, chunk: ChunkId },
+    /// Forget these chunks (the last handle anywhere is gone).
+    Release(Vec<ChunkId>),
+    /// Report what you hold.
+    Stats { req: u64 },
+    /// Exit now.
+    Shutdown,
+}
+
+/// One task for a worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RunTask {
+    pub task: TaskId,
+    pub func: String,
+    pub args: Vec<ArgRef>,
+    /// Results up to this many bytes come back with `Done`.
+    pub inline_limit: u32,
+}
+
+/// Where a remote task's argument is: sent along, or a chunk a worker holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ArgRef {
+    /// The encoded value itself.
+    Inline(Bytes),
+    /// A chunk held by `owner`, fetched from it directly.
+    Chunk {
+        /// The chunk.
+        id: ChunkId,
+        /// The worker holding it.
+        owner: WorkerId,
+    },
+}
+
+/// Worker → driver.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ToDriver {
+    /// First message: what this worker offers.
+    Join {
+        threads: u32,
+        data_addr: String,
+        node: u64,
+        pid: u32,
+    },
+    /// Finished tasks.
+    Done(Vec<Done>),
+    /// Answer to `Fetch`.
+    Data {
+        req: u64,
+        bytes: Result<Bytes, RemoteError>,
+    },
+    /// Answer to `Stats`.
+    Stats { req: u64, chunks: u64, bytes: u64 },
+}
+
+/// One finished task.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Done {
+    pub task: TaskId,
+    pub outcome: Result<DoneOk, RemoteError>,
+}
+
+/// A result that now lives on the worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DoneOk {
+    pub size: u64,
+    pub thread: u32,
+    /// The encoded result, when small enough to ship with the notice.
+    pub inline: Option<Bytes>,
+}
+
+/// Worker ↔ worker: chunk requests.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum PeerMsg {
+    Get {
+        req: u64,
+        chunk: ChunkId,
+    },
+    Data {
+        req: u64,
+        bytes: Result<Bytes, RemoteError>,
+    },
+}
+
+/// An error that crossed a process boundary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RemoteError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) enum ErrorKind {
+    User,
+    UnknownFunction,
+    Codec,
+    NotFound,
+    Scheduling,
+    Other,
+}
+
+impl From<&Error> for RemoteError {
+    fn from(e: &Error) -> Self {
+        let root = e.root_cause();
+        let kind = match root {
+            Error::User(_) => ErrorKind::User,
+            Error::UnknownFunction(_) => ErrorKind::UnknownFunction,
+            Error::Codec(_) => ErrorKind::Codec,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Scheduling(_) => ErrorKind::Scheduling,
+            _ => ErrorKind::Other,
+        };
+        let message = match root {
+            Error::User(m)
+            | Error::UnknownFunction(m)
+            | Error::Codec(m)
+            | Error::NotFound(m)
+            | Error::Scheduling(m) => m.clone(),
+            other => other.to_string(),
+        };
+        RemoteError { kind, message }
+    }
+}
+
+impl From<RemoteError> for Error {
+    fn from(e: RemoteError) -> Self {
+        match e.kind {
+            ErrorKind::User | ErrorKind::Other => Error::User(e.message),
+            ErrorKind::UnknownFunction => Error::UnknownFunction(e.message),
+            ErrorKind::Codec => Error::Codec(e.message),
+            ErrorKind::NotFound => Error::NotFound(e.message),
+            ErrorKind::Scheduling => Error::Scheduling(e.message),
+        }
+    }
+}
+
+/// Encodes a message into one frame.
+pub(crate) fn encode<T: Serialize>(m: &T) -> Result<Bytes, Error> {
+    postcard::to_allocvec(m)
+        .map(Bytes::from)
+        .map_err(|e| Error::Codec(format!("encoding {}: {e}", std::any::type_name::<T>())))
+}
+
+/// Decodes one frame; a malformed frame is an error naming the message type.
+pub(crate) fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, Error> {
+    postcard::from_bytes(b)
+        .map_err(|e| Error::Protocol(format!("malformed {}: {e}", std::any::type_name::<T>())))
+}

@@ -1,0 +1,365 @@
+//! The worker side: join a driver, run the registered functions it sends, hold the results,
+//! serve them to peers, forget them when told.
+
+use super::protocol::{
+    decode, encode, ArgRef, Done, DoneOk, PeerMsg, RemoteError, RunTask, ToDriver, ToWorker,
+};
+use super::registry::lookup;
+use crate::context::Context;
+use bytes::Bytes;
+use dagger_core::{ChunkId, Connection, Error, FrameSender, Result, Transport, WorkerId};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{oneshot, Notify};
+
+struct PeerConn {
+    sender: tokio::sync::Mutex<Box<dyn FrameSender>>,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Bytes>>>>,
+}
+
+struct WorkerState {
+    me: WorkerId,
+    transport: Arc<dyn Transport>,
+    rt: tokio::runtime::Handle,
+    chunks: Mutex<HashMap<ChunkId, Bytes>>,
+    peers: Mutex<HashMap<WorkerId, String>>,
+    conns: tokio::sync::Mutex<HashMap<WorkerId, Arc<PeerConn>>>,
+    outbox: Mutex<Vec<ToDriver>>,
+    done: Mutex<Vec<Done>>,
+    notify: Notify,
+    next_req: AtomicU64,
+}
+
+impl WorkerState {
+    fn send(&self, m: ToDriver) {
+        let empty = {
+            let mut o = self.outbox.lock();
+            let e = o.is_empty() && self.done.lock().is_empty();
+            o.push(m);
+            e
+        };
+        if empty {
+            self.notify.notify_one();
+        }
+    }
+
+    fn finished(&self, d: Done) {
+        let empty = {
+            let mut o = self.done.lock();
+            let e = o.is_empty() && self.outbox.lock().is_empty();
+            o.push(d);
+            e
+        };
+        if empty {
+            self.notify.notify_one();
+        }
+    }
+
+    fn local(&self, id: ChunkId) -> Result<Bytes> {
+        self.chunks
+            .lock()
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("chunk {id} on worker {}", self.me)))
+    }
+
+    /// An argument's bytes: inline, held here, or fetched from its owner (and kept).
+    fn arg(self: &Arc<Self>, a: &ArgRef) -> Result<Bytes> {
+        match a {
+            ArgRef::Inline(b) => Ok(b.clone()),
+            ArgRef::Chunk { id, owner } => {
+                if let Ok(b) = self.local(*id) {
+                    return Ok(b);
+                }
+                if *owner == self.me {
+                    return Err(Error::WorkerLost {
+                        worker: *owner,
+                        chunk: Some(*id),
+                    });
+                }
+                let me = self.clone();
+                let (id, owner) = (*id, *owner);
+                let b = self
+                    .rt
+                    .block_on(async move { me.fetch_from_peer(owner, id).await })?;
+                self.chunks.lock().insert(id, b.clone());
+                Ok(b)
+            }
+        }
+    }
+
+    async fn fetch_from_peer(self: Arc<Self>, owner: WorkerId, id: ChunkId) -> Result<Bytes> {
+        let conn = self.peer(owner).await?;
+        let req = self.next_req.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        conn.pending.lock().insert(req, tx);
+        let _span = tracing::trace_span!(target: "dagger", "comm", from = owner.0, to = self.me.0)
+            .entered();
+        conn.sender
+            .lock()
+            .await
+            .send(encode(&PeerMsg::Get { req, chunk: id })?)
+            .await?;
+        rx.await.unwrap_or(Err(Error::WorkerLost {
+            worker: owner,
+            chunk: Some(id),
+        }))
+    }
+
+    async fn peer(self: &Arc<Self>, w: WorkerId) -> Result<Arc<PeerConn>> {
+        let mut conns = self.conns.lock().await;
+        if let Some(c) = conns.get(&w) {
+            return Ok(c.clone());
+        }
+        let addr = self
+            .peers
+            .lock()
+            .get(&w)
+            .cloned()
+            .ok_or(Error::WorkerLost {
+                worker: w,
+                chunk: None,
+            })?;
+        let Connection {
+            sender,
+            mut receiver,
+            ..
+        } = self.transport.connect(&addr).await?;
+        let conn = Arc::new(PeerConn {
+            sender: tokio::sync::Mutex::new(sender),
+            pending: Mutex::new(HashMap::new()),
+        });
+        let c2 = conn.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(f)) = receiver.recv().await {
+                match decode::<PeerMsg>(&f) {
+                    Ok(PeerMsg::Data { req, bytes }) => {
+                        if let Some(tx) = c2.pending.lock().remove(&req) {
+                            let _ = tx.send(bytes.map_err(Error::from));
+                        }
+                    }
+                    Ok(PeerMsg::Get { .. }) => {}
+                    Err(e) => {
+                        tracing::warn!(target: "dagger", "peer {w}: {e}");
+                        break;
+                    }
+                }
+            }
+            // Wake everyone still waiting on this peer.
+            c2.pending.lock().clear();
+        });
+        conns.insert(w, conn.clone());
+        Ok(conn)
+    }
+
+    fn run(self: &Arc<Self>, t: RunTask) {
+        let thread = crate::executor::current_processor().map_or(0, |p| p.index);
+        let outcome = (|| -> Result<Bytes> {
+            let parts: Vec<Bytes> = t.args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
+            let f = lookup(&t.func)?;
+            let _span = tracing::trace_span!(target: "dagger", "compute", task = t.task.0,
+                timeline = %dagger_core::ProcessorId::thread(self.me, thread), worker = self.me.0)
+            .entered();
+            match std::panic::catch_unwind(|| f(&parts)) {
+                Ok(r) => r,
+                Err(p) => Err(Error::User(crate::task::panic_message(p))),
+            }
+        })();
+        let outcome = match outcome {
+            Ok(bytes) => {
+                let size = bytes.len() as u64;
+                let inline = (size <= u64::from(t.inline_limit)).then(|| bytes.clone());
+                self.chunks.lock().insert(ChunkId(t.task.0), bytes);
+                Ok(DoneOk {
+                    size,
+                    thread,
+                    inline,
+                })
+            }
+            Err(e) => Err(RemoteError::from(&e)),
+        };
+        self.finished(Done {
+            task: t.task,
+            outcome,
+        });
+    }
+}
+
+/// The address this machine uses to reach `scheduler` (so peers can reach our data port).
+fn local_host_towards(scheduler: &str) -> String {
+    let probe = || -> std::io::Result<std::net::IpAddr> {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0")?;
+        s.connect(scheduler)?;
+        Ok(s.local_addr()?.ip())
+    };
+    probe()
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|_| "127.0.0.1".into())
+}
+
+static MY_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// The id of this process in its cluster (1 for the driver, as Julia's `myid()`).
+///
+/// ```
+/// assert_eq!(dagger_sched::myid(), dagger_core::WorkerId(1));
+/// ```
+pub fn myid() -> WorkerId {
+    WorkerId(MY_ID.load(Ordering::Relaxed))
+}
+
+/// Serves as a worker of the driver at `scheduler` until told to stop or the driver goes
+/// away. `dagger::init()` calls this when `DAGGER_SCHEDULER` is set.
+pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("dagger-worker-io")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("starting the I/O runtime: {e}")))?;
+    let handle = rt.handle().clone();
+    rt.block_on(async move {
+        let Connection {
+            mut sender,
+            mut receiver,
+            ..
+        } = transport.connect(scheduler).await?;
+        let host = if scheduler.contains(':') {
+            local_host_towards(scheduler)
+        } else {
+            String::new()
+        };
+        let mut listener = transport
+            .listen(&if host.is_empty() {
+                "inproc://".to_string()
+            } else {
+                format!("{host}:0")
+            })
+            .await?;
+        let join = ToDriver::Join {
+            threads: threads as u32,
+            data_addr: listener.local_addr(),
+            node: 0,
+            pid: std::process::id(),
+        };
+        sender.send(encode(&join)?).await?;
+        let (me, peers) = match receiver.recv().await? {
+            Some(f) => match decode::<ToWorker>(&f)? {
+                ToWorker::Welcome { worker, peers } => (worker, peers),
+                other => return Err(Error::Protocol(format!("expected Welcome, got {other:?}"))),
+            },
+            None => {
+                return Err(Error::Transport(
+                    "the driver closed the connection during the handshake".into(),
+                ))
+            }
+        };
+        MY_ID.store(me.0, Ordering::Relaxed);
+        let ctx = Context::builder().threads(threads).worker_id(me).build();
+        let state = Arc::new(WorkerState {
+            me,
+            transport: transport.clone(),
+            rt: handle.clone(),
+            chunks: Mutex::new(HashMap::new()),
+            peers: Mutex::new(peers.into_iter().collect()),
+            conns: tokio::sync::Mutex::new(HashMap::new()),
+            outbox: Mutex::new(Vec::new()),
+            done: Mutex::new(Vec::new()),
+            notify: Notify::new(),
+            next_req: AtomicU64::new(1),
+        });
+        // Data server: peers ask for chunks we hold.
+        let s2 = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(Connection {
+                    mut sender,
+                    mut receiver,
+                    ..
+                }) = listener.accept().await
+                else {
+                    continue;
+                };
+                let s3 = s2.clone();
+                tokio::spawn(async move {
+                    while let Ok(Some(f)) = receiver.recv().await {
+                        let Ok(PeerMsg::Get { req, chunk }) = decode::<PeerMsg>(&f) else {
+                            break;
+                        };
+                        let bytes = s3.local(chunk).map_err(|e| RemoteError::from(&e));
+                        let Ok(out) = encode(&PeerMsg::Data { req, bytes }) else {
+                            break;
+                        };
+                        if sender.send(out).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        // Writer: completions and answers, batched.
+        let s4 = state.clone();
+        let writer = tokio::spawn(async move {
+            loop {
+                s4.notify.notified().await;
+                let done = std::mem::take(&mut *s4.done.lock());
+                let other = std::mem::take(&mut *s4.outbox.lock());
+                let mut frames = Vec::with_capacity(other.len() + 1);
+                if !done.is_empty() {
+                    frames.push(encode(&ToDriver::Done(done))?);
+                }
+                for m in &other {
+                    frames.push(encode(m)?);
+                }
+                sender.send_many(frames).await?;
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), Error>(())
+        });
+        // Reader: the driver's instructions.
+        let result = loop {
+            let frame = match receiver.recv().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            match decode::<ToWorker>(&frame) {
+                Ok(ToWorker::Run(tasks)) => {
+                    for t in tasks {
+                        let s = state.clone();
+                        drop(ctx.spawn(move |()| s.run(t), ()));
+                    }
+                }
+                Ok(ToWorker::Fetch { req, chunk }) => {
+                    let bytes = state.local(chunk).map_err(|e| RemoteError::from(&e));
+                    state.send(ToDriver::Data { req, bytes });
+                }
+                Ok(ToWorker::Release(ids)) => {
+                    let mut c = state.chunks.lock();
+                    for id in ids {
+                        c.remove(&id);
+                    }
+                }
+                Ok(ToWorker::Stats { req }) => {
+                    let c = state.chunks.lock();
+                    let bytes = c.values().map(|b| b.len() as u64).sum();
+                    let chunks = c.len() as u64;
+                    drop(c);
+                    state.send(ToDriver::Stats { req, chunks, bytes });
+                }
+                Ok(ToWorker::Peer { worker, addr }) => {
+                    state.peers.lock().insert(worker, addr);
+                }
+                Ok(ToWorker::Welcome { .. }) => {
+                    tracing::warn!(target: "dagger", "Welcome received twice")
+                }
+                Ok(ToWorker::Shutdown) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        writer.abort();
+        result
+    })
+}

@@ -1,0 +1,51 @@
+//! The process model: `init()` as the first line of `main`.
+
+use std::sync::Arc;
+
+/// Makes TCP transports for clusters (the default).
+#[derive(Debug, Default)]
+pub struct TcpTransport;
+
+impl dagger_sched::TransportFactory for TcpTransport {
+    fn transport(&self, cookie: &str) -> Arc<dyn dagger_core::Transport> {
+        Arc::new(dagger_transport::Tcp::new(cookie))
+    }
+}
+
+/// The first line of every dagger program's `main`.
+///
+/// In a worker process (one started with `DAGGER_SCHEDULER=host:port` and `DAGGER_COOKIE`
+/// in its environment — by [`Context::builder().workers(n)`](crate::ContextBuilder::workers),
+/// `cargo xtask cluster`, ssh, Slurm or Kubernetes) it joins that scheduler, serves tasks and
+/// exits the process when the driver says so or goes away. In the driver it installs TCP as
+/// the cluster transport and returns at once.
+///
+/// ```
+/// dagger::init(); // in the driver: returns
+/// let ctx = dagger::Context::builder().threads(1).build();
+/// assert_eq!(ctx.spawn(|()| 1, ()).fetch().unwrap(), 1);
+/// ```
+pub fn init() {
+    dagger_sched::set_default_transport(Arc::new(TcpTransport));
+    let Ok(addr) = std::env::var("DAGGER_SCHEDULER") else {
+        return;
+    };
+    let cookie = std::env::var("DAGGER_COOKIE").unwrap_or_default();
+    let threads = std::env::var("DAGGER_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    let transport: Arc<dyn dagger_core::Transport> =
+        Arc::new(dagger_transport::Tcp::new(cookie.as_str()));
+    match dagger_sched::serve(transport, &addr, threads) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("dagger worker (scheduler {addr}): {e}");
+            std::process::exit(1)
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Many processes on loopback: real worker processes started by re-executing this test
+//! binary (on the ignored test `worker_entry`), registered functions, placement by scope and
+//! locality, worker-to-worker data, distributed release, and joining by address + cookie.
+
+use dagger::{Context, DTask, Error, Options, Scope, WorkerId, WorkerProgram};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+dagger::register! {
+    fn add1(x: i64) -> i64 { x + 1 }
+    fn add(a: i64, b: i64) -> i64 { a + b }
+    fn combine3(a: i64, b: i64, c: i64) -> i64 { a + b + c }
+    fn ident(x: i64) -> i64 { x }
+    fn whoami(_x: i64) -> u32 { dagger::myid().0 }
+    fn whoami2(_x: i64, _y: i64) -> u32 { dagger::myid().0 }
+    fn boom(msg: String) -> i64 { panic!("{msg}") }
+    fn nap(ms: u64) -> u32 { std::thread::sleep(Duration::from_millis(ms)); dagger::myid().0 }
+    fn bytes(n: u64) -> Vec<u8> { vec![7; n as usize] }
+    fn total(v: Vec<u8>) -> u64 { v.iter().map(|&b| u64::from(b)).sum() }
+}
+
+/// The body of every worker process these tests start.
+#[test]
+#[ignore]
+fn worker_entry() {
+    dagger::init();
+}
+
+fn cluster(workers: usize) -> Context {
+    dagger::init();
+    Context::builder()
+        .threads(2)
+        .workers(workers)
+        .worker_threads(2)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap())
+        .build()
+}
+
+/// Anywhere but the driver.
+fn remote(ctx: &Context) -> Options {
+    let ws: Vec<Scope> = ctx
+        .workers()
+        .into_iter()
+        .filter(|w| *w != WorkerId(1))
+        .map(Scope::Process)
+        .collect();
+    Options::new().scope(Scope::union(ws).unwrap())
+}
+
+#[test]
+fn group_a_across_processes() {
+    let ctx = cluster(2);
+    assert_eq!(ctx.workers(), vec![WorkerId(1), WorkerId(2), WorkerId(3)]);
+    let o = remote(&ctx);
+    // A1
+    let p = ctx.spawn_fn_with(&o, ADD1, (4i64,));
+    let q = ctx.spawn_fn_with(&o, ADD, (&p, 2i64));
+    let r = ctx.spawn_fn_with(&o, ADD1, (3i64,));
+    let s = ctx.spawn_fn_with(&o, COMBINE3, (&p, &q, &r));
+    assert_eq!(s.fetch().unwrap(), 16);
+    assert_eq!(p.fetch().unwrap(), 5);
+    assert_ne!(s.chunk().unwrap().owner(), WorkerId(1));
+    // A5–A7: a failure on a worker, its dependents, an unrelated task
+    let a = ctx.spawn_fn_with(&o, BOOM, ("Test".to_string(),));
+    let b = ctx.spawn_fn_with(&o, ADD1, (&a,));
+    a.wait();
+    let ea = a.fetch().unwrap_err().to_string();
+    assert!(
+        ea.starts_with("DTaskFailedException:") && ea.contains("Test") && !ea.contains("Root Task"),
+        "{ea}"
+    );
+    let eb = b.fetch().unwrap_err().to_string();
+    assert!(eb.contains("Test") && eb.contains("Root Task"), "{eb}");
+    let late = ctx.spawn_fn_with(&o, ADD1, (&a,));
+    assert!(late.fetch().is_err());
+    assert_eq!(ctx.spawn_fn_with(&o, ADD, (1i64, 2i64)).fetch().unwrap(), 3);
+    // A10: a long chain keeping only the last handle
+    let mut t = ctx.spawn_fn_with(&o, IDENT, (0i64,));
+    for _ in 0..200 {
+        t = ctx.spawn_fn_with(&o, ADD1, (t,));
+    }
+    assert_eq!(t.fetch().unwrap(), 200);
+    // A11: a wide tree
+    let mut level: Vec<DTask<i64>> = (0..256)
+        .map(|_| ctx.spawn_fn_with(&o, IDENT, (1i64,)))
+        .collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| ctx.spawn_fn_with(&o, ADD, (&p[0], &p[1])))
+            .collect();
+    }
+    assert_eq!(level[0].fetch().unwrap(), 256);
+    // A12: fan-out
+    let src = ctx.spawn_fn_with(&o, IDENT, (10i64,));
+    let ds: Vec<_> = (0..32i64)
+        .map(|i| ctx.spawn_fn_with(&o, ADD, (&src, i)))
+        .collect();
+    for (i, d) in ds.iter().enumerate() {
+        assert_eq!(d.fetch().unwrap(), 10 + i as i64);
+    }
+    // closures and registered functions mix: a local closure consumes a remote result
+    let local = ctx.spawn(|(x,)| x * 2, (&p,));
+    assert_eq!(local.fetch().unwrap(), 10);
+}
+
+#[test]
+fn c31_chunk_scopes_steer_tasks_to_their_owner() {
+    let ctx = cluster(2);
+    let pinned = |w: u32| {
+        let o = Options::new().scope(Scope::Process(WorkerId(w)));
+        ctx.spawn_fn_with(&o, IDENT, (i64::from(w),))
+            .chunk()
+            .unwrap()
+            .with_scope(Scope::Process(WorkerId(w)))
+    };
+    let (c2, c3) = (pinned(2), pinned(3));
+    assert_eq!((c2.owner(), c3.owner()), (WorkerId(2), WorkerId(3)));
+    for i in 0..20 {
+        let c = if i % 2 == 0 { &c2 } else { &c3 };
+        let t = ctx.spawn_fn(WHOAMI, (c,));
+        assert_eq!(WorkerId(t.fetch().unwrap()), c.owner());
+    }
+    let both = ctx.spawn_fn(WHOAMI2, (&c2, &c3));
+    let e = both.fetch().unwrap_err();
+    assert!(e.is_scheduling(), "{e}");
+    assert!(
+        e.root_cause()
+            .to_string()
+            .contains("Current scope and argument Chunk scope are not compatible:"),
+        "{e}"
+    );
+    // C34: the result scope constrains execution; an empty compute ∩ result scope is an error
+    let t = ctx.spawn_fn_with(
+        &Options::new().result_scope(Scope::Process(WorkerId(3))),
+        WHOAMI,
+        (0i64,),
+    );
+    assert_eq!(t.fetch().unwrap(), 3);
+    let o = Options::new()
+        .scope(Scope::Process(WorkerId(2)))
+        .result_scope(Scope::Process(WorkerId(3)));
+    assert!(ctx
+        .spawn_fn_with(&o, WHOAMI, (0i64,))
+        .fetch()
+        .unwrap_err()
+        .is_scheduling());
+    // a closure asked to run on another worker is a scheduling error, never a hang
+    let closure = ctx.spawn_with(
+        &Options::new().scope(Scope::Process(WorkerId(2))),
+        |()| 1,
+        (),
+    );
+    assert!(closure.fetch().unwrap_err().is_scheduling());
+}
+
+#[test]
+fn placement_spreads_equal_tasks_and_follows_data() {
+    let ctx = cluster(2);
+    let o = remote(&ctx);
+    let ts: Vec<_> = (0..8)
+        .map(|_| ctx.spawn_fn_with(&o, NAP, (100u64,)))
+        .collect();
+    let mut per: HashMap<u32, usize> = HashMap::new();
+    for t in &ts {
+        *per.entry(t.fetch().unwrap()).or_default() += 1;
+    }
+    assert_eq!(per.len(), 2, "{per:?}");
+    assert!(per.values().all(|&n| (3..=5).contains(&n)), "{per:?}");
+    // a chain stays where its data is
+    let mut t = ctx.spawn_fn_with(&o, IDENT, (0i64,));
+    let first = t.chunk().unwrap().owner();
+    for _ in 0..20 {
+        t = ctx.spawn_fn_with(&o, ADD1, (&t,));
+        assert_eq!(t.chunk().unwrap().owner(), first);
+    }
+}
+
+#[test]
+fn data_moves_worker_to_worker_and_is_released_on_its_owner() {
+    let ctx = cluster(2);
+    let on = |w: u32| Options::new().scope(Scope::Process(WorkerId(w)));
+    let big = ctx.spawn_fn_with(&on(2), BYTES, (1_000_000u64,));
+    big.wait();
+    assert_eq!(big.chunk().unwrap().owner(), WorkerId(2));
+    let (n0, b0) = ctx.worker_chunks(WorkerId(2)).unwrap();
+    assert!(n0 >= 1 && b0 >= 1_000_000, "{n0} chunks, {b0} bytes");
+    // consumed on worker 3: fetched from worker 2 directly
+    let sum = ctx.spawn_fn_with(&on(3), TOTAL, (&big,));
+    assert_eq!(sum.fetch().unwrap(), 7_000_000);
+    drop(sum);
+    drop(big);
+    let t0 = Instant::now();
+    loop {
+        let (_, b) = ctx.worker_chunks(WorkerId(2)).unwrap();
+        let (_, b3) = ctx.worker_chunks(WorkerId(3)).unwrap();
+        if b < 1_000_000 && b3 < 1_000_000 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "not released: w2 {b} bytes, w3 {b3} bytes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_process_started_elsewhere_joins_by_address_and_cookie() {
+    dagger::init();
+    let ctx = Context::builder()
+        .threads(1)
+        .listen("127.0.0.1:0")
+        .cookie("s3cret")
+        .build();
+    let addr = ctx.cluster_addr().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let start = |cookie: &str| {
+        std::process::Command::new(&exe)
+            .args(["--exact", "worker_entry", "--ignored", "--nocapture"])
+            .env("DAGGER_SCHEDULER", &addr)
+            .env("DAGGER_COOKIE", cookie)
+            .env("DAGGER_THREADS", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut bad = start("wrong");
+    let status = bad.wait().unwrap();
+    assert!(
+        !status.success(),
+        "a worker with the wrong cookie must be refused"
+    );
+    assert!(ctx.wait_for_workers(1, Duration::from_millis(200)).is_err());
+    let mut good = start("s3cret");
+    ctx.wait_for_workers(1, Duration::from_secs(20)).unwrap();
+    let o = Options::new().scope(Scope::Process(WorkerId(2)));
+    assert_eq!(
+        ctx.spawn_fn_with(&o, ADD, (40i64, 2i64)).fetch().unwrap(),
+        42
+    );
+    drop(ctx);
+    let t0 = Instant::now();
+    while good.try_wait().unwrap().is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "worker did not exit with its driver"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn registered_functions_run_locally_without_a_cluster() {
+    let ctx = Context::builder().threads(1).build();
+    assert_eq!(ctx.spawn_fn(ADD, (1i64, 2i64)).fetch().unwrap(), 3);
+    assert!(matches!(
+        ctx.spawn_fn(BOOM, ("x".to_string(),)).fetch(),
+        Err(Error::TaskFailed { .. })
+    ));
+}
