@@ -1,5 +1,45 @@
 //! # dagger-shard
 //!
-//! dagger-rs pinned mutable state: mutable and Shard.
-//! This crate is being filled by its own issue; see the workspace README for its role.
+//! Pinned mutable state for dagger-rs: the reference's `@mutable` and `Shard`.
+//!
+//! Tasks are normally pure: they read their inputs and return a new value. Some codes want a
+//! counter, a partial-reduction buffer or a cache that many tasks update in place. This crate
+//! gives such state a home:
+//!
+//! | item | what it is |
+//! | --- | --- |
+//! | [`mutable()`] / [`mutable_with`] + [`MutableOptions`] | one value, constructed on its target processor and never copied; every task that takes it runs within its scope |
+//! | [`Mutable`] | the handle to such a value (a pinned chunk) |
+//! | [`shard()`] + [`ShardOptions`] | one piece per worker, or per thread processor, each constructed where it lives |
+//! | [`Shard`] | the handle: a task taking it receives the piece local to where it runs; [`Shard::map`] runs once per piece |
+//! | [`bench`] | the shard-vs-mutex benchmark (`bench_shard`) |
+//!
+//! Values are shared, not copied: a piece lives in an `Arc<T>` and tasks receive a clone of
+//! that `Arc`, so `T` must be `Send + Sync` and use interior mutability (atomics, a `Mutex`).
+//!
+//! ```
+//! use dagger_sched::{fetch_all, Context};
+//! use dagger_shard::{shard, ShardOptions};
+//! use std::sync::atomic::{AtomicI64, Ordering};
+//!
+//! let ctx = Context::builder().threads(2).build();
+//! // A local counter for each thread processor.
+//! let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new().per_thread(true)).unwrap();
+//! // Add 1 to whichever counter is local to the task, 1000 times.
+//! let ts: Vec<_> = (0..1000)
+//!     .map(|_| ctx.spawn(|(c,)| { c.fetch_add(1, Ordering::Relaxed); }, (&cs,)))
+//!     .collect();
+//! fetch_all(&ts).unwrap();
+//! // One task per piece reads its counter; the results are reduced here.
+//! let parts = cs.map(&ctx, |c| c.load(Ordering::Relaxed));
+//! assert_eq!(fetch_all(&parts).unwrap().iter().sum::<i64>(), 1000);
+//! ```
 #![warn(missing_docs)]
+
+pub mod bench;
+mod mutable;
+mod shard;
+mod target;
+
+pub use mutable::{mutable, mutable_with, Mutable, MutableArg, MutableOptions};
+pub use shard::{shard, Shard, ShardArg, ShardOptions};
