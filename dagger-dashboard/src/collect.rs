@@ -1,0 +1,484 @@
+//! The [`Collector`]: the dashboard's [`Observer`]. It must never slow the computation, so:
+//!
+//! - every thread that reports events gets its own *lane* (counters, a stack of the tasks it
+//!   is running, a small ring of timed spans). Only that thread writes its lane, so counting
+//!   is a plain load and store on a cache line no other core touches — no lock, no contended
+//!   atomic. The page's sampler reads the lanes a few times a second;
+//! - only one task in `stride` is timed for the task stream, and each lane adapts its stride
+//!   so that it records at most a few thousand spans per second whatever the task size;
+//! - the graph panel keeps a bounded window of consecutive task ids; outside it an event
+//!   costs one comparison.
+//!
+//! Queued / running counts need to know whether a finished task had started. A task starts
+//! and finishes on the same thread, except when it is cancelled from elsewhere: the per-lane
+//! stack answers the common case and a (rare) scan of the other lanes the rest.
+
+use crate::gauges::Gauges;
+use crate::graph::Graph;
+use crate::state::{NameProgress, NodeState, Progress, SpanView, State};
+use dagger_core::{ProcessorId, TaskId, WorkerId};
+use dagger_sched::{Observer, TaskEvent, TaskEventKind};
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+/// The group of tasks spawned without a name.
+pub const UNNAMED: &str = "(unnamed)";
+
+/// Deepest nesting of running tasks tracked per thread (a task that waits runs others).
+const STACK: usize = 64;
+/// Spans kept per lane.
+const RING: usize = 512;
+/// Most spans sent in one update.
+const MAX_SPANS_OUT: usize = 4096;
+/// The sampling window, and the spans a lane aims to record in it.
+const WINDOW: Duration = Duration::from_millis(50);
+const TARGET_PER_WINDOW: u64 = 32;
+/// A lane records at most this many spans in a window before it raises its stride.
+const BUDGET_PER_WINDOW: u64 = 2 * TARGET_PER_WINDOW;
+const MAX_STRIDE: u64 = 1 << 24;
+
+static NEXT_COLLECTOR: AtomicU64 = AtomicU64::new(1);
+
+/// Task counters of one name on one lane. Written only by the lane's thread.
+#[derive(Default)]
+struct Counts {
+    spawned: AtomicU64,
+    started: AtomicU64,
+    ok: AtomicU64,
+    failed: AtomicU64,
+    /// Finished without having started (cancelled while queued, or not placeable).
+    unstarted: AtomicU64,
+}
+
+/// `c += 1` for a counter with a single writer: no locked instruction needed.
+#[inline]
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+/// One span kept for the task stream.
+struct SpanRec {
+    seq: u64,
+    task: u64,
+    name: Option<Arc<str>>,
+    start: Duration,
+    end: Duration,
+    ok: bool,
+}
+
+/// What one thread reported (shared part: the thread writes, the sampler reads).
+struct Lane {
+    processor: OnceLock<ProcessorId>,
+    unnamed: Counts,
+    named: Mutex<Vec<(Arc<str>, Arc<Counts>)>>,
+    /// Ids of the tasks running on this thread, innermost last; 0 marks a task that another
+    /// thread reported finished (cancelled while running).
+    stack: [AtomicU64; STACK],
+    depth: AtomicUsize,
+    spans: Mutex<VecDeque<SpanRec>>,
+    /// Time one task in `stride`; the sampler may lower it after a lull.
+    stride: AtomicU64,
+    countdown: AtomicU64,
+    /// When this lane last recorded a span (nanoseconds since the collector started).
+    last_span_ns: AtomicU64,
+}
+
+impl Lane {
+    fn new() -> Self {
+        Lane {
+            processor: OnceLock::new(),
+            unnamed: Counts::default(),
+            named: Mutex::new(Vec::new()),
+            stack: std::array::from_fn(|_| AtomicU64::new(0)),
+            depth: AtomicUsize::new(0),
+            spans: Mutex::new(VecDeque::with_capacity(RING)),
+            stride: AtomicU64::new(1),
+            countdown: AtomicU64::new(1),
+            last_span_ns: AtomicU64::new(0),
+        }
+    }
+}
+
+/// What one thread keeps for itself about one collector.
+struct Local {
+    collector: u64,
+    alive: Weak<()>,
+    lane: Arc<Lane>,
+    names: HashMap<Arc<str>, Arc<Counts>>,
+    /// Start times of the timed tasks on the stack (same indices).
+    t0: [Option<Instant>; STACK],
+    /// Tasks started beyond the stack's depth.
+    overflow: u64,
+    window_start: Option<Instant>,
+    window_count: u64,
+}
+
+thread_local! {
+    static LOCALS: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Local {
+    fn counts(&mut self, name: &Option<Arc<str>>) -> &Counts {
+        let Some(n) = name else {
+            return &self.lane.unnamed;
+        };
+        if !self.names.contains_key(&**n) {
+            let c = Arc::new(Counts::default());
+            self.lane.named.lock().push((n.clone(), c.clone()));
+            self.names.insert(n.clone(), c);
+        }
+        match self.names.get(&**n) {
+            Some(c) => c,
+            None => &self.lane.unnamed, // ok: inserted just above; never taken
+        }
+    }
+
+    /// Pushes a started task; whether it is timed.
+    fn push(&mut self, task: u64) -> bool {
+        let lane = &*self.lane;
+        let c = lane.countdown.load(Relaxed);
+        let timed = c <= 1;
+        lane.countdown.store(
+            if timed {
+                lane.stride.load(Relaxed).max(1)
+            } else {
+                c - 1
+            },
+            Relaxed,
+        );
+        let mut d = lane.depth.load(Relaxed);
+        while d > 0 && lane.stack[d - 1].load(Relaxed) == 0 {
+            d -= 1;
+        }
+        if d < STACK {
+            lane.stack[d].store(task, Relaxed);
+            self.t0[d] = if timed { Some(Instant::now()) } else { None };
+            lane.depth.store(d + 1, Release);
+        } else {
+            self.overflow += 1;
+        }
+        timed
+    }
+
+    /// Pops a finished task: `Some(start time if timed)` if it was running on this thread.
+    fn pop(&mut self, task: u64) -> Option<Option<Instant>> {
+        let lane = &*self.lane;
+        let mut d = lane.depth.load(Relaxed);
+        while d > 0 && lane.stack[d - 1].load(Relaxed) == 0 {
+            d -= 1;
+        }
+        if d > 0 && lane.stack[d - 1].load(Relaxed) == task {
+            lane.depth.store(d - 1, Release);
+            return Some(self.t0[d - 1].take());
+        }
+        lane.depth.store(d, Release);
+        if self.overflow > 0 {
+            // Nested deeper than the stack: the innermost task finishes first.
+            self.overflow -= 1;
+            return Some(None);
+        }
+        None
+    }
+
+    /// Adapts the stride so the lane records about `TARGET_PER_WINDOW` spans per window.
+    fn adapt(&mut self, now: Instant) {
+        let start = *self.window_start.get_or_insert(now);
+        self.window_count += 1;
+        let elapsed = now.saturating_duration_since(start);
+        if self.window_count < BUDGET_PER_WINDOW && elapsed < WINDOW {
+            return;
+        }
+        let stride = self.lane.stride.load(Relaxed).max(1);
+        // Tasks per window at the current pace, and the stride that keeps the target.
+        let el = elapsed.as_nanos().max(1);
+        let per_window = (self.window_count as u128 * stride as u128 * WINDOW.as_nanos()) / el;
+        let want = (per_window / TARGET_PER_WINDOW as u128).clamp(1, MAX_STRIDE as u128) as u64;
+        self.lane.stride.store(want, Relaxed);
+        if self.lane.countdown.load(Relaxed) > want {
+            self.lane.countdown.store(want, Relaxed);
+        }
+        self.window_start = Some(now);
+        self.window_count = 0;
+    }
+}
+
+/// The dashboard's task-event observer and the figures it keeps.
+pub struct Collector {
+    id: u64,
+    alive: Arc<()>,
+    start: Instant,
+    lanes: Mutex<Vec<Arc<Lane>>>,
+    span_seq: AtomicU64,
+    graph: Graph,
+    pub(crate) clients: AtomicU64,
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector")
+            .field("id", &self.id)
+            .field("lanes", &self.lanes.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Collector {
+    /// A collector with nothing seen yet.
+    pub fn new() -> Self {
+        Collector {
+            id: NEXT_COLLECTOR.fetch_add(1, Relaxed),
+            alive: Arc::new(()),
+            start: Instant::now(),
+            lanes: Mutex::new(Vec::new()),
+            span_seq: AtomicU64::new(0),
+            graph: Graph::new(),
+            clients: AtomicU64::new(0),
+        }
+    }
+
+    /// Runs `f` on this thread's lane for this collector (made on first use). Returns `None`
+    /// only while the thread is being torn down.
+    #[inline]
+    fn with_local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+        LOCALS
+            .try_with(|cell| {
+                let mut v = cell.try_borrow_mut().ok()?;
+                let i = match v.iter().position(|l| l.collector == self.id) {
+                    Some(i) => i,
+                    None => {
+                        v.retain(|l| l.alive.strong_count() > 0);
+                        v.push(self.new_local());
+                        v.len() - 1
+                    }
+                };
+                Some(f(&mut v[i]))
+            })
+            .ok()
+            .flatten()
+    }
+
+    fn new_local(&self) -> Local {
+        let lane = Arc::new(Lane::new());
+        self.lanes.lock().push(lane.clone());
+        Local {
+            collector: self.id,
+            alive: Arc::downgrade(&self.alive),
+            lane,
+            names: HashMap::new(),
+            t0: [None; STACK],
+            overflow: 0,
+            window_start: None,
+            window_count: 0,
+        }
+    }
+
+    /// Another thread reported `task` finished: if it was running on some lane, mark it
+    /// gone there. Rare (a cancelled running task), so a scan is fine.
+    fn claim_elsewhere(&self, task: u64) -> bool {
+        let lanes = self.lanes.lock();
+        for lane in lanes.iter() {
+            let d = lane.depth.load(Acquire).min(STACK);
+            for slot in &lane.stack[..d] {
+                if slot.compare_exchange(task, 0, AcqRel, Relaxed).is_ok() {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn since_start(&self, t: Instant) -> Duration {
+        t.saturating_duration_since(self.start)
+    }
+
+    fn on_spawned(&self, e: &TaskEvent, deps: &[TaskId]) {
+        self.with_local(|l| bump(&l.counts(&e.name).spawned));
+        self.graph.spawned(e.task.0, &e.name, deps);
+    }
+
+    fn on_started(&self, e: &TaskEvent, processor: ProcessorId) {
+        self.with_local(|l| {
+            if l.lane.processor.get().is_none() {
+                let _ = l.lane.processor.set(processor);
+            }
+            bump(&l.counts(&e.name).started);
+            l.push(e.task.0);
+        });
+        self.graph.set(e.task.0, NodeState::Running);
+    }
+
+    fn on_finished(&self, e: &TaskEvent, ok: bool) {
+        self.with_local(|l| {
+            let c = l.counts(&e.name);
+            bump(if ok { &c.ok } else { &c.failed });
+            match l.pop(e.task.0) {
+                Some(Some(t0)) => {
+                    let now = Instant::now();
+                    let seq = self.span_seq.fetch_add(1, Relaxed) + 1;
+                    let end = self.since_start(now);
+                    let rec = SpanRec {
+                        seq,
+                        task: e.task.0,
+                        name: e.name.clone(),
+                        start: self.since_start(t0),
+                        end,
+                        ok,
+                    };
+                    {
+                        let mut ring = l.lane.spans.lock();
+                        if ring.len() == RING {
+                            ring.pop_front();
+                        }
+                        ring.push_back(rec);
+                    }
+                    l.lane
+                        .last_span_ns
+                        .store(end.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
+                    l.adapt(now);
+                }
+                Some(None) => {}
+                None => {
+                    if !self.claim_elsewhere(e.task.0) {
+                        bump(&l.counts(&e.name).unstarted);
+                    }
+                }
+            }
+        });
+        self.graph.set(
+            e.task.0,
+            if ok {
+                NodeState::Done
+            } else {
+                NodeState::Failed
+            },
+        );
+    }
+
+    /// Everything seen so far. `since` limits the spans to those with a larger sequence
+    /// number (the live stream sends each span once).
+    pub fn state(&self, gauges: &Gauges, since: u64) -> State {
+        let lanes: Vec<Arc<Lane>> = self.lanes.lock().clone();
+        let now = self.since_start(Instant::now());
+        let mut acc: BTreeMap<String, [u64; 5]> = BTreeMap::new();
+        // Counters only grow. Read the finishes first, then the starts, then the spawns, so
+        // a task that moves on while we read is never counted in two states or none.
+        type Pick = fn(&Counts) -> [u64; 5];
+        let passes: [Pick; 3] = [
+            |c| {
+                let unstarted = c.unstarted.load(Acquire);
+                [0, 0, c.ok.load(Acquire), c.failed.load(Acquire), unstarted]
+            },
+            |c| [0, c.started.load(Acquire), 0, 0, 0],
+            |c| [c.spawned.load(Acquire), 0, 0, 0, 0],
+        ];
+        for pick in passes {
+            for lane in &lanes {
+                let mut add = |name: &str, c: &Counts| {
+                    let v = pick(c);
+                    let a = acc.entry(name.to_string()).or_default();
+                    for (x, y) in a.iter_mut().zip(v) {
+                        *x = x.wrapping_add(y);
+                    }
+                };
+                add(UNNAMED, &lane.unnamed);
+                for (n, c) in lane.named.lock().iter() {
+                    add(n, c);
+                }
+            }
+        }
+        let mut totals = Progress::default();
+        let mut names = Vec::new();
+        for (name, [spawned, started, ok, failed, unstarted]) in acc {
+            if spawned == 0 && started == 0 && ok == 0 && failed == 0 {
+                continue;
+            }
+            let finished_after_start = (ok + failed).saturating_sub(unstarted);
+            let progress = Progress {
+                queued: spawned.saturating_sub(started + unstarted),
+                running: started.saturating_sub(finished_after_start),
+                done: ok,
+                failed,
+            };
+            totals.add(&progress);
+            names.push(NameProgress { name, progress });
+        }
+
+        let mut processors: Vec<ProcessorId> =
+            lanes.iter().filter_map(|l| l.processor.get().copied()).collect();
+        processors.sort();
+        processors.dedup();
+        let mut workers: Vec<WorkerId> = processors.iter().map(|p| p.worker).collect();
+        workers.dedup();
+        for w in workers {
+            gauges.ensure_worker(w);
+        }
+
+        let mut spans = Vec::new();
+        let mut span_stride = 1;
+        for lane in &lanes {
+            let Some(p) = lane.processor.get() else {
+                continue;
+            };
+            let stride = lane.stride.load(Relaxed);
+            // After a lull (no span for a second) time the next task again: the stride was
+            // set for a pace that may be over.
+            let last = Duration::from_nanos(lane.last_span_ns.load(Relaxed));
+            if stride > 1 && now.saturating_sub(last) > Duration::from_secs(1) {
+                lane.stride.store(1, Relaxed);
+                lane.countdown.store(1, Relaxed);
+            }
+            span_stride = span_stride.max(lane.stride.load(Relaxed));
+            let processor = p.to_string();
+            for s in lane.spans.lock().iter().filter(|s| s.seq > since) {
+                spans.push(SpanView {
+                    seq: s.seq,
+                    task: s.task,
+                    name: s.name.as_deref().unwrap_or(UNNAMED).to_string(),
+                    processor: processor.clone(),
+                    start_s: s.start.as_secs_f64(),
+                    end_s: s.end.as_secs_f64(),
+                    ok: s.ok,
+                });
+            }
+        }
+        spans.sort_by_key(|s| s.seq);
+        if spans.len() > MAX_SPANS_OUT {
+            spans.drain(..spans.len() - MAX_SPANS_OUT);
+        }
+
+        State {
+            uptime_s: now.as_secs_f64(),
+            totals,
+            names,
+            processors: processors.iter().map(|p| p.to_string()).collect(),
+            spans,
+            span_seq: self.span_seq.load(Relaxed),
+            span_stride,
+            memory: gauges.memory(),
+            transfers: gauges.transfers(),
+            graph: self.graph.view(),
+            clients: self.clients.load(Relaxed),
+        }
+    }
+}
+
+impl Observer for Collector {
+    #[inline]
+    fn on_event(&self, e: &TaskEvent) {
+        match &e.kind {
+            TaskEventKind::Spawned { deps } => self.on_spawned(e, deps),
+            TaskEventKind::Started { processor } => self.on_started(e, *processor),
+            TaskEventKind::Finished { ok } => self.on_finished(e, *ok),
+        }
+    }
+}

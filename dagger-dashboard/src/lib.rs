@@ -1,0 +1,46 @@
+//! # dagger-dashboard
+//!
+//! A live dashboard for a dagger-rs computation, in the browser: the task stream (a Gantt of
+//! recent task executions per processor), progress per task name (queued / running / done /
+//! failed), memory and spilled bytes per worker, transfers between workers, and the task
+//! graph with each node's state. The same numbers are served as JSON at `/api/state`.
+//!
+//! It never slows the computation: the observer counts on per-thread lanes without locks,
+//! times only a sample of tasks (bounded per second whatever the task size), and the server
+//! computes nothing while no client is connected.
+//!
+//! ```no_run
+//! use dagger_dashboard::Dashboard;
+//! use dagger_sched::Context;
+//! let dash = Dashboard::start(Dashboard::DEFAULT_ADDR)?; // prints "dagger dashboard at http://…"
+//! let ctx = Context::builder().observer(dash.observer()).build();
+//! // ... spawn work; open the printed address in a browser.
+//! # Ok::<(), dagger_core::Error>(())
+//! ```
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`Dashboard`] | start / stop the server; the observer to install; `from_env` |
+//! | [`Collector`] | the observer: per-thread counters, sampled spans, graph window |
+//! | [`Gauges`] | memory and transfer figures fed by other crates |
+//! | [`State`] and friends | the numbers shown, as serde types (`/api/state`) |
+//! | [`bench`] | the overhead benchmark (dashboard on with a client vs off) |
+#![warn(missing_docs)]
+
+pub mod bench;
+mod collect;
+mod gauges;
+mod graph;
+mod page;
+mod server;
+mod state;
+
+pub use collect::{Collector, UNNAMED};
+pub use gauges::Gauges;
+pub use graph::CAP as GRAPH_CAP;
+pub use page::PAGE;
+pub use server::{Dashboard, ENV_VAR, TICK};
+pub use state::{
+    GraphView, MemoryView, NameProgress, NodeState, NodeView, Progress, SpanView, State,
+    TransferView,
+};
