@@ -12,7 +12,7 @@
 //! | [`Mutable`] | the handle to such a value (a pinned chunk) |
 //! | [`shard()`] + [`ShardOptions`] | one piece per worker, or per thread processor, each constructed where it lives |
 //! | [`Shard`] | the handle: a task taking it receives the piece local to where it runs; [`Shard::map`] runs once per piece |
-//! | [`bench`] | the shard-vs-mutex benchmark (`bench_shard`) |
+//! | [`bench`](mod@bench) | the shard-vs-mutex benchmark (`bench_shard`) |
 //!
 //! Values are shared, not copied: a piece lives in an `Arc<T>` and tasks receive a clone of
 //! that `Arc`, so `T` must be `Send + Sync` and use interior mutability (atomics, a `Mutex`).

@@ -3,7 +3,10 @@
 
 use crate::target::{admitted, check_processor, check_worker, home_scope};
 use dagger_core::{Error, Options, ProcessorId, Result, Scope, WorkerId};
-use dagger_sched::{current_processor, Arg, Chunk, Context, Dependency, IntoArg};
+use dagger_sched::{
+    current_processor, AnyThunk, Arg, Chunk, Context, Dependency, IntoArg, IntoLazyArg, LazyArg,
+    Memo,
+};
 use std::fmt;
 use std::sync::Arc;
 
@@ -225,6 +228,31 @@ impl<T: Send + Sync + 'static> IntoArg for &Mutable<T> {
     type Arg = MutableArg<T>;
     fn into_arg(self) -> MutableArg<T> {
         MutableArg(self.clone())
+    }
+}
+
+// In a lazy graph (`delayed`) a mutable value is an input that is already there.
+impl<T: Send + Sync + 'static> LazyArg for Mutable<T> {
+    type Eager = Mutable<T>;
+    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
+        None
+    }
+    fn materialize(&self, _: &Memo) -> Mutable<T> {
+        self.clone()
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoLazyArg for Mutable<T> {
+    type Lazy = Mutable<T>;
+    fn into_lazy(self) -> Mutable<T> {
+        self
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoLazyArg for &Mutable<T> {
+    type Lazy = Mutable<T>;
+    fn into_lazy(self) -> Mutable<T> {
+        self.clone()
     }
 }
 

@@ -4,7 +4,10 @@
 use crate::mutable::Mutable;
 use crate::target::{check_processor, check_worker, home_scope, threads_of, workers};
 use dagger_core::{Error, Options, ProcessorId, Result, Scope, WorkerId};
-use dagger_sched::{current_processor, Arg, Context, DTask, Dependency, IntoArg};
+use dagger_sched::{
+    current_processor, AnyThunk, Arg, Context, DTask, Dependency, IntoArg, IntoLazyArg, LazyArg,
+    Memo,
+};
 use std::fmt;
 use std::sync::Arc;
 
@@ -270,6 +273,31 @@ impl<T: Send + Sync + 'static> IntoArg for Shard<T> {
     type Arg = ShardArg<T>;
     fn into_arg(self) -> ShardArg<T> {
         ShardArg(self.inner)
+    }
+}
+
+// In a lazy graph (`delayed`) a shard is an input that is already there.
+impl<T: Send + Sync + 'static> LazyArg for Shard<T> {
+    type Eager = Shard<T>;
+    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
+        None
+    }
+    fn materialize(&self, _: &Memo) -> Shard<T> {
+        self.clone()
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoLazyArg for Shard<T> {
+    type Lazy = Shard<T>;
+    fn into_lazy(self) -> Shard<T> {
+        self
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoLazyArg for &Shard<T> {
+    type Lazy = Shard<T>;
+    fn into_lazy(self) -> Shard<T> {
+        self.clone()
     }
 }
 

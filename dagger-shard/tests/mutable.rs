@@ -296,3 +296,29 @@ fn error_cases() {
         Ok(_) => panic!("panicking constructor built a value"),
     }
 }
+
+/// The lazy API takes a mutable value too, with the same pinning.
+#[test]
+fn lazy_tasks_are_pinned_too() {
+    let ctx = ctx(2);
+    let t2 = thread(&ctx, 2);
+    let x = mutable_with(&ctx, &MutableOptions::new().processor(t2), || {
+        AtomicI64::new(0)
+    })
+    .unwrap();
+    let a = dagger_sched::delayed(
+        |(x,)| {
+            x.fetch_add(1, Ordering::SeqCst);
+            current_processor()
+        },
+        (&x,),
+    );
+    let b = dagger_sched::delayed(|(p, x)| (p, x.load(Ordering::SeqCst)), (&a, &x));
+    assert_eq!(b.collect(&ctx).unwrap(), (Some(t2), 1));
+    let bad = dagger_sched::delayed_with(
+        Options::new().scope(Scope::Exact(thread(&ctx, 1))),
+        |(x,)| x.load(Ordering::SeqCst),
+        (&x,),
+    );
+    assert_scheduling(&bad.collect(&ctx).unwrap_err(), "lazy, other thread");
+}

@@ -370,3 +370,39 @@ proptest! {
         }
     }
 }
+
+/// A task taking a per-thread shard and a value pinned to one thread runs on that thread
+/// (the shard adds no constraint) and receives that thread's piece; the lazy API works too.
+#[test]
+fn shard_follows_other_constraints() {
+    let ctx = ctx(3);
+    let t3 = thread(&ctx, 3);
+    let cs = shard(
+        &ctx,
+        || AtomicI64::new(0),
+        ShardOptions::new().per_thread(true),
+    )
+    .unwrap();
+    let pin = dagger_shard::mutable_with(
+        &ctx,
+        &dagger_shard::MutableOptions::new().processor(t3),
+        || (),
+    )
+    .unwrap();
+    let ts: Vec<_> = (0..30)
+        .map(|_| ctx.spawn(|(c, _p)| c.fetch_add(1, Ordering::SeqCst), (&cs, &pin)))
+        .collect();
+    fetch_all(&ts).unwrap();
+    assert_eq!(
+        cs.get(t3).unwrap().fetch().unwrap().load(Ordering::SeqCst),
+        30
+    );
+    let lazy = dagger_sched::delayed(
+        |(c, _p)| {
+            c.fetch_add(1, Ordering::SeqCst);
+            current_processor()
+        },
+        (&cs, &pin),
+    );
+    assert_eq!(lazy.collect(&ctx).unwrap(), Some(t3));
+}
