@@ -27,6 +27,8 @@ enum Cmd {
 }
 
 fn main() {
+    // Worker processes of `bench` clusters are re-executions of this binary.
+    dagger::init();
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Bench { suite, quick, reps } => {

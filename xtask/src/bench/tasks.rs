@@ -6,7 +6,7 @@
 //! into preallocated slots, the chain as nested spawns, the tree as `join`s.
 
 use super::{line, measure};
-use dagger::{fetch_all, Context, DTask};
+use dagger::{fetch_all, Context, DTask, Options, Scope, WorkerId};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -73,6 +73,96 @@ fn rayon_tree(leaves: usize) {
         a + b
     }
     assert_eq!(tree(leaves), leaves as u64);
+}
+
+dagger::register! {
+    fn inc(x: u64) -> u64 { x + 1 }
+    fn one(_x: u64) -> u64 { 1 }
+    fn add(a: u64, b: u64) -> u64 { a + b }
+}
+
+/// Registered-function versions, placed on the worker processes only (so every task crosses
+/// a process boundary: this measures the multi-process path, not the driver's threads).
+fn remote_opts(ctx: &Context) -> Options {
+    let ws = ctx
+        .workers()
+        .into_iter()
+        .filter(|w| *w != WorkerId::DRIVER)
+        .map(Scope::Process);
+    Options::new().scope(Scope::union(ws).expect("the cluster has workers"))
+}
+
+fn tcp_independent(ctx: &Context, o: &Options, n: usize) {
+    let ts: Vec<DTask<u64>> = (0..n as u64)
+        .map(|i| ctx.spawn_fn_with(o, INC, (i,)))
+        .collect();
+    let v = fetch_all(&ts).expect("tasks succeed");
+    assert_eq!(v[n - 1], n as u64);
+}
+
+fn tcp_chain(ctx: &Context, o: &Options, n: usize) {
+    let mut t = ctx.spawn_fn_with(o, ONE, (0u64,));
+    for _ in 1..n {
+        t = ctx.spawn_fn_with(o, INC, (t,));
+    }
+    assert_eq!(t.fetch().expect("chain succeeds"), n as u64);
+}
+
+fn tcp_tree(ctx: &Context, o: &Options, leaves: usize) {
+    let mut level: Vec<DTask<u64>> = (0..leaves)
+        .map(|_| ctx.spawn_fn_with(o, ONE, (0u64,)))
+        .collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| ctx.spawn_fn_with(o, ADD, (&p[0], &p[1])))
+            .collect();
+    }
+    assert_eq!(level[0].fetch().expect("tree succeeds"), leaves as u64);
+}
+
+/// The multi-process half of the suite: driver + 2 worker processes on loopback.
+pub fn run_tcp(quick: bool, reps: usize) -> Vec<Value> {
+    let ctx = match Context::builder().workers(2).try_build() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("dagger-tcp2 skipped: {e}");
+            return Vec::new();
+        }
+    };
+    let o = remote_opts(&ctx);
+    let (n_ind, n_chain, leaves) = if quick {
+        (10_000, 1_000, 4_096)
+    } else {
+        (100_000, 10_000, 65_536)
+    };
+    let mut out = Vec::new();
+    let mut emit = |w: &str, params: Value, tasks: usize, s| {
+        let mut l = line(w, "dagger-tcp2", params, reps, s);
+        l["tasks_per_s"] = json!(tasks as f64 / s.0);
+        l["us_per_task"] = json!(s.0 * 1e6 / tasks as f64);
+        eprintln!("{l}");
+        out.push(l);
+    };
+    emit(
+        "tasks_independent",
+        json!({"n": n_ind, "workers": 2}),
+        n_ind,
+        measure(reps, || tcp_independent(&ctx, &o, n_ind)),
+    );
+    emit(
+        "tasks_chain",
+        json!({"n": n_chain, "workers": 2}),
+        n_chain,
+        measure(reps, || tcp_chain(&ctx, &o, n_chain)),
+    );
+    emit(
+        "tree_reduce",
+        json!({"leaves": leaves, "tasks": 2 * leaves - 1, "workers": 2}),
+        2 * leaves - 1,
+        measure(reps, || tcp_tree(&ctx, &o, leaves)),
+    );
+    out
 }
 
 /// Runs the suite.
@@ -157,5 +247,7 @@ pub fn run(quick: bool, reps: usize) -> Vec<Value> {
             measure(r, || dagger_independent(&ctx, n)),
         );
     }
+    drop(ctx);
+    out.extend(run_tcp(quick, reps));
     out
 }
