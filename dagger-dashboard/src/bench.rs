@@ -126,7 +126,10 @@ fn tiny_tasks(ctx: &Context, n: u64) {
     let ts: Vec<DTask<u64>> = (0..n).map(|i| ctx.spawn(|(x,)| x + 1, (i,))).collect();
     match fetch_all(&ts) {
         Ok(v) if v.last() == Some(&n) => {}
-        other => eprintln!("bench_dashboard: unexpected result {:?}", other.map(|v| v.len())),
+        other => eprintln!(
+            "bench_dashboard: unexpected result {:?}",
+            other.map(|v| v.len())
+        ),
     }
 }
 
@@ -165,7 +168,11 @@ pub fn bench_dashboard(quick: bool) -> Vec<Value> {
     let mut t_dash = Vec::with_capacity(reps);
     for r in 0..reps {
         // Alternate which goes first so neither always runs on a warmer machine.
-        let order: [bool; 2] = if r % 2 == 0 { [false, true] } else { [true, false] };
+        let order: [bool; 2] = if r % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
         for with_dash in order {
             let ctx = if with_dash { &watched } else { &plain };
             let t0 = Instant::now();

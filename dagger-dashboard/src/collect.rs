@@ -413,8 +413,10 @@ impl Collector {
             names.push(NameProgress { name, progress });
         }
 
-        let mut processors: Vec<ProcessorId> =
-            lanes.iter().filter_map(|l| l.processor.get().copied()).collect();
+        let mut processors: Vec<ProcessorId> = lanes
+            .iter()
+            .filter_map(|l| l.processor.get().copied())
+            .collect();
         processors.sort();
         processors.dedup();
         let mut workers: Vec<WorkerId> = processors.iter().map(|p| p.worker).collect();

@@ -140,8 +140,7 @@ impl Graph {
             .list
             .iter()
             .map(|n| {
-                let s = self.states[(n.id.wrapping_sub(nodes.base) % SLOTS) as usize]
-                    .load(Acquire);
+                let s = self.states[(n.id.wrapping_sub(nodes.base) % SLOTS) as usize].load(Acquire);
                 all_finished &= s >= DONE;
                 NodeView {
                     id: n.id,

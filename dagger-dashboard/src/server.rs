@@ -138,9 +138,9 @@ impl Dashboard {
                 None => Ok(None),
             },
             Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(Error::Argument(format!(
-                "{ENV_VAR} is not valid UTF-8"
-            ))),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(Error::Argument(format!("{ENV_VAR} is not valid UTF-8")))
+            }
         }
     }
 
@@ -187,9 +187,9 @@ pub(crate) fn parse_env(v: &str) -> Result<Option<String>> {
     match v.to_ascii_lowercase().as_str() {
         "0" | "off" | "false" | "no" => Ok(None),
         "" | "1" | "on" | "true" | "yes" => Ok(Some(Dashboard::DEFAULT_ADDR.to_string())),
-        _ if v.parse::<SocketAddr>().is_ok() || v.rsplit_once(':').is_some_and(|(h, p)| {
-            !h.is_empty() && p.parse::<u16>().is_ok()
-        }) =>
+        _ if v.parse::<SocketAddr>().is_ok()
+            || v.rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
         {
             Ok(Some(v.to_string()))
         }
@@ -208,10 +208,7 @@ fn router(shared: Shared) -> Router {
 }
 
 async fn page() -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(PAGE),
-    )
+    ([(header::CACHE_CONTROL, "no-store")], Html(PAGE))
 }
 
 async fn api_state(AxumState(s): AxumState<Shared>) -> Json<State> {

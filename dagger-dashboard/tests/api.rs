@@ -68,7 +68,13 @@ fn counts_match_a_computation_with_names_and_failures() {
         })
         .collect();
     let bad: Vec<DTask<u64>> = (0..3)
-        .map(|i| ctx.try_spawn_with(&named("bad"), |(i,)| Err::<u64, _>(format!("bad {i}")), (i,)))
+        .map(|i| {
+            ctx.try_spawn_with(
+                &named("bad"),
+                |(i,)| Err::<u64, _>(format!("bad {i}")),
+                (i,),
+            )
+        })
         .collect();
     let plain = ctx.spawn(|()| 7, ());
     let total: u64 = sums.iter().map(|t| t.fetch().unwrap()).sum();
@@ -95,7 +101,11 @@ fn counts_match_a_computation_with_names_and_failures() {
     assert!(!s.spans.is_empty(), "tasks were timed for the task stream");
     assert!(s.spans.iter().all(|sp| sp.end_s >= sp.start_s));
     assert!(s.spans.iter().any(|sp| sp.name == "square"));
-    assert!(s.spans.iter().filter(|sp| sp.name == "bad").all(|sp| !sp.ok));
+    assert!(s
+        .spans
+        .iter()
+        .filter(|sp| sp.name == "bad")
+        .all(|sp| !sp.ok));
     // The graph window holds the first tasks, with the sums' edges to their squares.
     let g = &s.graph;
     assert!(!g.truncated, "224 tasks fit the graph window");
@@ -121,16 +131,23 @@ fn http_endpoints_serve_the_page_the_json_and_the_stream() {
         .collect();
     dagger_sched::fetch_all(&ts).unwrap();
     dash.gauges().set_memory(WorkerId(2), 1 << 20, 4096);
-    dash.gauges().record_transfer(WorkerId(1), WorkerId(2), 1000);
+    dash.gauges()
+        .record_transfer(WorkerId(1), WorkerId(2), 1000);
     settle(&dash, |s| s.totals.done == 50);
 
     let (head, body) = http_get(dash.addr(), "/");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body.contains("id=\"progress\"") && body.contains("EventSource"));
-    assert!(!body.contains("http://") || !body.contains("<script src"), "no CDN");
+    assert!(
+        !body.contains("http://") || !body.contains("<script src"),
+        "no CDN"
+    );
 
     let (head, body) = http_get(dash.addr(), "/api/state");
-    assert!(head.to_ascii_lowercase().contains("application/json"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("application/json"),
+        "{head}"
+    );
     let s: State = serde_json::from_str(&body).unwrap();
     assert_eq!(progress(&s, "inc").done, 50);
     assert_eq!(s.memory.len(), 2);
@@ -143,7 +160,10 @@ fn http_endpoints_serve_the_page_the_json_and_the_stream() {
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 
     let client = SseClient::connect(dash.addr()).unwrap();
-    assert!(client.wait_for(2, Duration::from_secs(10)), "two live updates");
+    assert!(
+        client.wait_for(2, Duration::from_secs(10)),
+        "two live updates"
+    );
     assert_eq!(dash.state().clients, 1);
     drop(client);
     let t0 = Instant::now();
