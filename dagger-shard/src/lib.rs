@@ -14,6 +14,12 @@
 //! | [`Shard`] | the handle: a task taking it receives the piece local to where it runs; [`Shard::map`] runs once per piece |
 //! | [`bench`](mod@bench) | the shard-vs-mutex benchmark (`bench_shard`) |
 //!
+//! Everything is phrased per worker and per processor (a piece per `WorkerId`, or per thread
+//! processor, read from the context's universe), so the same API covers remote workers once
+//! the scheduler runs tasks there; today constructors are closures, which run only in the
+//! process that made them, so a selection naming another worker fails with a
+//! `SchedulingError` from its constructor task.
+//!
 //! Values are shared, not copied: a piece lives in an `Arc<T>` and tasks receive a clone of
 //! that `Arc`, so `T` must be `Send + Sync` and use interior mutability (atomics, a `Mutex`).
 //!

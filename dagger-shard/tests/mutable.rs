@@ -322,3 +322,42 @@ fn lazy_tasks_are_pinned_too() {
     );
     assert_scheduling(&bad.collect(&ctx).unwrap_err(), "lazy, other thread");
 }
+
+/// Made by a task pinned to the very thread the value is pinned to: the waiting task lets the
+/// constructor run on its own thread meanwhile.
+#[test]
+fn made_on_the_thread_that_waits() {
+    let ctx = ctx(2);
+    let t1 = thread(&ctx, 1);
+    let inner = ctx.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let task = ctx.spawn_with(
+        &Options::new().scope(Scope::Exact(t1)),
+        move |()| {
+            let x = mutable_with(&inner, &MutableOptions::new().processor(t1), || {
+                current_processor()
+            });
+            let _ = tx.send(());
+            x.map(|x| x.fetch().map(|p| *p))
+        },
+        (),
+    );
+    // A hang would be a bug: fail instead of blocking the test run.
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("constructor never ran on the waiting thread");
+    assert_eq!(task.fetch().unwrap().unwrap().unwrap(), Some(t1));
+    let cs_ctx = ctx.clone();
+    let per_thread = ctx.spawn_with(
+        &Options::new().scope(Scope::Exact(t1)),
+        move |()| {
+            dagger_shard::shard(
+                &cs_ctx,
+                current_processor,
+                dagger_shard::ShardOptions::new().per_thread(true),
+            )
+            .map(|s| s.len())
+        },
+        (),
+    );
+    assert_eq!(per_thread.fetch().unwrap().unwrap(), 2);
+}
