@@ -131,7 +131,10 @@ enum Reply {
 pub(crate) struct Cluster {
     pub driver: WorkerId,
     pub inline_limit: u32,
-    rt: tokio::runtime::Runtime,
+    /// Taken on drop and shut down in the background: the last handle may be dropped on
+    /// the runtime's own thread, where a blocking shutdown is not allowed.
+    rt: Option<tokio::runtime::Runtime>,
+    io: tokio::runtime::Handle,
     transport: Arc<dyn Transport>,
     addr: String,
     cookie: String,
@@ -182,11 +185,13 @@ impl Cluster {
             .build()
             .map_err(|e| Error::Io(format!("starting the I/O runtime: {e}")))?;
         let listener = rt.block_on(transport.listen(&config.listen))?;
+        let io = rt.handle().clone();
         let addr = listener.local_addr();
         let cluster = Arc::new(Cluster {
             driver: WorkerId::DRIVER,
             inline_limit: config.inline_limit,
-            rt,
+            rt: Some(rt),
+            io,
             transport,
             addr,
             cookie,
@@ -208,7 +213,7 @@ impl Cluster {
             on_join: Mutex::new(Vec::new()),
         });
         let weak = Arc::downgrade(&cluster);
-        cluster.rt.spawn(accept_loop(weak, listener));
+        cluster.io.spawn(accept_loop(weak, listener));
         Ok(cluster)
     }
 
@@ -506,6 +511,14 @@ impl Cluster {
     }
 }
 
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 fn random_cookie() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut s = String::new();
@@ -525,7 +538,7 @@ async fn accept_loop(cluster: std::sync::Weak<Cluster>, mut listener: Box<dyn Tr
         match conn {
             Ok(conn) => {
                 let weak = Arc::downgrade(&c);
-                c.rt.spawn(serve_worker_conn(weak, conn));
+                c.io.spawn(serve_worker_conn(weak, conn));
             }
             Err(e) => tracing::warn!(target: "dagger", "refused a connection: {e}"),
         }
