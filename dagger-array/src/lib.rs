@@ -7,6 +7,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
+//! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
 //! | [`partition`] | [`Blocks`] and [`AutoBlocks`] |
 //! | [`grid`] | [`BlockGrid`]: shape, block ranges, index ↔ block |
 //! | [`element`] | [`Element`] number types and their arithmetic, [`IntElement`] bit ops |
@@ -21,6 +22,7 @@
 //! | [`unary`] | element-wise functions ([`UnaryOp`]) and `map` |
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
 //! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` |
+//! | [`structure`] | cat/hcat/vcat, permutedims, setindex, assignment, copyto, in-place updates, comparisons, bit ops |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
@@ -42,6 +44,7 @@
 // list holding one range.
 #![allow(clippy::single_range_in_vec_init)]
 
+pub mod assign;
 pub mod bench;
 pub mod binary;
 pub mod block;
@@ -60,6 +63,7 @@ pub mod mem;
 pub mod meta;
 pub mod partition;
 pub mod reduce;
+pub mod structure;
 pub mod unary;
 
 pub use block::{Block, DenseBlock, Kind};

@@ -1,0 +1,449 @@
+//! Structure and update operations of a [`DArray`]: concatenation (`hcat`, `vcat`, `cat`),
+//! `permutedims`, non-mutating `setindex`, region assignment (`A[idx] = b`), `copyto`,
+//! scalar access, the "in-place" updates (`A .+= B`, `A .*= 2`, `A .+= v`, `C .= …`) that
+//! rebind an array to its updated blocks, and comparison and bit operations.
+//!
+//! Concatenation re-uses the input blocks as they are (no task), so the blockings of the
+//! other dimensions must agree exactly: otherwise [`Error::DimensionMismatch`], as in the
+//! reference.
+
+use crate::binary::{compare_dense, compare_scalar_dense, CmpOp, Side};
+use crate::block::{sparse_from_entries, Block, Kind};
+use crate::darray::{held, BlockValue, DArray, Lazy};
+use crate::element::{ArithOp, BitOp, Element, IntElement};
+use crate::graph::Node;
+use crate::grid::BlockGrid;
+use crate::index::{Index, IndexPlan};
+use dagger_core::{Error, Options, Result};
+use ndarray::{ArrayD, Axis, Dimension, IxDyn, Zip};
+use std::sync::Arc;
+
+/// A dense block back in the array's kind (sparse arrays keep sparse blocks).
+fn in_kind<T: Element>(a: ArrayD<T>, kind: Kind) -> Result<Block<T>> {
+    if kind == Kind::Sparse && (1..=2).contains(&a.ndim()) {
+        let shape = a.shape().to_vec();
+        let entries = a
+            .indexed_iter()
+            .filter(|(_, v)| **v != T::zero())
+            .map(|(i, &v)| (i.slice().to_vec(), v))
+            .collect();
+        sparse_from_entries(&shape, entries)
+    } else {
+        Ok(Block::Dense(a))
+    }
+}
+
+fn index_len(ix: &Index, n: usize) -> usize {
+    match ix {
+        Index::All => n,
+        Index::Range(r) => r.len(),
+        Index::List(v) => v.len(),
+        Index::Scalar(_) => 1,
+    }
+}
+
+impl<T: Element> DArray<T> {
+    /// Concatenation along dimension `dim` (`cat(arrays...; dims=dim)`): every other
+    /// dimension must have the same size *and blocking*.
+    pub fn cat(arrays: &[&DArray<T>], dim: usize) -> Result<DArray<T>> {
+        let Some(first) = arrays.first() else {
+            return Err(Error::Argument("cat of no arrays".into()));
+        };
+        let nd = first.grid().ndim();
+        if dim >= nd {
+            return Err(Error::Argument(format!(
+                "cannot concatenate {nd}-d arrays along dimension {dim}"
+            )));
+        }
+        let mut ranges = first.grid().ranges().to_vec();
+        let mut shape = first.shape().to_vec();
+        ranges[dim].clear();
+        shape[dim] = 0;
+        for a in arrays {
+            let g = a.grid();
+            if g.ndim() != nd {
+                return Err(Error::DimensionMismatch(format!(
+                    "cannot concatenate a {}-d array with a {nd}-d array",
+                    g.ndim()
+                )));
+            }
+            for d in (0..nd).filter(|&d| d != dim) {
+                if g.ranges()[d] != first.grid().ranges()[d] {
+                    return Err(Error::DimensionMismatch(format!(
+                        "concatenating along dimension {dim}: dimension {d} is blocked as {:?} in one array and {:?} in another",
+                        first.grid().ranges()[d],
+                        g.ranges()[d]
+                    )));
+                }
+            }
+            let off = shape[dim];
+            ranges[dim].extend(g.ranges()[dim].iter().map(|r| r.start + off..r.end + off));
+            shape[dim] += g.shape()[dim];
+        }
+        let grid = BlockGrid::from_ranges(&shape, ranges)?;
+        let all_sparse = arrays.iter().all(|a| a.meta.kind == Kind::Sparse);
+        let kind = if all_sparse {
+            Kind::Sparse
+        } else {
+            Kind::Dense
+        };
+        // Which input and which of its block columns each output block column along `dim` is.
+        let mut owner = Vec::new();
+        for (k, a) in arrays.iter().enumerate() {
+            owner.extend((0..a.grid().grid_shape()[dim]).map(|j| (k, j)));
+        }
+        let blocks = grid
+            .iter_coords()
+            .map(|mut c| {
+                let (k, j) = owner[c[dim]];
+                c[dim] = j;
+                let a = arrays[k];
+                let b = a.blocks[a.grid().block_linear(&c)].clone();
+                if kind == Kind::Dense && a.meta.kind == Kind::Sparse {
+                    Node::task1(&b, |v: BlockValue<T>| Ok(held(Block::Dense(v?.to_dense()))))
+                } else {
+                    b
+                }
+            })
+            .collect();
+        Ok(DArray::from_blocks(grid, kind, blocks))
+    }
+
+    /// `hcat(a, b, …)`: concatenation along the second dimension.
+    pub fn hcat(arrays: &[&DArray<T>]) -> Result<DArray<T>> {
+        Self::cat(arrays, 1)
+    }
+
+    /// `vcat(a, b, …)`: concatenation along the first dimension.
+    pub fn vcat(arrays: &[&DArray<T>]) -> Result<DArray<T>> {
+        Self::cat(arrays, 0)
+    }
+
+    /// `permutedims(A, perm)`: dimension `k` of the result is dimension `perm[k]` of `self`;
+    /// block by block.
+    pub fn permutedims(&self, perm: &[usize]) -> Result<DArray<T>> {
+        let nd = self.grid().ndim();
+        let mut seen = vec![false; nd];
+        if perm.len() != nd
+            || perm
+                .iter()
+                .any(|&p| p >= nd || std::mem::replace(&mut seen[p], true))
+        {
+            return Err(Error::Argument(format!(
+                "{perm:?} is not a permutation of the {nd} dimensions"
+            )));
+        }
+        let g = self.grid();
+        let shape: Vec<usize> = perm.iter().map(|&p| g.shape()[p]).collect();
+        let ranges = perm.iter().map(|&p| g.ranges()[p].clone()).collect();
+        let grid = BlockGrid::from_ranges(&shape, ranges)?;
+        let kind = self.meta.kind;
+        let perm = Arc::new(perm.to_vec());
+        let blocks = grid
+            .iter_coords()
+            .map(|c| {
+                let mut src = vec![0; nd];
+                for (k, &p) in perm.iter().enumerate() {
+                    src[p] = c[k];
+                }
+                let perm = perm.clone();
+                Node::task1(
+                    &self.blocks[g.block_linear(&src)],
+                    move |v: BlockValue<T>| {
+                        let v = v?;
+                        if let (Block::SparseMat(_), [1, 0]) = (&**v, perm.as_slice()) {
+                            return Ok(held(crate::linalg::transpose_block(&v)));
+                        }
+                        let d = v.to_dense().permuted_axes(IxDyn(&perm));
+                        in_kind(d.as_standard_layout().into_owned(), kind).map(held)
+                    },
+                )
+            })
+            .collect();
+        Ok(DArray::from_blocks(grid, kind, blocks))
+    }
+
+    /// A copy of `self` with the region `idx` overwritten from `src` (`src` has the shape of
+    /// `X[idx]`); only the blocks the region touches get a new task.
+    pub fn assign_lazy(&self, idx: &[Index], src: &Lazy<Block<T>>) -> Result<DArray<T>> {
+        let plan = Arc::new(IndexPlan::new(self.grid(), idx)?);
+        let full: Vec<usize> = idx
+            .iter()
+            .zip(self.shape())
+            .map(|(ix, &n)| index_len(ix, n))
+            .collect();
+        let want: usize = full.iter().product();
+        let full = Arc::new(full);
+        let mut blocks = self.blocks.clone();
+        let kind = self.meta.kind;
+        for (k, p) in plan.pieces().iter().enumerate() {
+            let (plan, full) = (plan.clone(), full.clone());
+            blocks[p.block] = Node::task2(
+                &blocks[p.block],
+                &src.node,
+                move |v: BlockValue<T>, s: Result<Block<T>>| {
+                    let (v, s) = (v?, s?);
+                    let s = s.to_dense();
+                    if s.len() != want {
+                        return Err(Error::DimensionMismatch(format!(
+                            "tried to assign {:?} elements to {:?} destinations",
+                            s.shape(),
+                            full
+                        )));
+                    }
+                    let s = s
+                        .into_shape_with_order(IxDyn(&full))
+                        .map_err(|e| Error::DimensionMismatch(format!("assignment: {e}")))?;
+                    let piece = &plan.pieces()[k];
+                    let mut d = v.to_dense();
+                    let mut at = vec![0; piece.local.len()];
+                    let mut from = vec![0; piece.local.len()];
+                    let counts: Vec<usize> = piece.local.iter().map(Vec::len).collect();
+                    let total: usize = counts.iter().product();
+                    for mut lin in 0..total {
+                        for dd in (0..counts.len()).rev() {
+                            let q = lin % counts[dd];
+                            lin /= counts[dd];
+                            at[dd] = piece.local[dd][q];
+                            from[dd] = piece.out[dd][q];
+                        }
+                        d[IxDyn(&at)] = s[IxDyn(&from)];
+                    }
+                    in_kind(d, kind).map(held)
+                },
+            );
+        }
+        let mut out = DArray::from_blocks(self.grid().clone(), kind, blocks);
+        out.meta = self.meta.clone();
+        Ok(out)
+    }
+
+    /// A copy of `self` with the region `idx` overwritten from a whole array (`A[:, idx] = b`).
+    pub fn assign(&self, idx: &[Index], src: ArrayD<T>) -> Result<DArray<T>> {
+        let src = Arc::new(Block::Dense(src));
+        self.assign_lazy(
+            idx,
+            &Lazy {
+                node: Node::task0(Options::new(), move || Ok((*src).clone())),
+            },
+        )
+    }
+
+    /// `setindex(X, v, idx...)`: a modified copy with every element of the region set to
+    /// `v`; `self` is unchanged.
+    pub fn setindex(&self, v: T, idx: &[Index]) -> Result<DArray<T>> {
+        let n: usize = idx
+            .iter()
+            .zip(self.shape())
+            .map(|(ix, &n)| index_len(ix, n))
+            .product();
+        self.assign(idx, ArrayD::from_elem(IxDyn(&[n]), v))
+    }
+
+    /// `X[i, j, …]` for one element (0-based).
+    pub fn get(&self, at: &[usize]) -> Result<Lazy<T>> {
+        let idx: Vec<Index> = at.iter().map(|&i| Index::Scalar(i)).collect();
+        Ok(self.index(&idx)?.then(|b| {
+            b.to_dense()
+                .iter()
+                .next()
+                .copied()
+                .ok_or_else(|| Error::Argument("scalar index selected nothing".into()))
+        }))
+    }
+
+    /// `copyto!(dst[dst_idx], src[src_idx])` as a new array: the regions must be contiguous
+    /// (ranges or `:`; an index list is a strided view: [`Error::Argument`]) and of equal
+    /// shape ([`Error::DimensionMismatch`]).
+    pub fn copyto(
+        &self,
+        dst_idx: &[Index],
+        src: &DArray<T>,
+        src_idx: &[Index],
+    ) -> Result<DArray<T>> {
+        let contiguous = |ix: &[Index]| {
+            ix.iter().all(|i| match i {
+                Index::List(v) => v.windows(2).all(|w| w[1] == w[0] + 1),
+                _ => true,
+            })
+        };
+        if !contiguous(dst_idx) || !contiguous(src_idx) {
+            return Err(Error::Argument(
+                "copyto: strided views are not supported; use contiguous ranges".into(),
+            ));
+        }
+        let dn: Vec<usize> = dst_idx
+            .iter()
+            .zip(self.shape())
+            .map(|(ix, &n)| index_len(ix, n))
+            .filter(|&n| n != 1)
+            .collect();
+        let sn: Vec<usize> = src_idx
+            .iter()
+            .zip(src.shape())
+            .map(|(ix, &n)| index_len(ix, n))
+            .filter(|&n| n != 1)
+            .collect();
+        if dn != sn || dst_idx.len() != self.grid().ndim() || src_idx.len() != src.grid().ndim() {
+            return Err(Error::DimensionMismatch(format!(
+                "copyto: destination region {dn:?} and source region {sn:?} differ"
+            )));
+        }
+        self.assign_lazy(dst_idx, &src.index(src_idx)?)
+    }
+
+    /// `copyto!(dst, src)` of whole arrays as a new array with `self`'s blocking.
+    pub fn copy_from(&self, src: &DArray<T>) -> Result<DArray<T>> {
+        if src.shape() != self.shape() {
+            return Err(Error::DimensionMismatch(format!(
+                "copyto: destination {:?} and source {:?} differ",
+                self.shape(),
+                src.shape()
+            )));
+        }
+        src.reblock(self.grid())
+    }
+
+    /// `A .op= B`: `self` becomes `self op other`.
+    pub fn arith_assign(&mut self, other: &DArray<T>, op: ArithOp) -> Result<()> {
+        *self = self.arith(other, op)?;
+        Ok(())
+    }
+
+    /// `A .op= s`.
+    pub fn arith_scalar_assign(&mut self, s: T, op: ArithOp) {
+        *self = self.arith_scalar(s, op, Side::Right);
+    }
+
+    /// `A .= B`: `self` takes `other`'s values in its own blocking.
+    pub fn assign_from(&mut self, other: &DArray<T>) -> Result<()> {
+        *self = self.copy_from(other)?;
+        Ok(())
+    }
+
+    /// `A .op v` for a matrix `A` and a vector `v` of its row count (`v` broadcast along the
+    /// columns, as Julia does: `A[i, j] op v[i]`).
+    pub fn broadcast_col(&self, v: &DArray<T>, op: ArithOp) -> Result<DArray<T>> {
+        let g = self.grid();
+        if g.ndim() != 2 || v.grid().ndim() != 1 || v.shape()[0] != g.shape()[0] {
+            return Err(Error::DimensionMismatch(format!(
+                "cannot broadcast a {:?} vector against a {:?} matrix",
+                v.shape(),
+                g.shape()
+            )));
+        }
+        let vg = BlockGrid::from_ranges(&[g.shape()[0]], vec![g.ranges()[0].clone()])?;
+        let v = v.reblock(&vg)?;
+        let blocks = g
+            .iter_coords()
+            .zip(&self.blocks)
+            .map(|(c, b)| {
+                Node::task2(
+                    b,
+                    &v.blocks[c[0]],
+                    move |a: BlockValue<T>, x: BlockValue<T>| {
+                        let (a, x) = (a?.to_dense(), x?.to_dense());
+                        let col = x.insert_axis(Axis(1));
+                        let mut failed = false;
+                        let out = Zip::from(&a).and_broadcast(&col).map_collect(|&p, &q| {
+                            T::arith(op, p, q).unwrap_or_else(|| {
+                                failed = true;
+                                T::zero()
+                            })
+                        });
+                        if failed {
+                            return Err(crate::binary::divide_error(op));
+                        }
+                        Ok(held(Block::Dense(out)))
+                    },
+                )
+            })
+            .collect();
+        Ok(DArray::from_blocks(g.clone(), Kind::Dense, blocks))
+    }
+
+    /// `A .op= v` (see [`DArray::broadcast_col`]).
+    pub fn broadcast_col_assign(&mut self, v: &DArray<T>, op: ArithOp) -> Result<()> {
+        *self = self.broadcast_col(v, op)?;
+        Ok(())
+    }
+
+    /// `self cmp other` element-wise as 0/1 bytes (Julia's `BitArray`); blockings may differ.
+    pub fn compare(&self, other: &DArray<T>, op: CmpOp) -> Result<DArray<u8>> {
+        if self.shape() != other.shape() {
+            return Err(Error::DimensionMismatch(format!(
+                "Sizes of A {:?} and B {:?} must match",
+                self.shape(),
+                other.shape()
+            )));
+        }
+        let other = other.reblock(self.grid())?;
+        let blocks = self
+            .blocks
+            .iter()
+            .zip(&other.blocks)
+            .map(|(a, b)| {
+                Node::task2(a, b, move |a: BlockValue<T>, b: BlockValue<T>| {
+                    let c = compare_dense(&a?.to_dense(), &b?.to_dense(), op)?;
+                    Ok(held(Block::Dense(c.mapv(u8::from))))
+                })
+            })
+            .collect();
+        Ok(DArray::from_blocks(
+            self.grid().clone(),
+            Kind::Dense,
+            blocks,
+        ))
+    }
+
+    /// `self cmp s` (or `s cmp self`) element-wise as 0/1 bytes.
+    pub fn compare_scalar(&self, s: T, op: CmpOp, side: Side) -> DArray<u8> {
+        self.derive(Kind::Dense, move |b| {
+            Ok(Block::Dense(
+                compare_scalar_dense(&b.to_dense(), s, op, side).mapv(u8::from),
+            ))
+        })
+    }
+}
+
+impl<T: IntElement> DArray<T> {
+    /// `self bitop other` element-wise (`.& .| .⊻ .<< .>>`); blockings may differ.
+    pub fn bit(&self, other: &DArray<T>, op: BitOp) -> Result<DArray<T>> {
+        if self.shape() != other.shape() {
+            return Err(Error::DimensionMismatch(format!(
+                "Sizes of A {:?} and B {:?} must match",
+                self.shape(),
+                other.shape()
+            )));
+        }
+        let other = other.reblock(self.grid())?;
+        let blocks = self
+            .blocks
+            .iter()
+            .zip(&other.blocks)
+            .map(|(a, b)| {
+                Node::task2(a, b, move |a: BlockValue<T>, b: BlockValue<T>| {
+                    let c = crate::binary::bit_dense(&a?.to_dense(), &b?.to_dense(), op)?;
+                    Ok(held(Block::Dense(c)))
+                })
+            })
+            .collect();
+        Ok(DArray::from_blocks(
+            self.grid().clone(),
+            Kind::Dense,
+            blocks,
+        ))
+    }
+
+    /// `self bitop s` (or `s bitop self`) element-wise.
+    pub fn bit_scalar(&self, s: T, op: BitOp, side: Side) -> DArray<T> {
+        self.derive(Kind::Dense, move |b| {
+            Ok(Block::Dense(crate::binary::bit_scalar_dense(
+                &b.to_dense(),
+                s,
+                op,
+                side,
+            )))
+        })
+    }
+}
