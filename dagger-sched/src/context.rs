@@ -43,6 +43,8 @@ static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
 #[derive(Clone)]
 pub struct Context {
     pub(crate) inner: Arc<Inner>,
+    /// Workers this view of the context may use (the seed's `Context(pids)`); `None`: all.
+    restrict: Option<Scope>,
 }
 
 pub(crate) struct Inner {
@@ -231,6 +233,7 @@ impl ContextBuilder {
         };
         let _init = tracing::trace_span!(target: "dagger", "scheduler_init", threads).entered();
         Context {
+            restrict: None,
             inner: Arc::new(Inner {
                 pool,
                 handles: Mutex::new(handles),
@@ -281,6 +284,31 @@ impl Context {
             .iter()
             .map(|(w, _)| *w)
             .collect()
+    }
+
+    /// A view of this context whose tasks may use only `workers` (the reference's
+    /// `Context(pids)`); it shares everything else.
+    ///
+    /// ```
+    /// use dagger_core::WorkerId;
+    /// let ctx = dagger_sched::Context::builder().threads(1).build();
+    /// let only_driver = ctx.with_workers(&[WorkerId(1)]).unwrap();
+    /// assert_eq!(only_driver.spawn(|()| 2, ()).fetch().unwrap(), 2);
+    /// assert!(ctx.with_workers(&[]).is_err());
+    /// ```
+    pub fn with_workers(&self, workers: &[WorkerId]) -> Result<Context> {
+        let s = Scope::union(workers.iter().map(|w| Scope::Process(*w)))?;
+        Ok(Context { inner: self.inner.clone(), restrict: Some(s) })
+    }
+
+    fn restricted<'a>(&self, opts: &'a Options) -> std::borrow::Cow<'a, Options> {
+        match &self.restrict {
+            None => std::borrow::Cow::Borrowed(opts),
+            Some(r) => {
+                let s = opts.scope.clone().unwrap_or(Scope::Default).constrain(r);
+                std::borrow::Cow::Owned(opts.clone().scope(s))
+            }
+        }
     }
 
     /// The address other processes join (`None` without a cluster).
@@ -473,7 +501,8 @@ impl Context {
                 scopes.push(s.clone());
             }
         });
-        let placed = self.place(opts, &scopes);
+        let opts = self.restricted(opts);
+        let placed = self.place(&opts, &scopes);
         let header = Header::new(
             id,
             opts.name.clone(),
@@ -547,6 +576,7 @@ impl Context {
             let local = f.local;
             return self.spawn_inner(opts, args, move |v| Ok(local(v)));
         };
+        let opts = &*self.restricted(opts);
         let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
         let mut deps: smallvec::SmallVec<[Arc<dyn Job>; 4]> = smallvec::SmallVec::new();
         let mut scopes: Vec<Scope> = Vec::new();

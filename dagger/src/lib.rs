@@ -32,6 +32,12 @@ pub use dagger_storage as storage;
 #[cfg(feature = "tcp")]
 pub use dagger_transport as transports;
 
+/// Pinned mutable state (feature `shard`): see the `dagger-shard` crate.
+#[cfg(feature = "shard")]
+pub use dagger_shard as shard;
+#[cfg(feature = "shard")]
+pub use dagger_shard::{mutable, mutable_with, Mutable, MutableOptions, Shard, ShardOptions};
+
 #[cfg(feature = "tcp")]
 mod process;
 #[cfg(feature = "tcp")]

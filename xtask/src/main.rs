@@ -1,6 +1,7 @@
 //! Project tasks for dagger-rs: `cargo xtask bench <suite>`, `cargo xtask demo`.
 
 mod bench;
+mod cluster;
 
 use clap::{Parser, Subcommand};
 
@@ -15,7 +16,7 @@ struct Cli {
 enum Cmd {
     /// Runs a benchmark suite and prints one JSON object per line on stdout.
     Bench {
-        /// The suite: `tasks`.
+        /// The suite: `tasks`, `storage`, `shard`, `transport`.
         suite: String,
         /// Smaller sizes, for a smoke run.
         #[arg(long)]
@@ -23,6 +24,25 @@ enum Cmd {
         /// Repetitions per measurement (the median is reported).
         #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// `tasks` only: also measure with the profiler installed (off, then recording).
+        #[arg(long)]
+        profile: bool,
+    },
+    /// Starts a local scheduler and N worker processes, prints how to join, and serves until
+    /// interrupted (or for `--seconds`).
+    Cluster {
+        /// Worker processes to start.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Address to accept workers on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Cluster cookie (default: random).
+        #[arg(long)]
+        cookie: Option<String>,
+        /// Stop after this many seconds (default: run until interrupted).
+        #[arg(long)]
+        seconds: Option<u64>,
     },
 }
 
@@ -31,11 +51,31 @@ fn main() {
     dagger::init();
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Bench { suite, quick, reps } => {
+        Cmd::Cluster {
+            workers,
+            listen,
+            cookie,
+            seconds,
+        } => cluster::run(workers, &listen, cookie, seconds),
+        Cmd::Bench {
+            suite,
+            quick,
+            reps,
+            profile,
+        } => {
             let lines = match suite.as_str() {
-                "tasks" => bench::tasks::run(quick, reps),
+                "tasks" => {
+                    let mut l = bench::tasks::run(quick, reps);
+                    if profile {
+                        l.extend(bench::tasks::run_profiled(quick, reps));
+                    }
+                    l
+                }
+                "storage" => dagger::storage::bench::bench_storage(quick),
+                "shard" => dagger::shard::bench::bench_shard(quick),
+                "transport" => dagger::transports::bench::bench_transport(quick),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks");
+                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport");
                     std::process::exit(2);
                 }
             };

@@ -251,3 +251,30 @@ pub fn run(quick: bool, reps: usize) -> Vec<Value> {
     out.extend(run_tcp(quick, reps));
     out
 }
+
+/// Profiling overhead: the independent-tasks workload with no subscriber, with the profiler
+/// installed but not recording ("profiling off"), and recording, in the same run.
+pub fn run_profiled(quick: bool, reps: usize) -> Vec<Value> {
+    let n = if quick { 10_000 } else { 100_000 };
+    let ctx = Context::local();
+    let params = json!({"n": n, "threads": ctx.num_threads()});
+    let base = measure(reps, || dagger_independent(&ctx, n));
+    dagger::profile::install_global();
+    let off = measure(reps, || dagger_independent(&ctx, n));
+    let on = measure(reps, || {
+        let (_spans, ()) = dagger::profile::record(|| dagger_independent(&ctx, n));
+    });
+    let mut out = Vec::new();
+    for (system, s) in [
+        ("dagger-local", base),
+        ("dagger-local+profile-off", off),
+        ("dagger-local+profile-on", on),
+    ] {
+        let mut l = line("tasks_independent", system, params.clone(), reps, s);
+        l["tasks_per_s"] = json!(n as f64 / s.0);
+        l["overhead_vs_plain"] = json!(s.0 / base.0 - 1.0);
+        eprintln!("{l}");
+        out.push(l);
+    }
+    out
+}
