@@ -298,7 +298,10 @@ impl Context {
     /// ```
     pub fn with_workers(&self, workers: &[WorkerId]) -> Result<Context> {
         let s = Scope::union(workers.iter().map(|w| Scope::Process(*w)))?;
-        Ok(Context { inner: self.inner.clone(), restrict: Some(s) })
+        Ok(Context {
+            inner: self.inner.clone(),
+            restrict: Some(s),
+        })
     }
 
     fn restricted<'a>(&self, opts: &'a Options) -> std::borrow::Cow<'a, Options> {

@@ -6,11 +6,13 @@
 //! unless the thunk's options say `persist` (keep the result while the thunk lives) or
 //! `cache` (keep it and reuse it in later computations).
 
-use crate::args::{Arg, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
+use crate::args::{Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
+use crate::cluster::{Registered, RemoteArgs};
 use crate::context::Context;
 use crate::handle::{Chunk, DTask};
 use dagger_core::{Options, Result, Scope};
 use parking_lot::Mutex;
+use serde::{de::DeserializeOwned, Serialize};
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -431,6 +433,51 @@ where
             Ok(f(v))
         })
     });
+    Thunk {
+        node: Arc::new(ThunkNode {
+            id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
+            opts,
+            inputs,
+            make,
+            kept: Mutex::new(None),
+        }),
+    }
+}
+
+/// A thunk running a registered function (see [`register!`](crate::register)), so a lazy
+/// graph can run on worker processes: at `compute` it is spawned with
+/// [`Context::spawn_fn`](crate::Context::spawn_fn).
+///
+/// ```
+/// dagger_sched::register! { fn twice(x: i64) -> i64 { 2 * x } }
+/// let ctx = dagger_sched::Context::builder().threads(1).build();
+/// let a = dagger_sched::delayed_fn(TWICE, (21i64,));
+/// let b = dagger_sched::delayed_fn(TWICE, (&a,));
+/// assert_eq!(b.collect(&ctx).unwrap(), 84);
+/// ```
+pub fn delayed_fn<A, V, R>(f: Registered<V, R>, args: A) -> Thunk<R>
+where
+    A: IntoLazyArgs,
+    <<A::Lazy as LazyArgs>::Eager as IntoArgs>::Args: RemoteArgs + Args<Values = V>,
+    V: Send + 'static,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    delayed_fn_with(Options::default(), f, args)
+}
+
+/// [`delayed_fn`] with options.
+pub fn delayed_fn_with<A, V, R>(opts: Options, f: Registered<V, R>, args: A) -> Thunk<R>
+where
+    A: IntoLazyArgs,
+    <<A::Lazy as LazyArgs>::Eager as IntoArgs>::Args: RemoteArgs + Args<Values = V>,
+    V: Send + 'static,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    let lazy = args.into_lazy();
+    let inputs = lazy.inputs();
+    let task_opts = opts.clone();
+    let make: Make<R> =
+        Box::new(move |ctx, memo| ctx.spawn_fn_with(&task_opts, f, lazy.materialize(memo)));
     Thunk {
         node: Arc::new(ThunkNode {
             id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),

@@ -44,8 +44,8 @@ pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
 pub use executor::current_processor;
 pub use handle::{fetch_all, Chunk, DTask, FetchAll};
 pub use lazy::{
-    delayed, delayed_meta, delayed_with, AnyThunk, IntoLazyArg, IntoLazyArgs, IntoMetaArgs,
-    LazyArg, LazyArgs, LazyValuesOf, Memo, Meta, MetaThunk, Thunk,
+    delayed, delayed_fn, delayed_fn_with, delayed_meta, delayed_with, AnyThunk, IntoLazyArg,
+    IntoLazyArgs, IntoMetaArgs, LazyArg, LazyArgs, LazyValuesOf, Memo, Meta, MetaThunk, Thunk,
 };
 pub use observe::{Observer, TaskEvent, TaskEventKind};
 pub use size::{register_size, size_of_value};

@@ -17,6 +17,14 @@ dagger::register! {
     fn nap(ms: u64) -> u32 { std::thread::sleep(Duration::from_millis(ms)); dagger::myid().0 }
     fn bytes(n: u64) -> Vec<u8> { vec![7; n as usize] }
     fn total(v: Vec<u8>) -> u64 { v.iter().map(|&b| u64::from(b)).sum() }
+    fn where_thread(_x: i64) -> (u32, u32) {
+        let p = dagger::current_processor().expect("runs on a thread processor");
+        (p.worker.0, p.index)
+    }
+    fn nap_cancellable(ms: u64) -> u32 {
+        let _ = dagger::sleep(Duration::from_millis(ms));
+        dagger::myid().0
+    }
 }
 
 /// The body of every worker process these tests start.
@@ -259,4 +267,138 @@ fn registered_functions_run_locally_without_a_cluster() {
         ctx.spawn_fn(BOOM, ("x".to_string(),)).fetch(),
         Err(Error::TaskFailed { .. })
     ));
+}
+
+#[test]
+fn c32_exact_scope_picks_one_thread_of_one_worker() {
+    let ctx = cluster(2);
+    let t = dagger::ProcessorId::thread(WorkerId(3), 2);
+    let c = ctx
+        .spawn_fn_with(&Options::new().scope(Scope::Exact(t)), IDENT, (5i64,))
+        .chunk()
+        .unwrap()
+        .with_scope(Scope::Exact(t));
+    assert_eq!(c.processor(), t);
+    for _ in 0..6 {
+        assert_eq!(ctx.spawn_fn(WHERE_THREAD, (&c,)).fetch().unwrap(), (3, 2));
+    }
+    let other = ctx
+        .spawn_fn_with(
+            &Options::new().scope(Scope::Exact(dagger::ProcessorId::thread(WorkerId(3), 1))),
+            IDENT,
+            (1i64,),
+        )
+        .chunk()
+        .unwrap()
+        .with_scope(Scope::Exact(dagger::ProcessorId::thread(WorkerId(3), 1)));
+    assert!(ctx
+        .spawn_fn(WHOAMI2, (&c, &other))
+        .fetch()
+        .unwrap_err()
+        .is_scheduling());
+}
+
+#[test]
+fn c33_node_scopes_follow_the_node_a_worker_reports() {
+    dagger::init();
+    let ctx = Context::builder()
+        .threads(1)
+        .listen("127.0.0.1:0")
+        .cookie("nodes")
+        .build();
+    let addr = ctx.cluster_addr().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut kids: Vec<_> = ["11", "22"]
+        .iter()
+        .map(|node| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "worker_entry", "--ignored", "--nocapture"])
+                .env("DAGGER_SCHEDULER", &addr)
+                .env("DAGGER_COOKIE", "nodes")
+                .env("DAGGER_THREADS", "1")
+                .env("DAGGER_NODE", node)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    ctx.wait_for_workers(2, Duration::from_secs(20)).unwrap();
+    let procs = ctx.processors();
+    let on_node = |n: u64| {
+        procs
+            .iter()
+            .find(|p| p.node == dagger::NodeId(n))
+            .map(|p| p.id.worker)
+            .unwrap()
+    };
+    for n in [11u64, 22] {
+        let s = Scope::Node(dagger::NodeId(n));
+        let c = ctx
+            .spawn_fn_with(&Options::new().scope(s.clone()), IDENT, (1i64,))
+            .chunk()
+            .unwrap()
+            .with_scope(s);
+        for _ in 0..4 {
+            assert_eq!(
+                WorkerId(ctx.spawn_fn(WHOAMI, (&c,)).fetch().unwrap()),
+                on_node(n)
+            );
+        }
+    }
+    drop(ctx);
+    for k in &mut kids {
+        let _ = k.wait();
+    }
+}
+
+#[test]
+fn concurrent_fetchers_and_builders_across_processes() {
+    let ctx = cluster(2);
+    let o = remote(&ctx);
+    // A13
+    for _ in 0..5 {
+        let t = ctx.spawn_fn_with(&o, IDENT, (42i64,));
+        std::thread::scope(|s| {
+            for h in (0..16)
+                .map(|_| s.spawn(|| t.fetch().unwrap()))
+                .collect::<Vec<_>>()
+            {
+                assert_eq!(h.join().unwrap(), 42);
+            }
+        });
+    }
+    // A14
+    std::thread::scope(|s| {
+        for i in 0..16i64 {
+            let (ctx, o) = (ctx.clone(), o.clone());
+            s.spawn(move || {
+                let st = ctx.spawn_fn_with(&o, IDENT, (i,));
+                let l = ctx.spawn_fn_with(&o, ADD1, (&st,));
+                let r = ctx.spawn_fn_with(&o, ADD, (&st, &st));
+                let k = ctx.spawn_fn_with(&o, ADD, (&l, &r));
+                assert_eq!(k.fetch().unwrap(), 3 * i + 1);
+            });
+        }
+    });
+}
+
+#[test]
+fn a16_cancelling_a_remote_task_and_a17_lazy_graphs_on_workers() {
+    let ctx = cluster(2);
+    let o = remote(&ctx);
+    let t0 = Instant::now();
+    let t = ctx.spawn_fn_with(&o, NAP_CANCELLABLE, (100_000u64,));
+    std::thread::sleep(Duration::from_millis(100));
+    t.cancel();
+    assert!(t.fetch().unwrap_err().is_cancelled());
+    let dep = ctx.spawn_fn_with(&o, ADD1, (&ctx.spawn_fn_with(&o, IDENT, (1i64,)),));
+    assert_eq!(dep.fetch().unwrap(), 2);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    // lazy: a graph of registered functions computed on the workers
+    let a = dagger::delayed_fn_with(o.clone(), ADD, (2i64, 2i64));
+    let b = dagger::delayed_fn_with(o.clone(), ADD1, (&a,));
+    let c = dagger::delayed_fn_with(o.clone(), ADD, (&a, &b));
+    let chunk = c.compute(&ctx).unwrap();
+    assert_ne!(chunk.owner(), WorkerId(1));
+    assert_eq!(chunk.collect().unwrap(), 9);
 }

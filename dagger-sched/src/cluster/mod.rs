@@ -323,6 +323,26 @@ impl Cluster {
         })
     }
 
+    /// The threads of `worker` that `scope` allows, or empty when it allows them all.
+    pub(crate) fn allowed_threads(&self, worker: WorkerId, scope: &Scope) -> Vec<u32> {
+        let Some(w) = self.worker(worker) else {
+            return Vec::new();
+        };
+        let ok: Vec<u32> = (1..=w.threads)
+            .filter(|t| {
+                scope.matches(&ProcessorInfo {
+                    id: ProcessorId::thread(worker, *t),
+                    node: w.node,
+                })
+            })
+            .collect();
+        if ok.len() == w.threads as usize {
+            Vec::new()
+        } else {
+            ok
+        }
+    }
+
     pub(crate) fn local_started(&self) {
         self.local_running.fetch_add(1, Ordering::Relaxed);
     }

@@ -34,6 +34,8 @@ pub(crate) struct RunTask {
     pub args: Vec<ArgRef>,
     /// Results up to this many bytes come back with `Done`.
     pub inline_limit: u32,
+    /// The threads it may run on (empty: any).
+    pub threads: Vec<u32>,
 }
 
 /// Where a remote task's argument is: sent along, or a chunk a worker holds.

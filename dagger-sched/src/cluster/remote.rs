@@ -324,6 +324,7 @@ where
             func: self.func.to_string(),
             args: refs,
             inline_limit: self.cluster.inline_limit,
+            threads: self.cluster.allowed_threads(target, &self.scope),
         };
         let me: Arc<dyn Completer> = self.clone();
         match self.cluster.submit(target, run, me) {
@@ -348,6 +349,13 @@ where
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn done(&self, owner: WorkerId, outcome: Result<DoneOk>) -> Vec<Arc<dyn Job>> {
+        if self.value.get().is_some() {
+            // Cancelled (or failed) meanwhile: the worker's result is not wanted.
+            if outcome.is_ok() {
+                self.cluster.release(ChunkId(self.header.id.0));
+            }
+            return Vec::new();
+        }
         match outcome {
             Ok(d) => {
                 self.header.ran_on.store(d.thread, Ordering::Relaxed);

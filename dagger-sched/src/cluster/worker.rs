@@ -7,7 +7,10 @@ use super::protocol::{
 use super::registry::lookup;
 use crate::context::Context;
 use bytes::Bytes;
-use dagger_core::{ChunkId, Connection, Error, FrameSender, Result, Transport, WorkerId};
+use dagger_core::{
+    ChunkId, Connection, Error, FrameSender, Options, ProcessorId, Result, Scope, Transport,
+    WorkerId,
+};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -241,7 +244,12 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
         let join = ToDriver::Join {
             threads: threads as u32,
             data_addr: listener.local_addr(),
-            node: 0,
+            // Workers on one machine share a node; DAGGER_NODE names it (Dagger.jl keeps a
+            // per-machine UUID file; a host name hash would do the same here).
+            node: std::env::var("DAGGER_NODE")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
             pid: std::process::id(),
         };
         sender.send(encode(&join)?).await?;
@@ -329,7 +337,21 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                 Ok(ToWorker::Run(tasks)) => {
                     for t in tasks {
                         let s = state.clone();
-                        drop(ctx.spawn(move |()| s.run(t), ()));
+                        if t.threads.is_empty() {
+                            drop(ctx.spawn(move |()| s.run(t), ()));
+                        } else {
+                            let pin = Scope::union(
+                                t.threads
+                                    .iter()
+                                    .map(|i| Scope::Exact(ProcessorId::thread(me, *i))),
+                            )
+                            .unwrap_or(Scope::Any);
+                            drop(ctx.spawn_with(
+                                &Options::new().scope(pin),
+                                move |()| s.run(t),
+                                (),
+                            ));
+                        }
                     }
                 }
                 Ok(ToWorker::Fetch { req, chunk }) => {
