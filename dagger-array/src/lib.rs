@@ -22,6 +22,7 @@
 //! | [`unary`] | element-wise functions ([`UnaryOp`]) and `map` |
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
 //! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` |
+//! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`structure`] | cat/hcat/vcat, permutedims, setindex, assignment, copyto, in-place updates, comparisons, bit ops |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
@@ -63,6 +64,7 @@ pub mod mem;
 pub mod meta;
 pub mod partition;
 pub mod reduce;
+pub mod sort;
 pub mod structure;
 pub mod unary;
 

@@ -1,0 +1,277 @@
+//! Issue 11: the fusion pass (task counts with it on and off; fused and unfused results
+//! identical over random expression trees) and distributed sorting (against `slice::sort`).
+
+use dagger_array::binary::Side;
+use dagger_array::create::rand_block;
+use dagger_array::sort::{DVec, SortOptions};
+use dagger_array::{ArithOp, ArrayOptions, Blocks, DArray, Element};
+use dagger_sched::{Context, Observer, TaskEvent, TaskEventKind};
+use ndarray::{ArrayD, IxDyn, Zip};
+use proptest::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+#[derive(Default)]
+struct Spawned(AtomicUsize);
+impl Observer for Spawned {
+    fn on_event(&self, e: &TaskEvent) {
+        if matches!(e.kind, TaskEventKind::Spawned { .. }) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn ctx() -> &'static Context {
+    static C: OnceLock<Context> = OnceLock::new();
+    C.get_or_init(|| Context::builder().threads(2).build())
+}
+
+const ON: ArrayOptions = ArrayOptions { fuse: true };
+const OFF: ArrayOptions = ArrayOptions { fuse: false };
+
+#[test]
+fn fusion_spawns_one_task_per_block() {
+    let count = Arc::new(Spawned::default());
+    let ctx = Context::builder()
+        .threads(2)
+        .observer(count.clone())
+        .build();
+    let x = DArray::<f64>::ones(&Blocks::from([5, 5]), &[10, 10]).unwrap(); // 4 blocks
+    let y = x
+        .map(|v| v * v)
+        .arith_scalar(1.0, ArithOp::Add, Side::Right)
+        .map(|v| v * 2.0);
+    let tasks = |opts: &ArrayOptions| {
+        count.0.store(0, Ordering::Relaxed);
+        let s = y.sum().collect_with(&ctx, opts).unwrap();
+        assert_eq!(s, 400.0);
+        count.0.load(Ordering::Relaxed)
+    };
+    let (off, on) = (tasks(&OFF), tasks(&ON));
+    // 4 creations + 3 × 4 element-wise + 4 partials + 3 tree + 1 finish, versus the three
+    // element-wise steps and the partial folded into one task per block.
+    assert_eq!(off, 4 + 12 + 4 + 3 + 1);
+    assert_eq!(on, 4 + 4 + 3 + 1);
+    // Materializing the chain: one task per block instead of three.
+    count.0.store(0, Ordering::Relaxed);
+    let a = y.compute_with(&ctx, &ON).unwrap();
+    assert_eq!(count.0.load(Ordering::Relaxed), 4 + 4);
+    count.0.store(0, Ordering::Relaxed);
+    let b = y.compute_with(&ctx, &OFF).unwrap();
+    assert_eq!(count.0.load(Ordering::Relaxed), 4 + 12);
+    assert_eq!(
+        a.collect_dense(&ctx).unwrap(),
+        b.collect_dense(&ctx).unwrap()
+    );
+    // A transpose feeds the fused kernel: x + x' is one task per block.
+    let z = x.arith(&x.transpose().unwrap(), ArithOp::Add).unwrap();
+    count.0.store(0, Ordering::Relaxed);
+    z.compute_with(&ctx, &ON).unwrap();
+    assert_eq!(count.0.load(Ordering::Relaxed), 4 + 4);
+}
+
+/// A random element-wise expression over two square leaf arrays.
+#[derive(Clone, Debug)]
+enum Expr {
+    Leaf(usize),
+    Map(u8, Box<Expr>),
+    Scalar(ArithOp, i8, bool, Box<Expr>),
+    Bin(ArithOp, Box<Expr>, Box<Expr>),
+    Transpose(Box<Expr>),
+}
+
+fn expr() -> impl Strategy<Value = Expr> {
+    let leaf = (0usize..2).prop_map(Expr::Leaf);
+    let ops = prop_oneof![Just(ArithOp::Add), Just(ArithOp::Sub), Just(ArithOp::Mul)];
+    leaf.prop_recursive(4, 16, 2, move |inner| {
+        prop_oneof![
+            (0u8..3, inner.clone()).prop_map(|(k, e)| Expr::Map(k, Box::new(e))),
+            (ops.clone(), -3i8..4, any::<bool>(), inner.clone())
+                .prop_map(|(o, s, l, e)| Expr::Scalar(o, s, l, Box::new(e))),
+            (ops.clone(), inner.clone(), inner.clone()).prop_map(|(o, a, b)| Expr::Bin(
+                o,
+                Box::new(a),
+                Box::new(b)
+            )),
+            inner.prop_map(|e| Expr::Transpose(Box::new(e))),
+        ]
+    })
+}
+
+fn cast<T: Element>(v: i8) -> T {
+    T::from(v).unwrap_or_else(T::zero)
+}
+
+fn kmap<T: Element>(k: u8) -> impl Fn(T) -> T + Send + Sync + Clone + 'static {
+    move |x: T| match k {
+        0 => T::arith(ArithOp::Mul, x, x).unwrap_or(x),
+        1 => T::arith(ArithOp::Add, x, T::one()).unwrap_or(x),
+        _ => T::arith(ArithOp::Sub, T::zero(), x).unwrap_or(x),
+    }
+}
+
+fn eval_d<T: Element>(e: &Expr, leaves: &[DArray<T>]) -> DArray<T> {
+    match e {
+        Expr::Leaf(i) => leaves[*i].clone(),
+        Expr::Map(k, a) => eval_d(a, leaves).map(kmap::<T>(*k)),
+        Expr::Scalar(o, s, left, a) => eval_d(a, leaves).arith_scalar(
+            cast(*s),
+            *o,
+            if *left { Side::Left } else { Side::Right },
+        ),
+        Expr::Bin(o, a, b) => eval_d(a, leaves).arith(&eval_d(b, leaves), *o).unwrap(),
+        Expr::Transpose(a) => eval_d(a, leaves).transpose().unwrap(),
+    }
+}
+
+fn eval_a<T: Element>(e: &Expr, leaves: &[ArrayD<T>]) -> ArrayD<T> {
+    match e {
+        Expr::Leaf(i) => leaves[*i].clone(),
+        Expr::Map(k, a) => eval_a(a, leaves).mapv(kmap::<T>(*k)),
+        Expr::Scalar(o, s, left, a) => eval_a(a, leaves).mapv(|x| {
+            let s = cast::<T>(*s);
+            if *left {
+                T::arith(*o, s, x)
+            } else {
+                T::arith(*o, x, s)
+            }
+            .unwrap()
+        }),
+        Expr::Bin(o, a, b) => {
+            let (a, b) = (eval_a(a, leaves), eval_a(b, leaves));
+            Zip::from(&a)
+                .and(&b)
+                .map_collect(|&p, &q| T::arith(*o, p, q).unwrap())
+        }
+        Expr::Transpose(a) => eval_a(a, leaves).t().as_standard_layout().into_owned(),
+    }
+}
+
+fn square() -> impl Strategy<Value = (usize, [usize; 2], [usize; 2], u64)> {
+    (1usize..8).prop_flat_map(|n| (Just(n), [1..=n, 1..=n], [1..=n, 1..=n], any::<u64>()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn fused_equals_unfused_integers(e in expr(), (n, b1, b2, seed) in square()) {
+        let a: Vec<ArrayD<i64>> = (0..2)
+            .map(|k| rand_block::<i64>(&[n, n], seed, k).mapv(|v| v % 7))
+            .collect();
+        let leaves = [
+            DArray::from_array(a[0].clone(), &Blocks::from(b1)).unwrap(),
+            DArray::from_array(a[1].clone(), &Blocks::from(b2)).unwrap(),
+        ];
+        let d = eval_d(&e, &leaves);
+        let want = eval_a(&e, &a);
+        let on = d.collect_dense_with(ctx(), &ON).unwrap();
+        let off = d.collect_dense_with(ctx(), &OFF).unwrap();
+        prop_assert_eq!(&on, &off);
+        prop_assert_eq!(&on, &want);
+        let s_on = d.sum().collect_with(ctx(), &ON).unwrap();
+        prop_assert_eq!(s_on, d.sum().collect_with(ctx(), &OFF).unwrap());
+        prop_assert_eq!(s_on, want.iter().fold(0i64, |p, &q| p.wrapping_add(q)));
+        prop_assert_eq!(d.maximum().collect_with(ctx(), &ON).unwrap(), d.maximum().collect_with(ctx(), &OFF).unwrap());
+        prop_assert_eq!(d.prod().collect_with(ctx(), &ON).unwrap(), d.prod().collect_with(ctx(), &OFF).unwrap());
+    }
+
+    #[test]
+    fn fused_equals_unfused_floats(e in expr(), (n, b1, b2, seed) in square()) {
+        let a: Vec<ArrayD<f64>> = (0..2).map(|k| rand_block::<f64>(&[n, n], seed, k)).collect();
+        let leaves = [
+            DArray::from_array(a[0].clone(), &Blocks::from(b1)).unwrap(),
+            DArray::from_array(a[1].clone(), &Blocks::from(b2)).unwrap(),
+        ];
+        let d = eval_d(&e, &leaves);
+        let on = d.collect_dense_with(ctx(), &ON).unwrap();
+        let off = d.collect_dense_with(ctx(), &OFF).unwrap();
+        // Element-wise results are computed by the same operations in the same order.
+        prop_assert_eq!(&on, &off);
+        prop_assert_eq!(&on, &eval_a(&e, &a));
+        let (s_on, s_off) = (d.sum().collect_with(ctx(), &ON).unwrap(), d.sum().collect_with(ctx(), &OFF).unwrap());
+        let scale: f64 = on.iter().map(|v| v.abs()).sum::<f64>() + 1.0;
+        prop_assert!((s_on - s_off).abs() <= 1e-12 * scale, "{} vs {}", s_on, s_off);
+        prop_assert_eq!(d.minimum().collect_with(ctx(), &ON).unwrap(), d.minimum().collect_with(ctx(), &OFF).unwrap());
+    }
+
+    #[test]
+    fn sort_matches_slice_sort(v in proptest::collection::vec(-20i64..20, 0..200), b in 1usize..50, mode in 0u8..3, rev: bool) {
+        let mut v = v;
+        match mode {
+            1 => v.sort(),
+            2 => { v.sort(); v.reverse() }
+            _ => {}
+        }
+        let n = v.len();
+        let x = DArray::from_array(ArrayD::from_shape_vec(IxDyn(&[n]), v.clone()).unwrap(), &Blocks::from([b])).unwrap();
+        let got = x.sort(SortOptions { rev, stable: false }).unwrap();
+        prop_assert_eq!(got.grid(), x.grid());
+        let got = got.collect_dense(ctx()).unwrap().into_raw_vec_and_offset().0;
+        let mut want = v.clone();
+        want.sort();
+        if rev { want.reverse() }
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn stable_sort_of_pairs(v in proptest::collection::vec((0u8..5, any::<u16>()), 0..150), parts in 1usize..7, rev: bool) {
+        let d = DVec::from_vec(v.clone(), parts);
+        let got = d.sort_by(|a, b| a.0.cmp(&b.0), SortOptions { rev, stable: true }).collect(ctx()).unwrap();
+        let mut want = v.clone();
+        if rev { want.sort_by_key(|p| std::cmp::Reverse(p.0)) } else { want.sort_by_key(|p| p.0) }
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn g55_sort() {
+    let ctx = ctx();
+    let shuffled = vec![7i64, 3, 10, 1, 5, 9, 2, 8, 6, 4];
+    for b in [4, 10, 1] {
+        let x = DArray::from_array(
+            ArrayD::from_shape_vec(IxDyn(&[10]), shuffled.clone()).unwrap(),
+            &Blocks::from([b]),
+        )
+        .unwrap();
+        let up = x
+            .sort(SortOptions::default())
+            .unwrap()
+            .collect_dense(ctx)
+            .unwrap();
+        assert_eq!(up.into_raw_vec_and_offset().0, (1..=10).collect::<Vec<_>>());
+        let down = x
+            .sort(SortOptions {
+                rev: true,
+                stable: false,
+            })
+            .unwrap()
+            .collect_dense(ctx)
+            .unwrap();
+        assert_eq!(
+            down.into_raw_vec_and_offset().0,
+            (1..=10).rev().collect::<Vec<_>>()
+        );
+    }
+    let f = DArray::from_array(
+        ndarray::arr1(&[2.0, f64::NAN, -1.0, 0.5]).into_dyn(),
+        &Blocks::from([3]),
+    )
+    .unwrap();
+    let s = f
+        .sort(SortOptions::default())
+        .unwrap()
+        .collect_dense(ctx)
+        .unwrap();
+    assert_eq!(&s.as_slice().unwrap()[..3], &[-1.0, 0.5, 2.0]);
+    assert!(s[3].is_nan());
+    let tuples = DVec::from_vec(vec![(2, "b"), (1, "z"), (2, "a"), (0, "q")], 2);
+    assert_eq!(
+        tuples.sort(SortOptions::default()).collect(ctx).unwrap(),
+        vec![(0, "q"), (1, "z"), (2, "a"), (2, "b")]
+    );
+    assert!(DArray::<f64>::zeros(&Blocks::from([2, 2]), &[4, 4])
+        .unwrap()
+        .sort(SortOptions::default())
+        .is_err());
+}
