@@ -402,3 +402,50 @@ fn a16_cancelling_a_remote_task_and_a17_lazy_graphs_on_workers() {
     assert_ne!(chunk.owner(), WorkerId(1));
     assert_eq!(chunk.collect().unwrap(), 9);
 }
+
+fn not_registered_here((x,): (i64,)) -> i64 {
+    x
+}
+
+#[test]
+fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
+    let ctx = cluster(1);
+    let bogus: dagger::Registered<(i64,), i64> =
+        dagger::Registered::new("nowhere::not_registered", not_registered_here);
+    let t = ctx.spawn_fn_with(&remote(&ctx), bogus, (1i64,));
+    let e = t.fetch().unwrap_err();
+    assert!(
+        matches!(e.root_cause(), Error::UnknownFunction(m) if m.contains("nowhere::not_registered")),
+        "{e}"
+    );
+    // An authenticated peer that speaks garbage is dropped; the driver keeps serving.
+    let addr = ctx.cluster_addr().unwrap();
+    let cookie = ctx.cookie().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use dagger::Transport;
+        let tcp = dagger::transports::Tcp::new(cookie.as_str());
+        let mut conn = tcp.connect(&addr).await.unwrap();
+        conn.sender
+            .send(bytes::Bytes::from_static(b"\xff\xfe not a Join message"))
+            .await
+            .unwrap();
+        // the driver closes this connection
+        let r = tokio::time::timeout(Duration::from_secs(5), conn.receiver.recv())
+            .await
+            .unwrap();
+        assert!(
+            !matches!(r, Ok(Some(_))),
+            "the driver answered garbage: {r:?}"
+        );
+    });
+    assert_eq!(
+        ctx.spawn_fn_with(&remote(&ctx), ADD, (1i64, 1i64))
+            .fetch()
+            .unwrap(),
+        2
+    );
+}

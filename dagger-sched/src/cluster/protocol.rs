@@ -166,3 +166,59 @@ pub(crate) fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, Error> {
     postcard::from_bytes(b)
         .map_err(|e| Error::Protocol(format!("malformed {}: {e}", std::any::type_name::<T>())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode::<ToWorker>(&bytes);
+            let _ = decode::<ToDriver>(&bytes);
+            let _ = decode::<PeerMsg>(&bytes);
+        }
+
+        #[test]
+        fn run_batches_round_trip(
+            tasks in proptest::collection::vec((any::<u64>(), "[a-z:_]{1,30}", proptest::collection::vec(any::<u8>(), 0..64), any::<u32>()), 0..20)
+        ) {
+            let runs: Vec<RunTask> = tasks.iter().map(|(t, f, b, l)| RunTask {
+                task: TaskId(*t),
+                func: f.clone(),
+                args: vec![ArgRef::Inline(Bytes::from(b.clone())), ArgRef::Chunk { id: ChunkId(*t), owner: WorkerId(*l) }],
+                inline_limit: *l,
+                threads: vec![1, 2],
+            }).collect();
+            let bytes = encode(&ToWorker::Run(runs)).unwrap();
+            match decode::<ToWorker>(&bytes).unwrap() {
+                ToWorker::Run(back) => {
+                    prop_assert_eq!(back.len(), tasks.len());
+                    for (r, (t, f, b, l)) in back.iter().zip(&tasks) {
+                        prop_assert_eq!(r.task, TaskId(*t));
+                        prop_assert_eq!(&r.func, f);
+                        prop_assert_eq!(r.inline_limit, *l);
+                        prop_assert!(matches!(&r.args[0], ArgRef::Inline(x) if x.as_ref() == b.as_slice()));
+                    }
+                }
+                other => prop_assert!(false, "decoded {:?}", other),
+            }
+        }
+    }
+
+    #[test]
+    fn errors_keep_their_kind_across_processes() {
+        for e in [
+            Error::User("boom".into()),
+            Error::UnknownFunction("x::y".into()),
+            Error::Codec("bad".into()),
+        ] {
+            let back = Error::from(RemoteError::from(&e));
+            assert_eq!(back.to_string(), e.to_string());
+        }
+        assert!(
+            matches!(super::super::registry::lookup("no::such::function"), Err(Error::UnknownFunction(m)) if m.contains("no::such::function"))
+        );
+    }
+}

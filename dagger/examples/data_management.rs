@@ -1,0 +1,2 @@
+//! Placeholder while the example is written.
+fn main() {}
