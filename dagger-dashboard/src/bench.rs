@@ -133,23 +133,83 @@ fn tiny_tasks(ctx: &Context, n: u64) {
     }
 }
 
+/// An observer that does nothing: what the scheduler's own event reporting costs.
+struct Noop;
+
+impl dagger_sched::Observer for Noop {
+    fn on_event(&self, _: &dagger_sched::TaskEvent) {}
+}
+
+/// Nanoseconds the collector spends per task (one spawned, started and finished event),
+/// called directly on one thread, less the same calls into an observer that does nothing:
+/// the dashboard's own cost without the scheduler's noise.
+pub fn collector_ns_per_task(n: u64) -> f64 {
+    let c = crate::Collector::new();
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        best = best.min(events_ns_per_task(&c, n) - events_ns_per_task(&Noop, n));
+    }
+    best.max(0.0)
+}
+
+/// Time per task of reporting one task's three events to `o`.
+#[inline(never)]
+fn events_ns_per_task(o: &dyn dagger_sched::Observer, n: u64) -> f64 {
+    use dagger_core::{ProcessorId, TaskId, WorkerId};
+    use dagger_sched::{TaskEvent, TaskEventKind};
+    let c = std::hint::black_box(o);
+    let p = ProcessorId::thread(WorkerId(1), 1);
+    let mut ev = TaskEvent {
+        task: TaskId(0),
+        name: None,
+        kind: TaskEventKind::Finished { ok: true },
+    };
+    let t0 = Instant::now();
+    for i in 1..=n {
+        ev.task = TaskId(i);
+        ev.kind = TaskEventKind::Spawned { deps: Vec::new() };
+        c.on_event(&ev);
+        ev.kind = TaskEventKind::Started { processor: p };
+        c.on_event(&ev);
+        ev.kind = TaskEventKind::Finished { ok: true };
+        c.on_event(&ev);
+    }
+    t0.elapsed().as_nanos() as f64 / n as f64
+}
+
 fn summary(t: &mut [f64]) -> (f64, f64, f64) {
     t.sort_by(f64::total_cmp);
     (t[t.len() / 2], t[0], t[t.len() - 1])
 }
 
+fn error_line(e: dagger_core::Error) -> Vec<Value> {
+    vec![json!({"workload": "dashboard_overhead", "error": e.to_string()})]
+}
+
 /// The overhead benchmark: 100 000 tiny tasks (`quick`: 20 000) with no dashboard
-/// (`dagger-local`) and with the dashboard on and an SSE client connected
-/// (`dagger-local+dashboard`), reps interleaved in the same run. One JSON line per system,
-/// plus a `dashboard_overhead` line with the ratio of medians.
+/// (`dagger-local`), with an observer that does nothing (`dagger-local+noop-observer`: the
+/// scheduler's own cost of reporting events) and with the dashboard on and an SSE client
+/// connected (`dagger-local+dashboard`), reps rotated in the same run. One JSON line per
+/// system, plus a `dashboard_overhead` line with the ratios of medians and the collector's
+/// cost per task measured alone ([`collector_ns_per_task`]).
 pub fn bench_dashboard(quick: bool) -> Vec<Value> {
-    let n: u64 = if quick { 20_000 } else { 100_000 };
-    let reps: usize = if quick { 5 } else { 15 };
+    if quick {
+        run(20_000, 5, 200_000)
+    } else {
+        run(100_000, 21, 2_000_000)
+    }
+}
+
+fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
     let plain = Context::local();
     let threads = plain.num_threads();
+    let noop = Context::builder()
+        .threads(threads)
+        .observer(Arc::new(Noop))
+        .build();
     let dash = match Dashboard::start("127.0.0.1:0") {
         Ok(d) => d,
-        Err(e) => return vec![json!({"workload": "dashboard_overhead", "error": e.to_string()})],
+        Err(e) => return error_line(e),
     };
     let watched = Context::builder()
         .threads(threads)
@@ -157,36 +217,34 @@ pub fn bench_dashboard(quick: bool) -> Vec<Value> {
         .build();
     let client = match SseClient::connect(dash.addr()) {
         Ok(c) => c,
-        Err(e) => return vec![json!({"workload": "dashboard_overhead", "error": e.to_string()})],
+        Err(e) => return error_line(e),
     };
     client.wait_for(1, Duration::from_secs(5));
-    // Warm-up both (allocators, thread pools, the collector's lanes).
-    tiny_tasks(&plain, n);
-    tiny_tasks(&watched, n);
+    let systems = [&plain, &noop, &watched];
+    // Warm-up (allocators, thread pools, the collector's lanes).
+    for ctx in systems {
+        tiny_tasks(ctx, n);
+    }
     let events_before = client.events();
-    let mut t_plain = Vec::with_capacity(reps);
-    let mut t_dash = Vec::with_capacity(reps);
+    let mut times: [Vec<f64>; 3] = Default::default();
     for r in 0..reps {
-        // Alternate which goes first so neither always runs on a warmer machine.
-        let order: [bool; 2] = if r % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for with_dash in order {
-            let ctx = if with_dash { &watched } else { &plain };
+        // Rotate which goes first so none always runs on a warmer (or busier) machine.
+        for k in 0..3 {
+            let which = (r + k) % 3;
             let t0 = Instant::now();
-            tiny_tasks(ctx, n);
-            let dt = t0.elapsed().as_secs_f64();
-            if with_dash {
-                t_dash.push(dt);
-            } else {
-                t_plain.push(dt);
-            }
+            tiny_tasks(systems[which], n);
+            times[which].push(t0.elapsed().as_secs_f64());
         }
     }
     let events = client.events() - events_before;
     let state = dash.state();
+    let [mut t_plain, mut t_noop, mut t_dash] = times;
+    let (sp, sn, sd) = (
+        summary(&mut t_plain),
+        summary(&mut t_noop),
+        summary(&mut t_dash),
+    );
+    let micro = collector_ns_per_task(micro_n);
     let params = json!({"n": n, "threads": threads});
     let line = |system: &str, s: (f64, f64, f64), extra: Value| {
         let mut v = json!({
@@ -199,10 +257,9 @@ pub fn bench_dashboard(quick: bool) -> Vec<Value> {
         }
         v
     };
-    let sp = summary(&mut t_plain);
-    let sd = summary(&mut t_dash);
     vec![
         line("dagger-local", sp, json!({})),
+        line("dagger-local+noop-observer", sn, json!({})),
         line(
             "dagger-local+dashboard",
             sd,
@@ -219,6 +276,46 @@ pub fn bench_dashboard(quick: bool) -> Vec<Value> {
             "median_s": sd.0, "min_s": sd.1, "max_s": sd.2,
             "ratio_median": sd.0 / sp.0, "ratio_min": sd.1 / sp.1,
             "overhead_pct": (sd.0 / sp.0 - 1.0) * 100.0,
+            "noop_observer_ratio_median": sn.0 / sp.0,
+            "collector_ns_per_task": micro,
+            "us_per_task_plain": sp.0 * 1e6 / n as f64,
         }),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_have_the_shared_format() {
+        let lines = run(2_000, 1, 10_000);
+        assert_eq!(lines.len(), 4);
+        let systems: Vec<&str> = lines
+            .iter()
+            .map(|l| l["system"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            systems,
+            [
+                "dagger-local",
+                "dagger-local+noop-observer",
+                "dagger-local+dashboard",
+                "dagger-local+dashboard"
+            ]
+        );
+        for l in &lines[..3] {
+            for k in ["median_s", "min_s", "max_s", "tasks_per_s"] {
+                assert!(l[k].as_f64().unwrap() > 0.0, "{k} in {l}");
+            }
+            assert_eq!(l["reps"], 1);
+            assert_eq!(l["params"]["n"], 2_000);
+        }
+        // The dashboard saw every task: 2 000 per run, warm-up included (the last few
+        // "finished" events may land just after the values are fetched).
+        let seen = lines[2]["tasks_seen"].as_u64().unwrap();
+        assert!((3_990..=4_000).contains(&seen), "{seen}");
+        assert!(lines[3]["ratio_median"].as_f64().unwrap() > 0.0);
+        assert!(lines[3]["collector_ns_per_task"].as_f64().unwrap() >= 0.0);
+    }
 }

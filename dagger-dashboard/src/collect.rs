@@ -70,7 +70,9 @@ struct SpanRec {
     ok: bool,
 }
 
-/// What one thread reported (shared part: the thread writes, the sampler reads).
+/// What one thread reported (shared part: the thread writes, the sampler reads). Aligned
+/// to two cache lines so that two threads' lanes never share one.
+#[repr(align(128))]
 struct Lane {
     processor: OnceLock<ProcessorId>,
     unnamed: Counts,
@@ -122,10 +124,15 @@ thread_local! {
 }
 
 impl Local {
+    #[inline]
     fn counts(&mut self, name: &Option<Arc<str>>) -> &Counts {
-        let Some(n) = name else {
-            return &self.lane.unnamed;
-        };
+        match name {
+            None => &self.lane.unnamed,
+            Some(n) => self.named_counts(n),
+        }
+    }
+
+    fn named_counts(&mut self, n: &Arc<str>) -> &Counts {
         if !self.names.contains_key(&**n) {
             let c = Arc::new(Counts::default());
             self.lane.named.lock().push((n.clone(), c.clone()));
@@ -138,6 +145,7 @@ impl Local {
     }
 
     /// Pushes a started task; whether it is timed.
+    #[inline]
     fn push(&mut self, task: u64) -> bool {
         let lane = &*self.lane;
         let c = lane.countdown.load(Relaxed);
@@ -165,6 +173,7 @@ impl Local {
     }
 
     /// Pops a finished task: `Some(start time if timed)` if it was running on this thread.
+    #[inline]
     fn pop(&mut self, task: u64) -> Option<Option<Instant>> {
         let lane = &*self.lane;
         let mut d = lane.depth.load(Relaxed);
@@ -301,11 +310,13 @@ impl Collector {
         t.saturating_duration_since(self.start)
     }
 
+    #[inline]
     fn on_spawned(&self, e: &TaskEvent, deps: &[TaskId]) {
         self.with_local(|l| bump(&l.counts(&e.name).spawned));
         self.graph.spawned(e.task.0, &e.name, deps);
     }
 
+    #[inline]
     fn on_started(&self, e: &TaskEvent, processor: ProcessorId) {
         self.with_local(|l| {
             if l.lane.processor.get().is_none() {
@@ -317,6 +328,7 @@ impl Collector {
         self.graph.set(e.task.0, NodeState::Running);
     }
 
+    #[inline]
     fn on_finished(&self, e: &TaskEvent, ok: bool) {
         self.with_local(|l| {
             let c = l.counts(&e.name);

@@ -274,4 +274,13 @@ mod tests {
         assert!(parse_env("nonsense").is_err());
         assert!(parse_env("host:notaport").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_env_value_parses_or_errs_without_panicking(v in ".{0,40}") {
+            if let Ok(Some(addr)) = parse_env(&v) {
+                proptest::prop_assert!(addr.contains(':'));
+            }
+        }
+    }
 }

@@ -1,0 +1,139 @@
+//! The collector against a model: any valid sequence of task events (spawns, starts,
+//! finishes in nesting order, cancellations of queued tasks, and of running tasks reported
+//! from another thread) gives exactly the model's counts per name.
+
+use dagger_core::{ProcessorId, TaskId, WorkerId};
+use dagger_dashboard::{Collector, Gauges, Progress};
+use dagger_sched::{Observer, TaskEvent, TaskEventKind};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Spawn(u8),
+    Start(usize),
+    Finish(bool),
+    CancelQueued(usize),
+    CancelRunningElsewhere(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u8..4).prop_map(Op::Spawn),
+        3 => any::<usize>().prop_map(Op::Start),
+        3 => any::<bool>().prop_map(Op::Finish),
+        1 => any::<usize>().prop_map(Op::CancelQueued),
+        1 => any::<usize>().prop_map(Op::CancelRunningElsewhere),
+    ]
+}
+
+/// Task ids are unique per process, as the scheduler's are.
+static NEXT: AtomicU64 = AtomicU64::new(1 << 40);
+
+fn name(i: u8) -> Option<Arc<str>> {
+    match i {
+        0 => None,
+        i => Some(format!("name-{i}").into()),
+    }
+}
+
+fn ev(task: u64, name: &Option<Arc<str>>, kind: TaskEventKind) -> TaskEvent {
+    TaskEvent {
+        task: TaskId(task),
+        name: name.clone(),
+        kind,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn counts_follow_the_model(ops in proptest::collection::vec(op(), 0..300)) {
+        let c = Collector::new();
+        let p = ProcessorId::thread(WorkerId(1), 1);
+        let mut queued: Vec<(u64, Option<Arc<str>>)> = Vec::new();
+        let mut running: Vec<(u64, Option<Arc<str>>)> = Vec::new();
+        let mut model: BTreeMap<String, Progress> = BTreeMap::new();
+        let key = |n: &Option<Arc<str>>| n.as_deref().unwrap_or(dagger_dashboard::UNNAMED).to_string();
+        for o in ops {
+            match o {
+                Op::Spawn(i) => {
+                    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+                    let n = name(i);
+                    c.on_event(&ev(id, &n, TaskEventKind::Spawned { deps: vec![] }));
+                    model.entry(key(&n)).or_default().queued += 1;
+                    queued.push((id, n));
+                }
+                Op::Start(k) if !queued.is_empty() => {
+                    let (id, n) = queued.remove(k % queued.len());
+                    c.on_event(&ev(id, &n, TaskEventKind::Started { processor: p }));
+                    let m = model.entry(key(&n)).or_default();
+                    m.queued -= 1;
+                    m.running += 1;
+                    running.push((id, n));
+                }
+                Op::Finish(ok) if !running.is_empty() => {
+                    let (id, n) = running.pop().unwrap();
+                    c.on_event(&ev(id, &n, TaskEventKind::Finished { ok }));
+                    let m = model.entry(key(&n)).or_default();
+                    m.running -= 1;
+                    if ok { m.done += 1 } else { m.failed += 1 }
+                }
+                Op::CancelQueued(k) if !queued.is_empty() => {
+                    let (id, n) = queued.remove(k % queued.len());
+                    c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: false }));
+                    let m = model.entry(key(&n)).or_default();
+                    m.queued -= 1;
+                    m.failed += 1;
+                }
+                Op::CancelRunningElsewhere(k) if !running.is_empty() => {
+                    let (id, n) = running.remove(k % running.len());
+                    std::thread::scope(|s| {
+                        s.spawn(|| c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: false })));
+                    });
+                    let m = model.entry(key(&n)).or_default();
+                    m.running -= 1;
+                    m.failed += 1;
+                }
+                _ => {}
+            }
+        }
+        let s = c.state(&Gauges::default(), 0);
+        let got: BTreeMap<String, Progress> =
+            s.names.iter().map(|n| (n.name.clone(), n.progress)).collect();
+        let want: BTreeMap<String, Progress> =
+            model.into_iter().filter(|(_, p)| p.total() > 0).collect();
+        prop_assert_eq!(got, want);
+        prop_assert!(s.spans.iter().all(|sp| sp.end_s >= sp.start_s));
+    }
+}
+
+#[test]
+fn a_long_stream_of_tiny_tasks_is_sampled_not_recorded_in_full() {
+    let c = Collector::new();
+    let p = ProcessorId::thread(WorkerId(1), 1);
+    let n = 200_000u64;
+    for _ in 0..n {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        c.on_event(&ev(id, &None, TaskEventKind::Spawned { deps: vec![] }));
+        c.on_event(&ev(id, &None, TaskEventKind::Started { processor: p }));
+        c.on_event(&ev(id, &None, TaskEventKind::Finished { ok: true }));
+    }
+    let s = c.state(&Gauges::default(), 0);
+    assert_eq!(s.totals.done, n);
+    assert!(s.span_stride > 1, "the stride rose: {}", s.span_stride);
+    assert!(
+        s.spans.len() <= 512,
+        "the ring is bounded: {}",
+        s.spans.len()
+    );
+    assert!(
+        s.span_seq < n / 4,
+        "most tasks were not timed: {}",
+        s.span_seq
+    );
+    assert!(s.graph.truncated);
+    assert_eq!(s.graph.nodes.len() as u64, dagger_dashboard::GRAPH_CAP);
+}
