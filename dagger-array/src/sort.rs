@@ -108,8 +108,20 @@ impl<T: Clone + Send + Sync + 'static> DVec<T> {
         } else {
             Arc::new(cmp)
         };
+        let sorted: Vec<Node<Part<T>>> = self
+            .parts
+            .iter()
+            .map(|n| {
+                let cmp = cmp.clone();
+                Node::task1(n, move |v: Part<T>| {
+                    let mut v = Arc::unwrap_or_clone(v?);
+                    sort_part(&mut v, &cmp, opts.stable);
+                    Ok(Arc::new(v))
+                })
+            })
+            .collect();
         Self {
-            parts: sample_sort(&self.parts, cmp, opts.stable),
+            parts: sample_sort(&sorted, cmp),
         }
     }
 }
@@ -121,31 +133,25 @@ impl<T: Ord + Clone + Send + Sync + 'static> DVec<T> {
     }
 }
 
+/// Sorts one part in place.
+fn sort_part<T>(v: &mut [T], cmp: &Cmp<T>, stable: bool) {
+    if stable {
+        v.sort_by(|a, b| cmp(a, b));
+    } else {
+        v.sort_unstable_by(|a, b| cmp(a, b));
+    }
+}
+
+/// Steps 2 and 3 of the sample sort over parts that are already sorted by `cmp`.
 fn sample_sort<T: Clone + Send + Sync + 'static>(
-    parts: &[Node<Part<T>>],
+    sorted: &[Node<Part<T>>],
     cmp: Cmp<T>,
-    stable: bool,
 ) -> Vec<Node<Part<T>>> {
-    let p = parts.len();
+    let p = sorted.len();
     if p == 0 {
         return Vec::new();
     }
-    let sorted: Vec<Node<Part<T>>> = parts
-        .iter()
-        .map(|n| {
-            let cmp = cmp.clone();
-            Node::task1(n, move |v: Part<T>| {
-                let mut v = Arc::unwrap_or_clone(v?);
-                if stable {
-                    v.sort_by(|a, b| cmp(a, b));
-                } else {
-                    v.sort_unstable_by(|a, b| cmp(a, b));
-                }
-                Ok(Arc::new(v))
-            })
-        })
-        .collect();
-    let all = gather(&sorted);
+    let all = gather(sorted);
     let c = cmp.clone();
     let splitters: Node<Part<T>> = Node::task1(&all, move |vs: Result<Vec<Arc<Vec<T>>>>| {
         let vs = vs?;
@@ -226,20 +232,31 @@ impl<T: Element> DArray<T> {
                 self.grid().ndim()
             )));
         }
+        let cmp: Cmp<T> = if opts.rev {
+            Arc::new(move |a: &T, b: &T| cmp(b, a))
+        } else {
+            Arc::new(cmp)
+        };
+        // Each block is copied out of its (shared) block and sorted by the same task.
         let parts: Vec<Node<Part<T>>> = self
             .blocks
             .iter()
             .map(|b| {
-                Node::task1(b, |v: BlockValue<T>| {
+                let cmp = cmp.clone();
+                Node::task1(b, move |v: BlockValue<T>| {
                     let v = v?;
-                    Ok(Arc::new(match &**v {
+                    let mut out: Vec<T> = match &**v {
                         Block::Dense(a) => a.iter().copied().collect(),
                         other => other.to_dense().iter().copied().collect(),
-                    }))
+                    };
+                    sort_part(&mut out, &cmp, opts.stable);
+                    Ok(Arc::new(out))
                 })
             })
             .collect();
-        let sorted = DVec { parts }.sort_by(cmp, opts);
+        let sorted = DVec {
+            parts: sample_sort(&parts, cmp),
+        };
         // Back to the input's blocking: output block k copies its range out of the buckets.
         let ranges = self.grid().ranges()[0].clone();
         let blocks = ranges
