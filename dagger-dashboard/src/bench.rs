@@ -189,7 +189,8 @@ fn error_line(e: dagger_core::Error) -> Vec<Value> {
 /// The overhead benchmark: 100 000 tiny tasks (`quick`: 20 000) with no dashboard
 /// (`dagger-local`), with an observer that does nothing (`dagger-local+noop-observer`: the
 /// scheduler's own cost of reporting events) and with the dashboard on and an SSE client
-/// connected (`dagger-local+dashboard`), reps rotated in the same run. One JSON line per
+/// connected (`dagger-local+dashboard`) or with nobody connected
+/// (`dagger-local+dashboard-unwatched`), reps rotated in the same run. One JSON line per
 /// system, plus a `dashboard_overhead` line with the ratios of medians and the collector's
 /// cost per task measured alone ([`collector_ns_per_task`]).
 pub fn bench_dashboard(quick: bool) -> Vec<Value> {
@@ -220,17 +221,26 @@ fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
         Err(e) => return error_line(e),
     };
     client.wait_for(1, Duration::from_secs(5));
-    let systems = [&plain, &noop, &watched];
+    // A second dashboard that nobody looks at: the cost of having it on, unwatched.
+    let idle_dash = match Dashboard::start("127.0.0.1:0") {
+        Ok(d) => d,
+        Err(e) => return error_line(e),
+    };
+    let idle = Context::builder()
+        .threads(threads)
+        .observer(idle_dash.observer())
+        .build();
+    let systems = [&plain, &noop, &watched, &idle];
     // Warm-up (allocators, thread pools, the collector's lanes).
     for ctx in systems {
         tiny_tasks(ctx, n);
     }
     let events_before = client.events();
-    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut times: [Vec<f64>; 4] = Default::default();
     for r in 0..reps {
         // Rotate which goes first so none always runs on a warmer (or busier) machine.
-        for k in 0..3 {
-            let which = (r + k) % 3;
+        for k in 0..systems.len() {
+            let which = (r + k) % systems.len();
             let t0 = Instant::now();
             tiny_tasks(systems[which], n);
             times[which].push(t0.elapsed().as_secs_f64());
@@ -238,11 +248,12 @@ fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
     }
     let events = client.events() - events_before;
     let state = dash.state();
-    let [mut t_plain, mut t_noop, mut t_dash] = times;
-    let (sp, sn, sd) = (
+    let [mut t_plain, mut t_noop, mut t_dash, mut t_idle] = times;
+    let (sp, sn, sd, si) = (
         summary(&mut t_plain),
         summary(&mut t_noop),
         summary(&mut t_dash),
+        summary(&mut t_idle),
     );
     let micro = collector_ns_per_task(micro_n);
     let params = json!({"n": n, "threads": threads});
@@ -270,6 +281,11 @@ fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
                 "tasks_seen": state.totals.done,
             }),
         ),
+        line(
+            "dagger-local+dashboard-unwatched",
+            si,
+            json!({"clients": idle_dash.state().clients}),
+        ),
         json!({
             "workload": "dashboard_overhead", "system": "dagger-local+dashboard",
             "params": params, "reps": reps,
@@ -277,6 +293,7 @@ fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
             "ratio_median": sd.0 / sp.0, "ratio_min": sd.1 / sp.1,
             "overhead_pct": (sd.0 / sp.0 - 1.0) * 100.0,
             "noop_observer_ratio_median": sn.0 / sp.0,
+            "unwatched_ratio_median": si.0 / sp.0,
             "collector_ns_per_task": micro,
             "us_per_task_plain": sp.0 * 1e6 / n as f64,
         }),
@@ -290,7 +307,7 @@ mod tests {
     #[test]
     fn lines_have_the_shared_format() {
         let lines = run(2_000, 1, 10_000);
-        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.len(), 5);
         let systems: Vec<&str> = lines
             .iter()
             .map(|l| l["system"].as_str().unwrap())
@@ -301,10 +318,11 @@ mod tests {
                 "dagger-local",
                 "dagger-local+noop-observer",
                 "dagger-local+dashboard",
+                "dagger-local+dashboard-unwatched",
                 "dagger-local+dashboard"
             ]
         );
-        for l in &lines[..3] {
+        for l in &lines[..4] {
             for k in ["median_s", "min_s", "max_s", "tasks_per_s"] {
                 assert!(l[k].as_f64().unwrap() > 0.0, "{k} in {l}");
             }
@@ -315,7 +333,8 @@ mod tests {
         // "finished" events may land just after the values are fetched).
         let seen = lines[2]["tasks_seen"].as_u64().unwrap();
         assert!((3_990..=4_000).contains(&seen), "{seen}");
-        assert!(lines[3]["ratio_median"].as_f64().unwrap() > 0.0);
-        assert!(lines[3]["collector_ns_per_task"].as_f64().unwrap() >= 0.0);
+        assert_eq!(lines[3]["clients"], 0);
+        assert!(lines[4]["ratio_median"].as_f64().unwrap() > 0.0);
+        assert!(lines[4]["collector_ns_per_task"].as_f64().unwrap() >= 0.0);
     }
 }

@@ -111,8 +111,9 @@ struct Local {
     alive: Weak<()>,
     lane: Arc<Lane>,
     names: HashMap<Arc<str>, Arc<Counts>>,
-    /// Start times of the timed tasks on the stack (same indices).
-    t0: [Option<Instant>; STACK],
+    /// Start times of the timed tasks on the stack (same indices); boxed to keep the
+    /// observer's stack frame small.
+    t0: Box<[Option<Instant>; STACK]>,
     /// Tasks started beyond the stack's depth.
     overflow: u64,
     window_start: Option<Instant>,
@@ -276,6 +277,8 @@ impl Collector {
             .flatten()
     }
 
+    #[cold]
+    #[inline(never)]
     fn new_local(&self) -> Local {
         let lane = Arc::new(Lane::new());
         self.lanes.lock().push(lane.clone());
@@ -284,7 +287,7 @@ impl Collector {
             alive: Arc::downgrade(&self.alive),
             lane,
             names: HashMap::new(),
-            t0: [None; STACK],
+            t0: Box::new([None; STACK]),
             overflow: 0,
             window_start: None,
             window_count: 0,
@@ -317,10 +320,12 @@ impl Collector {
     }
 
     #[inline]
-    fn on_started(&self, e: &TaskEvent, processor: ProcessorId) {
+    fn on_started(&self, e: &TaskEvent, processor: &ProcessorId) {
         self.with_local(|l| {
+            // Read the processor only once per lane: the scheduler has just written it with
+            // narrower stores, and reading it back whole would stall on every task.
             if l.lane.processor.get().is_none() {
-                let _ = l.lane.processor.set(processor);
+                let _ = l.lane.processor.set(*processor);
             }
             bump(&l.counts(&e.name).started);
             l.push(e.task.0);
@@ -491,7 +496,7 @@ impl Observer for Collector {
     fn on_event(&self, e: &TaskEvent) {
         match &e.kind {
             TaskEventKind::Spawned { deps } => self.on_spawned(e, deps),
-            TaskEventKind::Started { processor } => self.on_started(e, *processor),
+            TaskEventKind::Started { processor } => self.on_started(e, processor),
             TaskEventKind::Finished { ok } => self.on_finished(e, *ok),
         }
     }
