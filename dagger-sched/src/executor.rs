@@ -254,10 +254,15 @@ fn main_loop() {
             if pool.shutdown.load(Ordering::SeqCst) {
                 return;
             }
-            // Spin briefly: a task often arrives within microseconds, and parking costs tens.
+            // Spin, then yield, before parking: while a producer is spawning, the next task
+            // arrives within microseconds, and a park/unpark pair costs tens of them.
             let mut found = false;
-            for _ in 0..64 {
-                std::hint::spin_loop();
+            for i in 0..256 {
+                if i < 128 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
                 if !pool.injector.is_empty() || slot.inbox_len.load(Ordering::Relaxed) > 0 {
                     found = true;
                     break;

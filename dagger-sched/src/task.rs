@@ -38,6 +38,8 @@ pub(crate) struct Header {
     pub pin: Pin,
     /// Dependencies not yet finished, plus one held by the spawner until registration ends.
     pending: AtomicUsize,
+    /// Mirrors `waiting.done` so the common "is it finished?" check takes no lock.
+    done: AtomicBool,
     waiting: Mutex<Waiting>,
     pub cancelled: AtomicBool,
     /// 1-based thread index it ran on (0 = not run yet).
@@ -59,6 +61,7 @@ impl Header {
             name,
             pin,
             pending: AtomicUsize::new(1),
+            done: AtomicBool::new(false),
             waiting: Mutex::new(Waiting {
                 done: false,
                 dependents: Vec::new(),
@@ -73,7 +76,7 @@ impl Header {
 
     /// Whether the result (value or error) is there.
     pub fn is_done(&self) -> bool {
-        self.waiting.lock().done
+        self.done.load(Ordering::Acquire)
     }
 
     /// Registers `job` to be told when this task finishes; `false` if it already has.
@@ -111,6 +114,7 @@ impl Header {
         let (deps, waiters) = {
             let mut w = self.waiting.lock();
             w.done = true;
+            self.done.store(true, Ordering::Release);
             (
                 std::mem::take(&mut w.dependents),
                 std::mem::take(&mut w.waiters),
