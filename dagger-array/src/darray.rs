@@ -18,7 +18,7 @@ use crate::graph::{lower, ArrayOptions, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::io;
-use crate::linalg::{accumulate, matmul_block, transpose_block, LinalgElement};
+use crate::linalg::{accumulate, matmul_acc_dense, matmul_block, transpose_block, LinalgElement};
 use crate::mem::Held;
 use crate::meta::ArrayMeta;
 use crate::reduce;
@@ -808,8 +808,20 @@ impl<T: LinalgElement> DArray<T> {
                             a,
                             b,
                             |p: BlockValue<T>, a: BlockValue<T>, b: BlockValue<T>| {
-                                let part = matmul_block(&**a?, &**b?)?;
-                                accumulate(Some(p?.into_block()), part).map(held)
+                                let (p, a, b) = (p?, a?, b?);
+                                if let (Block::Dense(_), Block::Dense(ad), Block::Dense(bd)) =
+                                    (&**p, &**a, &**b)
+                                {
+                                    // c += a·b in place: no temporary partial product.
+                                    let mut c = match p.into_block() {
+                                        Block::Dense(c) => c,
+                                        other => other.to_dense(),
+                                    };
+                                    matmul_acc_dense(&mut c, ad, bd)?;
+                                    return Ok(held(Block::Dense(c)));
+                                }
+                                let part = matmul_block(&a, &b)?;
+                                accumulate(Some(p.into_block()), part).map(held)
                             },
                         ),
                     });

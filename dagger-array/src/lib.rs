@@ -45,6 +45,10 @@
 // list holding one range.
 #![allow(clippy::single_range_in_vec_init)]
 
+// With the `blas` feature, link the BLAS implementation ndarray's products call into.
+#[cfg(feature = "blas")]
+extern crate blas_src;
+
 pub mod assign;
 pub mod bench;
 pub mod binary;
