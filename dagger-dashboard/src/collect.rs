@@ -20,13 +20,20 @@ use dagger_core::{ProcessorId, TaskId, WorkerId};
 use dagger_sched::{Observer, TaskEvent, TaskEventKind};
 use parking_lot::Mutex;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 /// The group of tasks spawned without a name.
 pub const UNNAMED: &str = "(unnamed)";
+/// The group of the tasks whose names came after the first [`MAX_NAMES`] distinct ones.
+pub const OTHER_NAMES: &str = "(other names)";
+/// Distinct task names shown separately; names are often unique ids, and the page and the
+/// memory must stay bounded.
+pub const MAX_NAMES: usize = 256;
+/// Names a thread remembers (past this, unseen names go straight to `OTHER_NAMES`).
+const LOCAL_NAMES: usize = 4096;
 
 /// Deepest nesting of running tasks tracked per thread (a task that waits runs others).
 const STACK: usize = 64;
@@ -77,6 +84,8 @@ struct Lane {
     processor: OnceLock<ProcessorId>,
     unnamed: Counts,
     named: Mutex<Vec<(Arc<str>, Arc<Counts>)>>,
+    /// Tasks whose names did not fit under `MAX_NAMES`.
+    other: Arc<Counts>,
     /// Ids of the tasks running on this thread, innermost last; 0 marks a task that another
     /// thread reported finished (cancelled while running).
     stack: [AtomicU64; STACK],
@@ -95,6 +104,7 @@ impl Lane {
             processor: OnceLock::new(),
             unnamed: Counts::default(),
             named: Mutex::new(Vec::new()),
+            other: Arc::new(Counts::default()),
             stack: std::array::from_fn(|_| AtomicU64::new(0)),
             depth: AtomicUsize::new(0),
             spans: Mutex::new(VecDeque::with_capacity(RING)),
@@ -111,6 +121,7 @@ struct Local {
     alive: Weak<()>,
     lane: Arc<Lane>,
     names: HashMap<Arc<str>, Arc<Counts>>,
+    registry: Arc<Mutex<HashSet<Arc<str>>>>,
     /// Start times of the timed tasks on the stack (same indices); boxed to keep the
     /// observer's stack frame small.
     t0: Box<[Option<Instant>; STACK]>,
@@ -135,13 +146,25 @@ impl Local {
 
     fn named_counts(&mut self, n: &Arc<str>) -> &Counts {
         if !self.names.contains_key(&**n) {
-            let c = Arc::new(Counts::default());
-            self.lane.named.lock().push((n.clone(), c.clone()));
+            if self.names.len() >= LOCAL_NAMES {
+                return &self.lane.other;
+            }
+            let known = {
+                let mut reg = self.registry.lock();
+                reg.contains(&**n) || (reg.len() < MAX_NAMES && reg.insert(n.clone()))
+            };
+            let c = if known {
+                let c = Arc::new(Counts::default());
+                self.lane.named.lock().push((n.clone(), c.clone()));
+                c
+            } else {
+                self.lane.other.clone()
+            };
             self.names.insert(n.clone(), c);
         }
         match self.names.get(&**n) {
             Some(c) => c,
-            None => &self.lane.unnamed, // ok: inserted just above; never taken
+            None => &self.lane.other, // ok: inserted just above; never taken
         }
     }
 
@@ -222,6 +245,8 @@ pub struct Collector {
     alive: Arc<()>,
     start: Instant,
     lanes: Mutex<Vec<Arc<Lane>>>,
+    /// The names shown separately (at most `MAX_NAMES`).
+    registry: Arc<Mutex<HashSet<Arc<str>>>>,
     span_seq: AtomicU64,
     graph: Graph,
     pub(crate) clients: AtomicU64,
@@ -250,6 +275,7 @@ impl Collector {
             alive: Arc::new(()),
             start: Instant::now(),
             lanes: Mutex::new(Vec::new()),
+            registry: Arc::new(Mutex::new(HashSet::new())),
             span_seq: AtomicU64::new(0),
             graph: Graph::new(),
             clients: AtomicU64::new(0),
@@ -287,6 +313,7 @@ impl Collector {
             alive: Arc::downgrade(&self.alive),
             lane,
             names: HashMap::new(),
+            registry: self.registry.clone(),
             t0: Box::new([None; STACK]),
             overflow: 0,
             window_start: None,
@@ -408,6 +435,7 @@ impl Collector {
                     }
                 };
                 add(UNNAMED, &lane.unnamed);
+                add(OTHER_NAMES, &lane.other);
                 for (n, c) in lane.named.lock().iter() {
                     add(n, c);
                 }

@@ -35,7 +35,7 @@ mod page;
 mod server;
 mod state;
 
-pub use collect::{Collector, UNNAMED};
+pub use collect::{Collector, MAX_NAMES, OTHER_NAMES, UNNAMED};
 pub use gauges::Gauges;
 pub use graph::CAP as GRAPH_CAP;
 pub use page::PAGE;

@@ -137,3 +137,26 @@ fn a_long_stream_of_tiny_tasks_is_sampled_not_recorded_in_full() {
     assert!(s.graph.truncated);
     assert_eq!(s.graph.nodes.len() as u64, dagger_dashboard::GRAPH_CAP);
 }
+
+#[test]
+fn names_past_the_limit_are_grouped() {
+    let c = Collector::new();
+    let p = ProcessorId::thread(WorkerId(1), 1);
+    let extra = 44;
+    for i in 0..dagger_dashboard::MAX_NAMES + extra {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let n: Option<Arc<str>> = Some(format!("job-{i}").into());
+        c.on_event(&ev(id, &n, TaskEventKind::Spawned { deps: vec![] }));
+        c.on_event(&ev(id, &n, TaskEventKind::Started { processor: p }));
+        c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: true }));
+    }
+    let s = c.state(&Gauges::default(), 0);
+    assert_eq!(s.names.len(), dagger_dashboard::MAX_NAMES + 1);
+    let other = s
+        .names
+        .iter()
+        .find(|n| n.name == dagger_dashboard::OTHER_NAMES)
+        .unwrap();
+    assert_eq!(other.progress.done, extra as u64);
+    assert_eq!(s.totals.done, (dagger_dashboard::MAX_NAMES + extra) as u64);
+}
