@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Checks that the `dagger` facade builds with no optional features, with each feature alone,
+# and with all of them: a feature that only compiles next to another one shows up here.
+#
+#   scripts/feature-matrix.sh                 # cargo check of the library, 6 combinations
+#   scripts/feature-matrix.sh --all-targets   # extra arguments go to every `cargo check`
+#
+# Exits non-zero, naming the combination, as soon as one fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The facade's optional features (dagger/Cargo.toml `[features]`, less `default`).
+features=(profile disk tcp shard)
+
+combos=("" "${features[@]}" "$(IFS=,; echo "${features[*]}")")
+for combo in "${combos[@]}"; do
+  label="${combo:-(none)}"
+  echo "== dagger --no-default-features --features ${label}" >&2
+  if ! cargo check --quiet -p dagger --no-default-features ${combo:+--features "$combo"} "$@"; then
+    echo "feature matrix: dagger fails to build with features: ${label}" >&2
+    exit 1
+  fi
+done
+echo "feature matrix: all ${#combos[@]} combinations build" >&2
