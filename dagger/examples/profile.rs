@@ -10,9 +10,9 @@
 //! - `graph.svg`: the task graph, from the dependencies an [`Observer`] heard at spawn time,
 //!   each task coloured by the processor it ran on.
 //!
-//! The product is written out as a graph of named thunks over the blocks of `x` (the same
-//! graph `DArray::matmul` builds, with names for the pictures), and checked against
-//! `DArray`'s own `x.matmul(&x.transpose())`.
+//! The product is written out as a graph of named thunks over the blocks of `x` (block by
+//! block, as `DArray::matmul` works, but with a name on every task for the pictures), and
+//! checked against `DArray`'s own `x.matmul(&x.transpose())`.
 
 use dagger::profile::{summarize_events, write_chrome_trace, write_gantt, TaskGraph, Timespan};
 use dagger::{debug_compute, delayed_with, Context, Error, Observer, Options, Result, TaskEvent};
