@@ -73,3 +73,30 @@ pub trait ChunkStore: Send + Sync + fmt::Debug + 'static {
     /// The keys that start with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<StoreKey>>;
 }
+
+/// What a [`ResultStore`] holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultStats {
+    /// Results held (in memory or spilled).
+    pub chunks: u64,
+    /// Bytes held in memory now.
+    pub memory_bytes: u64,
+    /// The most bytes ever held in memory at once.
+    pub peak_memory_bytes: u64,
+    /// Bytes spilled to storage now.
+    pub spilled_bytes: u64,
+}
+
+/// Where a worker keeps the encoded results it owns (and copies it fetched), by chunk id.
+/// The scheduler's default keeps them in memory; `dagger-storage`'s pool keeps them under a
+/// memory limit and spills the least recently used to a [`ChunkStore`].
+pub trait ResultStore: Send + Sync + fmt::Debug {
+    /// Keeps `bytes` as chunk `id`.
+    fn put(&self, id: crate::ChunkId, bytes: Bytes) -> Result<()>;
+    /// The bytes of chunk `id`; [`Error::NotFound`] if it is not here.
+    fn get(&self, id: crate::ChunkId) -> Result<Bytes>;
+    /// Forgets chunk `id` (and deletes any spilled copy). Missing ids are not an error.
+    fn remove(&self, id: crate::ChunkId) -> Result<()>;
+    /// What is held.
+    fn stats(&self) -> ResultStats;
+}

@@ -167,6 +167,15 @@ impl ContextBuilder {
         self
     }
 
+    /// Sets an environment variable for the worker processes this context launches (e.g.
+    /// `DAGGER_MEMORY_LIMIT`, `DAGGER_SPILL_DIR`, `DAGGER_STORE` for their result storage).
+    pub fn worker_env(mut self, key: &str, value: &str) -> Self {
+        self.cluster_mut()
+            .env
+            .push((key.to_string(), value.to_string()));
+        self
+    }
+
     /// Results up to this many bytes travel back to the driver with their completion notice.
     pub fn inline_limit(mut self, bytes: u32) -> Self {
         self.cluster_mut().inline_limit = bytes;
@@ -346,6 +355,12 @@ impl Context {
 
     /// How many chunks and bytes `worker` holds (to observe release).
     pub fn worker_chunks(&self, worker: WorkerId) -> Result<(u64, u64)> {
+        let s = self.cluster()?.stats(worker)?;
+        Ok((s.chunks, s.memory_bytes + s.spilled_bytes))
+    }
+
+    /// What `worker` holds: results, bytes in memory (and the peak), bytes spilled.
+    pub fn worker_stats(&self, worker: WorkerId) -> Result<dagger_core::ResultStats> {
         self.cluster()?.stats(worker)
     }
 

@@ -27,6 +27,11 @@ pub use dagger_profile as profile;
 /// Storage (feature `disk`): see the `dagger-storage` crate.
 #[cfg(feature = "disk")]
 pub use dagger_storage as storage;
+#[cfg(feature = "disk")]
+mod results;
+pub use dagger_core::{ResultStats, ResultStore};
+#[cfg(feature = "disk")]
+pub use results::PoolResults;
 
 /// Transports (feature `tcp`): see the `dagger-transport` crate.
 #[cfg(feature = "tcp")]

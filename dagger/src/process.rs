@@ -30,6 +30,18 @@ pub fn init() {
     let Ok(addr) = std::env::var("DAGGER_SCHEDULER") else {
         return;
     };
+    // A worker keeps its results in the spilling pool when a limit or a store is configured.
+    #[cfg(feature = "disk")]
+    if ["DAGGER_MEMORY_LIMIT", "DAGGER_STORE", "DAGGER_SPILL_DIR"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some())
+    {
+        dagger_sched::set_result_store_factory(Arc::new(|| {
+            let config = crate::PoolResults::config_from_env()?;
+            let r: Arc<dyn dagger_core::ResultStore> = Arc::new(crate::PoolResults::new(config)?);
+            Ok(r)
+        }));
+    }
     let cookie = std::env::var("DAGGER_COOKIE").unwrap_or_default();
     let threads = std::env::var("DAGGER_THREADS")
         .ok()

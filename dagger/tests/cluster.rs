@@ -449,3 +449,35 @@ fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
         2
     );
 }
+
+#[test]
+fn workers_spill_results_beyond_their_memory_limit() {
+    dagger::init();
+    let ctx = Context::builder()
+        .threads(1)
+        .workers(1)
+        .worker_threads(1)
+        .worker_env("DAGGER_MEMORY_LIMIT", "4000000")
+        .worker_program(WorkerProgram::test("worker_entry").unwrap())
+        .build();
+    let o = Options::new().scope(Scope::Process(WorkerId(2)));
+    // 16 MB of live results through a 4 MB limit, all kept alive by their handles.
+    let parts: Vec<DTask<Vec<u8>>> = (0..16)
+        .map(|_| ctx.spawn_fn_with(&o, BYTES, (1_000_000u64,)))
+        .collect();
+    for p in &parts {
+        p.wait();
+    }
+    let s = ctx.worker_stats(WorkerId(2)).unwrap();
+    assert!(s.spilled_bytes > 0, "{s:?}");
+    assert!(s.peak_memory_bytes <= 4_000_000, "{s:?}");
+    // every value reads back right, from memory or from disk
+    let sums: Vec<_> = parts
+        .iter()
+        .map(|p| ctx.spawn_fn_with(&o, TOTAL, (p,)))
+        .collect();
+    for t in sums {
+        assert_eq!(t.fetch().unwrap(), 7_000_000);
+    }
+    assert!(ctx.worker_stats(WorkerId(2)).unwrap().peak_memory_bytes <= 4_000_000);
+}

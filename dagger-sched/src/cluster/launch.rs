@@ -50,6 +50,7 @@ impl WorkerProgram {
         scheduler: &str,
         cookie: &str,
         threads: Option<usize>,
+        env: &[(String, String)],
     ) -> Result<Child> {
         let mut cmd = Command::new(&self.path);
         cmd.args(&self.args)
@@ -57,6 +58,7 @@ impl WorkerProgram {
             .env("DAGGER_COOKIE", cookie)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         if let Some(t) = threads {
             cmd.env("DAGGER_THREADS", t.to_string());
         }

@@ -10,6 +10,7 @@ mod launch;
 mod protocol;
 mod registry;
 mod remote;
+mod results;
 pub(crate) mod worker;
 
 pub use launch::WorkerProgram;
@@ -17,6 +18,7 @@ pub use protocol::ArgRef;
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
 pub(crate) use remote::{Location, RemoteTask};
 pub use remote::{RemoteArg, RemoteArgs, Site};
+pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
 pub use worker::{myid, serve};
 
 use crate::executor::Pool;
@@ -24,8 +26,8 @@ use crate::observe::Observers;
 use crate::task::{Header, Job, Outcome, Pin, Task};
 use bytes::Bytes;
 use dagger_core::{
-    ChunkId, Error, NodeId, ProcessorId, ProcessorInfo, Result, Scope, TaskId, Transport,
-    TransportListener, WorkerId,
+    ChunkId, Error, NodeId, ProcessorId, ProcessorInfo, Result, ResultStats, Scope, TaskId,
+    Transport, TransportListener, WorkerId,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
 use protocol::{decode, encode, Done, RunTask, ToDriver, ToWorker};
@@ -66,6 +68,7 @@ pub(crate) struct ClusterConfig {
     pub worker_threads: Option<usize>,
     pub inline_limit: u32,
     pub join_timeout: Duration,
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ClusterConfig {
@@ -79,6 +82,7 @@ impl Default for ClusterConfig {
             worker_threads: None,
             inline_limit: 64 * 1024,
             join_timeout: Duration::from_secs(60),
+            env: Vec::new(),
         }
     }
 }
@@ -124,7 +128,7 @@ pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
 
 enum Reply {
     Data(mpsc::Sender<Result<Bytes>>),
-    Stats(mpsc::Sender<(u64, u64)>),
+    Stats(mpsc::Sender<ResultStats>),
 }
 
 /// The driver's cluster state.
@@ -153,6 +157,7 @@ pub(crate) struct Cluster {
     children: Mutex<Vec<std::process::Child>>,
     program: Option<WorkerProgram>,
     worker_threads: Option<usize>,
+    env: Vec<(String, String)>,
     shutting_down: AtomicBool,
     on_join: Mutex<Vec<JoinHook>>,
 }
@@ -209,6 +214,7 @@ impl Cluster {
             children: Mutex::new(Vec::new()),
             program: config.program.clone(),
             worker_threads: config.worker_threads,
+            env: config.env.clone(),
             shutting_down: AtomicBool::new(false),
             on_join: Mutex::new(Vec::new()),
         });
@@ -239,7 +245,7 @@ impl Cluster {
         };
         let mut kids = self.children.lock();
         for _ in 0..n {
-            kids.push(program.spawn(&self.addr, &self.cookie, self.worker_threads)?);
+            kids.push(program.spawn(&self.addr, &self.cookie, self.worker_threads, &self.env)?);
         }
         Ok(())
     }
@@ -431,8 +437,8 @@ impl Cluster {
         }))
     }
 
-    /// How many chunks and bytes a worker holds.
-    pub(crate) fn stats(&self, worker: WorkerId) -> Result<(u64, u64)> {
+    /// What a worker holds.
+    pub(crate) fn stats(&self, worker: WorkerId) -> Result<ResultStats> {
         let (tx, rx) = mpsc::channel();
         self.request(worker, Reply::Stats(tx), |req| ToWorker::Stats { req })?;
         rx.recv().map_err(|_| Error::WorkerLost {
@@ -685,9 +691,9 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
                     let _ = tx.send(bytes.map_err(Error::from));
                 }
             }),
-            Ok(ToDriver::Stats { req, chunks, bytes }) => c.answer(req, |r| {
+            Ok(ToDriver::Stats { req, stats }) => c.answer(req, |r| {
                 if let Reply::Stats(tx) = r {
-                    let _ = tx.send((chunks, bytes));
+                    let _ = tx.send(stats);
                 }
             }),
             Ok(ToDriver::Join { .. }) => {

@@ -1,7 +1,7 @@
 //! The scheduler protocol: what the driver and workers say to each other (postcard frames).
 
 use bytes::Bytes;
-use dagger_core::{ChunkId, Error, TaskId, WorkerId};
+use dagger_core::{ChunkId, Error, ResultStats, TaskId, WorkerId};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// Driver → worker.
@@ -70,7 +70,7 @@ pub(crate) enum ToDriver {
         bytes: Result<Bytes, RemoteError>,
     },
     /// Answer to `Stats`.
-    Stats { req: u64, chunks: u64, bytes: u64 },
+    Stats { req: u64, stats: ResultStats },
 }
 
 /// One finished task.

@@ -8,8 +8,8 @@ use super::registry::lookup;
 use crate::context::Context;
 use bytes::Bytes;
 use dagger_core::{
-    ChunkId, Connection, Error, FrameSender, Options, ProcessorId, Result, Scope, Transport,
-    WorkerId,
+    ChunkId, Connection, Error, FrameSender, Options, ProcessorId, Result, ResultStore, Scope,
+    Transport, WorkerId,
 };
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -26,7 +26,7 @@ struct WorkerState {
     me: WorkerId,
     transport: Arc<dyn Transport>,
     rt: tokio::runtime::Handle,
-    chunks: Mutex<HashMap<ChunkId, Bytes>>,
+    chunks: Arc<dyn ResultStore>,
     peers: Mutex<HashMap<WorkerId, String>>,
     conns: tokio::sync::Mutex<HashMap<WorkerId, Arc<PeerConn>>>,
     outbox: Mutex<Vec<ToDriver>>,
@@ -62,10 +62,8 @@ impl WorkerState {
 
     fn local(&self, id: ChunkId) -> Result<Bytes> {
         self.chunks
-            .lock()
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("chunk {id} on worker {}", self.me)))
+            .get(id)
+            .map_err(|_| Error::NotFound(format!("chunk {id} on worker {}", self.me)))
     }
 
     /// An argument's bytes: inline, held here, or fetched from its owner (and kept).
@@ -87,7 +85,7 @@ impl WorkerState {
                 let b = self
                     .rt
                     .block_on(async move { me.fetch_from_peer(owner, id).await })?;
-                self.chunks.lock().insert(id, b.clone());
+                self.chunks.put(id, b.clone())?;
                 Ok(b)
             }
         }
@@ -174,12 +172,14 @@ impl WorkerState {
             Ok(bytes) => {
                 let size = bytes.len() as u64;
                 let inline = (size <= u64::from(t.inline_limit)).then(|| bytes.clone());
-                self.chunks.lock().insert(ChunkId(t.task.0), bytes);
-                Ok(DoneOk {
-                    size,
-                    thread,
-                    inline,
-                })
+                match self.chunks.put(ChunkId(t.task.0), bytes) {
+                    Ok(()) => Ok(DoneOk {
+                        size,
+                        thread,
+                        inline,
+                    }),
+                    Err(e) => Err(RemoteError::from(&e)),
+                }
             }
             Err(e) => Err(RemoteError::from(&e)),
         };
@@ -270,7 +270,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             me,
             transport: transport.clone(),
             rt: handle.clone(),
-            chunks: Mutex::new(HashMap::new()),
+            chunks: super::results::new_result_store()?,
             peers: Mutex::new(peers.into_iter().collect()),
             conns: tokio::sync::Mutex::new(HashMap::new()),
             outbox: Mutex::new(Vec::new()),
@@ -359,17 +359,17 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                     state.send(ToDriver::Data { req, bytes });
                 }
                 Ok(ToWorker::Release(ids)) => {
-                    let mut c = state.chunks.lock();
                     for id in ids {
-                        c.remove(&id);
+                        if let Err(e) = state.chunks.remove(id) {
+                            tracing::warn!(target: "dagger", "releasing {id}: {e}");
+                        }
                     }
                 }
                 Ok(ToWorker::Stats { req }) => {
-                    let c = state.chunks.lock();
-                    let bytes = c.values().map(|b| b.len() as u64).sum();
-                    let chunks = c.len() as u64;
-                    drop(c);
-                    state.send(ToDriver::Stats { req, chunks, bytes });
+                    state.send(ToDriver::Stats {
+                        req,
+                        stats: state.chunks.stats(),
+                    });
                 }
                 Ok(ToWorker::Peer { worker, addr }) => {
                     state.peers.lock().insert(worker, addr);
