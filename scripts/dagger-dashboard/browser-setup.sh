@@ -22,6 +22,6 @@ fi
 if [ ! -f "$browser_dir/node_modules/playwright-core/package.json" ]; then
     echo "browser-setup: installing playwright-core into $browser_dir" >&2
     # The browser is Debian's: never let playwright download one of its own.
-    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent)
+    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
 echo "browser-setup: chromium $(chromium --version 2>/dev/null | head -1); playwright-core $(node -p "require('$browser_dir/node_modules/playwright-core/package.json').version")" >&2
