@@ -1,20 +1,24 @@
 //! Distributed sorting: a classic sample sort.
 //!
-//! 1. each part is sorted by its own task, which also takes evenly spaced samples;
-//! 2. one task sorts all samples and picks `p - 1` splitters;
-//! 3. output part `j` takes, from every sorted part, the run between splitters `j - 1` and
-//!    `j` (found by binary search; an element equal to a splitter goes right, in every part
-//!    alike) and merges the runs — concatenated in part order and merged with the stable,
-//!    run-adaptive `sort_by`, so equal elements keep their input order when asked (`stable`).
+//! 1. one task reads evenly spaced samples of every part, sorts them and picks `p - 1`
+//!    splitters (`p` parts in, `p` parts out);
+//! 2. each part is cut by its own task into `p` pieces, piece `j` holding the elements
+//!    between splitters `j - 1` and `j` (an element equal to a splitter goes right, in every
+//!    part alike; each piece keeps the input order);
+//! 3. output part `j` concatenates piece `j` of every part, in part order, and sorts it —
+//!    with a stable sort when asked (`stable`), so equal elements keep their input order.
 //!
-//! [`DVec`] sorts any `Clone + Send + Sync` element type with a comparator (and `Ord` types
-//! directly); [`DArray::sort`] sorts a 1-D numeric array (NaN last, as Julia) and re-blocks
-//! the result to the input's blocking.
+//! Every element is sorted once, as in a shared-memory parallel sort; the extra work is one
+//! classification pass and the copies between tasks. [`DVec`] sorts any `Clone + Send + Sync`
+//! element type with a comparator (and `Ord` types directly); [`DArray::sort`] sorts a 1-D
+//! numeric array (NaN last, as Julia), reading its blocks in place, and re-blocks the result
+//! to the input's blocking.
 
 use crate::block::{Block, Kind};
-use crate::darray::{gather, held, BlockValue, DArray};
+use crate::darray::{held, BlockValue, DArray};
 use crate::element::Element;
 use crate::graph::{lower, ArrayOptions, Node};
+use crate::mem::Held;
 use dagger_core::{Error, Options, Result};
 use dagger_sched::Context;
 use ndarray::ArrayD;
@@ -108,20 +112,8 @@ impl<T: Clone + Send + Sync + 'static> DVec<T> {
         } else {
             Arc::new(cmp)
         };
-        let sorted: Vec<Node<Part<T>>> = self
-            .parts
-            .iter()
-            .map(|n| {
-                let cmp = cmp.clone();
-                Node::task1(n, move |v: Part<T>| {
-                    let mut v = Arc::unwrap_or_clone(v?);
-                    sort_part(&mut v, &cmp, opts.stable);
-                    Ok(Arc::new(v))
-                })
-            })
-            .collect();
         Self {
-            parts: sample_sort(&sorted, cmp),
+            parts: sample_sort(&self.parts, |v: &Arc<Vec<T>>| Ok(&v[..]), cmp, opts.stable),
         }
     }
 }
@@ -142,22 +134,31 @@ fn sort_part<T>(v: &mut [T], cmp: &Cmp<T>, stable: bool) {
     }
 }
 
-/// Steps 2 and 3 of the sample sort over parts that are already sorted by `cmp`.
-fn sample_sort<T: Clone + Send + Sync + 'static>(
-    sorted: &[Node<Part<T>>],
+/// The sample sort of parts of type `A`, each seen as a slice by `view`.
+fn sample_sort<T, A>(
+    parts: &[Node<Result<A>>],
+    view: fn(&A) -> Result<&[T]>,
     cmp: Cmp<T>,
-) -> Vec<Node<Part<T>>> {
-    let p = sorted.len();
+    stable: bool,
+) -> Vec<Node<Part<T>>>
+where
+    T: Clone + Send + Sync + 'static,
+    A: Clone + Send + Sync + 'static,
+{
+    let p = parts.len();
     if p == 0 {
         return Vec::new();
     }
-    let all = gather(sorted);
+    let all = Node::task_all(Options::new(), parts, |vs: Vec<Result<A>>| {
+        vs.into_iter().collect::<Result<Vec<A>>>()
+    });
     let c = cmp.clone();
-    let splitters: Node<Part<T>> = Node::task1(&all, move |vs: Result<Vec<Arc<Vec<T>>>>| {
+    let splitters: Node<Part<T>> = Node::task1(&all, move |vs: Result<Vec<A>>| {
         let vs = vs?;
         let k = OVERSAMPLE * p;
         let mut samples: Vec<T> = Vec::new();
-        for v in &vs {
+        for a in &vs {
+            let v = view(a)?;
             if v.is_empty() {
                 continue;
             }
@@ -172,31 +173,49 @@ fn sample_sort<T: Clone + Send + Sync + 'static>(
             (1..p).map(|j| samples[j * n / p].clone()).collect()
         }))
     });
+    let pieces: Vec<Node<Result<Arc<Vec<Vec<T>>>>>> = parts
+        .iter()
+        .map(|part| {
+            let cmp = cmp.clone();
+            Node::task2(part, &splitters, move |a: Result<A>, sp: Part<T>| {
+                let (a, sp) = (a?, sp?);
+                let v = view(&a)?;
+                let mut out: Vec<Vec<T>> =
+                    (0..p).map(|_| Vec::with_capacity(v.len() / p)).collect();
+                for x in v {
+                    // The number of splitters not greater than x: its output part.
+                    let j = sp.partition_point(|s| cmp(s, x) != Ordering::Greater);
+                    out[j].push(x.clone());
+                }
+                Ok(Arc::new(out))
+            })
+        })
+        .collect();
     (0..p)
         .map(|j| {
             let cmp = cmp.clone();
-            Node::task2(
-                &all,
-                &splitters,
-                move |vs: Result<Vec<Arc<Vec<T>>>>, sp: Part<T>| {
-                    let (vs, sp) = (vs?, sp?);
-                    let bound = |v: &[T], k: Option<usize>| match k.and_then(|k| sp.get(k)) {
-                        Some(s) => v.partition_point(|x| cmp(x, s) == Ordering::Less),
-                        None => v.len(),
-                    };
-                    let mut out = Vec::new();
-                    for v in &vs {
-                        let lo = if j == 0 { 0 } else { bound(v, Some(j - 1)) };
-                        let hi = bound(v, Some(j));
-                        out.extend_from_slice(&v[lo..hi.max(lo)]);
+            Node::task_all(
+                Options::new(),
+                &pieces,
+                move |ps: Vec<Result<Arc<Vec<Vec<T>>>>>| {
+                    let ps = ps.into_iter().collect::<Result<Vec<_>>>()?;
+                    let mut out = Vec::with_capacity(ps.iter().map(|q| q[j].len()).sum());
+                    for q in &ps {
+                        out.extend_from_slice(&q[j]);
                     }
-                    // Runs concatenated in part order: the stable sort merges them.
-                    out.sort_by(|a, b| cmp(a, b));
+                    sort_part(&mut out, &cmp, stable);
                     Ok(Arc::new(out))
                 },
             )
         })
         .collect()
+}
+
+/// A dense block's elements in memory order.
+fn block_slice<T: Element>(h: &Arc<Held<T>>) -> Result<&[T]> {
+    h.as_dense("sort")?
+        .as_slice()
+        .ok_or_else(|| Error::Argument("sort: block is not contiguous".into()))
 }
 
 /// Julia's `isless` order for numbers: NaN after everything.
@@ -237,25 +256,19 @@ impl<T: Element> DArray<T> {
         } else {
             Arc::new(cmp)
         };
-        // Each block is copied out of its (shared) block and sorted by the same task.
-        let parts: Vec<Node<Part<T>>> = self
+        // The blocks are read in place; a sparse vector is first made dense.
+        let blocks: Vec<Node<BlockValue<T>>> = self
             .blocks
             .iter()
-            .map(|b| {
-                let cmp = cmp.clone();
-                Node::task1(b, move |v: BlockValue<T>| {
-                    let v = v?;
-                    let mut out: Vec<T> = match &**v {
-                        Block::Dense(a) => a.iter().copied().collect(),
-                        other => other.to_dense().iter().copied().collect(),
-                    };
-                    sort_part(&mut out, &cmp, opts.stable);
-                    Ok(Arc::new(out))
-                })
+            .map(|b| match self.meta.kind {
+                Kind::Dense => b.clone(),
+                Kind::Sparse => {
+                    Node::task1(b, |v: BlockValue<T>| Ok(held(Block::Dense(v?.to_dense()))))
+                }
             })
             .collect();
         let sorted = DVec {
-            parts: sample_sort(&parts, cmp),
+            parts: sample_sort(&blocks, block_slice::<T>, cmp, opts.stable),
         };
         // Back to the input's blocking: output block k copies its range out of the buckets.
         let ranges = self.grid().ranges()[0].clone();
