@@ -2,6 +2,7 @@
 
 mod bench;
 mod cluster;
+mod demo;
 
 use clap::{Parser, Subcommand};
 
@@ -16,7 +17,7 @@ struct Cli {
 enum Cmd {
     /// Runs a benchmark suite and prints one JSON object per line on stdout.
     Bench {
-        /// The suite: `tasks`, `storage`, `shard`, `transport`.
+        /// The suite: `tasks`, `storage`, `shard`, `transport`, `dashboard`.
         suite: String,
         /// Smaller sizes, for a smoke run.
         #[arg(long)]
@@ -28,6 +29,9 @@ enum Cmd {
         #[arg(long)]
         profile: bool,
     },
+    /// A short tour of dagger-rs: DAGs, errors, progress, shards, a 2-worker cluster, profile
+    /// pictures (written to target/demo/).
+    Demo,
     /// Starts a local scheduler and N worker processes, prints how to join, and serves until
     /// interrupted (or for `--seconds`).
     Cluster {
@@ -51,6 +55,12 @@ fn main() {
     dagger::init();
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Demo => {
+            if let Err(e) = demo::run() {
+                eprintln!("demo failed: {e}");
+                std::process::exit(1);
+            }
+        }
         Cmd::Cluster {
             workers,
             listen,
@@ -74,8 +84,9 @@ fn main() {
                 "storage" => dagger::storage::bench::bench_storage(quick),
                 "shard" => dagger::shard::bench::bench_shard(quick),
                 "transport" => dagger::transports::bench::bench_transport(quick),
+                "dashboard" => dagger_dashboard::bench::bench_dashboard(quick),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport");
+                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport, dashboard");
                     std::process::exit(2);
                 }
             };
