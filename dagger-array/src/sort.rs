@@ -38,6 +38,8 @@ pub struct SortOptions {
 }
 
 type Part<T> = Result<Arc<Vec<T>>>;
+/// One part cut into the pieces bound for each output part.
+type Pieces<T> = Result<Arc<Vec<Vec<T>>>>;
 type Cmp<T> = Arc<dyn Fn(&T, &T) -> Ordering + Send + Sync>;
 
 /// A lazy distributed 1-D collection of any element type, in parts.
@@ -173,7 +175,7 @@ where
             (1..p).map(|j| samples[j * n / p].clone()).collect()
         }))
     });
-    let pieces: Vec<Node<Result<Arc<Vec<Vec<T>>>>>> = parts
+    let pieces: Vec<Node<Pieces<T>>> = parts
         .iter()
         .map(|part| {
             let cmp = cmp.clone();
@@ -194,19 +196,15 @@ where
     (0..p)
         .map(|j| {
             let cmp = cmp.clone();
-            Node::task_all(
-                Options::new(),
-                &pieces,
-                move |ps: Vec<Result<Arc<Vec<Vec<T>>>>>| {
-                    let ps = ps.into_iter().collect::<Result<Vec<_>>>()?;
-                    let mut out = Vec::with_capacity(ps.iter().map(|q| q[j].len()).sum());
-                    for q in &ps {
-                        out.extend_from_slice(&q[j]);
-                    }
-                    sort_part(&mut out, &cmp, stable);
-                    Ok(Arc::new(out))
-                },
-            )
+            Node::task_all(Options::new(), &pieces, move |ps: Vec<Pieces<T>>| {
+                let ps = ps.into_iter().collect::<Result<Vec<_>>>()?;
+                let mut out = Vec::with_capacity(ps.iter().map(|q| q[j].len()).sum());
+                for q in &ps {
+                    out.extend_from_slice(&q[j]);
+                }
+                sort_part(&mut out, &cmp, stable);
+                Ok(Arc::new(out))
+            })
         })
         .collect()
 }
