@@ -22,6 +22,7 @@ use crate::mem::Held;
 use crate::reduce::ReduceOp;
 use dagger_core::{Error, Options, Result};
 use ndarray::{ArrayD, CowArray, IxDyn};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Elements per tile of a fused kernel.
@@ -40,6 +41,9 @@ pub(crate) struct Leaf<T: Element> {
     pub blocks: Vec<Node<BlockValue<T>>>,
     /// Whether the block is read transposed (a lazy `x'`).
     pub transposed: bool,
+    /// Per block, the part of the (transposed) block that is read (a lazy `view`); `None`:
+    /// all of it.
+    pub slices: Option<Vec<Vec<Range<usize>>>>,
 }
 
 /// An element-wise chain over leaf arrays.
@@ -53,7 +57,11 @@ impl<T: Element> Ew<T> {
     /// The identity chain over one array.
     pub fn leaf(blocks: Vec<Node<BlockValue<T>>>, transposed: bool) -> Self {
         Ew {
-            leaves: vec![Leaf { blocks, transposed }],
+            leaves: vec![Leaf {
+                blocks,
+                transposed,
+                slices: None,
+            }],
             kernel: Arc::new(|ins: &[&[T]], out: &mut [T]| {
                 out.copy_from_slice(ins[0]);
                 Ok(())
@@ -107,16 +115,53 @@ impl<T: Element> Ew<T> {
                 .map(|l| Leaf {
                     blocks: perm.iter().map(|&j| l.blocks[j].clone()).collect(),
                     transposed: !l.transposed,
+                    slices: l.slices.as_ref().map(|s| {
+                        perm.iter()
+                            .map(|&j| s[j].iter().rev().cloned().collect())
+                            .collect()
+                    }),
                 })
                 .collect(),
             kernel: self.kernel.clone(),
         }
     }
 
-    fn inputs(&self, i: usize) -> (Vec<Node<BlockValue<T>>>, Vec<bool>) {
+    /// The chain read through a view: output block `i` is the part `local[i]` (ranges in
+    /// the chain's block coordinates) of the chain's block `src[i]`.
+    pub fn sliced(&self, src: &[usize], local: &[Vec<Range<usize>>]) -> Self {
+        Ew {
+            leaves: self
+                .leaves
+                .iter()
+                .map(|l| Leaf {
+                    blocks: src.iter().map(|&j| l.blocks[j].clone()).collect(),
+                    transposed: l.transposed,
+                    slices: Some(
+                        src.iter()
+                            .zip(local)
+                            .map(|(&j, r)| match &l.slices {
+                                None => r.clone(),
+                                Some(s) => s[j]
+                                    .iter()
+                                    .zip(r)
+                                    .map(|(o, r)| o.start + r.start..o.start + r.end)
+                                    .collect(),
+                            })
+                            .collect(),
+                    ),
+                })
+                .collect(),
+            kernel: self.kernel.clone(),
+        }
+    }
+
+    fn inputs(&self, i: usize) -> (Vec<Node<BlockValue<T>>>, Vec<Read>) {
         self.leaves
             .iter()
-            .map(|l| (l.blocks[i].clone(), l.transposed))
+            .map(|l| {
+                let slice = l.slices.as_ref().map(|s| s[i].clone());
+                (l.blocks[i].clone(), (l.transposed, slice))
+            })
             .unzip()
     }
 
@@ -192,20 +237,40 @@ fn fold_tile<T: Element>(xs: &[T], op: ReduceOp) -> Option<T> {
     }
 }
 
+/// How a leaf block is read: transposed or not, and which part of it.
+type Read = (bool, Option<Vec<Range<usize>>>);
+
 type Views<'a, T> = (Vec<usize>, Vec<CowArray<'a, T, IxDyn>>);
 
 /// Standard-layout views of the leaf blocks (a transposed leaf is copied into standard
 /// layout inside the task; an untransposed one is read in place).
-fn views<'a, T: Element>(vs: &'a [Arc<Held<T>>], flags: &[bool]) -> Result<Views<'a, T>> {
+fn views<'a, T: Element>(vs: &'a [Arc<Held<T>>], flags: &[Read]) -> Result<Views<'a, T>> {
     let mut shape: Option<Vec<usize>> = None;
     let mut out = Vec::with_capacity(vs.len());
-    for (v, &t) in vs.iter().zip(flags) {
+    for (v, (t, slice)) in vs.iter().zip(flags) {
         let a = v.as_dense("a fused element-wise chain")?;
-        let view = if t {
+        let mut view = if *t {
             a.view().reversed_axes()
         } else {
             a.view()
         };
+        if let Some(ranges) = slice {
+            if ranges.len() != view.ndim()
+                || ranges
+                    .iter()
+                    .zip(view.shape())
+                    .any(|(r, &n)| r.end > n || r.start > r.end)
+            {
+                return Err(Error::DimensionMismatch(format!(
+                    "view {ranges:?} does not fit a block of shape {:?}",
+                    view.shape()
+                )));
+            }
+            view.slice_each_axis_inplace(|ax| {
+                let r = &ranges[ax.axis.index()];
+                ndarray::Slice::from(r.start..r.end)
+            });
+        }
         match &shape {
             None => shape = Some(view.shape().to_vec()),
             Some(s) if s.as_slice() != view.shape() => {

@@ -1,4 +1,5 @@
-//! Structure and update operations of a [`DArray`]: concatenation (`hcat`, `vcat`, `cat`),
+//! Structure and update operations of a [`DArray`]: lazy views (`view`), concatenation
+//! (`hcat`, `vcat`, `cat`),
 //! `permutedims`, non-mutating `setindex`, region assignment (`A[idx] = b`), `copyto`,
 //! scalar access, the "in-place" updates (`A .+= B`, `A .*= 2`, `A .+= v`, `C .= …`) that
 //! rebind an array to its updated blocks, and comparison and bit operations.
@@ -13,9 +14,10 @@ use crate::darray::{held, BlockValue, DArray, Lazy};
 use crate::element::{ArithOp, BitOp, Element, IntElement};
 use crate::graph::Node;
 use crate::grid::BlockGrid;
-use crate::index::{Index, IndexPlan};
+use crate::index::{Index, IndexPlan, Piece};
 use dagger_core::{Error, Options, Result};
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, Zip};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// A dense block back in the array's kind (sparse arrays keep sparse blocks).
@@ -161,6 +163,89 @@ impl<T: Element> DArray<T> {
             })
             .collect();
         Ok(DArray::from_blocks(grid, kind, blocks))
+    }
+
+    /// A lazy view `X[r₀, r₁, …]` (one range per dimension) as a distributed array whose
+    /// blocks are the parts of `self`'s blocks inside the ranges. Unfused, each block is cut
+    /// out by its own task; in a fused element-wise chain the kernel reads the source block
+    /// through the view instead.
+    pub fn view(&self, ranges: &[Range<usize>]) -> Result<DArray<T>> {
+        let g = self.grid();
+        if ranges.len() != g.ndim() {
+            return Err(Error::DimensionMismatch(format!(
+                "{} ranges for a {}-dimensional array",
+                ranges.len(),
+                g.ndim()
+            )));
+        }
+        if let Some((d, r)) = ranges
+            .iter()
+            .enumerate()
+            .find(|(d, r)| r.start > r.end || r.end > g.shape()[*d])
+        {
+            return Err(Error::Argument(format!(
+                "BoundsError: range {r:?} along dimension {d} of an array of size {:?}",
+                g.shape()
+            )));
+        }
+        let shape: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
+        if shape.contains(&0) {
+            return DArray::zeros(&crate::Blocks::new(vec![1; shape.len()])?, &shape);
+        }
+        // Per dimension: (source block, range inside it, range in the view) of each view block.
+        type Cut = (usize, Range<usize>, Range<usize>);
+        let per_dim: Vec<Vec<Cut>> = ranges
+            .iter()
+            .zip(g.ranges())
+            .map(|(r, brs)| {
+                brs.iter()
+                    .enumerate()
+                    .filter_map(|(k, b)| {
+                        let (lo, hi) = (b.start.max(r.start), b.end.min(r.end));
+                        (lo < hi)
+                            .then(|| (k, lo - b.start..hi - b.start, lo - r.start..hi - r.start))
+                    })
+                    .collect()
+            })
+            .collect();
+        let grid = BlockGrid::from_ranges(
+            &shape,
+            per_dim
+                .iter()
+                .map(|cs| cs.iter().map(|c| c.2.clone()).collect())
+                .collect(),
+        )?;
+        let mut srcs = Vec::with_capacity(grid.num_blocks());
+        let mut locals = Vec::with_capacity(grid.num_blocks());
+        let blocks = grid
+            .iter_coords()
+            .map(|c| {
+                let sc: Vec<usize> = c
+                    .iter()
+                    .enumerate()
+                    .map(|(d, &i)| per_dim[d][i].0)
+                    .collect();
+                let local: Vec<Range<usize>> = c
+                    .iter()
+                    .enumerate()
+                    .map(|(d, &i)| per_dim[d][i].1.clone())
+                    .collect();
+                let src = g.block_linear(&sc);
+                srcs.push(src);
+                locals.push(local.clone());
+                let piece = Piece {
+                    block: src,
+                    local: local.iter().map(|r| r.clone().collect()).collect(),
+                    out: local.iter().map(|r| (0..r.len()).collect()).collect(),
+                };
+                Node::task1(&self.blocks[src], move |v: BlockValue<T>| {
+                    IndexPlan::gather(&piece, &**v?).map(held)
+                })
+            })
+            .collect();
+        let out = DArray::from_blocks(grid, self.meta.kind, blocks);
+        let ew = self.chain().map(|e| e.sliced(&srcs, &locals));
+        Ok(out.with_chain(ew))
     }
 
     /// A copy of `self` with the region `idx` overwritten from `src` (`src` has the shape of

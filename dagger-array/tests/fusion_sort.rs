@@ -275,3 +275,65 @@ fn g55_sort() {
         .sort(SortOptions::default())
         .is_err());
 }
+
+fn view_case() -> impl Strategy<Value = (usize, usize, [usize; 2], [std::ops::Range<usize>; 2], u64)>
+{
+    (1usize..9, 1usize..9).prop_flat_map(|(m, n)| {
+        (
+            Just(m),
+            Just(n),
+            [1..=m, 1..=n],
+            [(0..m, 0..=m), (0..n, 0..=n)]
+                .prop_map(|[(a, b), (c, d)]| [a.min(b)..a.max(b), c.min(d)..c.max(d)]),
+            any::<u64>(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn views_feed_fused_chains((m, n, b, [r0, r1], seed) in view_case(), t_first: bool) {
+        let a = rand_block::<i64>(&[m, n], seed, 0).mapv(|v| v % 11);
+        let x = DArray::from_array(a.clone(), &Blocks::from(b)).unwrap();
+        // view then transpose, or transpose then the transposed view.
+        let (d, want) = if t_first {
+            let d = x.transpose().unwrap().view(&[r1.clone(), r0.clone()]).unwrap();
+            (d, a.slice(ndarray::s![r0.clone(), r1.clone()]).t().to_owned().into_dyn())
+        } else {
+            let d = x.view(&[r0.clone(), r1.clone()]).unwrap().transpose().unwrap();
+            (d, a.slice(ndarray::s![r0.clone(), r1.clone()]).t().to_owned().into_dyn())
+        };
+        let y = d.map(|v| v * 3).arith_scalar(1, ArithOp::Sub, Side::Right);
+        let want = want.mapv(|v| v * 3 - 1);
+        let on = y.collect_dense_with(ctx(), &ON).unwrap();
+        prop_assert_eq!(&on, &y.collect_dense_with(ctx(), &OFF).unwrap());
+        prop_assert_eq!(&on, &want);
+        prop_assert_eq!(y.sum().collect_with(ctx(), &ON).unwrap(), want.sum());
+        let w = x.view(&[r0.clone(), r1.clone()]).unwrap();
+        prop_assert_eq!(w.collect_dense(ctx()).unwrap(), a.slice(ndarray::s![r0, r1]).to_owned().into_dyn());
+    }
+}
+
+#[test]
+fn a_view_is_read_by_the_fused_kernel() {
+    let count = Arc::new(Spawned::default());
+    let ctx = Context::builder()
+        .threads(2)
+        .observer(count.clone())
+        .build();
+    let x = DArray::<f64>::ones(&Blocks::from([5, 5]), &[10, 10]).unwrap();
+    let v = x.view(&[2..8, 0..10]).unwrap(); // 2 × 2 blocks of the view
+    assert_eq!(v.grid().grid_shape(), vec![2, 2]);
+    let y = v.map(|e| e + 1.0);
+    let run = |opts: &ArrayOptions| {
+        count.0.store(0, Ordering::Relaxed);
+        assert_eq!(y.sum().collect_with(&ctx, opts).unwrap(), 120.0);
+        count.0.load(Ordering::Relaxed)
+    };
+    let (off, on) = (run(&OFF), run(&ON));
+    // 4 creations + 4 cuts + 4 maps + 4 partials + 3 + 1, versus creations + fused partials.
+    assert_eq!(off, 4 + 4 + 4 + 4 + 3 + 1);
+    assert_eq!(on, 4 + 4 + 3 + 1);
+}
