@@ -359,6 +359,22 @@ impl Context {
         Ok((s.chunks, s.memory_bytes + s.spilled_bytes))
     }
 
+    /// Tells every worker to start recording profile spans (see [`crate::Telemetry`]).
+    pub fn start_worker_recording(&self) {
+        if let Some(c) = self.inner.cluster.get() {
+            c.start_recording();
+        }
+    }
+
+    /// Stops recording on every worker and returns each one's encoded spans.
+    pub fn take_worker_spans(&self) -> Vec<(WorkerId, bytes::Bytes)> {
+        self.inner
+            .cluster
+            .get()
+            .map(|c| c.take_spans())
+            .unwrap_or_default()
+    }
+
     /// What `worker` holds: results, bytes in memory (and the peak), bytes spilled.
     pub fn worker_stats(&self, worker: WorkerId) -> Result<dagger_core::ResultStats> {
         self.cluster()?.stats(worker)

@@ -49,7 +49,8 @@ mod process;
 pub use process::{init, TcpTransport};
 
 /// Computes `thunk` while recording every dagger span, as the reference's `debug_compute`:
-/// returns the timespans and the result.
+/// returns the timespans and the result. On a cluster the workers record too and their
+/// spans are moved onto this process's clock and merged in.
 ///
 /// ```
 /// use dagger::{debug_compute, delayed, Context};
@@ -65,5 +66,47 @@ pub fn debug_compute<T: Send + Sync + 'static>(
     ctx: &Context,
     thunk: &Thunk<T>,
 ) -> (Vec<dagger_profile::Timespan>, Result<Chunk<T>>) {
-    dagger_profile::record(|| thunk.compute(ctx))
+    debug_run(ctx, || thunk.compute(ctx))
+}
+
+/// Runs `f` while recording every dagger span of this process and of the context's workers.
+#[cfg(feature = "profile")]
+pub fn debug_run<R>(ctx: &Context, f: impl FnOnce() -> R) -> (Vec<dagger_profile::Timespan>, R) {
+    ctx.start_worker_recording();
+    let (mut events, r) = dagger_profile::record(f);
+    for (_, bytes) in ctx.take_worker_spans() {
+        match serde_json::from_slice::<(u64, Vec<dagger_profile::Timespan>)>(&bytes) {
+            Ok((epoch, spans)) => {
+                let offset = epoch as i64 - dagger_profile::epoch_unix_ns() as i64;
+                events.extend(spans.into_iter().map(|t| t.shifted(offset)));
+            }
+            Err(e) => tracing::warn!(target: "dagger", "undecodable worker spans: {e}"),
+        }
+    }
+    events.sort_by_key(|t| (t.start_ns, t.finish_ns));
+    (events, r)
+}
+
+/// A worker's side of [`debug_compute`]: records with dagger-profile's global collector and
+/// hands the spans over as JSON with this process's clock epoch.
+#[cfg(feature = "profile")]
+#[derive(Debug, Default)]
+pub struct ProfileTelemetry;
+
+#[cfg(feature = "profile")]
+impl dagger_sched::Telemetry for ProfileTelemetry {
+    fn start(&self) {
+        dagger_profile::install_global();
+        let _ = dagger_profile::global().take();
+        dagger_profile::global().start();
+    }
+
+    fn take(&self) -> bytes::Bytes {
+        let c = dagger_profile::global();
+        c.stop();
+        let spans = c.take();
+        serde_json::to_vec(&(dagger_profile::epoch_unix_ns(), spans))
+            .unwrap_or_default()
+            .into()
+    }
 }

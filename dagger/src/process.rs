@@ -42,6 +42,8 @@ pub fn init() {
             Ok(r)
         }));
     }
+    #[cfg(feature = "profile")]
+    dagger_sched::set_telemetry(Arc::new(crate::ProfileTelemetry));
     let cookie = std::env::var("DAGGER_COOKIE").unwrap_or_default();
     let threads = std::env::var("DAGGER_THREADS")
         .ok()

@@ -39,6 +39,26 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+/// How a worker records profile spans and hands them over; installed by the `dagger`
+/// facade (with `dagger-profile`) so the scheduler needs no profiler of its own.
+pub trait Telemetry: Send + Sync {
+    /// Starts recording.
+    fn start(&self);
+    /// Stops and returns what was recorded, encoded (the driver's side decodes it).
+    fn take(&self) -> Bytes;
+}
+
+static TELEMETRY: OnceLock<Arc<dyn Telemetry>> = OnceLock::new();
+
+/// Installs this process's [`Telemetry`] (first call wins).
+pub fn set_telemetry(t: Arc<dyn Telemetry>) {
+    let _ = TELEMETRY.set(t);
+}
+
+pub(crate) fn telemetry() -> Option<&'static Arc<dyn Telemetry>> {
+    TELEMETRY.get()
+}
+
 /// Makes the transport a cluster uses, given its cookie. The `dagger` facade installs TCP as
 /// the default with [`set_default_transport`].
 pub trait TransportFactory: Send + Sync {
@@ -128,6 +148,7 @@ pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
 
 enum Reply {
     Data(mpsc::Sender<Result<Bytes>>),
+    Spans(mpsc::Sender<Bytes>),
     Stats(mpsc::Sender<ResultStats>),
 }
 
@@ -447,6 +468,40 @@ impl Cluster {
         })
     }
 
+    /// Every worker starts recording profile spans.
+    pub(crate) fn start_recording(&self) {
+        for w in self
+            .workers
+            .read()
+            .iter()
+            .filter(|w| w.alive.load(Ordering::Acquire))
+        {
+            w.push(|o| o.other.push(ToWorker::StartRecording));
+        }
+    }
+
+    /// Every live worker stops recording and sends its spans (as its telemetry encodes them).
+    pub(crate) fn take_spans(&self) -> Vec<(WorkerId, Bytes)> {
+        let mut waits = Vec::new();
+        for id in self.worker_ids() {
+            let (tx, rx) = mpsc::channel();
+            if self
+                .request(id, Reply::Spans(tx), |req| ToWorker::TakeSpans { req })
+                .is_ok()
+            {
+                waits.push((id, rx));
+            }
+        }
+        waits
+            .into_iter()
+            .filter_map(|(id, rx)| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .ok()
+                    .map(|b| (id, b))
+            })
+            .collect()
+    }
+
     /// The last handle to a chunk is gone: every worker forgets it.
     pub(crate) fn release(&self, chunk: ChunkId) {
         for w in self
@@ -694,6 +749,11 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
             Ok(ToDriver::Stats { req, stats }) => c.answer(req, |r| {
                 if let Reply::Stats(tx) = r {
                     let _ = tx.send(stats);
+                }
+            }),
+            Ok(ToDriver::Spans { req, bytes }) => c.answer(req, |r| {
+                if let Reply::Spans(tx) = r {
+                    let _ = tx.send(bytes);
                 }
             }),
             Ok(ToDriver::Join { .. }) => {

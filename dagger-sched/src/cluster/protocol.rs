@@ -22,6 +22,10 @@ pub(crate) enum ToWorker {
     Release(Vec<ChunkId>),
     /// Report what you hold.
     Stats { req: u64 },
+    /// Start recording profile spans.
+    StartRecording,
+    /// Stop recording and send what was recorded.
+    TakeSpans { req: u64 },
     /// Exit now.
     Shutdown,
 }
@@ -71,6 +75,8 @@ pub(crate) enum ToDriver {
     },
     /// Answer to `Stats`.
     Stats { req: u64, stats: ResultStats },
+    /// Answer to `TakeSpans`: encoded by the installed [`Telemetry`](super::Telemetry).
+    Spans { req: u64, bytes: Bytes },
 }
 
 /// One finished task.

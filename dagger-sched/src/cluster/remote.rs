@@ -297,6 +297,9 @@ where
                 task: self.header.id,
             });
         }
+        let _span = tracing::trace_span!(target: "dagger", "scheduler", task = self.header.id.0,
+            name = self.header.name.as_deref(), timeline = "scheduler")
+        .entered();
         let mut sites = Vec::new();
         args.sites(&mut sites);
         let target = match self.cluster.choose(&self.scope, &sites, self.func) {

@@ -377,6 +377,15 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                 Ok(ToWorker::Welcome { .. }) => {
                     tracing::warn!(target: "dagger", "Welcome received twice")
                 }
+                Ok(ToWorker::StartRecording) => {
+                    if let Some(t) = super::telemetry() {
+                        t.start();
+                    }
+                }
+                Ok(ToWorker::TakeSpans { req }) => {
+                    let bytes = super::telemetry().map(|t| t.take()).unwrap_or_default();
+                    state.send(ToDriver::Spans { req, bytes });
+                }
                 Ok(ToWorker::Shutdown) => break Ok(()),
                 Err(e) => break Err(e),
             }

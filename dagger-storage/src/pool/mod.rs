@@ -421,7 +421,7 @@ impl MemoryPool {
         value: &(dyn Any + Send + Sync),
         codec: &SpillCodec,
     ) -> Result<()> {
-        let _span = tracing::info_span!("storage", op = "spill", chunk = %id).entered();
+        let _span = tracing::trace_span!(target: "dagger", "storage", op = "spill", chunk = %id, task = id.0).entered();
         let key = self.key_of(id)?;
         if let (Some(disk), Some(raw)) = (&self.disk, codec.raw()) {
             if let Some(bytes) = (raw.bytes)(value) {
@@ -446,7 +446,7 @@ impl MemoryPool {
 
     /// Reads, checks and decodes `id`'s chunk file; returns the value and the file length.
     fn read_file(&self, id: ChunkId, codec: &SpillCodec) -> Result<(AnyValue, u64)> {
-        let _span = tracing::info_span!("storage", op = "read_back", chunk = %id).entered();
+        let _span = tracing::trace_span!(target: "dagger", "storage", op = "read_back", chunk = %id, task = id.0).entered();
         let key = self.key_of(id)?;
         let what = format!("{id} ({}/{key})", self.store.location());
         let wrong_codec = |found: &str| Error::Corrupt {
