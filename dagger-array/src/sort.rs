@@ -40,7 +40,6 @@ pub struct SortOptions {
 type Part<T> = Result<Arc<Vec<T>>>;
 /// One part cut into the pieces bound for each output part.
 type Pieces<T> = Result<Arc<Vec<Vec<T>>>>;
-type Cmp<T> = Arc<dyn Fn(&T, &T) -> Ordering + Send + Sync>;
 
 /// A lazy distributed 1-D collection of any element type, in parts.
 ///
@@ -109,14 +108,19 @@ impl<T: Clone + Send + Sync + 'static> DVec<T> {
         cmp: impl Fn(&T, &T) -> Ordering + Send + Sync + 'static,
         opts: SortOptions,
     ) -> DVec<T> {
-        let cmp: Cmp<T> = if opts.rev {
-            Arc::new(move |a: &T, b: &T| cmp(b, a))
+        let view = vec_slice::<T>;
+        // Two monomorphic pipelines, so the comparator inlines into the sorts.
+        let parts = if opts.rev {
+            sample_sort(
+                &self.parts,
+                view,
+                move |a: &T, b: &T| cmp(b, a),
+                opts.stable,
+            )
         } else {
-            Arc::new(cmp)
+            sample_sort(&self.parts, view, cmp, opts.stable)
         };
-        Self {
-            parts: sample_sort(&self.parts, |v: &Arc<Vec<T>>| Ok(&v[..]), cmp, opts.stable),
-        }
+        Self { parts }
     }
 }
 
@@ -128,7 +132,7 @@ impl<T: Ord + Clone + Send + Sync + 'static> DVec<T> {
 }
 
 /// Sorts one part in place.
-fn sort_part<T>(v: &mut [T], cmp: &Cmp<T>, stable: bool) {
+fn sort_part<T, C: Fn(&T, &T) -> Ordering>(v: &mut [T], cmp: &C, stable: bool) {
     if stable {
         v.sort_by(|a, b| cmp(a, b));
     } else {
@@ -137,16 +141,18 @@ fn sort_part<T>(v: &mut [T], cmp: &Cmp<T>, stable: bool) {
 }
 
 /// The sample sort of parts of type `A`, each seen as a slice by `view`.
-fn sample_sort<T, A>(
+fn sample_sort<T, A, C>(
     parts: &[Node<Result<A>>],
     view: fn(&A) -> Result<&[T]>,
-    cmp: Cmp<T>,
+    cmp: C,
     stable: bool,
 ) -> Vec<Node<Part<T>>>
 where
     T: Clone + Send + Sync + 'static,
     A: Clone + Send + Sync + 'static,
+    C: Fn(&T, &T) -> Ordering + Send + Sync + 'static,
 {
+    let cmp = Arc::new(cmp);
     let p = parts.len();
     if p == 0 {
         return Vec::new();
@@ -186,7 +192,13 @@ where
                     (0..p).map(|_| Vec::with_capacity(v.len() / p)).collect();
                 for x in v {
                     // The number of splitters not greater than x: its output part.
-                    let j = sp.partition_point(|s| cmp(s, x) != Ordering::Greater);
+                    let j = if sp.len() <= 16 {
+                        // Few splitters: counting them avoids the binary search's
+                        // unpredictable branches.
+                        sp.iter().filter(|s| cmp(s, x) != Ordering::Greater).count()
+                    } else {
+                        sp.partition_point(|s| cmp(s, x) != Ordering::Greater)
+                    };
                     out[j].push(x.clone());
                 }
                 Ok(Arc::new(out))
@@ -202,11 +214,16 @@ where
                 for q in &ps {
                     out.extend_from_slice(&q[j]);
                 }
-                sort_part(&mut out, &cmp, stable);
+                sort_part(&mut out, &*cmp, stable);
                 Ok(Arc::new(out))
             })
         })
         .collect()
+}
+
+/// A part's elements.
+fn vec_slice<T>(v: &Arc<Vec<T>>) -> Result<&[T]> {
+    Ok(&v[..])
 }
 
 /// A dense block's elements in memory order.
@@ -249,11 +266,6 @@ impl<T: Element> DArray<T> {
                 self.grid().ndim()
             )));
         }
-        let cmp: Cmp<T> = if opts.rev {
-            Arc::new(move |a: &T, b: &T| cmp(b, a))
-        } else {
-            Arc::new(cmp)
-        };
         // The blocks are read in place; a sparse vector is first made dense.
         let blocks: Vec<Node<BlockValue<T>>> = self
             .blocks
@@ -265,9 +277,17 @@ impl<T: Element> DArray<T> {
                 }
             })
             .collect();
-        let sorted = DVec {
-            parts: sample_sort(&blocks, block_slice::<T>, cmp, opts.stable),
+        let parts = if opts.rev {
+            sample_sort(
+                &blocks,
+                block_slice::<T>,
+                move |a: &T, b: &T| cmp(b, a),
+                opts.stable,
+            )
+        } else {
+            sample_sort(&blocks, block_slice::<T>, cmp, opts.stable)
         };
+        let sorted = DVec { parts };
         // Back to the input's blocking: output block k copies its range out of the buckets.
         let ranges = self.grid().ranges()[0].clone();
         let blocks = ranges
