@@ -1,7 +1,7 @@
 //! Fusion of element-wise chains (issue 11's optimization pass).
 //!
 //! Every element-wise operation on a dense array records, beside its ordinary one-task-per-
-//! block form, an [`Ew`]: the *leaf* arrays it reads (plain block graphs, possibly through a
+//! block form, an `Ew`: the *leaf* arrays it reads (plain block graphs, possibly through a
 //! transposed view) and a tile kernel that computes the result from the leaves. When a
 //! computation is lowered with fusion on, each block of such an array becomes one task that
 //! runs the whole chain tile by tile (1024 elements at a time, so intermediates stay in cache

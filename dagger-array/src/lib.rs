@@ -5,6 +5,13 @@
 //! [`AutoBlocks`]) into a [`BlockGrid`]; every operation is a plain function on blocks
 //! (this crate's kernels), which the scheduler runs one task per block.
 //!
+//! Operations on a [`DArray`] are lazy: they build a graph of [`Node`]s. `compute`/`collect`
+//! lower the whole graph in one go (each node once, no `cache`, so an intermediate block is
+//! freed as soon as its consumers ran) after an optimization pass that fuses chains of
+//! element-wise operations — and a reduction over them, transposes and views read by them —
+//! into one task per block ([`fuse`]); `compute_with(&ctx, &ArrayOptions { fuse: false })`
+//! runs the graph as written.
+//!
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
@@ -23,11 +30,11 @@
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
 //! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` |
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
-//! | [`structure`] | cat/hcat/vcat, permutedims, setindex, assignment, copyto, in-place updates, comparisons, bit ops |
+//! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, in-place updates, comparisons, bit ops |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
-//! | [`bench`] | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
+//! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
 //! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
 //!
 //! ```
