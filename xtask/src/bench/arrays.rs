@@ -16,8 +16,8 @@
 //!   `par_sort_unstable` on a copy. MB/s.
 
 use dagger::Context;
-use dagger_array::binary::Side;
 use dagger_array::bench::line;
+use dagger_array::binary::Side;
 use dagger_array::create::{rand_block, randn_block, sprand_block};
 use dagger_array::linalg::{matmul_dense, transpose_dense};
 use dagger_array::mem::{live_bytes, peak_bytes, reset_peak};
@@ -77,7 +77,14 @@ fn sum_of_squares(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
         let a = randn_block::<f64>(&[n, n], 1, 0);
         check = a.iter().map(|x| x * x).sum::<f64>();
     });
-    let mut v = line("randn_sum_squares", "ndarray", json!({"n": n}), &t, "mb_per_s", mb);
+    let mut v = line(
+        "randn_sum_squares",
+        "ndarray",
+        json!({"n": n}),
+        &t,
+        "mb_per_s",
+        mb,
+    );
     v["result"] = json!(check);
     out.push(v);
     let part = blocks(&[b, b]);
@@ -108,7 +115,14 @@ fn gemm(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     let t = times(reps, || {
         ok(matmul_dense(&a, &at), "dot");
     });
-    out.push(line("gemm_a_at", "ndarray", json!({"n": n, "threads": 1}), &t, "gflop_per_s", gf));
+    out.push(line(
+        "gemm_a_at",
+        "ndarray",
+        json!({"n": n, "threads": 1}),
+        &t,
+        "gflop_per_s",
+        gf,
+    ));
     // Two row halves on two threads: what two independent tasks can reach.
     let h = n / 2;
     let top = a.slice(ndarray::s![..h, ..]).to_owned().into_dyn();
@@ -120,8 +134,18 @@ fn gemm(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
             let _ = j.join();
         })
     });
-    out.push(line("gemm_a_at", "ndarray-2threads", json!({"n": n, "threads": 2}), &t, "gflop_per_s", gf));
-    let x = ok(DArray::from_array(a.clone(), &blocks(&[b, b])), "distribute");
+    out.push(line(
+        "gemm_a_at",
+        "ndarray-2threads",
+        json!({"n": n, "threads": 2}),
+        &t,
+        "gflop_per_s",
+        gf,
+    ));
+    let x = ok(
+        DArray::from_array(a.clone(), &blocks(&[b, b])),
+        "distribute",
+    );
     let x = ok(x.compute(ctx), "compute A");
     let xt = ok(ok(x.transpose(), "transpose").compute(ctx), "compute Aᵀ");
     let t = times(reps, || {
@@ -139,7 +163,11 @@ fn gemm(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
 }
 
 fn spmv(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
-    let (n, d) = if quick { (10_000, 1e-3) } else { (100_000, 1e-4) };
+    let (n, d) = if quick {
+        (10_000, 1e-3)
+    } else {
+        (100_000, 1e-4)
+    };
     let Ok(Block::SparseMat(m)) = sprand_block::<f64>(&[n, n], d, 3, 0) else {
         panic!("sprand of a 2-D shape is a sparse matrix");
     };
@@ -160,9 +188,15 @@ fn spmv(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
         gf,
     ));
     let b = n / 4;
-    let s = ok(DArray::distribute(Block::SparseMat(m), &blocks(&[b, b])), "distribute");
+    let s = ok(
+        DArray::distribute(Block::SparseMat(m), &blocks(&[b, b])),
+        "distribute",
+    );
     let s = ok(s.compute(ctx), "compute matrix");
-    let x = ok(ok(DArray::<f64>::ones(&blocks(&[b]), &[n]), "ones").compute(ctx), "compute vector");
+    let x = ok(
+        ok(DArray::<f64>::ones(&blocks(&[b]), &[n]), "ones").compute(ctx),
+        "compute vector",
+    );
     let t = times(reps, || {
         ok(ok(s.matmul(&x), "matmul").compute(ctx), "compute product");
     });
@@ -182,18 +216,31 @@ fn fused(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     let bytes = (n * n * 8) as f64;
     let mb = move |t: f64| bytes / 1e6 / t;
     let mut out = Vec::new();
-    let x = ok(DArray::<f64>::randn_seeded(&blocks(&[b, b]), &[n, n], 5), "randn");
+    let x = ok(
+        DArray::<f64>::randn_seeded(&blocks(&[b, b]), &[n, n], 5),
+        "randn",
+    );
     let x = ok(x.compute(ctx), "compute x");
     let whole = ok(x.collect_dense(ctx), "collect x");
     let mut check = 0.0;
     let t = times(reps, || {
         check = whole.iter().map(|v| v * v + 1.0).sum::<f64>();
     });
-    let mut v = line("fused_sum_sq_plus_one", "ndarray", json!({"n": n}), &t, "mb_per_s", mb);
+    let mut v = line(
+        "fused_sum_sq_plus_one",
+        "ndarray",
+        json!({"n": n}),
+        &t,
+        "mb_per_s",
+        mb,
+    );
     v["result"] = json!(check);
     out.push(v);
     drop(whole);
-    let expr = x.map(|v| v * v).arith_scalar(1.0, ArithOp::Add, Side::Right).sum();
+    let expr = x
+        .map(|v| v * v)
+        .arith_scalar(1.0, ArithOp::Add, Side::Right)
+        .sum();
     for fuse in [true, false] {
         let opts = ArrayOptions { fuse };
         let base = live_bytes();
@@ -245,10 +292,16 @@ fn sort(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     ));
     drop(flat);
     let nb = 8;
-    let x = ok(DArray::from_array(data, &blocks(&[n.div_ceil(nb)])), "distribute");
+    let x = ok(
+        DArray::from_array(data, &blocks(&[n.div_ceil(nb)])),
+        "distribute",
+    );
     let x = ok(x.compute(ctx), "compute input");
     let t = times(reps, || {
-        let s = ok(ok(x.sort(SortOptions::default()), "sort").compute(ctx), "compute sort");
+        let s = ok(
+            ok(x.sort(SortOptions::default()), "sort").compute(ctx),
+            "compute sort",
+        );
         assert!(s.len() == n);
     });
     out.push(line(
