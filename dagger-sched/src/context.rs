@@ -176,6 +176,22 @@ impl ContextBuilder {
         self
     }
 
+    /// How many worker losses one task survives before it fails with `WorkerLost` (default 3,
+    /// as Dask's allowed-failures).
+    pub fn allowed_failures(mut self, n: u32) -> Self {
+        self.cluster_mut().max_retries = n;
+        self
+    }
+
+    /// A worker silent this long is taken as lost (default 10 s; workers say something at
+    /// least every `timeout / 20`).
+    pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        let c = self.cluster_mut();
+        c.heartbeat_timeout = timeout;
+        c.heartbeat = (timeout / 20).max(Duration::from_millis(10));
+        self
+    }
+
     /// Results up to this many bytes travel back to the driver with their completion notice.
     pub fn inline_limit(mut self, bytes: u32) -> Self {
         self.cluster_mut().inline_limit = bytes;
@@ -323,6 +339,15 @@ impl Context {
         }
     }
 
+    /// The workers connected now, the driver first (lost ones are left out).
+    pub fn live_workers(&self) -> Vec<WorkerId> {
+        let mut v = vec![self.inner.worker];
+        if let Some(c) = self.inner.cluster.get() {
+            v.extend(c.worker_ids());
+        }
+        v
+    }
+
     /// The address other processes join (`None` without a cluster).
     pub fn cluster_addr(&self) -> Option<String> {
         self.inner.cluster.get().map(|c| c.addr().to_string())
@@ -373,6 +398,11 @@ impl Context {
             .get()
             .map(|c| c.take_spans())
             .unwrap_or_default()
+    }
+
+    /// The operating-system process id of `worker` (for tools and fault-injection tests).
+    pub fn worker_pid(&self, worker: WorkerId) -> Option<u32> {
+        self.inner.cluster.get().and_then(|c| c.pid(worker))
     }
 
     /// What `worker` holds: results, bytes in memory (and the peak), bytes spilled.
@@ -472,8 +502,13 @@ impl Context {
     }
 
     fn handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn crate::task::Cell<T>>) -> DTask<T> {
+        let tracker = cell.clone().tracker();
+        if let Some(t) = &tracker {
+            t.retain();
+        }
         DTask {
             cell,
+            tracker,
             pool: self.inner.pool.clone(),
             worker: self.inner.worker,
         }
@@ -635,17 +670,14 @@ impl Context {
             .emit(id, &opts.name, || TaskEventKind::Spawned {
                 deps: deps.iter().map(|d| d.header().id).collect(),
             });
-        let task = Arc::new(RemoteTask {
+        let task = RemoteTask::new(
             header,
             cluster,
-            func: f.name,
-            local: f.local,
-            scope: scope.clone().unwrap_or(Scope::Any),
-            args: Mutex::new(Some(args)),
-            held: Mutex::new(None),
-            loc: OnceLock::new(),
-            value: OnceLock::new(),
-        });
+            f.name,
+            f.local,
+            scope.clone().unwrap_or(Scope::Any),
+            args,
+        );
         let handle = self.handle(task.clone());
         self.submit(task, deps, scope.err());
         handle

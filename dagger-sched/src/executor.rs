@@ -142,9 +142,16 @@ impl Pool {
                 self.wake_one();
             }
             Pin::Dispatch => {
-                let ready = job.run(self.worker, 0);
-                for r in ready {
-                    self.schedule(r);
+                // Dispatching may block (fetching a value to send along, recomputing a lost
+                // input): never on an I/O runtime thread, which must keep serving.
+                if tokio::runtime::Handle::try_current().is_ok() {
+                    self.injector.push(job);
+                    self.wake_one();
+                } else {
+                    let ready = job.run(self.worker, 0);
+                    for r in ready {
+                        self.schedule(r);
+                    }
                 }
             }
             Pin::Threads(ts) => {

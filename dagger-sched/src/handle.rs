@@ -21,16 +21,30 @@ use std::sync::Arc;
 /// ```
 pub struct DTask<T> {
     pub(crate) cell: Arc<dyn Cell<T>>,
+    /// Counts handles for results that live on other workers (none for local results).
+    pub(crate) tracker: Option<Arc<dyn crate::task::HandleTracker>>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) worker: WorkerId,
 }
 
 impl<T> Clone for DTask<T> {
     fn clone(&self) -> Self {
+        if let Some(t) = &self.tracker {
+            t.retain();
+        }
         DTask {
             cell: self.cell.clone(),
+            tracker: self.tracker.clone(),
             pool: self.pool.clone(),
             worker: self.worker,
+        }
+    }
+}
+
+impl<T> Drop for DTask<T> {
+    fn drop(&mut self) {
+        if let Some(t) = &self.tracker {
+            t.release_handle();
         }
     }
 }

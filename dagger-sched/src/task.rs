@@ -167,6 +167,23 @@ pub(crate) trait Cell<T>: Send + Sync + 'static {
     fn location(&self) -> Option<crate::cluster::Location> {
         None
     }
+    /// The task as something that can be recomputed from its lineage (remote results only).
+    fn recompute(self: Arc<Self>) -> Option<Arc<dyn crate::cluster::Recompute>> {
+        None
+    }
+    /// Who counts this result's handles, if anyone does (results on other workers).
+    fn tracker(self: Arc<Self>) -> Option<Arc<dyn HandleTracker>> {
+        None
+    }
+}
+
+/// Counts the handles to a result, so its data can be released when the last one goes even
+/// while its lineage is kept.
+pub(crate) trait HandleTracker: Send + Sync {
+    /// A handle was made.
+    fn retain(&self);
+    /// A handle was dropped.
+    fn release_handle(&self);
 }
 
 /// The body of a task: resolves its arguments and calls the user function.
@@ -247,7 +264,7 @@ where
         });
         let _current = crate::cancel::enter(&self.header);
         // A `compute` span per task (dagger-profile's convention); free when nobody records.
-        let _span = tracing::trace_span!(
+        let span = tracing::trace_span!(
             target: "dagger",
             "compute",
             task = self.header.id.0,
@@ -261,6 +278,8 @@ where
             Ok(Err(e)) => Err(self.header.failure(e)),
             Err(panic) => Err(self.header.failure(Error::User(panic_message(panic)))),
         };
+        // Close the span before waking anyone: a waiter may stop the profiler at once.
+        drop(span);
         self.complete(outcome)
     }
 

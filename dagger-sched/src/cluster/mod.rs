@@ -16,6 +16,7 @@ pub(crate) mod worker;
 pub use launch::WorkerProgram;
 pub use protocol::ArgRef;
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
+pub use remote::{LineageArg, Recompute};
 pub(crate) use remote::{Location, RemoteTask};
 pub use remote::{RemoteArg, RemoteArgs, Site};
 pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
@@ -89,6 +90,9 @@ pub(crate) struct ClusterConfig {
     pub inline_limit: u32,
     pub join_timeout: Duration,
     pub env: Vec<(String, String)>,
+    pub max_retries: u32,
+    pub heartbeat: Duration,
+    pub heartbeat_timeout: Duration,
 }
 
 impl Default for ClusterConfig {
@@ -103,6 +107,9 @@ impl Default for ClusterConfig {
             inline_limit: 64 * 1024,
             join_timeout: Duration::from_secs(60),
             env: Vec::new(),
+            max_retries: 3,
+            heartbeat: Duration::from_millis(500),
+            heartbeat_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -120,6 +127,7 @@ pub(crate) struct RemoteWorker {
     pub threads: u32,
     pub data_addr: String,
     pub node: NodeId,
+    pub pid: u32,
     outbox: Mutex<Outbox>,
     notify: Notify,
     inflight: AtomicUsize,
@@ -156,6 +164,10 @@ enum Reply {
 pub(crate) struct Cluster {
     pub driver: WorkerId,
     pub inline_limit: u32,
+    /// How many worker losses one task survives (Dask's allowed-failures).
+    pub max_retries: u32,
+    heartbeat: Duration,
+    heartbeat_timeout: Duration,
     /// Taken on drop and shut down in the background: the last handle may be dropped on
     /// the runtime's own thread, where a blocking shutdown is not allowed.
     rt: Option<tokio::runtime::Runtime>,
@@ -216,6 +228,9 @@ impl Cluster {
         let cluster = Arc::new(Cluster {
             driver: WorkerId::DRIVER,
             inline_limit: config.inline_limit,
+            max_retries: config.max_retries,
+            heartbeat: config.heartbeat,
+            heartbeat_timeout: config.heartbeat_timeout,
             rt: Some(rt),
             io,
             transport,
@@ -301,8 +316,35 @@ impl Cluster {
         self.workers.read().iter().find(|w| w.id == id).cloned()
     }
 
-    /// Picks the worker with the least estimated completion time for a task.
-    pub(crate) fn choose(&self, scope: &Scope, sites: &[Site], func: &str) -> Result<WorkerId> {
+    /// Whether worker `w` is connected.
+    pub(crate) fn is_alive(&self, w: WorkerId) -> bool {
+        self.worker(w)
+            .is_some_and(|w| w.alive.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Queues tasks that became ready.
+    pub(crate) fn schedule(&self, ready: Vec<Arc<dyn Job>>) {
+        crate::executor::schedule_all(&self.pool, ready);
+    }
+
+    /// The process id of worker `w`.
+    pub(crate) fn pid(&self, w: WorkerId) -> Option<u32> {
+        self.worker(w).map(|w| w.pid)
+    }
+
+    /// Picks the worker with the least estimated completion time for a task (bytes of input
+    /// that would move, plus that worker's queue), optionally never the driver.
+    pub(crate) fn choose_excluding(
+        &self,
+        scope: &Scope,
+        sites: &[Site],
+        func: &str,
+        remote_only: bool,
+    ) -> Result<WorkerId> {
         let est = *self.est_task_s.lock();
         const RATE: f64 = 1e8; // bytes/s between processes
         const HOP: f64 = 50e-6; // one cross-process fetch
@@ -327,7 +369,7 @@ impl Cluster {
                 best = Some((cost, w));
             }
         };
-        if allowed(self.driver, self.driver_threads, NodeId(0)) {
+        if !remote_only && allowed(self.driver, self.driver_threads, NodeId(0)) {
             let q = self.local_running.load(Ordering::Relaxed) as f64;
             consider(
                 move_cost(self.driver) + (q + 1.0) / self.driver_threads as f64 * est,
@@ -638,13 +680,13 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         Ok(Err(e)) => Err(e),
         Err(_) => Err(Error::Protocol(format!("{peer} sent no Join within 30 s"))),
     };
-    let (threads, data_addr, node) = match join {
+    let (threads, data_addr, node, pid) = match join {
         Ok(ToDriver::Join {
             threads,
             data_addr,
             node,
-            ..
-        }) => (threads, data_addr, NodeId(node)),
+            pid,
+        }) => (threads, data_addr, NodeId(node), pid),
         Ok(other) => {
             tracing::warn!(target: "dagger", "{peer}: expected Join, got {other:?}");
             return;
@@ -663,7 +705,13 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         .filter(|w| w.alive.load(Ordering::Acquire))
         .map(|w| (w.id, w.data_addr.clone()))
         .collect();
-    let welcome = match encode(&ToWorker::Welcome { worker: id, peers }) {
+    let heartbeat_ms = c.heartbeat.as_millis() as u64;
+    let hb_timeout = c.heartbeat_timeout;
+    let welcome = match encode(&ToWorker::Welcome {
+        worker: id,
+        peers,
+        heartbeat_ms,
+    }) {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(target: "dagger", "{e}");
@@ -679,6 +727,7 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         threads,
         data_addr: data_addr.clone(),
         node,
+        pid,
         outbox: Mutex::new(Outbox::default()),
         notify: Notify::new(),
         inflight: AtomicUsize::new(0),
@@ -730,16 +779,21 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
     });
     // Reader: completions and answers.
     loop {
-        let frame = match receiver.recv().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
+        let frame = match tokio::time::timeout(hb_timeout, receiver.recv()).await {
+            Ok(Ok(Some(f))) => f,
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
                 tracing::warn!(target: "dagger", "worker {id}: {e}");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!(target: "dagger", "worker {id}: silent for {hb_timeout:?}, taken as lost");
                 break;
             }
         };
         let Some(c) = cluster.upgrade() else { break };
         match decode::<ToDriver>(&frame) {
+            Ok(ToDriver::Heartbeat) => {}
             Ok(ToDriver::Done(list)) => c.on_done(id, list),
             Ok(ToDriver::Data { req, bytes }) => c.answer(req, |r| {
                 if let Reply::Data(tx) = r {

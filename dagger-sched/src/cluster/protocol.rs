@@ -11,6 +11,8 @@ pub(crate) enum ToWorker {
     Welcome {
         worker: WorkerId,
         peers: Vec<(WorkerId, String)>,
+        /// How often to say something (a heartbeat when idle), in milliseconds.
+        heartbeat_ms: u64,
     },
     /// A worker joined.
     Peer { worker: WorkerId, addr: String },
@@ -77,6 +79,8 @@ pub(crate) enum ToDriver {
     Stats { req: u64, stats: ResultStats },
     /// Answer to `TakeSpans`: encoded by the installed [`Telemetry`](super::Telemetry).
     Spans { req: u64, bytes: Bytes },
+    /// Still here (sent when there was nothing else to say for a while).
+    Heartbeat,
 }
 
 /// One finished task.
@@ -113,6 +117,8 @@ pub(crate) enum PeerMsg {
 pub(crate) struct RemoteError {
     pub kind: ErrorKind,
     pub message: String,
+    /// For `WorkerLost`: the worker and chunk.
+    pub lost: Option<(WorkerId, Option<ChunkId>)>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -122,6 +128,7 @@ pub(crate) enum ErrorKind {
     Codec,
     NotFound,
     Scheduling,
+    WorkerLost,
     Other,
 }
 
@@ -134,7 +141,12 @@ impl From<&Error> for RemoteError {
             Error::Codec(_) => ErrorKind::Codec,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Scheduling(_) => ErrorKind::Scheduling,
+            Error::WorkerLost { .. } => ErrorKind::WorkerLost,
             _ => ErrorKind::Other,
+        };
+        let lost = match root {
+            Error::WorkerLost { worker, chunk } => Some((*worker, *chunk)),
+            _ => None,
         };
         let message = match root {
             Error::User(m)
@@ -144,7 +156,11 @@ impl From<&Error> for RemoteError {
             | Error::Scheduling(m) => m.clone(),
             other => other.to_string(),
         };
-        RemoteError { kind, message }
+        RemoteError {
+            kind,
+            message,
+            lost,
+        }
     }
 }
 
@@ -156,6 +172,10 @@ impl From<RemoteError> for Error {
             ErrorKind::Codec => Error::Codec(e.message),
             ErrorKind::NotFound => Error::NotFound(e.message),
             ErrorKind::Scheduling => Error::Scheduling(e.message),
+            ErrorKind::WorkerLost => {
+                let (worker, chunk) = e.lost.unwrap_or((WorkerId(0), None));
+                Error::WorkerLost { worker, chunk }
+            }
         }
     }
 }

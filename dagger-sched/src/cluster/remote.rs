@@ -5,6 +5,12 @@
 //! that worker's queue), then either run here without encoding anything, or sent to the
 //! worker as bytes. The result stays where it was computed; the driver fetches it only when
 //! someone asks for the value.
+//!
+//! Faults: a task keeps its *lineage* (its function and, per argument, either the encoded
+//! value or the task that produced it), never the data itself. When a worker is lost, the
+//! tasks running there are sent elsewhere, and a finished result that lived only there is
+//! recomputed from its lineage (recursively) the next time something needs it. A task that
+//! loses more workers than the retry limit fails with `WorkerLost`.
 
 use super::protocol::{ArgRef, DoneOk, RunTask};
 use super::Cluster;
@@ -12,12 +18,12 @@ use crate::args::{All, Arg, Args, Val};
 use crate::handle::{Chunk, DTask};
 use crate::lazy::Meta;
 use crate::observe::TaskEventKind;
-use crate::task::{Cell, Header, Job, Outcome};
+use crate::task::{Cell, HandleTracker, Header, Job, Outcome};
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, WorkerId};
 use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Serialize};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where a piece of data lives and how big it is.
@@ -38,14 +44,33 @@ pub(crate) struct Location {
     pub inline: Option<Bytes>,
 }
 
+/// What a task needs to be run again: per argument, the encoded value or the task that
+/// produces it.
+#[derive(Clone)]
+pub enum LineageArg {
+    /// The argument's encoded value.
+    Inline(Bytes),
+    /// The task whose result is the argument.
+    Task(Arc<dyn Recompute>),
+}
+
+/// A result that can be made available again after the worker holding it was lost.
+pub trait Recompute: Send + Sync {
+    /// Where its data is now (for placement).
+    fn site(&self) -> Option<Site>;
+    /// Calls `then` with where the result's bytes can be fetched, recomputing it first if the
+    /// worker holding it is gone.
+    fn ensure(self: Arc<Self>, then: Box<dyn FnOnce(Result<ArgRef>) + Send>);
+}
+
 /// An argument that can also travel to another process.
 pub trait RemoteArg: Arg {
     /// Where its data is (`None`: a plain value, sent along).
     fn site(&self) -> Option<Site>;
     /// The error of a failed dependency.
     fn failure(&self) -> Option<Error>;
-    /// How a worker gets it.
-    fn to_ref(&self) -> Result<ArgRef>;
+    /// How to get it again: its encoded value, or the task that makes it.
+    fn lineage(&self) -> Result<LineageArg>;
 }
 
 /// A tuple of [`RemoteArg`]s.
@@ -54,13 +79,13 @@ pub trait RemoteArgs: Args {
     fn sites(&self, out: &mut Vec<Site>);
     /// The first failed dependency's error.
     fn failure(&self) -> Option<Error>;
-    /// Every argument's reference.
-    fn refs(&self) -> Result<Vec<ArgRef>>;
+    /// Every argument's lineage.
+    fn lineage(&self) -> Result<Vec<LineageArg>>;
 }
 
-fn encode_value<T: Serialize>(v: &T) -> Result<ArgRef> {
+fn encode_value<T: Serialize>(v: &T) -> Result<LineageArg> {
     postcard::to_allocvec(v)
-        .map(|b| ArgRef::Inline(Bytes::from(b)))
+        .map(|b| LineageArg::Inline(Bytes::from(b)))
         .map_err(|e| Error::Codec(format!("argument {}: {e}", std::any::type_name::<T>())))
 }
 
@@ -71,7 +96,7 @@ impl<T: Serialize + Send + 'static> RemoteArg for Val<T> {
     fn failure(&self) -> Option<Error> {
         None
     }
-    fn to_ref(&self) -> Result<ArgRef> {
+    fn lineage(&self) -> Result<LineageArg> {
         encode_value(&self.0)
     }
 }
@@ -83,20 +108,17 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg 
     fn failure(&self) -> Option<Error> {
         self.job().error()
     }
-    fn to_ref(&self) -> Result<ArgRef> {
-        match self.cell.location() {
-            Some(l) if l.owner != self.worker => Ok(ArgRef::Chunk {
-                id: ChunkId(self.id().0),
-                owner: l.owner,
-            }),
-            _ => match self.cell.result() {
-                Some(Ok(v)) => encode_value(v),
-                Some(Err(e)) => Err(e.clone()),
-                None => Err(Error::Scheduling(format!(
-                    "argument {} was not ready",
-                    self.id()
-                ))),
-            },
+    fn lineage(&self) -> Result<LineageArg> {
+        if let Some(r) = self.cell.clone().recompute() {
+            return Ok(LineageArg::Task(r));
+        }
+        match self.cell.result() {
+            Some(Ok(v)) => encode_value(v),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(Error::Scheduling(format!(
+                "argument {} was not ready",
+                self.id()
+            ))),
         }
     }
 }
@@ -108,8 +130,8 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg 
     fn failure(&self) -> Option<Error> {
         RemoteArg::failure(self.task())
     }
-    fn to_ref(&self) -> Result<ArgRef> {
-        self.task().to_ref()
+    fn lineage(&self) -> Result<LineageArg> {
+        self.task().lineage()
     }
 }
 
@@ -120,7 +142,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg 
     fn failure(&self) -> Option<Error> {
         self.0.iter().find_map(|t| t.job().error())
     }
-    fn to_ref(&self) -> Result<ArgRef> {
+    fn lineage(&self) -> Result<LineageArg> {
         let vals: Vec<T> = self.0.iter().map(DTask::fetch).collect::<Result<_>>()?;
         encode_value(&vals)
     }
@@ -133,7 +155,7 @@ impl<T: Send + Sync + 'static> RemoteArg for Meta<T> {
     fn failure(&self) -> Option<Error> {
         self.0.job().error()
     }
-    fn to_ref(&self) -> Result<ArgRef> {
+    fn lineage(&self) -> Result<LineageArg> {
         Err(Error::Scheduling(
             "a meta argument (a Chunk) cannot leave the driver".into(),
         ))
@@ -171,9 +193,9 @@ macro_rules! remote_tuple {
                 let ($($v,)*) = self;
                 None$(.or_else(|| $v.failure()))*
             }
-            fn refs(&self) -> Result<Vec<ArgRef>> {
+            fn lineage(&self) -> Result<Vec<LineageArg>> {
                 let ($($v,)*) = self;
-                Ok(vec![$($v.to_ref()?),*])
+                Ok(vec![$($v.lineage()?),*])
             }
         }
     };
@@ -186,23 +208,50 @@ remote_tuple!(A a, B b, C c, D d);
 remote_tuple!(A a, B b, C c, D d, E e);
 remote_tuple!(A a, B b, C c, D d, E e, F f);
 
-/// Told when a task sent to a worker has finished there.
+/// Told how a task sent to a worker ended there.
 pub(crate) trait Completer: Send + Sync {
-    fn done(&self, owner: WorkerId, outcome: Result<DoneOk>) -> Vec<Arc<dyn Job>>;
+    /// It finished (`Ok`) or failed on worker `owner`; `WorkerLost` errors are retried.
+    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Vec<Arc<dyn Job>>;
+}
+
+type Waiter = Box<dyn FnOnce(Result<ArgRef>) + Send>;
+
+/// Arguments being located for a launch: each one's reference, how many are still
+/// outstanding, and the first error.
+type Gathering = (Vec<Option<ArgRef>>, usize, Option<Error>);
+
+/// Where a remote task's data is.
+enum Data {
+    /// Not computed yet.
+    Pending,
+    /// Here (driver) or on a worker.
+    At(Location),
+    /// Being computed again; these want to know where it ends up.
+    Recomputing(Vec<Waiter>),
 }
 
 /// A registered-function task, as the driver holds it.
 pub(crate) struct RemoteTask<A: Args, R> {
-    pub header: Header,
-    pub cluster: Arc<Cluster>,
-    pub func: &'static str,
-    pub local: fn(A::Values) -> R,
-    pub scope: Scope,
-    pub args: Mutex<Option<A>>,
-    /// Arguments kept alive while a worker may still fetch them.
-    pub held: Mutex<Option<A>>,
-    pub loc: OnceLock<Location>,
-    pub value: OnceLock<Outcome<R>>,
+    header: Header,
+    cluster: Arc<Cluster>,
+    func: &'static str,
+    local: fn(A::Values) -> R,
+    scope: Scope,
+    /// The typed arguments, until the first dispatch takes them.
+    args: Mutex<Option<A>>,
+    /// Kept while the task runs remotely, so a retry can still run it here.
+    held: Mutex<Option<A>>,
+    /// How to run it again, without holding any data.
+    lineage: Mutex<Option<Vec<LineageArg>>>,
+    data: Mutex<Data>,
+    value: OnceLock<Outcome<R>>,
+    attempts: AtomicU32,
+    /// User-visible handles; at zero the data is released (the lineage stays).
+    handles: AtomicUsize,
+    /// This task itself, for the paths that only get `&self`.
+    me: std::sync::Weak<Self>,
+    /// The worker whose loss started the current recomputation.
+    lost_from: Mutex<Option<WorkerId>>,
 }
 
 impl<A, R> RemoteTask<A, R>
@@ -211,8 +260,49 @@ where
     A::Values: Send,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
+    /// A task not yet dispatched.
+    pub fn new(
+        header: Header,
+        cluster: Arc<Cluster>,
+        func: &'static str,
+        local: fn(A::Values) -> R,
+        scope: Scope,
+        args: A,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| RemoteTask {
+            me: me.clone(),
+            header,
+            cluster,
+            func,
+            local,
+            scope,
+            args: Mutex::new(Some(args)),
+            held: Mutex::new(None),
+            lineage: Mutex::new(None),
+            data: Mutex::new(Data::Pending),
+            value: OnceLock::new(),
+            attempts: AtomicU32::new(0),
+            handles: AtomicUsize::new(0),
+            lost_from: Mutex::new(None),
+        })
+    }
+
     fn fail_with(&self, e: Error) -> Vec<Arc<dyn Job>> {
-        if self.value.set(Err(self.header.failure(e))).is_err() {
+        let e = self.header.failure(e);
+        let waiters = {
+            let mut data = self.data.lock();
+            match std::mem::replace(&mut *data, Data::Pending) {
+                Data::Recomputing(w) => w,
+                other => {
+                    *data = other;
+                    Vec::new()
+                }
+            }
+        };
+        for w in waiters {
+            w(Err(e.clone()));
+        }
+        if self.value.set(Err(e)).is_err() || self.header.is_done() {
             return Vec::new();
         }
         self.held.lock().take();
@@ -225,41 +315,19 @@ where
             .collect()
     }
 
-    /// Runs the body here, in the driver, on a pool thread.
-    fn run_here(self: &Arc<Self>, args: A, thread: u32) -> Vec<Arc<dyn Job>> {
-        let h = &self.header;
-        h.ran_on.store(thread, Ordering::Relaxed);
-        let worker = self.cluster.driver;
-        h.observer.emit(h.id, &h.name, || TaskEventKind::Started {
-            processor: ProcessorId::thread(worker, thread),
-        });
-        let _current = crate::cancel::enter(h);
-        let _span = tracing::trace_span!(target: "dagger", "compute", task = h.id.0, name = h.name.as_deref(),
-            timeline = %ProcessorId::thread(worker, thread), worker = worker.0).entered();
-        let local = self.local;
-        let out = match args.resolve() {
-            Ok(v) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| local(v)))
-                .map_err(|p| Error::User(crate::task::panic_message(p))),
-            Err(e) => Err(e),
-        };
-        match out {
-            Ok(v) => {
-                let size = crate::size::size_of_value(&v);
-                let _ = self.value.set(Ok(v));
-                self.finish_local(size, thread)
+    /// The result is now at `loc`: first completion finishes the task; a recomputation tells
+    /// its waiters.
+    fn arrived(&self, loc: Location) -> Vec<Arc<dyn Job>> {
+        let r = self.arg_ref(&loc);
+        let prev = std::mem::replace(&mut *self.data.lock(), Data::At(loc));
+        if let Data::Recomputing(waiters) = prev {
+            for w in waiters {
+                w(Ok(r.clone()));
             }
-            Err(e) => self.fail_with(e),
         }
-    }
-
-    fn finish_local(&self, size: u64, thread: u32) -> Vec<Arc<dyn Job>> {
-        let loc = Location {
-            owner: self.cluster.driver,
-            size,
-            thread,
-            inline: None,
-        };
-        let _ = self.loc.set(loc);
+        if self.header.is_done() {
+            return Vec::new();
+        }
         self.held.lock().take();
         let h = &self.header;
         h.observer
@@ -268,6 +336,189 @@ where
             .into_iter()
             .filter(|d| d.header().dep_done())
             .collect()
+    }
+
+    fn arg_ref(&self, loc: &Location) -> ArgRef {
+        match &loc.inline {
+            Some(b) => ArgRef::Inline(b.clone()),
+            None => ArgRef::Chunk {
+                id: ChunkId(self.header.id.0),
+                owner: loc.owner,
+            },
+        }
+    }
+
+    /// Runs the body here, in the driver, on a pool thread.
+    fn run_here(self: &Arc<Self>, args: A, thread: u32) -> Vec<Arc<dyn Job>> {
+        let h = &self.header;
+        h.ran_on.store(thread, Ordering::Relaxed);
+        let worker = self.cluster.driver;
+        h.observer.emit(h.id, &h.name, || TaskEventKind::Started {
+            processor: ProcessorId::thread(worker, thread),
+        });
+        let out = {
+            let _current = crate::cancel::enter(h);
+            let _span = tracing::trace_span!(target: "dagger", "compute", task = h.id.0, name = h.name.as_deref(),
+                timeline = %ProcessorId::thread(worker, thread), worker = worker.0).entered();
+            let local = self.local;
+            match args.resolve() {
+                Ok(v) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| local(v)))
+                    .map_err(|p| Error::User(crate::task::panic_message(p))),
+                Err(e) => Err(e),
+            }
+        };
+        match out {
+            Ok(v) => {
+                let size = crate::size::size_of_value(&v);
+                let _ = self.value.set(Ok(v));
+                self.arrived(Location {
+                    owner: worker,
+                    size,
+                    thread,
+                    inline: None,
+                })
+            }
+            Err(e) => self.fail_with(e),
+        }
+    }
+
+    /// Sends the task (again) to a worker: resolves every argument's location, recomputing
+    /// lost ones first, then submits. `remote_only` excludes the driver (no typed arguments).
+    fn launch(self: &Arc<Self>, remote_only: bool) -> Vec<Arc<dyn Job>> {
+        let lineage = match self.lineage.lock().clone() {
+            Some(l) => l,
+            None => {
+                return self.fail_with(Error::Scheduling(format!(
+                    "task {} has no lineage",
+                    self.header.id
+                )))
+            }
+        };
+        let sites: Vec<Site> = lineage
+            .iter()
+            .filter_map(|a| match a {
+                LineageArg::Task(t) => t.site(),
+                LineageArg::Inline(_) => None,
+            })
+            .collect();
+        let target =
+            match self
+                .cluster
+                .choose_excluding(&self.scope, &sites, self.func, remote_only)
+            {
+                Ok(w) => w,
+                Err(e) => {
+                    // Data pinned to a lost worker cannot be made again anywhere else.
+                    let recomputing = matches!(&*self.data.lock(), Data::Recomputing(_));
+                    let lost = if recomputing {
+                        self.lost_from.lock().take()
+                    } else {
+                        None
+                    };
+                    return self.fail_with(match lost {
+                        Some(worker) => Error::WorkerLost {
+                            worker,
+                            chunk: Some(ChunkId(self.header.id.0)),
+                        },
+                        None => e,
+                    });
+                }
+            };
+        if target == self.cluster.driver {
+            if let Some(args) = self.held.lock().take() {
+                return self.run_on_driver(args);
+            }
+        }
+        let n = lineage.len();
+        let slots: Arc<Mutex<Gathering>> = Arc::new(Mutex::new((vec![None; n], n, None)));
+        let me = self.clone();
+        let submit = move |slots: &Arc<Mutex<Gathering>>| {
+            let (refs, err) = {
+                let mut g = slots.lock();
+                (std::mem::take(&mut g.0), g.2.take())
+            };
+            let ready = match err {
+                Some(e) => me.fail_with(e),
+                None => {
+                    let run = RunTask {
+                        task: me.header.id,
+                        func: me.func.to_string(),
+                        args: refs.into_iter().flatten().collect(),
+                        inline_limit: me.cluster.inline_limit,
+                        threads: me.cluster.allowed_threads(target, &me.scope),
+                    };
+                    let c: Arc<dyn Completer> = me.clone();
+                    match me.cluster.submit(target, run, c) {
+                        Ok(()) => Vec::new(),
+                        Err(e) => me.clone().lost(e),
+                    }
+                }
+            };
+            me.cluster.schedule(ready);
+        };
+        let submit = Arc::new(Mutex::new(Some(submit)));
+        if n == 0 {
+            if let Some(f) = submit.lock().take() {
+                f(&slots);
+            }
+            return Vec::new();
+        }
+        for (i, a) in lineage.into_iter().enumerate() {
+            let (slots, submit) = (slots.clone(), submit.clone());
+            let fill = move |r: Result<ArgRef>| {
+                let last = {
+                    let mut g = slots.lock();
+                    match r {
+                        Ok(r) => g.0[i] = Some(r),
+                        Err(e) => g.2 = g.2.take().or(Some(e)),
+                    }
+                    g.1 -= 1;
+                    g.1 == 0
+                };
+                if last {
+                    if let Some(f) = submit.lock().take() {
+                        f(&slots);
+                    }
+                }
+            };
+            match a {
+                LineageArg::Inline(b) => fill(Ok(ArgRef::Inline(b))),
+                LineageArg::Task(t) => t.ensure(Box::new(fill)),
+            }
+        }
+        Vec::new()
+    }
+
+    fn run_on_driver(self: &Arc<Self>, args: A) -> Vec<Arc<dyn Job>> {
+        let me = self.clone();
+        self.cluster.local_started();
+        self.cluster.run_locally(move |thread| {
+            let ready = me.run_here(args, thread);
+            me.cluster.local_finished();
+            ready
+        });
+        Vec::new()
+    }
+
+    /// The worker running this task (or holding an input it needed) was lost: try again.
+    fn lost(self: Arc<Self>, e: Error) -> Vec<Arc<dyn Job>> {
+        let n = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
+        if self.cluster.is_shutting_down() {
+            return self.fail_with(e);
+        }
+        if n > self.cluster.max_retries {
+            let why = Error::User(format!(
+                "task {} ({}) lost {n} workers, more than the retry limit {}: last {e}",
+                self.header.id, self.func, self.cluster.max_retries
+            ));
+            return self.fail_with(match e {
+                Error::WorkerLost { .. } => e,
+                _ => why,
+            });
+        }
+        tracing::warn!(target: "dagger", "task {} retried after {e}", self.header.id);
+        let remote_only = self.held.lock().is_none();
+        self.launch(remote_only)
     }
 }
 
@@ -300,40 +551,12 @@ where
         let _span = tracing::trace_span!(target: "dagger", "scheduler", task = self.header.id.0,
             name = self.header.name.as_deref(), timeline = "scheduler")
         .entered();
-        let mut sites = Vec::new();
-        args.sites(&mut sites);
-        let target = match self.cluster.choose(&self.scope, &sites, self.func) {
-            Ok(w) => w,
+        match args.lineage() {
+            Ok(l) => *self.lineage.lock() = Some(l),
             Err(e) => return self.fail_with(e),
-        };
-        if target == self.cluster.driver {
-            let me = self.clone();
-            let cluster = self.cluster.clone();
-            cluster.local_started();
-            cluster.run_locally(move |thread| {
-                let ready = me.run_here(args, thread);
-                me.cluster.local_finished();
-                ready
-            });
-            return Vec::new();
         }
-        let refs = match args.refs() {
-            Ok(r) => r,
-            Err(e) => return self.fail_with(e),
-        };
         *self.held.lock() = Some(args);
-        let run = RunTask {
-            task: self.header.id,
-            func: self.func.to_string(),
-            args: refs,
-            inline_limit: self.cluster.inline_limit,
-            threads: self.cluster.allowed_threads(target, &self.scope),
-        };
-        let me: Arc<dyn Completer> = self.clone();
-        match self.cluster.submit(target, run, me) {
-            Ok(()) => Vec::new(),
-            Err(e) => self.fail_with(e),
-        }
+        self.launch(false)
     }
 
     fn fail(self: Arc<Self>, error: Error) -> Vec<Arc<dyn Job>> {
@@ -351,9 +574,9 @@ where
     A::Values: Send,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    fn done(&self, owner: WorkerId, outcome: Result<DoneOk>) -> Vec<Arc<dyn Job>> {
-        if self.value.get().is_some() {
-            // Cancelled (or failed) meanwhile: the worker's result is not wanted.
+    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Vec<Arc<dyn Job>> {
+        if matches!(self.value.get(), Some(Err(_))) {
+            // Cancelled or failed meanwhile: the worker's result is not wanted.
             if outcome.is_ok() {
                 self.cluster.release(ChunkId(self.header.id.0));
             }
@@ -361,25 +584,87 @@ where
         }
         match outcome {
             Ok(d) => {
-                self.header.ran_on.store(d.thread, Ordering::Relaxed);
-                let loc = Location {
+                if !self.header.is_done() {
+                    self.header.ran_on.store(d.thread, Ordering::Relaxed);
+                }
+                self.arrived(Location {
                     owner,
                     size: d.size,
                     thread: d.thread,
                     inline: d.inline,
-                };
-                let _ = self.loc.set(loc);
-                self.held.lock().take();
-                let h = &self.header;
-                h.observer
-                    .emit(h.id, &h.name, || TaskEventKind::Finished { ok: true });
-                h.finish()
-                    .into_iter()
-                    .filter(|d| d.header().dep_done())
-                    .collect()
+                })
             }
+            Err(e @ Error::WorkerLost { .. }) => self.lost(e),
             Err(e) => self.fail_with(e),
         }
+    }
+}
+
+impl<A, R> Recompute for RemoteTask<A, R>
+where
+    A: RemoteArgs,
+    A::Values: Send,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn site(&self) -> Option<Site> {
+        match &*self.data.lock() {
+            Data::At(l) => Some(Site {
+                owner: l.owner,
+                size: l.size,
+            }),
+            _ => None,
+        }
+    }
+
+    fn ensure(self: Arc<Self>, then: Box<dyn FnOnce(Result<ArgRef>) + Send>) {
+        if let Some(Err(e)) = self.value.get() {
+            return then(Err(e.clone()));
+        }
+        let mut data = self.data.lock();
+        match &mut *data {
+            Data::At(loc) => {
+                let alive = loc.inline.is_some()
+                    || loc.owner == self.cluster.driver
+                    || self.cluster.is_alive(loc.owner);
+                if alive {
+                    let r = self.arg_ref(loc);
+                    drop(data);
+                    return then(Ok(r));
+                }
+                if loc.owner == self.cluster.driver {
+                    // Computed here: re-encode the value we hold.
+                    let r = self.value.get().and_then(|v| v.as_ref().ok()).map(|v| {
+                        postcard::to_allocvec(v)
+                            .map(|b| ArgRef::Inline(Bytes::from(b)))
+                            .map_err(|e| Error::Codec(e.to_string()))
+                    });
+                    drop(data);
+                    return then(r.unwrap_or_else(|| {
+                        Err(Error::WorkerLost {
+                            worker: self.cluster.driver,
+                            chunk: Some(ChunkId(self.header.id.0)),
+                        })
+                    }));
+                }
+                tracing::warn!(target: "dagger", "recomputing {} lost with worker {}", self.header.id, loc.owner);
+                *self.lost_from.lock() = Some(loc.owner);
+                *data = Data::Recomputing(vec![then]);
+            }
+            Data::Recomputing(ws) => {
+                ws.push(then);
+                return;
+            }
+            Data::Pending => {
+                drop(data);
+                return then(Err(Error::Scheduling(format!(
+                    "task {} is not finished",
+                    self.header.id
+                ))));
+            }
+        }
+        drop(data);
+        let ready = self.launch(true);
+        self.cluster.schedule(ready);
     }
 }
 
@@ -400,22 +685,41 @@ where
         if !self.header.is_done() {
             return None;
         }
-        let loc = self.loc.get()?;
-        // The value lives on a worker: fetch it now, once.
-        let bytes = match &loc.inline {
-            Some(b) => Ok(b.clone()),
-            None => self.cluster.fetch(loc.owner, ChunkId(self.header.id.0)),
+        // The value lives on a worker: fetch it now, once (recomputing it if that worker is
+        // gone; a worker lost between finding and fetching is retried).
+        let me = self.me.upgrade()?;
+        let mut last = Error::WorkerLost {
+            worker: WorkerId(0),
+            chunk: Some(ChunkId(self.header.id.0)),
         };
-        let v = bytes.and_then(|b| {
-            postcard::from_bytes::<R>(&b).map_err(|e| {
-                Error::Codec(format!(
-                    "result of {} as {}: {e}",
-                    self.header.id,
-                    std::any::type_name::<R>()
-                ))
-            })
-        });
-        let _ = self.value.set(v.map_err(|e| self.header.failure(e)));
+        for _ in 0..=self.cluster.max_retries {
+            let (tx, rx) = std::sync::mpsc::channel();
+            me.clone().ensure(Box::new(move |r| {
+                let _ = tx.send(r);
+            }));
+            let bytes = match rx.recv().unwrap_or(Err(last.clone())) {
+                Ok(ArgRef::Inline(b)) => Ok(b),
+                Ok(ArgRef::Chunk { id, owner }) => self.cluster.fetch(owner, id),
+                Err(e) => Err(e),
+            };
+            match bytes {
+                Err(e @ Error::WorkerLost { .. }) => last = e,
+                other => {
+                    let v = other.and_then(|b| {
+                        postcard::from_bytes::<R>(&b).map_err(|e| {
+                            Error::Codec(format!(
+                                "result of {} as {}: {e}",
+                                self.header.id,
+                                std::any::type_name::<R>()
+                            ))
+                        })
+                    });
+                    let _ = self.value.set(v.map_err(|e| self.header.failure(e)));
+                    return self.value.get();
+                }
+            }
+        }
+        let _ = self.value.set(Err(self.header.failure(last)));
         self.value.get()
     }
 
@@ -424,14 +728,49 @@ where
     }
 
     fn location(&self) -> Option<Location> {
-        self.loc.get().cloned()
+        match &*self.data.lock() {
+            Data::At(l) => Some(l.clone()),
+            _ => None,
+        }
+    }
+
+    fn recompute(self: Arc<Self>) -> Option<Arc<dyn Recompute>> {
+        match &*self.data.lock() {
+            Data::At(l) if l.owner == self.cluster.driver => None,
+            _ => Some(self.clone()),
+        }
+    }
+
+    fn tracker(self: Arc<Self>) -> Option<Arc<dyn HandleTracker>> {
+        Some(self)
+    }
+}
+
+impl<A, R> HandleTracker for RemoteTask<A, R>
+where
+    A: RemoteArgs,
+    A::Values: Send,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn retain(&self) {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn release_handle(&self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if let Data::At(l) = &*self.data.lock() {
+                if l.owner != self.cluster.driver {
+                    self.cluster.release(ChunkId(self.header.id.0));
+                }
+            }
+        }
     }
 }
 
 impl<A: Args, R> Drop for RemoteTask<A, R> {
     fn drop(&mut self) {
-        if let Some(l) = self.loc.get() {
-            if l.owner != self.cluster.driver {
+        if let Data::At(l) = &*self.data.lock() {
+            if l.owner != self.cluster.driver && self.handles.load(Ordering::Relaxed) > 0 {
                 self.cluster.release(ChunkId(self.header.id.0));
             }
         }

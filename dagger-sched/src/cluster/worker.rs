@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 
 struct PeerConn {
@@ -253,9 +254,13 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             pid: std::process::id(),
         };
         sender.send(encode(&join)?).await?;
-        let (me, peers) = match receiver.recv().await? {
+        let (me, peers, heartbeat_ms) = match receiver.recv().await? {
             Some(f) => match decode::<ToWorker>(&f)? {
-                ToWorker::Welcome { worker, peers } => (worker, peers),
+                ToWorker::Welcome {
+                    worker,
+                    peers,
+                    heartbeat_ms,
+                } => (worker, peers, heartbeat_ms),
                 other => return Err(Error::Protocol(format!("expected Welcome, got {other:?}"))),
             },
             None => {
@@ -310,11 +315,18 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
         // Writer: completions and answers, batched.
         let s4 = state.clone();
         let writer = tokio::spawn(async move {
+            let beat = Duration::from_millis(heartbeat_ms.max(10));
             loop {
-                s4.notify.notified().await;
+                // Quiet for a heartbeat interval: say so, so the driver knows we live.
+                let idle = tokio::time::timeout(beat, s4.notify.notified())
+                    .await
+                    .is_err();
                 let done = std::mem::take(&mut *s4.done.lock());
                 let other = std::mem::take(&mut *s4.outbox.lock());
                 let mut frames = Vec::with_capacity(other.len() + 1);
+                if idle && done.is_empty() && other.is_empty() {
+                    frames.push(encode(&ToDriver::Heartbeat)?);
+                }
                 if !done.is_empty() {
                     frames.push(encode(&ToDriver::Done(done))?);
                 }
