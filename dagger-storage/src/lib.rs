@@ -16,7 +16,7 @@
 //!   configured by [`StorageConfig`].
 //! - `conformance` (feature `conformance`): the suite every `ChunkStore` — ours or a third
 //!   party's — runs to prove it behaves.
-//! - [`bench`]: the `storage` benchmark suite printed by `cargo xtask bench storage`.
+//! - [`bench`](mod@bench): the `storage` benchmark suite printed by `cargo xtask bench storage`.
 //!
 //! # Examples
 //!

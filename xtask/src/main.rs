@@ -17,7 +17,7 @@ struct Cli {
 enum Cmd {
     /// Runs a benchmark suite and prints one JSON object per line on stdout.
     Bench {
-        /// The suite: `tasks`, `storage`, `shard`, `transport`, `dashboard`.
+        /// The suite: `tasks`, `storage`, `shard`, `transport`, `dashboard`, `arrays`.
         suite: String,
         /// Smaller sizes, for a smoke run.
         #[arg(long)]
@@ -85,8 +85,9 @@ fn main() {
                 "shard" => dagger::shard::bench::bench_shard(quick),
                 "transport" => dagger::transports::bench::bench_transport(quick),
                 "dashboard" => dagger_dashboard::bench::bench_dashboard(quick),
+                "arrays" => bench::arrays::run(quick, reps),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport, dashboard");
+                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport, dashboard, arrays");
                     std::process::exit(2);
                 }
             };

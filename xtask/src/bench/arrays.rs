@@ -4,15 +4,15 @@
 //! Workloads (sizes with `--quick` in brackets):
 //! - `randn_sum_squares`: `sum(randn(Blocks(4000,4000), 10⁴, 10⁴) .^ 2)` [2000², Blocks(1000)];
 //!   ndarray: one whole `randn` array and its sum of squares. Figure: MB/s of f64.
-//! - `gemm_a_at`: `A·Aᵀ`, 4000² in Blocks(1000) [1000², Blocks(250)]; ndarray: `dot` on one
+//! - `gemm_a_at`: `A·Aᵀ`, 4000² in Blocks(1000) (1000², Blocks(250) with `--quick`); ndarray: `dot` on one
 //!   thread and, as `ndarray-2threads`, the two row halves on two threads. GFLOP/s.
-//! - `spmv`: sparse 10⁵×10⁵ at density 10⁻⁴ times a vector [10⁴, 10⁻³]; ndarray system is
+//! - `spmv`: sparse 10⁵×10⁵ at density 10⁻⁴ times a vector (10⁴, 10⁻³ with `--quick`); ndarray system is
 //!   sprs's `CsMat × Array1`. GFLOP/s (2·nnz).
 //! - `fused_sum_sq_plus_one`: `sum(x.^2 .+ 1)` on a computed randn 10⁴² in Blocks(4000)
 //!   [2000², Blocks(1000)] with fusion on and off; `peak_block_bytes` is the most bytes of
 //!   array blocks alive at once beyond the input, `peak_rss_bytes` the process's VmHWM
 //!   (reset before each configuration where the kernel allows). MB/s.
-//! - `sort_u64`: 10⁸ random u64 [10⁶] in 8 blocks, `sort` (sample sort) against rayon's
+//! - `sort_u64`: 10⁸ random u64 (10⁶ with `--quick`) in 8 blocks, `sort` (sample sort) against rayon's
 //!   `par_sort_unstable` on a copy. MB/s.
 
 use dagger::Context;

@@ -1,5 +1,6 @@
 //! Benchmark suites. Each returns JSON lines in the shared format (DESIGN.md, "Benchmarks").
 
+pub mod arrays;
 pub mod tasks;
 
 use serde_json::{json, Value};
