@@ -3,6 +3,7 @@
 mod bench;
 mod cluster;
 mod demo;
+mod soak;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,15 @@ enum Cmd {
         /// `tasks` only: also measure with the profiler installed (off, then recording).
         #[arg(long)]
         profile: bool,
+    },
+    /// Random DAGs on 3 worker processes with periodic worker kills and restarts.
+    Soak {
+        /// How long to run.
+        #[arg(long, default_value_t = 1.0)]
+        minutes: f64,
+        /// Seconds between worker kills.
+        #[arg(long, default_value_t = 3.0)]
+        kill_every: f64,
     },
     /// A short tour of dagger-rs: DAGs, errors, progress, shards, a 2-worker cluster, profile
     /// pictures (written to target/demo/).
@@ -55,6 +65,14 @@ fn main() {
     dagger::init();
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Soak {
+            minutes,
+            kill_every,
+        } => {
+            if soak::run(minutes, kill_every) > 0 {
+                std::process::exit(1);
+            }
+        }
         Cmd::Demo => {
             if let Err(e) = demo::run() {
                 eprintln!("demo failed: {e}");
