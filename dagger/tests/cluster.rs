@@ -481,3 +481,114 @@ fn workers_spill_results_beyond_their_memory_limit() {
     }
     assert!(ctx.worker_stats(WorkerId(2)).unwrap().peak_memory_bytes <= 4_000_000);
 }
+
+dagger::register! {
+    fn new_ref(_x: u8) -> dagger::Pinned<std::sync::atomic::AtomicU32> {
+        dagger::Pinned::new(std::sync::atomic::AtomicU32::new(0))
+    }
+    fn update(x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
+        let me = dagger::myid().0;
+        x.get().expect("a pinned value is used where it lives").store(me, std::sync::atomic::Ordering::SeqCst);
+        me
+    }
+    fn read_ref(x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
+        x.get().expect("here").load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn inc_shard(pieces: Vec<dagger::Pinned<std::sync::atomic::AtomicU32>>) -> u32 {
+        let mine: Vec<_> = pieces.iter().filter_map(|p| p.get()).collect();
+        assert_eq!(mine.len(), 1, "exactly one piece is local");
+        mine[0].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        dagger::myid().0
+    }
+}
+
+#[test]
+fn c35_c36_mutable_and_shard_across_processes() {
+    let ctx = cluster(2);
+    let on = |w: u32| Options::new().scope(Scope::Process(WorkerId(w)));
+    // C35 with w = a worker: the value is made there and every task using it runs there.
+    let x = ctx
+        .spawn_fn_with(&on(2), NEW_REF, (0u8,))
+        .chunk()
+        .unwrap()
+        .with_scope(Scope::Process(WorkerId(2)));
+    assert_eq!(ctx.spawn_fn(UPDATE, (&x,)).fetch().unwrap(), 2);
+    assert_eq!(ctx.spawn_fn(READ_REF, (&x,)).fetch().unwrap(), 2);
+    let e = ctx
+        .spawn_fn_with(&on(3), UPDATE, (&x,))
+        .fetch()
+        .unwrap_err();
+    assert!(
+        e.is_scheduling() && e.to_string().contains("not compatible"),
+        "{e}"
+    );
+    // C35 with w = 1, the driver: a mutable made by dagger-shard, used by closures.
+    let m = dagger::mutable_with(
+        &ctx,
+        &dagger::MutableOptions::new().worker(WorkerId(1)),
+        || std::sync::atomic::AtomicU32::new(0),
+    )
+    .unwrap();
+    let t = ctx.spawn(
+        |(v,): (std::sync::Arc<std::sync::atomic::AtomicU32>,)| {
+            v.store(dagger::myid().0, std::sync::atomic::Ordering::SeqCst);
+            dagger::myid().0
+        },
+        (&m,),
+    );
+    assert_eq!(t.fetch().unwrap(), 1);
+    let e = ctx
+        .spawn_with(
+            &on(2),
+            |(_v,): (std::sync::Arc<std::sync::atomic::AtomicU32>,)| 0,
+            (&m,),
+        )
+        .fetch()
+        .unwrap_err();
+    assert!(e.is_scheduling(), "{e}");
+    // C36: one piece per worker; 1 000 increments land on the piece where each task runs.
+    let pieces: Vec<DTask<dagger::Pinned<std::sync::atomic::AtomicU32>>> = [2u32, 3]
+        .iter()
+        .map(|w| ctx.spawn_fn_with(&on(*w), NEW_REF, (0u8,)))
+        .collect();
+    let o = remote(&ctx);
+    let incs: Vec<_> = (0..1000)
+        .map(|_| ctx.spawn_fn_with(&o, INC_SHARD, (dagger::All(pieces.clone()),)))
+        .collect();
+    let mut per: HashMap<u32, u32> = HashMap::new();
+    for t in &incs {
+        *per.entry(t.fetch().unwrap()).or_default() += 1;
+    }
+    let mut total = 0;
+    for (w, p) in [2u32, 3].iter().zip(&pieces) {
+        let c = p.chunk().unwrap().with_scope(Scope::Process(WorkerId(*w)));
+        let n = ctx.spawn_fn(READ_REF, (&c,)).fetch().unwrap();
+        assert_eq!(
+            n,
+            per.get(w).copied().unwrap_or(0),
+            "piece on {w} counts the tasks that ran there"
+        );
+        total += n;
+    }
+    assert_eq!(total, 1000);
+    // Pinned data dies with its worker: WorkerLost, promptly.
+    signal_kill(&ctx, WorkerId(2));
+    let t0 = Instant::now();
+    let e = ctx.spawn_fn(READ_REF, (&x,)).fetch().unwrap_err();
+    assert!(
+        matches!(e.root_cause(), Error::WorkerLost { worker, .. } if *worker == WorkerId(2)),
+        "{e}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10));
+}
+
+fn signal_kill(ctx: &Context, w: WorkerId) {
+    let pid = ctx.worker_pid(w).unwrap() as i32;
+    // SAFETY: a worker process this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let t0 = Instant::now();
+    while ctx.live_workers().contains(&w) {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

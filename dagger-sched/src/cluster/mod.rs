@@ -7,6 +7,7 @@
 //! result is dropped in the driver, its owner (and any worker holding a copy) forgets it.
 
 mod launch;
+mod pinned;
 mod protocol;
 mod registry;
 mod remote;
@@ -14,6 +15,7 @@ mod results;
 pub(crate) mod worker;
 
 pub use launch::WorkerProgram;
+pub use pinned::{pinned_count, Pinned};
 pub use protocol::ArgRef;
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
 pub use remote::{LineageArg, Recompute};
@@ -386,9 +388,22 @@ impl Cluster {
             }
         }
         best.map(|(_, w)| w).ok_or_else(|| {
-            Error::Scheduling(format!(
-                "No processors available, try widening scope (scope {scope}, function {func})"
-            ))
+            // Only lost workers would have fit: the task's data (or pin) died with them.
+            let lost = self
+                .workers
+                .read()
+                .iter()
+                .find(|w| !w.alive.load(Ordering::Acquire) && allowed(w.id, w.threads, w.node))
+                .map(|w| w.id);
+            match lost {
+                Some(worker) => Error::WorkerLost {
+                    worker,
+                    chunk: None,
+                },
+                None => Error::Scheduling(format!(
+                    "No processors available, try widening scope (scope {scope}, function {func})"
+                )),
+            }
         })
     }
 

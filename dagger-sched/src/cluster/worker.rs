@@ -28,6 +28,8 @@ struct WorkerState {
     transport: Arc<dyn Transport>,
     rt: tokio::runtime::Handle,
     chunks: Arc<dyn ResultStore>,
+    /// Values pinned here by each result (freed when the result is released).
+    pinned: Mutex<HashMap<ChunkId, Vec<u64>>>,
     peers: Mutex<HashMap<WorkerId, String>>,
     conns: tokio::sync::Mutex<HashMap<WorkerId, Arc<PeerConn>>>,
     outbox: Mutex<Vec<ToDriver>>,
@@ -157,6 +159,7 @@ impl WorkerState {
     }
 
     fn run(self: &Arc<Self>, t: RunTask) {
+        super::pinned::begin_task();
         let thread = crate::executor::current_processor().map_or(0, |p| p.index);
         let outcome = (|| -> Result<Bytes> {
             let parts: Vec<Bytes> = t.args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
@@ -169,6 +172,10 @@ impl WorkerState {
                 Err(p) => Err(Error::User(crate::task::panic_message(p))),
             }
         })();
+        let made = super::pinned::end_task();
+        if !made.is_empty() {
+            self.pinned.lock().insert(ChunkId(t.task.0), made);
+        }
         let outcome = match outcome {
             Ok(bytes) => {
                 let size = bytes.len() as u64;
@@ -276,6 +283,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             transport: transport.clone(),
             rt: handle.clone(),
             chunks: super::results::new_result_store()?,
+            pinned: Mutex::new(HashMap::new()),
             peers: Mutex::new(peers.into_iter().collect()),
             conns: tokio::sync::Mutex::new(HashMap::new()),
             outbox: Mutex::new(Vec::new()),
@@ -372,6 +380,9 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                 }
                 Ok(ToWorker::Release(ids)) => {
                     for id in ids {
+                        if let Some(p) = state.pinned.lock().remove(&id) {
+                            super::pinned::unpin(&p);
+                        }
                         if let Err(e) = state.chunks.remove(id) {
                             tracing::warn!(target: "dagger", "releasing {id}: {e}");
                         }
