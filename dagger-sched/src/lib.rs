@@ -36,7 +36,7 @@ mod task;
 pub use args::{All, Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
 pub use cancel::{current_task, is_cancelled, sleep};
 pub use cluster::{
-    invoke, myid, pinned_count, registered_names, serve, set_default_transport,
+    invoke, local_piece, myid, pinned_count, registered_names, serve, set_default_transport,
     set_result_store_factory, set_telemetry, ArgRef, DecodeArgs, LineageArg, MemoryResults, Pinned,
     Recompute, Registered, Registration, RemoteArg, RemoteArgs, ResultStoreFactory, Site,
     Telemetry, TransportFactory, WorkerProgram,

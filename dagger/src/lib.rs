@@ -41,7 +41,10 @@ pub use dagger_transport as transports;
 #[cfg(feature = "shard")]
 pub use dagger_shard as shard;
 #[cfg(feature = "shard")]
-pub use dagger_shard::{mutable, mutable_with, Mutable, MutableOptions, Shard, ShardOptions};
+pub use dagger_shard::{
+    mutable, mutable_on, mutable_with, shard_on, Mutable, MutableOptions, RemoteShard, Shard,
+    ShardOptions,
+};
 
 #[cfg(feature = "tcp")]
 mod process;

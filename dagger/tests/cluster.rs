@@ -592,3 +592,45 @@ fn signal_kill(ctx: &Context, w: WorkerId) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+dagger::register! {
+    fn make_counter() -> dagger::Pinned<std::sync::atomic::AtomicU32> {
+        dagger::Pinned::new(std::sync::atomic::AtomicU32::new(0))
+    }
+    fn bump(pieces: Vec<dagger::Pinned<std::sync::atomic::AtomicU32>>) -> (u32, u32) {
+        let p = dagger::current_processor().expect("on a thread");
+        dagger::local_piece(&pieces).expect("a local piece").fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (p.worker.0, p.index)
+    }
+}
+
+#[test]
+fn shard_on_and_mutable_on_per_worker_and_per_thread() {
+    let ctx = cluster(2);
+    let m = dagger::mutable_on(&ctx, WorkerId(3), MAKE_COUNTER).unwrap();
+    assert_eq!(ctx.spawn_fn(UPDATE, (&m,)).fetch().unwrap(), 3);
+    for per_thread in [false, true] {
+        let s = dagger::shard_on(&ctx, MAKE_COUNTER, None, per_thread).unwrap();
+        assert_eq!(s.len(), if per_thread { 2 + 2 + 2 } else { 3 });
+        let ts: Vec<_> = (0..1000).map(|_| ctx.spawn_fn(BUMP, (s.arg(),))).collect();
+        let mut ran: HashMap<(u32, u32), u32> = HashMap::new();
+        for t in &ts {
+            *ran.entry(t.fetch().unwrap()).or_default() += 1;
+        }
+        let mut total = 0;
+        for (p, c) in s.pieces().unwrap() {
+            let n = ctx.spawn_fn(READ_REF, (&c,)).fetch().unwrap();
+            let expect: u32 = if per_thread {
+                ran.get(&(p.worker.0, p.index)).copied().unwrap_or(0)
+            } else {
+                ran.iter()
+                    .filter(|((w, _), _)| *w == p.worker.0)
+                    .map(|(_, n)| n)
+                    .sum()
+            };
+            assert_eq!(n, expect, "piece on {p} (per_thread {per_thread})");
+            total += n;
+        }
+        assert_eq!(total, 1000);
+    }
+}

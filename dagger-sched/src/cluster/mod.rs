@@ -15,7 +15,7 @@ mod results;
 pub(crate) mod worker;
 
 pub use launch::WorkerProgram;
-pub use pinned::{pinned_count, Pinned};
+pub use pinned::{local_piece, pinned_count, Pinned};
 pub use protocol::ArgRef;
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
 pub use remote::{LineageArg, Recompute};
@@ -409,18 +409,23 @@ impl Cluster {
 
     /// The threads of `worker` that `scope` allows, or empty when it allows them all.
     pub(crate) fn allowed_threads(&self, worker: WorkerId, scope: &Scope) -> Vec<u32> {
-        let Some(w) = self.worker(worker) else {
-            return Vec::new();
+        let (threads, node) = if worker == self.driver {
+            (self.driver_threads, NodeId(0))
+        } else {
+            match self.worker(worker) {
+                Some(w) => (w.threads, w.node),
+                None => return Vec::new(),
+            }
         };
-        let ok: Vec<u32> = (1..=w.threads)
+        let ok: Vec<u32> = (1..=threads)
             .filter(|t| {
                 scope.matches(&ProcessorInfo {
                     id: ProcessorId::thread(worker, *t),
-                    node: w.node,
+                    node,
                 })
             })
             .collect();
-        if ok.len() == w.threads as usize {
+        if ok.len() == threads as usize {
             Vec::new()
         } else {
             ok
@@ -435,16 +440,26 @@ impl Cluster {
         self.local_running.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Runs `f` on a driver pool thread; `f` gets the 1-based thread index.
-    pub(crate) fn run_locally(&self, f: impl FnOnce(u32) -> Vec<Arc<dyn Job>> + Send + 'static) {
+    /// Runs `f` on a driver pool thread among `threads` (1-based; empty: any); `f` gets the
+    /// thread index.
+    pub(crate) fn run_locally(
+        &self,
+        threads: Vec<u32>,
+        f: impl FnOnce(u32) -> Vec<Arc<dyn Job>> + Send + 'static,
+    ) {
         let pool = self.pool.clone();
         let body = move || -> Outcome<()> {
             let thread = crate::executor::current_processor().map_or(1, |p| p.index);
             crate::executor::schedule_all(&pool, f(thread));
             Ok(())
         };
+        let pin = if threads.is_empty() {
+            Pin::Any
+        } else {
+            Pin::Threads(threads.iter().map(|t| *t as usize - 1).collect())
+        };
         let job: Arc<dyn Job> = Arc::new(Task::new(
-            Header::new(TaskId(0), None, Pin::Any, false, Observers(None)),
+            Header::new(TaskId(0), None, pin, false, Observers(None)),
             body,
         ));
         self.pool.schedule(job);

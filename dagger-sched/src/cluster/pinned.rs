@@ -7,6 +7,7 @@
 //! chunk the owner's scope (`chunk.with_scope(Scope::Process(w))`) and every task using it
 //! runs there; a task whose scope excludes that worker fails with a `SchedulingError`.
 
+use dagger_core::ProcessorId;
 use parking_lot::Mutex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::any::Any;
@@ -67,6 +68,8 @@ pub fn pinned_count() -> usize {
 /// ```
 pub struct Pinned<T> {
     id: u64,
+    /// The thread processor that made it (per-thread shards pick their piece by it).
+    processor: Option<ProcessorId>,
     value: Option<Arc<T>>,
 }
 
@@ -83,8 +86,14 @@ impl<T: Send + Sync + 'static> Pinned<T> {
         });
         Pinned {
             id,
+            processor: crate::executor::current_processor(),
             value: Some(value),
         }
+    }
+
+    /// The thread processor that made it, if a task did.
+    pub fn processor(&self) -> Option<ProcessorId> {
+        self.processor
     }
 
     /// The value, in the process that holds it (`None` elsewhere, e.g. in the driver).
@@ -102,6 +111,7 @@ impl<T> Clone for Pinned<T> {
     fn clone(&self) -> Self {
         Pinned {
             id: self.id,
+            processor: self.processor,
             value: self.value.clone(),
         }
     }
@@ -120,18 +130,39 @@ impl<T> fmt::Debug for Pinned<T> {
 
 impl<T> Serialize for Pinned<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.id.serialize(s)
+        (self.id, self.processor).serialize(s)
     }
 }
 
 impl<'de, T: Send + Sync + 'static> Deserialize<'de> for Pinned<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let id = u64::deserialize(d)?;
+        let (id, processor) = <(u64, Option<ProcessorId>)>::deserialize(d)?;
         let value = table()
             .lock()
             .get(&id)
             .cloned()
             .and_then(|v| v.downcast::<T>().ok());
-        Ok(Pinned { id, value })
+        Ok(Pinned {
+            id,
+            processor,
+            value,
+        })
     }
+}
+
+/// Among the pieces of a shard, the one local to the calling task: the piece made on this
+/// thread processor if there is one, else the piece held by this process.
+///
+/// ```
+/// use dagger_sched::{local_piece, Pinned};
+/// let pieces = vec![Pinned::new(1u32), Pinned::new(2u32)];
+/// assert_eq!(local_piece(&pieces), Some(&1)); // outside a task: the first held here
+/// ```
+pub fn local_piece<T: Send + Sync + 'static>(pieces: &[Pinned<T>]) -> Option<&T> {
+    let here = crate::executor::current_processor();
+    pieces
+        .iter()
+        .find(|p| p.value.is_some() && here.is_some() && p.processor == here)
+        .or_else(|| pieces.iter().find(|p| p.value.is_some()))
+        .and_then(|p| p.get())
 }

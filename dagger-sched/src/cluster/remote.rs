@@ -492,7 +492,10 @@ where
     fn run_on_driver(self: &Arc<Self>, args: A) -> Vec<Arc<dyn Job>> {
         let me = self.clone();
         self.cluster.local_started();
-        self.cluster.run_locally(move |thread| {
+        let threads = self
+            .cluster
+            .allowed_threads(self.cluster.driver, &self.scope);
+        self.cluster.run_locally(threads, move |thread| {
             let ready = me.run_here(args, thread);
             me.cluster.local_finished();
             ready
