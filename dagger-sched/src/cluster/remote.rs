@@ -56,6 +56,8 @@ pub enum LineageArg {
 
 /// A result that can be made available again after the worker holding it was lost.
 pub trait Recompute: Send + Sync {
+    /// The chunk it produces.
+    fn chunk_id(&self) -> ChunkId;
     /// Where its data is now (for placement).
     fn site(&self) -> Option<Site>;
     /// Calls `then` with where the result's bytes can be fetched, recomputing it first if the
@@ -415,12 +417,30 @@ where
                     } else {
                         None
                     };
-                    return self.fail_with(match lost {
-                        Some(worker) => Error::WorkerLost {
+                    return self.fail_with(match (lost, e) {
+                        (Some(worker), _) => Error::WorkerLost {
                             worker,
                             chunk: Some(ChunkId(self.header.id.0)),
                         },
-                        None => e,
+                        // An input pinned to a lost worker: name it.
+                        (
+                            None,
+                            Error::WorkerLost {
+                                worker,
+                                chunk: None,
+                            },
+                        ) => Error::WorkerLost {
+                            worker,
+                            chunk: lineage.iter().find_map(|a| match a {
+                                LineageArg::Task(t)
+                                    if t.site().is_some_and(|s| s.owner == worker) =>
+                                {
+                                    Some(t.chunk_id())
+                                }
+                                _ => None,
+                            }),
+                        },
+                        (None, e) => e,
                     });
                 }
             };
@@ -609,6 +629,10 @@ where
     A::Values: Send,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
+    fn chunk_id(&self) -> ChunkId {
+        ChunkId(self.header.id.0)
+    }
+
     fn site(&self) -> Option<Site> {
         match &*self.data.lock() {
             Data::At(l) => Some(Site {
