@@ -192,6 +192,24 @@ impl ContextBuilder {
         self
     }
 
+    /// Bytes of results each launched worker keeps in memory before spilling the least
+    /// recently used to disk (`DAGGER_MEMORY_LIMIT`; needs the `dagger` facade's `disk`
+    /// feature, which installs the spilling pool in workers).
+    pub fn worker_memory_limit(self, bytes: u64) -> Self {
+        self.worker_env("DAGGER_MEMORY_LIMIT", &bytes.to_string())
+    }
+
+    /// Where launched workers spill: a directory (`DAGGER_SPILL_DIR`).
+    pub fn worker_spill_dir(self, dir: &std::path::Path) -> Self {
+        self.worker_env("DAGGER_SPILL_DIR", &dir.to_string_lossy())
+    }
+
+    /// Where launched workers spill: a store location such as `s3://bucket/prefix`
+    /// (`DAGGER_STORE`).
+    pub fn worker_store(self, location: &str) -> Self {
+        self.worker_env("DAGGER_STORE", location)
+    }
+
     /// Results up to this many bytes travel back to the driver with their completion notice.
     pub fn inline_limit(mut self, bytes: u32) -> Self {
         self.cluster_mut().inline_limit = bytes;

@@ -46,6 +46,10 @@ pub use dagger_shard::{
     ShardOptions,
 };
 
+/// Blocked dense and sparse arrays (feature `array`): see the `dagger-array` crate.
+#[cfg(feature = "array")]
+pub use dagger_array as array;
+
 #[cfg(feature = "tcp")]
 mod process;
 #[cfg(feature = "tcp")]

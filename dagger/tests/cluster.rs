@@ -457,7 +457,7 @@ fn workers_spill_results_beyond_their_memory_limit() {
         .threads(1)
         .workers(1)
         .worker_threads(1)
-        .worker_env("DAGGER_MEMORY_LIMIT", "4000000")
+        .worker_memory_limit(4_000_000)
         .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build();
     let o = Options::new().scope(Scope::Process(WorkerId(2)));

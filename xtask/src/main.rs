@@ -39,6 +39,8 @@ enum Cmd {
         #[arg(long, default_value_t = 3.0)]
         kill_every: f64,
     },
+    /// Runs what CI runs (`.ci/run`): fmt, clippy, docs, every test, the feature matrix, S3.
+    Ci,
     /// A short tour of dagger-rs: DAGs, errors, progress, shards, a 2-worker cluster, profile
     /// pictures (written to target/demo/).
     Demo,
@@ -72,6 +74,15 @@ fn main() {
             if soak::run(minutes, kill_every) > 0 {
                 std::process::exit(1);
             }
+        }
+        Cmd::Ci => {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let ok = std::process::Command::new("bash")
+                .arg(root.join(".ci/run"))
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            std::process::exit(if ok { 0 } else { 1 });
         }
         Cmd::Demo => {
             if let Err(e) = demo::run() {
