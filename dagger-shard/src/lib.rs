@@ -12,7 +12,7 @@
 //! | [`Mutable`] | the handle to such a value (a pinned chunk) |
 //! | [`shard()`] + [`ShardOptions`] | one piece per worker, or per thread processor, each constructed where it lives |
 //! | [`Shard`] | the handle: a task taking it receives the piece local to where it runs; [`Shard::map`] runs once per piece |
-//! | [`mutable_on`], [`shard_on`] + [`RemoteShard`] | the same on worker processes, with a registered constructor returning a `Pinned<T>` |
+//! | [`mutable_on`], [`mutable_in`], [`shard_on`] + [`RemoteShard`] | the same on worker processes, with a registered constructor returning a `Pinned<T>` |
 //! | [`bench`](mod@bench) | the shard-vs-mutex benchmark (`bench_shard`) |
 //!
 //! Everything is phrased per worker and per processor (a piece per `WorkerId`, or per thread
@@ -50,5 +50,5 @@ mod shard;
 mod target;
 
 pub use mutable::{mutable, mutable_with, Mutable, MutableArg, MutableOptions};
-pub use remote::{mutable_on, shard_on, RemoteShard};
+pub use remote::{mutable_in, mutable_on, shard_on, RemoteShard};
 pub use shard::{shard, Shard, ShardArg, ShardOptions};

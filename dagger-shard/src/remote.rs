@@ -12,10 +12,20 @@ pub fn mutable_on<T: Send + Sync + 'static>(
     worker: WorkerId,
     make: Registered<(), Pinned<T>>,
 ) -> Result<Chunk<Pinned<T>>> {
-    let s = Scope::Process(worker);
-    ctx.spawn_fn_with(&Options::new().scope(s.clone()), make, ())
+    mutable_in(ctx, Scope::Process(worker), make)
+}
+
+/// A mutable value made by `make` within `scope` (e.g. `Scope::Exact` of one thread
+/// processor, the reference's `processor=`, or any `scope=`), pinned there: every task taking
+/// the returned chunk runs within that scope.
+pub fn mutable_in<T: Send + Sync + 'static>(
+    ctx: &Context,
+    scope: Scope,
+    make: Registered<(), Pinned<T>>,
+) -> Result<Chunk<Pinned<T>>> {
+    ctx.spawn_fn_with(&Options::new().scope(scope.clone()), make, ())
         .chunk()
-        .map(|c| c.with_scope(s))
+        .map(|c| c.with_scope(scope))
 }
 
 /// A shard across the processes of a cluster: one piece per worker (or per thread processor),

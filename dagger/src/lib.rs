@@ -42,8 +42,8 @@ pub use dagger_transport as transports;
 pub use dagger_shard as shard;
 #[cfg(feature = "shard")]
 pub use dagger_shard::{
-    mutable, mutable_on, mutable_with, shard_on, Mutable, MutableOptions, RemoteShard, Shard,
-    ShardOptions,
+    mutable, mutable_in, mutable_on, mutable_with, shard_on, Mutable, MutableOptions, RemoteShard,
+    Shard, ShardOptions,
 };
 
 /// Blocked dense and sparse arrays (feature `array`): see the `dagger-array` crate.
@@ -76,11 +76,31 @@ pub fn debug_compute<T: Send + Sync + 'static>(
     debug_run(ctx, || thunk.compute(ctx))
 }
 
+/// [`debug_compute`] with the reference's `profile = true`: stack samples are collected per
+/// span (with dagger-profile's `sampling` feature; without it samples stay empty).
+#[cfg(feature = "profile")]
+pub fn debug_compute_profiled<T: Send + Sync + 'static>(
+    ctx: &Context,
+    thunk: &Thunk<T>,
+) -> (Vec<dagger_profile::Timespan>, Result<Chunk<T>>) {
+    debug_run_with(ctx, true, || thunk.compute(ctx))
+}
+
 /// Runs `f` while recording every dagger span of this process and of the context's workers.
 #[cfg(feature = "profile")]
 pub fn debug_run<R>(ctx: &Context, f: impl FnOnce() -> R) -> (Vec<dagger_profile::Timespan>, R) {
+    debug_run_with(ctx, false, f)
+}
+
+#[cfg(feature = "profile")]
+fn debug_run_with<R>(
+    ctx: &Context,
+    profile: bool,
+    f: impl FnOnce() -> R,
+) -> (Vec<dagger_profile::Timespan>, R) {
     ctx.start_worker_recording();
-    let (mut events, r) = dagger_profile::record(f);
+    let opts = dagger_profile::RecordOptions { profile };
+    let (mut events, r) = dagger_profile::record_with(&opts, f);
     for (_, bytes) in ctx.take_worker_spans() {
         match serde_json::from_slice::<(u64, Vec<dagger_profile::Timespan>)>(&bytes) {
             Ok((epoch, spans)) => {

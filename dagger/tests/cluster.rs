@@ -597,6 +597,10 @@ dagger::register! {
     fn make_counter() -> dagger::Pinned<std::sync::atomic::AtomicU32> {
         dagger::Pinned::new(std::sync::atomic::AtomicU32::new(0))
     }
+    fn where_pinned(_x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> (u32, u32) {
+        let p = dagger::current_processor().expect("on a thread");
+        (p.worker.0, p.index)
+    }
     fn bump(pieces: Vec<dagger::Pinned<std::sync::atomic::AtomicU32>>) -> (u32, u32) {
         let p = dagger::current_processor().expect("on a thread");
         dagger::local_piece(&pieces).expect("a local piece").fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -609,6 +613,12 @@ fn shard_on_and_mutable_on_per_worker_and_per_thread() {
     let ctx = cluster(2);
     let m = dagger::mutable_on(&ctx, WorkerId(3), MAKE_COUNTER).unwrap();
     assert_eq!(ctx.spawn_fn(UPDATE, (&m,)).fetch().unwrap(), 3);
+    // processor=: pinned to one thread of one worker
+    let t = dagger::ProcessorId::thread(WorkerId(2), 2);
+    let m = dagger::mutable_in(&ctx, Scope::Exact(t), MAKE_COUNTER).unwrap();
+    for _ in 0..5 {
+        assert_eq!(ctx.spawn_fn(WHERE_PINNED, (&m,)).fetch().unwrap(), (2, 2));
+    }
     for per_thread in [false, true] {
         let s = dagger::shard_on(&ctx, MAKE_COUNTER, None, per_thread).unwrap();
         assert_eq!(s.len(), if per_thread { 2 + 2 + 2 } else { 3 });
