@@ -19,6 +19,16 @@
 //! let c = delayed(|(a, b)| a * b, (&a, &b));
 //! assert_eq!(c.collect(&ctx).unwrap(), 20);
 //! ```
+//!
+//! A lazy thunk is not an eager argument (the reference raises when one is mixed into an
+//! eager spawn; here it does not compile):
+//!
+//! ```compile_fail
+//! use dagger_sched::{delayed, Context};
+//! let ctx = Context::local();
+//! let a = delayed(|(x,)| x + 1, (1i64,));
+//! let b = ctx.spawn(|(a,)| a + 1, (&a,));
+//! ```
 #![warn(missing_docs)]
 
 mod args;
