@@ -18,7 +18,8 @@ struct Cli {
 enum Cmd {
     /// Runs a benchmark suite and prints one JSON object per line on stdout.
     Bench {
-        /// The suite: `tasks`, `storage`, `shard`, `transport`, `dashboard`, `arrays`.
+        /// The suite: `tasks`, `storage`, `shard`, `transport`, `dashboard`, `arrays` (`ooc`: its
+        /// out-of-core workload alone, in this process).
         suite: String,
         /// Smaller sizes, for a smoke run.
         #[arg(long)]
@@ -114,9 +115,14 @@ fn main() {
                 "shard" => dagger::shard::bench::bench_shard(quick),
                 "transport" => dagger::transports::bench::bench_transport(quick),
                 "dashboard" => dagger_dashboard::bench::bench_dashboard(quick),
-                "arrays" => bench::arrays::run(quick, reps),
+                "arrays" => {
+                    let mut l = bench::arrays::run(quick, reps);
+                    l.extend(bench::ooc::run_in_child(quick));
+                    l
+                }
+                "ooc" => bench::ooc::run(quick),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport, dashboard, arrays");
+                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport, dashboard, arrays, ooc");
                     std::process::exit(2);
                 }
             };
