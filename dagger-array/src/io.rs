@@ -8,11 +8,13 @@
 use crate::block::{Block, Kind};
 use crate::element::Element;
 use crate::meta::ArrayMeta;
-use dagger_core::{Error, Result};
+use dagger_core::{ChunkStore, Error, Result, StoreKey};
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 use sprs::{CsMat, CsVec};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The format tag written into every metadata file.
 pub const FORMAT: &str = "dagger-array/1";
@@ -227,18 +229,93 @@ fn io_err(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
+/// Where an array is saved: a local path, or a store location such as
+/// `s3://bucket/prefix/name` or `file:///dir/name` (through `dagger-storage`'s `ChunkStore`s;
+/// the last path segment names the array, the rest the store).
+enum Place {
+    Fs(PathBuf),
+    Store(Arc<dyn ChunkStore>, String),
+}
+
+fn place(path: &Path) -> Result<Place> {
+    let s = path.to_string_lossy();
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Ok(Place::Fs(path.to_path_buf()));
+    };
+    let (base, name) = rest
+        .rsplit_once('/')
+        .filter(|(_, n)| !n.is_empty())
+        .ok_or_else(|| Error::Argument(format!("{s}: no array name after the store location")))?;
+    let url = format!("{scheme}://{base}");
+    // One store per location, so a process saves and loads through the same client.
+    static STORES: OnceLock<Mutex<HashMap<String, Arc<dyn ChunkStore>>>> = OnceLock::new();
+    let mut stores = STORES
+        .get_or_init(Default::default)
+        .lock()
+        .map_err(|_| Error::Storage("store table poisoned".into()))?;
+    let store = match stores.get(&url) {
+        Some(s) => s.clone(),
+        None => {
+            let st = dagger_storage::open_store(&url)?;
+            stores.insert(url, st.clone());
+            st
+        }
+    };
+    Ok(Place::Store(store, name.to_string()))
+}
+
+fn put_bytes(path: &Path, rel: Option<&str>, bytes: Vec<u8>) -> Result<()> {
+    match place(path)? {
+        Place::Fs(p) => {
+            let target = match rel {
+                Some(r) => {
+                    let dir = data_dir(&p);
+                    std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+                    dir.join(r)
+                }
+                None => p,
+            };
+            std::fs::write(&target, &bytes).map_err(|e| io_err(&target, e))
+        }
+        Place::Store(store, name) => {
+            let key = StoreKey::new(match rel {
+                Some(r) => format!("{name}_data/{r}"),
+                None => name,
+            })?;
+            dagger_storage::blocking::put(&store, &key, bytes.into())
+        }
+    }
+}
+
+fn get_bytes(path: &Path, rel: Option<&str>) -> Result<Vec<u8>> {
+    match place(path)? {
+        Place::Fs(p) => {
+            let target = match rel {
+                Some(r) => data_dir(&p).join(r),
+                None => p,
+            };
+            std::fs::read(&target).map_err(|e| io_err(&target, e))
+        }
+        Place::Store(store, name) => {
+            let key = StoreKey::new(match rel {
+                Some(r) => format!("{name}_data/{r}"),
+                None => name,
+            })?;
+            dagger_storage::blocking::get(&store, &key).map(|b| b.to_vec())
+        }
+    }
+}
+
 /// Writes block number `index` of an array saved at `path` into its data directory.
 pub fn write_block<T: Element>(path: &Path, index: usize, b: &Block<T>) -> Result<SavedBlock> {
-    let dir = data_dir(path);
-    std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
     let file = format!("block_{index}.bin");
     let (bytes, layout) = encode_block(b);
-    let p = dir.join(&file);
-    std::fs::write(&p, &bytes).map_err(|e| io_err(&p, e))?;
+    let (len, crc32) = (bytes.len() as u64, crc32fast::hash(&bytes));
+    put_bytes(path, Some(&file), bytes)?;
     Ok(SavedBlock {
         file,
-        bytes: bytes.len() as u64,
-        crc32: crc32fast::hash(&bytes),
+        bytes: len,
+        crc32,
         layout,
     })
 }
@@ -246,12 +323,12 @@ pub fn write_block<T: Element>(path: &Path, index: usize, b: &Block<T>) -> Resul
 /// Writes the metadata file.
 pub fn write_meta(path: &Path, saved: &SavedArray) -> Result<()> {
     let json = serde_json::to_vec_pretty(saved).map_err(|e| Error::Codec(e.to_string()))?;
-    std::fs::write(path, json).map_err(|e| io_err(path, e))
+    put_bytes(path, None, json)
 }
 
 /// Reads and checks the metadata file.
 pub fn read_meta(path: &Path) -> Result<SavedArray> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let bytes = get_bytes(path, None)?;
     let what = path.display().to_string();
     let saved: SavedArray = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
         what: what.clone(),
@@ -299,7 +376,7 @@ pub fn read_block<T: Element>(path: &Path, saved: &SavedArray, index: usize) -> 
     }
     let p = data_dir(path).join(&entry.file);
     let what = p.display().to_string();
-    let bytes = std::fs::read(&p).map_err(|e| io_err(&p, e))?;
+    let bytes = get_bytes(path, Some(&entry.file))?;
     if bytes.len() as u64 != entry.bytes {
         return Err(Error::Corrupt {
             what,

@@ -49,3 +49,32 @@ pub use chunk_file::{decode_chunk_file, encode_chunk_file, ChunkFileHeader};
 pub use codec::{Postcard, RawLe, RawNumber};
 pub use pool::{MemoryPool, Policy, PoolStats, SpillCodec, StorageConfig};
 pub use store::{open_store, DiskStore, MemoryStore, ObjectStoreBackend};
+
+/// Synchronous access to any [`ChunkStore`](dagger_core::ChunkStore), for callers on plain
+/// threads (the scheduler's executor threads are not async): the futures run on a small
+/// shared tokio runtime and the caller waits.
+///
+/// ```
+/// use dagger_core::StoreKey;
+/// let store = dagger_storage::open_store("memory://").unwrap();
+/// let key = StoreKey::new("a/b").unwrap();
+/// dagger_storage::blocking::put(&store, &key, bytes::Bytes::from_static(b"hi")).unwrap();
+/// assert_eq!(&dagger_storage::blocking::get(&store, &key).unwrap()[..], b"hi");
+/// ```
+pub mod blocking {
+    use bytes::Bytes;
+    use dagger_core::{ChunkStore, Result, StoreKey};
+    use std::sync::Arc;
+
+    /// Stores `value` under `key`, waiting for it.
+    pub fn put(store: &Arc<dyn ChunkStore>, key: &StoreKey, value: Bytes) -> Result<()> {
+        let (store, key) = (store.clone(), key.clone());
+        crate::pool::io::run(async move { store.put(&key, value).await })
+    }
+
+    /// The value under `key`, waiting for it.
+    pub fn get(store: &Arc<dyn ChunkStore>, key: &StoreKey) -> Result<Bytes> {
+        let (store, key) = (store.clone(), key.clone());
+        crate::pool::io::run(async move { store.get(&key).await })
+    }
+}

@@ -21,7 +21,7 @@
 //! calls on the same pool.
 
 mod config;
-mod io;
+pub(crate) mod io;
 mod spill;
 mod state;
 mod stats;
