@@ -15,7 +15,7 @@
 
 use crate::chunk_file::{decode_chunk_file, encode_chunk_file};
 use bytes::Bytes;
-use dagger_core::{ChunkStore, Error, StoreKey};
+use dagger_core::{ChunkStore, Error, Result, StoreKey};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -400,4 +400,29 @@ pub async fn corrupt_data_detected(store: &dyn ChunkStore, prefix: &str) -> Chec
         }
     }
     delete(C, store, &k).await
+}
+
+/// Creates `bucket` on an S3-compatible test server (such as moto on loopback) with a raw,
+/// unsigned HTTP `PUT /<bucket>`; an existing bucket is fine. For tests only.
+pub fn create_test_bucket(endpoint: &str, bucket: &str) -> Result<()> {
+    use std::io::{Read, Write};
+    let host = endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| Error::Argument(format!("{endpoint}: expected an http:// endpoint")))?;
+    let host = host.split('/').next().unwrap_or(host);
+    let mut conn = std::net::TcpStream::connect(host)?;
+    write!(
+        conn,
+        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)?;
+    let status = reply.lines().next().unwrap_or("");
+    if status.contains(" 200") || status.contains(" 409") {
+        Ok(())
+    } else {
+        Err(Error::Storage(format!(
+            "creating bucket {bucket}: {status}"
+        )))
+    }
 }

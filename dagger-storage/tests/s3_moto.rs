@@ -29,25 +29,10 @@ fn endpoint() -> Option<String> {
     }
 }
 
-/// Creates `bucket` with a raw HTTP `PUT /<bucket>` (moto accepts it unsigned).
+/// Creates `bucket` on the moto server.
 fn create_bucket(endpoint: &str, bucket: &str) {
-    let host = endpoint
-        .strip_prefix("http://")
-        .expect("DAGGER_TEST_S3_ENDPOINT must be an http:// URL");
-    let host = host.split('/').next().unwrap_or(host);
-    let mut conn = std::net::TcpStream::connect(host).expect("connecting to the S3 endpoint");
-    write!(
-        conn,
-        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    conn.read_to_string(&mut reply).unwrap();
-    let status = reply.lines().next().unwrap_or("");
-    assert!(
-        status.contains(" 200") || status.contains(" 409"),
-        "creating bucket {bucket}: {status}"
-    );
+    dagger_storage::conformance::create_test_bucket(endpoint, bucket)
+        .expect("creating the test bucket");
 }
 
 fn bucket_name(tag: &str) -> String {
