@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The facade's optional features (dagger/Cargo.toml `[features]`, less `default`).
-features=(profile disk tcp shard array sparse object-store)
+features=(profile disk tcp shard array sparse object-store dashboard)
 
 combos=("" "${features[@]}" "$(IFS=,; echo "${features[*]}")")
 for combo in "${combos[@]}"; do

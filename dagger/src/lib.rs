@@ -50,6 +50,14 @@ pub use dagger_shard::{
 #[cfg(feature = "array")]
 pub use dagger_array as array;
 
+/// The live dashboard (feature `dashboard`): see the `dagger-dashboard` crate.
+#[cfg(feature = "dashboard")]
+pub use dagger_dashboard as dashboard;
+#[cfg(feature = "dashboard")]
+mod watch;
+#[cfg(feature = "dashboard")]
+pub use watch::{feed_gauges, with_dashboard, GaugeFeed};
+
 #[cfg(feature = "tcp")]
 mod process;
 #[cfg(feature = "tcp")]
