@@ -323,13 +323,11 @@ pub(crate) fn panic_message(p: Box<dyn Any + Send>) -> String {
 }
 
 /// The processor a task ran on, from its header.
+/// A result returned with `get_result` (or put in directly) belongs to the process, not to a
+/// thread.
 pub(crate) fn processor_of(h: &Header, worker: WorkerId) -> ProcessorId {
     match h.ran_on.load(Ordering::Relaxed) {
-        0 => ProcessorId::os(worker),
-        t if h.get_result => {
-            let _ = t;
-            ProcessorId::os(worker)
-        }
+        t if t == 0 || h.get_result => ProcessorId::os(worker),
         t => ProcessorId::thread(worker, t),
     }
 }

@@ -174,7 +174,8 @@ pub(crate) struct Cluster {
     /// the runtime's own thread, where a blocking shutdown is not allowed.
     rt: Option<tokio::runtime::Runtime>,
     io: tokio::runtime::Handle,
-    transport: Arc<dyn Transport>,
+    /// Kept for the cluster's lifetime: a transport may own what its listener needs.
+    _transport: Arc<dyn Transport>,
     addr: String,
     cookie: String,
     pool: Arc<Pool>,
@@ -235,7 +236,7 @@ impl Cluster {
             heartbeat_timeout: config.heartbeat_timeout,
             rt: Some(rt),
             io,
-            transport,
+            _transport: transport,
             addr,
             cookie,
             pool,
@@ -655,12 +656,6 @@ impl Cluster {
                 }
             }
         }
-    }
-
-    /// The transport (for tests that join workers by hand).
-    #[allow(dead_code)]
-    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
-        &self.transport
     }
 }
 
