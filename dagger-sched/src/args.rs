@@ -82,11 +82,16 @@ impl<T: Send + 'static> IntoArg for Val<T> {
     }
 }
 
+// Plain values are arguments of eager tasks and of lazy thunks alike: one list serves both.
 macro_rules! plain_args {
     ($($t:ty),*) => {$(
         impl IntoArg for $t {
             type Arg = Val<$t>;
             fn into_arg(self) -> Val<$t> { Val(self) }
+        }
+        impl crate::lazy::IntoLazyArg for $t {
+            type Lazy = Val<$t>;
+            fn into_lazy(self) -> Val<$t> { Val(self) }
         }
     )*};
 }

@@ -274,35 +274,6 @@ impl<T: Clone + Send + Sync + 'static> IntoLazyArg for Val<T> {
     }
 }
 
-macro_rules! plain_lazy {
-    ($($t:ty),*) => {$(
-        impl IntoLazyArg for $t {
-            type Lazy = Val<$t>;
-            fn into_lazy(self) -> Val<$t> { Val(self) }
-        }
-    )*};
-}
-plain_lazy!(
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    f32,
-    f64,
-    bool,
-    char,
-    String,
-    &'static str
-);
-
 impl<T: Clone + Send + Sync + 'static> IntoLazyArg for Vec<T> {
     type Lazy = Val<Vec<T>>;
     fn into_lazy(self) -> Val<Vec<T>> {
