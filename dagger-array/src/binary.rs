@@ -9,7 +9,7 @@ use ndarray::{ArrayD, Zip};
 use std::collections::BTreeMap;
 
 /// An element-wise comparison (`.== .!= .< .<= .> .>=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CmpOp {
     /// `a == b`
     Eq,
@@ -40,7 +40,7 @@ impl CmpOp {
 }
 
 /// Which side of the operator a scalar stands on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     /// `block op scalar`
     Right,

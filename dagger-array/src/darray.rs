@@ -9,16 +9,17 @@
 //! `compute`/`collect`. Block tasks use the scheduler's default options: an intermediate
 //! block is released as soon as its consumers ran.
 
-use crate::binary::{arith_block, arith_scalar_block, Side};
+use crate::binary::Side;
 use crate::block::{Block, Kind};
-use crate::create::{ones_block, rand_block, randn_block, sprand_block, zeros_block};
+
 use crate::element::{ArithOp, Element};
 use crate::fuse::Ew;
-use crate::graph::{lower, ArrayOptions, Node};
+use crate::graph::{kernel_node, lower, ArrayOptions, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::io;
-use crate::linalg::{accumulate, matmul_acc_dense, matmul_block, transpose_block, LinalgElement};
+use crate::kernel::{Expr, Kernel};
+use crate::linalg::LinalgElement;
 use crate::mem::Held;
 use crate::meta::ArrayMeta;
 use crate::reduce;
@@ -244,38 +245,34 @@ impl<T: Element> DArray<T> {
         Self::from_blocks(grid, kind, blocks)
     }
 
+    /// An array whose block `i` of shape `s` is made by the kernel `make(s, i)`.
     fn alloc(
         part: &dyn Partitioning,
         shape: &[usize],
         kind: Kind,
-        f: impl Fn(&[usize], usize) -> Result<Block<T>> + Send + Sync + 'static,
+        make: impl Fn(Vec<usize>, usize) -> Kernel<T>,
     ) -> Result<Self> {
         let grid = BlockGrid::new(shape, part, default_nprocs())?;
-        let f = Arc::new(f);
         Ok(Self::from_fn(grid, kind, |i, s| {
-            let f = f.clone();
-            Node::task0(Options::new(), move || f(&s, i).map(held))
+            kernel_node(Options::new(), make(s, i), &[])
         }))
     }
 
     /// An array of ones (the reference's `ones(Blocks(..), dims...)`).
     pub fn ones(part: &dyn Partitioning, shape: &[usize]) -> Result<Self> {
-        Self::alloc(part, shape, Kind::Dense, |s, _| {
-            Ok(Block::Dense(ones_block(s)))
-        })
+        Self::fill(T::one(), part, shape)
     }
 
     /// An array of zeros.
     pub fn zeros(part: &dyn Partitioning, shape: &[usize]) -> Result<Self> {
-        Self::alloc(part, shape, Kind::Dense, |s, _| {
-            Ok(Block::Dense(zeros_block(s)))
-        })
+        Self::fill(T::zero(), part, shape)
     }
 
     /// An array filled with `v`.
     pub fn fill(v: T, part: &dyn Partitioning, shape: &[usize]) -> Result<Self> {
-        Self::alloc(part, shape, Kind::Dense, move |s, _| {
-            Ok(Block::Dense(crate::block::filled(s, v)))
+        Self::alloc(part, shape, Kind::Dense, move |shape, _| Kernel::Fill {
+            shape,
+            value: v,
         })
     }
 
@@ -292,8 +289,10 @@ impl<T: Element> DArray<T> {
     where
         Standard: Distribution<T>,
     {
-        Self::alloc(part, shape, Kind::Dense, move |s, i| {
-            Ok(Block::Dense(rand_block(s, seed, i)))
+        Self::alloc(part, shape, Kind::Dense, move |shape, block| Kernel::Rand {
+            shape,
+            seed,
+            block,
         })
     }
 
@@ -310,8 +309,8 @@ impl<T: Element> DArray<T> {
     where
         StandardNormal: Distribution<T>,
     {
-        Self::alloc(part, shape, Kind::Dense, move |s, i| {
-            Ok(Block::Dense(randn_block(s, seed, i)))
+        Self::alloc(part, shape, Kind::Dense, move |shape, block| {
+            Kernel::Randn { shape, seed, block }
         })
     }
 
@@ -338,8 +337,13 @@ impl<T: Element> DArray<T> {
                 "sprand: needs a 1-D or 2-D shape and a density in [0, 1], got {shape:?} and {density}"
             )));
         }
-        Self::alloc(part, shape, Kind::Sparse, move |s, i| {
-            sprand_block(s, density, seed, i)
+        Self::alloc(part, shape, Kind::Sparse, move |shape, block| {
+            Kernel::Sprand {
+                shape,
+                density,
+                seed,
+                block,
+            }
         })
     }
 
@@ -491,6 +495,17 @@ impl<T: Element> DArray<T> {
         DArray::from_blocks(self.meta.grid.clone(), kind, blocks)
     }
 
+    /// One task per block running the named kernel `k` (a registered function: it runs on
+    /// any process of a cluster).
+    pub(crate) fn derive_k(&self, kind: Kind, k: Kernel<T>) -> DArray<T> {
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| kernel_node(Options::new(), k.clone(), std::slice::from_ref(b)))
+            .collect();
+        DArray::from_blocks(self.meta.grid.clone(), kind, blocks)
+    }
+
     /// The element-wise chain that reading this array amounts to: its own chain, or this
     /// array as a leaf. `None` for sparse arrays (they are not fused).
     pub(crate) fn chain(&self) -> Option<Ew<T>> {
@@ -554,7 +569,24 @@ impl<T: Element> DArray<T> {
     where
         T: Float,
     {
-        self.map(move |x| op.apply(x))
+        let kind = if op.apply(T::zero()) == T::zero() {
+            self.meta.kind
+        } else {
+            Kind::Dense
+        };
+        let out = self.derive_k(kind, Kernel::Unary(op));
+        let ew = self.chain().map(|c| {
+            c.then_named(
+                |x| Expr::Unary(op, x),
+                move |out: &mut [T]| {
+                    for v in out.iter_mut() {
+                        *v = op.apply(*v);
+                    }
+                    Ok(())
+                },
+            )
+        });
+        out.with_chain(ew)
     }
 
     /// This array with the blocking `grid` (same shape): each new block is cut and glued from
@@ -584,18 +616,10 @@ impl<T: Element> DArray<T> {
                     .iter()
                     .map(|p| self.blocks[p.block].clone())
                     .collect();
-                Ok(Node::task_all(
+                Ok(kernel_node(
                     Options::new(),
+                    Kernel::Reblock((*plan).clone()),
                     &srcs,
-                    move |vs: Vec<BlockValue<T>>| {
-                        let parts = plan
-                            .pieces()
-                            .iter()
-                            .zip(vs)
-                            .map(|(p, v)| IndexPlan::gather(p, &**v?))
-                            .collect::<Result<Vec<_>>>()?;
-                        plan.assemble(&parts).map(held)
-                    },
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -634,11 +658,7 @@ impl<T: Element> DArray<T> {
             .blocks
             .iter()
             .zip(&other.blocks)
-            .map(|(a, b)| {
-                Node::task2(a, b, move |a: BlockValue<T>, b: BlockValue<T>| {
-                    arith_block(&**a?, &**b?, op).map(held)
-                })
-            })
+            .map(|(a, b)| kernel_node(Options::new(), Kernel::Arith(op), &[a.clone(), b.clone()]))
             .collect();
         let out = DArray::from_blocks(self.meta.grid.clone(), kind, blocks);
         let ew = match (self.chain(), other.chain()) {
@@ -655,18 +675,12 @@ impl<T: Element> DArray<T> {
             Side::Left => T::arith(op, s, T::zero()),
         } == Some(T::zero());
         let kind = if keeps { self.meta.kind } else { Kind::Dense };
-        let out = self.derive(kind, move |b| arith_scalar_block(b, s, op, side));
+        let out = self.derive_k(kind, Kernel::ArithScalar { op, s, side });
         let ew = self.chain().map(|c| {
-            c.then(move |out: &mut [T]| {
-                for v in out.iter_mut() {
-                    let r = match side {
-                        Side::Right => T::arith(op, *v, s),
-                        Side::Left => T::arith(op, s, *v),
-                    };
-                    *v = r.ok_or_else(|| crate::binary::divide_error(op))?;
-                }
-                Ok(())
-            })
+            c.then_named(
+                |x| Expr::Scalar(op, s, side, x),
+                move |out: &mut [T]| crate::kernel::scalar_tile(out, op, s, side),
+            )
         });
         out.with_chain(ew)
     }
@@ -690,9 +704,11 @@ impl<T: Element> DArray<T> {
         let blocks = perm
             .iter()
             .map(|&j| {
-                Node::task1(&self.blocks[j], |v: BlockValue<T>| {
-                    Ok(held(transpose_block(&**v?)))
-                })
+                kernel_node(
+                    Options::new(),
+                    Kernel::Transpose,
+                    std::slice::from_ref(&self.blocks[j]),
+                )
             })
             .collect();
         let out = DArray::from_blocks(tg, self.meta.kind, blocks);
@@ -757,16 +773,24 @@ impl<T: Element> DArray<T> {
     /// assembled (sparse for sparse arrays, scalar dimensions dropped).
     pub fn index(&self, idx: &[Index]) -> Result<Lazy<Block<T>>> {
         let plan = Arc::new(IndexPlan::new(self.grid(), idx)?);
-        let parts: Vec<_> = (0..plan.pieces().len())
-            .map(|k| {
-                let plan = plan.clone();
-                let src = &self.blocks[plan.pieces()[k].block];
-                Node::task1(src, move |v: BlockValue<T>| {
-                    IndexPlan::gather(&plan.pieces()[k], &**v?)
-                })
+        let parts: Vec<_> = plan
+            .pieces()
+            .iter()
+            .map(|p| {
+                let src = &self.blocks[p.block];
+                kernel_node(
+                    Options::new(),
+                    Kernel::Gather(p.clone()),
+                    std::slice::from_ref(src),
+                )
             })
             .collect();
-        let all = gather(&parts);
+        // The pieces are assembled where the result is asked for (the driver).
+        let all = Node::task_all(Options::new(), &parts, |vs: Vec<BlockValue<T>>| {
+            vs.into_iter()
+                .map(|v| v.map(|h| h.into_block()))
+                .collect::<Result<Vec<_>>>()
+        });
         let node = Node::task1(&all, move |v: Result<Vec<Block<T>>>| plan.assemble(&v?));
         Ok(Lazy { node })
     }
@@ -798,37 +822,27 @@ impl<T: LinalgElement> DArray<T> {
                     };
                     let b = &other.blocks[bg.block_linear(&bc)];
                     acc = Some(match acc {
-                        None => Node::task2(a, b, |a: BlockValue<T>, b: BlockValue<T>| {
-                            matmul_block(&**a?, &**b?).map(held)
-                        }),
-                        Some(prev) => Node::task3(
-                            &prev,
-                            a,
-                            b,
-                            |p: BlockValue<T>, a: BlockValue<T>, b: BlockValue<T>| {
-                                let (p, a, b) = (p?, a?, b?);
-                                if let (Block::Dense(_), Block::Dense(ad), Block::Dense(bd)) =
-                                    (&**p, &**a, &**b)
-                                {
-                                    // c += a·b in place: no temporary partial product.
-                                    let mut c = match p.into_block() {
-                                        Block::Dense(c) => c,
-                                        other => other.to_dense(),
-                                    };
-                                    matmul_acc_dense(&mut c, ad, bd)?;
-                                    return Ok(held(Block::Dense(c)));
-                                }
-                                let part = matmul_block(&a, &b)?;
-                                accumulate(Some(p.into_block()), part).map(held)
-                            },
+                        None => {
+                            kernel_node(Options::new(), Kernel::Matmul, &[a.clone(), b.clone()])
+                        }
+                        // c += a·b in place when dense: no temporary partial product.
+                        Some(prev) => kernel_node(
+                            Options::new(),
+                            Kernel::MatmulAcc,
+                            &[prev, a.clone(), b.clone()],
                         ),
                     });
                 }
                 let shape = cg.block_shape(&c);
                 acc.unwrap_or_else(|| {
-                    Node::task0(Options::new(), move || {
-                        Ok(held(Block::Dense(zeros_block(&shape))))
-                    })
+                    kernel_node(
+                        Options::new(),
+                        Kernel::Fill {
+                            shape,
+                            value: T::zero(),
+                        },
+                        &[],
+                    )
                 })
             })
             .collect();

@@ -5,9 +5,10 @@
 //! leaves (see [`crate::fuse`]).
 
 use crate::block::{Block, Kind};
-use crate::darray::{gather, held, tree, BlockValue, DArray, Lazy};
+use crate::darray::{gather, tree, BlockValue, DArray, Lazy};
 use crate::element::Element;
-use crate::graph::Node;
+use crate::graph::{kernel_node, partial_node, Node};
+use crate::kernel::Kernel;
 use crate::reduce::{self, ReduceOp};
 use dagger_core::{Error, Options, Result};
 use ndarray::ArrayD;
@@ -23,9 +24,7 @@ impl<T: Element> DArray<T> {
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let unfused = Node::task1(b, move |v: BlockValue<T>| {
-                    Ok(reduce::reduce_op_block(&**v?, op))
-                });
+                let unfused = partial_node(Kernel::Reduce(op), std::slice::from_ref(b));
                 match &self.ew {
                     Some(ew) => Node::switch(ew.reduce_block(i, op), unfused),
                     None => unfused,
@@ -188,25 +187,39 @@ impl<T: Element> DArray<T> {
         }
         let g = self.grid().clone();
         let og = g.reduced(dim);
-        let mut lines: Vec<Vec<Node<Result<ArrayD<T>>>>> = vec![Vec::new(); og.num_blocks()];
+        let mut lines: Vec<Vec<Node<BlockValue<T>>>> = vec![Vec::new(); og.num_blocks()];
         for (c, b) in g.iter_coords().zip(&self.blocks) {
-            let part = Node::task1(b, move |v: BlockValue<T>| {
-                reduce::reduce_axis(&v?.to_dense(), dim, op)
-            });
+            let part = kernel_node(
+                Options::new(),
+                Kernel::ReduceAxis { dim, op },
+                std::slice::from_ref(b),
+            );
             let mut oc = c.clone();
             oc[dim] = 0;
             lines[og.block_linear(&oc)].push(part);
         }
+        // Each line's partials merge pairwise (a balanced tree of registered kernels).
         let blocks = lines
             .into_iter()
-            .map(|line| {
-                let root = tree(line, move |a, b| reduce::combine_partials(&a, &b, op))
-                    .unwrap_or_else(|| {
-                        Node::task0(Options::new(), || {
-                            Err(Error::Argument("empty reduction".into()))
+            .map(|mut level| {
+                while level.len() > 1 {
+                    level = level
+                        .chunks(2)
+                        .map(|pair| match pair {
+                            [a, b] => kernel_node(
+                                Options::new(),
+                                Kernel::CombineAxis(op),
+                                &[a.clone(), b.clone()],
+                            ),
+                            _ => pair[0].clone(),
                         })
-                    });
-                Node::task1(&root, |v: Result<ArrayD<T>>| Ok(held(Block::Dense(v?))))
+                        .collect();
+                }
+                level.pop().unwrap_or_else(|| {
+                    Node::task0(Options::new(), || {
+                        Err(Error::Argument("empty reduction".into()))
+                    })
+                })
             })
             .collect();
         Ok(DArray::from_blocks(og, Kind::Dense, blocks))

@@ -5,7 +5,7 @@ use num_traits::{Bounded, NumCast, One, Zero};
 use std::fmt;
 
 /// An element-wise arithmetic operation (`.+ .- .* ./ .% .^ .\`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ArithOp {
     /// `a + b`
     Add,
@@ -46,6 +46,8 @@ pub trait Element:
     + One
     + NumCast
     + Bounded
+    + serde::Serialize
+    + serde::de::DeserializeOwned
 {
     /// The type's name in metadata and summaries (`"f64"`, `"i32"` …).
     const NAME: &'static str;
@@ -64,14 +66,97 @@ pub trait Element:
     fn is_nan(self) -> bool {
         self != self
     }
+    /// The registered block kernels of this element type (what a block task runs on any
+    /// process of a cluster; see [`crate::remote`]).
+    #[doc(hidden)]
+    fn kernels() -> crate::remote::KernelSet<Self>;
+    /// `op(x)` for a float type; `None` for integers (the kernels say so as an error).
+    #[doc(hidden)]
+    fn unary(_op: crate::UnaryOp, _x: Self) -> Option<Self> {
+        None
+    }
+    /// `a op b` for an integer type; `None` for floats.
+    #[doc(hidden)]
+    fn bit_op(_op: BitOp, _a: Self, _b: Self) -> Option<Self> {
+        None
+    }
+    /// Uniform random values of this type (see [`crate::create::rand_block`]).
+    #[doc(hidden)]
+    fn rand_block(shape: &[usize], seed: u64, block: usize) -> ndarray::ArrayD<Self>;
+    /// Standard normal values (floats; `None` for integers).
+    #[doc(hidden)]
+    fn randn_block(_shape: &[usize], _seed: u64, _block: usize) -> Option<ndarray::ArrayD<Self>> {
+        None
+    }
+    /// A random sparse block (see [`crate::create::sprand_block`]).
+    #[doc(hidden)]
+    fn sprand_block(
+        shape: &[usize],
+        density: f64,
+        seed: u64,
+        block: usize,
+    ) -> dagger_core::Result<crate::Block<Self>>;
+    /// `a · b` of two blocks (see [`crate::linalg::matmul_block`]).
+    #[doc(hidden)]
+    fn matmul(
+        a: &crate::Block<Self>,
+        b: &crate::Block<Self>,
+    ) -> dagger_core::Result<crate::Block<Self>>;
+    /// `c += a · b` (see [`crate::linalg::matmul_acc`]).
+    #[doc(hidden)]
+    fn matmul_acc(
+        c: crate::Block<Self>,
+        a: &crate::Block<Self>,
+        b: &crate::Block<Self>,
+    ) -> dagger_core::Result<crate::Block<Self>>;
+}
+
+/// The methods every element type implements the same way (the kernels' typed hooks).
+macro_rules! common_hooks {
+    ($t:ident) => {
+        fn kernels() -> crate::remote::KernelSet<Self> {
+            crate::remote::kernel_set!($t)
+        }
+        fn rand_block(shape: &[usize], seed: u64, block: usize) -> ndarray::ArrayD<Self> {
+            crate::create::rand_block(shape, seed, block)
+        }
+        fn sprand_block(
+            shape: &[usize],
+            density: f64,
+            seed: u64,
+            block: usize,
+        ) -> dagger_core::Result<crate::Block<Self>> {
+            crate::create::sprand_block(shape, density, seed, block)
+        }
+        fn matmul(
+            a: &crate::Block<Self>,
+            b: &crate::Block<Self>,
+        ) -> dagger_core::Result<crate::Block<Self>> {
+            crate::linalg::matmul_block(a, b)
+        }
+        fn matmul_acc(
+            c: crate::Block<Self>,
+            a: &crate::Block<Self>,
+            b: &crate::Block<Self>,
+        ) -> dagger_core::Result<crate::Block<Self>> {
+            crate::linalg::matmul_acc(c, a, b)
+        }
+    };
 }
 
 macro_rules! impl_float {
-    ($($t:ty),*) => {$(
+    ($($t:ident),*) => {$(
         impl Element for $t {
             const NAME: &'static str = stringify!($t);
             const BYTES: usize = std::mem::size_of::<$t>();
             const FLOAT: bool = true;
+            common_hooks!($t);
+            fn unary(op: crate::UnaryOp, x: Self) -> Option<Self> {
+                Some(op.apply(x))
+            }
+            fn randn_block(shape: &[usize], seed: u64, block: usize) -> Option<ndarray::ArrayD<Self>> {
+                Some(crate::create::randn_block(shape, seed, block))
+            }
             fn write_le(self, out: &mut Vec<u8>) { out.extend_from_slice(&self.to_le_bytes()); }
             fn read_le(bytes: &[u8]) -> Option<Self> { Some(<$t>::from_le_bytes(bytes.try_into().ok()?)) }
             fn arith(op: ArithOp, a: Self, b: Self) -> Option<Self> {
@@ -90,11 +175,15 @@ macro_rules! impl_float {
 }
 
 macro_rules! impl_int {
-    ($($t:ty),*) => {$(
+    ($($t:ident),*) => {$(
         impl Element for $t {
             const NAME: &'static str = stringify!($t);
             const BYTES: usize = std::mem::size_of::<$t>();
             const FLOAT: bool = false;
+            common_hooks!($t);
+            fn bit_op(op: BitOp, a: Self, b: Self) -> Option<Self> {
+                Some(<$t as IntElement>::bit(op, a, b))
+            }
             fn write_le(self, out: &mut Vec<u8>) { out.extend_from_slice(&self.to_le_bytes()); }
             fn read_le(bytes: &[u8]) -> Option<Self> { Some(<$t>::from_le_bytes(bytes.try_into().ok()?)) }
             #[allow(unused_comparisons)]
@@ -138,7 +227,7 @@ pub trait IntElement: Element {
 }
 
 /// An element-wise bit operation on integers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum BitOp {
     /// `a & b`
     And,
@@ -153,7 +242,7 @@ pub enum BitOp {
 }
 
 macro_rules! impl_intel {
-    ($($t:ty),*) => {$(
+    ($($t:ident),*) => {$(
         impl IntElement for $t {
             #[allow(unused_comparisons)]
             fn bit(op: BitOp, a: Self, b: Self) -> Self {

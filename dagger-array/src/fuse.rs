@@ -17,7 +17,8 @@ use crate::binary::divide_error;
 use crate::block::Block;
 use crate::darray::BlockValue;
 use crate::element::{ArithOp, Element};
-use crate::graph::Node;
+use crate::graph::{kernel_node, partial_node, Node};
+use crate::kernel::{Expr, Fused, Kernel as NamedKernel};
 use crate::mem::Held;
 use crate::reduce::ReduceOp;
 use dagger_core::{Error, Options, Result};
@@ -51,6 +52,10 @@ pub(crate) struct Leaf<T: Element> {
 pub(crate) struct Ew<T: Element> {
     pub leaves: Vec<Leaf<T>>,
     pub kernel: Kernel<T>,
+    /// The same chain as a serializable program, when every stage is a named operation
+    /// (then the fused task is a registered kernel that can run on any process); `None`
+    /// once a user closure joined the chain.
+    pub prog: Option<Expr<T>>,
 }
 
 impl<T: Element> Ew<T> {
@@ -66,7 +71,20 @@ impl<T: Element> Ew<T> {
                 out.copy_from_slice(ins[0]);
                 Ok(())
             }),
+            prog: Some(Expr::Leaf(0)),
         }
+    }
+
+    /// The chain followed by a named stage: `wrap` builds the stage's program around the
+    /// chain's, `stage` is the same stage as an in-place tile function.
+    pub fn then_named(
+        &self,
+        wrap: impl FnOnce(Box<Expr<T>>) -> Expr<T>,
+        stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        let mut out = self.then(stage);
+        out.prog = self.prog.clone().map(|p| wrap(Box::new(p)));
+        out
     }
 
     /// The chain followed by an in-place stage on each output tile.
@@ -78,6 +96,7 @@ impl<T: Element> Ew<T> {
                 k(ins, out)?;
                 stage(out)
             }),
+            prog: None,
         }
     }
 
@@ -102,6 +121,12 @@ impl<T: Element> Ew<T> {
                 }
                 Ok(())
             }),
+            prog: match (&self.prog, &other.prog) {
+                (Some(a), Some(b)) => {
+                    Some(Expr::Arith(op, Box::new(a.clone()), Box::new(b.shifted(n))))
+                }
+                _ => None,
+            },
         })
     }
 
@@ -123,6 +148,7 @@ impl<T: Element> Ew<T> {
                 })
                 .collect(),
             kernel: self.kernel.clone(),
+            prog: self.prog.clone(),
         }
     }
 
@@ -152,6 +178,7 @@ impl<T: Element> Ew<T> {
                 })
                 .collect(),
             kernel: self.kernel.clone(),
+            prog: self.prog.clone(),
         }
     }
 
@@ -165,50 +192,86 @@ impl<T: Element> Ew<T> {
             .unzip()
     }
 
-    /// Block `i` of the chain as one task.
+    /// Block `i` of the chain as one task: a registered kernel when the chain is a program
+    /// of named operations, else a closure (run in the driver process).
     pub fn block(&self, i: usize) -> Node<BlockValue<T>> {
         let (ins, flags) = self.inputs(i);
+        if let Some(prog) = &self.prog {
+            let f = Fused {
+                prog: prog.clone(),
+                reads: flags,
+            };
+            return kernel_node(Options::new(), NamedKernel::Fused(f), &ins);
+        }
         let k = self.kernel.clone();
         Node::task_all(Options::new(), &ins, move |vs| {
             let vs = vs.into_iter().collect::<Result<Vec<_>>>()?;
-            let (shape, views) = views(&vs, &flags)?;
-            let len = shape.iter().product();
-            let mut out = vec![T::zero(); len];
-            for_tiles(&views, len, |start, ins| {
-                k(
-                    ins,
-                    &mut out[start..start + ins.first().map_or(0, |s| s.len())],
-                )
-            })?;
-            let a = ArrayD::from_shape_vec(IxDyn(&shape), out)
-                .map_err(|e| Error::DimensionMismatch(format!("fused block: {e}")))?;
-            Ok(Arc::new(Held::new(Block::Dense(a))))
+            Ok(Arc::new(Held::new(fused_block(&vs, &flags, |i, o| {
+                k(i, o)
+            })?)))
         })
     }
 
     /// The reduction `op` of block `i` of the chain, folded tile by tile.
     pub fn reduce_block(&self, i: usize, op: ReduceOp) -> Node<Result<Option<T>>> {
         let (ins, flags) = self.inputs(i);
+        if let Some(prog) = &self.prog {
+            let f = Fused {
+                prog: prog.clone(),
+                reads: flags,
+            };
+            return partial_node(NamedKernel::FusedReduce(f, op), &ins);
+        }
         let k = self.kernel.clone();
         Node::task_all(Options::new(), &ins, move |vs| {
             let vs = vs.into_iter().collect::<Result<Vec<_>>>()?;
-            let (shape, views) = views(&vs, &flags)?;
-            let len = shape.iter().product();
-            let mut acc: Option<T> = None;
-            let mut tile = [T::zero(); TILE];
-            for_tiles(&views, len, |_, ins| {
-                let out = &mut tile[..ins[0].len()];
-                k(ins, out)?;
-                let part = fold_tile(out, op);
-                acc = match (acc, part) {
-                    (Some(a), Some(p)) => Some(op.apply(a, p)),
-                    (a, p) => a.or(p),
-                };
-                Ok(())
-            })?;
-            Ok(acc)
+            fused_reduce(&vs, &flags, op, |i, o| k(i, o))
         })
     }
+}
+
+/// One block of a fused chain: `k` computes each output tile from the leaves' tiles.
+pub(crate) fn fused_block<T: Element>(
+    vs: &[Arc<Held<T>>],
+    flags: &[Read],
+    k: impl Fn(&[&[T]], &mut [T]) -> Result<()>,
+) -> Result<Block<T>> {
+    let (shape, views) = views(vs, flags)?;
+    let len = shape.iter().product();
+    let mut out = vec![T::zero(); len];
+    for_tiles(&views, len, |start, ins| {
+        k(
+            ins,
+            &mut out[start..start + ins.first().map_or(0, |s| s.len())],
+        )
+    })?;
+    let a = ArrayD::from_shape_vec(IxDyn(&shape), out)
+        .map_err(|e| Error::DimensionMismatch(format!("fused block: {e}")))?;
+    Ok(Block::Dense(a))
+}
+
+/// The reduction `op` of one block of a fused chain, folded tile by tile.
+pub(crate) fn fused_reduce<T: Element>(
+    vs: &[Arc<Held<T>>],
+    flags: &[Read],
+    op: ReduceOp,
+    k: impl Fn(&[&[T]], &mut [T]) -> Result<()>,
+) -> Result<Option<T>> {
+    let (shape, views) = views(vs, flags)?;
+    let len = shape.iter().product();
+    let mut acc: Option<T> = None;
+    let mut tile = [T::zero(); TILE];
+    for_tiles(&views, len, |_, ins| {
+        let out = &mut tile[..ins.first().map_or(0, |s| s.len())];
+        k(ins, out)?;
+        let part = fold_tile(out, op);
+        acc = match (acc, part) {
+            (Some(a), Some(p)) => Some(op.apply(a, p)),
+            (a, p) => a.or(p),
+        };
+        Ok(())
+    })?;
+    Ok(acc)
 }
 
 fn fold_tile<T: Element>(xs: &[T], op: ReduceOp) -> Option<T> {
@@ -238,7 +301,7 @@ fn fold_tile<T: Element>(xs: &[T], op: ReduceOp) -> Option<T> {
 }
 
 /// How a leaf block is read: transposed or not, and which part of it.
-type Read = (bool, Option<Vec<Range<usize>>>);
+pub type Read = (bool, Option<Vec<Range<usize>>>);
 
 type Views<'a, T> = (Vec<usize>, Vec<CowArray<'a, T, IxDyn>>);
 

@@ -8,8 +8,11 @@
 //! ran. A [`Node`] may also be a *switch* between a fused and an unfused form of the same
 //! value: the lowering's [`ArrayOptions`] pick one (see [`crate::fuse`]).
 
-use dagger_core::Options;
-use dagger_sched::{All, Context, DTask};
+use crate::darray::BlockValue;
+use crate::element::Element;
+use crate::kernel::Kernel;
+use dagger_core::{Options, Result};
+use dagger_sched::{All, Context, DTask, Val};
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -222,33 +225,6 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
         )
     }
 
-    /// A task on three inputs.
-    pub(crate) fn task3<A, B, C>(
-        a: &Node<A>,
-        b: &Node<B>,
-        c: &Node<C>,
-        f: impl Fn(A, B, C) -> R + Send + Sync + 'static,
-    ) -> Self
-    where
-        A: Clone + Send + Sync + 'static,
-        B: Clone + Send + Sync + 'static,
-        C: Clone + Send + Sync + 'static,
-    {
-        let f = Arc::new(f);
-        let (ia, ib, ic) = (a.id(), b.id(), c.id());
-        task_node(
-            vec![a.any(), b.any(), c.any()],
-            Box::new(move |m| {
-                let f = f.clone();
-                m.ctx.spawn_with(
-                    &Options::new(),
-                    move |(a, b, c)| f(a, b, c),
-                    (m.get::<A>(ia), m.get::<B>(ib), m.get::<C>(ic)),
-                )
-            }),
-        )
-    }
-
     /// A task on any number of inputs of one type (received in order), with options.
     pub(crate) fn task_all<A: Clone + Send + Sync + 'static>(
         opts: Options,
@@ -272,6 +248,69 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
             }),
         )
     }
+}
+
+/// The distinct inputs of a task on `xs` (a node read twice is one input of the graph).
+fn distinct<A: Clone + Send + Sync + 'static>(xs: &[Node<A>]) -> Vec<Arc<dyn AnyNode>> {
+    let mut seen = HashSet::new();
+    xs.iter()
+        .filter(|x| seen.insert(x.id()))
+        .map(Node::any)
+        .collect()
+}
+
+/// A block task running the named kernel `k` on the blocks `xs` (in order): a registered
+/// function of `T` (see [`crate::remote`]), so it runs on whichever process the scheduler
+/// picks. On a context without a cluster it runs in place with no encoding.
+pub(crate) fn kernel_node<T: Element>(
+    opts: Options,
+    k: Kernel<T>,
+    xs: &[Node<BlockValue<T>>],
+) -> Node<BlockValue<T>> {
+    let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+    task_node(
+        distinct(xs),
+        Box::new(move |m| {
+            let set = T::kernels();
+            let k = Val(k.clone());
+            let g = |i: &u64| m.get::<BlockValue<T>>(*i);
+            match ids.as_slice() {
+                [] => m.ctx.spawn_fn_with(&opts, set.k0, (k,)),
+                [a] => m.ctx.spawn_fn_with(&opts, set.k1, (k, g(a))),
+                [a, b] => m.ctx.spawn_fn_with(&opts, set.k2, (k, g(a), g(b))),
+                [a, b, c] => m.ctx.spawn_fn_with(&opts, set.k3, (k, g(a), g(b), g(c))),
+                many => {
+                    m.ctx
+                        .spawn_fn_with(&opts, set.kall, (k, All(many.iter().map(g).collect())))
+                }
+            }
+        }),
+    )
+}
+
+/// A task computing a reduction's partial result (a number) with the named kernel `k` from
+/// the blocks `xs`: a registered function, like [`kernel_node`].
+pub(crate) fn partial_node<T: Element>(
+    k: Kernel<T>,
+    xs: &[Node<BlockValue<T>>],
+) -> Node<Result<Option<T>>> {
+    let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+    task_node(
+        distinct(xs),
+        Box::new(move |m| {
+            let set = T::kernels();
+            let k = Val(k.clone());
+            let g = |i: &u64| m.get::<BlockValue<T>>(*i);
+            let o = Options::new();
+            match ids.as_slice() {
+                [a] => m.ctx.spawn_fn_with(&o, set.p1, (k, g(a))),
+                [a, b] => m.ctx.spawn_fn_with(&o, set.p2, (k, g(a), g(b))),
+                many => m
+                    .ctx
+                    .spawn_fn_with(&o, set.pall, (k, All(many.iter().map(g).collect()))),
+            }
+        }),
+    )
 }
 
 /// Lowers the graph below `roots` to scheduler tasks (each node once) and returns the roots'

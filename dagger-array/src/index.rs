@@ -59,7 +59,7 @@ impl From<usize> for Index {
 type DimGroup = (usize, Vec<usize>, Vec<usize>);
 
 /// The part of an index request served by one block.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Piece {
     /// Linear number of the block.
     pub block: usize,
@@ -79,7 +79,7 @@ pub struct Piece {
 /// assert_eq!(p.shape(), &[3]);
 /// assert_eq!(p.pieces().len(), 2); // row blocks 3 and 0, column block 1
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexPlan {
     full_shape: Vec<usize>,
     shape: Vec<usize>,

@@ -36,6 +36,9 @@
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
 //! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
 //! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
+//! | [`kernel`] | [`kernel::Kernel`]: every named block operation as a serializable value, and running one |
+//! | [`remote`] | the registered kernel entry points per element type (block tasks on worker processes) |
+//! | [`wire`] | serde for blocks: raw little-endian element bytes, validated decoding |
 //!
 //! ```
 //! use dagger_array::{dist, reduce, BlockGrid, Blocks, Block, create};
@@ -70,14 +73,17 @@ pub mod graph;
 pub mod grid;
 pub mod index;
 pub mod io;
+pub mod kernel;
 pub mod linalg;
 pub mod mem;
 pub mod meta;
 pub mod partition;
 pub mod reduce;
+pub mod remote;
 pub mod sort;
 pub mod structure;
 pub mod unary;
+pub mod wire;
 
 pub use block::{Block, DenseBlock, Kind};
 pub use darray::{BlockValue, DArray, Lazy};

@@ -228,6 +228,21 @@ pub fn accumulate<T: LinalgElement>(acc: Option<Block<T>>, part: Block<T>) -> Re
     }
 }
 
+/// `c + a · b`: in place (no temporary partial product) when all three are dense, else the
+/// partial product is accumulated.
+pub fn matmul_acc<T: LinalgElement>(c: Block<T>, a: &Block<T>, b: &Block<T>) -> Result<Block<T>> {
+    if let (Block::Dense(ad), Block::Dense(bd)) = (a, b) {
+        let mut c = match c {
+            Block::Dense(c) => c,
+            other => other.to_dense(),
+        };
+        matmul_acc_dense(&mut c, ad, bd)?;
+        return Ok(Block::Dense(c));
+    }
+    let part = matmul_block(a, b)?;
+    accumulate(Some(c), part)
+}
+
 /// The blocks of `A · B` from blocked `A` (matrix) and `B` (matrix or vector), whose inner
 /// block splits must agree: block `(i, j)` is `Σ_k A[i, k] · B[k, j]`.
 pub fn matmul_blocks<T: LinalgElement>(

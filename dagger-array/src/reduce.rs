@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 /// A built-in associative reduction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ReduceOp {
     /// `sum`
     Sum,

@@ -17,7 +17,8 @@
 use crate::block::{Block, Kind};
 use crate::darray::{held, BlockValue, DArray};
 use crate::element::Element;
-use crate::graph::{lower, ArrayOptions, Node};
+use crate::graph::{kernel_node, lower, ArrayOptions, Node};
+use crate::kernel::Kernel;
 use crate::mem::Held;
 use dagger_core::{Error, Options, Result};
 use dagger_sched::Context;
@@ -250,8 +251,58 @@ impl<T: Element> DArray<T> {
     /// let s = x.sort(SortOptions::default()).unwrap().collect_dense(&ctx).unwrap();
     /// assert_eq!(s.into_raw_vec_and_offset().0, vec![1, 3, 3, 5, 7, 9]);
     /// ```
+    ///
+    /// Every stage is a registered kernel ([`Kernel::SortSplitters`], `SortPartition`,
+    /// `SortMerge`, `SortSlice`), so the sort runs on worker processes too.
     pub fn sort(&self, opts: SortOptions) -> Result<DArray<T>> {
-        self.sort_by(num_cmp::<T>, opts)
+        if self.grid().ndim() != 1 {
+            return Err(Error::Argument(format!(
+                "sort of a {}-d array: only vectors are sorted",
+                self.grid().ndim()
+            )));
+        }
+        let p = self.blocks.len();
+        if p == 0 {
+            return Ok(self.clone());
+        }
+        let rev = opts.rev;
+        let o = Options::new;
+        let splitters = kernel_node(o(), Kernel::SortSplitters { parts: p, rev }, &self.blocks);
+        let mut merge_in = vec![splitters.clone()];
+        merge_in.extend(self.blocks.iter().map(|b| {
+            kernel_node(
+                o(),
+                Kernel::SortPartition { rev },
+                &[b.clone(), splitters.clone()],
+            )
+        }));
+        let sorted: Vec<_> = (0..p)
+            .map(|part| {
+                let k = Kernel::SortMerge {
+                    part,
+                    parts: p,
+                    rev,
+                    stable: opts.stable,
+                };
+                kernel_node(o(), k, &merge_in)
+            })
+            .collect();
+        // Back to the input's blocking: output block k copies its range out of the parts.
+        let blocks = self.grid().ranges()[0]
+            .iter()
+            .map(|r| {
+                let k = Kernel::SortSlice {
+                    start: r.start,
+                    end: r.end,
+                };
+                kernel_node(o(), k, &sorted)
+            })
+            .collect();
+        Ok(DArray::from_blocks(
+            self.grid().clone(),
+            Kind::Dense,
+            blocks,
+        ))
     }
 
     /// The 1-D array sorted by `cmp`, with the input's blocking.
@@ -319,4 +370,151 @@ impl<T: Element> DArray<T> {
             blocks,
         ))
     }
+}
+
+// ---- The numeric sample sort as named kernels (registered: they run on any process). ----
+
+/// The order of a numeric sort (`rev`: descending).
+fn order<T: Element>(rev: bool) -> impl Fn(&T, &T) -> Ordering {
+    move |a, b| if rev { num_cmp(b, a) } else { num_cmp(a, b) }
+}
+
+/// A 1-D block's elements (a sparse vector made dense).
+fn elements<T: Element>(b: &Block<T>) -> Result<std::borrow::Cow<'_, [T]>> {
+    if b.shape().len() != 1 {
+        return Err(Error::Argument(format!(
+            "sort: a {}-d block is not a vector part",
+            b.shape().len()
+        )));
+    }
+    Ok(match b {
+        Block::Dense(a) => match a.as_slice() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(a.iter().copied().collect()),
+        },
+        other => std::borrow::Cow::Owned(other.to_dense().iter().copied().collect()),
+    })
+}
+
+fn vector<T: Element>(v: Vec<T>) -> Block<T> {
+    Block::Dense(
+        ArrayD::from_shape_vec(vec![v.len()], v).unwrap_or_else(|_| ArrayD::zeros(vec![0])),
+    ) // ok: 1-D of its own length
+}
+
+/// The output part of `x`: the number of splitters not greater than it.
+fn bucket<T, C: Fn(&T, &T) -> Ordering>(sp: &[T], x: &T, cmp: &C) -> usize {
+    if sp.len() <= 16 {
+        // Few splitters: counting them avoids the binary search's unpredictable branches.
+        sp.iter().filter(|s| cmp(s, x) != Ordering::Greater).count()
+    } else {
+        sp.partition_point(|s| cmp(s, x) != Ordering::Greater)
+    }
+}
+
+/// Stage 1: `parts - 1` splitters from evenly spaced samples of every input part.
+pub(crate) fn splitters_kernel<T: Element>(
+    ins: &[Arc<Held<T>>],
+    parts: usize,
+    rev: bool,
+) -> Result<Block<T>> {
+    let cmp = order::<T>(rev);
+    let k = OVERSAMPLE * parts;
+    let mut samples: Vec<T> = Vec::new();
+    for b in ins {
+        let v = elements(b)?;
+        if v.is_empty() {
+            continue;
+        }
+        let take = k.min(v.len());
+        samples.extend((0..take).map(|i| v[i * v.len() / take]));
+    }
+    samples.sort_by(&cmp);
+    let n = samples.len();
+    Ok(vector(if n == 0 {
+        Vec::new()
+    } else {
+        (1..parts).map(|j| samples[j * n / parts]).collect()
+    }))
+}
+
+/// Stage 2: the part's elements grouped by output part (each group in input order).
+pub(crate) fn partition_kernel<T: Element>(
+    part: &Block<T>,
+    splitters: &Block<T>,
+    rev: bool,
+) -> Result<Block<T>> {
+    let cmp = order::<T>(rev);
+    let (v, sp) = (elements(part)?, elements(splitters)?);
+    let ids: Vec<usize> = v.iter().map(|x| bucket(&sp, x, &cmp)).collect();
+    let mut start = vec![0usize; sp.len() + 2];
+    for &j in &ids {
+        start[j + 1] += 1;
+    }
+    for j in 1..start.len() {
+        start[j] += start[j - 1];
+    }
+    let mut out = vec![T::zero(); v.len()];
+    for (x, &j) in v.iter().zip(&ids) {
+        out[start[j]] = *x;
+        start[j] += 1;
+    }
+    Ok(vector(out))
+}
+
+/// Stage 3: output part `part`: its group of every partitioned input (`ins[0]` holds the
+/// splitters), concatenated in input order and sorted. The groups are found by binary
+/// search, since the part number is non-decreasing along a partitioned block.
+pub(crate) fn merge_kernel<T: Element>(
+    ins: &[Arc<Held<T>>],
+    part: usize,
+    parts: usize,
+    rev: bool,
+    stable: bool,
+) -> Result<Block<T>> {
+    let cmp = order::<T>(rev);
+    let (sp, rest) = ins
+        .split_first()
+        .ok_or_else(|| Error::Argument("sort merge needs the splitters".into()))?;
+    let sp = elements(sp)?;
+    if sp.len() + 1 != parts || part >= parts {
+        return Err(Error::Argument(format!(
+            "sort merge: part {part} of {parts} with {} splitters",
+            sp.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for b in rest {
+        let v = elements(b)?;
+        let lo = v.partition_point(|x| bucket(&sp, x, &cmp) < part);
+        let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
+        out.extend_from_slice(&v[lo..hi.max(lo)]);
+    }
+    sort_part(&mut out, &cmp, stable);
+    Ok(vector(out))
+}
+
+/// Re-blocking: elements `start..end` of the concatenated input parts.
+pub(crate) fn slice_kernel<T: Element>(
+    ins: &[Arc<Held<T>>],
+    start: usize,
+    end: usize,
+) -> Result<Block<T>> {
+    let mut out = Vec::with_capacity(end.saturating_sub(start));
+    let mut at = 0;
+    for b in ins {
+        let v = elements(b)?;
+        let (lo, hi) = (at, at + v.len());
+        at = hi;
+        if hi <= start || lo >= end {
+            continue;
+        }
+        out.extend_from_slice(&v[start.max(lo) - lo..end.min(hi) - lo]);
+    }
+    if out.len() != end.saturating_sub(start) {
+        return Err(Error::DimensionMismatch(format!(
+            "sorted parts hold {at} elements, block {start}..{end} asked for"
+        )));
+    }
+    Ok(vector(out))
 }

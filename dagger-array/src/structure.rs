@@ -12,16 +12,17 @@ use crate::binary::{compare_dense, compare_scalar_dense, CmpOp, Side};
 use crate::block::{sparse_from_entries, Block, Kind};
 use crate::darray::{held, BlockValue, DArray, Lazy};
 use crate::element::{ArithOp, BitOp, Element, IntElement};
-use crate::graph::Node;
+use crate::graph::{kernel_node, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan, Piece};
+use crate::kernel::Kernel;
 use dagger_core::{Error, Options, Result};
 use ndarray::{ArrayD, Axis, Dimension, IxDyn, Zip};
 use std::ops::Range;
 use std::sync::Arc;
 
 /// A dense block back in the array's kind (sparse arrays keep sparse blocks).
-fn in_kind<T: Element>(a: ArrayD<T>, kind: Kind) -> Result<Block<T>> {
+pub(crate) fn in_kind<T: Element>(a: ArrayD<T>, kind: Kind) -> Result<Block<T>> {
     if kind == Kind::Sparse && (1..=2).contains(&a.ndim()) {
         let shape = a.shape().to_vec();
         let entries = a
@@ -102,7 +103,7 @@ impl<T: Element> DArray<T> {
                 let a = arrays[k];
                 let b = a.blocks[a.grid().block_linear(&c)].clone();
                 if kind == Kind::Dense && a.meta.kind == Kind::Sparse {
-                    Node::task1(&b, |v: BlockValue<T>| Ok(held(Block::Dense(v?.to_dense()))))
+                    kernel_node(Options::new(), Kernel::ToDense, &[b])
                 } else {
                     b
                 }
@@ -148,17 +149,13 @@ impl<T: Element> DArray<T> {
                 for (k, &p) in perm.iter().enumerate() {
                     src[p] = c[k];
                 }
-                let perm = perm.clone();
-                Node::task1(
-                    &self.blocks[g.block_linear(&src)],
-                    move |v: BlockValue<T>| {
-                        let v = v?;
-                        if let (Block::SparseMat(_), [1, 0]) = (&**v, perm.as_slice()) {
-                            return Ok(held(crate::linalg::transpose_block(&v)));
-                        }
-                        let d = v.to_dense().permuted_axes(IxDyn(&perm));
-                        in_kind(d.as_standard_layout().into_owned(), kind).map(held)
+                kernel_node(
+                    Options::new(),
+                    Kernel::Permute {
+                        perm: perm.to_vec(),
+                        kind,
                     },
+                    std::slice::from_ref(&self.blocks[g.block_linear(&src)]),
                 )
             })
             .collect();
@@ -238,9 +235,11 @@ impl<T: Element> DArray<T> {
                     local: local.iter().map(|r| r.clone().collect()).collect(),
                     out: local.iter().map(|r| (0..r.len()).collect()).collect(),
                 };
-                Node::task1(&self.blocks[src], move |v: BlockValue<T>| {
-                    IndexPlan::gather(&piece, &**v?).map(held)
-                })
+                kernel_node(
+                    Options::new(),
+                    Kernel::Gather(piece),
+                    std::slice::from_ref(&self.blocks[src]),
+                )
             })
             .collect();
         let out = DArray::from_blocks(grid, self.meta.kind, blocks);
@@ -506,12 +505,7 @@ impl<T: IntElement> DArray<T> {
             .blocks
             .iter()
             .zip(&other.blocks)
-            .map(|(a, b)| {
-                Node::task2(a, b, move |a: BlockValue<T>, b: BlockValue<T>| {
-                    let c = crate::binary::bit_dense(&a?.to_dense(), &b?.to_dense(), op)?;
-                    Ok(held(Block::Dense(c)))
-                })
-            })
+            .map(|(a, b)| kernel_node(Options::new(), Kernel::Bit(op), &[a.clone(), b.clone()]))
             .collect();
         Ok(DArray::from_blocks(
             self.grid().clone(),
@@ -522,13 +516,6 @@ impl<T: IntElement> DArray<T> {
 
     /// `self bitop s` (or `s bitop self`) element-wise.
     pub fn bit_scalar(&self, s: T, op: BitOp, side: Side) -> DArray<T> {
-        self.derive(Kind::Dense, move |b| {
-            Ok(Block::Dense(crate::binary::bit_scalar_dense(
-                &b.to_dense(),
-                s,
-                op,
-                side,
-            )))
-        })
+        self.derive_k(Kind::Dense, Kernel::BitScalar { op, s, side })
     }
 }

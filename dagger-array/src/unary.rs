@@ -7,7 +7,7 @@ use ndarray::ArrayD;
 use num_traits::Float;
 
 /// A unary element-wise function of the reference's array API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)] // each variant is the function of the same name
 pub enum UnaryOp {
     Exp,

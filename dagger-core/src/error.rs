@@ -23,7 +23,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// assert!(!own.to_string().contains("Root Task"));
 /// assert!(dep.to_string().contains("Root Task") && dep.to_string().contains("Test"));
 /// ```
-#[derive(Clone, Debug, thiserror::Error)]
+// Serde: errors travel inside task results between processes (e.g. an array block's
+// `Result<Block>` computed on a worker).
+#[derive(Clone, Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Error {
     /// The fetched task, or one it depends on, failed.
@@ -124,7 +126,7 @@ impl From<std::io::Error> for Error {
 }
 
 /// The failure of one task: which task, and why.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     /// The task that failed first.
     pub task: TaskId,

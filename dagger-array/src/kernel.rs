@@ -1,0 +1,523 @@
+//! [`Kernel`]: a serializable description of every named block operation, and the generic
+//! functions that run one on its input blocks.
+//!
+//! A block task of a named operation is "run kernel `k` on these input blocks": `k` travels
+//! to whichever process runs the task (as a plain argument), the blocks come from where they
+//! live, and [`run`] / [`run_partial`] do the work. The registered entry points per element
+//! type (one per arity) are in [`crate::remote`]; operations that take a user closure stay
+//! closures and run in the driver process.
+
+use crate::binary::{arith_block, arith_scalar_block, divide_error, Side};
+use crate::block::{Block, Kind};
+use crate::element::{ArithOp, BitOp, Element};
+use crate::fuse::{self, Read, TILE};
+use crate::index::{IndexPlan, Piece};
+use crate::linalg::transpose_block;
+use crate::mem::Held;
+use crate::reduce::{self, ReduceOp};
+use crate::unary::UnaryOp;
+use dagger_core::{Error, Result};
+use ndarray::IxDyn;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A named block operation, with its parameters.
+///
+/// ```
+/// use dagger_array::kernel::{run, Kernel};
+/// let k = Kernel::<f64>::Fill { shape: vec![2, 3], value: 1.5 };
+/// let b = run(&k, Vec::new()).unwrap();
+/// assert_eq!(b.to_dense().sum(), 9.0);
+/// let bytes = postcard::to_allocvec(&k).unwrap();
+/// assert!(matches!(postcard::from_bytes(&bytes).unwrap(), Kernel::<f64>::Fill { .. }));
+/// ```
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Element")]
+pub enum Kernel<T> {
+    /// A dense block of `shape` filled with `value` (`ones`, `zeros`, `fill`). No inputs.
+    Fill {
+        /// The block's shape.
+        shape: Vec<usize>,
+        /// Every element.
+        value: T,
+    },
+    /// Uniform random values, stream `block` of `seed`. No inputs.
+    Rand {
+        /// The block's shape.
+        shape: Vec<usize>,
+        /// The array's seed.
+        seed: u64,
+        /// The block's number (its random stream).
+        block: usize,
+    },
+    /// Standard normal values (float types). No inputs.
+    Randn {
+        /// The block's shape.
+        shape: Vec<usize>,
+        /// The array's seed.
+        seed: u64,
+        /// The block's number (its random stream).
+        block: usize,
+    },
+    /// A random sparse block. No inputs.
+    Sprand {
+        /// The block's shape (1-D or 2-D).
+        shape: Vec<usize>,
+        /// Probability of a non-zero.
+        density: f64,
+        /// The array's seed.
+        seed: u64,
+        /// The block's number (its random stream).
+        block: usize,
+    },
+    /// A named element-wise function (float types). One input.
+    Unary(UnaryOp),
+    /// `x op s` or `s op x`. One input.
+    ArithScalar {
+        /// The operation.
+        op: ArithOp,
+        /// The scalar.
+        s: T,
+        /// Where the scalar stands.
+        side: Side,
+    },
+    /// `x bitop s` or `s bitop x` (integer types). One input.
+    BitScalar {
+        /// The operation.
+        op: BitOp,
+        /// The scalar.
+        s: T,
+        /// Where the scalar stands.
+        side: Side,
+    },
+    /// The transpose of a matrix block. One input.
+    Transpose,
+    /// The block made dense. One input.
+    ToDense,
+    /// Dimensions permuted (`permutedims`), the result in `kind`. One input.
+    Permute {
+        /// Dimension `k` of the result is dimension `perm[k]` of the input.
+        perm: Vec<usize>,
+        /// Dense or sparse result.
+        kind: Kind,
+    },
+    /// The part of an index request served by the input block. One input.
+    Gather(Piece),
+    /// A built-in reduction along `dim` (kept with length 1), as a dense block. One input.
+    ReduceAxis {
+        /// The dimension.
+        dim: usize,
+        /// The reduction.
+        op: ReduceOp,
+    },
+    /// `a op b` element-wise. Two inputs.
+    Arith(ArithOp),
+    /// `a bitop b` element-wise (integer types). Two inputs.
+    Bit(BitOp),
+    /// Two partial results of a reduction along a dimension, combined. Two inputs.
+    CombineAxis(ReduceOp),
+    /// The block product `a · b`. Two inputs.
+    Matmul,
+    /// `c + a · b` (in place when dense). Three inputs: `c`, `a`, `b`.
+    MatmulAcc,
+    /// A block cut and glued from the input blocks (one per piece of the plan, in order).
+    Reblock(IndexPlan),
+    /// A fused element-wise chain over its leaf blocks (one input per leaf).
+    Fused(Fused<T>),
+    /// A built-in whole-block reduction (partial kernels only). One input.
+    Reduce(ReduceOp),
+    /// A built-in reduction of a fused chain's block (partial kernels only).
+    FusedReduce(Fused<T>, ReduceOp),
+    /// Sort stage: the splitters of a sample sort from every input part (a 1-D block).
+    SortSplitters {
+        /// Number of output parts.
+        parts: usize,
+        /// Descending order.
+        rev: bool,
+    },
+    /// Sort stage: a 1-D block whose elements are grouped by output part (stably, each
+    /// group keeping the input order) followed by nothing else; the group sizes are the
+    /// kernel's second output, see [`crate::sort`]. Two inputs: the part, the splitters.
+    SortPartition {
+        /// Descending order.
+        rev: bool,
+    },
+    /// Sort stage: output part `part` gathered from every partitioned input and sorted.
+    SortMerge {
+        /// The output part.
+        part: usize,
+        /// Number of output parts.
+        parts: usize,
+        /// Descending order.
+        rev: bool,
+        /// Stable sort.
+        stable: bool,
+    },
+    /// Sort stage: the elements `range` of the concatenated sorted parts (re-blocking).
+    SortSlice {
+        /// First element.
+        start: usize,
+        /// One past the last element.
+        end: usize,
+    },
+}
+
+/// A fused element-wise chain: an expression over leaf tiles and how each leaf is read.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Element")]
+pub struct Fused<T> {
+    /// The expression.
+    pub prog: Expr<T>,
+    /// Per leaf: transposed or not, and the part read.
+    pub reads: Vec<Read>,
+}
+
+/// An element-wise expression over the leaves of a fused chain.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Element")]
+pub enum Expr<T> {
+    /// Leaf number `i`.
+    Leaf(usize),
+    /// A named function of an expression.
+    Unary(UnaryOp, Box<Expr<T>>),
+    /// An expression and a scalar.
+    Scalar(ArithOp, T, Side, Box<Expr<T>>),
+    /// Two expressions.
+    Arith(ArithOp, Box<Expr<T>>, Box<Expr<T>>),
+}
+
+impl<T: Element> Expr<T> {
+    /// The expression with every leaf number shifted by `n` (for the right side of a zip).
+    pub fn shifted(&self, n: usize) -> Expr<T> {
+        match self {
+            Expr::Leaf(i) => Expr::Leaf(i + n),
+            Expr::Unary(op, x) => Expr::Unary(*op, Box::new(x.shifted(n))),
+            Expr::Scalar(op, s, side, x) => Expr::Scalar(*op, *s, *side, Box::new(x.shifted(n))),
+            Expr::Arith(op, a, b) => {
+                Expr::Arith(*op, Box::new(a.shifted(n)), Box::new(b.shifted(n)))
+            }
+        }
+    }
+
+    /// Computes one output tile from the leaves' tiles (all of `out`'s length).
+    pub fn eval(&self, ins: &[&[T]], out: &mut [T]) -> Result<()> {
+        match self {
+            Expr::Leaf(i) => {
+                let src = ins
+                    .get(*i)
+                    .filter(|s| s.len() == out.len())
+                    .ok_or_else(|| {
+                        Error::Argument(format!("fused program reads leaf {i} of {}", ins.len()))
+                    })?;
+                out.copy_from_slice(src);
+            }
+            Expr::Unary(op, x) => {
+                x.eval(ins, out)?;
+                unary_check::<T>(*op)?;
+                for v in out.iter_mut() {
+                    *v = T::unary(*op, *v).unwrap_or(*v);
+                }
+            }
+            Expr::Scalar(op, s, side, x) => {
+                x.eval(ins, out)?;
+                scalar_tile(out, *op, *s, *side)?;
+            }
+            Expr::Arith(op, a, b) => {
+                a.eval(ins, out)?;
+                let mut tmp = [T::zero(); TILE];
+                let tmp = tmp
+                    .get_mut(..out.len())
+                    .ok_or_else(|| Error::Argument("fused tile too long".into()))?;
+                b.eval(ins, tmp)?;
+                for (o, &b) in out.iter_mut().zip(tmp.iter()) {
+                    *o = T::arith(*op, *o, b).ok_or_else(|| divide_error(*op))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `out[i] = out[i] op s` (or `s op out[i]`) in place.
+pub(crate) fn scalar_tile<T: Element>(out: &mut [T], op: ArithOp, s: T, side: Side) -> Result<()> {
+    for v in out.iter_mut() {
+        let r = match side {
+            Side::Right => T::arith(op, *v, s),
+            Side::Left => T::arith(op, s, *v),
+        };
+        *v = r.ok_or_else(|| divide_error(op))?;
+    }
+    Ok(())
+}
+
+fn unary_check<T: Element>(op: UnaryOp) -> Result<()> {
+    match T::unary(op, T::zero()) {
+        Some(_) => Ok(()),
+        None => Err(Error::Argument(format!(
+            "{} is defined for float arrays, not {}",
+            op.name(),
+            T::NAME
+        ))),
+    }
+}
+
+fn arity<T>(ins: &[T], n: usize, what: &str) -> Result<()> {
+    if ins.len() != n {
+        return Err(Error::Argument(format!(
+            "{what} takes {n} input blocks, got {}",
+            ins.len()
+        )));
+    }
+    Ok(())
+}
+
+fn int_only<T: Element>(what: &str) -> Error {
+    Error::Argument(format!(
+        "{what} is defined for integer arrays, not {}",
+        T::NAME
+    ))
+}
+
+fn bit_dense<T: Element>(a: &Block<T>, b: &Block<T>, op: BitOp) -> Result<Block<T>> {
+    let (a, b) = (a.to_dense(), b.to_dense());
+    if a.shape() != b.shape() {
+        return Err(Error::DimensionMismatch(format!(
+            "Sizes of A {:?} and B {:?} must match",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let mut bad = false;
+    let out = ndarray::Zip::from(&a).and(&b).map_collect(|&x, &y| {
+        T::bit_op(op, x, y).unwrap_or_else(|| {
+            bad = true;
+            x
+        })
+    });
+    if bad {
+        return Err(int_only::<T>("a bit operation"));
+    }
+    Ok(Block::Dense(out))
+}
+
+/// Runs a block-valued kernel on its input blocks.
+pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>> {
+    let one = |what: &str| -> Result<&Block<T>> {
+        arity(&ins, 1, what)?;
+        Ok(&ins[0])
+    };
+    Ok(match k {
+        Kernel::Fill { shape, value } => {
+            arity(&ins, 0, "fill")?;
+            Block::Dense(crate::block::filled(shape, *value))
+        }
+        Kernel::Rand { shape, seed, block } => {
+            arity(&ins, 0, "rand")?;
+            Block::Dense(T::rand_block(shape, *seed, *block))
+        }
+        Kernel::Randn { shape, seed, block } => {
+            arity(&ins, 0, "randn")?;
+            Block::Dense(T::randn_block(shape, *seed, *block).ok_or_else(|| {
+                Error::Argument(format!("randn makes float arrays, not {}", T::NAME))
+            })?)
+        }
+        Kernel::Sprand {
+            shape,
+            density,
+            seed,
+            block,
+        } => {
+            arity(&ins, 0, "sprand")?;
+            T::sprand_block(shape, *density, *seed, *block)?
+        }
+        Kernel::Unary(op) => {
+            let b = one(op.name())?;
+            unary_check::<T>(*op)?;
+            crate::unary::map_block(b, |x| T::unary(*op, x).unwrap_or(x))
+        }
+        Kernel::ArithScalar { op, s, side } => arith_scalar_block(one("arith")?, *s, *op, *side)?,
+        Kernel::BitScalar { op, s, side } => {
+            let b = one("bit")?;
+            let mut bad = false;
+            let out = b.to_dense().mapv(|x| {
+                let r = match side {
+                    Side::Right => T::bit_op(*op, x, *s),
+                    Side::Left => T::bit_op(*op, *s, x),
+                };
+                r.unwrap_or_else(|| {
+                    bad = true;
+                    x
+                })
+            });
+            if bad {
+                return Err(int_only::<T>("a bit operation"));
+            }
+            Block::Dense(out)
+        }
+        Kernel::Transpose => transpose_block(one("transpose")?),
+        Kernel::ToDense => Block::Dense(one("to_dense")?.to_dense()),
+        Kernel::Permute { perm, kind } => {
+            let v = one("permutedims")?;
+            if let (Block::SparseMat(_), [1, 0]) = (v, perm.as_slice()) {
+                return Ok(transpose_block(v));
+            }
+            let d = v.to_dense();
+            if perm.len() != d.ndim() || (0..perm.len()).any(|i| !perm.contains(&i)) {
+                return Err(Error::Argument(format!(
+                    "{perm:?} is not a permutation of {} dimensions",
+                    d.ndim()
+                )));
+            }
+            let d = d
+                .permuted_axes(IxDyn(perm))
+                .as_standard_layout()
+                .into_owned();
+            crate::structure::in_kind(d, *kind)?
+        }
+        Kernel::Gather(piece) => IndexPlan::gather(piece, one("index")?)?,
+        Kernel::ReduceAxis { dim, op } => {
+            Block::Dense(reduce::reduce_axis(&one("reduce")?.to_dense(), *dim, *op)?)
+        }
+        Kernel::Arith(op) => {
+            arity(&ins, 2, "arith")?;
+            arith_block(&ins[0], &ins[1], *op)?
+        }
+        Kernel::Bit(op) => {
+            arity(&ins, 2, "bit")?;
+            bit_dense(&ins[0], &ins[1], *op)?
+        }
+        Kernel::CombineAxis(op) => {
+            arity(&ins, 2, "reduce")?;
+            Block::Dense(reduce::combine_partials(
+                &ins[0].to_dense(),
+                &ins[1].to_dense(),
+                *op,
+            )?)
+        }
+        Kernel::Matmul => {
+            arity(&ins, 2, "matmul")?;
+            T::matmul(&ins[0], &ins[1])?
+        }
+        Kernel::MatmulAcc => {
+            arity(&ins, 3, "matmul")?;
+            let mut it = ins.into_iter();
+            let (Some(c), Some(a), Some(b)) = (it.next(), it.next(), it.next()) else {
+                return Err(Error::Argument("matmul takes 3 input blocks".into()));
+            };
+            T::matmul_acc(c.into_block(), &a, &b)?
+        }
+        Kernel::Reblock(plan) => {
+            arity(&ins, plan.pieces().len(), "reblock")?;
+            let parts = plan
+                .pieces()
+                .iter()
+                .zip(&ins)
+                .map(|(p, v)| IndexPlan::gather(p, v))
+                .collect::<Result<Vec<_>>>()?;
+            plan.assemble(&parts)?
+        }
+        Kernel::Fused(f) => {
+            arity(&ins, f.reads.len(), "a fused chain")?;
+            fuse::fused_block(&ins, &f.reads, |i, o| f.prog.eval(i, o))?
+        }
+        Kernel::SortSplitters { parts, rev } => crate::sort::splitters_kernel(&ins, *parts, *rev)?,
+        Kernel::SortPartition { rev } => {
+            arity(&ins, 2, "sort partition")?;
+            crate::sort::partition_kernel(&ins[0], &ins[1], *rev)?
+        }
+        Kernel::SortMerge {
+            part,
+            parts,
+            rev,
+            stable,
+        } => crate::sort::merge_kernel(&ins, *part, *parts, *rev, *stable)?,
+        Kernel::SortSlice { start, end } => crate::sort::slice_kernel(&ins, *start, *end)?,
+        Kernel::Reduce(_) | Kernel::FusedReduce(..) => {
+            return Err(Error::Argument(
+                "a reduction kernel gives a number, not a block".into(),
+            ))
+        }
+    })
+}
+
+/// Runs a number-valued kernel (a reduction's partial result of one block; `None` for an
+/// empty block).
+pub fn run_partial<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Option<T>> {
+    match k {
+        Kernel::Reduce(op) => {
+            arity(&ins, 1, "reduce")?;
+            Ok(reduce::reduce_op_block(&ins[0], *op))
+        }
+        Kernel::FusedReduce(f, op) => {
+            arity(&ins, f.reads.len(), "a fused reduction")?;
+            fuse::fused_reduce(&ins, &f.reads, *op, |i, o| f.prog.eval(i, o))
+        }
+        other => Err(Error::Argument(format!(
+            "{other:?} gives a block, not a number"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::darray::held;
+
+    #[test]
+    fn fused_program_matches_the_plain_ops() {
+        let a = crate::create::rand_block::<f64>(&[40, 70], 3, 0);
+        let x = held(Block::Dense(a.clone()));
+        // sum(x.^2 .+ 1)
+        let prog = Expr::Scalar(
+            ArithOp::Add,
+            1.0,
+            Side::Right,
+            Box::new(Expr::Scalar(
+                ArithOp::Pow,
+                2.0,
+                Side::Right,
+                Box::new(Expr::Leaf(0)),
+            )),
+        );
+        let f = Fused {
+            prog,
+            reads: vec![(false, None)],
+        };
+        let want: f64 = a.iter().map(|v| v * v + 1.0).sum();
+        let got = run_partial(
+            &Kernel::FusedReduce(f.clone(), ReduceOp::Sum),
+            vec![x.clone()],
+        )
+        .unwrap()
+        .unwrap();
+        assert!((got - want).abs() < 1e-9 * want);
+        let b = run(&Kernel::Fused(f), vec![x]).unwrap();
+        assert!((b.to_dense().sum() - want).abs() < 1e-9 * want);
+    }
+
+    #[test]
+    fn wrong_inputs_are_errors() {
+        let x = held(Block::Dense(crate::create::ones_block::<i64>(&[2, 2])));
+        assert!(run(&Kernel::<i64>::Unary(UnaryOp::Exp), vec![x.clone()]).is_err());
+        assert!(run(&Kernel::<i64>::Matmul, vec![x.clone()]).is_err());
+        assert!(run(
+            &Kernel::<i64>::Randn {
+                shape: vec![2],
+                seed: 1,
+                block: 0
+            },
+            vec![]
+        )
+        .is_err());
+        let y = held(Block::Dense(crate::create::ones_block::<i64>(&[3, 2])));
+        assert!(matches!(
+            run(&Kernel::<i64>::Arith(ArithOp::Add), vec![x.clone(), y]),
+            Err(Error::DimensionMismatch(_))
+        ));
+        let f = Fused {
+            prog: Expr::Leaf(3),
+            reads: vec![(false, None)],
+        };
+        assert!(run(&Kernel::Fused(f), vec![x]).is_err());
+    }
+}

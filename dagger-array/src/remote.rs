@@ -1,0 +1,137 @@
+//! The registered entry points of the block kernels: per element type, one function per
+//! number of input blocks, so every named array operation runs on any process of a cluster.
+//!
+//! A closure can only run in the process that made it; a registered function is known by
+//! name to every process of the executable. Each entry point takes a [`Kernel`] (what to do,
+//! sent as a plain argument) and its input blocks, and runs [`kernel::run`] or
+//! [`kernel::run_partial`]. Generic code finds the entry points of its element type through
+//! [`Element::kernels`](crate::Element), e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`;
+//! on a context without a cluster `spawn_fn` calls the function in place, encoding nothing.
+//!
+//! ```
+//! use dagger_array::{kernel::Kernel, Element};
+//! use dagger_sched::Val;
+//! let ctx = dagger_sched::Context::builder().threads(1).build();
+//! let k = Kernel::<f32>::Fill { shape: vec![3], value: 2.0 };
+//! let b = ctx.spawn_fn(f32::kernels().k0, (Val(k),)).fetch().unwrap().unwrap();
+//! assert_eq!(b.to_dense().sum(), 6.0);
+//! assert!(dagger_sched::registered_names().iter().any(|n| n.ends_with("remote::k2_u64")));
+//! ```
+
+use crate::darray::{held, BlockValue};
+use crate::element::Element;
+use crate::kernel::{self, Kernel};
+use dagger_core::Result;
+use dagger_sched::Registered;
+
+/// A kernel taking no block.
+pub type K0<T> = Registered<(Kernel<T>,), BlockValue<T>>;
+/// A kernel taking one block.
+pub type K1<T> = Registered<(Kernel<T>, BlockValue<T>), BlockValue<T>>;
+/// A kernel taking two blocks.
+pub type K2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), BlockValue<T>>;
+/// A kernel taking three blocks.
+pub type K3<T> =
+    Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>, BlockValue<T>), BlockValue<T>>;
+/// A kernel taking any number of blocks.
+pub type KAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), BlockValue<T>>;
+/// A partial reduction of one block.
+pub type P1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<Option<T>>>;
+/// A partial reduction of two blocks (a fused chain over two leaves).
+pub type P2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), Result<Option<T>>>;
+/// A partial reduction of any number of blocks.
+pub type PAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), Result<Option<T>>>;
+
+/// The registered kernels of one element type.
+pub struct KernelSet<T: Element> {
+    /// No input block.
+    pub k0: K0<T>,
+    /// One input block.
+    pub k1: K1<T>,
+    /// Two input blocks.
+    pub k2: K2<T>,
+    /// Three input blocks.
+    pub k3: K3<T>,
+    /// Any number of input blocks.
+    pub kall: KAll<T>,
+    /// A partial reduction of one block.
+    pub p1: P1<T>,
+    /// A partial reduction over two blocks.
+    pub p2: P2<T>,
+    /// A partial reduction over any number of blocks.
+    pub pall: PAll<T>,
+}
+
+impl<T: Element> Clone for KernelSet<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Element> Copy for KernelSet<T> {}
+
+fn blocks<T: Element>(vs: Vec<BlockValue<T>>) -> Result<Vec<std::sync::Arc<crate::mem::Held<T>>>> {
+    vs.into_iter().collect()
+}
+
+/// Runs a block kernel on block values (the first failed input's error flows on).
+pub fn block<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<T> {
+    kernel::run(k, blocks(vs)?).map(held)
+}
+
+/// Runs a partial-reduction kernel on block values.
+pub fn partial<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> Result<Option<T>> {
+    kernel::run_partial(k, blocks(vs)?)
+}
+
+macro_rules! register_kernels {
+    ($($t:ident),*) => {$(paste::paste! {
+        dagger_sched::register! {
+            #[doc = concat!("Block kernel of `", stringify!($t), "` on no block.")]
+            pub fn [<k0_ $t>](k: Kernel<$t>) -> BlockValue<$t> { block(&k, Vec::new()) }
+            #[doc = concat!("Block kernel of `", stringify!($t), "` on one block.")]
+            pub fn [<k1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> BlockValue<$t> { block(&k, vec![a]) }
+            #[doc = concat!("Block kernel of `", stringify!($t), "` on two blocks.")]
+            pub fn [<k2_ $t>](k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>) -> BlockValue<$t> {
+                block(&k, vec![a, b])
+            }
+            #[doc = concat!("Block kernel of `", stringify!($t), "` on three blocks.")]
+            pub fn [<k3_ $t>](
+                k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>, c: BlockValue<$t>
+            ) -> BlockValue<$t> {
+                block(&k, vec![a, b, c])
+            }
+            #[doc = concat!("Block kernel of `", stringify!($t), "` on any number of blocks.")]
+            pub fn [<kall_ $t>](k: Kernel<$t>, vs: Vec<BlockValue<$t>>) -> BlockValue<$t> { block(&k, vs) }
+            #[doc = concat!("Partial reduction of `", stringify!($t), "` over one block.")]
+            pub fn [<p1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> Result<Option<$t>> { partial(&k, vec![a]) }
+            #[doc = concat!("Partial reduction of `", stringify!($t), "` over two blocks.")]
+            pub fn [<p2_ $t>](k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>) -> Result<Option<$t>> {
+                partial(&k, vec![a, b])
+            }
+            #[doc = concat!("Partial reduction of `", stringify!($t), "` over any number of blocks.")]
+            pub fn [<pall_ $t>](k: Kernel<$t>, vs: Vec<BlockValue<$t>>) -> Result<Option<$t>> { partial(&k, vs) }
+        }
+    })*};
+}
+
+register_kernels!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// The [`KernelSet`] of element type `$t` (used by the `Element` impls).
+macro_rules! kernel_set {
+    ($t:ident) => {
+        paste::paste! {
+            crate::remote::KernelSet {
+                k0: crate::remote::[<K0_ $t:upper>],
+                k1: crate::remote::[<K1_ $t:upper>],
+                k2: crate::remote::[<K2_ $t:upper>],
+                k3: crate::remote::[<K3_ $t:upper>],
+                kall: crate::remote::[<KALL_ $t:upper>],
+                p1: crate::remote::[<P1_ $t:upper>],
+                p2: crate::remote::[<P2_ $t:upper>],
+                pall: crate::remote::[<PALL_ $t:upper>],
+            }
+        }
+    };
+}
+pub(crate) use kernel_set;

@@ -1,0 +1,277 @@
+//! How a block crosses a process boundary: serde for [`Block`] and [`Held`].
+//!
+//! Element data is written as one contiguous little-endian byte string (`serialize_bytes`),
+//! never element by element, so a big dense block moves at memory speed. Decoding checks
+//! everything it is given — shape against data length, sparse structure through sprs'
+//! validating constructors — and a malformed payload is a decode error, never a panic.
+//! A decoded [`Held`] enters the live-bytes accounting like any other block.
+
+use crate::block::Block;
+use crate::element::Element;
+use crate::mem::Held;
+use ndarray::{ArrayD, IxDyn};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use sprs::{CsMat, CsVec};
+use std::fmt;
+
+/// Raw bytes that serialize as one byte string (and accept a byte string or a sequence).
+struct Raw(Vec<u8>);
+
+impl Serialize for Raw {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Raw;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Raw, E> {
+                Ok(Raw(v.to_vec()))
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Raw, E> {
+                Ok(Raw(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(Raw(out))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+/// The wire form of a block: shapes and sparse structure as integers, values as raw bytes.
+#[derive(Serialize, Deserialize)]
+enum WireBlock {
+    Dense {
+        shape: Vec<u64>,
+        data: Raw,
+    },
+    SparseMat {
+        rows: u64,
+        cols: u64,
+        indptr: Vec<u64>,
+        indices: Vec<u64>,
+        data: Raw,
+    },
+    SparseVec {
+        dim: u64,
+        indices: Vec<u64>,
+        data: Raw,
+    },
+}
+
+fn to_raw<'a, T: Element>(xs: impl Iterator<Item = &'a T>, n: usize) -> Raw {
+    let mut out = Vec::with_capacity(n * T::BYTES);
+    for &x in xs {
+        x.write_le(&mut out);
+    }
+    Raw(out)
+}
+
+fn from_raw<T: Element, E: de::Error>(raw: &Raw, want: usize) -> Result<Vec<T>, E> {
+    if Some(raw.0.len()) != want.checked_mul(T::BYTES) {
+        return Err(E::custom(format!(
+            "block payload has {} bytes, expected {want} {} values",
+            raw.0.len(),
+            T::NAME
+        )));
+    }
+    raw.0
+        .chunks_exact(T::BYTES)
+        .map(|c| T::read_le(c).ok_or_else(|| E::custom("short element")))
+        .collect()
+}
+
+fn usizes<E: de::Error>(v: &[u64]) -> Result<Vec<usize>, E> {
+    v.iter()
+        .map(|&x| usize::try_from(x).map_err(|_| E::custom(format!("index {x} too large"))))
+        .collect()
+}
+
+fn u64s(v: &[usize]) -> Vec<u64> {
+    v.iter().map(|&x| x as u64).collect()
+}
+
+impl<T: Element> Serialize for Block<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let w = match self {
+            Block::Dense(a) => WireBlock::Dense {
+                shape: u64s(a.shape()),
+                // Logical (row-major) order whatever the memory layout.
+                data: match a.as_slice() {
+                    Some(sl) => to_raw(sl.iter(), sl.len()),
+                    None => to_raw(a.iter(), a.len()),
+                },
+            },
+            Block::SparseMat(m) => {
+                let csc;
+                let m = if m.is_csc() {
+                    m.view()
+                } else {
+                    csc = m.to_other_storage();
+                    csc.view()
+                };
+                WireBlock::SparseMat {
+                    rows: m.rows() as u64,
+                    cols: m.cols() as u64,
+                    indptr: u64s(&m.indptr().to_proper()),
+                    indices: u64s(m.indices()),
+                    data: to_raw(m.data().iter(), m.nnz()),
+                }
+            }
+            Block::SparseVec(v) => WireBlock::SparseVec {
+                dim: v.dim() as u64,
+                indices: u64s(v.indices()),
+                data: to_raw(v.data().iter(), v.nnz()),
+            },
+        };
+        w.serialize(s)
+    }
+}
+
+impl<'de, T: Element> Deserialize<'de> for Block<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use de::Error as _;
+        Ok(match WireBlock::deserialize(d)? {
+            WireBlock::Dense { shape, data } => {
+                let shape = usizes::<D::Error>(&shape)?;
+                let n = shape
+                    .iter()
+                    .try_fold(1usize, |a, &b| a.checked_mul(b))
+                    .ok_or_else(|| D::Error::custom(format!("shape {shape:?} overflows")))?;
+                let v = from_raw::<T, D::Error>(&data, n)?;
+                Block::Dense(
+                    ArrayD::from_shape_vec(IxDyn(&shape), v)
+                        .map_err(|e| D::Error::custom(format!("dense block: {e}")))?,
+                )
+            }
+            WireBlock::SparseMat {
+                rows,
+                cols,
+                indptr,
+                indices,
+                data,
+            } => {
+                let v = from_raw::<T, D::Error>(&data, indices.len())?;
+                let rc = usizes::<D::Error>(&[rows, cols])?;
+                let (rows, cols) = (rc[0], rc[1]);
+                Block::SparseMat(
+                    CsMat::try_new_csc(
+                        (rows, cols),
+                        usizes::<D::Error>(&indptr)?,
+                        usizes::<D::Error>(&indices)?,
+                        v,
+                    )
+                    .map_err(|(_, _, _, e)| D::Error::custom(format!("sparse matrix: {e}")))?,
+                )
+            }
+            WireBlock::SparseVec { dim, indices, data } => {
+                let v = from_raw::<T, D::Error>(&data, indices.len())?;
+                Block::SparseVec(
+                    CsVec::try_new(
+                        usizes::<D::Error>(&[dim])?[0],
+                        usizes::<D::Error>(&indices)?,
+                        v,
+                    )
+                    .map_err(|(_, _, e)| D::Error::custom(format!("sparse vector: {e}")))?,
+                )
+            }
+        })
+    }
+}
+
+impl<T: Element> Serialize for Held<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de, T: Element> Deserialize<'de> for Held<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Block::deserialize(d).map(Held::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round<T: Element>(b: &Block<T>) -> Block<T> {
+        let bytes = postcard::to_allocvec(b).unwrap();
+        postcard::from_bytes(&bytes).unwrap()
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        let d = Block::Dense(crate::create::rand_block::<f64>(&[3, 4, 2], 1, 0));
+        assert_eq!(round(&d), d);
+        let t = Block::Dense(crate::create::rand_block::<i32>(&[5, 3], 1, 0).reversed_axes());
+        assert_eq!(round(&t), t);
+        let m = crate::create::sprand_block::<f32>(&[20, 30], 0.2, 3, 1).unwrap();
+        assert_eq!(round(&m), m);
+        let v = crate::create::sprand_block::<u8>(&[50], 0.3, 3, 1).unwrap();
+        assert_eq!(round(&v), v);
+        // A CSR matrix goes as CSC and comes back equal in value.
+        let Block::SparseMat(csc) = m else { panic!() };
+        let csr = Block::SparseMat(csc.to_other_storage());
+        assert_eq!(round(&csr).to_dense(), csr.to_dense());
+    }
+
+    #[test]
+    fn bad_payloads_are_errors() {
+        let d = Block::Dense(crate::create::ones_block::<f64>(&[2, 2]));
+        let mut bytes = postcard::to_allocvec(&d).unwrap();
+        bytes.truncate(bytes.len() - 1);
+        assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
+        // Shape says 3 elements, data holds 4.
+        let w = WireBlock::Dense {
+            shape: vec![3],
+            data: Raw(vec![0; 32]),
+        };
+        let bytes = postcard::to_allocvec(&w).unwrap();
+        assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
+        let w = WireBlock::SparseMat {
+            rows: 2,
+            cols: 2,
+            indptr: vec![0, 1, 9],
+            indices: vec![5],
+            data: Raw(vec![0; 8]),
+        };
+        let bytes = postcard::to_allocvec(&w).unwrap();
+        assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = postcard::from_bytes::<Block<f64>>(&bytes);
+            let _ = postcard::from_bytes::<Block<u16>>(&bytes);
+            let _ = postcard::from_bytes::<crate::BlockValue<i64>>(&bytes);
+        }
+
+        #[test]
+        fn dense_round_trip(r in 0usize..6, c in 0usize..6, seed in any::<u64>()) {
+            let b = Block::Dense(crate::create::rand_block::<i64>(&[r, c], seed, 0));
+            prop_assert_eq!(round(&b), b);
+        }
+
+        #[test]
+        fn sparse_round_trip(r in 1usize..12, c in 1usize..12, seed in any::<u64>()) {
+            let b = crate::create::sprand_block::<f64>(&[r, c], 0.3, seed, 0).unwrap();
+            prop_assert_eq!(round(&b), b);
+        }
+    }
+}
