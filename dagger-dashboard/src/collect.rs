@@ -19,7 +19,7 @@ use crate::state::{NameProgress, NodeState, Progress, SpanView, State};
 use dagger_core::{ProcessorId, TaskId, WorkerId};
 use dagger_sched::{Observer, TaskEvent, TaskEventKind};
 use parking_lot::Mutex;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, OnceLock, Weak};
@@ -77,8 +77,9 @@ struct SpanRec {
     ok: bool,
 }
 
-/// What one thread reported (shared part: the thread writes, the sampler reads). Aligned
-/// to two cache lines so that two threads' lanes never share one.
+/// What one thread reported. The atomics are the shared part (the thread writes, the
+/// sampler reads); `own` is the thread's private part. Aligned to two cache lines so that
+/// two threads' lanes never share one.
 #[repr(align(128))]
 struct Lane {
     processor: OnceLock<ProcessorId>,
@@ -96,10 +97,37 @@ struct Lane {
     countdown: AtomicU64,
     /// When this lane last recorded a span (nanoseconds since the collector started).
     last_span_ns: AtomicU64,
+    /// Only the lane's thread touches this (see [`Collector::with_lane`]).
+    own: UnsafeCell<Own>,
 }
 
+// SAFETY: `own` is the only field that is not `Sync`. It is reached only through
+// `Collector::with_lane`, which hands it to the one thread that made the lane (the lane's
+// pointer lives in that thread's thread-locals only), and never re-entrantly.
+unsafe impl Sync for Lane {}
+
+/// A lane's private part: what its thread remembers between events.
+struct Own {
+    /// Counters by name, for names met before.
+    names: HashMap<Arc<str>, Arc<Counts>>,
+    /// The last few names by pointer: the scheduler hands out clones of the one `Arc<str>`
+    /// the task's options hold, so most events hit here without hashing the name. Holding
+    /// the `Arc` keeps its address from being reused by another name.
+    by_ptr: [Option<(Arc<str>, Arc<Counts>)>; PTR_CACHE],
+    registry: Arc<Mutex<HashSet<Arc<str>>>>,
+    /// Start times of the timed tasks on the stack (same indices).
+    t0: [Option<Instant>; STACK],
+    /// Tasks started beyond the stack's depth.
+    overflow: u64,
+    window_start: Option<Instant>,
+    window_count: u64,
+}
+
+/// Entries of [`Own::by_ptr`] (a power of two).
+const PTR_CACHE: usize = 8;
+
 impl Lane {
-    fn new() -> Self {
+    fn new(registry: Arc<Mutex<HashSet<Arc<str>>>>) -> Self {
         Lane {
             processor: OnceLock::new(),
             unnamed: Counts::default(),
@@ -111,135 +139,153 @@ impl Lane {
             stride: AtomicU64::new(1),
             countdown: AtomicU64::new(1),
             last_span_ns: AtomicU64::new(0),
+            own: UnsafeCell::new(Own {
+                names: HashMap::new(),
+                by_ptr: Default::default(),
+                registry,
+                t0: [None; STACK],
+                overflow: 0,
+                window_start: None,
+                window_count: 0,
+            }),
         }
     }
-}
 
-/// What one thread keeps for itself about one collector.
-struct Local {
-    collector: u64,
-    alive: Weak<()>,
-    lane: Arc<Lane>,
-    names: HashMap<Arc<str>, Arc<Counts>>,
-    registry: Arc<Mutex<HashSet<Arc<str>>>>,
-    /// Start times of the timed tasks on the stack (same indices); boxed to keep the
-    /// observer's stack frame small.
-    t0: Box<[Option<Instant>; STACK]>,
-    /// Tasks started beyond the stack's depth.
-    overflow: u64,
-    window_start: Option<Instant>,
-    window_count: u64,
-}
-
-thread_local! {
-    static LOCALS: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
-}
-
-impl Local {
+    /// The counters of tasks called `name`.
     #[inline]
-    fn counts(&mut self, name: &Option<Arc<str>>) -> &Counts {
+    fn counts<'a>(&'a self, own: &'a mut Own, name: &Option<Arc<str>>) -> &'a Counts {
         match name {
-            None => &self.lane.unnamed,
-            Some(n) => self.named_counts(n),
+            None => &self.unnamed,
+            Some(n) => {
+                let slot = (Arc::as_ptr(n) as *const u8 as usize >> 4) & (PTR_CACHE - 1);
+                let hit = matches!(&own.by_ptr[slot], Some((k, _)) if Arc::ptr_eq(k, n));
+                if !hit {
+                    let c = self.named_counts(own, n);
+                    own.by_ptr[slot] = Some((n.clone(), c));
+                }
+                match &own.by_ptr[slot] {
+                    Some((_, c)) => c,
+                    None => &self.other, // ok: filled just above; never taken
+                }
+            }
         }
     }
 
-    fn named_counts(&mut self, n: &Arc<str>) -> &Counts {
-        if !self.names.contains_key(&**n) {
-            if self.names.len() >= LOCAL_NAMES {
-                return &self.lane.other;
-            }
-            let known = {
-                let mut reg = self.registry.lock();
-                reg.contains(&**n) || (reg.len() < MAX_NAMES && reg.insert(n.clone()))
-            };
-            let c = if known {
-                let c = Arc::new(Counts::default());
-                self.lane.named.lock().push((n.clone(), c.clone()));
-                c
-            } else {
-                self.lane.other.clone()
-            };
-            self.names.insert(n.clone(), c);
+    /// The counters of `n` by its text (the slow path: hashes the name).
+    #[cold]
+    fn named_counts(&self, own: &mut Own, n: &Arc<str>) -> Arc<Counts> {
+        if let Some(c) = own.names.get(&**n) {
+            return c.clone();
         }
-        match self.names.get(&**n) {
-            Some(c) => c,
-            None => &self.lane.other, // ok: inserted just above; never taken
+        if own.names.len() >= LOCAL_NAMES {
+            return self.other.clone();
         }
+        let known = {
+            let mut reg = own.registry.lock();
+            reg.contains(&**n) || (reg.len() < MAX_NAMES && reg.insert(n.clone()))
+        };
+        let c = if known {
+            let c = Arc::new(Counts::default());
+            self.named.lock().push((n.clone(), c.clone()));
+            c
+        } else {
+            self.other.clone()
+        };
+        own.names.insert(n.clone(), c.clone());
+        c
     }
 
     /// Pushes a started task; whether it is timed.
     #[inline]
-    fn push(&mut self, task: u64) -> bool {
-        let lane = &*self.lane;
-        let c = lane.countdown.load(Relaxed);
+    fn push(&self, own: &mut Own, task: u64) -> bool {
+        let c = self.countdown.load(Relaxed);
         let timed = c <= 1;
-        lane.countdown.store(
+        self.countdown.store(
             if timed {
-                lane.stride.load(Relaxed).max(1)
+                self.stride.load(Relaxed).max(1)
             } else {
                 c - 1
             },
             Relaxed,
         );
-        let mut d = lane.depth.load(Relaxed);
-        while d > 0 && lane.stack[d - 1].load(Relaxed) == 0 {
+        let mut d = self.depth.load(Relaxed);
+        while d > 0 && self.stack[d - 1].load(Relaxed) == 0 {
             d -= 1;
         }
         if d < STACK {
-            lane.stack[d].store(task, Relaxed);
-            self.t0[d] = if timed { Some(Instant::now()) } else { None };
-            lane.depth.store(d + 1, Release);
+            self.stack[d].store(task, Relaxed);
+            own.t0[d] = if timed { Some(Instant::now()) } else { None };
+            self.depth.store(d + 1, Release);
         } else {
-            self.overflow += 1;
+            own.overflow += 1;
         }
         timed
     }
 
     /// Pops a finished task: `Some(start time if timed)` if it was running on this thread.
     #[inline]
-    fn pop(&mut self, task: u64) -> Option<Option<Instant>> {
-        let lane = &*self.lane;
-        let mut d = lane.depth.load(Relaxed);
-        while d > 0 && lane.stack[d - 1].load(Relaxed) == 0 {
+    fn pop(&self, own: &mut Own, task: u64) -> Option<Option<Instant>> {
+        let mut d = self.depth.load(Relaxed);
+        while d > 0 && self.stack[d - 1].load(Relaxed) == 0 {
             d -= 1;
         }
-        if d > 0 && lane.stack[d - 1].load(Relaxed) == task {
-            lane.depth.store(d - 1, Release);
-            return Some(self.t0[d - 1].take());
+        if d > 0 && self.stack[d - 1].load(Relaxed) == task {
+            self.depth.store(d - 1, Release);
+            return Some(own.t0[d - 1].take());
         }
-        lane.depth.store(d, Release);
-        if self.overflow > 0 {
+        self.depth.store(d, Release);
+        if own.overflow > 0 {
             // Nested deeper than the stack: the innermost task finishes first.
-            self.overflow -= 1;
+            own.overflow -= 1;
             return Some(None);
         }
         None
     }
 
     /// Adapts the stride so the lane records about `TARGET_PER_WINDOW` spans per window.
-    fn adapt(&mut self, now: Instant) {
-        let start = *self.window_start.get_or_insert(now);
-        self.window_count += 1;
+    fn adapt(&self, own: &mut Own, now: Instant) {
+        let start = *own.window_start.get_or_insert(now);
+        own.window_count += 1;
         let elapsed = now.saturating_duration_since(start);
-        if self.window_count < BUDGET_PER_WINDOW && elapsed < WINDOW {
+        if own.window_count < BUDGET_PER_WINDOW && elapsed < WINDOW {
             return;
         }
-        let stride = self.lane.stride.load(Relaxed).max(1);
+        let stride = self.stride.load(Relaxed).max(1);
         // Tasks per window at the current pace, and the stride that keeps the target.
         let el = elapsed.as_nanos().max(1);
-        let per_window = (self.window_count as u128 * stride as u128 * WINDOW.as_nanos()) / el;
+        let per_window = (own.window_count as u128 * stride as u128 * WINDOW.as_nanos()) / el;
         let want = (per_window / TARGET_PER_WINDOW as u128).clamp(1, MAX_STRIDE as u128) as u64;
-        self.lane.stride.store(want, Relaxed);
-        if self.lane.countdown.load(Relaxed) > want {
-            self.lane.countdown.store(want, Relaxed);
+        self.stride.store(want, Relaxed);
+        if self.countdown.load(Relaxed) > want {
+            self.countdown.store(want, Relaxed);
         }
-        self.window_start = Some(now);
-        self.window_count = 0;
+        own.window_start = Some(now);
+        own.window_count = 0;
     }
 }
 
+/// What one thread keeps about one collector: its lane there.
+struct Local {
+    collector: u64,
+    alive: Weak<()>,
+    lane: Arc<Lane>,
+}
+
+thread_local! {
+    /// The lane this thread used last, with its collector's id. Const-initialised and
+    /// without a destructor, so reading it is one plain thread-local load: the per-event
+    /// path's only lookup.
+    static CURRENT: Cell<(u64, *const Lane)> = const { Cell::new((0, std::ptr::null())) };
+    /// Every lane this thread has, one per collector it reported to (the slow path).
+    static LOCALS: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The dashboard's task-event observer and the figures it keeps.
+///
+/// Aligned to two cache lines: the scheduler clones and drops the `Arc` holding it once per
+/// task (on the spawning thread and on the workers), so its reference counts bounce between
+/// cores; the fields every event reads must not share their cache line.
+#[repr(align(128))]
 pub struct Collector {
     id: u64,
     alive: Arc<()>,
@@ -285,40 +331,49 @@ impl Collector {
     /// Runs `f` on this thread's lane for this collector (made on first use). Returns `None`
     /// only while the thread is being torn down.
     #[inline]
-    fn with_local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    fn with_lane<R>(&self, f: impl FnOnce(&Lane, &mut Own) -> R) -> Option<R> {
+        let (id, ptr) = CURRENT.with(Cell::get);
+        let ptr = if id == self.id && !ptr.is_null() {
+            ptr
+        } else {
+            self.switch_lane()?
+        };
+        // SAFETY: `ptr` came from `switch_lane` on this thread for this collector (ids are
+        // never reused), so it points into an `Arc<Lane>` that `self.lanes` keeps alive as
+        // long as `self`. Only this thread ever holds it, and `f` never reports events, so
+        // this is the only `&mut Own` to that lane.
+        let lane = unsafe { &*ptr };
+        let own = unsafe { &mut *lane.own.get() };
+        Some(f(lane, own))
+    }
+
+    /// Finds (or makes) this thread's lane for this collector and makes it current.
+    #[cold]
+    #[inline(never)]
+    fn switch_lane(&self) -> Option<*const Lane> {
         LOCALS
             .try_with(|cell| {
                 let mut v = cell.try_borrow_mut().ok()?;
-                let i = match v.iter().position(|l| l.collector == self.id) {
-                    Some(i) => i,
+                let lane = match v.iter().find(|l| l.collector == self.id) {
+                    Some(l) => l.lane.clone(),
                     None => {
                         v.retain(|l| l.alive.strong_count() > 0);
-                        v.push(self.new_local());
-                        v.len() - 1
+                        let lane = Arc::new(Lane::new(self.registry.clone()));
+                        self.lanes.lock().push(lane.clone());
+                        v.push(Local {
+                            collector: self.id,
+                            alive: Arc::downgrade(&self.alive),
+                            lane: lane.clone(),
+                        });
+                        lane
                     }
                 };
-                Some(f(&mut v[i]))
+                let ptr = Arc::as_ptr(&lane);
+                CURRENT.with(|c| c.set((self.id, ptr)));
+                Some(ptr)
             })
             .ok()
             .flatten()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn new_local(&self) -> Local {
-        let lane = Arc::new(Lane::new());
-        self.lanes.lock().push(lane.clone());
-        Local {
-            collector: self.id,
-            alive: Arc::downgrade(&self.alive),
-            lane,
-            names: HashMap::new(),
-            registry: self.registry.clone(),
-            t0: Box::new([None; STACK]),
-            overflow: 0,
-            window_start: None,
-            window_count: 0,
-        }
     }
 
     /// Another thread reported `task` finished: if it was running on some lane, mark it
@@ -342,58 +397,35 @@ impl Collector {
 
     #[inline]
     fn on_spawned(&self, e: &TaskEvent, deps: &[TaskId]) {
-        self.with_local(|l| bump(&l.counts(&e.name).spawned));
+        self.with_lane(|lane, own| bump(&lane.counts(own, &e.name).spawned));
         self.graph.spawned(e.task.0, &e.name, deps);
     }
 
     #[inline]
     fn on_started(&self, e: &TaskEvent, processor: &ProcessorId) {
-        self.with_local(|l| {
+        self.with_lane(|lane, own| {
             // Read the processor only once per lane: the scheduler has just written it with
             // narrower stores, and reading it back whole would stall on every task.
-            if l.lane.processor.get().is_none() {
-                let _ = l.lane.processor.set(*processor);
+            if lane.processor.get().is_none() {
+                let _ = lane.processor.set(*processor);
             }
-            bump(&l.counts(&e.name).started);
-            l.push(e.task.0);
+            bump(&lane.counts(own, &e.name).started);
+            lane.push(own, e.task.0);
         });
         self.graph.set(e.task.0, NodeState::Running);
     }
 
     #[inline]
     fn on_finished(&self, e: &TaskEvent, ok: bool) {
-        self.with_local(|l| {
-            let c = l.counts(&e.name);
+        self.with_lane(|lane, own| {
+            let c = lane.counts(own, &e.name);
             bump(if ok { &c.ok } else { &c.failed });
-            match l.pop(e.task.0) {
-                Some(Some(t0)) => {
-                    let now = Instant::now();
-                    let seq = self.span_seq.fetch_add(1, Relaxed) + 1;
-                    let end = self.since_start(now);
-                    let rec = SpanRec {
-                        seq,
-                        task: e.task.0,
-                        name: e.name.clone(),
-                        start: self.since_start(t0),
-                        end,
-                        ok,
-                    };
-                    {
-                        let mut ring = l.lane.spans.lock();
-                        if ring.len() == RING {
-                            ring.pop_front();
-                        }
-                        ring.push_back(rec);
-                    }
-                    l.lane
-                        .last_span_ns
-                        .store(end.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
-                    l.adapt(now);
-                }
+            match lane.pop(own, e.task.0) {
+                Some(Some(t0)) => self.record_span(lane, own, e, t0, ok),
                 Some(None) => {}
                 None => {
                     if !self.claim_elsewhere(e.task.0) {
-                        bump(&l.counts(&e.name).unstarted);
+                        bump(&lane.counts(own, &e.name).unstarted);
                     }
                 }
             }
@@ -406,6 +438,33 @@ impl Collector {
                 NodeState::Failed
             },
         );
+    }
+
+    /// Keeps a timed task's span for the task stream (one task in `stride`).
+    #[cold]
+    #[inline(never)]
+    fn record_span(&self, lane: &Lane, own: &mut Own, e: &TaskEvent, t0: Instant, ok: bool) {
+        let now = Instant::now();
+        let seq = self.span_seq.fetch_add(1, Relaxed) + 1;
+        let end = self.since_start(now);
+        let rec = SpanRec {
+            seq,
+            task: e.task.0,
+            name: e.name.clone(),
+            start: self.since_start(t0),
+            end,
+            ok,
+        };
+        {
+            let mut ring = lane.spans.lock();
+            if ring.len() == RING {
+                ring.pop_front();
+            }
+            ring.push_back(rec);
+        }
+        lane.last_span_ns
+            .store(end.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
+        lane.adapt(own, now);
     }
 
     /// Everything seen so far. `since` limits the spans to those with a larger sequence

@@ -21,7 +21,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0u8..4).prop_map(Op::Spawn),
+        3 => (0u8..8).prop_map(Op::Spawn),
         3 => any::<usize>().prop_map(Op::Start),
         3 => any::<bool>().prop_map(Op::Finish),
         1 => any::<usize>().prop_map(Op::CancelQueued),
@@ -32,10 +32,13 @@ fn op() -> impl Strategy<Value = Op> {
 /// Task ids are unique per process, as the scheduler's are.
 static NEXT: AtomicU64 = AtomicU64::new(1 << 40);
 
-fn name(i: u8) -> Option<Arc<str>> {
+/// Names 1–3 are fresh `Arc`s on every spawn; 4–7 reuse one `Arc` per text from `shared`
+/// (as tasks spawned with one `Options` do), which the collector finds by pointer.
+fn name(i: u8, shared: &[Option<Arc<str>>]) -> Option<Arc<str>> {
     match i {
         0 => None,
-        i => Some(format!("name-{i}").into()),
+        1..=3 => Some(format!("name-{i}").into()),
+        i => shared[(i as usize) % shared.len()].clone(),
     }
 }
 
@@ -53,6 +56,9 @@ proptest! {
     fn counts_follow_the_model(ops in proptest::collection::vec(op(), 0..300)) {
         let c = Collector::new();
         let p = ProcessorId::thread(WorkerId(1), 1);
+        // "name-1" both fresh and shared: both must land on the same counters.
+        let shared: Vec<Option<Arc<str>>> =
+            (0..4).map(|i| Some(format!("name-{}", i % 3 + 1).into())).collect();
         let mut queued: Vec<(u64, Option<Arc<str>>)> = Vec::new();
         let mut running: Vec<(u64, Option<Arc<str>>)> = Vec::new();
         let mut model: BTreeMap<String, Progress> = BTreeMap::new();
@@ -61,7 +67,7 @@ proptest! {
             match o {
                 Op::Spawn(i) => {
                     let id = NEXT.fetch_add(1, Ordering::Relaxed);
-                    let n = name(i);
+                    let n = name(i, &shared);
                     c.on_event(&ev(id, &n, TaskEventKind::Spawned { deps: vec![] }));
                     model.entry(key(&n)).or_default().queued += 1;
                     queued.push((id, n));
@@ -159,4 +165,31 @@ fn names_past_the_limit_are_grouped() {
         .unwrap();
     assert_eq!(other.progress.done, extra as u64);
     assert_eq!(s.totals.done, (dagger_dashboard::MAX_NAMES + extra) as u64);
+}
+
+#[test]
+fn many_shared_names_counted_by_pointer_stay_exact() {
+    // More distinct shared names than the per-thread pointer cache holds, interleaved, so
+    // entries are evicted and found again.
+    let c = Collector::new();
+    let p = ProcessorId::thread(WorkerId(1), 1);
+    let names: Vec<Option<Arc<str>>> = (0..37).map(|i| Some(format!("n{i}").into())).collect();
+    for round in 0..50 {
+        for (k, n) in names.iter().enumerate() {
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            c.on_event(&ev(id, n, TaskEventKind::Spawned { deps: vec![] }));
+            if (round + k) % 5 == 0 {
+                continue; // left queued
+            }
+            c.on_event(&ev(id, n, TaskEventKind::Started { processor: p }));
+            c.on_event(&ev(id, n, TaskEventKind::Finished { ok: true }));
+        }
+    }
+    let s = c.state(&Gauges::default(), 0);
+    assert_eq!(s.names.len(), names.len());
+    for np in &s.names {
+        assert_eq!(np.progress.queued, 10, "{}", np.name);
+        assert_eq!(np.progress.done, 40, "{}", np.name);
+        assert_eq!(np.progress.running, 0, "{}", np.name);
+    }
 }
