@@ -41,5 +41,5 @@ pub use options::Options;
 pub use partition::Partitioning;
 pub use processor::{Processor, ProcessorId, ProcessorInfo, ProcessorKind};
 pub use scope::{Scope, ScopeSpec, Selector};
-pub use store::{ChunkStore, ResultStats, ResultStore, StoreKey};
+pub use store::{AnyValue, ChunkStore, LiveValue, ResultStats, ResultStore, StoreKey, ValueCodec};
 pub use transport::{Connection, FrameReceiver, FrameSender, Transport, TransportListener};

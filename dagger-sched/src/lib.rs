@@ -46,10 +46,10 @@ mod task;
 pub use args::{All, Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
 pub use cancel::{current_task, is_cancelled, sleep};
 pub use cluster::{
-    invoke, local_piece, myid, pinned_count, registered_names, serve, set_default_transport,
-    set_result_store_factory, set_telemetry, ArgRef, DecodeArgs, LineageArg, MemoryResults, Pinned,
-    Recompute, Registered, Registration, RemoteArg, RemoteArgs, ResultStoreFactory, Site,
-    Telemetry, TransportFactory, WorkerProgram,
+    invoke, live_value, local_piece, myid, pinned_count, postcard_codec, registered_names, serve,
+    set_default_transport, set_result_store_factory, set_telemetry, ArgRef, ArgValue, DecodeArgs,
+    LineageArg, LiveInvoke, MemoryResults, Pinned, Recompute, Registered, Registration, RemoteArg,
+    RemoteArgs, ResultStoreFactory, Site, Telemetry, TransportFactory, WorkerProgram,
 };
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
@@ -65,8 +65,12 @@ pub use size::{register_size, size_of_value};
 /// Items the [`register!`] macro expands to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::cluster::invoke;
+    pub use crate::cluster::{
+        arity, decode_arg, invoke, missing_arg, ArgValue, LiveArg, LiveRet, ViaClone, ViaCodec,
+        ViaEncoded, ViaLive,
+    };
     pub use bytes::Bytes;
+    pub use dagger_core::LiveValue;
     pub use inventory;
     pub use paste::paste;
 }

@@ -43,6 +43,12 @@ pub fn register_size<T: Any>(f: fn(&T) -> u64) {
     registry().write().insert(TypeId::of::<T>(), sizer);
 }
 
+/// The size of `v` from the registry, if its type is registered (`None`: unknown type).
+pub(crate) fn registered_size_of<T: Any>(v: &T) -> Option<u64> {
+    let sizer = registry().read().get(&TypeId::of::<T>()).cloned();
+    sizer.and_then(|f| f(v))
+}
+
 /// The size of `v` in bytes: from the registry, or its shallow size.
 pub fn size_of_value<T: Any>(v: &T) -> u64 {
     let sizer = registry().read().get(&TypeId::of::<T>()).cloned();

@@ -1,10 +1,15 @@
 //! Worker results kept in `dagger-storage`'s [`MemoryPool`]: in memory up to a limit, the
 //! least recently used spilled to disk (or any `ChunkStore`) beyond it.
+//!
+//! Live results (a worker's own computed values) go into the pool unserialized, with a
+//! spill codec made from their [`ValueCodec`]: the limit and the LRU spill apply to them
+//! exactly as to bytes, and reading a spilled one back decodes it into a live value again.
 
 use bytes::Bytes;
-use dagger_core::{ChunkId, Error, Result, ResultStats, ResultStore};
+use dagger_core::{ChunkId, Error, LiveValue, Result, ResultStats, ResultStore, ValueCodec};
 use dagger_storage::{MemoryPool, SpillCodec, StorageConfig};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A [`ResultStore`] over a spilling [`MemoryPool`].
 ///
@@ -17,11 +22,32 @@ use std::sync::Arc;
 /// }
 /// assert!(r.stats().spilled_bytes > 0 && r.stats().peak_memory_bytes <= 1 << 20);
 /// assert_eq!(r.get(ChunkId(0)).unwrap()[0], 0);
+/// // A live value: kept unserialized, spilled through its codec, decoded on the way back.
+/// r.put_value(ChunkId(9), dagger::live_value(vec![9u8; 900 << 10])).unwrap();
+/// r.put_value(ChunkId(10), dagger::live_value(vec![10u8; 900 << 10])).unwrap();
+/// let back = r.get_value(ChunkId(9)).unwrap().unwrap();
+/// assert_eq!(back.downcast_ref::<Vec<u8>>().map(|v| v[0]), Some(9));
+/// assert!(r.stats().peak_memory_bytes <= 1 << 20);
 /// ```
 #[derive(Debug)]
 pub struct PoolResults {
     pool: MemoryPool,
     codec: Arc<SpillCodec>,
+    /// The codec of each result held live (absent: held as bytes).
+    live: Mutex<HashMap<ChunkId, ValueCodec>>,
+}
+
+impl PoolResults {
+    /// The live-codec table. A panic elsewhere while it was held cannot leave it
+    /// inconsistent (every update is one insert or remove), so a poisoned lock is used as is.
+    fn live(&self) -> MutexGuard<'_, HashMap<ChunkId, ValueCodec>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A pool spill codec that encodes and decodes through `c`.
+fn spill_codec(c: ValueCodec) -> SpillCodec {
+    SpillCodec::from_fns(c.name, c.encode, c.decode)
 }
 
 impl PoolResults {
@@ -39,6 +65,7 @@ impl PoolResults {
         Ok(PoolResults {
             pool: MemoryPool::new(config)?,
             codec: Arc::new(codec),
+            live: Mutex::new(HashMap::new()),
         })
     }
 
@@ -67,15 +94,47 @@ impl PoolResults {
 impl ResultStore for PoolResults {
     fn put(&self, id: ChunkId, bytes: Bytes) -> Result<()> {
         let size = bytes.len() as u64;
+        self.live().remove(&id);
         self.pool
             .put(id, Arc::new(bytes), size, Some(self.codec.clone()))
     }
 
+    fn put_value(&self, id: ChunkId, value: LiveValue) -> Result<()> {
+        let codec = value.codec;
+        // Recorded first: a reader in between finds the codec and asks the pool, which
+        // answers "not here" until the value is in.
+        self.live().insert(id, codec);
+        let put = self.pool.put(
+            id,
+            value.value,
+            value.size,
+            Some(Arc::new(spill_codec(codec))),
+        );
+        if put.is_err() {
+            self.live().remove(&id);
+        }
+        put
+    }
+
     fn get(&self, id: ChunkId) -> Result<Bytes> {
-        self.pool.get_value::<Bytes>(id).map(|b| (*b).clone())
+        let live = self.live().get(&id).copied();
+        match live {
+            Some(codec) => codec.encode_value(self.pool.get(id)?.as_ref()),
+            None => self.pool.get_value::<Bytes>(id).map(|b| (*b).clone()),
+        }
+    }
+
+    fn get_value(&self, id: ChunkId) -> Result<Option<LiveValue>> {
+        let Some(codec) = self.live().get(&id).copied() else {
+            return Ok(None);
+        };
+        let value = self.pool.get(id)?;
+        let size = self.pool.size_of(id).unwrap_or(0);
+        Ok(Some(LiveValue::new(value, codec, size)))
     }
 
     fn remove(&self, id: ChunkId) -> Result<()> {
+        self.live().remove(&id);
         self.pool.remove(id).map(|_| ())
     }
 

@@ -7,6 +7,7 @@
 //! result is dropped in the driver, its owner (and any worker holding a copy) forgets it.
 
 mod launch;
+mod live;
 mod pinned;
 mod protocol;
 mod registry;
@@ -15,6 +16,10 @@ mod results;
 pub(crate) mod worker;
 
 pub use launch::WorkerProgram;
+pub use live::{
+    arity, decode_arg, live_value, missing_arg, postcard_codec, ArgValue, LiveArg, LiveInvoke,
+    LiveRet, ViaClone, ViaCodec, ViaEncoded, ViaLive,
+};
 pub use pinned::{local_piece, pinned_count, Pinned};
 pub use protocol::ArgRef;
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};

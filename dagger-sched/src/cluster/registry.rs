@@ -2,8 +2,11 @@
 //!
 //! A closure can only run in the process that made it. A function declared with
 //! [`register!`](crate::register) is collected at link time (with `inventory`) under a stable
-//! name, so a worker process can run it on arguments that arrive as bytes.
+//! name, so a worker process can run it on arguments that arrive as bytes, or — for results
+//! it already holds — as live values (see the `live` module: no encode or decode on the
+//! same-worker path).
 
+use super::live::LiveInvoke;
 use bytes::Bytes;
 use dagger_core::{Error, Result};
 use serde::{de::DeserializeOwned, Serialize};
@@ -48,6 +51,8 @@ pub struct Registration {
     pub name: &'static str,
     /// Decodes the arguments, runs, encodes the result.
     pub invoke: fn(&[Bytes]) -> Result<Bytes>,
+    /// Takes live or encoded arguments, runs, keeps the result live.
+    pub live: LiveInvoke,
 }
 
 inventory::collect!(Registration);
@@ -67,22 +72,32 @@ pub fn invoke<A: DecodeArgs, R: Serialize>(
 /// A registered function's entry point: encoded arguments in, encoded result out.
 pub(crate) type Invoke = fn(&[Bytes]) -> Result<Bytes>;
 
-fn table() -> &'static HashMap<&'static str, Invoke> {
-    static T: OnceLock<HashMap<&'static str, Invoke>> = OnceLock::new();
+fn table() -> &'static HashMap<&'static str, &'static Registration> {
+    static T: OnceLock<HashMap<&'static str, &'static Registration>> = OnceLock::new();
     T.get_or_init(|| {
         inventory::iter::<Registration>
             .into_iter()
-            .map(|r| (r.name, r.invoke))
+            .map(|r| (r.name, r))
             .collect()
     })
 }
 
-/// Looks up a registered function by name.
-pub(crate) fn lookup(name: &str) -> Result<Invoke> {
+fn registration(name: &str) -> Result<&'static Registration> {
     table()
         .get(name)
         .copied()
         .ok_or_else(|| Error::UnknownFunction(format!("{name} is not registered in this process")))
+}
+
+/// Looks up a registered function's bytes entry point by name.
+#[allow(dead_code)] // the bytes path stays for callers that only have bytes
+pub(crate) fn lookup(name: &str) -> Result<Invoke> {
+    registration(name).map(|r| r.invoke)
+}
+
+/// Looks up a registered function's live entry point by name.
+pub(crate) fn lookup_live(name: &str) -> Result<LiveInvoke> {
+    registration(name).map(|r| r.live)
 }
 
 /// The names of every function registered in this executable.
@@ -159,10 +174,27 @@ macro_rules! register {
             fn [<__dagger_invoke_ $name>](parts: &[$crate::__private::Bytes]) -> $crate::Result<$crate::__private::Bytes> {
                 $crate::__private::invoke::<($($ty,)*), $ret>(parts, [<__dagger_local_ $name>])
             }
+            // The live entry point: each argument cloned out of a live value or decoded
+            // from bytes, the result kept live (see the `live` module for the selection).
+            #[allow(non_snake_case, unused_mut, unused_variables, clippy::needless_borrow)]
+            fn [<__dagger_live_ $name>](parts: &[$crate::__private::ArgValue]) -> $crate::Result<$crate::__private::LiveValue> {
+                #[allow(unused_imports)]
+                use $crate::__private::{ViaClone as _, ViaCodec as _, ViaEncoded as _, ViaLive as _};
+                $crate::__private::arity(parts, 0usize $(+ { let _ = stringify!($arg); 1usize })*)?;
+                let mut next = parts.iter().enumerate();
+                $(
+                    let $arg: $ty = match next.next().ok_or_else($crate::__private::missing_arg)? {
+                        (i, $crate::__private::ArgValue::Bytes(b)) => $crate::__private::decode_arg::<$ty>(b, i)?,
+                        (i, $crate::__private::ArgValue::Live(v)) => (&&$crate::__private::LiveArg::<$ty>::new()).take_live(v, i)?,
+                    };
+                )*
+                (&&$crate::__private::LiveRet::<$ret>::new()).keep_live($name($($arg),*))
+            }
             $crate::__private::inventory::submit! {
                 $crate::Registration {
                     name: concat!(module_path!(), "::", stringify!($name)),
                     invoke: [<__dagger_invoke_ $name>],
+                    live: [<__dagger_live_ $name>],
                 }
             }
         }

@@ -2,42 +2,93 @@
 //! `dagger` facade installs `dagger-storage`'s spilling pool when a memory limit is set.
 
 use bytes::Bytes;
-use dagger_core::{ChunkId, Error, Result, ResultStats, ResultStore};
+use dagger_core::{ChunkId, Error, LiveValue, Result, ResultStats, ResultStore};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-/// Results in a hash map, never spilled.
+/// One held result: bytes, or a live value encoded only when bytes are asked for.
+#[derive(Debug)]
+enum Held {
+    Bytes(Bytes),
+    Live(LiveValue),
+}
+
+impl Held {
+    fn size(&self) -> u64 {
+        match self {
+            Held::Bytes(b) => b.len() as u64,
+            Held::Live(v) => v.size,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Map {
+    held: HashMap<ChunkId, Held>,
+    bytes: u64,
+    peak: u64,
+}
+
+impl Map {
+    fn insert(&mut self, id: ChunkId, h: Held) {
+        let n = h.size();
+        if let Some(old) = self.held.insert(id, h) {
+            self.bytes -= old.size();
+        }
+        self.bytes += n;
+        self.peak = self.peak.max(self.bytes);
+    }
+}
+
+/// Results in a hash map, never spilled. Live values stay unserialized; memory is counted
+/// by their estimated [`size`](LiveValue::size).
+///
+/// ```
+/// use dagger_core::{ChunkId, ResultStore};
+/// let r = dagger_sched::MemoryResults::default();
+/// r.put_value(ChunkId(1), dagger_sched::live_value(vec![1u8, 2])).unwrap();
+/// let v = r.get_value(ChunkId(1)).unwrap().unwrap();
+/// assert_eq!(v.downcast_ref::<Vec<u8>>(), Some(&vec![1, 2])); // the value itself
+/// assert_eq!(&r.get(ChunkId(1)).unwrap()[..], &[2, 1, 2]); // encoded when asked
+/// ```
 #[derive(Debug, Default)]
 pub struct MemoryResults {
-    map: Mutex<(HashMap<ChunkId, Bytes>, u64, u64)>,
+    map: Mutex<Map>,
 }
 
 impl ResultStore for MemoryResults {
     fn put(&self, id: ChunkId, bytes: Bytes) -> Result<()> {
-        let mut g = self.map.lock();
-        let n = bytes.len() as u64;
-        if let Some(old) = g.0.insert(id, bytes) {
-            g.1 -= old.len() as u64;
-        }
-        g.1 += n;
-        g.2 = g.2.max(g.1);
+        self.map.lock().insert(id, Held::Bytes(bytes));
+        Ok(())
+    }
+
+    fn put_value(&self, id: ChunkId, value: LiveValue) -> Result<()> {
+        self.map.lock().insert(id, Held::Live(value));
         Ok(())
     }
 
     fn get(&self, id: ChunkId) -> Result<Bytes> {
-        self.map
-            .lock()
-            .0
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("chunk {id}")))
+        // Clone out under the lock, encode outside it (a big value takes a while).
+        let live = match self.map.lock().held.get(&id) {
+            Some(Held::Bytes(b)) => return Ok(b.clone()),
+            Some(Held::Live(v)) => v.clone(),
+            None => return Err(Error::NotFound(format!("chunk {id}"))),
+        };
+        live.encode()
+    }
+
+    fn get_value(&self, id: ChunkId) -> Result<Option<LiveValue>> {
+        Ok(match self.map.lock().held.get(&id) {
+            Some(Held::Live(v)) => Some(v.clone()),
+            _ => None,
+        })
     }
 
     fn remove(&self, id: ChunkId) -> Result<()> {
         let mut g = self.map.lock();
-        if let Some(old) = g.0.remove(&id) {
-            g.1 -= old.len() as u64;
+        if let Some(old) = g.held.remove(&id) {
+            g.bytes -= old.size();
         }
         Ok(())
     }
@@ -45,9 +96,9 @@ impl ResultStore for MemoryResults {
     fn stats(&self) -> ResultStats {
         let g = self.map.lock();
         ResultStats {
-            chunks: g.0.len() as u64,
-            memory_bytes: g.1,
-            peak_memory_bytes: g.2,
+            chunks: g.held.len() as u64,
+            memory_bytes: g.bytes,
+            peak_memory_bytes: g.peak,
             spilled_bytes: 0,
         }
     }

@@ -1,15 +1,16 @@
 //! The worker side: join a driver, run the registered functions it sends, hold the results,
 //! serve them to peers, forget them when told.
 
+use super::live::ArgValue;
 use super::protocol::{
     decode, encode, ArgRef, Done, DoneOk, PeerMsg, RemoteError, RunTask, ToDriver, ToWorker,
 };
-use super::registry::lookup;
+use super::registry::lookup_live;
 use crate::context::Context;
 use bytes::Bytes;
 use dagger_core::{
-    ChunkId, Connection, Error, FrameSender, Options, ProcessorId, Result, ResultStore, Scope,
-    Transport, WorkerId,
+    ChunkId, Connection, Error, FrameSender, LiveValue, Options, ProcessorId, Result, ResultStore,
+    Scope, Transport, WorkerId,
 };
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -69,13 +70,39 @@ impl WorkerState {
             .map_err(|_| Error::NotFound(format!("chunk {id} on worker {}", self.me)))
     }
 
-    /// An argument's bytes: inline, held here, or fetched from its owner (and kept).
-    fn arg(self: &Arc<Self>, a: &ArgRef) -> Result<Bytes> {
+    /// Chunk `id` as held here: its live value (`Ok(Err(_))`) to encode later, or its bytes.
+    fn held(&self, id: ChunkId) -> Result<std::result::Result<Bytes, LiveValue>> {
+        match self.chunks.get_value(id) {
+            Ok(Some(v)) => Ok(Err(v)),
+            // Not live, or live but unreadable: the bytes path says which.
+            _ => self.local(id).map(Ok),
+        }
+    }
+
+    /// What to answer a peer's or the driver's request for chunk `id`. The value to send is
+    /// taken now (so a release that follows cannot race it); encoding a large live value
+    /// happens on a blocking thread, off the runtime that reads the driver's messages.
+    async fn bytes_for(self: &Arc<Self>, id: ChunkId) -> Result<Bytes> {
+        match self.held(id)? {
+            Ok(b) => Ok(b),
+            Err(v) if v.size <= SMALL => v.encode(),
+            Err(v) => tokio::task::spawn_blocking(move || v.encode())
+                .await
+                .map_err(|e| Error::Io(format!("encoding chunk {id}: {e}")))?,
+        }
+    }
+
+    /// An argument: inline bytes, a value held here (live if it is held live), or bytes
+    /// fetched from its owner (and kept).
+    fn arg(self: &Arc<Self>, a: &ArgRef) -> Result<ArgValue> {
         match a {
-            ArgRef::Inline(b) => Ok(b.clone()),
+            ArgRef::Inline(b) => Ok(ArgValue::Bytes(b.clone())),
             ArgRef::Chunk { id, owner } => {
-                if let Ok(b) = self.local(*id) {
-                    return Ok(b);
+                if let Ok(h) = self.held(*id) {
+                    return Ok(match h {
+                        Ok(b) => ArgValue::Bytes(b),
+                        Err(v) => ArgValue::Live(v),
+                    });
                 }
                 if *owner == self.me {
                     return Err(Error::WorkerLost {
@@ -89,7 +116,7 @@ impl WorkerState {
                     .rt
                     .block_on(async move { me.fetch_from_peer(owner, id).await })?;
                 self.chunks.put(id, b.clone())?;
-                Ok(b)
+                Ok(ArgValue::Bytes(b))
             }
         }
     }
@@ -161,13 +188,15 @@ impl WorkerState {
     fn run(self: &Arc<Self>, t: RunTask) {
         super::pinned::begin_task();
         let thread = crate::executor::current_processor().map_or(0, |p| p.index);
-        let outcome = (|| -> Result<Bytes> {
-            let parts: Vec<Bytes> = t.args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
-            let f = lookup(&t.func)?;
+        let outcome = (|| -> Result<LiveValue> {
+            let parts: Vec<ArgValue> = t.args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
+            let f = lookup_live(&t.func)?;
             let _span = tracing::trace_span!(target: "dagger", "compute", task = t.task.0,
                 timeline = %dagger_core::ProcessorId::thread(self.me, thread), worker = self.me.0)
             .entered();
-            match std::panic::catch_unwind(|| f(&parts)) {
+            // Unwind safety: after a panic the arguments are dropped unread and the error
+            // is all that is kept.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&parts))) {
                 Ok(r) => r,
                 Err(p) => Err(Error::User(crate::task::panic_message(p))),
             }
@@ -176,26 +205,39 @@ impl WorkerState {
         if !made.is_empty() {
             self.pinned.lock().insert(ChunkId(t.task.0), made);
         }
-        let outcome = match outcome {
-            Ok(bytes) => {
-                let size = bytes.len() as u64;
-                let inline = (size <= u64::from(t.inline_limit)).then(|| bytes.clone());
-                match self.chunks.put(ChunkId(t.task.0), bytes) {
-                    Ok(()) => Ok(DoneOk {
-                        size,
-                        thread,
-                        inline,
-                    }),
-                    Err(e) => Err(RemoteError::from(&e)),
-                }
-            }
-            Err(e) => Err(RemoteError::from(&e)),
-        };
+        let outcome = outcome
+            .and_then(|v| {
+                let size = v.size;
+                let inline = inline_bytes(&v, t.inline_limit)?;
+                self.chunks.put_value(ChunkId(t.task.0), v)?;
+                Ok(DoneOk {
+                    size,
+                    thread,
+                    inline,
+                })
+            })
+            .map_err(|e| RemoteError::from(&e));
         self.finished(Done {
             task: t.task,
             outcome,
         });
     }
+}
+
+/// Live values up to this estimated size are encoded on the thread that asks.
+const SMALL: u64 = 64 * 1024;
+
+/// The encoding of a result small enough to travel with its completion notice (`None` if it
+/// is larger than `limit`). Only a value whose estimated size is within twice the limit is
+/// encoded to find out (postcard's varints can make an encoding a little larger than the
+/// value), so a large result is never encoded here.
+fn inline_bytes(v: &LiveValue, limit: u32) -> Result<Option<Bytes>> {
+    let limit = u64::from(limit);
+    if v.size > limit.saturating_mul(2).max(64) {
+        return Ok(None);
+    }
+    let b = v.encode()?;
+    Ok((b.len() as u64 <= limit).then_some(b))
 }
 
 /// The address this machine uses to reach `scheduler` (so peers can reach our data port).
@@ -309,7 +351,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                         let Ok(PeerMsg::Get { req, chunk }) = decode::<PeerMsg>(&f) else {
                             break;
                         };
-                        let bytes = s3.local(chunk).map_err(|e| RemoteError::from(&e));
+                        let bytes = s3.bytes_for(chunk).await.map_err(|e| RemoteError::from(&e));
                         let Ok(out) = encode(&PeerMsg::Data { req, bytes }) else {
                             break;
                         };
@@ -374,10 +416,27 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                         }
                     }
                 }
-                Ok(ToWorker::Fetch { req, chunk }) => {
-                    let bytes = state.local(chunk).map_err(|e| RemoteError::from(&e));
-                    state.send(ToDriver::Data { req, bytes });
-                }
+                Ok(ToWorker::Fetch { req, chunk }) => match state.held(chunk) {
+                    Ok(Err(v)) if v.size > SMALL => {
+                        // Large and live: encode off this loop, answer when done.
+                        let s = state.clone();
+                        tokio::spawn(async move {
+                            let bytes = tokio::task::spawn_blocking(move || v.encode())
+                                .await
+                                .unwrap_or_else(|e| {
+                                    Err(Error::Io(format!("encoding chunk {chunk}: {e}")))
+                                })
+                                .map_err(|e| RemoteError::from(&e));
+                            s.send(ToDriver::Data { req, bytes });
+                        });
+                    }
+                    held => {
+                        let bytes = held
+                            .and_then(|h| h.or_else(|v| v.encode()))
+                            .map_err(|e| RemoteError::from(&e));
+                        state.send(ToDriver::Data { req, bytes });
+                    }
+                },
                 Ok(ToWorker::Release(ids)) => {
                     for id in ids {
                         if let Some(p) = state.pinned.lock().remove(&id) {
