@@ -82,6 +82,8 @@ pub mod reduce;
 pub mod remote;
 pub mod sort;
 pub mod structure;
+#[doc(hidden)]
+pub mod testing;
 pub mod unary;
 pub mod wire;
 

@@ -1,0 +1,80 @@
+//! The array library on a cluster of 2 real worker processes (started by re-executing this
+//! test binary on the ignored test `worker_entry`): the behaviours of group G, random
+//! operations against ndarray, typed errors, and proof that block kernels ran on the
+//! workers. The checks are `dagger::array::testing`'s, shared with the threads-only run of
+//! `dagger-array/tests/behaviours.rs`.
+
+use dagger::array::{testing, ArithOp, Blocks, DArray};
+use dagger::{Context, WorkerId, WorkerProgram};
+use std::collections::HashSet;
+
+/// The body of every worker process these tests start.
+#[test]
+#[ignore]
+fn worker_entry() {
+    dagger::init();
+}
+
+fn cluster() -> Context {
+    dagger::init();
+    Context::builder()
+        .threads(2)
+        .workers(2)
+        .worker_threads(2)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap())
+        .build()
+}
+
+#[test]
+fn group_g_on_two_workers() {
+    let ctx = cluster();
+    assert_eq!(ctx.workers(), vec![WorkerId(1), WorkerId(2), WorkerId(3)]);
+    testing::g48_construction_round_trip(&ctx);
+    testing::g51_map_and_broadcast(&ctx);
+    testing::g52_reductions(&ctx);
+    testing::g53_indexing_dense_and_sparse(&ctx);
+    testing::g55_transpose_grid_and_values(&ctx);
+    testing::g56_products(&ctx);
+    testing::g58_random_blocks_differ(&ctx);
+    testing::readme_sparse_example_and_summary(&ctx);
+}
+
+#[test]
+fn random_ops_against_ndarray_on_two_workers() {
+    let ctx = cluster();
+    testing::ops_against_ndarray(&ctx, 7, 3);
+    testing::shape_errors_are_typed(&ctx);
+}
+
+#[test]
+fn blocks_are_computed_on_the_workers() {
+    let ctx = cluster();
+    // Every step is a named kernel: nothing needs the driver.
+    let x = DArray::<f64>::randn_seeded(&Blocks::from([50, 50]), &[400, 400], 3).unwrap();
+    let y = x
+        .arith_scalar(2.0, ArithOp::Mul, dagger::array::binary::Side::Right)
+        .arith(&x.transpose().unwrap(), ArithOp::Add)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let owners: HashSet<WorkerId> = y.chunks().unwrap().iter().map(|c| c.owner()).collect();
+    assert!(
+        owners.contains(&WorkerId(2)) && owners.contains(&WorkerId(3)),
+        "blocks computed on {owners:?}"
+    );
+    // The values agree with the same computation in this process alone.
+    let local = Context::builder().threads(2).build();
+    let want = x
+        .arith_scalar(2.0, ArithOp::Mul, dagger::array::binary::Side::Right)
+        .arith(&x.transpose().unwrap(), ArithOp::Add)
+        .unwrap()
+        .collect_dense(&local)
+        .unwrap();
+    assert_eq!(y.collect_dense(&ctx).unwrap(), want);
+    // A fused reduction and a sort run there too, and agree.
+    let s = x
+        .arith_scalar(2.0, ArithOp::Pow, dagger::array::binary::Side::Right)
+        .sum();
+    let (a, b) = (s.collect(&ctx).unwrap(), s.collect(&local).unwrap());
+    assert!((a - b).abs() <= 1e-9 * b, "{a} vs {b}");
+}
