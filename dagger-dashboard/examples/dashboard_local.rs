@@ -1,4 +1,4 @@
-//! A computation long enough to watch: `cargo run -p dagger-dashboard --example dashboard
+//! A computation long enough to watch: `cargo run -p dagger-dashboard --example dashboard_local
 //! [seconds]` prints the dashboard's address (DAGGER_DASHBOARD=host:port chooses it;
 //! default 127.0.0.1:8787, or any free port if that one is taken) and runs rounds of lazy
 //! tree reductions and eager batches, with a few failing tasks, for `seconds` (default 60).

@@ -132,11 +132,17 @@ impl Dashboard {
     /// or to `1`/`on`/empty for [`Dashboard::DEFAULT_ADDR`]. `Ok(None)` when it is unset or
     /// `0`/`off`.
     pub fn from_env() -> Result<Option<Dashboard>> {
+        match Dashboard::env_addr()? {
+            Some(addr) => Dashboard::start(addr.as_str()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The address `DAGGER_DASHBOARD` asks for (see [`Dashboard::from_env`]), without
+    /// starting anything.
+    pub fn env_addr() -> Result<Option<String>> {
         match std::env::var(ENV_VAR) {
-            Ok(v) => match parse_env(&v)? {
-                Some(addr) => Dashboard::start(addr.as_str()).map(Some),
-                None => Ok(None),
-            },
+            Ok(v) => parse_env(&v),
             Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(_)) => {
                 Err(Error::Argument(format!("{ENV_VAR} is not valid UTF-8")))

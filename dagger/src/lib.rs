@@ -56,7 +56,10 @@ pub use dagger_dashboard as dashboard;
 #[cfg(feature = "dashboard")]
 mod watch;
 #[cfg(feature = "dashboard")]
-pub use watch::{feed_gauges, with_dashboard, GaugeFeed};
+pub use watch::{
+    dashboard_from_env, feed_gauges, global_dashboard, global_dashboard_on, watch, with_dashboard,
+    DashboardExt, GaugeFeed, GAUGE_PERIOD,
+};
 
 #[cfg(feature = "tcp")]
 mod process;

@@ -18,7 +18,9 @@ impl dagger_sched::TransportFactory for TcpTransport {
 /// in its environment — by [`Context::builder().workers(n)`](crate::ContextBuilder::workers),
 /// `cargo xtask cluster`, ssh, Slurm or Kubernetes) it joins that scheduler, serves tasks and
 /// exits the process when the driver says so or goes away. In the driver it installs TCP as
-/// the cluster transport and returns at once.
+/// the cluster transport and returns at once; with the `dashboard` feature and
+/// `DAGGER_DASHBOARD=addr` set it also starts the process-wide dashboard (see
+/// `dagger::DashboardExt::env_dashboard`).
 ///
 /// ```
 /// dagger::init(); // in the driver: returns
@@ -28,6 +30,12 @@ impl dagger_sched::TransportFactory for TcpTransport {
 pub fn init() {
     dagger_sched::set_default_transport(Arc::new(TcpTransport));
     let Ok(addr) = std::env::var("DAGGER_SCHEDULER") else {
+        // The driver: the process-wide dashboard, if DAGGER_DASHBOARD asks for one (workers
+        // inherit the variable but never serve a dashboard).
+        #[cfg(feature = "dashboard")]
+        if let Err(e) = crate::watch::dashboard_from_env() {
+            eprintln!("dagger: no dashboard: {e}");
+        }
         return;
     };
     // A worker keeps its results in the spilling pool when a limit or a store is configured.

@@ -1,20 +1,116 @@
-//! Live numbers for the dashboard (feature `dashboard`): what each worker holds, sampled.
+//! The live dashboard from the facade (feature `dashboard`): start one for a builder, the
+//! process-wide one `DAGGER_DASHBOARD` asks for, and the worker figures it shows.
+//!
+//! Two ways to get a dashboard:
+//!
+//! - [`with_dashboard`]`(builder, addr)` starts one that the caller owns (it stops when
+//!   dropped);
+//! - [`DashboardExt::dashboard`]`(addr)` on a builder, or `DAGGER_DASHBOARD=addr` in the
+//!   driver's environment (read by [`init`](crate::init)), start the *process-wide* one,
+//!   which lives as long as the process. [`DashboardExt::env_dashboard`] installs it on a
+//!   builder when the environment asked for it.
 
 use dagger_dashboard::{Dashboard, Gauges};
 use dagger_sched::{Context, ContextBuilder};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+/// How often gauge feeds started by this module sample the workers.
+pub const GAUGE_PERIOD: Duration = Duration::from_millis(250);
+
 /// Starts a dashboard on `addr` and installs its observer on `builder` (the reference-style
-/// `Context::builder().dashboard(addr)`).
+/// `Context::builder().dashboard(addr)`, with a dashboard the caller owns).
 pub fn with_dashboard(
     builder: ContextBuilder,
     addr: &str,
 ) -> dagger_core::Result<(ContextBuilder, Dashboard)> {
-    let dash = Dashboard::start(addr).map_err(|e| dagger_core::Error::Io(e.to_string()))?;
+    let dash = Dashboard::start(addr)?;
     let b = builder.observer(dash.observer());
     Ok((b, dash))
+}
+
+/// The process-wide dashboard, once started.
+static GLOBAL: OnceLock<Dashboard> = OnceLock::new();
+/// Serialises starting it, so two racing callers bind one address once.
+static STARTING: Mutex<()> = Mutex::new(());
+
+/// The process-wide dashboard, if [`DashboardExt::dashboard`] or `DAGGER_DASHBOARD` (read by
+/// [`init`](crate::init)) started it.
+///
+/// ```
+/// // Nothing started one in this process.
+/// assert!(dagger::global_dashboard().is_none() || std::env::var_os("DAGGER_DASHBOARD").is_some());
+/// ```
+pub fn global_dashboard() -> Option<&'static Dashboard> {
+    GLOBAL.get()
+}
+
+/// The process-wide dashboard: the running one (whatever its address: one per process), or
+/// a new one on `addr`.
+pub fn global_dashboard_on(addr: &str) -> dagger_core::Result<&'static Dashboard> {
+    if let Some(d) = GLOBAL.get() {
+        return Ok(d);
+    }
+    let _one = STARTING.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(d) = GLOBAL.get() {
+        return Ok(d);
+    }
+    let d = Dashboard::start(addr)?;
+    Ok(GLOBAL.get_or_init(|| d))
+}
+
+/// Starts the process-wide dashboard if `DAGGER_DASHBOARD` asks for one (an address, or
+/// `1`/`on` for `127.0.0.1:8787`); [`init`](crate::init) calls it in the driver. A bad value
+/// or a busy address is an error; unset or `0`/`off` is `Ok(None)`.
+pub fn dashboard_from_env() -> dagger_core::Result<Option<&'static Dashboard>> {
+    match Dashboard::env_addr()? {
+        Some(addr) => global_dashboard_on(&addr).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `Context::builder().dashboard(addr)`: the dashboard as a builder option.
+///
+/// ```
+/// use dagger::DashboardExt;
+/// let ctx = dagger::Context::builder().threads(1).dashboard("127.0.0.1:0")?.build();
+/// let _watch = dagger::watch(&ctx); // worker memory into the memory panel (clusters)
+/// ctx.spawn_with(&dagger::Options::new().name("one"), |()| 1, ()).fetch()?;
+/// let dash = dagger::global_dashboard().unwrap();
+/// println!("open {}", dash.url());
+/// # let t0 = std::time::Instant::now();
+/// # while dash.state().totals.done < 1 && t0.elapsed().as_secs() < 5 {}
+/// assert_eq!(dash.state().names[0].name, "one");
+/// # Ok::<(), dagger::Error>(())
+/// ```
+pub trait DashboardExt: Sized {
+    /// Starts the process-wide dashboard on `addr` (or reuses the running one: there is one
+    /// per process, the first address wins) and shows this context on it.
+    fn dashboard(self, addr: &str) -> dagger_core::Result<Self>;
+
+    /// Shows this context on the process-wide dashboard if one runs (e.g. `DAGGER_DASHBOARD`
+    /// was set when [`init`](crate::init) ran); otherwise leaves the builder as it is.
+    fn env_dashboard(self) -> Self;
+}
+
+impl DashboardExt for ContextBuilder {
+    fn dashboard(self, addr: &str) -> dagger_core::Result<Self> {
+        Ok(self.observer(global_dashboard_on(addr)?.observer()))
+    }
+
+    fn env_dashboard(self) -> Self {
+        match global_dashboard() {
+            Some(d) => self.observer(d.observer()),
+            None => self,
+        }
+    }
+}
+
+/// Feeds the process-wide dashboard's memory panel from `ctx`'s workers (see
+/// [`feed_gauges`]); `None` if no process-wide dashboard runs. Stops when dropped.
+pub fn watch(ctx: &Context) -> Option<GaugeFeed> {
+    global_dashboard().map(|d| feed_gauges(ctx, d.gauges(), GAUGE_PERIOD))
 }
 
 /// Stops feeding gauges when dropped.
@@ -28,6 +124,7 @@ impl Drop for GaugeFeed {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
@@ -35,6 +132,9 @@ impl Drop for GaugeFeed {
 
 /// Every `period`, sets each live worker's memory in use and spilled bytes on `gauges`, until
 /// the returned guard is dropped. Sampling keeps it off the tasks' path.
+///
+/// Transfers between workers are not fed yet: the scheduler does not count them (see the
+/// dashboard crate's README).
 pub fn feed_gauges(ctx: &Context, gauges: Gauges, period: Duration) -> GaugeFeed {
     let stop = Arc::new(AtomicBool::new(false));
     let (ctx, s) = (ctx.clone(), stop.clone());
@@ -47,7 +147,8 @@ pub fn feed_gauges(ctx: &Context, gauges: Gauges, period: Duration) -> GaugeFeed
                         gauges.set_memory(w, st.memory_bytes, st.spilled_bytes);
                     }
                 }
-                std::thread::sleep(period);
+                // Parked rather than slept, so dropping the guard ends it at once.
+                std::thread::park_timeout(period);
             }
         })
         .ok();

@@ -58,3 +58,57 @@ fn the_dashboard_shows_remote_tasks_and_worker_memory() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Run by `dagger_dashboard_env_starts_the_process_wide_dashboard` in a child process with
+/// `DAGGER_DASHBOARD` set (the variable is process-wide, so it gets a process of its own).
+#[test]
+#[ignore]
+fn env_child() {
+    use dagger::DashboardExt;
+    dagger::init();
+    let dash = dagger::global_dashboard().expect("init started the dashboard");
+    let ctx = Context::builder().threads(1).env_dashboard().build();
+    let o = Options::new().name("from-env");
+    let ts: Vec<_> = (0..3u64)
+        .map(|i| ctx.spawn_with(&o, |(x,)| x * 2, (i,)))
+        .collect();
+    assert_eq!(dagger::fetch_all(&ts).unwrap(), vec![0, 2, 4]);
+    let t0 = Instant::now();
+    while dash.state().totals.done < 3 {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = dash.state();
+    assert_eq!(s.names[0].name, "from-env");
+    // `.dashboard(addr)` reuses the process-wide one: one dashboard per process.
+    let b = Context::builder()
+        .threads(1)
+        .dashboard("127.0.0.1:1")
+        .unwrap();
+    drop(b);
+    assert_eq!(dagger::global_dashboard().unwrap().addr(), dash.addr());
+    println!("ENV-CHILD-OK {}", dash.url());
+}
+
+#[test]
+fn dagger_dashboard_env_starts_the_process_wide_dashboard() {
+    let run = |value: &str| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "env_child", "--ignored", "--nocapture"])
+            .env("DAGGER_DASHBOARD", value)
+            .env_remove("DAGGER_SCHEDULER")
+            .output()
+            .unwrap()
+    };
+    let out = run("127.0.0.1:0");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("ENV-CHILD-OK http://127.0.0.1:"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Off: init starts nothing, so the child's `expect` fails.
+    let out = run("off");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("init started the dashboard"));
+}
