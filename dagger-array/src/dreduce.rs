@@ -66,14 +66,17 @@ impl<T: Element> DArray<T> {
 
     /// `(minimum, maximum)` in one pass over the blocks.
     pub fn extrema(&self) -> Lazy<(T, T)> {
+        // The partials are registered kernels (they run where the blocks are); only the
+        // numbers meet in the driver.
         let parts: Vec<_> = self
             .blocks
             .iter()
             .map(|b| {
-                Node::task1(b, |v: BlockValue<T>| {
-                    let v = v?;
-                    Ok(reduce::reduce_op_block(&v, ReduceOp::Min)
-                        .zip(reduce::reduce_op_block(&v, ReduceOp::Max)))
+                let b = std::slice::from_ref(b);
+                let lo = partial_node(Kernel::Reduce(ReduceOp::Min), b);
+                let hi = partial_node(Kernel::Reduce(ReduceOp::Max), b);
+                Node::task2(&lo, &hi, |lo: Result<Option<T>>, hi: Result<Option<T>>| {
+                    Ok(lo?.zip(hi?))
                 })
             })
             .collect();

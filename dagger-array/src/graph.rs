@@ -279,6 +279,13 @@ pub(crate) fn kernel_node<T: Element>(
                 [a] => m.ctx.spawn_fn_with(&opts, set.k1, (k, g(a))),
                 [a, b] => m.ctx.spawn_fn_with(&opts, set.k2, (k, g(a), g(b))),
                 [a, b, c] => m.ctx.spawn_fn_with(&opts, set.k3, (k, g(a), g(b), g(c))),
+                [a, b, c, d] => m
+                    .ctx
+                    .spawn_fn_with(&opts, set.k4, (k, g(a), g(b), g(c), g(d))),
+                [a, b, c, d, e] => {
+                    m.ctx
+                        .spawn_fn_with(&opts, set.k5, (k, g(a), g(b), g(c), g(d), g(e)))
+                }
                 many => {
                     m.ctx
                         .spawn_fn_with(&opts, set.kall, (k, All(many.iter().map(g).collect())))
@@ -308,6 +315,29 @@ pub(crate) fn partial_node<T: Element>(
                 many => m
                     .ctx
                     .spawn_fn_with(&o, set.pall, (k, All(many.iter().map(g).collect()))),
+            }
+        }),
+    )
+}
+
+/// A comparison task on one or two blocks (0/1 bytes out): a registered function.
+pub(crate) fn compare_node<T: Element>(
+    k: Kernel<T>,
+    xs: &[Node<BlockValue<T>>],
+) -> Node<BlockValue<u8>> {
+    let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+    task_node(
+        distinct(xs),
+        Box::new(move |m| {
+            let set = T::kernels();
+            let k = Val(k.clone());
+            let g = |i: &u64| m.get::<BlockValue<T>>(*i);
+            let o = Options::new();
+            match ids.as_slice() {
+                [a, b] => m.ctx.spawn_fn_with(&o, set.c2, (k, g(a), g(b))),
+                [a, ..] => m.ctx.spawn_fn_with(&o, set.c1, (k, g(a))),
+                // This crate builds comparisons of one or two arrays only.
+                [] => unreachable!("a comparison reads at least one block"),
             }
         }),
     )

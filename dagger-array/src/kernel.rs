@@ -7,7 +7,9 @@
 //! type (one per arity) are in [`crate::remote`]; operations that take a user closure stay
 //! closures and run in the driver process.
 
-use crate::binary::{arith_block, arith_scalar_block, divide_error, Side};
+use crate::binary::{
+    arith_block, arith_scalar_block, compare_dense, compare_scalar_dense, divide_error, CmpOp, Side,
+};
 use crate::block::{Block, Kind};
 use crate::element::{ArithOp, BitOp, Element};
 use crate::fuse::{self, Read, TILE};
@@ -112,6 +114,20 @@ pub enum Kernel<T> {
     },
     /// `a op b` element-wise. Two inputs.
     Arith(ArithOp),
+    /// `a cmp b` element-wise as 0/1 bytes (compare kernels only). Two inputs.
+    Compare(CmpOp),
+    /// `x cmp s` or `s cmp x` as 0/1 bytes (compare kernels only). One input.
+    CompareScalar {
+        /// The comparison.
+        op: CmpOp,
+        /// The scalar.
+        s: T,
+        /// Where the scalar stands.
+        side: Side,
+    },
+    /// `A op v` of a matrix block and the vector block of its rows (`A[i, j] op v[i]`).
+    /// Two inputs.
+    BroadcastCol(ArithOp),
     /// `a bitop b` element-wise (integer types). Two inputs.
     Bit(BitOp),
     /// Two partial results of a reduction along a dimension, combined. Two inputs.
@@ -128,26 +144,36 @@ pub enum Kernel<T> {
     Reduce(ReduceOp),
     /// A built-in reduction of a fused chain's block (partial kernels only).
     FusedReduce(Fused<T>, ReduceOp),
-    /// Sort stage: the splitters of a sample sort from every input part (a 1-D block).
+    /// Sort stage: evenly spaced samples of one part (a 1-D block). One input.
+    SortSample {
+        /// Number of output parts.
+        parts: usize,
+    },
+    /// Sort stage: the splitters of a sample sort from the samples of every part.
     SortSplitters {
         /// Number of output parts.
         parts: usize,
         /// Descending order.
         rev: bool,
     },
-    /// Sort stage: a 1-D block whose elements are grouped by output part (stably, each
-    /// group keeping the input order) followed by nothing else; the group sizes are the
-    /// kernel's second output, see [`crate::sort`]. Two inputs: the part, the splitters.
+    /// Sort stage: the part's elements grouped by output part (each group in input
+    /// order). Two inputs: the part, the splitters.
     SortPartition {
         /// Descending order.
         rev: bool,
     },
-    /// Sort stage: output part `part` gathered from every partitioned input and sorted.
-    SortMerge {
+    /// Sort stage: the group bound for output part `part` of a partitioned part. Two
+    /// inputs: the partitioned part, the splitters.
+    SortGroup {
         /// The output part.
         part: usize,
-        /// Number of output parts.
-        parts: usize,
+        /// Descending order.
+        rev: bool,
+    },
+    /// 1-D blocks concatenated in order.
+    Concat,
+    /// Sort stage: the inputs concatenated in order and sorted (an output part).
+    SortMerge {
         /// Descending order.
         rev: bool,
         /// Stable sort.
@@ -420,24 +446,71 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             arity(&ins, f.reads.len(), "a fused chain")?;
             fuse::fused_block(&ins, &f.reads, |i, o| f.prog.eval(i, o))?
         }
+        Kernel::SortSample { parts } => crate::sort::sample_kernel(one("sort sample")?, *parts)?,
         Kernel::SortSplitters { parts, rev } => crate::sort::splitters_kernel(&ins, *parts, *rev)?,
+        Kernel::SortGroup { part, rev } => {
+            arity(&ins, 2, "sort group")?;
+            crate::sort::group_kernel(&ins[0], &ins[1], *part, *rev)?
+        }
+        Kernel::Concat => crate::sort::concat_kernel(&ins, None)?,
+        Kernel::SortMerge { rev, stable } => {
+            crate::sort::concat_kernel(&ins, Some((*rev, *stable)))?
+        }
         Kernel::SortPartition { rev } => {
             arity(&ins, 2, "sort partition")?;
             crate::sort::partition_kernel(&ins[0], &ins[1], *rev)?
         }
-        Kernel::SortMerge {
-            part,
-            parts,
-            rev,
-            stable,
-        } => crate::sort::merge_kernel(&ins, *part, *parts, *rev, *stable)?,
         Kernel::SortSlice { start, end } => crate::sort::slice_kernel(&ins, *start, *end)?,
-        Kernel::Reduce(_) | Kernel::FusedReduce(..) => {
-            return Err(Error::Argument(
-                "a reduction kernel gives a number, not a block".into(),
-            ))
+        Kernel::BroadcastCol(op) => {
+            arity(&ins, 2, "broadcast")?;
+            let (a, x) = (ins[0].to_dense(), ins[1].to_dense());
+            if a.ndim() != 2 || x.ndim() != 1 || a.shape()[0] != x.len() {
+                return Err(Error::DimensionMismatch(format!(
+                    "cannot broadcast a {:?} vector block against a {:?} matrix block",
+                    x.shape(),
+                    a.shape()
+                )));
+            }
+            let col = x.insert_axis(ndarray::Axis(1));
+            let mut failed = false;
+            let out = ndarray::Zip::from(&a)
+                .and_broadcast(&col)
+                .map_collect(|&p, &q| {
+                    T::arith(*op, p, q).unwrap_or_else(|| {
+                        failed = true;
+                        T::zero()
+                    })
+                });
+            if failed {
+                return Err(divide_error(*op));
+            }
+            Block::Dense(out)
+        }
+        Kernel::Reduce(_)
+        | Kernel::FusedReduce(..)
+        | Kernel::Compare(_)
+        | Kernel::CompareScalar { .. } => {
+            return Err(Error::Argument(format!(
+                "{k:?} does not give a block of the input's element type"
+            )))
         }
     })
+}
+
+/// Runs a comparison kernel: a block of 0/1 bytes (Julia's `BitArray`).
+pub fn run_compare<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<u8>> {
+    let c = match k {
+        Kernel::Compare(op) => {
+            arity(&ins, 2, "compare")?;
+            compare_dense(&ins[0].to_dense(), &ins[1].to_dense(), *op)?
+        }
+        Kernel::CompareScalar { op, s, side } => {
+            arity(&ins, 1, "compare")?;
+            compare_scalar_dense(&ins[0].to_dense(), *s, *op, *side)
+        }
+        other => return Err(Error::Argument(format!("{other:?} is not a comparison"))),
+    };
+    Ok(Block::Dense(c.mapv(u8::from)))
 }
 
 /// Runs a number-valued kernel (a reduction's partial result of one block; `None` for an

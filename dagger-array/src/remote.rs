@@ -33,7 +33,31 @@ pub type K2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), BlockValu
 /// A kernel taking three blocks.
 pub type K3<T> =
     Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>, BlockValue<T>), BlockValue<T>>;
-/// A kernel taking any number of blocks.
+/// A kernel taking four blocks.
+pub type K4<T> = Registered<
+    (
+        Kernel<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+    ),
+    BlockValue<T>,
+>;
+/// A kernel taking five blocks.
+pub type K5<T> = Registered<
+    (
+        Kernel<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+    ),
+    BlockValue<T>,
+>;
+/// A kernel taking any number of blocks (on a cluster the blocks travel through the driver,
+/// so the fixed arities are used up to five).
 pub type KAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), BlockValue<T>>;
 /// A partial reduction of one block.
 pub type P1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<Option<T>>>;
@@ -41,6 +65,11 @@ pub type P1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<Option<T>>>;
 pub type P2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), Result<Option<T>>>;
 /// A partial reduction of any number of blocks.
 pub type PAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), Result<Option<T>>>;
+
+/// A comparison of one block.
+pub type C1<T> = Registered<(Kernel<T>, BlockValue<T>), BlockValue<u8>>;
+/// A comparison of two blocks.
+pub type C2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), BlockValue<u8>>;
 
 /// The registered kernels of one element type.
 pub struct KernelSet<T: Element> {
@@ -52,6 +81,10 @@ pub struct KernelSet<T: Element> {
     pub k2: K2<T>,
     /// Three input blocks.
     pub k3: K3<T>,
+    /// Four input blocks.
+    pub k4: K4<T>,
+    /// Five input blocks.
+    pub k5: K5<T>,
     /// Any number of input blocks.
     pub kall: KAll<T>,
     /// A partial reduction of one block.
@@ -60,6 +93,10 @@ pub struct KernelSet<T: Element> {
     pub p2: P2<T>,
     /// A partial reduction over any number of blocks.
     pub pall: PAll<T>,
+    /// A comparison of one block (with a scalar).
+    pub c1: C1<T>,
+    /// A comparison of two blocks.
+    pub c2: C2<T>,
 }
 
 impl<T: Element> Clone for KernelSet<T> {
@@ -77,6 +114,11 @@ fn blocks<T: Element>(vs: Vec<BlockValue<T>>) -> Result<Vec<std::sync::Arc<crate
 /// Runs a block kernel on block values (the first failed input's error flows on).
 pub fn block<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<T> {
     kernel::run(k, blocks(vs)?).map(held)
+}
+
+/// Runs a comparison kernel on block values.
+pub fn compare<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<u8> {
+    kernel::run_compare(k, blocks(vs)?).map(held)
 }
 
 /// Runs a partial-reduction kernel on block values.
@@ -101,6 +143,23 @@ macro_rules! register_kernels {
             ) -> BlockValue<$t> {
                 block(&k, vec![a, b, c])
             }
+            #[doc = concat!("Block kernel of `", stringify!($t), "` on four blocks.")]
+            pub fn [<k4_ $t>](
+                k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>, c: BlockValue<$t>, d: BlockValue<$t>
+            ) -> BlockValue<$t> {
+                block(&k, vec![a, b, c, d])
+            }
+            #[doc = concat!("Block kernel of `", stringify!($t), "` on five blocks.")]
+            pub fn [<k5_ $t>](
+                k: Kernel<$t>,
+                a: BlockValue<$t>,
+                b: BlockValue<$t>,
+                c: BlockValue<$t>,
+                d: BlockValue<$t>,
+                e: BlockValue<$t>
+            ) -> BlockValue<$t> {
+                block(&k, vec![a, b, c, d, e])
+            }
             #[doc = concat!("Block kernel of `", stringify!($t), "` on any number of blocks.")]
             pub fn [<kall_ $t>](k: Kernel<$t>, vs: Vec<BlockValue<$t>>) -> BlockValue<$t> { block(&k, vs) }
             #[doc = concat!("Partial reduction of `", stringify!($t), "` over one block.")]
@@ -108,6 +167,12 @@ macro_rules! register_kernels {
             #[doc = concat!("Partial reduction of `", stringify!($t), "` over two blocks.")]
             pub fn [<p2_ $t>](k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>) -> Result<Option<$t>> {
                 partial(&k, vec![a, b])
+            }
+            #[doc = concat!("Comparison of one `", stringify!($t), "` block.")]
+            pub fn [<c1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> BlockValue<u8> { compare(&k, vec![a]) }
+            #[doc = concat!("Comparison of two `", stringify!($t), "` blocks.")]
+            pub fn [<c2_ $t>](k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>) -> BlockValue<u8> {
+                compare(&k, vec![a, b])
             }
             #[doc = concat!("Partial reduction of `", stringify!($t), "` over any number of blocks.")]
             pub fn [<pall_ $t>](k: Kernel<$t>, vs: Vec<BlockValue<$t>>) -> Result<Option<$t>> { partial(&k, vs) }
@@ -126,10 +191,14 @@ macro_rules! kernel_set {
                 k1: crate::remote::[<K1_ $t:upper>],
                 k2: crate::remote::[<K2_ $t:upper>],
                 k3: crate::remote::[<K3_ $t:upper>],
+                k4: crate::remote::[<K4_ $t:upper>],
+                k5: crate::remote::[<K5_ $t:upper>],
                 kall: crate::remote::[<KALL_ $t:upper>],
                 p1: crate::remote::[<P1_ $t:upper>],
                 p2: crate::remote::[<P2_ $t:upper>],
                 pall: crate::remote::[<PALL_ $t:upper>],
+                c1: crate::remote::[<C1_ $t:upper>],
+                c2: crate::remote::[<C2_ $t:upper>],
             }
         }
     };

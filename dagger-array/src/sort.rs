@@ -267,24 +267,55 @@ impl<T: Element> DArray<T> {
         }
         let rev = opts.rev;
         let o = Options::new;
-        let splitters = kernel_node(o(), Kernel::SortSplitters { parts: p, rev }, &self.blocks);
-        let mut merge_in = vec![splitters.clone()];
-        merge_in.extend(self.blocks.iter().map(|b| {
-            kernel_node(
-                o(),
-                Kernel::SortPartition { rev },
-                &[b.clone(), splitters.clone()],
-            )
-        }));
+        // Samples are taken where each part lives; only they meet in one task.
+        let samples: Vec<_> = self
+            .blocks
+            .iter()
+            .map(|b| {
+                kernel_node(
+                    o(),
+                    Kernel::SortSample { parts: p },
+                    std::slice::from_ref(b),
+                )
+            })
+            .collect();
+        let splitters = kernel_node(o(), Kernel::SortSplitters { parts: p, rev }, &samples);
+        let partitioned: Vec<_> = self
+            .blocks
+            .iter()
+            .map(|b| {
+                kernel_node(
+                    o(),
+                    Kernel::SortPartition { rev },
+                    &[b.clone(), splitters.clone()],
+                )
+            })
+            .collect();
         let sorted: Vec<_> = (0..p)
             .map(|part| {
-                let k = Kernel::SortMerge {
-                    part,
-                    parts: p,
+                // Each group is cut where its partitioned part lives; the groups of one
+                // output part are concatenated (at most five per task) and sorted.
+                let mut level: Vec<_> = partitioned
+                    .iter()
+                    .map(|q| {
+                        kernel_node(
+                            o(),
+                            Kernel::SortGroup { part, rev },
+                            &[q.clone(), splitters.clone()],
+                        )
+                    })
+                    .collect();
+                while level.len() > 5 {
+                    level = level
+                        .chunks(5)
+                        .map(|c| kernel_node(o(), Kernel::Concat, c))
+                        .collect();
+                }
+                let merge = Kernel::SortMerge {
                     rev,
                     stable: opts.stable,
                 };
-                kernel_node(o(), k, &merge_in)
+                kernel_node(o(), merge, &level)
             })
             .collect();
         // Back to the input's blocking: output block k copies its range out of the parts.
@@ -462,36 +493,41 @@ pub(crate) fn partition_kernel<T: Element>(
     Ok(vector(out))
 }
 
-/// Stage 3: output part `part`: its group of every partitioned input (`ins[0]` holds the
-/// splitters), concatenated in input order and sorted. The groups are found by binary
-/// search, since the part number is non-decreasing along a partitioned block.
-pub(crate) fn merge_kernel<T: Element>(
-    ins: &[Arc<Held<T>>],
+/// Stage 3a: the group of a partitioned part bound for output part `part`, found by
+/// binary search (the output part is non-decreasing along a partitioned block).
+pub(crate) fn group_kernel<T: Element>(
+    partitioned: &Block<T>,
+    splitters: &Block<T>,
     part: usize,
-    parts: usize,
     rev: bool,
-    stable: bool,
 ) -> Result<Block<T>> {
     let cmp = order::<T>(rev);
-    let (sp, rest) = ins
-        .split_first()
-        .ok_or_else(|| Error::Argument("sort merge needs the splitters".into()))?;
-    let sp = elements(sp)?;
-    if sp.len() + 1 != parts || part >= parts {
-        return Err(Error::Argument(format!(
-            "sort merge: part {part} of {parts} with {} splitters",
-            sp.len()
-        )));
-    }
+    let (v, sp) = (elements(partitioned)?, elements(splitters)?);
+    let lo = v.partition_point(|x| bucket(&sp, x, &cmp) < part);
+    let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
+    Ok(vector(v[lo..hi.max(lo)].to_vec()))
+}
+
+/// Stage 3b: 1-D blocks concatenated in order, then sorted when `sort` says how.
+pub(crate) fn concat_kernel<T: Element>(
+    ins: &[Arc<Held<T>>],
+    sort: Option<(bool, bool)>,
+) -> Result<Block<T>> {
     let mut out = Vec::new();
-    for b in rest {
-        let v = elements(b)?;
-        let lo = v.partition_point(|x| bucket(&sp, x, &cmp) < part);
-        let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
-        out.extend_from_slice(&v[lo..hi.max(lo)]);
+    for b in ins {
+        out.extend_from_slice(&elements(b)?);
     }
-    sort_part(&mut out, &cmp, stable);
+    if let Some((rev, stable)) = sort {
+        sort_part(&mut out, &order::<T>(rev), stable);
+    }
     Ok(vector(out))
+}
+
+/// Stage 0: evenly spaced samples of one part (`OVERSAMPLE` per output part at most).
+pub(crate) fn sample_kernel<T: Element>(part: &Block<T>, parts: usize) -> Result<Block<T>> {
+    let v = elements(part)?;
+    let take = (OVERSAMPLE * parts).min(v.len());
+    Ok(vector((0..take).map(|i| v[i * v.len() / take]).collect()))
 }
 
 /// Re-blocking: elements `start..end` of the concatenated input parts.

@@ -8,16 +8,16 @@
 //! other dimensions must agree exactly: otherwise [`Error::DimensionMismatch`], as in the
 //! reference.
 
-use crate::binary::{compare_dense, compare_scalar_dense, CmpOp, Side};
+use crate::binary::{CmpOp, Side};
 use crate::block::{sparse_from_entries, Block, Kind};
 use crate::darray::{held, BlockValue, DArray, Lazy};
 use crate::element::{ArithOp, BitOp, Element, IntElement};
-use crate::graph::{kernel_node, Node};
+use crate::graph::{compare_node, kernel_node, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan, Piece};
 use crate::kernel::Kernel;
 use dagger_core::{Error, Options, Result};
-use ndarray::{ArrayD, Axis, Dimension, IxDyn, Zip};
+use ndarray::{ArrayD, Dimension, IxDyn};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -422,24 +422,10 @@ impl<T: Element> DArray<T> {
             .iter_coords()
             .zip(&self.blocks)
             .map(|(c, b)| {
-                Node::task2(
-                    b,
-                    &v.blocks[c[0]],
-                    move |a: BlockValue<T>, x: BlockValue<T>| {
-                        let (a, x) = (a?.to_dense(), x?.to_dense());
-                        let col = x.insert_axis(Axis(1));
-                        let mut failed = false;
-                        let out = Zip::from(&a).and_broadcast(&col).map_collect(|&p, &q| {
-                            T::arith(op, p, q).unwrap_or_else(|| {
-                                failed = true;
-                                T::zero()
-                            })
-                        });
-                        if failed {
-                            return Err(crate::binary::divide_error(op));
-                        }
-                        Ok(held(Block::Dense(out)))
-                    },
+                kernel_node(
+                    Options::new(),
+                    Kernel::BroadcastCol(op),
+                    &[b.clone(), v.blocks[c[0]].clone()],
                 )
             })
             .collect();
@@ -466,12 +452,7 @@ impl<T: Element> DArray<T> {
             .blocks
             .iter()
             .zip(&other.blocks)
-            .map(|(a, b)| {
-                Node::task2(a, b, move |a: BlockValue<T>, b: BlockValue<T>| {
-                    let c = compare_dense(&a?.to_dense(), &b?.to_dense(), op)?;
-                    Ok(held(Block::Dense(c.mapv(u8::from))))
-                })
-            })
+            .map(|(a, b)| compare_node(Kernel::Compare(op), &[a.clone(), b.clone()]))
             .collect();
         Ok(DArray::from_blocks(
             self.grid().clone(),
@@ -482,11 +463,17 @@ impl<T: Element> DArray<T> {
 
     /// `self cmp s` (or `s cmp self`) element-wise as 0/1 bytes.
     pub fn compare_scalar(&self, s: T, op: CmpOp, side: Side) -> DArray<u8> {
-        self.derive(Kind::Dense, move |b| {
-            Ok(Block::Dense(
-                compare_scalar_dense(&b.to_dense(), s, op, side).mapv(u8::from),
-            ))
-        })
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| {
+                compare_node(
+                    Kernel::CompareScalar { op, s, side },
+                    std::slice::from_ref(b),
+                )
+            })
+            .collect();
+        DArray::from_blocks(self.grid().clone(), Kind::Dense, blocks)
     }
 }
 

@@ -414,6 +414,56 @@ pub fn ops_against_ndarray(ctx: &Context, seed: u64, cases: usize) {
             (f - want).abs() <= 1e-9 * want,
             "fused {tag}: {f} vs {want}"
         );
+        // comparisons, broadcasting, permutedims, extrema
+        let got = x
+            .compare(&y, crate::binary::CmpOp::Lt)
+            .unwrap()
+            .collect_dense(ctx)
+            .unwrap();
+        assert_eq!(
+            got,
+            ndarray::Zip::from(&a)
+                .and(&b)
+                .map_collect(|p, q| u8::from(p < q)),
+            "{tag}"
+        );
+        let got = x
+            .compare_scalar(0.0, crate::binary::CmpOp::Ge, Side::Right)
+            .collect_dense(ctx)
+            .unwrap();
+        assert_eq!(got, a.mapv(|p| u8::from(p >= 0.0)), "{tag}");
+        let col = crate::create::rand_block::<f64>(&[r], seed, case + 5);
+        let dcol = DArray::from_array(col.clone(), &Blocks::from([bc.min(r)])).unwrap();
+        let got = x
+            .broadcast_col(&dcol, ArithOp::Mul)
+            .unwrap()
+            .collect_dense(ctx)
+            .unwrap();
+        let want = &a * &col.clone().insert_axis(Axis(1));
+        close(&got, &want, &format!("broadcast {tag}"));
+        let got = x.permutedims(&[1, 0]).unwrap().collect_dense(ctx).unwrap();
+        assert_eq!(got, a.t().to_owned(), "permutedims {tag}");
+        let (lo_v, hi_v) = x.extrema().collect(ctx).unwrap();
+        assert_eq!(
+            lo_v,
+            a.iter().copied().fold(f64::INFINITY, f64::min),
+            "{tag}"
+        );
+        assert_eq!(
+            hi_v,
+            a.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            "{tag}"
+        );
+        let ia = crate::create::rand_block::<i64>(&[r, c], seed, case);
+        let ib = crate::create::rand_block::<i64>(&[r, c], seed, case + 1);
+        let ix = DArray::from_array(ia.clone(), &Blocks::from([br, bc])).unwrap();
+        let iy = DArray::from_array(ib.clone(), &Blocks::from([br, bc])).unwrap();
+        let got = ix
+            .bit(&iy, crate::BitOp::Xor)
+            .unwrap()
+            .collect_dense(ctx)
+            .unwrap();
+        assert_eq!(got, &ia ^ &ib, "xor {tag}");
         // sort of u64 with duplicates, both orders
         let n = rng.gen_range(1..200);
         let vals: Vec<u64> = (0..n).map(|_| rng.gen_range(0..9)).collect();

@@ -77,4 +77,22 @@ fn blocks_are_computed_on_the_workers() {
         .sum();
     let (a, b) = (s.collect(&ctx).unwrap(), s.collect(&local).unwrap());
     assert!((a - b).abs() <= 1e-9 * b, "{a} vs {b}");
+    let v = DArray::<u64>::rand_seeded(&Blocks::from([5000]), &[20000], 5)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let sorted = v
+        .sort(dagger::array::sort::SortOptions::default())
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let owners: HashSet<WorkerId> = sorted.chunks().unwrap().iter().map(|c| c.owner()).collect();
+    assert!(
+        owners.iter().any(|w| *w != WorkerId(1)),
+        "sorted on {owners:?}"
+    );
+    let got = sorted.collect_dense(&ctx).unwrap();
+    let mut want = v.collect_dense(&ctx).unwrap().into_raw_vec_and_offset().0;
+    want.sort_unstable();
+    assert_eq!(got.into_raw_vec_and_offset().0, want);
 }
