@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, LiveValue, Result, ResultStats, ResultStore, ValueCodec};
-use dagger_storage::{MemoryPool, SpillCodec, StorageConfig};
+use dagger_storage::{MemoryPool, RawLe, SpillCodec, StorageConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -45,8 +45,19 @@ impl PoolResults {
     }
 }
 
-/// A pool spill codec that encodes and decodes through `c`.
-fn spill_codec(c: ValueCodec) -> SpillCodec {
+/// The pool spill codec for a live value: for a vector of plain numbers, raw little-endian
+/// bytes (which the pool streams to and from a local disk with no intermediate copy);
+/// otherwise the value's own codec.
+fn spill_codec(v: &LiveValue) -> SpillCodec {
+    macro_rules! raw {
+        ($($e:ty),*) => {$(
+            if v.value.is::<Vec<$e>>() {
+                return SpillCodec::new::<Vec<$e>, _>(RawLe);
+            }
+        )*};
+    }
+    raw!(f64, f32, u64, i64, u32, i32, u16, i16, u8, i8);
+    let c = v.codec;
     SpillCodec::from_fns(c.name, c.encode, c.decode)
 }
 
@@ -101,15 +112,11 @@ impl ResultStore for PoolResults {
 
     fn put_value(&self, id: ChunkId, value: LiveValue) -> Result<()> {
         let codec = value.codec;
+        let spill = Arc::new(spill_codec(&value));
         // Recorded first: a reader in between finds the codec and asks the pool, which
         // answers "not here" until the value is in.
         self.live().insert(id, codec);
-        let put = self.pool.put(
-            id,
-            value.value,
-            value.size,
-            Some(Arc::new(spill_codec(codec))),
-        );
+        let put = self.pool.put(id, value.value, value.size, Some(spill));
         if put.is_err() {
             self.live().remove(&id);
         }
@@ -146,5 +153,76 @@ impl ResultStore for PoolResults {
             peak_memory_bytes: s.peak_memory_bytes,
             spilled_bytes: s.disk_bytes,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limited(bytes: u64) -> PoolResults {
+        PoolResults::new(StorageConfig {
+            memory_limit: Some(bytes),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn live_values_spill_under_the_limit_and_come_back_live() {
+        let r = limited(100_000);
+        // Raw numbers (spilled as raw bytes) and a general serde type (through postcard).
+        for i in 0..6u64 {
+            r.put_value(ChunkId(i), dagger_sched::live_value(vec![i as f64; 5_000]))
+                .unwrap();
+            r.put_value(
+                ChunkId(100 + i),
+                dagger_sched::live_value(vec![(i, format!("s{i}")); 2_000]),
+            )
+            .unwrap();
+        }
+        let s = r.stats();
+        assert!(
+            s.spilled_bytes > 0 && s.peak_memory_bytes <= 100_000,
+            "{s:?}"
+        );
+        assert_eq!(s.chunks, 12);
+        for i in 0..6u64 {
+            let v = r.get_value(ChunkId(i)).unwrap().unwrap();
+            assert_eq!(v.downcast_ref::<Vec<f64>>().unwrap()[4_999], i as f64);
+            // Bytes for others are the wire (postcard) encoding, whatever the spill format.
+            assert_eq!(r.get(ChunkId(i)).unwrap(), v.encode().unwrap());
+            let w = r.get_value(ChunkId(100 + i)).unwrap().unwrap();
+            let w = w.downcast_ref::<Vec<(u64, String)>>().unwrap();
+            assert_eq!(w[1_999], (i, format!("s{i}")));
+        }
+        assert!(r.stats().peak_memory_bytes <= 100_000);
+        for i in 0..6u64 {
+            r.remove(ChunkId(i)).unwrap();
+            r.remove(ChunkId(100 + i)).unwrap();
+        }
+        assert_eq!(
+            r.stats(),
+            ResultStats {
+                peak_memory_bytes: r.stats().peak_memory_bytes,
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn bytes_and_live_values_share_one_store() {
+        let r = limited(1 << 20);
+        r.put(ChunkId(1), Bytes::from_static(b"\x03abc")).unwrap();
+        r.put_value(ChunkId(2), dagger_sched::live_value("abc".to_string()))
+            .unwrap();
+        assert!(r.get_value(ChunkId(1)).unwrap().is_none(), "held as bytes");
+        assert_eq!(r.get(ChunkId(1)).unwrap(), r.get(ChunkId(2)).unwrap());
+        // Replacing a live value by bytes forgets its codec.
+        r.put(ChunkId(2), Bytes::from_static(b"xyz")).unwrap();
+        assert!(r.get_value(ChunkId(2)).unwrap().is_none());
+        assert_eq!(&r.get(ChunkId(2)).unwrap()[..], b"xyz");
+        assert!(matches!(r.get(ChunkId(3)), Err(Error::NotFound(_))));
+        assert!(r.get_value(ChunkId(3)).unwrap().is_none());
     }
 }

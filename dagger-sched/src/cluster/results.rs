@@ -120,3 +120,35 @@ pub(crate) fn new_result_store() -> Result<Arc<dyn ResultStore>> {
         None => Ok(Arc::new(MemoryResults::default())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_values_are_counted_by_size_and_encoded_on_demand() {
+        let r = MemoryResults::default();
+        r.put(ChunkId(1), Bytes::from_static(b"abcd")).unwrap();
+        r.put_value(ChunkId(2), crate::live_value(vec![7u32; 10]))
+            .unwrap();
+        let s = r.stats();
+        assert_eq!((s.chunks, s.memory_bytes), (2, 4 + 24 + 40));
+        assert!(r.get_value(ChunkId(1)).unwrap().is_none());
+        let v = r.get_value(ChunkId(2)).unwrap().unwrap();
+        assert_eq!(v.downcast_ref::<Vec<u32>>(), Some(&vec![7; 10]));
+        assert_eq!(
+            &r.get(ChunkId(2)).unwrap()[..],
+            &[10, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]
+        );
+        // Replacing and removing keep the count right.
+        r.put_value(ChunkId(1), crate::live_value(vec![0u8; 100]))
+            .unwrap();
+        assert_eq!(r.stats().memory_bytes, 124 + 64);
+        r.remove(ChunkId(1)).unwrap();
+        r.remove(ChunkId(2)).unwrap();
+        r.remove(ChunkId(2)).unwrap();
+        let s = r.stats();
+        assert_eq!((s.chunks, s.memory_bytes, s.peak_memory_bytes), (0, 0, 188));
+        assert!(matches!(r.get(ChunkId(2)), Err(Error::NotFound(_))));
+    }
+}
