@@ -21,7 +21,7 @@ use dagger_sched::{Observer, TaskEvent, TaskEventKind};
 use parking_lot::Mutex;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,8 @@ const LOCAL_NAMES: usize = 4096;
 
 /// Deepest nesting of running tasks tracked per thread (a task that waits runs others).
 const STACK: usize = 64;
+/// Marks a timed task's id on a lane's stack (task ids stay below 2^63).
+const TIMED: u64 = 1 << 63;
 /// Spans kept per lane.
 const RING: usize = 512;
 /// Most spans sent in one update.
@@ -52,6 +54,7 @@ static NEXT_COLLECTOR: AtomicU64 = AtomicU64::new(1);
 
 /// Task counters of one name on one lane. Written only by the lane's thread.
 #[derive(Default)]
+#[repr(C)]
 struct Counts {
     spawned: AtomicU64,
     started: AtomicU64,
@@ -79,22 +82,26 @@ struct SpanRec {
 
 /// What one thread reported. The atomics are the shared part (the thread writes, the
 /// sampler reads); `own` is the thread's private part. Aligned to two cache lines so that
-/// two threads' lanes never share one.
-#[repr(align(128))]
+/// two threads' lanes never share one, and laid out in field order so that what every
+/// event touches sits in the first line (and the running stack's top in the second): the
+/// scheduler's own work between two events evicts whatever else a lane spreads over.
+#[repr(C, align(128))]
 struct Lane {
-    processor: OnceLock<ProcessorId>,
+    depth: AtomicUsize,
+    countdown: AtomicU64,
     unnamed: Counts,
+    /// Whether `processor` is set (a flag in the hot line, so `Started` does not read it).
+    processor_known: AtomicBool,
+    /// Ids of the tasks running on this thread, innermost last; 0 marks a task that another
+    /// thread reported finished (cancelled while running). Timed tasks carry [`TIMED`].
+    stack: [AtomicU64; STACK],
+    processor: OnceLock<ProcessorId>,
     named: Mutex<Vec<(Arc<str>, Arc<Counts>)>>,
     /// Tasks whose names did not fit under `MAX_NAMES`.
     other: Arc<Counts>,
-    /// Ids of the tasks running on this thread, innermost last; 0 marks a task that another
-    /// thread reported finished (cancelled while running).
-    stack: [AtomicU64; STACK],
-    depth: AtomicUsize,
     spans: Mutex<VecDeque<SpanRec>>,
     /// Time one task in `stride`; the sampler may lower it after a lull.
     stride: AtomicU64,
-    countdown: AtomicU64,
     /// When this lane last recorded a span (nanoseconds since the collector started).
     last_span_ns: AtomicU64,
     /// Only the lane's thread touches this (see [`Collector::with_lane`]).
@@ -130,6 +137,7 @@ impl Lane {
     fn new(registry: Arc<Mutex<HashSet<Arc<str>>>>) -> Self {
         Lane {
             processor: OnceLock::new(),
+            processor_known: AtomicBool::new(false),
             unnamed: Counts::default(),
             named: Mutex::new(Vec::new()),
             other: Arc::new(Counts::default()),
@@ -213,8 +221,13 @@ impl Lane {
             d -= 1;
         }
         if d < STACK {
-            self.stack[d].store(task, Relaxed);
-            own.t0[d] = if timed { Some(Instant::now()) } else { None };
+            // Only a timed task writes its start time; the mark in its id says so.
+            if timed {
+                own.t0[d] = Some(Instant::now());
+                self.stack[d].store(task | TIMED, Relaxed);
+            } else {
+                self.stack[d].store(task, Relaxed);
+            }
             self.depth.store(d + 1, Release);
         } else {
             own.overflow += 1;
@@ -226,12 +239,21 @@ impl Lane {
     #[inline]
     fn pop(&self, own: &mut Own, task: u64) -> Option<Option<Instant>> {
         let mut d = self.depth.load(Relaxed);
-        while d > 0 && self.stack[d - 1].load(Relaxed) == 0 {
+        let mut top = 0;
+        while d > 0 {
+            top = self.stack[d - 1].load(Relaxed);
+            if top != 0 {
+                break;
+            }
             d -= 1;
         }
-        if d > 0 && self.stack[d - 1].load(Relaxed) == task {
+        if d > 0 && top & !TIMED == task {
             self.depth.store(d - 1, Release);
-            return Some(own.t0[d - 1].take());
+            return Some(if top & TIMED != 0 {
+                own.t0[d - 1].take()
+            } else {
+                None
+            });
         }
         self.depth.store(d, Release);
         if own.overflow > 0 {
@@ -383,8 +405,10 @@ impl Collector {
         for lane in lanes.iter() {
             let d = lane.depth.load(Acquire).min(STACK);
             for slot in &lane.stack[..d] {
-                if slot.compare_exchange(task, 0, AcqRel, Relaxed).is_ok() {
-                    return true;
+                for id in [task, task | TIMED] {
+                    if slot.compare_exchange(id, 0, AcqRel, Relaxed).is_ok() {
+                        return true;
+                    }
                 }
             }
         }
@@ -395,19 +419,22 @@ impl Collector {
         t.saturating_duration_since(self.start)
     }
 
-    #[inline]
+    // Not inlined into `on_event`: each kind then saves only the registers it uses.
+    #[inline(never)]
     fn on_spawned(&self, e: &TaskEvent, deps: &[TaskId]) {
         self.with_lane(|lane, own| bump(&lane.counts(own, &e.name).spawned));
         self.graph.spawned(e.task.0, &e.name, deps);
     }
 
-    #[inline]
+    // Not inlined into `on_event`: each kind then saves only the registers it uses.
+    #[inline(never)]
     fn on_started(&self, e: &TaskEvent, processor: &ProcessorId) {
         self.with_lane(|lane, own| {
             // Read the processor only once per lane: the scheduler has just written it with
             // narrower stores, and reading it back whole would stall on every task.
-            if lane.processor.get().is_none() {
+            if !lane.processor_known.load(Relaxed) {
                 let _ = lane.processor.set(*processor);
+                lane.processor_known.store(true, Relaxed);
             }
             bump(&lane.counts(own, &e.name).started);
             lane.push(own, e.task.0);
@@ -415,7 +442,8 @@ impl Collector {
         self.graph.set(e.task.0, NodeState::Running);
     }
 
-    #[inline]
+    // Not inlined into `on_event`: each kind then saves only the registers it uses.
+    #[inline(never)]
     fn on_finished(&self, e: &TaskEvent, ok: bool) {
         self.with_lane(|lane, own| {
             let c = lane.counts(own, &e.name);
