@@ -66,6 +66,14 @@ pub trait Element:
     fn is_nan(self) -> bool {
         self != self
     }
+    /// The elements' little-endian bytes without copying, where the memory layout already
+    /// is that (`None`: encode element by element with [`Element::write_le`]).
+    #[doc(hidden)]
+    fn le_bytes(xs: &[Self]) -> Option<&[u8]>;
+    /// Elements from little-endian bytes in one copy (`None` on a length that is not a
+    /// multiple of [`Element::BYTES`]).
+    #[doc(hidden)]
+    fn from_le_bytes_vec(bytes: &[u8]) -> Option<Vec<Self>>;
     /// The registered block kernels of this element type (what a block task runs on any
     /// process of a cluster; see [`crate::remote`]).
     #[doc(hidden)]
@@ -114,6 +122,22 @@ pub trait Element:
 /// The methods every element type implements the same way (the kernels' typed hooks).
 macro_rules! common_hooks {
     ($t:ident) => {
+        fn le_bytes(xs: &[Self]) -> Option<&[u8]> {
+            // In memory, the elements are their little-endian bytes on little-endian targets.
+            cfg!(target_endian = "little").then(|| bytemuck::cast_slice(xs))
+        }
+        fn from_le_bytes_vec(bytes: &[u8]) -> Option<Vec<Self>> {
+            #[allow(clippy::modulo_one)] // one-byte types: every length fits
+            if bytes.len() % Self::BYTES != 0 {
+                return None;
+            }
+            if cfg!(target_endian = "little") {
+                // One copy into aligned storage.
+                Some(bytemuck::pod_collect_to_vec(bytes))
+            } else {
+                bytes.chunks_exact(Self::BYTES).map(Self::read_le).collect()
+            }
+        }
         fn kernels() -> crate::remote::KernelSet<Self> {
             crate::remote::kernel_set!($t)
         }

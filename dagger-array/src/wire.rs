@@ -13,70 +13,119 @@ use ndarray::{ArrayD, IxDyn};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use sprs::{CsMat, CsVec};
+use std::borrow::Cow;
 use std::fmt;
 
-/// Raw bytes that serialize as one byte string (and accept a byte string or a sequence).
-struct Raw(Vec<u8>);
+/// Raw bytes that serialize as one byte string (and accept a byte string or a sequence),
+/// borrowed from the input when the format allows (postcard does: no copy).
+struct Raw<'de>(Cow<'de, [u8]>);
 
-impl Serialize for Raw {
+#[cfg(test)]
+impl Serialize for Raw<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(&self.0)
     }
 }
 
-impl<'de> Deserialize<'de> for Raw {
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Raw;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Raw<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a byte string")
             }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Raw, E> {
-                Ok(Raw(v.to_vec()))
+            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Raw<'a>, E> {
+                Ok(Raw(Cow::Borrowed(v)))
             }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Raw, E> {
-                Ok(Raw(v))
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Raw<'a>, E> {
+                Ok(Raw(Cow::Owned(v.to_vec())))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Raw<'a>, E> {
+                Ok(Raw(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'a>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(b) = seq.next_element::<u8>()? {
                     out.push(b);
                 }
-                Ok(Raw(out))
+                Ok(Raw(Cow::Owned(out)))
             }
         }
-        d.deserialize_bytes(V)
+        d.deserialize_bytes(V(std::marker::PhantomData))
     }
 }
 
-/// The wire form of a block: shapes and sparse structure as integers, values as raw bytes.
-#[derive(Serialize, Deserialize)]
-enum WireBlock {
+/// Borrowed bytes that serialize as one byte string.
+struct RawRef<'a>(Cow<'a, [u8]>);
+
+impl Serialize for RawRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+/// [`WireBlock`] for encoding, borrowing the element bytes where it can (same layout: the
+/// variants and fields must stay in the same order).
+#[derive(Serialize)]
+enum WireRef<'a> {
     Dense {
         shape: Vec<u64>,
-        data: Raw,
+        data: RawRef<'a>,
     },
     SparseMat {
         rows: u64,
         cols: u64,
         indptr: Vec<u64>,
         indices: Vec<u64>,
-        data: Raw,
+        data: RawRef<'a>,
     },
     SparseVec {
         dim: u64,
         indices: Vec<u64>,
-        data: Raw,
+        data: RawRef<'a>,
     },
 }
 
-fn to_raw<'a, T: Element>(xs: impl Iterator<Item = &'a T>, n: usize) -> Raw {
+/// The wire form of a block: shapes and sparse structure as integers, values as raw bytes.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+enum WireBlock<'a> {
+    Dense {
+        shape: Vec<u64>,
+        #[serde(borrow)]
+        data: Raw<'a>,
+    },
+    SparseMat {
+        rows: u64,
+        cols: u64,
+        indptr: Vec<u64>,
+        indices: Vec<u64>,
+        #[serde(borrow)]
+        data: Raw<'a>,
+    },
+    SparseVec {
+        dim: u64,
+        indices: Vec<u64>,
+        #[serde(borrow)]
+        data: Raw<'a>,
+    },
+}
+
+fn to_raw<'a, T: Element>(xs: impl Iterator<Item = &'a T>, n: usize) -> RawRef<'static> {
     let mut out = Vec::with_capacity(n * T::BYTES);
     for &x in xs {
         x.write_le(&mut out);
     }
-    Raw(out)
+    RawRef(Cow::Owned(out))
+}
+
+/// A contiguous slice's bytes: borrowed when the memory layout is the wire's.
+fn slice_raw<T: Element>(xs: &[T]) -> RawRef<'_> {
+    match T::le_bytes(xs) {
+        Some(b) => RawRef(Cow::Borrowed(b)),
+        None => to_raw(xs.iter(), xs.len()),
+    }
 }
 
 fn from_raw<T: Element, E: de::Error>(raw: &Raw, want: usize) -> Result<Vec<T>, E> {
@@ -87,10 +136,7 @@ fn from_raw<T: Element, E: de::Error>(raw: &Raw, want: usize) -> Result<Vec<T>, 
             T::NAME
         )));
     }
-    raw.0
-        .chunks_exact(T::BYTES)
-        .map(|c| T::read_le(c).ok_or_else(|| E::custom("short element")))
-        .collect()
+    T::from_le_bytes_vec(&raw.0).ok_or_else(|| E::custom("short element"))
 }
 
 fn usizes<E: de::Error>(v: &[u64]) -> Result<Vec<usize>, E> {
@@ -106,11 +152,11 @@ fn u64s(v: &[usize]) -> Vec<u64> {
 impl<T: Element> Serialize for Block<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let w = match self {
-            Block::Dense(a) => WireBlock::Dense {
+            Block::Dense(a) => WireRef::Dense {
                 shape: u64s(a.shape()),
                 // Logical (row-major) order whatever the memory layout.
                 data: match a.as_slice() {
-                    Some(sl) => to_raw(sl.iter(), sl.len()),
+                    Some(sl) => slice_raw(sl),
                     None => to_raw(a.iter(), a.len()),
                 },
             },
@@ -122,7 +168,7 @@ impl<T: Element> Serialize for Block<T> {
                     csc = m.to_other_storage();
                     csc.view()
                 };
-                WireBlock::SparseMat {
+                WireRef::SparseMat {
                     rows: m.rows() as u64,
                     cols: m.cols() as u64,
                     indptr: u64s(&m.indptr().to_proper()),
@@ -130,10 +176,10 @@ impl<T: Element> Serialize for Block<T> {
                     data: to_raw(m.data().iter(), m.nnz()),
                 }
             }
-            Block::SparseVec(v) => WireBlock::SparseVec {
+            Block::SparseVec(v) => WireRef::SparseVec {
                 dim: v.dim() as u64,
                 indices: u64s(v.indices()),
-                data: to_raw(v.data().iter(), v.nnz()),
+                data: slice_raw(v.data()),
             },
         };
         w.serialize(s)
@@ -238,7 +284,7 @@ mod tests {
         // Shape says 3 elements, data holds 4.
         let w = WireBlock::Dense {
             shape: vec![3],
-            data: Raw(vec![0; 32]),
+            data: Raw(Cow::Owned(vec![0; 32])),
         };
         let bytes = postcard::to_allocvec(&w).unwrap();
         assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
@@ -247,7 +293,7 @@ mod tests {
             cols: 2,
             indptr: vec![0, 1, 9],
             indices: vec![5],
-            data: Raw(vec![0; 8]),
+            data: Raw(Cow::Owned(vec![0; 8])),
         };
         let bytes = postcard::to_allocvec(&w).unwrap();
         assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
