@@ -6,7 +6,8 @@
 //! product reads each input block many times) is spawned once without `cache`; the memo is
 //! dropped after submission, so an intermediate block is released as soon as its consumers
 //! ran. A [`Node`] may also be a *switch* between a fused and an unfused form of the same
-//! value: the lowering's [`ArrayOptions`] pick one (see [`crate::fuse`]).
+//! value: the lowering's [`ArrayOptions`] pick one (see [`crate::fuse`]); or between a
+//! plan for several processes and one for a single process (see [`crate::sort`]).
 
 use crate::darray::BlockValue;
 use crate::element::Element;
@@ -48,6 +49,8 @@ impl Default for ArrayOptions {
 pub(crate) struct Memo {
     ctx: Context,
     fuse: bool,
+    /// Whether the context has worker processes besides this one.
+    cluster: bool,
     tasks: HashMap<u64, Box<dyn Any + Send + Sync>>,
 }
 
@@ -69,7 +72,7 @@ impl Memo {
 /// A node of any result type, as the lowering walk sees it.
 pub(crate) trait AnyNode: Send + Sync {
     fn id(&self) -> u64;
-    fn inputs(&self, fuse: bool) -> Vec<Arc<dyn AnyNode>>;
+    fn inputs(&self, fuse: bool, cluster: bool) -> Vec<Arc<dyn AnyNode>>;
     fn lower(&self, memo: &mut Memo);
 }
 
@@ -83,6 +86,9 @@ enum Body<R> {
     },
     /// The same value computed two ways; `fused` is taken when fusion is on.
     Switch { fused: Node<R>, unfused: Node<R> },
+    /// The same value computed two ways; `cluster` is taken on a context with worker
+    /// processes, `local` on one process.
+    Placed { cluster: Node<R>, local: Node<R> },
     /// An already computed value.
     Done(DTask<R>),
 }
@@ -97,11 +103,14 @@ impl<R: Send + Sync + 'static> AnyNode for Inner<R> {
         self.id
     }
 
-    fn inputs(&self, fuse: bool) -> Vec<Arc<dyn AnyNode>> {
+    fn inputs(&self, fuse: bool, on_cluster: bool) -> Vec<Arc<dyn AnyNode>> {
         match &self.body {
             Body::Task { inputs, .. } => inputs.clone(),
             Body::Switch { fused, unfused } => {
                 vec![if fuse { fused } else { unfused }.inner.clone()]
+            }
+            Body::Placed { cluster, local } => {
+                vec![if on_cluster { cluster } else { local }.inner.clone()]
             }
             Body::Done(_) => Vec::new(),
         }
@@ -112,6 +121,9 @@ impl<R: Send + Sync + 'static> AnyNode for Inner<R> {
             Body::Task { make, .. } => make(memo),
             Body::Switch { fused, unfused } => {
                 memo.get::<R>(if memo.fuse { fused } else { unfused }.inner.id)
+            }
+            Body::Placed { cluster, local } => {
+                memo.get::<R>(if memo.cluster { cluster } else { local }.inner.id)
             }
             Body::Done(t) => t.clone(),
         };
@@ -164,6 +176,11 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
     /// A value that is already computed (a chunk's task).
     pub(crate) fn done(t: DTask<R>) -> Self {
         new_node(Body::Done(t))
+    }
+
+    /// `cluster` when the lowering's context has worker processes, else `local`.
+    pub(crate) fn placed(cluster: Node<R>, local: Node<R>) -> Self {
+        new_node(Body::Placed { cluster, local })
     }
 
     /// `fused` when fusion is on, else `unfused`.
@@ -354,6 +371,7 @@ pub(crate) fn lower<R: Clone + Send + Sync + 'static>(
     let mut memo = Memo {
         ctx: ctx.clone(),
         fuse: opts.fuse,
+        cluster: ctx.workers().len() > 1,
         tasks: HashMap::new(),
     };
     let mut seen = HashSet::new();
@@ -369,7 +387,7 @@ pub(crate) fn lower<R: Clone + Send + Sync + 'static>(
             continue;
         }
         stack.push((n.clone(), true));
-        for i in n.inputs(opts.fuse).iter().rev() {
+        for i in n.inputs(memo.fuse, memo.cluster).iter().rev() {
             if !seen.contains(&i.id()) {
                 stack.push((i.clone(), false));
             }

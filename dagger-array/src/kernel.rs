@@ -172,6 +172,18 @@ pub enum Kernel<T> {
     },
     /// 1-D blocks concatenated in order.
     Concat,
+    /// Sort stage in one process: output part `part` cut from every partitioned part
+    /// (`ins[0]` holds the splitters) and sorted.
+    SortMergeParts {
+        /// The output part.
+        part: usize,
+        /// Number of output parts.
+        parts: usize,
+        /// Descending order.
+        rev: bool,
+        /// Stable sort.
+        stable: bool,
+    },
     /// Sort stage: the inputs concatenated in order and sorted (an output part).
     SortMerge {
         /// Descending order.
@@ -453,6 +465,12 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             crate::sort::group_kernel(&ins[0], &ins[1], *part, *rev)?
         }
         Kernel::Concat => crate::sort::concat_kernel(&ins, None)?,
+        Kernel::SortMergeParts {
+            part,
+            parts,
+            rev,
+            stable,
+        } => crate::sort::merge_kernel(&ins, *part, *parts, *rev, *stable)?,
         Kernel::SortMerge { rev, stable } => {
             crate::sort::concat_kernel(&ins, Some((*rev, *stable)))?
         }

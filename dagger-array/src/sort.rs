@@ -267,7 +267,7 @@ impl<T: Element> DArray<T> {
         }
         let rev = opts.rev;
         let o = Options::new;
-        // Samples are taken where each part lives; only they meet in one task.
+        // On a cluster, samples are taken where each part lives; only they meet in one task.
         let samples: Vec<_> = self
             .blocks
             .iter()
@@ -279,7 +279,12 @@ impl<T: Element> DArray<T> {
                 )
             })
             .collect();
-        let splitters = kernel_node(o(), Kernel::SortSplitters { parts: p, rev }, &samples);
+        let split = Kernel::SortSplitters { parts: p, rev };
+        // In one process the splitters task reads the parts in place.
+        let splitters = Node::placed(
+            kernel_node(o(), split.clone(), &samples),
+            kernel_node(o(), split, &self.blocks),
+        );
         let partitioned: Vec<_> = self
             .blocks
             .iter()
@@ -291,10 +296,24 @@ impl<T: Element> DArray<T> {
                 )
             })
             .collect();
+        let mut merge_in = vec![splitters.clone()];
+        merge_in.extend(partitioned.iter().cloned());
         let sorted: Vec<_> = (0..p)
             .map(|part| {
-                // Each group is cut where its partitioned part lives; the groups of one
-                // output part are concatenated (at most five per task) and sorted.
+                // In one process, one task cuts its groups out of every partitioned part
+                // and sorts them (no copies between tasks).
+                let local = kernel_node(
+                    o(),
+                    Kernel::SortMergeParts {
+                        part,
+                        parts: p,
+                        rev,
+                        stable: opts.stable,
+                    },
+                    &merge_in,
+                );
+                // On a cluster, each group is cut where its partitioned part lives, so only
+                // the groups move; they are concatenated (at most five per task) and sorted.
                 let mut level: Vec<_> = partitioned
                     .iter()
                     .map(|q| {
@@ -315,7 +334,7 @@ impl<T: Element> DArray<T> {
                     rev,
                     stable: opts.stable,
                 };
-                kernel_node(o(), merge, &level)
+                Node::placed(kernel_node(o(), merge, &level), local)
             })
             .collect();
         // Back to the input's blocking: output block k copies its range out of the parts.
@@ -506,6 +525,37 @@ pub(crate) fn group_kernel<T: Element>(
     let lo = v.partition_point(|x| bucket(&sp, x, &cmp) < part);
     let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
     Ok(vector(v[lo..hi.max(lo)].to_vec()))
+}
+
+/// Stage 3 in one process: output part `part` from every partitioned part (`ins[0]` holds
+/// the splitters), each group found by binary search, concatenated and sorted.
+pub(crate) fn merge_kernel<T: Element>(
+    ins: &[Arc<Held<T>>],
+    part: usize,
+    parts: usize,
+    rev: bool,
+    stable: bool,
+) -> Result<Block<T>> {
+    let cmp = order::<T>(rev);
+    let (sp, rest) = ins
+        .split_first()
+        .ok_or_else(|| Error::Argument("sort merge needs the splitters".into()))?;
+    let sp = elements(sp)?;
+    if sp.len() + 1 != parts || part >= parts {
+        return Err(Error::Argument(format!(
+            "sort merge: part {part} of {parts} with {} splitters",
+            sp.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for b in rest {
+        let v = elements(b)?;
+        let lo = v.partition_point(|x| bucket(&sp, x, &cmp) < part);
+        let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
+        out.extend_from_slice(&v[lo..hi.max(lo)]);
+    }
+    sort_part(&mut out, &cmp, stable);
+    Ok(vector(out))
 }
 
 /// Stage 3b: 1-D blocks concatenated in order, then sorted when `sort` says how.
