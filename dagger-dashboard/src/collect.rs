@@ -302,6 +302,30 @@ thread_local! {
     static LOCALS: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
 }
 
+/// A task span recorded in another process, for [`Collector::add_spans`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalSpan {
+    /// Where it ran, e.g. `ThreadProc(w2, 1)` (a lane of the task stream).
+    pub processor: String,
+    /// The task id.
+    pub task: u64,
+    /// The task name, if any.
+    pub name: Option<String>,
+    /// Start, wall-clock nanoseconds since the Unix epoch.
+    pub start_unix_ns: u64,
+    /// End, wall-clock nanoseconds since the Unix epoch.
+    pub end_unix_ns: u64,
+    /// Whether it produced a value.
+    pub ok: bool,
+}
+
+/// Wall-clock now, in nanoseconds since the Unix epoch (0 if the clock is before it).
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64)
+}
+
 /// The dashboard's task-event observer and the figures it keeps.
 ///
 /// Aligned to two cache lines: the scheduler clones and drops the `Arc` holding it once per
@@ -318,6 +342,12 @@ pub struct Collector {
     span_seq: AtomicU64,
     graph: Graph,
     pub(crate) clients: AtomicU64,
+    /// `start` as wall-clock time (nanoseconds since the Unix epoch), to place spans that
+    /// other processes recorded on this collector's timeline.
+    start_unix_ns: u64,
+    /// Spans of processors in other processes (fed by [`Collector::add_spans`]), newest last,
+    /// at most `RING` per processor.
+    external: Mutex<BTreeMap<String, VecDeque<SpanRec>>>,
 }
 
 impl std::fmt::Debug for Collector {
@@ -347,7 +377,36 @@ impl Collector {
             span_seq: AtomicU64::new(0),
             graph: Graph::new(),
             clients: AtomicU64::new(0),
+            start_unix_ns: unix_ns(),
+            external: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Adds spans that ran elsewhere (e.g. on worker processes, from their recordings) to
+    /// the task stream. Bounded: each processor keeps its latest spans only.
+    pub fn add_spans(&self, spans: impl IntoIterator<Item = ExternalSpan>) {
+        let mut ext = self.external.lock();
+        for sp in spans {
+            let at = |unix: u64| Duration::from_nanos(unix.saturating_sub(self.start_unix_ns));
+            let rec = SpanRec {
+                seq: self.span_seq.fetch_add(1, Relaxed) + 1,
+                task: sp.task,
+                name: sp.name.map(Arc::from),
+                start: at(sp.start_unix_ns),
+                end: at(sp.end_unix_ns.max(sp.start_unix_ns)),
+                ok: sp.ok,
+            };
+            let ring = ext.entry(sp.processor).or_default();
+            if ring.len() == RING {
+                ring.pop_front();
+            }
+            ring.push_back(rec);
+        }
+    }
+
+    /// Whether a live-stream client is connected now.
+    pub fn watched(&self) -> bool {
+        self.clients.load(Relaxed) > 0
     }
 
     /// Runs `f` on this thread's lane for this collector (made on first use). Returns `None`
@@ -585,6 +644,21 @@ impl Collector {
                 });
             }
         }
+        let mut processors: Vec<String> = processors.iter().map(|p| p.to_string()).collect();
+        for (processor, ring) in self.external.lock().iter() {
+            processors.push(processor.clone());
+            for s in ring.iter().filter(|s| s.seq > since) {
+                spans.push(SpanView {
+                    seq: s.seq,
+                    task: s.task,
+                    name: s.name.as_deref().unwrap_or(UNNAMED).to_string(),
+                    processor: processor.clone(),
+                    start_s: s.start.as_secs_f64(),
+                    end_s: s.end.as_secs_f64(),
+                    ok: s.ok,
+                });
+            }
+        }
         spans.sort_by_key(|s| s.seq);
         if spans.len() > MAX_SPANS_OUT {
             spans.drain(..spans.len() - MAX_SPANS_OUT);
@@ -594,7 +668,7 @@ impl Collector {
             uptime_s: now.as_secs_f64(),
             totals,
             names,
-            processors: processors.iter().map(|p| p.to_string()).collect(),
+            processors,
             spans,
             span_seq: self.span_seq.load(Relaxed),
             span_stride,

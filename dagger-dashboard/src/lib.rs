@@ -21,6 +21,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`Dashboard`] | start / stop the server; the observer to install; `from_env` |
+//! | [`DashboardHandle`] | a cheap clone for feeders: gauges, spans from other processes |
 //! | [`Collector`] | the observer: per-thread counters, sampled spans, graph window |
 //! | [`Gauges`] | memory and transfer figures fed by other crates |
 //! | [`State`] and friends | the numbers shown, as serde types (`/api/state`) |
@@ -35,11 +36,11 @@ mod page;
 mod server;
 mod state;
 
-pub use collect::{Collector, MAX_NAMES, OTHER_NAMES, UNNAMED};
+pub use collect::{Collector, ExternalSpan, MAX_NAMES, OTHER_NAMES, UNNAMED};
 pub use gauges::Gauges;
 pub use graph::CAP as GRAPH_CAP;
 pub use page::PAGE;
-pub use server::{Dashboard, ENV_VAR, TICK};
+pub use server::{Dashboard, DashboardHandle, ENV_VAR, TICK};
 pub use state::{
     GraphView, MemoryView, NameProgress, NodeState, NodeView, Progress, SpanView, State,
     TransferView,

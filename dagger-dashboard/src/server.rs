@@ -160,6 +160,12 @@ impl Dashboard {
         self.shared.gauges.clone()
     }
 
+    /// A handle for feeding this dashboard from other threads (it does not keep the server
+    /// running).
+    pub fn handle(&self) -> DashboardHandle {
+        DashboardHandle(self.shared.clone())
+    }
+
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -184,6 +190,52 @@ impl Drop for Dashboard {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A cheap, cloneable handle on a [`Dashboard`]'s numbers, for whatever feeds it from
+/// elsewhere (worker memory, spans recorded by worker processes, transfers).
+///
+/// ```
+/// use dagger_dashboard::{Dashboard, ExternalSpan};
+/// let dash = Dashboard::start("127.0.0.1:0").unwrap();
+/// let h = dash.handle();
+/// assert!(!h.watched()); // no live-stream client yet
+/// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+/// let t = now.as_nanos() as u64;
+/// h.add_spans([ExternalSpan {
+///     processor: "ThreadProc(w2, 1)".into(), task: 7, name: Some("load".into()),
+///     start_unix_ns: t, end_unix_ns: t + 1_000_000, ok: true,
+/// }]);
+/// let s = dash.state();
+/// assert!(s.processors.contains(&"ThreadProc(w2, 1)".to_string()));
+/// assert_eq!(s.spans[0].name, "load");
+/// ```
+#[derive(Clone)]
+pub struct DashboardHandle(Shared);
+
+impl std::fmt::Debug for DashboardHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DashboardHandle")
+    }
+}
+
+impl DashboardHandle {
+    /// The memory and transfer gauges.
+    pub fn gauges(&self) -> Gauges {
+        self.0.gauges.clone()
+    }
+
+    /// Whether a live-stream client (a browser) is connected: feeders that cost something
+    /// (recording on workers) run only then.
+    pub fn watched(&self) -> bool {
+        self.0.collector.watched()
+    }
+
+    /// Adds task spans that ran in other processes to the task stream (bounded per
+    /// processor).
+    pub fn add_spans(&self, spans: impl IntoIterator<Item = crate::ExternalSpan>) {
+        self.0.collector.add_spans(spans)
     }
 }
 

@@ -193,3 +193,35 @@ fn many_shared_names_counted_by_pointer_stay_exact() {
         assert_eq!(np.progress.running, 0, "{}", np.name);
     }
 }
+
+#[test]
+fn spans_from_other_processes_are_bounded_and_sent_once() {
+    use dagger_dashboard::ExternalSpan;
+    let c = Collector::new();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let span = |i: u64| ExternalSpan {
+        processor: "ThreadProc(w2, 1)".into(),
+        task: i,
+        name: None,
+        start_unix_ns: t + i * 1000,
+        end_unix_ns: t + i * 1000 + 500,
+        ok: true,
+    };
+    c.add_spans((0..600).map(span));
+    let s = c.state(&Gauges::default(), 0);
+    assert_eq!(s.processors, vec!["ThreadProc(w2, 1)".to_string()]);
+    assert_eq!(s.spans.len(), 512, "the latest spans only");
+    assert_eq!(s.spans.last().unwrap().task, 599);
+    assert!(s
+        .spans
+        .iter()
+        .all(|sp| sp.end_s > sp.start_s && sp.start_s >= 0.0));
+    // The live stream asks for spans after the last one it sent: only new ones come.
+    c.add_spans([span(600)]);
+    let again = c.state(&Gauges::default(), s.span_seq);
+    assert_eq!(again.spans.len(), 1);
+    assert_eq!(again.spans[0].task, 600);
+}

@@ -57,8 +57,8 @@ pub use dagger_dashboard as dashboard;
 mod watch;
 #[cfg(feature = "dashboard")]
 pub use watch::{
-    dashboard_from_env, feed_gauges, global_dashboard, global_dashboard_on, watch, with_dashboard,
-    DashboardExt, GaugeFeed, GAUGE_PERIOD,
+    dashboard_from_env, feed_dashboard, feed_gauges, global_dashboard, global_dashboard_on, watch,
+    with_dashboard, DashboardExt, GaugeFeed, GAUGE_PERIOD,
 };
 
 #[cfg(feature = "tcp")]

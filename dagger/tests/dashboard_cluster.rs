@@ -112,3 +112,61 @@ fn dagger_dashboard_env_starts_the_process_wide_dashboard() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("init started the dashboard"));
 }
+
+dagger::register! {
+    fn total_len(v: Vec<u8>) -> u64 { v.len() as u64 }
+}
+
+/// While a browser watches, the workers' own task executions reach the task stream and
+/// their fetches from each other the transfers panel.
+#[cfg(feature = "profile")]
+#[test]
+fn a_watched_dashboard_shows_worker_spans_and_transfers() {
+    dagger::init();
+    let b = Context::builder()
+        .threads(1)
+        .workers(2)
+        .worker_threads(1)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap());
+    let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
+    let ctx = b.build();
+    let _feed = dagger::feed_dashboard(&ctx, dash.handle(), Duration::from_millis(50));
+    let client = dagger::dashboard::bench::SseClient::connect(dash.addr()).unwrap();
+    assert!(client.wait_for(1, Duration::from_secs(10)));
+    // Wait for the feeder to see the client and start the workers' recording.
+    std::thread::sleep(Duration::from_millis(200));
+    let on2 = Options::new()
+        .scope(Scope::Process(WorkerId(2)))
+        .name("chunky");
+    let on3 = Options::new()
+        .scope(Scope::Process(WorkerId(3)))
+        .name("total_len");
+    let t0 = Instant::now();
+    loop {
+        // Big results stay on worker 2; worker 3 fetches them from there.
+        let data = ctx.spawn_fn_with(&on2, CHUNKY, (200_000u64,));
+        let len = ctx.spawn_fn_with(&on3, TOTAL_LEN, (&data,));
+        assert_eq!(len.fetch().unwrap(), 200_000);
+        let st = dash.state();
+        // (Workers' spans carry no task name yet: they show as "(unnamed)".)
+        let w2_spans = st
+            .spans
+            .iter()
+            .any(|s| s.processor == "ThreadProc(w2, 1)" && s.end_s >= s.start_s);
+        let w3_spans = st.processors.iter().any(|p| p.contains("w3"));
+        let moved = st
+            .transfers
+            .iter()
+            .any(|t| t.from == 2 && t.to == 3 && t.count > 0);
+        if w2_spans && w3_spans && moved {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "spans on w2 {w2_spans}, w3 {w3_spans}, transfers {:?}, processors {:?}",
+            st.transfers,
+            st.processors
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
