@@ -7,7 +7,7 @@
 use crate::block::{Block, Kind};
 use crate::darray::{gather, tree, BlockValue, DArray, Lazy};
 use crate::element::Element;
-use crate::graph::{kernel_node, partial_node, Node};
+use crate::graph::{kernel_node, moments_node, partial_node, Node};
 use crate::kernel::Kernel;
 use crate::reduce::{self, ReduceOp};
 use dagger_core::{Error, Options, Result};
@@ -103,29 +103,18 @@ impl<T: Element> DArray<T> {
     }
 
     /// The variance of all elements as `f64` (`corrected`: divide by `n - 1`, Julia's
-    /// default; else by `n`). Two passes: the mean, then the squared deviations per block.
+    /// default; else by `n`). Each block's count, mean and squared deviations about its own
+    /// mean come from a registered kernel (where the block lives); the driver combines them
+    /// pairwise (Chan et al.), which is as stable as two passes over the whole array.
     pub fn var(&self, corrected: bool) -> Lazy<f64> {
         let n = self.len();
-        let mean = self.mean();
-        let parts: Vec<_> = self
-            .blocks
-            .iter()
-            .map(|b| {
-                Node::task2(b, &mean.node, |v: BlockValue<T>, m: Result<f64>| {
-                    let (v, m) = (v?, m?);
-                    let d = v.to_dense();
-                    Ok(d.iter()
-                        .map(|x| {
-                            let e = x.to_f64().unwrap_or(f64::NAN) - m;
-                            e * e
-                        })
-                        .sum::<f64>())
-                })
-            })
-            .collect();
+        let parts: Vec<_> = self.blocks.iter().map(moments_node).collect();
         let all = gather(&parts);
-        let node = Node::task1(&all, move |v: Result<Vec<f64>>| {
-            let ss: f64 = v?.iter().sum();
+        let node = Node::task1(&all, move |v: Result<Vec<crate::kernel::Moments>>| {
+            let ss = v?
+                .into_iter()
+                .fold((0, 0.0, 0.0), crate::kernel::combine_moments)
+                .2;
             let d = if corrected { n.saturating_sub(1) } else { n };
             if n == 0 {
                 return Err(empty());

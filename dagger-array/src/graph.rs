@@ -337,6 +337,25 @@ pub(crate) fn partial_node<T: Element>(
     )
 }
 
+/// A task computing one block's moments (count, mean, squared deviations) with a
+/// registered kernel.
+pub(crate) fn moments_node<T: Element>(
+    b: &Node<BlockValue<T>>,
+) -> Node<Result<crate::kernel::Moments>> {
+    let id = b.id();
+    task_node(
+        vec![b.any()],
+        Box::new(move |m| {
+            let k = Val(Kernel::<T>::Moments);
+            m.ctx.spawn_fn_with(
+                &Options::new(),
+                T::kernels().m1,
+                (k, m.get::<BlockValue<T>>(id)),
+            )
+        }),
+    )
+}
+
 /// A comparison task on one or two blocks (0/1 bytes out): a registered function.
 pub(crate) fn compare_node<T: Element>(
     k: Kernel<T>,

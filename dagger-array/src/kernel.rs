@@ -142,6 +142,9 @@ pub enum Kernel<T> {
     Fused(Fused<T>),
     /// A built-in whole-block reduction (partial kernels only). One input.
     Reduce(ReduceOp),
+    /// The block's count, mean and sum of squared deviations from that mean, in `f64`
+    /// (moment kernels only): what `var` combines across blocks. One input.
+    Moments,
     /// A built-in reduction of a fused chain's block (partial kernels only).
     FusedReduce(Fused<T>, ReduceOp),
     /// Sort stage: evenly spaced samples of one part (a 1-D block). One input.
@@ -505,6 +508,7 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             Block::Dense(out)
         }
         Kernel::Reduce(_)
+        | Kernel::Moments
         | Kernel::FusedReduce(..)
         | Kernel::Compare(_)
         | Kernel::CompareScalar { .. } => {
@@ -513,6 +517,47 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             )))
         }
     })
+}
+
+/// A block's moments: element count, mean, and sum of squared deviations from the mean.
+pub type Moments = (u64, f64, f64);
+
+/// Runs a moment kernel ([`Kernel::Moments`]): two passes over the block, so the sum of
+/// squares is taken about the block's own mean (numerically stable).
+pub fn run_moments<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Moments> {
+    if !matches!(k, Kernel::Moments) {
+        return Err(Error::Argument(format!("{k:?} is not a moment kernel")));
+    }
+    arity(&ins, 1, "moments")?;
+    let d = ins[0].to_dense();
+    let f = |x: &T| x.to_f64().unwrap_or(f64::NAN);
+    let n = d.len();
+    if n == 0 {
+        return Ok((0, 0.0, 0.0));
+    }
+    let mean = d.iter().map(f).sum::<f64>() / n as f64;
+    let m2 = d.iter().map(|x| (f(x) - mean).powi(2)).sum();
+    Ok((n as u64, mean, m2))
+}
+
+/// Two blocks' moments combined (Chan et al.'s parallel update).
+pub fn combine_moments(a: Moments, b: Moments) -> Moments {
+    let (na, ma, qa) = a;
+    let (nb, mb, qb) = b;
+    if na == 0 {
+        return b;
+    }
+    if nb == 0 {
+        return a;
+    }
+    let n = na + nb;
+    let (fa, fb, fnn) = (na as f64, nb as f64, n as f64);
+    let delta = mb - ma;
+    (
+        n,
+        ma + delta * fb / fnn,
+        qa + qb + delta * delta * fa * fb / fnn,
+    )
 }
 
 /// Runs a comparison kernel: a block of 0/1 bytes (Julia's `BitArray`).

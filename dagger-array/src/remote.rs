@@ -71,6 +71,9 @@ pub type C1<T> = Registered<(Kernel<T>, BlockValue<T>), BlockValue<u8>>;
 /// A comparison of two blocks.
 pub type C2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), BlockValue<u8>>;
 
+/// The moments of one block (for `var`).
+pub type M1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<kernel::Moments>>;
+
 /// The registered kernels of one element type.
 pub struct KernelSet<T: Element> {
     /// No input block.
@@ -97,6 +100,8 @@ pub struct KernelSet<T: Element> {
     pub c1: C1<T>,
     /// A comparison of two blocks.
     pub c2: C2<T>,
+    /// The moments of one block.
+    pub m1: M1<T>,
 }
 
 impl<T: Element> Clone for KernelSet<T> {
@@ -174,6 +179,10 @@ macro_rules! register_kernels {
             pub fn [<c2_ $t>](k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>) -> BlockValue<u8> {
                 compare(&k, vec![a, b])
             }
+            #[doc = concat!("Moments of one `", stringify!($t), "` block.")]
+            pub fn [<m1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> Result<kernel::Moments> {
+                kernel::run_moments(&k, blocks(vec![a])?)
+            }
             #[doc = concat!("Partial reduction of `", stringify!($t), "` over any number of blocks.")]
             pub fn [<pall_ $t>](k: Kernel<$t>, vs: Vec<BlockValue<$t>>) -> Result<Option<$t>> { partial(&k, vs) }
         }
@@ -199,6 +208,7 @@ macro_rules! kernel_set {
                 pall: crate::remote::[<PALL_ $t:upper>],
                 c1: crate::remote::[<C1_ $t:upper>],
                 c2: crate::remote::[<C2_ $t:upper>],
+                m1: crate::remote::[<M1_ $t:upper>],
             }
         }
     };

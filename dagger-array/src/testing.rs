@@ -391,6 +391,12 @@ pub fn ops_against_ndarray(ctx: &Context, seed: u64, cases: usize) {
         }
         let mean = x.mean().collect(ctx).unwrap();
         assert!((mean - a.mean().unwrap()).abs() < 1e-12, "mean {tag}");
+        let var = x.var(true).collect(ctx).unwrap();
+        let want = a.var(1.0);
+        assert!(
+            (var - want).abs() < 1e-10 * (1.0 + want),
+            "var {tag}: {var} vs {want}"
+        );
         // indexing: a range of rows and a list of columns
         let (lo, hi) = (rng.gen_range(0..r), r);
         let cols: Vec<usize> = (0..4).map(|_| rng.gen_range(0..c)).collect();
