@@ -12,6 +12,16 @@
 //! into one task per block ([`fuse`]); `compute_with(&ctx, &ArrayOptions { fuse: false })`
 //! runs the graph as written.
 //!
+//! Every named operation's block task is a *registered function* ([`remote`]): the
+//! operation travels as a [`kernel::Kernel`] value and blocks travel as raw little-endian
+//! bytes ([`wire`]), so on a cluster (`Context::builder().workers(n)`) blocks are made,
+//! combined, reduced, fused and sorted on the worker processes where their inputs live. On
+//! `Context::local()` the same tasks run in place with nothing encoded. Only what takes a
+//! user closure (`map`, `reduce`, `mapreduce`, `reduceblock`, `reducebykey`, `sort_by`,
+//! [`sort::DVec`]), data that starts in the driver (`distribute`, `from_array`, `assign`),
+//! the final assembly of `collect`/`index` results and `save`/`load` run in the driver
+//! process.
+//!
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |

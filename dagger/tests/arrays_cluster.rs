@@ -40,6 +40,18 @@ fn group_g_on_two_workers() {
 }
 
 #[test]
+fn structure_ops_on_two_workers() {
+    let ctx = cluster();
+    testing::g48_redistribute_a_darray(&ctx);
+    testing::g51_in_place_updates(&ctx);
+    testing::g52_extrema_var_std_mapreduce(&ctx);
+    testing::g53_setindex_and_region_assignment(&ctx);
+    testing::g54_copyto(&ctx);
+    testing::g55_cat_and_permutedims(&ctx);
+    testing::comparisons_and_bit_ops(&ctx);
+}
+
+#[test]
 fn random_ops_against_ndarray_on_two_workers() {
     let ctx = cluster();
     testing::ops_against_ndarray(&ctx, 7, 3);
