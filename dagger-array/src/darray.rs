@@ -616,11 +616,25 @@ impl<T: Element> DArray<T> {
                     .iter()
                     .map(|p| self.blocks[p.block].clone())
                     .collect();
-                Ok(kernel_node(
-                    Options::new(),
-                    Kernel::Reblock((*plan).clone()),
-                    &srcs,
-                ))
+                // In one process, one task cuts and glues straight from the source blocks;
+                // on a cluster each piece is cut where its source block lives, so only the
+                // pieces move.
+                let local = kernel_node(Options::new(), Kernel::Reblock((*plan).clone()), &srcs);
+                let pieces: Vec<_> = plan
+                    .pieces()
+                    .iter()
+                    .zip(&srcs)
+                    .map(|(p, s)| {
+                        kernel_node(
+                            Options::new(),
+                            Kernel::Gather(p.clone()),
+                            std::slice::from_ref(s),
+                        )
+                    })
+                    .collect();
+                let cluster =
+                    kernel_node(Options::new(), Kernel::Assemble((*plan).clone()), &pieces);
+                Ok(Node::placed(cluster, local))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(DArray::from_blocks(grid.clone(), self.meta.kind, blocks))

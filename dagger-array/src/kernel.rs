@@ -138,6 +138,8 @@ pub enum Kernel<T> {
     MatmulAcc,
     /// A block cut and glued from the input blocks (one per piece of the plan, in order).
     Reblock(IndexPlan),
+    /// A block assembled from parts already gathered (one per piece of the plan, in order).
+    Assemble(IndexPlan),
     /// A fused element-wise chain over its leaf blocks (one input per leaf).
     Fused(Fused<T>),
     /// A built-in whole-block reduction (partial kernels only). One input.
@@ -455,6 +457,11 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
                 .zip(&ins)
                 .map(|(p, v)| IndexPlan::gather(p, v))
                 .collect::<Result<Vec<_>>>()?;
+            plan.assemble(&parts)?
+        }
+        Kernel::Assemble(plan) => {
+            arity(&ins, plan.pieces().len(), "assemble")?;
+            let parts: Vec<Block<T>> = ins.into_iter().map(Held::into_block).collect();
             plan.assemble(&parts)?
         }
         Kernel::Fused(f) => {
