@@ -198,7 +198,7 @@ fn error_line(e: dagger_core::Error) -> Vec<Value> {
     vec![json!({"workload": "dashboard_overhead", "error": e.to_string()})]
 }
 
-/// The overhead benchmark: 100 000 tiny tasks (`quick`: 20 000) with no dashboard
+/// The overhead benchmark: 200 000 tiny tasks (`quick`: 20 000; 31 rounds, `quick` 5) with no dashboard
 /// (`dagger-local`), with an observer that does nothing (`dagger-local+noop-observer`: the
 /// scheduler's own cost of reporting events) and with the dashboard on and an SSE client
 /// connected (`dagger-local+dashboard`) or with nobody connected
