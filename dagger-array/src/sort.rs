@@ -424,9 +424,37 @@ impl<T: Element> DArray<T> {
 
 // ---- The numeric sample sort as named kernels (registered: they run on any process). ----
 
-/// The order of a numeric sort (`rev`: descending).
+/// The order of a numeric sort (`rev`: descending), for the light uses (samples, binary
+/// searches); the heavy loops use [`sort_num`] and [`partition_by`], monomorphic per order.
 fn order<T: Element>(rev: bool) -> impl Fn(&T, &T) -> Ordering {
     move |a, b| if rev { num_cmp(b, a) } else { num_cmp(a, b) }
+}
+
+/// Sorts numbers; one monomorphic sort per direction, so the comparison inlines.
+fn sort_num<T: Element>(v: &mut [T], rev: bool, stable: bool) {
+    if rev {
+        sort_part(v, &|a: &T, b: &T| num_cmp(b, a), stable);
+    } else {
+        sort_part(v, &num_cmp::<T>, stable);
+    }
+}
+
+/// The elements of `v` grouped by output part (a counting sort on the part number).
+fn partition_by<T: Element, C: Fn(&T, &T) -> Ordering>(v: &[T], sp: &[T], cmp: C) -> Vec<T> {
+    let ids: Vec<u32> = v.iter().map(|x| bucket(sp, x, &cmp) as u32).collect();
+    let mut start = vec![0usize; sp.len() + 2];
+    for &j in &ids {
+        start[j as usize + 1] += 1;
+    }
+    for j in 1..start.len() {
+        start[j] += start[j - 1];
+    }
+    let mut out = vec![T::zero(); v.len()];
+    for (x, &j) in v.iter().zip(&ids) {
+        out[start[j as usize]] = *x;
+        start[j as usize] += 1;
+    }
+    out
 }
 
 /// A 1-D block's elements (a sparse vector made dense).
@@ -494,22 +522,12 @@ pub(crate) fn partition_kernel<T: Element>(
     splitters: &Block<T>,
     rev: bool,
 ) -> Result<Block<T>> {
-    let cmp = order::<T>(rev);
     let (v, sp) = (elements(part)?, elements(splitters)?);
-    let ids: Vec<usize> = v.iter().map(|x| bucket(&sp, x, &cmp)).collect();
-    let mut start = vec![0usize; sp.len() + 2];
-    for &j in &ids {
-        start[j + 1] += 1;
-    }
-    for j in 1..start.len() {
-        start[j] += start[j - 1];
-    }
-    let mut out = vec![T::zero(); v.len()];
-    for (x, &j) in v.iter().zip(&ids) {
-        out[start[j]] = *x;
-        start[j] += 1;
-    }
-    Ok(vector(out))
+    Ok(vector(if rev {
+        partition_by(&v, &sp, |a: &T, b: &T| num_cmp(b, a))
+    } else {
+        partition_by(&v, &sp, num_cmp::<T>)
+    }))
 }
 
 /// Stage 3a: the group of a partitioned part bound for output part `part`, found by
@@ -554,7 +572,7 @@ pub(crate) fn merge_kernel<T: Element>(
         let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
         out.extend_from_slice(&v[lo..hi.max(lo)]);
     }
-    sort_part(&mut out, &cmp, stable);
+    sort_num(&mut out, rev, stable);
     Ok(vector(out))
 }
 
@@ -568,7 +586,7 @@ pub(crate) fn concat_kernel<T: Element>(
         out.extend_from_slice(&elements(b)?);
     }
     if let Some((rev, stable)) = sort {
-        sort_part(&mut out, &order::<T>(rev), stable);
+        sort_num(&mut out, rev, stable);
     }
     Ok(vector(out))
 }
