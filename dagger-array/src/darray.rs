@@ -18,7 +18,7 @@ use crate::graph::{kernel_node, lower, ArrayOptions, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::io;
-use crate::kernel::{Expr, Kernel};
+use crate::kernel::{Kernel, Op};
 use crate::linalg::LinalgElement;
 use crate::mem::Held;
 use crate::meta::ArrayMeta;
@@ -576,15 +576,12 @@ impl<T: Element> DArray<T> {
         };
         let out = self.derive_k(kind, Kernel::Unary(op));
         let ew = self.chain().map(|c| {
-            c.then_named(
-                |x| Expr::Unary(op, x),
-                move |out: &mut [T]| {
-                    for v in out.iter_mut() {
-                        *v = op.apply(*v);
-                    }
-                    Ok(())
-                },
-            )
+            c.then_named(Op::Unary(op), move |out: &mut [T]| {
+                for v in out.iter_mut() {
+                    *v = op.apply(*v);
+                }
+                Ok(())
+            })
         });
         out.with_chain(ew)
     }
@@ -691,10 +688,9 @@ impl<T: Element> DArray<T> {
         let kind = if keeps { self.meta.kind } else { Kind::Dense };
         let out = self.derive_k(kind, Kernel::ArithScalar { op, s, side });
         let ew = self.chain().map(|c| {
-            c.then_named(
-                |x| Expr::Scalar(op, s, side, x),
-                move |out: &mut [T]| crate::kernel::scalar_tile(out, op, s, side),
-            )
+            c.then_named(Op::Scalar(op, s, side), move |out: &mut [T]| {
+                crate::kernel::scalar_tile(out, op, s, side)
+            })
         });
         out.with_chain(ew)
     }

@@ -18,7 +18,7 @@ use crate::block::Block;
 use crate::darray::BlockValue;
 use crate::element::{ArithOp, Element};
 use crate::graph::{kernel_node, partial_node, Node};
-use crate::kernel::{Expr, Fused, Kernel as NamedKernel};
+use crate::kernel::{Fused, Kernel as NamedKernel, Op, Program};
 use crate::mem::Held;
 use crate::reduce::ReduceOp;
 use dagger_core::{Error, Options, Result};
@@ -55,7 +55,7 @@ pub(crate) struct Ew<T: Element> {
     /// The same chain as a serializable program, when every stage is a named operation
     /// (then the fused task is a registered kernel that can run on any process); `None`
     /// once a user closure joined the chain.
-    pub prog: Option<Expr<T>>,
+    pub prog: Option<Program<T>>,
 }
 
 impl<T: Element> Ew<T> {
@@ -71,19 +71,19 @@ impl<T: Element> Ew<T> {
                 out.copy_from_slice(ins[0]);
                 Ok(())
             }),
-            prog: Some(Expr::Leaf(0)),
+            prog: Some(Program::leaf()),
         }
     }
 
-    /// The chain followed by a named stage: `wrap` builds the stage's program around the
-    /// chain's, `stage` is the same stage as an in-place tile function.
+    /// The chain followed by a named stage: `op` is the stage as a program step, `stage`
+    /// the same stage as an in-place tile function.
     pub fn then_named(
         &self,
-        wrap: impl FnOnce(Box<Expr<T>>) -> Expr<T>,
+        op: Op<T>,
         stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static,
     ) -> Self {
         let mut out = self.then(stage);
-        out.prog = self.prog.clone().map(|p| wrap(Box::new(p)));
+        out.prog = self.prog.as_ref().map(|p| p.then(op));
         out
     }
 
@@ -122,9 +122,7 @@ impl<T: Element> Ew<T> {
                 Ok(())
             }),
             prog: match (&self.prog, &other.prog) {
-                (Some(a), Some(b)) => {
-                    Some(Expr::Arith(op, Box::new(a.clone()), Box::new(b.shifted(n))))
-                }
+                (Some(a), Some(b)) => Some(a.zip(b, op, n)),
                 _ => None,
             },
         })

@@ -192,6 +192,12 @@ impl IndexPlan {
     /// Takes a piece's local indices from its block (the block of `piece.block`).
     pub fn gather<T: Element>(piece: &Piece, block: &Block<T>) -> Result<Block<T>> {
         let shape = block.shape();
+        if piece.local.len() != shape.len() {
+            return Err(Error::DimensionMismatch(format!(
+                "a {}-d index piece for a block of shape {shape:?}",
+                piece.local.len()
+            )));
+        }
         for (d, l) in piece.local.iter().enumerate() {
             if l.iter().any(|&i| i >= shape.get(d).copied().unwrap_or(0)) {
                 return Err(Error::DimensionMismatch(format!(
@@ -256,6 +262,30 @@ impl IndexPlan {
                 parts.len(),
                 self.pieces.len()
             )));
+        }
+        // Every part must have its piece's shape and land inside the result (a plan may
+        // come from another process).
+        let fits = |v: &Vec<usize>, n: usize| v.iter().all(|&o| o < n);
+        let kept: Vec<usize> = self
+            .full_shape
+            .iter()
+            .zip(&self.keep)
+            .filter(|(_, &k)| k)
+            .map(|(&n, _)| n)
+            .collect();
+        let ok = self.full_shape.len() == self.keep.len()
+            && kept == self.shape
+            && self.pieces.iter().zip(parts).all(|(p, part)| {
+                let want: Vec<usize> = p.local.iter().map(Vec::len).collect();
+                part.shape() == want
+                    && p.out.len() == self.full_shape.len()
+                    && p.out.iter().zip(&p.local).all(|(o, l)| o.len() == l.len())
+                    && p.out.iter().zip(&self.full_shape).all(|(o, &n)| fits(o, n))
+            });
+        if !ok {
+            return Err(Error::DimensionMismatch(
+                "index parts do not match their plan".into(),
+            ));
         }
         let all_sparse = !parts.is_empty() && parts.iter().all(|b| !matches!(b, Block::Dense(_)));
         if all_sparse && (1..=2).contains(&self.shape.len()) {

@@ -12,7 +12,7 @@ use crate::binary::{
 };
 use crate::block::{Block, Kind};
 use crate::element::{ArithOp, BitOp, Element};
-use crate::fuse::{self, Read, TILE};
+use crate::fuse::{self, Read};
 use crate::index::{IndexPlan, Piece};
 use crate::linalg::transpose_block;
 use crate::mem::Held;
@@ -205,79 +205,170 @@ pub enum Kernel<T> {
     },
 }
 
-/// A fused element-wise chain: an expression over leaf tiles and how each leaf is read.
+/// A fused element-wise chain: a program over leaf tiles and how each leaf is read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "T: Element")]
 pub struct Fused<T> {
-    /// The expression.
-    pub prog: Expr<T>,
+    /// The program.
+    pub prog: Program<T>,
     /// Per leaf: transposed or not, and the part read.
     pub reads: Vec<Read>,
 }
 
-/// An element-wise expression over the leaves of a fused chain.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// One step of a [`Program`].
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 #[serde(bound = "T: Element")]
-pub enum Expr<T> {
-    /// Leaf number `i`.
+pub enum Op<T> {
+    /// Push leaf number `i`'s tile.
     Leaf(usize),
-    /// A named function of an expression.
-    Unary(UnaryOp, Box<Expr<T>>),
-    /// An expression and a scalar.
-    Scalar(ArithOp, T, Side, Box<Expr<T>>),
-    /// Two expressions.
-    Arith(ArithOp, Box<Expr<T>>, Box<Expr<T>>),
+    /// A named function of the top tile.
+    Unary(UnaryOp),
+    /// The top tile and a scalar.
+    Scalar(ArithOp, T, Side),
+    /// The two top tiles combined into one (`below op top`).
+    Arith(ArithOp),
 }
 
-impl<T: Element> Expr<T> {
-    /// The expression with every leaf number shifted by `n` (for the right side of a zip).
-    pub fn shifted(&self, n: usize) -> Expr<T> {
-        match self {
-            Expr::Leaf(i) => Expr::Leaf(i + n),
-            Expr::Unary(op, x) => Expr::Unary(*op, Box::new(x.shifted(n))),
-            Expr::Scalar(op, s, side, x) => Expr::Scalar(*op, *s, *side, Box::new(x.shifted(n))),
-            Expr::Arith(op, a, b) => {
-                Expr::Arith(*op, Box::new(a.shifted(n)), Box::new(b.shifted(n)))
-            }
+/// An element-wise expression over the leaves of a fused chain, in postfix order: a flat
+/// list, so decoding and running it never recurse however long the chain is.
+///
+/// ```
+/// use dagger_array::kernel::{Op, Program};
+/// use dagger_array::{binary::Side, ArithOp};
+/// // x.^2 .+ y
+/// let p = Program::leaf()
+///     .then(Op::Scalar(ArithOp::Pow, 2.0, Side::Right))
+///     .zip(&Program::leaf(), ArithOp::Add, 1);
+/// let (x, y) = ([1.0, 2.0, 3.0], [10.0, 20.0, 30.0]);
+/// let mut out = [0.0; 3];
+/// p.eval(&[&x[..], &y[..]], &mut out, &mut Vec::new()).unwrap();
+/// assert_eq!(out, [11.0, 24.0, 39.0]);
+/// ```
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Element")]
+pub struct Program<T> {
+    /// The steps.
+    pub ops: Vec<Op<T>>,
+}
+
+impl<T: Element> Program<T> {
+    /// Leaf 0 as it is.
+    pub fn leaf() -> Self {
+        Program {
+            ops: vec![Op::Leaf(0)],
         }
     }
 
-    /// Computes one output tile from the leaves' tiles (all of `out`'s length).
-    pub fn eval(&self, ins: &[&[T]], out: &mut [T]) -> Result<()> {
-        match self {
-            Expr::Leaf(i) => {
-                let src = ins
-                    .get(*i)
-                    .filter(|s| s.len() == out.len())
-                    .ok_or_else(|| {
-                        Error::Argument(format!("fused program reads leaf {i} of {}", ins.len()))
-                    })?;
-                out.copy_from_slice(src);
-            }
-            Expr::Unary(op, x) => {
-                x.eval(ins, out)?;
-                unary_check::<T>(*op)?;
-                for v in out.iter_mut() {
-                    *v = T::unary(*op, *v).unwrap_or(*v);
+    /// The program followed by a one-tile step.
+    pub fn then(&self, op: Op<T>) -> Self {
+        let mut ops = self.ops.clone();
+        ops.push(op);
+        Program { ops }
+    }
+
+    /// `self op other`, where `other`'s leaves come after the first `n` (this program's).
+    pub fn zip(&self, other: &Program<T>, op: ArithOp, n: usize) -> Self {
+        let mut ops = self.ops.clone();
+        ops.extend(other.ops.iter().map(|o| match o {
+            Op::Leaf(i) => Op::Leaf(i + n),
+            o => *o,
+        }));
+        ops.push(Op::Arith(op));
+        Program { ops }
+    }
+
+    /// Checks the program against `leaves` leaf tiles: every leaf exists, no step reads a
+    /// tile that is not there, one tile is left. Returns the most tiles alive at once.
+    pub fn check(&self, leaves: usize) -> Result<usize> {
+        let bad = |m: String| Error::Argument(format!("fused program: {m}"));
+        let (mut depth, mut most) = (0usize, 0usize);
+        for op in &self.ops {
+            match op {
+                Op::Leaf(i) if *i >= leaves => {
+                    return Err(bad(format!("reads leaf {i} of {leaves}")))
                 }
+                Op::Leaf(_) => depth += 1,
+                Op::Unary(u) => {
+                    unary_check::<T>(*u)?;
+                    if depth == 0 {
+                        return Err(bad("a step on no tile".into()));
+                    }
+                }
+                Op::Scalar(..) if depth == 0 => return Err(bad("a step on no tile".into())),
+                Op::Scalar(..) => {}
+                Op::Arith(_) if depth < 2 => return Err(bad("a combination of one tile".into())),
+                Op::Arith(_) => depth -= 1,
             }
-            Expr::Scalar(op, s, side, x) => {
-                x.eval(ins, out)?;
-                scalar_tile(out, *op, *s, *side)?;
-            }
-            Expr::Arith(op, a, b) => {
-                a.eval(ins, out)?;
-                let mut tmp = [T::zero(); TILE];
-                let tmp = tmp
-                    .get_mut(..out.len())
-                    .ok_or_else(|| Error::Argument("fused tile too long".into()))?;
-                b.eval(ins, tmp)?;
-                for (o, &b) in out.iter_mut().zip(tmp.iter()) {
-                    *o = T::arith(*op, *o, b).ok_or_else(|| divide_error(*op))?;
+            most = most.max(depth);
+        }
+        if depth != 1 {
+            return Err(bad(format!("leaves {depth} tiles, not 1")));
+        }
+        Ok(most)
+    }
+
+    /// Computes one output tile from the leaves' tiles (all of `out`'s length); `scratch`
+    /// holds the tiles beyond the first between calls.
+    pub fn eval(&self, ins: &[&[T]], out: &mut [T], scratch: &mut Vec<Vec<T>>) -> Result<()> {
+        let most = self.check(ins.len())?;
+        let n = out.len();
+        if ins.iter().any(|t| t.len() != n) {
+            return Err(Error::DimensionMismatch(
+                "fused leaf tiles of different lengths".into(),
+            ));
+        }
+        while scratch.len() + 1 < most {
+            scratch.push(Vec::new());
+        }
+        for t in scratch.iter_mut() {
+            t.resize(n, T::zero());
+        }
+        // Tile 0 is `out`; tile k > 0 is scratch[k - 1].
+        let mut depth = 0usize;
+        for op in &self.ops {
+            match op {
+                Op::Leaf(i) => {
+                    let dst = if depth == 0 {
+                        &mut *out
+                    } else {
+                        &mut scratch[depth - 1][..]
+                    };
+                    dst.copy_from_slice(ins[*i]);
+                    depth += 1;
+                }
+                Op::Unary(u) => {
+                    let top = top_tile(out, scratch, depth);
+                    for v in top.iter_mut() {
+                        *v = T::unary(*u, *v).unwrap_or(*v);
+                    }
+                }
+                Op::Scalar(op, s, side) => {
+                    scalar_tile(top_tile(out, scratch, depth), *op, *s, *side)?
+                }
+                Op::Arith(op) => {
+                    let (below, top): (&mut [T], &[T]) = if depth == 2 {
+                        (&mut *out, &scratch[0][..])
+                    } else {
+                        let (lo, hi) = scratch.split_at_mut(depth - 2);
+                        (&mut lo[depth - 3][..], &hi[0][..])
+                    };
+                    for (o, &b) in below.iter_mut().zip(top.iter()) {
+                        *o = T::arith(*op, *o, b).ok_or_else(|| divide_error(*op))?;
+                    }
+                    depth -= 1;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The top tile of the stack (checked non-empty by [`Program::check`]).
+fn top_tile<'a, T>(out: &'a mut [T], scratch: &'a mut [Vec<T>], depth: usize) -> &'a mut [T] {
+    if depth <= 1 {
+        out
+    } else {
+        &mut scratch[depth - 2][..]
     }
 }
 
@@ -466,7 +557,11 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
         }
         Kernel::Fused(f) => {
             arity(&ins, f.reads.len(), "a fused chain")?;
-            fuse::fused_block(&ins, &f.reads, |i, o| f.prog.eval(i, o))?
+            f.prog.check(f.reads.len())?;
+            let scratch = std::cell::RefCell::new(Vec::new());
+            fuse::fused_block(&ins, &f.reads, |i, o| {
+                f.prog.eval(i, o, &mut scratch.borrow_mut())
+            })?
         }
         Kernel::SortSample { parts } => crate::sort::sample_kernel(one("sort sample")?, *parts)?,
         Kernel::SortSplitters { parts, rev } => crate::sort::splitters_kernel(&ins, *parts, *rev)?,
@@ -593,7 +688,11 @@ pub fn run_partial<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<
         }
         Kernel::FusedReduce(f, op) => {
             arity(&ins, f.reads.len(), "a fused reduction")?;
-            fuse::fused_reduce(&ins, &f.reads, *op, |i, o| f.prog.eval(i, o))
+            f.prog.check(f.reads.len())?;
+            let scratch = std::cell::RefCell::new(Vec::new());
+            fuse::fused_reduce(&ins, &f.reads, *op, |i, o| {
+                f.prog.eval(i, o, &mut scratch.borrow_mut())
+            })
         }
         other => Err(Error::Argument(format!(
             "{other:?} gives a block, not a number"
@@ -611,17 +710,9 @@ mod tests {
         let a = crate::create::rand_block::<f64>(&[40, 70], 3, 0);
         let x = held(Block::Dense(a.clone()));
         // sum(x.^2 .+ 1)
-        let prog = Expr::Scalar(
-            ArithOp::Add,
-            1.0,
-            Side::Right,
-            Box::new(Expr::Scalar(
-                ArithOp::Pow,
-                2.0,
-                Side::Right,
-                Box::new(Expr::Leaf(0)),
-            )),
-        );
+        let prog = Program::leaf()
+            .then(Op::Scalar(ArithOp::Pow, 2.0, Side::Right))
+            .then(Op::Scalar(ArithOp::Add, 1.0, Side::Right));
         let f = Fused {
             prog,
             reads: vec![(false, None)],
@@ -639,8 +730,43 @@ mod tests {
     }
 
     #[test]
+    fn deep_and_wide_programs() {
+        // A long chain decodes and runs without recursion.
+        let mut p = Program::<f64>::leaf();
+        p.ops
+            .extend((0..100_000).map(|_| Op::Scalar(ArithOp::Add, 1.0, Side::Right)));
+        let bytes = postcard::to_allocvec(&p).unwrap();
+        let back: Program<f64> = postcard::from_bytes(&bytes).unwrap();
+        let mut out = [0.0; 4];
+        back.eval(&[&[1.0; 4][..]], &mut out, &mut Vec::new())
+            .unwrap();
+        assert_eq!(out, [100_001.0; 4]);
+        // ((a - b) * (c + d)) - e: three tiles alive at once.
+        let ab = Program::leaf().zip(&Program::leaf(), ArithOp::Sub, 1);
+        let cd = Program::leaf().zip(&Program::leaf(), ArithOp::Add, 1);
+        let p = ab
+            .zip(&cd, ArithOp::Mul, 2)
+            .zip(&Program::leaf(), ArithOp::Sub, 4);
+        assert_eq!(p.check(5).unwrap(), 3);
+        let ins: Vec<[f64; 2]> = vec![[5.0, 6.0], [1.0, 1.0], [2.0, 3.0], [1.0, 1.0], [0.5, 0.5]];
+        let ins: Vec<&[f64]> = ins.iter().map(|t| &t[..]).collect();
+        let mut out = [0.0; 2];
+        p.eval(&ins, &mut out, &mut Vec::new()).unwrap();
+        assert_eq!(out, [11.5, 19.5]);
+    }
+
+    #[test]
     fn wrong_inputs_are_errors() {
         let x = held(Block::Dense(crate::create::ones_block::<i64>(&[2, 2])));
+        // An index piece that does not fit the block (e.g. decoded from a bad message).
+        for local in [vec![vec![0], vec![0], vec![]], vec![vec![0], vec![5]]] {
+            let piece = Piece {
+                block: 0,
+                out: local.clone(),
+                local,
+            };
+            assert!(run(&Kernel::Gather(piece), vec![x.clone()]).is_err());
+        }
         assert!(run(&Kernel::<i64>::Unary(UnaryOp::Exp), vec![x.clone()]).is_err());
         assert!(run(&Kernel::<i64>::Matmul, vec![x.clone()]).is_err());
         assert!(run(
@@ -658,9 +784,24 @@ mod tests {
             Err(Error::DimensionMismatch(_))
         ));
         let f = Fused {
-            prog: Expr::Leaf(3),
+            prog: Program {
+                ops: vec![Op::Leaf(3)],
+            },
             reads: vec![(false, None)],
         };
-        assert!(run(&Kernel::Fused(f), vec![x]).is_err());
+        assert!(run(&Kernel::Fused(f), vec![x.clone()]).is_err());
+        for ops in [
+            vec![],
+            vec![Op::Arith(ArithOp::Add)],
+            vec![Op::Leaf(0), Op::Leaf(0)],
+            vec![Op::Scalar(ArithOp::Add, 1, Side::Left)],
+            vec![Op::Leaf(0), Op::Unary(UnaryOp::Exp)],
+        ] {
+            let f = Fused {
+                prog: Program { ops },
+                reads: vec![(false, None)],
+            };
+            assert!(run(&Kernel::Fused(f), vec![x.clone()]).is_err());
+        }
     }
 }

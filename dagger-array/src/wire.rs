@@ -300,12 +300,22 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = postcard::from_bytes::<Block<f64>>(&bytes);
             let _ = postcard::from_bytes::<Block<u16>>(&bytes);
             let _ = postcard::from_bytes::<crate::BlockValue<i64>>(&bytes);
+            // A kernel decoded from arbitrary bytes runs to a value or an error.
+            if let Ok(k) = postcard::from_bytes::<crate::kernel::Kernel<f64>>(&bytes) {
+                let b = crate::darray::held(Block::Dense(crate::create::ones_block::<f64>(&[3, 2])));
+                if !matches!(k, crate::kernel::Kernel::Fill { .. } | crate::kernel::Kernel::Rand { .. }
+                    | crate::kernel::Kernel::Randn { .. } | crate::kernel::Kernel::Sprand { .. }) {
+                    let _ = crate::kernel::run(&k, vec![b.clone()]);
+                    let _ = crate::kernel::run(&k, vec![b.clone(), b.clone()]);
+                    let _ = crate::kernel::run_partial(&k, vec![b]);
+                }
+            }
         }
 
         #[test]
