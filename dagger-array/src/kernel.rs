@@ -311,6 +311,17 @@ impl<T: Element> Program<T> {
     /// holds the tiles beyond the first between calls.
     pub fn eval(&self, ins: &[&[T]], out: &mut [T], scratch: &mut Vec<Vec<T>>) -> Result<()> {
         let most = self.check(ins.len())?;
+        self.eval_checked(most, ins, out, scratch)
+    }
+
+    /// [`Program::eval`] of a program already checked (`most`: what the check returned).
+    fn eval_checked(
+        &self,
+        most: usize,
+        ins: &[&[T]],
+        out: &mut [T],
+        scratch: &mut Vec<Vec<T>>,
+    ) -> Result<()> {
         let n = out.len();
         if ins.iter().any(|t| t.len() != n) {
             return Err(Error::DimensionMismatch(
@@ -333,7 +344,10 @@ impl<T: Element> Program<T> {
                     } else {
                         &mut scratch[depth - 1][..]
                     };
-                    dst.copy_from_slice(ins[*i]);
+                    let src = ins
+                        .get(*i)
+                        .ok_or_else(|| Error::Argument(format!("fused program reads leaf {i}")))?;
+                    dst.copy_from_slice(src);
                     depth += 1;
                 }
                 Op::Unary(u) => {
@@ -557,10 +571,10 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
         }
         Kernel::Fused(f) => {
             arity(&ins, f.reads.len(), "a fused chain")?;
-            f.prog.check(f.reads.len())?;
+            let most = f.prog.check(f.reads.len())?;
             let scratch = std::cell::RefCell::new(Vec::new());
             fuse::fused_block(&ins, &f.reads, |i, o| {
-                f.prog.eval(i, o, &mut scratch.borrow_mut())
+                f.prog.eval_checked(most, i, o, &mut scratch.borrow_mut())
             })?
         }
         Kernel::SortSample { parts } => crate::sort::sample_kernel(one("sort sample")?, *parts)?,
@@ -688,10 +702,10 @@ pub fn run_partial<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<
         }
         Kernel::FusedReduce(f, op) => {
             arity(&ins, f.reads.len(), "a fused reduction")?;
-            f.prog.check(f.reads.len())?;
+            let most = f.prog.check(f.reads.len())?;
             let scratch = std::cell::RefCell::new(Vec::new());
             fuse::fused_reduce(&ins, &f.reads, *op, |i, o| {
-                f.prog.eval(i, o, &mut scratch.borrow_mut())
+                f.prog.eval_checked(most, i, o, &mut scratch.borrow_mut())
             })
         }
         other => Err(Error::Argument(format!(
