@@ -64,6 +64,17 @@ struct Counts {
     unstarted: AtomicU64,
 }
 
+/// A counter set as `[spawned, started, ok, failed, unstarted]`.
+fn counts_of(c: &Counts) -> [u64; 5] {
+    [
+        c.spawned.load(Acquire),
+        c.started.load(Acquire),
+        c.ok.load(Acquire),
+        c.failed.load(Acquire),
+        c.unstarted.load(Acquire),
+    ]
+}
+
 /// `c += 1` for a counter with a single writer: no locked instruction needed.
 #[inline]
 fn bump(c: &AtomicU64) {
@@ -293,6 +304,18 @@ struct Local {
     lane: Arc<Lane>,
 }
 
+impl Drop for Local {
+    /// The thread is exiting (or the collector is gone): forget the lane as current, so that
+    /// no later event on this thread reaches it once the collector has retired it.
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| {
+            if std::ptr::eq(c.get().1, Arc::as_ptr(&self.lane)) {
+                c.set((0, std::ptr::null()));
+            }
+        });
+    }
+}
+
 thread_local! {
     /// The lane this thread used last, with its collector's id. Const-initialised and
     /// without a destructor, so reading it is one plain thread-local load: the per-event
@@ -348,6 +371,9 @@ pub struct Collector {
     /// Spans of processors in other processes (fed by [`Collector::add_spans`]), newest last,
     /// at most `RING` per processor.
     external: Mutex<BTreeMap<String, VecDeque<SpanRec>>>,
+    /// The final counts of lanes whose threads have exited, by name (see
+    /// [`Collector::live_lanes`]).
+    retired: Mutex<BTreeMap<String, [u64; 5]>>,
 }
 
 impl std::fmt::Debug for Collector {
@@ -379,7 +405,37 @@ impl Collector {
             clients: AtomicU64::new(0),
             start_unix_ns: unix_ns(),
             external: Mutex::new(BTreeMap::new()),
+            retired: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The lanes of threads still alive. A lane that only the collector holds belongs to an
+    /// exited thread (its thread-local dropped it, see `Local`'s `Drop`): its counts are
+    /// final, so they are folded into `retired` and the lane freed. Contexts come and go with
+    /// their threads; without this the lanes, and each update's work, would only grow.
+    fn live_lanes(&self) -> Vec<Arc<Lane>> {
+        let mut lanes = self.lanes.lock();
+        if lanes.iter().any(|l| Arc::strong_count(l) == 1) {
+            let mut retired = self.retired.lock();
+            lanes.retain(|lane| {
+                if Arc::strong_count(lane) > 1 {
+                    return true;
+                }
+                let mut fold = |name: &str, c: &Counts| {
+                    let a = retired.entry(name.to_string()).or_default();
+                    for (x, y) in a.iter_mut().zip(counts_of(c)) {
+                        *x = x.wrapping_add(y);
+                    }
+                };
+                fold(UNNAMED, &lane.unnamed);
+                fold(OTHER_NAMES, &lane.other);
+                for (n, c) in lane.named.lock().iter() {
+                    fold(n, c);
+                }
+                false
+            });
+        }
+        lanes.clone()
     }
 
     /// Adds spans that ran elsewhere (e.g. on worker processes, from their recordings) to
@@ -557,9 +613,9 @@ impl Collector {
     /// Everything seen so far. `since` limits the spans to those with a larger sequence
     /// number (the live stream sends each span once).
     pub fn state(&self, gauges: &Gauges, since: u64) -> State {
-        let lanes: Vec<Arc<Lane>> = self.lanes.lock().clone();
+        let lanes = self.live_lanes();
         let now = self.since_start(Instant::now());
-        let mut acc: BTreeMap<String, [u64; 5]> = BTreeMap::new();
+        let mut acc: BTreeMap<String, [u64; 5]> = self.retired.lock().clone();
         // Counters only grow. Read the finishes first, then the starts, then the spawns, so
         // a task that moves on while we read is never counted in two states or none.
         type Pick = fn(&Counts) -> [u64; 5];

@@ -94,9 +94,14 @@ fn counts_match_a_computation_with_names_and_failures() {
     assert_eq!(progress(&s, "bad"), p(0, 3));
     assert_eq!(progress(&s, dagger_dashboard::UNNAMED), p(1, 0));
     assert_eq!(s.totals, p(221, 3));
-    assert_eq!(
-        s.processors,
-        vec!["ThreadProc(w1, 1)", "ThreadProc(w1, 2)"][..s.processors.len()]
+    // Either thread may have run every task (work stealing): a non-empty subset, in order.
+    let all = ["ThreadProc(w1, 1)", "ThreadProc(w1, 2)"];
+    assert!(!s.processors.is_empty());
+    assert!(s.processors.windows(2).all(|w| w[0] < w[1]));
+    assert!(
+        s.processors.iter().all(|p| all.contains(&p.as_str())),
+        "{:?}",
+        s.processors
     );
     assert!(!s.spans.is_empty(), "tasks were timed for the task stream");
     assert!(s.spans.iter().all(|sp| sp.end_s >= sp.start_s));

@@ -225,3 +225,32 @@ fn spans_from_other_processes_are_bounded_and_sent_once() {
     assert_eq!(again.spans.len(), 1);
     assert_eq!(again.spans[0].task, 600);
 }
+
+#[test]
+fn counts_of_exited_threads_are_kept_and_their_lanes_freed() {
+    let c = Arc::new(Collector::new());
+    let p = ProcessorId::thread(WorkerId(1), 1);
+    let name: Option<Arc<str>> = Some("short-lived".into());
+    for round in 0..3u64 {
+        let (c2, name) = (c.clone(), name.clone());
+        std::thread::spawn(move || {
+            for k in 0..10u64 {
+                let id = NEXT.fetch_add(1, Ordering::Relaxed);
+                c2.on_event(&ev(id, &name, TaskEventKind::Spawned { deps: vec![] }));
+                if k < 7 {
+                    c2.on_event(&ev(id, &name, TaskEventKind::Started { processor: p }));
+                    c2.on_event(&ev(id, &name, TaskEventKind::Finished { ok: k != round }));
+                }
+            }
+        })
+        .join()
+        .unwrap();
+        let s = c.state(&Gauges::default(), 0);
+        let n = (round + 1) * 10;
+        assert_eq!(s.totals.total(), n);
+        assert_eq!(s.totals.queued, (round + 1) * 3);
+        assert_eq!(s.totals.failed, round + 1);
+        assert_eq!(s.totals.running, 0);
+        assert!(format!("{c:?}").contains("lanes: 0"), "{c:?}");
+    }
+}
