@@ -1,75 +1,240 @@
 //! The reference's "keeping memory use in check": `A + Aᵀ` on an array several times larger
-//! than what is kept in memory, through `save`/`load`: blocks are generated and written one at
-//! a time, then read back, added to their transposed partner and written, so only a few
-//! blocks are ever alive. Prints the peak resident memory.
+//! than a configured memory limit, through `save`/`load` and the workers' spilling pool.
 //!
-//! `cargo run --release --example out_of_core [n] [block]` (default 12000 in 3000² blocks:
-//! 1.15 GB of f64; the reference used 30000²).
+//! By default it starts worker processes (re-executions of this program, hence
+//! `dagger::init()` first in `main`) whose results live in a pool bounded by a memory limit
+//! (1 GiB in total, split between the workers) that spills least recently used blocks to a
+//! temporary directory. A is generated on the workers, saved, loaded, `A + Aᵀ` is computed and
+//! saved, and a sample of elements is checked against A read back. It prints the peak resident
+//! memory of every process (driver and workers) and their sum, and each worker pool's peak and
+//! spilled bytes.
+//!
+//! ```text
+//! cargo run --release --example out_of_core [n] [block] [--workers W] [--limit BYTES] [--local]
+//! ```
+//!
+//! Defaults: 12000² f64 in 3000² blocks (1.07 GiB of A), 1 worker, a 1 GiB limit
+//! (`DAGGER_OOC_LIMIT` also sets it). `--local` runs on `Context::local()` (one process, no
+//! pool: memory is bounded only by the order blocks are scheduled in), as the reference did.
 
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::Context;
-use std::time::Instant;
+use dagger::{Context, WorkerId};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-fn vm_hwm_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// Peak resident memory (VmHWM) of a process, in bytes; 0 when it cannot be read (the
+/// process is gone, or this is not Linux).
+fn vm_hwm_bytes(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_string)
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
         })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// What is watched while the computation runs: worker processes' peak RSS (read while they
+/// are alive) and the most bytes each worker pool ever held spilled at once.
+#[derive(Clone, Debug, Default)]
+struct Watched {
+    /// Per worker: (id, pid, VmHWM bytes, pool peak memory bytes, max spilled bytes).
+    workers: Vec<(WorkerId, u32, u64, u64, u64)>,
+}
+
+/// Polls every worker every 50 ms until `stop` is set.
+fn watch(ctx: Context, stop: Arc<AtomicBool>, out: Arc<Mutex<Watched>>) {
+    let ws: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| w.0 != 1).collect();
+    loop {
+        let done = stop.load(Ordering::SeqCst);
+        let mut now = Watched::default();
+        for &w in &ws {
+            let pid = ctx.worker_pid(w).unwrap_or(0);
+            let hwm = vm_hwm_bytes(&pid.to_string());
+            let s = ctx.worker_stats(w).unwrap_or_default();
+            now.workers
+                .push((w, pid, hwm, s.peak_memory_bytes, s.spilled_bytes));
+        }
+        if let Ok(mut o) = out.lock() {
+            if o.workers.is_empty() {
+                *o = now;
+            } else {
+                for (old, new) in o.workers.iter_mut().zip(now.workers) {
+                    old.2 = old.2.max(new.2);
+                    old.3 = old.3.max(new.3);
+                    old.4 = old.4.max(new.4);
+                }
+            }
+        }
+        if done {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Args {
+    n: usize,
+    block: usize,
+    workers: usize,
+    limit: u64,
+    local: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        n: 12_000,
+        block: 3_000,
+        workers: 1,
+        limit: std::env::var("DAGGER_OOC_LIMIT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1 << 30),
+        local: false,
+    };
+    let mut positional = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--local" => a.local = true,
+            "--workers" => a.workers = it.next().and_then(|v| v.parse().ok()).unwrap_or(1),
+            "--limit" => {
+                a.limit = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.limit);
+            }
+            other => positional.extend(other.parse::<usize>().ok()),
+        }
+    }
+    a.n = positional.first().copied().unwrap_or(a.n);
+    a.block = positional.get(1).copied().unwrap_or(a.block);
+    a.workers = a.workers.max(1);
+    a
+}
+
+/// Generates, saves, loads, adds the transpose, saves, and checks a sample of elements.
+fn run(ctx: &Context, dir: &Path, n: usize, b: usize) -> dagger::Result<()> {
+    let (a_path, s_path) = (dir.join("A"), dir.join("ApAt"));
+    let t0 = Instant::now();
+    DArray::<f64>::rand_seeded(&Blocks::new([b, b])?, &[n, n], 7)?
+        .save(&a_path)
+        .collect(ctx)?;
+    println!("saved A in {:.1} s", t0.elapsed().as_secs_f64());
+
+    let t1 = Instant::now();
+    let a = DArray::<f64>::load(&a_path)?;
+    a.arith(&a.transpose()?, ArithOp::Add)?
+        .save(&s_path)
+        .collect(ctx)?;
+    println!("saved A + Aᵀ in {:.1} s", t1.elapsed().as_secs_f64());
+
+    // s[i, j] == a[i, j] + a[j, i] on a few elements spread over the blocks (each check reads
+    // only the blocks it needs).
+    let s = DArray::<f64>::load(&s_path)?;
+    let a = DArray::<f64>::load(&a_path)?;
+    let sample = [
+        (0, n - 1),
+        (n - 1, 0),
+        (n / 2, n / 3),
+        (1, 1),
+        (n - 1, n / 2 + 1),
+    ];
+    for (i, j) in sample {
+        let got = s.get(&[i, j])?.collect(ctx)?;
+        let want = a.get(&[i, j])?.collect(ctx)? + a.get(&[j, i])?.collect(ctx)?;
+        if got != want {
+            return Err(dagger::Error::Argument(format!(
+                "(A + Aᵀ)[{i}, {j}] = {got}, want {want}"
+            )));
+        }
+    }
+    println!(
+        "(A + Aᵀ)[i, j] == A[i, j] + A[j, i] on {} elements ✓",
+        sample.len()
+    );
+    Ok(())
 }
 
 fn main() -> dagger::Result<()> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let n = args.first().copied().unwrap_or(12_000);
-    let b = args.get(1).copied().unwrap_or(3_000);
-    let ctx = Context::local();
+    dagger::init();
+    let args = parse_args();
+    let (n, b) = (args.n, args.block);
     let dir = std::env::temp_dir().join(format!("dagger-ooc-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (a_path, s_path) = (dir.join("A"), dir.join("ApAt"));
     let gib = (n * n * 8) as f64 / (1u64 << 30) as f64;
     println!("A: {n}×{n} f64 in {b}×{b} blocks = {gib:.2} GiB");
 
-    let t0 = Instant::now();
-    let a = DArray::<f64>::rand_seeded(&Blocks::new([b, b])?, &[n, n], 7)?;
-    a.save(&a_path).collect(&ctx)?;
-    println!(
-        "saved A in {:.1} s, peak RSS {:.0} MiB",
-        t0.elapsed().as_secs_f64(),
-        vm_hwm_mib()
-    );
-
-    let t1 = Instant::now();
-    let saved_a = DArray::<f64>::load(&a_path)?;
-    let sum = saved_a.arith(&saved_a.transpose()?, ArithOp::Add)?;
-    sum.save(&s_path).collect(&ctx)?;
-    println!(
-        "saved A + Aᵀ in {:.1} s, peak RSS {:.0} MiB",
-        t1.elapsed().as_secs_f64(),
-        vm_hwm_mib()
-    );
-
-    // Check a corner against the definition, reading only two blocks.
-    let back = DArray::<f64>::load(&s_path)?;
-    let x = DArray::<f64>::load(&a_path)?;
-    let c = back.get(&[0, n - 1])?.collect(&ctx)?;
-    let want = x.get(&[0, n - 1])?.collect(&ctx)? + x.get(&[n - 1, 0])?.collect(&ctx)?;
-    assert!((c - want).abs() < 1e-12, "{c} != {want}");
-    println!(
-        "(A + Aᵀ)[0, n-1] = {c:.6} ✓; peak RSS {:.0} MiB for {:.0} MiB of data",
-        vm_hwm_mib(),
-        gib * 2.0 * 1024.0
-    );
+    let result = if args.local {
+        let r = run(&Context::local(), &dir, n, b);
+        println!(
+            "peak RSS {:.0} MiB (one process, no pool)",
+            vm_hwm_bytes("self") as f64 / MIB
+        );
+        r
+    } else {
+        run_cluster(&args, &dir)
+    };
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    result
+}
+
+fn run_cluster(args: &Args, dir: &Path) -> dagger::Result<()> {
+    let per_worker = args.limit / args.workers as u64;
+    let spill = dir.join("spill");
+    std::fs::create_dir_all(&spill)?;
+    println!(
+        "{} worker process(es), memory limit {:.0} MiB each ({:.0} MiB in total)",
+        args.workers,
+        per_worker as f64 / MIB,
+        args.limit as f64 / MIB
+    );
+    let ctx = Context::builder()
+        .threads(1)
+        .workers(args.workers)
+        .worker_threads(2)
+        .worker_memory_limit(per_worker)
+        .worker_spill_dir(&spill)
+        .try_build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let watched = Arc::new(Mutex::new(Watched::default()));
+    let watcher = {
+        let (ctx, stop, watched) = (ctx.clone(), stop.clone(), watched.clone());
+        std::thread::spawn(move || watch(ctx, stop, watched))
+    };
+    let t = Instant::now();
+    let r = run(&ctx, dir, args.n, args.block);
+    let dt = t.elapsed().as_secs_f64();
+    stop.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    let w = watched.lock().map(|w| w.clone()).unwrap_or_default();
+    let driver = vm_hwm_bytes("self");
+    println!("total {dt:.1} s; peak RSS per process:");
+    println!(
+        "  driver (pid {}): {:.0} MiB",
+        std::process::id(),
+        driver as f64 / MIB
+    );
+    let mut sum = driver;
+    for (id, pid, hwm, peak, spilled) in &w.workers {
+        sum += hwm;
+        println!(
+            "  worker {} (pid {pid}): {:.0} MiB; pool peak {:.0} MiB, at most {:.0} MiB spilled",
+            id.0,
+            *hwm as f64 / MIB,
+            *peak as f64 / MIB,
+            *spilled as f64 / MIB
+        );
+    }
+    println!(
+        "  sum: {:.0} MiB for {:.0} MiB of data (limit {:.0} MiB)",
+        sum as f64 / MIB,
+        (2 * args.n * args.n * 8) as f64 / MIB,
+        args.limit as f64 / MIB
+    );
+    drop(ctx);
+    r
 }

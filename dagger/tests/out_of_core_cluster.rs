@@ -1,0 +1,126 @@
+//! Out of core on real worker processes (started by re-executing this test binary on the
+//! ignored test `worker_entry`): `A + Aᵀ` through `save`/`load` with the workers' results in
+//! a spilling pool whose memory limit is several times smaller than the data. The answer
+//! must equal the same seeded computation in this process alone, the pools must have
+//! spilled, and no pool may ever have held more than its limit in memory.
+
+use dagger::array::{ArithOp, Blocks, DArray};
+use dagger::{Context, WorkerId, WorkerProgram};
+use std::path::PathBuf;
+
+/// The body of every worker process these tests start.
+#[test]
+#[ignore]
+fn worker_entry() {
+    dagger::init();
+}
+
+/// 1200² f64 = 11.5 MB of A in 16 blocks of 720 KB.
+const N: usize = 1200;
+const B: usize = 300;
+const SEED: u64 = 11;
+/// Each worker's pool limit: 2 MiB, under a fifth of A.
+const LIMIT: u64 = 2 << 20;
+
+/// A temporary directory removed on drop (also when the test fails).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("dagger-ooc-test-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn cluster(workers: usize, spill: &std::path::Path) -> Context {
+    dagger::init();
+    Context::builder()
+        .threads(1)
+        .workers(workers)
+        .worker_threads(2)
+        .worker_memory_limit(LIMIT)
+        .worker_spill_dir(spill)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap())
+        .build()
+}
+
+fn worker_ids(ctx: &Context) -> Vec<WorkerId> {
+    ctx.workers().into_iter().filter(|w| w.0 != 1).collect()
+}
+
+fn a_plus_at_through_the_pool(workers: usize) {
+    let dir = TempDir::new(&format!("w{workers}"));
+    let spill = dir.0.join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let ctx = cluster(workers, &spill);
+    let part = Blocks::new([B, B]).unwrap();
+    let a = DArray::<f64>::rand_seeded(&part, &[N, N], SEED).unwrap();
+
+    // A held on the workers as computed blocks: 11.5 MB through 2 MiB pools must spill.
+    let held = a.compute(&ctx).unwrap();
+    let stats: Vec<_> = worker_ids(&ctx)
+        .into_iter()
+        .map(|w| ctx.worker_stats(w).unwrap())
+        .collect();
+    let spilled: u64 = stats.iter().map(|s| s.spilled_bytes).sum();
+    assert!(spilled > 0, "nothing spilled: {stats:?}");
+    for s in &stats {
+        assert!(s.peak_memory_bytes <= LIMIT, "over the limit: {s:?}");
+    }
+
+    // Out of core: save A, load it, A + Aᵀ, save that, read it back.
+    let (a_path, s_path) = (dir.0.join("A"), dir.0.join("ApAt"));
+    let saved = held.save(&a_path).collect(&ctx).unwrap();
+    assert_eq!(saved.blocks.len(), (N / B) * (N / B));
+    drop(held);
+    let loaded = DArray::<f64>::load(&a_path).unwrap();
+    loaded
+        .arith(&loaded.transpose().unwrap(), ArithOp::Add)
+        .unwrap()
+        .save(&s_path)
+        .collect(&ctx)
+        .unwrap();
+    let got = DArray::<f64>::load(&s_path)
+        .unwrap()
+        .collect_dense(&ctx)
+        .unwrap();
+
+    // The same seeded array computed in this process alone.
+    let local = Context::builder().threads(2).build();
+    let want_a = a.collect_dense(&local).unwrap();
+    let want = &want_a + &want_a.t();
+    assert_eq!(got, want);
+    // A read back from disk is A.
+    assert_eq!(
+        DArray::<f64>::load(&a_path)
+            .unwrap()
+            .collect_dense(&ctx)
+            .unwrap(),
+        want_a
+    );
+    // No pool ever held more than its limit in memory, through the whole pipeline.
+    for w in worker_ids(&ctx) {
+        let s = ctx.worker_stats(w).unwrap();
+        assert!(
+            s.peak_memory_bytes <= LIMIT,
+            "worker {w:?} over the limit: {s:?}"
+        );
+    }
+}
+
+#[test]
+fn a_plus_at_on_one_worker_through_a_2mib_pool() {
+    a_plus_at_through_the_pool(1);
+}
+
+#[test]
+fn a_plus_at_on_two_workers_through_2mib_pools() {
+    a_plus_at_through_the_pool(2);
+}
