@@ -329,6 +329,8 @@ pub(crate) fn partial_node<T: Element>(
             match ids.as_slice() {
                 [a] => m.ctx.spawn_fn_with(&o, set.p1, (k, g(a))),
                 [a, b] => m.ctx.spawn_fn_with(&o, set.p2, (k, g(a), g(b))),
+                [a, b, c] => m.ctx.spawn_fn_with(&o, set.p3, (k, g(a), g(b), g(c))),
+                [a, b, c, d] => m.ctx.spawn_fn_with(&o, set.p4, (k, g(a), g(b), g(c), g(d))),
                 many => m
                     .ctx
                     .spawn_fn_with(&o, set.pall, (k, All(many.iter().map(g).collect()))),

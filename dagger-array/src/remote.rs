@@ -63,7 +63,21 @@ pub type KAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), BlockValue<T>>;
 pub type P1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<Option<T>>>;
 /// A partial reduction of two blocks (a fused chain over two leaves).
 pub type P2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), Result<Option<T>>>;
-/// A partial reduction of any number of blocks.
+/// A partial reduction of three blocks.
+pub type P3<T> =
+    Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>, BlockValue<T>), Result<Option<T>>>;
+/// A partial reduction of four blocks.
+pub type P4<T> = Registered<
+    (
+        Kernel<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+        BlockValue<T>,
+    ),
+    Result<Option<T>>,
+>;
+/// A partial reduction of any number of blocks (through the driver on a cluster).
 pub type PAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), Result<Option<T>>>;
 
 /// A comparison of one block.
@@ -94,6 +108,10 @@ pub struct KernelSet<T: Element> {
     pub p1: P1<T>,
     /// A partial reduction over two blocks.
     pub p2: P2<T>,
+    /// A partial reduction over three blocks.
+    pub p3: P3<T>,
+    /// A partial reduction over four blocks.
+    pub p4: P4<T>,
     /// A partial reduction over any number of blocks.
     pub pall: PAll<T>,
     /// A comparison of one block (with a scalar).
@@ -173,6 +191,18 @@ macro_rules! register_kernels {
             pub fn [<p2_ $t>](k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>) -> Result<Option<$t>> {
                 partial(&k, vec![a, b])
             }
+            #[doc = concat!("Partial reduction of `", stringify!($t), "` over three blocks.")]
+            pub fn [<p3_ $t>](
+                k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>, c: BlockValue<$t>
+            ) -> Result<Option<$t>> {
+                partial(&k, vec![a, b, c])
+            }
+            #[doc = concat!("Partial reduction of `", stringify!($t), "` over four blocks.")]
+            pub fn [<p4_ $t>](
+                k: Kernel<$t>, a: BlockValue<$t>, b: BlockValue<$t>, c: BlockValue<$t>, d: BlockValue<$t>
+            ) -> Result<Option<$t>> {
+                partial(&k, vec![a, b, c, d])
+            }
             #[doc = concat!("Comparison of one `", stringify!($t), "` block.")]
             pub fn [<c1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> BlockValue<u8> { compare(&k, vec![a]) }
             #[doc = concat!("Comparison of two `", stringify!($t), "` blocks.")]
@@ -205,6 +235,8 @@ macro_rules! kernel_set {
                 kall: crate::remote::[<KALL_ $t:upper>],
                 p1: crate::remote::[<P1_ $t:upper>],
                 p2: crate::remote::[<P2_ $t:upper>],
+                p3: crate::remote::[<P3_ $t:upper>],
+                p4: crate::remote::[<P4_ $t:upper>],
                 pall: crate::remote::[<PALL_ $t:upper>],
                 c1: crate::remote::[<C1_ $t:upper>],
                 c2: crate::remote::[<C2_ $t:upper>],
