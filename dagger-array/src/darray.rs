@@ -22,6 +22,7 @@ use crate::kernel::{Kernel, Op};
 use crate::linalg::LinalgElement;
 use crate::mem::Held;
 use crate::meta::ArrayMeta;
+use crate::names::{intern, named, or_named};
 use crate::reduce;
 use crate::unary::{map_block, UnaryOp};
 use dagger_core::{Error, Options, Partitioning, Result};
@@ -96,7 +97,7 @@ impl<V: Clone + Send + Sync + 'static> Lazy<V> {
         f: impl Fn(V) -> Result<W> + Send + Sync + 'static,
     ) -> Lazy<W> {
         Lazy {
-            node: Node::task1(&self.node, move |v: Result<V>| f(v?)),
+            node: Node::task1("then", &self.node, move |v: Result<V>| f(v?)),
         }
     }
 }
@@ -114,9 +115,12 @@ where
         for pair in level.chunks(2) {
             if let [a, b] = pair {
                 let f = f.clone();
-                next.push(Node::task2(a, b, move |a: Result<V>, b: Result<V>| {
-                    f(a?, b?)
-                }));
+                next.push(Node::task2(
+                    "combine",
+                    a,
+                    b,
+                    move |a: Result<V>, b: Result<V>| f(a?, b?),
+                ));
             } else {
                 next.push(pair[0].clone());
             }
@@ -130,7 +134,7 @@ where
 pub(crate) fn gather<V: Clone + Send + Sync + 'static>(
     items: &[Node<Result<V>>],
 ) -> Node<Result<Vec<V>>> {
-    Node::task_all(Options::new(), items, |vs| vs.into_iter().collect())
+    Node::task_all(named("gather"), items, |vs| vs.into_iter().collect())
 }
 
 /// Julia's `reducebykey(f, c)` over a distributed collection of `(key, value)` pairs given
@@ -155,7 +159,7 @@ where
         .into_iter()
         .map(|p| {
             let (f, p) = (f.clone(), Arc::new(p));
-            Node::task0(Options::new(), move || {
+            Node::task0(named("reducebykey"), move || {
                 Ok(reduce::reducebykey(p.iter().cloned(), |a, b| f(a, b)))
             })
         })
@@ -164,7 +168,7 @@ where
     let node = tree(maps, move |a, b| {
         Ok(reduce::merge_by_key(a, b, |x, y| g(x, y)))
     })
-    .unwrap_or_else(|| Node::task0(Options::new(), || Ok(HashMap::new())));
+    .unwrap_or_else(|| Node::task0(named("reducebykey"), || Ok(HashMap::new())));
     Lazy { node }
 }
 
@@ -366,7 +370,7 @@ impl<T: Element> DArray<T> {
         let mut it = blocks.into_iter().map(held);
         Ok(Self::from_fn(grid, kind, |i, _| {
             let b = it.next();
-            Node::task0(opts(i), move || {
+            Node::task0(or_named(opts(i), || intern("distribute")), move || {
                 b.clone()
                     .ok_or_else(|| Error::Argument("distribute: missing block".into()))
             })
@@ -489,7 +493,7 @@ impl<T: Element> DArray<T> {
             .iter()
             .map(|b| {
                 let f = f.clone();
-                Node::task1(b, move |v: BlockValue<T>| f(&**v?).map(held))
+                Node::task1("map", b, move |v: BlockValue<T>| f(&**v?).map(held))
             })
             .collect();
         DArray::from_blocks(self.meta.grid.clone(), kind, blocks)
@@ -736,12 +740,14 @@ impl<T: Element> DArray<T> {
             .enumerate()
             .map(|(i, b)| {
                 let path = path.clone();
-                Node::task1(b, move |v: BlockValue<T>| io::write_block(&path, i, &**v?))
+                Node::task1("save block", b, move |v: BlockValue<T>| {
+                    io::write_block(&path, i, &**v?)
+                })
             })
             .collect();
         let all = gather(&parts);
         let meta = self.meta.clone();
-        let node = Node::task1(&all, move |v: Result<Vec<io::SavedBlock>>| {
+        let node = Node::task1("save", &all, move |v: Result<Vec<io::SavedBlock>>| {
             let saved = io::SavedArray {
                 format: io::FORMAT.into(),
                 meta: meta.clone(),
@@ -772,7 +778,7 @@ impl<T: Element> DArray<T> {
             saved.meta.kind,
             |i, _| {
                 let (path, saved) = (path.clone(), saved.clone());
-                Node::task0(Options::new(), move || {
+                Node::task0(named("load block"), move || {
                     io::read_block(&path, &saved, i).map(held)
                 })
             },
@@ -796,12 +802,16 @@ impl<T: Element> DArray<T> {
             })
             .collect();
         // The pieces are assembled where the result is asked for (the driver).
-        let all = Node::task_all(Options::new(), &parts, |vs: Vec<BlockValue<T>>| {
+        let all = Node::task_all(named("gather"), &parts, |vs: Vec<BlockValue<T>>| {
             vs.into_iter()
                 .map(|v| v.map(|h| h.into_block()))
                 .collect::<Result<Vec<_>>>()
         });
-        let node = Node::task1(&all, move |v: Result<Vec<Block<T>>>| plan.assemble(&v?));
+        let node = Node::task1(
+            "getindex assemble",
+            &all,
+            move |v: Result<Vec<Block<T>>>| plan.assemble(&v?),
+        );
         Ok(Lazy { node })
     }
 }

@@ -9,6 +9,7 @@ use crate::darray::{gather, tree, BlockValue, DArray, Lazy};
 use crate::element::Element;
 use crate::graph::{kernel_node, moments_node, partial_node, Node};
 use crate::kernel::Kernel;
+use crate::names::named;
 use crate::reduce::{self, ReduceOp};
 use dagger_core::{Error, Options, Result};
 use ndarray::ArrayD;
@@ -38,8 +39,10 @@ impl<T: Element> DArray<T> {
             Ok(reduce::combine(&[a, b], &|x, y| op.apply(x, y)))
         });
         let node = match root {
-            Some(r) => Node::task1(&r, move |v: Result<Option<T>>| reduce::finish(&[v?], op)),
-            None => Node::task0(Options::new(), move || reduce::finish(&[], op)),
+            Some(r) => Node::task1("finish", &r, move |v: Result<Option<T>>| {
+                reduce::finish(&[v?], op)
+            }),
+            None => Node::task0(named("finish"), move || reduce::finish(&[], op)),
         };
         Lazy { node }
     }
@@ -75,9 +78,12 @@ impl<T: Element> DArray<T> {
                 let b = std::slice::from_ref(b);
                 let lo = partial_node(Kernel::Reduce(ReduceOp::Min), b);
                 let hi = partial_node(Kernel::Reduce(ReduceOp::Max), b);
-                Node::task2(&lo, &hi, |lo: Result<Option<T>>, hi: Result<Option<T>>| {
-                    Ok(lo?.zip(hi?))
-                })
+                Node::task2(
+                    "extrema partial",
+                    &lo,
+                    &hi,
+                    |lo: Result<Option<T>>, hi: Result<Option<T>>| Ok(lo?.zip(hi?)),
+                )
             })
             .collect();
         let root = tree(parts, |a: Option<(T, T)>, b: Option<(T, T)>| {
@@ -89,8 +95,10 @@ impl<T: Element> DArray<T> {
             })
         });
         let node = match root {
-            Some(r) => Node::task1(&r, |v: Result<Option<(T, T)>>| v?.ok_or_else(empty)),
-            None => Node::task0(Options::new(), || Err(empty())),
+            Some(r) => Node::task1("finish", &r, |v: Result<Option<(T, T)>>| {
+                v?.ok_or_else(empty)
+            }),
+            None => Node::task0(named("finish"), || Err(empty())),
         };
         Lazy { node }
     }
@@ -110,17 +118,21 @@ impl<T: Element> DArray<T> {
         let n = self.len();
         let parts: Vec<_> = self.blocks.iter().map(moments_node).collect();
         let all = gather(&parts);
-        let node = Node::task1(&all, move |v: Result<Vec<crate::kernel::Moments>>| {
-            let ss = v?
-                .into_iter()
-                .fold((0, 0.0, 0.0), crate::kernel::combine_moments)
-                .2;
-            let d = if corrected { n.saturating_sub(1) } else { n };
-            if n == 0 {
-                return Err(empty());
-            }
-            Ok(if d == 0 { f64::NAN } else { ss / d as f64 })
-        });
+        let node = Node::task1(
+            "var",
+            &all,
+            move |v: Result<Vec<crate::kernel::Moments>>| {
+                let ss = v?
+                    .into_iter()
+                    .fold((0, 0.0, 0.0), crate::kernel::combine_moments)
+                    .2;
+                let d = if corrected { n.saturating_sub(1) } else { n };
+                if n == 0 {
+                    return Err(empty());
+                }
+                Ok(if d == 0 { f64::NAN } else { ss / d as f64 })
+            },
+        );
         Lazy { node }
     }
 
@@ -137,7 +149,7 @@ impl<T: Element> DArray<T> {
             .iter()
             .map(|b| {
                 let f = f.clone();
-                Node::task1(b, move |v: BlockValue<T>| {
+                Node::task1("reduce partial", b, move |v: BlockValue<T>| {
                     Ok(reduce::reduce_block(&**v?, |x, y| f(x, y)))
                 })
             })
@@ -147,8 +159,8 @@ impl<T: Element> DArray<T> {
             Ok(reduce::combine(&[a, b], &|x, y| g(x, y)))
         });
         let node = match root {
-            Some(r) => Node::task1(&r, |v: Result<Option<T>>| v?.ok_or_else(empty)),
-            None => Node::task0(Options::new(), || Err(empty())),
+            Some(r) => Node::task1("finish", &r, |v: Result<Option<T>>| v?.ok_or_else(empty)),
+            None => Node::task0(named("finish"), || Err(empty())),
         };
         Lazy { node }
     }
@@ -208,7 +220,7 @@ impl<T: Element> DArray<T> {
                         .collect();
                 }
                 level.pop().unwrap_or_else(|| {
-                    Node::task0(Options::new(), || {
+                    Node::task0(named("finish"), || {
                         Err(Error::Argument("empty reduction".into()))
                     })
                 })
@@ -233,12 +245,12 @@ impl<T: Element> DArray<T> {
             .iter()
             .map(|b| {
                 let f = f.clone();
-                Node::task1(b, move |v: BlockValue<T>| Ok(f(&**v?)))
+                Node::task1("reduceblock", b, move |v: BlockValue<T>| Ok(f(&**v?)))
             })
             .collect();
         let all = gather(&parts);
         let shape = self.grid().grid_shape();
-        let node = Node::task1(&all, move |v: Result<Vec<R>>| {
+        let node = Node::task1("reduceblock assemble", &all, move |v: Result<Vec<R>>| {
             ArrayD::from_shape_vec(shape.clone(), v?)
                 .map_err(|e| Error::DimensionMismatch(format!("reduceblock: {e}")))
         });

@@ -20,6 +20,7 @@ use crate::element::{ArithOp, Element};
 use crate::graph::{kernel_node, partial_node, Node};
 use crate::kernel::{Fused, Kernel as NamedKernel, Op, Program};
 use crate::mem::Held;
+use crate::names::named;
 use crate::reduce::ReduceOp;
 use dagger_core::{Error, Options, Result};
 use ndarray::{ArrayD, CowArray, IxDyn};
@@ -202,7 +203,7 @@ impl<T: Element> Ew<T> {
             return kernel_node(Options::new(), NamedKernel::Fused(f), &ins);
         }
         let k = self.kernel.clone();
-        Node::task_all(Options::new(), &ins, move |vs| {
+        Node::task_all(named("fused(map)"), &ins, move |vs| {
             let vs = vs.into_iter().collect::<Result<Vec<_>>>()?;
             Ok(Arc::new(Held::new(fused_block(&vs, &flags, |i, o| {
                 k(i, o)
@@ -221,7 +222,13 @@ impl<T: Element> Ew<T> {
             return partial_node(NamedKernel::FusedReduce(f, op), &ins);
         }
         let k = self.kernel.clone();
-        Node::task_all(Options::new(), &ins, move |vs| {
+        let name = match op {
+            ReduceOp::Sum => "fused(map sum)",
+            ReduceOp::Prod => "fused(map prod)",
+            ReduceOp::Min => "fused(map minimum)",
+            ReduceOp::Max => "fused(map maximum)",
+        };
+        Node::task_all(named(name), &ins, move |vs| {
             let vs = vs.into_iter().collect::<Result<Vec<_>>>()?;
             fused_reduce(&vs, &flags, op, |i, o| k(i, o))
         })

@@ -12,6 +12,7 @@
 use crate::darray::BlockValue;
 use crate::element::Element;
 use crate::kernel::Kernel;
+use crate::names::{named, or_named};
 use dagger_core::{Options, Result};
 use dagger_sched::{All, Context, DTask, Val};
 use std::any::Any;
@@ -200,25 +201,27 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
         )
     }
 
-    /// A task on one input.
+    /// A task named `name` on one input.
     pub(crate) fn task1<A: Clone + Send + Sync + 'static>(
+        name: &str,
         a: &Node<A>,
         f: impl Fn(A) -> R + Send + Sync + 'static,
     ) -> Self {
         let f = Arc::new(f);
         let ia = a.id();
+        let opts = named(name);
         task_node(
             vec![a.any()],
             Box::new(move |m| {
                 let f = f.clone();
-                m.ctx
-                    .spawn_with(&Options::new(), move |(a,)| f(a), (m.get::<A>(ia),))
+                m.ctx.spawn_with(&opts, move |(a,)| f(a), (m.get::<A>(ia),))
             }),
         )
     }
 
-    /// A task on two inputs.
+    /// A task named `name` on two inputs.
     pub(crate) fn task2<A, B>(
+        name: &str,
         a: &Node<A>,
         b: &Node<B>,
         f: impl Fn(A, B) -> R + Send + Sync + 'static,
@@ -229,12 +232,13 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
     {
         let f = Arc::new(f);
         let (ia, ib) = (a.id(), b.id());
+        let opts = named(name);
         task_node(
             vec![a.any(), b.any()],
             Box::new(move |m| {
                 let f = f.clone();
                 m.ctx.spawn_with(
-                    &Options::new(),
+                    &opts,
                     move |(a, b)| f(a, b),
                     (m.get::<A>(ia), m.get::<B>(ib)),
                 )
@@ -285,6 +289,8 @@ pub(crate) fn kernel_node<T: Element>(
     xs: &[Node<BlockValue<T>>],
 ) -> Node<BlockValue<T>> {
     let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+    // Named once per node; lowering only borrows the options.
+    let opts = or_named(opts, || k.task_name());
     task_node(
         distinct(xs),
         Box::new(move |m| {
@@ -319,21 +325,22 @@ pub(crate) fn partial_node<T: Element>(
     xs: &[Node<BlockValue<T>>],
 ) -> Node<Result<Option<T>>> {
     let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+    let o = Options::new().name(k.task_name());
     task_node(
         distinct(xs),
         Box::new(move |m| {
             let set = T::kernels();
             let k = Val(k.clone());
             let g = |i: &u64| m.get::<BlockValue<T>>(*i);
-            let o = Options::new();
+            let o = &o;
             match ids.as_slice() {
-                [a] => m.ctx.spawn_fn_with(&o, set.p1, (k, g(a))),
-                [a, b] => m.ctx.spawn_fn_with(&o, set.p2, (k, g(a), g(b))),
-                [a, b, c] => m.ctx.spawn_fn_with(&o, set.p3, (k, g(a), g(b), g(c))),
-                [a, b, c, d] => m.ctx.spawn_fn_with(&o, set.p4, (k, g(a), g(b), g(c), g(d))),
+                [a] => m.ctx.spawn_fn_with(o, set.p1, (k, g(a))),
+                [a, b] => m.ctx.spawn_fn_with(o, set.p2, (k, g(a), g(b))),
+                [a, b, c] => m.ctx.spawn_fn_with(o, set.p3, (k, g(a), g(b), g(c))),
+                [a, b, c, d] => m.ctx.spawn_fn_with(o, set.p4, (k, g(a), g(b), g(c), g(d))),
                 many => m
                     .ctx
-                    .spawn_fn_with(&o, set.pall, (k, All(many.iter().map(g).collect()))),
+                    .spawn_fn_with(o, set.pall, (k, All(many.iter().map(g).collect()))),
             }
         }),
     )
@@ -345,15 +352,13 @@ pub(crate) fn moments_node<T: Element>(
     b: &Node<BlockValue<T>>,
 ) -> Node<Result<crate::kernel::Moments>> {
     let id = b.id();
+    let opts = named("moments");
     task_node(
         vec![b.any()],
         Box::new(move |m| {
             let k = Val(Kernel::<T>::Moments);
-            m.ctx.spawn_fn_with(
-                &Options::new(),
-                T::kernels().m1,
-                (k, m.get::<BlockValue<T>>(id)),
-            )
+            m.ctx
+                .spawn_fn_with(&opts, T::kernels().m1, (k, m.get::<BlockValue<T>>(id)))
         }),
     )
 }
@@ -364,16 +369,17 @@ pub(crate) fn compare_node<T: Element>(
     xs: &[Node<BlockValue<T>>],
 ) -> Node<BlockValue<u8>> {
     let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+    let o = Options::new().name(k.task_name());
     task_node(
         distinct(xs),
         Box::new(move |m| {
             let set = T::kernels();
             let k = Val(k.clone());
             let g = |i: &u64| m.get::<BlockValue<T>>(*i);
-            let o = Options::new();
+            let o = &o;
             match ids.as_slice() {
-                [a, b] => m.ctx.spawn_fn_with(&o, set.c2, (k, g(a), g(b))),
-                [a, ..] => m.ctx.spawn_fn_with(&o, set.c1, (k, g(a))),
+                [a, b] => m.ctx.spawn_fn_with(o, set.c2, (k, g(a), g(b))),
+                [a, ..] => m.ctx.spawn_fn_with(o, set.c1, (k, g(a))),
                 // This crate builds comparisons of one or two arrays only.
                 [] => unreachable!("a comparison reads at least one block"),
             }

@@ -42,6 +42,7 @@
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, in-place updates, comparisons, bit ops |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
+//! | [`names`] | short task names from kernels (`exp`, `matmul`, `fused(^2 +1 sum)`) for profiles and the dashboard |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
 //! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
@@ -87,6 +88,7 @@ pub mod kernel;
 pub mod linalg;
 pub mod mem;
 pub mod meta;
+pub mod names;
 pub mod partition;
 pub mod reduce;
 pub mod remote;

@@ -20,6 +20,7 @@ use crate::element::Element;
 use crate::graph::{kernel_node, lower, ArrayOptions, Node};
 use crate::kernel::Kernel;
 use crate::mem::Held;
+use crate::names::named;
 use dagger_core::{Error, Options, Result};
 use dagger_sched::Context;
 use ndarray::ArrayD;
@@ -75,7 +76,9 @@ impl<T: Clone + Send + Sync + 'static> DVec<T> {
         let parts = (0..n)
             .map(|i| {
                 let (v, lo, hi) = (v.clone(), i * len / n, (i + 1) * len / n);
-                Node::task0(Options::new(), move || Ok(Arc::new(v[lo..hi].to_vec())))
+                Node::task0(named("distribute"), move || {
+                    Ok(Arc::new(v[lo..hi].to_vec()))
+                })
             })
             .collect();
         Self { parts }
@@ -158,58 +161,64 @@ where
     if p == 0 {
         return Vec::new();
     }
-    let all = Node::task_all(Options::new(), parts, |vs: Vec<Result<A>>| {
+    let all = Node::task_all(named("gather"), parts, |vs: Vec<Result<A>>| {
         vs.into_iter().collect::<Result<Vec<A>>>()
     });
     let c = cmp.clone();
-    let splitters: Node<Part<T>> = Node::task1(&all, move |vs: Result<Vec<A>>| {
-        let vs = vs?;
-        let k = OVERSAMPLE * p;
-        let mut samples: Vec<T> = Vec::new();
-        for a in &vs {
-            let v = view(a)?;
-            if v.is_empty() {
-                continue;
+    let splitters: Node<Part<T>> =
+        Node::task1("sort splitters", &all, move |vs: Result<Vec<A>>| {
+            let vs = vs?;
+            let k = OVERSAMPLE * p;
+            let mut samples: Vec<T> = Vec::new();
+            for a in &vs {
+                let v = view(a)?;
+                if v.is_empty() {
+                    continue;
+                }
+                let take = k.min(v.len());
+                samples.extend((0..take).map(|i| v[i * v.len() / take].clone()));
             }
-            let take = k.min(v.len());
-            samples.extend((0..take).map(|i| v[i * v.len() / take].clone()));
-        }
-        samples.sort_by(|a, b| c(a, b));
-        let n = samples.len();
-        Ok(Arc::new(if n == 0 {
-            Vec::new()
-        } else {
-            (1..p).map(|j| samples[j * n / p].clone()).collect()
-        }))
-    });
+            samples.sort_by(|a, b| c(a, b));
+            let n = samples.len();
+            Ok(Arc::new(if n == 0 {
+                Vec::new()
+            } else {
+                (1..p).map(|j| samples[j * n / p].clone()).collect()
+            }))
+        });
     let pieces: Vec<Node<Pieces<T>>> = parts
         .iter()
         .map(|part| {
             let cmp = cmp.clone();
-            Node::task2(part, &splitters, move |a: Result<A>, sp: Part<T>| {
-                let (a, sp) = (a?, sp?);
-                let v = view(&a)?;
-                let mut out: Vec<Vec<T>> =
-                    (0..p).map(|_| Vec::with_capacity(v.len() / p)).collect();
-                for x in v {
-                    // The number of splitters not greater than x: its output part.
-                    let j = if sp.len() <= 16 {
-                        // Few splitters: counting them avoids the binary search's
-                        // unpredictable branches.
-                        sp.iter().filter(|s| cmp(s, x) != Ordering::Greater).count()
-                    } else {
-                        sp.partition_point(|s| cmp(s, x) != Ordering::Greater)
-                    };
-                    out[j].push(x.clone());
-                }
-                Ok(Arc::new(out))
-            })
+            Node::task2(
+                "sort partition",
+                part,
+                &splitters,
+                move |a: Result<A>, sp: Part<T>| {
+                    let (a, sp) = (a?, sp?);
+                    let v = view(&a)?;
+                    let mut out: Vec<Vec<T>> =
+                        (0..p).map(|_| Vec::with_capacity(v.len() / p)).collect();
+                    for x in v {
+                        // The number of splitters not greater than x: its output part.
+                        let j = if sp.len() <= 16 {
+                            // Few splitters: counting them avoids the binary search's
+                            // unpredictable branches.
+                            sp.iter().filter(|s| cmp(s, x) != Ordering::Greater).count()
+                        } else {
+                            sp.partition_point(|s| cmp(s, x) != Ordering::Greater)
+                        };
+                        out[j].push(x.clone());
+                    }
+                    Ok(Arc::new(out))
+                },
+            )
         })
         .collect();
     (0..p)
         .map(|j| {
             let cmp = cmp.clone();
-            Node::task_all(Options::new(), &pieces, move |ps: Vec<Pieces<T>>| {
+            Node::task_all(named("sort merge"), &pieces, move |ps: Vec<Pieces<T>>| {
                 let ps = ps.into_iter().collect::<Result<Vec<_>>>()?;
                 let mut out = Vec::with_capacity(ps.iter().map(|q| q[j].len()).sum());
                 for q in &ps {
@@ -373,9 +382,9 @@ impl<T: Element> DArray<T> {
             .iter()
             .map(|b| match self.meta.kind {
                 Kind::Dense => b.clone(),
-                Kind::Sparse => {
-                    Node::task1(b, |v: BlockValue<T>| Ok(held(Block::Dense(v?.to_dense()))))
-                }
+                Kind::Sparse => Node::task1("dense", b, |v: BlockValue<T>| {
+                    Ok(held(Block::Dense(v?.to_dense())))
+                }),
             })
             .collect();
         let parts = if opts.rev {
@@ -394,24 +403,28 @@ impl<T: Element> DArray<T> {
         let blocks = ranges
             .into_iter()
             .map(|r| {
-                Node::task_all(Options::new(), &sorted.parts, move |bs: Vec<Part<T>>| {
-                    let bs = bs.into_iter().collect::<Result<Vec<_>>>()?;
-                    let mut out = Vec::with_capacity(r.len());
-                    let mut at = 0;
-                    for b in &bs {
-                        let (lo, hi) = (at, at + b.len());
-                        at = hi;
-                        if hi <= r.start || lo >= r.end {
-                            continue;
+                Node::task_all(
+                    named("sort slice"),
+                    &sorted.parts,
+                    move |bs: Vec<Part<T>>| {
+                        let bs = bs.into_iter().collect::<Result<Vec<_>>>()?;
+                        let mut out = Vec::with_capacity(r.len());
+                        let mut at = 0;
+                        for b in &bs {
+                            let (lo, hi) = (at, at + b.len());
+                            at = hi;
+                            if hi <= r.start || lo >= r.end {
+                                continue;
+                            }
+                            let s = r.start.max(lo) - lo;
+                            let e = r.end.min(hi) - lo;
+                            out.extend_from_slice(&b[s..e]);
                         }
-                        let s = r.start.max(lo) - lo;
-                        let e = r.end.min(hi) - lo;
-                        out.extend_from_slice(&b[s..e]);
-                    }
-                    let a = ArrayD::from_shape_vec(vec![out.len()], out)
-                        .map_err(|e| Error::DimensionMismatch(format!("sorted block: {e}")))?;
-                    Ok(held(Block::Dense(a)))
-                })
+                        let a = ArrayD::from_shape_vec(vec![out.len()], out)
+                            .map_err(|e| Error::DimensionMismatch(format!("sorted block: {e}")))?;
+                        Ok(held(Block::Dense(a)))
+                    },
+                )
             })
             .collect();
         Ok(DArray::from_blocks(

@@ -16,6 +16,7 @@ use crate::graph::{compare_node, kernel_node, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan, Piece};
 use crate::kernel::Kernel;
+use crate::names::named;
 use dagger_core::{Error, Options, Result};
 use ndarray::{ArrayD, Dimension, IxDyn};
 use std::ops::Range;
@@ -263,6 +264,7 @@ impl<T: Element> DArray<T> {
         for (k, p) in plan.pieces().iter().enumerate() {
             let (plan, full) = (plan.clone(), full.clone());
             blocks[p.block] = Node::task2(
+                "setindex",
                 &blocks[p.block],
                 &src.node,
                 move |v: BlockValue<T>, s: Result<Block<T>>| {
@@ -308,7 +310,7 @@ impl<T: Element> DArray<T> {
         self.assign_lazy(
             idx,
             &Lazy {
-                node: Node::task0(Options::new(), move || Ok((*src).clone())),
+                node: Node::task0(named("fill"), move || Ok((*src).clone())),
             },
         )
     }
