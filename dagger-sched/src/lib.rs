@@ -48,8 +48,8 @@ pub use cancel::{current_task, is_cancelled, sleep};
 pub use cluster::{
     invoke, live_value, local_piece, myid, pinned_count, postcard_codec, registered_names, serve,
     set_default_transport, set_result_store_factory, set_telemetry, ArgRef, ArgValue, DecodeArgs,
-    LineageArg, LiveInvoke, MemoryResults, Pinned, Recompute, Registered, Registration, RemoteArg,
-    RemoteArgs, ResultStoreFactory, Site, Telemetry, TransportFactory, WorkerProgram,
+    ItemRef, LineageArg, LiveInvoke, MemoryResults, Pinned, Recompute, Registered, Registration,
+    RemoteArg, RemoteArgs, ResultStoreFactory, Site, Telemetry, TransportFactory, WorkerProgram,
 };
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};

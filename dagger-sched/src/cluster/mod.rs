@@ -7,6 +7,7 @@
 //! result is dropped in the driver, its owner (and any worker holding a copy) forgets it.
 
 mod launch;
+mod list;
 mod live;
 mod pinned;
 mod protocol;
@@ -21,7 +22,7 @@ pub use live::{
     LiveRet, ViaClone, ViaCodec, ViaEncoded, ViaLive,
 };
 pub use pinned::{local_piece, pinned_count, Pinned};
-pub use protocol::ArgRef;
+pub use protocol::{ArgRef, ItemRef};
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
 pub use remote::{LineageArg, Recompute};
 pub(crate) use remote::{Location, RemoteTask};

@@ -56,6 +56,47 @@ pub enum ArgRef {
         /// The worker holding it.
         owner: WorkerId,
     },
+    /// A list of values (an `All` argument): each element's reference, in order. The worker
+    /// gives the function the postcard encoding of the whole `Vec`. Elements are never lists
+    /// themselves, so decoding a frame cannot recurse without bound.
+    List(Vec<ItemRef>),
+}
+
+/// Where one element of a [`ArgRef::List`] is: sent along, or a chunk a worker holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemRef {
+    /// The element's encoded value.
+    Inline(Bytes),
+    /// A chunk held by `owner`, fetched from it directly.
+    Chunk {
+        /// The chunk.
+        id: ChunkId,
+        /// The worker holding it.
+        owner: WorkerId,
+    },
+}
+
+impl TryFrom<ArgRef> for ItemRef {
+    type Error = Error;
+    /// A single value's reference as a list element (a list inside a list is refused).
+    fn try_from(a: ArgRef) -> Result<Self, Error> {
+        match a {
+            ArgRef::Inline(b) => Ok(ItemRef::Inline(b)),
+            ArgRef::Chunk { id, owner } => Ok(ItemRef::Chunk { id, owner }),
+            ArgRef::List(_) => Err(Error::Scheduling(
+                "a list argument cannot hold another list".into(),
+            )),
+        }
+    }
+}
+
+impl From<ItemRef> for ArgRef {
+    fn from(i: ItemRef) -> Self {
+        match i {
+            ItemRef::Inline(b) => ArgRef::Inline(b),
+            ItemRef::Chunk { id, owner } => ArgRef::Chunk { id, owner },
+        }
+    }
 }
 
 /// Worker → driver.
@@ -231,6 +272,66 @@ mod tests {
                 other => prop_assert!(false, "decoded {:?}", other),
             }
         }
+
+        #[test]
+        fn list_arguments_round_trip(
+            items in proptest::collection::vec(
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..64)
+                        .prop_map(|b| ItemRef::Inline(Bytes::from(b))),
+                    (any::<u64>(), any::<u32>())
+                        .prop_map(|(c, w)| ItemRef::Chunk { id: ChunkId(c), owner: WorkerId(w) }),
+                ],
+                0..40,
+            ),
+            task in any::<u64>(),
+        ) {
+            let run = RunTask {
+                task: TaskId(task),
+                func: "m::f".into(),
+                args: vec![ArgRef::List(items.clone()), ArgRef::Inline(Bytes::from_static(b"x"))],
+                inline_limit: 0,
+                threads: Vec::new(),
+            };
+            let bytes = encode(&ToWorker::Run(vec![run])).unwrap();
+            match decode::<ToWorker>(&bytes).unwrap() {
+                ToWorker::Run(back) => {
+                    prop_assert_eq!(back.len(), 1);
+                    prop_assert!(matches!(&back[0].args[0], ArgRef::List(l) if *l == items));
+                    prop_assert!(matches!(&back[0].args[1], ArgRef::Inline(b) if b.as_ref() == b"x"));
+                }
+                other => prop_assert!(false, "decoded {:?}", other),
+            }
+            // Every element converts to a single reference and back unchanged.
+            for i in &items {
+                prop_assert_eq!(&ItemRef::try_from(ArgRef::from(i.clone())).unwrap(), i);
+            }
+        }
+
+        #[test]
+        fn truncated_list_frames_are_errors(cut in 0usize..200) {
+            let run = RunTask {
+                task: TaskId(1),
+                func: "m::f".into(),
+                args: vec![ArgRef::List(vec![
+                    ItemRef::Inline(Bytes::from(vec![9u8; 50])),
+                    ItemRef::Chunk { id: ChunkId(3), owner: WorkerId(2) },
+                ])],
+                inline_limit: 0,
+                threads: Vec::new(),
+            };
+            let bytes = encode(&ToWorker::Run(vec![run])).unwrap();
+            let cut = cut.min(bytes.len() - 1);
+            prop_assert!(decode::<ToWorker>(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn a_list_inside_a_list_is_refused() {
+        let nested = ArgRef::List(vec![ItemRef::Inline(Bytes::new())]);
+        assert!(
+            matches!(ItemRef::try_from(nested), Err(Error::Scheduling(m)) if m.contains("list"))
+        );
     }
 
     #[test]

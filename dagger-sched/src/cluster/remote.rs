@@ -12,7 +12,7 @@
 //! recomputed from its lineage (recursively) the next time something needs it. A task that
 //! loses more workers than the retry limit fails with `WorkerLost`.
 
-use super::protocol::{ArgRef, DoneOk, RunTask};
+use super::protocol::{ArgRef, DoneOk, ItemRef, RunTask};
 use super::Cluster;
 use crate::args::{All, Arg, Args, Val};
 use crate::handle::{Chunk, DTask};
@@ -52,6 +52,87 @@ pub enum LineageArg {
     Inline(Bytes),
     /// The task whose result is the argument.
     Task(Arc<dyn Recompute>),
+    /// A list argument (`All`): each element's own lineage, in order. Elements are
+    /// `Inline` or `Task`; a list inside a list is refused when the task is launched.
+    List(Vec<LineageArg>),
+}
+
+impl LineageArg {
+    /// Appends where this argument's data is (for a list: every element's site).
+    fn sites(&self, out: &mut Vec<Site>) {
+        match self {
+            LineageArg::Inline(_) => {}
+            LineageArg::Task(t) => out.extend(t.site()),
+            LineageArg::List(items) => items.iter().for_each(|i| i.sites(out)),
+        }
+    }
+
+    /// The chunk of a task this argument reads that lives on `worker`, if any.
+    fn chunk_on(&self, worker: WorkerId) -> Option<ChunkId> {
+        match self {
+            LineageArg::Inline(_) => None,
+            LineageArg::Task(t) => t
+                .site()
+                .is_some_and(|s| s.owner == worker)
+                .then(|| t.chunk_id()),
+            LineageArg::List(items) => items.iter().find_map(|i| i.chunk_on(worker)),
+        }
+    }
+
+    /// Calls `then` with where the argument's bytes can be fetched: inline bytes at once, a
+    /// task's result once it is available again (recomputed if its worker was lost), a list
+    /// once every element is (or with the first element's error).
+    fn locate(self, then: Waiter) {
+        match self {
+            LineageArg::Inline(b) => then(Ok(ArgRef::Inline(b))),
+            LineageArg::Task(t) => t.ensure(then),
+            LineageArg::List(items) => gather(
+                items,
+                Box::new(move |r| {
+                    then(r.and_then(|refs| {
+                        refs.into_iter()
+                            .map(ItemRef::try_from)
+                            .collect::<Result<Vec<_>>>()
+                            .map(ArgRef::List)
+                    }))
+                }),
+            ),
+        }
+    }
+}
+
+/// Locates every argument of `args` (see [`LineageArg::locate`]), then calls `then` once
+/// with all their references in order, or with the first error that arrived.
+fn gather(args: Vec<LineageArg>, then: Box<dyn FnOnce(Result<Vec<ArgRef>>) + Send>) {
+    let n = args.len();
+    if n == 0 {
+        return then(Ok(Vec::new()));
+    }
+    let slots: Arc<Mutex<Gathering>> = Arc::new(Mutex::new((vec![None; n], n, None)));
+    let then = Arc::new(Mutex::new(Some(then)));
+    for (i, a) in args.into_iter().enumerate() {
+        let (slots, then) = (slots.clone(), then.clone());
+        a.locate(Box::new(move |r: Result<ArgRef>| {
+            let finished = {
+                let mut g = slots.lock();
+                match r {
+                    Ok(r) => g.0[i] = Some(r),
+                    Err(e) => g.2 = g.2.take().or(Some(e)),
+                }
+                g.1 -= 1;
+                (g.1 == 0).then(|| (std::mem::take(&mut g.0), g.2.take()))
+            };
+            if let Some((refs, err)) = finished {
+                if let Some(f) = then.lock().take() {
+                    f(match err {
+                        Some(e) => Err(e),
+                        // Every slot was filled: no error arrived.
+                        None => Ok(refs.into_iter().flatten().collect()),
+                    });
+                }
+            }
+        }));
+    }
 }
 
 /// A result that can be made available again after the worker holding it was lost.
@@ -69,6 +150,11 @@ pub trait Recompute: Send + Sync {
 pub trait RemoteArg: Arg {
     /// Where its data is (`None`: a plain value, sent along).
     fn site(&self) -> Option<Site>;
+    /// Appends where all of its data is: one site for a single value, one per element for
+    /// a list (`All`), none for a plain value.
+    fn sites(&self, out: &mut Vec<Site>) {
+        out.extend(self.site());
+    }
     /// The error of a failed dependency.
     fn failure(&self) -> Option<Error>;
     /// How to get it again: its encoded value, or the task that makes it.
@@ -137,16 +223,25 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg 
     }
 }
 
+/// A list travels by reference: each element as a `DTask` would (the task that made it
+/// when it lives on a worker, its encoding when the driver holds it); nothing is fetched.
 impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg for All<T> {
+    /// A list has no single site; see [`sites`](RemoteArg::sites).
     fn site(&self) -> Option<Site> {
         None
+    }
+    fn sites(&self, out: &mut Vec<Site>) {
+        out.extend(self.0.iter().map(DTask::site));
     }
     fn failure(&self) -> Option<Error> {
         self.0.iter().find_map(|t| t.job().error())
     }
     fn lineage(&self) -> Result<LineageArg> {
-        let vals: Vec<T> = self.0.iter().map(DTask::fetch).collect::<Result<_>>()?;
-        encode_value(&vals)
+        self.0
+            .iter()
+            .map(RemoteArg::lineage)
+            .collect::<Result<_>>()
+            .map(LineageArg::List)
     }
 }
 
@@ -189,7 +284,7 @@ macro_rules! remote_tuple {
         impl<$($n: RemoteArg),*> RemoteArgs for ($($n,)*) {
             fn sites(&self, out: &mut Vec<Site>) {
                 let ($($v,)*) = self;
-                $(if let Some(s) = $v.site() { out.push(s); })*
+                $($v.sites(out);)*
             }
             fn failure(&self) -> Option<Error> {
                 let ($($v,)*) = self;
@@ -396,13 +491,8 @@ where
                 )))
             }
         };
-        let sites: Vec<Site> = lineage
-            .iter()
-            .filter_map(|a| match a {
-                LineageArg::Task(t) => t.site(),
-                LineageArg::Inline(_) => None,
-            })
-            .collect();
+        let mut sites = Vec::new();
+        lineage.iter().for_each(|a| a.sites(&mut sites));
         let target =
             match self
                 .cluster
@@ -431,14 +521,7 @@ where
                             },
                         ) => Error::WorkerLost {
                             worker,
-                            chunk: lineage.iter().find_map(|a| match a {
-                                LineageArg::Task(t)
-                                    if t.site().is_some_and(|s| s.owner == worker) =>
-                                {
-                                    Some(t.chunk_id())
-                                }
-                                _ => None,
-                            }),
+                            chunk: lineage.iter().find_map(|a| a.chunk_on(worker)),
                         },
                         (None, e) => e,
                     });
@@ -449,63 +532,30 @@ where
                 return self.run_on_driver(args);
             }
         }
-        let n = lineage.len();
-        let slots: Arc<Mutex<Gathering>> = Arc::new(Mutex::new((vec![None; n], n, None)));
         let me = self.clone();
-        let submit = move |slots: &Arc<Mutex<Gathering>>| {
-            let (refs, err) = {
-                let mut g = slots.lock();
-                (std::mem::take(&mut g.0), g.2.take())
-            };
-            let ready = match err {
-                Some(e) => me.fail_with(e),
-                None => {
-                    let run = RunTask {
-                        task: me.header.id,
-                        func: me.func.to_string(),
-                        args: refs.into_iter().flatten().collect(),
-                        inline_limit: me.cluster.inline_limit,
-                        threads: me.cluster.allowed_threads(target, &me.scope),
-                    };
-                    let c: Arc<dyn Completer> = me.clone();
-                    match me.cluster.submit(target, run, c) {
-                        Ok(()) => Vec::new(),
-                        Err(e) => me.clone().lost(e),
+        gather(
+            lineage,
+            Box::new(move |refs| {
+                let ready = match refs {
+                    Err(e) => me.fail_with(e),
+                    Ok(args) => {
+                        let run = RunTask {
+                            task: me.header.id,
+                            func: me.func.to_string(),
+                            args,
+                            inline_limit: me.cluster.inline_limit,
+                            threads: me.cluster.allowed_threads(target, &me.scope),
+                        };
+                        let c: Arc<dyn Completer> = me.clone();
+                        match me.cluster.submit(target, run, c) {
+                            Ok(()) => Vec::new(),
+                            Err(e) => me.clone().lost(e),
+                        }
                     }
-                }
-            };
-            me.cluster.schedule(ready);
-        };
-        let submit = Arc::new(Mutex::new(Some(submit)));
-        if n == 0 {
-            if let Some(f) = submit.lock().take() {
-                f(&slots);
-            }
-            return Vec::new();
-        }
-        for (i, a) in lineage.into_iter().enumerate() {
-            let (slots, submit) = (slots.clone(), submit.clone());
-            let fill = move |r: Result<ArgRef>| {
-                let last = {
-                    let mut g = slots.lock();
-                    match r {
-                        Ok(r) => g.0[i] = Some(r),
-                        Err(e) => g.2 = g.2.take().or(Some(e)),
-                    }
-                    g.1 -= 1;
-                    g.1 == 0
                 };
-                if last {
-                    if let Some(f) = submit.lock().take() {
-                        f(&slots);
-                    }
-                }
-            };
-            match a {
-                LineageArg::Inline(b) => fill(Ok(ArgRef::Inline(b))),
-                LineageArg::Task(t) => t.ensure(Box::new(fill)),
-            }
-        }
+                me.cluster.schedule(ready);
+            }),
+        );
         Vec::new()
     }
 
@@ -727,6 +777,11 @@ where
             let bytes = match rx.recv().unwrap_or(Err(last.clone())) {
                 Ok(ArgRef::Inline(b)) => Ok(b),
                 Ok(ArgRef::Chunk { id, owner }) => self.cluster.fetch(owner, id),
+                // `ensure` of a task only ever answers with one value.
+                Ok(ArgRef::List(_)) => Err(Error::Scheduling(format!(
+                    "the result of {} was located as a list",
+                    self.header.id
+                ))),
                 Err(e) => Err(e),
             };
             match bytes {

@@ -3,7 +3,8 @@
 
 use super::live::ArgValue;
 use super::protocol::{
-    decode, encode, ArgRef, Done, DoneOk, PeerMsg, RemoteError, RunTask, ToDriver, ToWorker,
+    decode, encode, ArgRef, Done, DoneOk, ItemRef, PeerMsg, RemoteError, RunTask, ToDriver,
+    ToWorker,
 };
 use super::registry::lookup_live;
 use crate::context::Context;
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
+use tracing::Instrument;
 
 struct PeerConn {
     sender: tokio::sync::Mutex<Box<dyn FrameSender>>,
@@ -118,7 +120,69 @@ impl WorkerState {
                 self.chunks.put(id, b.clone())?;
                 Ok(ArgValue::Bytes(b))
             }
+            ArgRef::List(items) => self.list(items).map(ArgValue::Bytes),
         }
+    }
+
+    /// A list argument's bytes: every element's encoding — sent along, held here (a live
+    /// value is encoded), or fetched from its owner and kept — as one postcard sequence.
+    /// Every owner is asked at once, before anything held here is encoded, so transfers
+    /// overlap each other and the local work; an element listed twice is fetched once.
+    fn list(self: &Arc<Self>, items: &[ItemRef]) -> Result<Bytes> {
+        let mut fetching: HashMap<ChunkId, tokio::task::JoinHandle<Result<Bytes>>> = HashMap::new();
+        let mut here: Vec<Option<std::result::Result<Bytes, LiveValue>>> =
+            Vec::with_capacity(items.len());
+        for item in items {
+            here.push(match item {
+                ItemRef::Inline(b) => Some(Ok(b.clone())),
+                ItemRef::Chunk { id, owner } => match self.held(*id) {
+                    Ok(h) => Some(h),
+                    Err(_) if *owner == self.me => {
+                        return Err(Error::WorkerLost {
+                            worker: *owner,
+                            chunk: Some(*id),
+                        })
+                    }
+                    Err(_) => {
+                        if !fetching.contains_key(id) {
+                            let me = self.clone();
+                            let (id, owner) = (*id, *owner);
+                            let fetch = self
+                                .rt
+                                .spawn(async move { me.fetch_from_peer(owner, id).await });
+                            fetching.insert(id, fetch);
+                        }
+                        None
+                    }
+                },
+            });
+        }
+        let mut parts: Vec<Option<Bytes>> = here
+            .into_iter()
+            .map(|h| h.map(|h| h.or_else(|v| v.encode())).transpose())
+            .collect::<Result<_>>()?;
+        let mut fetched: HashMap<ChunkId, Bytes> = HashMap::with_capacity(fetching.len());
+        for (id, f) in fetching {
+            let b = self
+                .rt
+                .block_on(f)
+                .map_err(|e| Error::Io(format!("fetching chunk {id}: {e}")))??;
+            self.chunks.put(id, b.clone())?;
+            fetched.insert(id, b);
+        }
+        for (part, item) in parts.iter_mut().zip(items) {
+            if let (None, ItemRef::Chunk { id, .. }) = (&part, item) {
+                *part = fetched.get(id).cloned();
+            }
+        }
+        let parts: Vec<Bytes> = parts
+            .into_iter()
+            .zip(items)
+            .map(|(p, item)| {
+                p.ok_or_else(|| Error::Scheduling(format!("list element {item:?} was not found")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(super::list::sequence(&parts))
     }
 
     async fn fetch_from_peer(self: Arc<Self>, owner: WorkerId, id: ChunkId) -> Result<Bytes> {
@@ -126,17 +190,23 @@ impl WorkerState {
         let req = self.next_req.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         conn.pending.lock().insert(req, tx);
-        let _span = tracing::trace_span!(target: "dagger", "comm", from = owner.0, to = self.me.0)
-            .entered();
-        conn.sender
-            .lock()
-            .await
-            .send(encode(&PeerMsg::Get { req, chunk: id })?)
-            .await?;
-        rx.await.unwrap_or(Err(Error::WorkerLost {
-            worker: owner,
-            chunk: Some(id),
-        }))
+        // Instrumented rather than entered, so the future stays `Send` (list arguments fetch
+        // their elements on the runtime, all at once); the span still runs from the first
+        // poll to the last.
+        let span = tracing::trace_span!(target: "dagger", "comm", from = owner.0, to = self.me.0);
+        async move {
+            conn.sender
+                .lock()
+                .await
+                .send(encode(&PeerMsg::Get { req, chunk: id })?)
+                .await?;
+            rx.await.unwrap_or(Err(Error::WorkerLost {
+                worker: owner,
+                chunk: Some(id),
+            }))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn peer(self: &Arc<Self>, w: WorkerId) -> Result<Arc<PeerConn>> {

@@ -1,0 +1,271 @@
+//! `All` arguments on a cluster travel by reference: each element goes from the worker that
+//! holds it straight to the worker that runs the task (never through the driver), placement
+//! counts where every element is, a failed element fails the task, driver-held and worker
+//! results mix, and an element lost with its worker is recomputed from its lineage.
+//! Real worker processes, started by re-executing this test binary on `worker_entry`.
+
+use dagger::{All, Context, DTask, Error, Options, Scope, WorkerId, WorkerProgram};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Times a [`Counted`] was decoded in this process.
+static DECODES: AtomicU64 = AtomicU64::new(0);
+
+/// Numbers whose every decoding is counted (by the process that decodes). No test in this
+/// file may make the driver decode one: each checks the driver's count stays 0.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+struct Counted(Vec<u64>);
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Vec::<u64>::deserialize(d)?;
+        DECODES.fetch_add(1, Ordering::SeqCst);
+        Ok(Counted(v))
+    }
+}
+
+dagger::register! {
+    fn make(k: u64, n: u64) -> Counted { Counted(ramp(k, n)) }
+    fn plain(k: u64, n: u64) -> Vec<u64> { ramp(k, n) }
+    /// The sum of every element, the first number of each (their order), and where it ran.
+    fn sum_all(v: Vec<Counted>) -> (u64, Vec<u64>, u32) {
+        let firsts = v.iter().map(|c| c.0.first().copied().unwrap_or(u64::MAX)).collect();
+        (v.iter().flat_map(|c| c.0.iter()).sum(), firsts, dagger::myid().0)
+    }
+    fn sum_plain(v: Vec<Vec<u64>>) -> (u64, u32) {
+        (v.iter().flat_map(|c| c.iter()).sum(), dagger::myid().0)
+    }
+    fn boom(msg: String) -> Counted { panic!("{msg}") }
+    fn decodes_here(_x: u8) -> u64 { DECODES.load(Ordering::SeqCst) }
+}
+
+fn ramp(k: u64, n: u64) -> Vec<u64> {
+    (0..n).map(|i| i + k).collect()
+}
+
+/// The sum of `ramp(k, n)`.
+fn ramp_sum(k: u64, n: u64) -> u64 {
+    n * k + n * (n - 1) / 2
+}
+
+/// 125 000 numbers: 1 MB in memory, far above the inline limit, so every result stays on
+/// the worker that made it.
+const N: u64 = 125_000;
+
+/// The body of every worker process these tests start.
+#[test]
+#[ignore]
+fn worker_entry() {
+    dagger::init();
+}
+
+fn cluster(workers: usize) -> Context {
+    dagger::init();
+    Context::builder()
+        .threads(1)
+        .workers(workers)
+        .worker_threads(2)
+        .heartbeat_timeout(Duration::from_secs(2))
+        .worker_program(WorkerProgram::test("worker_entry").unwrap())
+        .build()
+}
+
+fn on(w: u32) -> Options {
+    Options::new().scope(Scope::Process(WorkerId(w)))
+}
+
+/// Anywhere but the driver.
+fn remote(ctx: &Context) -> Options {
+    let ws = ctx
+        .workers()
+        .into_iter()
+        .filter(|w| *w != WorkerId(1))
+        .map(Scope::Process);
+    Options::new().scope(Scope::union(ws).unwrap())
+}
+
+/// Where a finished task's result is, without fetching it (`chunk()` would bring the value
+/// into the driver, decoding it).
+fn owner<T: Send + Sync + 'static>(t: &DTask<T>) -> WorkerId {
+    t.wait();
+    t.site().owner
+}
+
+/// Element `k` made on worker `owners[k]`.
+fn made_on(ctx: &Context, owners: &[u32]) -> Vec<DTask<Counted>> {
+    let parts: Vec<_> = owners
+        .iter()
+        .enumerate()
+        .map(|(k, &w)| ctx.spawn_fn_with(&on(w), MAKE, (k as u64, N)))
+        .collect();
+    for (p, &w) in parts.iter().zip(owners) {
+        assert_eq!(owner(p), WorkerId(w));
+    }
+    parts
+}
+
+fn expected(ks: impl IntoIterator<Item = u64>) -> u64 {
+    ks.into_iter().map(|k| ramp_sum(k, N)).sum()
+}
+
+#[test]
+fn a_elements_go_worker_to_worker_and_the_driver_decodes_none() {
+    let ctx = cluster(2);
+    let parts = made_on(&ctx, &[2, 3, 2, 3, 2, 3]);
+    let (sum, firsts, ran) = ctx
+        .spawn_fn(SUM_ALL, (All(parts.clone()),))
+        .fetch()
+        .unwrap();
+    assert_eq!(sum, expected(0..6));
+    assert_eq!(firsts, vec![0, 1, 2, 3, 4, 5], "elements keep their order");
+    assert!(ran == 2 || ran == 3, "ran on {ran}");
+    // The same list on each worker, pinned by scope: half local, half fetched from the peer.
+    for w in [2, 3] {
+        let (s, f, r) = ctx
+            .spawn_fn_with(&on(w), SUM_ALL, (All(parts.clone()),))
+            .fetch()
+            .unwrap();
+        assert_eq!((s, f, r), (sum, firsts.clone(), w));
+    }
+    // An element listed twice, and an empty list.
+    let twice = All(vec![parts[1].clone(), parts[1].clone(), parts[4].clone()]);
+    let (s, f, _) = ctx.spawn_fn(SUM_ALL, (twice,)).fetch().unwrap();
+    assert_eq!((s, f), (expected([1, 1, 4]), vec![1, 1, 4]));
+    let (s, f, _) = ctx
+        .spawn_fn_with(&remote(&ctx), SUM_ALL, (All(Vec::<DTask<Counted>>::new()),))
+        .fetch()
+        .unwrap();
+    assert_eq!((s, f), (0, Vec::new()));
+    // The workers decoded the elements; the driver decoded none of them.
+    let worker_decodes: u64 = [2, 3]
+        .into_iter()
+        .map(|w| {
+            ctx.spawn_fn_with(&on(w), DECODES_HERE, (0u8,))
+                .fetch()
+                .unwrap()
+        })
+        .sum();
+    assert!(worker_decodes >= 6 * 3 + 3, "{worker_decodes}");
+    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn b_the_task_goes_where_most_of_its_elements_are() {
+    let ctx = cluster(2);
+    for (owners, most) in [([2, 3, 3, 3, 3, 3], 3), ([2, 2, 3, 2, 2, 2], 2)] {
+        let parts = made_on(&ctx, &owners);
+        let (sum, _, ran) = ctx.spawn_fn(SUM_ALL, (All(parts),)).fetch().unwrap();
+        assert_eq!(sum, expected(0..6));
+        assert_eq!(ran, most, "5 of 6 elements were on worker {most}");
+    }
+    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn c_a_failed_element_fails_the_task_naming_the_root() {
+    let ctx = cluster(2);
+    let mut parts = made_on(&ctx, &[2, 3, 2]);
+    let bad = ctx.spawn_fn_with(&on(3), BOOM, ("element four exploded".to_string(),));
+    parts.insert(1, bad.clone());
+    let t = ctx.spawn_fn(SUM_ALL, (All(parts.clone()),));
+    let e = t.fetch().unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("element four exploded") && msg.contains("Root Task"),
+        "{msg}"
+    );
+    match &e {
+        Error::TaskFailed { task, root } => {
+            assert_eq!(*task, t.id());
+            assert_eq!(root.task, bad.id(), "the root is the failed element");
+        }
+        other => panic!("expected TaskFailed, got {other:?}"),
+    }
+    // The good elements are still usable.
+    parts.remove(1);
+    let (sum, _, _) = ctx.spawn_fn(SUM_ALL, (All(parts),)).fetch().unwrap();
+    assert_eq!(sum, expected(0..3));
+    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn d_driver_held_values_and_worker_results_mix() {
+    let ctx = cluster(2);
+    // Elements 0 and 3: closures run in the driver; element 5: a registered function run in
+    // the driver; the rest on the workers.
+    let here = |k: u64| ctx.spawn(move |()| Counted(ramp(k, N)), ());
+    let parts = vec![
+        here(0),
+        ctx.spawn_fn_with(&on(2), MAKE, (1u64, N)),
+        ctx.spawn_fn_with(&on(3), MAKE, (2u64, N)),
+        here(3),
+        ctx.spawn_fn_with(&on(3), MAKE, (4u64, N)),
+        ctx.spawn_fn_with(&on(1), MAKE, (5u64, N)),
+    ];
+    assert_eq!(owner(&parts[5]), WorkerId(1));
+    // Pinned off the driver: unscoped, the driver (holding half the bytes) may be the best
+    // place, and a Counted decoded there would spoil the count (test e covers that path).
+    for opts in [on(2), on(3), remote(&ctx)] {
+        let (sum, firsts, ran) = ctx
+            .spawn_fn_with(&opts, SUM_ALL, (All(parts.clone()),))
+            .fetch()
+            .unwrap();
+        assert_eq!(sum, expected(0..6));
+        assert_eq!(firsts, vec![0, 1, 2, 3, 4, 5]);
+        assert_ne!(ran, 1, "Counted tasks must not run in the driver here");
+    }
+    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn e_a_list_task_run_in_the_driver_gets_every_element() {
+    let ctx = cluster(2);
+    let parts: Vec<DTask<Vec<u64>>> = vec![
+        ctx.spawn_fn_with(&on(2), PLAIN, (0u64, N)),
+        ctx.spawn(|()| ramp(1, N), ()),
+        ctx.spawn_fn_with(&on(3), PLAIN, (2u64, N)),
+    ];
+    let (sum, ran) = ctx
+        .spawn_fn_with(&on(1), SUM_PLAIN, (All(parts.clone()),))
+        .fetch()
+        .unwrap();
+    assert_eq!((sum, ran), (expected(0..3), 1));
+    // Unscoped, with most bytes on the workers: still right wherever it runs.
+    let (sum, _) = ctx.spawn_fn(SUM_PLAIN, (All(parts),)).fetch().unwrap();
+    assert_eq!(sum, expected(0..3));
+}
+
+#[test]
+fn f_an_element_lost_with_its_worker_is_recomputed() {
+    let ctx = cluster(3);
+    let o = remote(&ctx);
+    let parts: Vec<DTask<Counted>> = (0..6u64)
+        .map(|k| ctx.spawn_fn_with(&o, MAKE, (k, N)))
+        .collect();
+    for p in &parts {
+        p.wait();
+    }
+    let owners: Vec<WorkerId> = parts.iter().map(owner).collect();
+    let victim = owners[0];
+    assert_ne!(victim, WorkerId(1));
+    let pid = ctx.worker_pid(victim).expect("worker pid") as i32;
+    // SAFETY: sends a signal to a child process this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let t0 = Instant::now();
+    while ctx.live_workers().contains(&victim) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{victim} not lost");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (sum, firsts, ran) = ctx
+        .spawn_fn_with(&o, SUM_ALL, (All(parts.clone()),))
+        .fetch()
+        .unwrap();
+    assert_eq!(sum, expected(0..6));
+    assert_eq!(firsts, vec![0, 1, 2, 3, 4, 5]);
+    assert_ne!(WorkerId(ran), victim);
+    for p in &parts {
+        assert_ne!(owner(p), victim, "every element lives again");
+    }
+    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+}
