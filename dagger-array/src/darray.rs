@@ -54,10 +54,6 @@ pub fn default_nprocs() -> usize {
         .unwrap_or(1)
 }
 
-fn block_size<T: Element>(v: &BlockValue<T>) -> u64 {
-    v.as_ref().map(|b| b.nbytes() as u64).unwrap_or(0)
-}
-
 /// A lazily computed value (a reduction, an index result, a save): [`Lazy::collect`] runs it.
 pub struct Lazy<V> {
     pub(crate) node: Node<Result<V>>,
@@ -425,7 +421,7 @@ impl<T: Element> DArray<T> {
 
     /// [`DArray::compute`] lowered with `opts` (e.g. `fuse: false`).
     pub fn compute_with(&self, ctx: &Context, opts: &ArrayOptions) -> Result<DArray<T>> {
-        dagger_sched::register_size::<BlockValue<T>>(block_size::<T>);
+        crate::remote::register_block_sizes();
         // One lowering for all blocks: shared inputs run once, everything runs in parallel.
         let tasks = lower(ctx, opts, &self.blocks);
         let mut chunks = Vec::with_capacity(tasks.len());

@@ -130,17 +130,40 @@ impl<T: Element> Clone for KernelSet<T> {
 
 impl<T: Element> Copy for KernelSet<T> {}
 
+/// The size of a block value: its elements' bytes (an error holds none).
+fn block_size<T: Element>(v: &BlockValue<T>) -> u64 {
+    v.as_ref().map(|b| b.nbytes() as u64).unwrap_or(0)
+}
+
+/// Registers the size of every element type's block value with the scheduler's size
+/// registry, once per process. Every kernel entry point calls it, so a worker process that
+/// keeps a block it made knows its size in O(1) instead of estimating it by walking the
+/// elements; the driver calls it when it computes.
+pub fn register_block_sizes() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        macro_rules! sizes {
+            ($($t:ty),*) => {$(
+                dagger_sched::register_size::<BlockValue<$t>>(block_size::<$t>);
+            )*};
+        }
+        sizes!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
+    });
+}
+
 fn blocks<T: Element>(vs: Vec<BlockValue<T>>) -> Result<Vec<std::sync::Arc<crate::mem::Held<T>>>> {
     vs.into_iter().collect()
 }
 
 /// Runs a block kernel on block values (the first failed input's error flows on).
 pub fn block<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<T> {
+    register_block_sizes();
     kernel::run(k, blocks(vs)?).map(held)
 }
 
 /// Runs a comparison kernel on block values.
 pub fn compare<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<u8> {
+    register_block_sizes();
     kernel::run_compare(k, blocks(vs)?).map(held)
 }
 

@@ -8,20 +8,27 @@
 //! - `trace.json`: a Chrome trace (open it in <https://ui.perfetto.dev> or `chrome://tracing`);
 //! - `gantt.png`: one row per thread processor, a bar per timespan;
 //! - `graph.svg`: the task graph, from the dependencies an [`Observer`] heard at spawn time,
-//!   each task coloured by the processor it ran on.
+//!   each task coloured by the processor it ran on;
+//! - `graph_fused.svg` and `graph_unfused.svg` (and each as `.png`): the task graphs of
+//!   `sum(x.^2 .+ 1)` for `x = randn(Blocks(4, 4), 8, 12)` with the array library's fusion
+//!   on and off (issue 11): fused, one `fused(^2 +1 sum)` task per block and the reduction
+//!   tree; unfused, a `^`, a `+` and a `sum partial` task per block. The two task counts are
+//!   printed.
 //!
 //! The product is written out as a graph of named thunks over the blocks of `x` (block by
 //! block, as `DArray::matmul` works, but with a name on every task for the pictures), and
 //! checked against `DArray`'s own `x.matmul(&x.transpose())`.
 
 use dagger::profile::{summarize_events, write_chrome_trace, write_gantt, TaskGraph, Timespan};
-use dagger::{debug_compute, delayed_with, Context, Error, Observer, Options, Result, TaskEvent};
+use dagger::{debug_compute, debug_run, delayed_with};
+use dagger::{Context, Error, Observer, Options, Result, TaskEvent};
 use dagger::{TaskEventKind, Thunk};
+use dagger_array::binary::Side;
 use dagger_array::create::rand_block;
 use dagger_array::linalg::{matmul_dense, transpose_dense};
-use dagger_array::{Blocks, DArray};
+use dagger_array::{ArithOp, ArrayOptions, Blocks, DArray};
 use ndarray::{concatenate, ArrayD, Axis};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -129,6 +136,39 @@ fn x_times_x_transpose() -> Thunk<Block> {
     )
 }
 
+/// The recorded spans' task graph: the compute spans and the edges between them.
+fn graph_of(dbg: &[Timespan], edges: &Edges) -> TaskGraph {
+    let recorded: std::collections::HashSet<u64> = dbg
+        .iter()
+        .filter(|e| e.category == "compute")
+        .map(|e| e.id)
+        .collect();
+    let graph_edges: Vec<(u64, u64)> = edges
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .filter(|(a, b)| recorded.contains(a) && recorded.contains(b))
+        .collect();
+    TaskGraph::from_timespans(dbg, graph_edges)
+}
+
+/// `sum(x.^2 .+ 1)` for a small blocked `x`, with fusion on or off: its value and the task
+/// graph, written to `path`.
+fn fusion_graph(ctx: &Context, edges: &Edges, fuse: bool, path: &Path) -> Result<(f64, usize)> {
+    let x = DArray::<f64>::randn_seeded(&Blocks::new([4, 4])?, &[8, 12], SEED)?;
+    let y =
+        x.arith_scalar(2.0, ArithOp::Pow, Side::Right)
+            .arith_scalar(1.0, ArithOp::Add, Side::Right);
+    let (dbg, v) = debug_run(ctx, || y.sum().collect_with(ctx, &ArrayOptions { fuse }));
+    let graph = graph_of(&dbg, edges);
+    graph.write_graph(path)?;
+    // A PNG beside the SVG, for pages that show bitmaps only.
+    graph.write_graph(path.with_extension("png"))?;
+    Ok((v?, graph.nodes.len()))
+}
+
 fn cat(axis: Axis, parts: &[&Block]) -> Result<ArrayD<f64>> {
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
     concatenate(axis, &views).map_err(|e| Error::Argument(format!("concatenating blocks: {e}")))
@@ -193,20 +233,7 @@ fn main() -> Result<()> {
     write_chrome_trace(&dbg, &trace)?;
     let gantt = out.join("gantt.png");
     write_gantt(&dbg, &gantt)?;
-    let recorded: std::collections::HashSet<u64> = dbg
-        .iter()
-        .filter(|e| e.category == "compute")
-        .map(|e| e.id)
-        .collect();
-    let graph_edges: Vec<(u64, u64)> = edges
-        .0
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .copied()
-        .filter(|(a, b)| recorded.contains(a) && recorded.contains(b))
-        .collect();
-    let graph = TaskGraph::from_timespans(&dbg, graph_edges);
+    let graph = graph_of(&dbg, &edges);
     let svg = out.join("graph.svg");
     graph.write_graph(&svg)?;
     println!(
@@ -217,6 +244,23 @@ fn main() -> Result<()> {
         graph.nodes.len(),
         graph.edges.len()
     );
+
+    // Fusion in the picture: the same expression with the optimization pass on and off.
+    let fused_svg = out.join("graph_fused.svg");
+    let unfused_svg = out.join("graph_unfused.svg");
+    let (a, fused_tasks) = fusion_graph(&ctx, &edges, true, &fused_svg)?;
+    let (b, unfused_tasks) = fusion_graph(&ctx, &edges, false, &unfused_svg)?;
+    println!(
+        "sum(x.^2 .+ 1), x = randn(Blocks(4, 4), 8, 12): {fused_tasks} tasks fused, \
+         {unfused_tasks} unfused (results {a:.6} and {b:.6}); wrote {} and {}",
+        fused_svg.display(),
+        unfused_svg.display()
+    );
+    if (a - b).abs() > 1e-9 * a.abs() || fused_tasks >= unfused_tasks {
+        return Err(Error::Argument(format!(
+            "fusion: {fused_tasks} tasks fused vs {unfused_tasks} unfused, results {a} vs {b}"
+        )));
+    }
 
     // The same product with the array library.
     let x =

@@ -108,3 +108,38 @@ fn blocks_are_computed_on_the_workers() {
     want.sort_unstable();
     assert_eq!(got.into_raw_vec_and_offset().0, want);
 }
+
+#[test]
+fn worker_held_blocks_report_their_element_bytes() {
+    let ctx = cluster();
+    // Ragged edge blocks (50×50, 50×30, …), f32 and a sparse array, all made on the workers.
+    let x = DArray::<f32>::randn_seeded(&Blocks::from([50, 50]), &[130, 180], 4)
+        .unwrap()
+        .arith_scalar(3.0, ArithOp::Mul, dagger::array::binary::Side::Right)
+        .compute(&ctx)
+        .unwrap();
+    let s = DArray::<f64>::sprand_seeded(&Blocks::from([40, 40]), &[120, 80], 0.1, 9)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let mut remote = 0;
+    let dense = x
+        .chunks()
+        .unwrap()
+        .iter()
+        .map(|c| (c.owner(), c.size_bytes(), c.fetch()));
+    let sparse = s
+        .chunks()
+        .unwrap()
+        .iter()
+        .map(|c| (c.owner(), c.size_bytes(), c.fetch()));
+    let sizes = dense
+        .map(|(w, size, v)| (w, size, v.unwrap().unwrap().nbytes()))
+        .chain(sparse.map(|(w, size, v)| (w, size, v.unwrap().unwrap().nbytes())));
+    for (owner, size, nbytes) in sizes {
+        assert_eq!(size, nbytes as u64, "a block held by {owner:?}");
+        assert!(nbytes > 0);
+        remote += usize::from(owner != WorkerId(1));
+    }
+    assert!(remote > 0, "some blocks live on the workers");
+}
