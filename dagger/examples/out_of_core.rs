@@ -79,6 +79,18 @@ fn watch(ctx: Context, stop: Arc<AtomicBool>, out: Arc<Mutex<Watched>>) {
     }
 }
 
+/// The peak RSS of this process and of every worker process so far, for the phase lines.
+fn peaks_so_far(ctx: &Context) -> String {
+    let mut s = format!("driver {:.0} MiB", vm_hwm_bytes("self") as f64 / MIB);
+    for w in ctx.workers().into_iter().filter(|w| w.0 != 1) {
+        if let Some(pid) = ctx.worker_pid(w) {
+            let hwm = vm_hwm_bytes(&pid.to_string()) as f64 / MIB;
+            s.push_str(&format!(", worker {} {hwm:.0} MiB", w.0));
+        }
+    }
+    s
+}
+
 struct Args {
     n: usize,
     block: usize,
@@ -123,14 +135,22 @@ fn run(ctx: &Context, dir: &Path, n: usize, b: usize) -> dagger::Result<()> {
     DArray::<f64>::rand_seeded(&Blocks::new([b, b])?, &[n, n], 7)?
         .save(&a_path)
         .collect(ctx)?;
-    println!("saved A in {:.1} s", t0.elapsed().as_secs_f64());
+    println!(
+        "saved A in {:.1} s; peak RSS so far: {}",
+        t0.elapsed().as_secs_f64(),
+        peaks_so_far(ctx)
+    );
 
     let t1 = Instant::now();
     let a = DArray::<f64>::load(&a_path)?;
     a.arith(&a.transpose()?, ArithOp::Add)?
         .save(&s_path)
         .collect(ctx)?;
-    println!("saved A + Aᵀ in {:.1} s", t1.elapsed().as_secs_f64());
+    println!(
+        "saved A + Aᵀ in {:.1} s; peak RSS so far: {}",
+        t1.elapsed().as_secs_f64(),
+        peaks_so_far(ctx)
+    );
 
     // s[i, j] == a[i, j] + a[j, i] on a few elements spread over the blocks (each check reads
     // only the blocks it needs).
