@@ -269,3 +269,64 @@ fn f_an_element_lost_with_its_worker_is_recomputed() {
     }
     assert_eq!(DECODES.load(Ordering::SeqCst), 0);
 }
+
+dagger::register! {
+    fn fill(k: u64, n: u64) -> Vec<f64> { (0..n).map(|i| (i + k) as f64).collect() }
+    fn vsum_all(v: Vec<Vec<f64>>) -> f64 { v.iter().flat_map(|c| c.iter()).sum() }
+}
+
+/// Not a test: six 16 MB blocks (three on each of two workers) summed by one task, taking
+/// them by reference (`All`) versus through the driver (fetched there, sent inline: what
+/// `All` did before). Prints one JSON line per way.
+/// `cargo test --release -p dagger --test all_args -- --ignored --nocapture all_of_six`
+#[test]
+#[ignore]
+fn all_of_six_16mb_blocks_by_reference_vs_through_the_driver() {
+    let ctx = cluster(2);
+    let n = 2_000_000u64; // 16 MB of f64
+    let want: f64 = (0..6u64).map(|k| (n * k + n * (n - 1) / 2) as f64).sum();
+    let blocks = || -> Vec<DTask<Vec<f64>>> {
+        let parts: Vec<_> = (0..6u64)
+            .map(|k| ctx.spawn_fn_with(&on(2 + (k % 2) as u32), FILL, (k, n)))
+            .collect();
+        parts.iter().for_each(DTask::wait);
+        parts
+    };
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for rep in 0..6 {
+        let parts = blocks();
+        let t0 = Instant::now();
+        let got = ctx.spawn_fn(VSUM_ALL, (All(parts),)).fetch().unwrap();
+        let by_ref = t0.elapsed().as_secs_f64();
+        assert_eq!(got, want);
+        let parts = blocks();
+        let t0 = Instant::now();
+        let vals: Vec<Vec<f64>> = parts.iter().map(|p| p.fetch().unwrap()).collect();
+        let got = ctx
+            .spawn_fn_with(&on(3), VSUM_ALL, (vals,))
+            .fetch()
+            .unwrap();
+        let via_driver = t0.elapsed().as_secs_f64();
+        assert_eq!(got, want);
+        if rep > 0 {
+            // The first round warms the workers up.
+            times[0].push(by_ref);
+            times[1].push(via_driver);
+        }
+    }
+    for (system, mut t) in ["dagger-tcp2-all-by-ref", "dagger-tcp2-all-via-driver"]
+        .into_iter()
+        .zip(times)
+    {
+        t.sort_by(f64::total_cmp);
+        println!(
+            "{{\"workload\":\"all_of_6x16mb\",\"system\":\"{system}\",\"params\":{{\"blocks\":6,\"block_bytes\":{}}},\"median_s\":{:.4},\"min_s\":{:.4},\"max_s\":{:.4},\"reps\":{},\"mb_per_s\":{:.1}}}",
+            n * 8,
+            t[t.len() / 2],
+            t[0],
+            t[t.len() - 1],
+            t.len(),
+            (6 * n * 8) as f64 / 1e6 / t[t.len() / 2]
+        );
+    }
+}

@@ -63,6 +63,16 @@ pub enum ArgRef {
 }
 
 /// Where one element of a [`ArgRef::List`] is: sent along, or a chunk a worker holds.
+///
+/// ```
+/// use dagger_core::{ChunkId, WorkerId};
+/// use dagger_sched::{ArgRef, ItemRef};
+/// let one = ArgRef::Chunk { id: ChunkId(7), owner: WorkerId(2) };
+/// let item = ItemRef::try_from(one).unwrap();
+/// assert_eq!(item, ItemRef::Chunk { id: ChunkId(7), owner: WorkerId(2) });
+/// // A list element is one value, never another list.
+/// assert!(ItemRef::try_from(ArgRef::List(vec![item])).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ItemRef {
     /// The element's encoded value.
