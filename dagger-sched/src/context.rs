@@ -280,7 +280,7 @@ impl ContextBuilder {
             inner: Arc::new(Inner {
                 pool,
                 handles: Mutex::new(handles),
-                observers: Observers(self.observer),
+                observers: Observers::new(self.observer),
                 worker,
                 processors: RwLock::new(processors),
                 universe: RwLock::new(universe),
@@ -595,7 +595,7 @@ impl Context {
             opts.name.clone(),
             placed.as_ref().map_or(Pin::Any, Clone::clone),
             opts.get_result,
-            self.inner.observers.clone(),
+            self.inner.observers,
         );
         self.inner
             .observers
@@ -681,7 +681,7 @@ impl Context {
             opts.name.clone(),
             Pin::Dispatch,
             opts.get_result,
-            self.inner.observers.clone(),
+            self.inner.observers,
         );
         self.inner
             .observers

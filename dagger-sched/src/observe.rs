@@ -4,6 +4,7 @@
 //! With no observer installed the cost is one branch per event.
 
 use dagger_core::{ProcessorId, TaskId};
+use parking_lot::Mutex;
 use std::fmt;
 use std::sync::Arc;
 
@@ -60,18 +61,29 @@ pub trait Observer: Send + Sync {
     fn on_event(&self, event: &TaskEvent);
 }
 
-/// A shared observer.
-#[derive(Clone)]
-pub(crate) struct Observers(pub Option<Arc<dyn Observer>>);
+/// The observer of one context, as every task of it sees it: a plain shared reference, so
+/// making and finishing a task touches no reference count even with an observer installed.
+///
+/// Why `'static`: a task may outlive its context (a handle kept after the context is gone can
+/// still be cancelled), so the observer must live as long as any task could. Each distinct
+/// observer is kept alive once for the whole process (see [`pin`]) instead of being counted by
+/// every task; installing the same `Arc` on many contexts keeps it once.
+#[derive(Clone, Copy)]
+pub(crate) struct Observers(pub Option<&'static dyn Observer>);
 
 impl Observers {
+    /// The observers of a new context.
+    pub fn new(o: Option<Arc<dyn Observer>>) -> Self {
+        Observers(o.map(pin))
+    }
+
     pub fn emit(
         &self,
         task: TaskId,
         name: &Option<Arc<str>>,
         kind: impl FnOnce() -> TaskEventKind,
     ) {
-        if let Some(o) = &self.0 {
+        if let Some(o) = self.0 {
             o.on_event(&TaskEvent {
                 task,
                 name: name.clone(),
@@ -81,6 +93,21 @@ impl Observers {
     }
 }
 
+/// Keeps `o` alive for the rest of the process and returns a reference to it; the same
+/// observer (same allocation) always gives the same reference, so the memory kept is one
+/// small box per distinct observer ever installed, not one per context.
+fn pin(o: Arc<dyn Observer>) -> &'static dyn Observer {
+    static PINNED: Mutex<Vec<&'static Arc<dyn Observer>>> = Mutex::new(Vec::new());
+    let mut pinned = PINNED.lock();
+    let addr = Arc::as_ptr(&o) as *const ();
+    if let Some(p) = pinned.iter().find(|p| Arc::as_ptr(p) as *const () == addr) {
+        return &***p;
+    }
+    let p: &'static Arc<dyn Observer> = Box::leak(Box::new(o));
+    pinned.push(p);
+    &**p
+}
+
 impl fmt::Debug for Observers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if self.0.is_some() {
@@ -88,5 +115,62 @@ impl fmt::Debug for Observers {
         } else {
             "Observers(0)"
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Context;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+    impl Observer for Count {
+        fn on_event(&self, e: &TaskEvent) {
+            if matches!(e.kind, TaskEventKind::Finished { .. }) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    #[test]
+    fn tasks_do_not_count_references_to_the_observer() {
+        let count = Arc::new(Count::default());
+        let ctx = Context::builder()
+            .threads(2)
+            .observer(count.clone())
+            .build();
+        let after_build = Arc::strong_count(&count);
+        let gate = Arc::new(std::sync::Barrier::new(2));
+        let g = gate.clone();
+        let first = ctx.spawn(move |()| g.wait(), ());
+        let live: Vec<_> = (0..50).map(|i| ctx.spawn(|(x,)| x, (i,))).collect();
+        // Tasks alive (one still running, 50 held by handles): no clone of the observer.
+        assert_eq!(Arc::strong_count(&count), after_build);
+        gate.wait();
+        first.wait();
+        for t in &live {
+            t.wait();
+        }
+        assert_eq!(count.0.load(Ordering::Relaxed), 51);
+    }
+
+    #[test]
+    fn one_observer_on_many_contexts_is_kept_once() {
+        let count = Arc::new(Count::default());
+        let a = Context::builder()
+            .threads(1)
+            .observer(count.clone())
+            .build();
+        let kept = Arc::strong_count(&count);
+        let b = Context::builder()
+            .threads(1)
+            .observer(count.clone())
+            .build();
+        assert_eq!(Arc::strong_count(&count), kept);
+        a.spawn(|()| (), ()).wait();
+        b.spawn(|()| (), ()).wait();
+        assert_eq!(count.0.load(Ordering::Relaxed), 2);
     }
 }
