@@ -14,7 +14,7 @@ use crate::block::{Block, Kind};
 
 use crate::element::{ArithOp, Element};
 use crate::fuse::Ew;
-use crate::graph::{kernel_node, lower, ArrayOptions, Node};
+use crate::graph::{kernel_node, load_node, lower, save_node, ArrayOptions, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::io;
@@ -727,19 +727,20 @@ impl<T: Element> DArray<T> {
     }
 
     /// Saves the array: the metadata file at `path` and one payload per block in
-    /// `<path>_data/` (written by the block's own task, where the block lives).
+    /// `<path>_data/`. Each block is written by a registered kernel where the block lives
+    /// (a worker process on a cluster), which sends back only the block's record; the
+    /// metadata file is written last, from those records, so it only ever describes
+    /// complete payloads. `path` is a local path (made absolute here, so every process
+    /// reads it alike) or a store location such as `s3://bucket/prefix/name`.
     pub fn save(&self, path: impl AsRef<Path>) -> Lazy<io::SavedArray> {
-        let path: Arc<PathBuf> = Arc::new(path.as_ref().to_path_buf());
+        let path: Arc<PathBuf> = Arc::new(
+            io::shared_path(path.as_ref()).unwrap_or_else(|_| path.as_ref().to_path_buf()),
+        );
         let parts: Vec<_> = self
             .blocks
             .iter()
             .enumerate()
-            .map(|(i, b)| {
-                let path = path.clone();
-                Node::task1("save block", b, move |v: BlockValue<T>| {
-                    io::write_block(&path, i, &**v?)
-                })
-            })
+            .map(|(i, b)| save_node(path.clone(), i, b))
             .collect();
         let all = gather(&parts);
         let meta = self.meta.clone();
@@ -755,11 +756,14 @@ impl<T: Element> DArray<T> {
         Lazy { node }
     }
 
-    /// Opens an array saved at `path`: the metadata is read now, each block is read (and
-    /// checked) by its own task.
+    /// Opens an array saved at `path`: the metadata is read (and checked) now, in this
+    /// process; each block is read by its own registered kernel, which on a cluster runs on
+    /// a worker process and keeps the block there (it never passes through this process).
+    /// A missing or damaged payload comes out of `compute`/`collect` as
+    /// [`Error::NotFound`]/[`Error::Corrupt`] naming the file.
     pub fn load(path: impl AsRef<Path>) -> Result<DArray<T>> {
-        let path = path.as_ref().to_path_buf();
-        let saved = Arc::new(io::read_meta(&path)?);
+        let path = io::shared_path(path.as_ref())?;
+        let saved = io::read_meta(&path)?;
         if saved.meta.eltype != T::NAME {
             return Err(Error::Argument(format!(
                 "{} holds {} elements, not {}",
@@ -772,12 +776,8 @@ impl<T: Element> DArray<T> {
         Ok(Self::from_fn(
             saved.meta.grid.clone(),
             saved.meta.kind,
-            |i, _| {
-                let (path, saved) = (path.clone(), saved.clone());
-                Node::task0(named("load block"), move || {
-                    io::read_block(&path, &saved, i).map(held)
-                })
-            },
+            // ok: `read_meta` checked there is one entry per block of the grid.
+            |i, shape| load_node(path.clone(), saved.blocks[i].clone(), shape),
         ))
     }
 

@@ -363,6 +363,54 @@ pub(crate) fn moments_node<T: Element>(
     )
 }
 
+/// A task writing block `index` of an array saved at `path` where the block lives (a
+/// registered function): only the block's small record comes back.
+pub(crate) fn save_node<T: Element>(
+    path: Arc<std::path::PathBuf>,
+    index: usize,
+    b: &Node<BlockValue<T>>,
+) -> Node<Result<crate::io::SavedBlock>> {
+    let id = b.id();
+    let opts = named("save block");
+    task_node(
+        vec![b.any()],
+        Box::new(move |m| {
+            let args = (Val((*path).clone()), Val(index), m.get::<BlockValue<T>>(id));
+            m.ctx.spawn_fn_with(&opts, T::kernels().save, args)
+        }),
+    )
+}
+
+/// A task reading one block of a saved array (a registered function). On a cluster it is
+/// kept off this process, so a loaded block lives on the worker that read it (in its
+/// pool, which may spill it) and never passes through the driver, which has no pool.
+pub(crate) fn load_node<T: Element>(
+    path: Arc<std::path::PathBuf>,
+    entry: crate::io::SavedBlock,
+    shape: Vec<usize>,
+) -> Node<BlockValue<T>> {
+    let opts = named("load block");
+    task_node(
+        vec![],
+        Box::new(move |m| {
+            let me = m.ctx.worker_id();
+            let others = m
+                .ctx
+                .live_workers()
+                .into_iter()
+                .filter(|w| *w != me)
+                .map(dagger_core::Scope::Process);
+            let opts = match dagger_core::Scope::union(others) {
+                Ok(s) if m.cluster => opts.clone().scope(s),
+                // No other live process (or a local context): run where the scheduler likes.
+                _ => opts.clone(),
+            };
+            let args = (Val((*path).clone()), Val(entry.clone()), Val(shape.clone()));
+            m.ctx.spawn_fn_with(&opts, T::kernels().load, args)
+        }),
+    )
+}
+
 /// A comparison task on one or two blocks (0/1 bytes out): a registered function.
 pub(crate) fn compare_node<T: Element>(
     k: Kernel<T>,

@@ -264,6 +264,23 @@ fn place(path: &Path) -> Result<Place> {
     Ok(Place::Store(store, name.to_string()))
 }
 
+/// `path` as every process of a cluster reads it: a store location (`s3://…`) as it is, a
+/// local path made absolute against this process's working directory (a worker may have
+/// been started elsewhere).
+///
+/// ```
+/// use dagger_array::io::shared_path;
+/// use std::path::Path;
+/// assert!(shared_path(Path::new("X")).unwrap().is_absolute());
+/// assert_eq!(shared_path(Path::new("s3://b/p/X")).unwrap(), Path::new("s3://b/p/X"));
+/// ```
+pub fn shared_path(path: &Path) -> Result<PathBuf> {
+    if path.to_string_lossy().contains("://") {
+        return Ok(path.to_path_buf());
+    }
+    std::path::absolute(path).map_err(|e| io_err(path, e))
+}
+
 fn put_bytes(path: &Path, rel: Option<&str>, bytes: Vec<u8>) -> Result<()> {
     match place(path)? {
         Place::Fs(p) => {
@@ -368,6 +385,21 @@ pub fn read_block<T: Element>(path: &Path, saved: &SavedArray, index: usize) -> 
         .blocks
         .get(index)
         .ok_or_else(|| Error::Argument(format!("{} has no block {index}", path.display())))?;
+    let shape = saved
+        .meta
+        .grid
+        .block_shape(&saved.meta.grid.block_coords(index));
+    read_entry(path, entry, &shape)
+}
+
+/// Reads the block described by `entry` (of `shape`) of the array saved at `path`, checking
+/// length, checksum and structure: what a load task runs in whichever process it is placed
+/// on, with only this block's entry (not the whole metadata) as its argument.
+pub fn read_entry<T: Element>(
+    path: &Path,
+    entry: &SavedBlock,
+    shape: &[usize],
+) -> Result<Block<T>> {
     if entry.file.contains('/') || entry.file.contains('\\') || entry.file.contains("..") {
         return Err(Error::Corrupt {
             what: path.display().to_string(),
@@ -390,11 +422,7 @@ pub fn read_block<T: Element>(path: &Path, saved: &SavedArray, index: usize) -> 
             detail: format!("checksum {crc:08x}, expected {:08x}", entry.crc32),
         });
     }
-    let shape = saved
-        .meta
-        .grid
-        .block_shape(&saved.meta.grid.block_coords(index));
-    decode_block(&bytes, entry.layout, &shape, &what)
+    decode_block(&bytes, entry.layout, shape, &what)
 }
 
 /// Saves whole blocks from memory (one process, sequentially): payloads first, metadata last,

@@ -20,9 +20,11 @@
 
 use crate::darray::{held, BlockValue};
 use crate::element::Element;
+use crate::io::{self, SavedBlock};
 use crate::kernel::{self, Kernel};
 use dagger_core::Result;
 use dagger_sched::Registered;
+use std::path::{Path, PathBuf};
 
 /// A kernel taking no block.
 pub type K0<T> = Registered<(Kernel<T>,), BlockValue<T>>;
@@ -88,6 +90,13 @@ pub type C2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), BlockValu
 /// The moments of one block (for `var`).
 pub type M1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<kernel::Moments>>;
 
+/// Writes one block of an array being saved at a path (where the block lives) and returns
+/// only its small record for the metadata file.
+pub type Save<T> = Registered<(PathBuf, usize, BlockValue<T>), Result<SavedBlock>>;
+/// Reads (and checks) one block of an array saved at a path, from its metadata entry and
+/// shape: the block stays in the process that read it.
+pub type Load<T> = Registered<(PathBuf, SavedBlock, Vec<usize>), BlockValue<T>>;
+
 /// The registered kernels of one element type.
 pub struct KernelSet<T: Element> {
     /// No input block.
@@ -120,6 +129,10 @@ pub struct KernelSet<T: Element> {
     pub c2: C2<T>,
     /// The moments of one block.
     pub m1: M1<T>,
+    /// Save one block.
+    pub save: Save<T>,
+    /// Load one block.
+    pub load: Load<T>,
 }
 
 impl<T: Element> Clone for KernelSet<T> {
@@ -244,6 +257,35 @@ macro_rules! register_kernels {
 
 register_kernels!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
 
+/// Writes block `index` of an array saved at `path` (the body of every `save_*` kernel).
+pub fn save_block<T: Element>(path: &Path, index: usize, v: BlockValue<T>) -> Result<SavedBlock> {
+    io::write_block(path, index, &**v?)
+}
+
+/// Reads the block `entry` of `shape` of an array saved at `path` (the body of every
+/// `load_*` kernel); its size is registered so the worker's pool accounts for it.
+pub fn load_block<T: Element>(path: &Path, entry: &SavedBlock, shape: &[usize]) -> BlockValue<T> {
+    register_block_sizes();
+    io::read_entry(path, entry, shape).map(held)
+}
+
+macro_rules! register_io {
+    ($($t:ident),*) => {$(paste::paste! {
+        dagger_sched::register! {
+            #[doc = concat!("Saves one `", stringify!($t), "` block.")]
+            pub fn [<save_ $t>](path: PathBuf, index: usize, a: BlockValue<$t>) -> Result<SavedBlock> {
+                save_block(&path, index, a)
+            }
+            #[doc = concat!("Loads one `", stringify!($t), "` block.")]
+            pub fn [<load_ $t>](path: PathBuf, entry: SavedBlock, shape: Vec<usize>) -> BlockValue<$t> {
+                load_block(&path, &entry, &shape)
+            }
+        }
+    })*};
+}
+
+register_io!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
+
 /// The [`KernelSet`] of element type `$t` (used by the `Element` impls).
 macro_rules! kernel_set {
     ($t:ident) => {
@@ -264,6 +306,8 @@ macro_rules! kernel_set {
                 c1: crate::remote::[<C1_ $t:upper>],
                 c2: crate::remote::[<C2_ $t:upper>],
                 m1: crate::remote::[<M1_ $t:upper>],
+                save: crate::remote::[<SAVE_ $t:upper>],
+                load: crate::remote::[<LOAD_ $t:upper>],
             }
         }
     };
