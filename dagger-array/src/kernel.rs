@@ -14,6 +14,7 @@ use crate::block::{Block, Kind};
 use crate::element::{ArithOp, BitOp, Element};
 use crate::fuse::{self, Read};
 use crate::index::{IndexPlan, Piece};
+use crate::limits::{check_shape, check_sparse_shape};
 use crate::linalg::transpose_block;
 use crate::mem::Held;
 use crate::reduce::{self, ReduceOp};
@@ -457,14 +458,17 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
     Ok(match k {
         Kernel::Fill { shape, value } => {
             arity(&ins, 0, "fill")?;
+            check_shape::<T>("fill", shape)?;
             Block::Dense(crate::block::filled(shape, *value))
         }
         Kernel::Rand { shape, seed, block } => {
             arity(&ins, 0, "rand")?;
+            check_shape::<T>("rand", shape)?;
             Block::Dense(T::rand_block(shape, *seed, *block))
         }
         Kernel::Randn { shape, seed, block } => {
             arity(&ins, 0, "randn")?;
+            check_shape::<T>("randn", shape)?;
             Block::Dense(T::randn_block(shape, *seed, *block).ok_or_else(|| {
                 Error::Argument(format!("randn makes float arrays, not {}", T::NAME))
             })?)
@@ -476,6 +480,7 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             block,
         } => {
             arity(&ins, 0, "sprand")?;
+            check_sparse_shape::<T>("sprand", shape, *density)?;
             T::sprand_block(shape, *density, *seed, *block)?
         }
         Kernel::Unary(op) => {

@@ -48,6 +48,7 @@
 //! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
 //! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
 //! | [`kernel`] | [`kernel::Kernel`]: every named block operation as a serializable value, and running one |
+//! | [`limits`] | bounds on shapes and part counts a kernel (maybe decoded from another process) may ask for |
 //! | [`remote`] | the registered kernel entry points per element type (block tasks on worker processes) |
 //! | [`wire`] | serde for blocks: raw little-endian element bytes, validated decoding |
 //!
@@ -85,6 +86,7 @@ pub mod grid;
 pub mod index;
 pub mod io;
 pub mod kernel;
+pub mod limits;
 pub mod linalg;
 pub mod mem;
 pub mod meta;

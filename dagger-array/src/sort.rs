@@ -19,6 +19,7 @@ use crate::darray::{held, BlockValue, DArray};
 use crate::element::Element;
 use crate::graph::{kernel_node, lower, ArrayOptions, Node};
 use crate::kernel::Kernel;
+use crate::limits::check_parts;
 use crate::mem::Held;
 use crate::names::named;
 use dagger_core::{Error, Options, Result};
@@ -509,6 +510,7 @@ pub(crate) fn splitters_kernel<T: Element>(
     parts: usize,
     rev: bool,
 ) -> Result<Block<T>> {
+    check_parts("sort splitters", parts)?;
     let cmp = order::<T>(rev);
     let k = OVERSAMPLE * parts;
     let mut samples: Vec<T> = Vec::new();
@@ -606,6 +608,7 @@ pub(crate) fn concat_kernel<T: Element>(
 
 /// Stage 0: evenly spaced samples of one part (`OVERSAMPLE` per output part at most).
 pub(crate) fn sample_kernel<T: Element>(part: &Block<T>, parts: usize) -> Result<Block<T>> {
+    check_parts("sort sample", parts)?;
     let v = elements(part)?;
     let take = (OVERSAMPLE * parts).min(v.len());
     Ok(vector((0..take).map(|i| v[i * v.len() / take]).collect()))
@@ -617,7 +620,10 @@ pub(crate) fn slice_kernel<T: Element>(
     start: usize,
     end: usize,
 ) -> Result<Block<T>> {
-    let mut out = Vec::with_capacity(end.saturating_sub(start));
+    // The range comes from the kernel (maybe from another process): reserve no more than
+    // the inputs hold.
+    let held: usize = ins.iter().map(|b| elements(b).map_or(0, |v| v.len())).sum();
+    let mut out = Vec::with_capacity(end.saturating_sub(start).min(held));
     let mut at = 0;
     for b in ins {
         let v = elements(b)?;

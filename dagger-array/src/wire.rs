@@ -299,6 +299,20 @@ mod tests {
         assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
     }
 
+    /// The block limit while arbitrary kernels run: blocks under it are made in
+    /// milliseconds. Only ever lowered (never raised back) so tests running at the same time
+    /// see one limit or a smaller one.
+    const TEST_BLOCK_BYTES: u64 = 1 << 22;
+
+    /// Runs `k` on no, one and two blocks and as a partial reduction, ignoring the results.
+    fn run_any<T: crate::Element>(k: &crate::kernel::Kernel<T>) {
+        let b = crate::darray::held(Block::Dense(crate::create::ones_block::<T>(&[3, 2])));
+        let _ = crate::kernel::run(k, Vec::new());
+        let _ = crate::kernel::run(k, vec![b.clone()]);
+        let _ = crate::kernel::run(k, vec![b.clone(), b.clone()]);
+        let _ = crate::kernel::run_partial(k, vec![b]);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
@@ -306,15 +320,40 @@ mod tests {
             let _ = postcard::from_bytes::<Block<f64>>(&bytes);
             let _ = postcard::from_bytes::<Block<u16>>(&bytes);
             let _ = postcard::from_bytes::<crate::BlockValue<i64>>(&bytes);
-            // A kernel decoded from arbitrary bytes runs to a value or an error.
+            // A kernel decoded from arbitrary bytes runs to a value or an error, creation
+            // kernels included: whatever shape they ask for, nothing aborts on allocation.
+            // (The block limit is lowered so that shapes under it are quick to make.)
+            crate::limits::set_max_block_bytes(TEST_BLOCK_BYTES);
             if let Ok(k) = postcard::from_bytes::<crate::kernel::Kernel<f64>>(&bytes) {
-                let b = crate::darray::held(Block::Dense(crate::create::ones_block::<f64>(&[3, 2])));
-                if !matches!(k, crate::kernel::Kernel::Fill { .. } | crate::kernel::Kernel::Rand { .. }
-                    | crate::kernel::Kernel::Randn { .. } | crate::kernel::Kernel::Sprand { .. }) {
-                    let _ = crate::kernel::run(&k, vec![b.clone()]);
-                    let _ = crate::kernel::run(&k, vec![b.clone(), b.clone()]);
-                    let _ = crate::kernel::run_partial(&k, vec![b]);
+                run_any(&k);
+            }
+            if let Ok(k) = postcard::from_bytes::<crate::kernel::Kernel<u32>>(&bytes) {
+                run_any(&k);
+            }
+        }
+
+        #[test]
+        fn huge_creation_shapes_are_argument_errors(
+            shape in proptest::collection::vec(any::<usize>(), 1..5),
+            which in 0u8..4,
+        ) {
+            let n = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+            prop_assume!(n.is_none_or(|n| n.saturating_mul(8) > TEST_BLOCK_BYTES));
+            crate::limits::set_max_block_bytes(TEST_BLOCK_BYTES);
+            use crate::kernel::Kernel;
+            let k = match which {
+                0 => Kernel::<f64>::Fill { shape: shape.clone(), value: 1.0 },
+                1 => Kernel::Rand { shape: shape.clone(), seed: 1, block: 0 },
+                2 => Kernel::Randn { shape: shape.clone(), seed: 1, block: 0 },
+                _ => Kernel::Sprand { shape: shape.clone(), density: 0.5, seed: 1, block: 0 },
+            };
+            let bytes = postcard::to_allocvec(&k).unwrap();
+            let k: Kernel<f64> = postcard::from_bytes(&bytes).unwrap();
+            match crate::kernel::run(&k, Vec::new()) {
+                Err(dagger_core::Error::Argument(m)) => {
+                    prop_assert!(m.contains(&format!("{shape:?}")), "{}", m)
                 }
+                other => prop_assert!(false, "{:?}", other.map(|b| b.shape())),
             }
         }
 
