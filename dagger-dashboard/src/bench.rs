@@ -161,7 +161,7 @@ fn events_ns_per_task(o: &dyn dagger_sched::Observer, n: u64) -> f64 {
     let p = ProcessorId::thread(WorkerId(1), 1);
     let mut ev = TaskEvent {
         task: TaskId(0),
-        name: None,
+        name: &None,
         kind: TaskEventKind::Finished { ok: true },
     };
     let t0 = Instant::now();

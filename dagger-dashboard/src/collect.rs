@@ -537,8 +537,8 @@ impl Collector {
     // Not inlined into `on_event`: each kind then saves only the registers it uses.
     #[inline(never)]
     fn on_spawned(&self, e: &TaskEvent, deps: &[TaskId]) {
-        self.with_lane(|lane, own| bump(&lane.counts(own, &e.name).spawned));
-        self.graph.spawned(e.task.0, &e.name, deps);
+        self.with_lane(|lane, own| bump(&lane.counts(own, e.name).spawned));
+        self.graph.spawned(e.task.0, e.name, deps);
     }
 
     // Not inlined into `on_event`: each kind then saves only the registers it uses.
@@ -551,7 +551,7 @@ impl Collector {
                 let _ = lane.processor.set(*processor);
                 lane.processor_known.store(true, Relaxed);
             }
-            bump(&lane.counts(own, &e.name).started);
+            bump(&lane.counts(own, e.name).started);
             lane.push(own, e.task.0);
         });
         self.graph.set(e.task.0, NodeState::Running);
@@ -561,14 +561,14 @@ impl Collector {
     #[inline(never)]
     fn on_finished(&self, e: &TaskEvent, ok: bool) {
         self.with_lane(|lane, own| {
-            let c = lane.counts(own, &e.name);
+            let c = lane.counts(own, e.name);
             bump(if ok { &c.ok } else { &c.failed });
             match lane.pop(own, e.task.0) {
                 Some(Some(t0)) => self.record_span(lane, own, e, t0, ok),
                 Some(None) => {}
                 None => {
                     if !self.claim_elsewhere(e.task.0) {
-                        bump(&lane.counts(own, &e.name).unstarted);
+                        bump(&lane.counts(own, e.name).unstarted);
                     }
                 }
             }

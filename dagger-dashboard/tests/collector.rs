@@ -42,10 +42,10 @@ fn name(i: u8, shared: &[Option<Arc<str>>]) -> Option<Arc<str>> {
     }
 }
 
-fn ev(task: u64, name: &Option<Arc<str>>, kind: TaskEventKind) -> TaskEvent {
+fn ev(task: u64, name: &Option<Arc<str>>, kind: TaskEventKind) -> TaskEvent<'_> {
     TaskEvent {
         task: TaskId(task),
-        name: name.clone(),
+        name,
         kind,
     }
 }

@@ -28,13 +28,26 @@ pub enum TaskEventKind {
     },
 }
 
-/// One event of one task.
+/// One event of one task. It borrows the task's name from the task, so reporting an event
+/// copies no string and touches no reference count; an observer that keeps the name clones
+/// it (`e.name.clone()` gives an owned `Option<Arc<str>>`).
+///
+/// ```
+/// use dagger_sched::{TaskEvent, TaskEventKind};
+/// use dagger_core::TaskId;
+/// use std::sync::Arc;
+/// let name: Option<Arc<str>> = Some("load".into());
+/// let e = TaskEvent { task: TaskId(7), name: &name, kind: TaskEventKind::Finished { ok: true } };
+/// let kept: Option<Arc<str>> = e.name.clone();
+/// assert_eq!(kept.as_deref(), Some("load"));
+/// assert_eq!(Arc::strong_count(name.as_ref().unwrap()), 2);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaskEvent {
+pub struct TaskEvent<'a> {
     /// The task.
     pub task: TaskId,
-    /// Its name, if it has one.
-    pub name: Option<Arc<str>>,
+    /// Its name, if it has one (borrowed from the task).
+    pub name: &'a Option<Arc<str>>,
     /// What happened.
     pub kind: TaskEventKind,
 }
@@ -86,7 +99,7 @@ impl Observers {
         if let Some(o) = self.0 {
             o.on_event(&TaskEvent {
                 task,
-                name: name.clone(),
+                name,
                 kind: kind(),
             });
         }
