@@ -363,8 +363,30 @@ pub(crate) fn moments_node<T: Element>(
     )
 }
 
-/// A task writing block `index` of an array saved at `path` where the block lives (a
-/// registered function): only the block's small record comes back.
+/// `opts` kept off this process when the lowering's context has worker processes: the
+/// workers hold blocks in a memory pool that spills, the driver does not, so a block that
+/// is loaded or saved there would escape the pool's limit (out-of-core runs).
+fn off_driver(m: &Memo, opts: &Options) -> Options {
+    if !m.cluster {
+        return opts.clone();
+    }
+    let me = m.ctx.worker_id();
+    let others = m
+        .ctx
+        .live_workers()
+        .into_iter()
+        .filter(|w| *w != me)
+        .map(dagger_core::Scope::Process);
+    match dagger_core::Scope::union(others) {
+        Ok(s) => opts.clone().scope(s),
+        // Every worker process is gone: let the scheduler report it (or use the driver).
+        Err(_) => opts.clone(),
+    }
+}
+
+/// A task writing block `index` of an array saved at `path` (a registered function): only
+/// the block's small record comes back. On a cluster it runs on a worker process (see
+/// [`off_driver`]), where the block lives unless the block was made in the driver.
 pub(crate) fn save_node<T: Element>(
     path: Arc<std::path::PathBuf>,
     index: usize,
@@ -376,14 +398,15 @@ pub(crate) fn save_node<T: Element>(
         vec![b.any()],
         Box::new(move |m| {
             let args = (Val((*path).clone()), Val(index), m.get::<BlockValue<T>>(id));
-            m.ctx.spawn_fn_with(&opts, T::kernels().save, args)
+            m.ctx
+                .spawn_fn_with(&off_driver(m, &opts), T::kernels().save, args)
         }),
     )
 }
 
-/// A task reading one block of a saved array (a registered function). On a cluster it is
-/// kept off this process, so a loaded block lives on the worker that read it (in its
-/// pool, which may spill it) and never passes through the driver, which has no pool.
+/// A task reading one block of a saved array (a registered function). On a cluster it
+/// runs on a worker process (see [`off_driver`]), so a loaded block lives on the worker
+/// that read it, in its pool, and never passes through the driver.
 pub(crate) fn load_node<T: Element>(
     path: Arc<std::path::PathBuf>,
     entry: crate::io::SavedBlock,
@@ -393,20 +416,9 @@ pub(crate) fn load_node<T: Element>(
     task_node(
         vec![],
         Box::new(move |m| {
-            let me = m.ctx.worker_id();
-            let others = m
-                .ctx
-                .live_workers()
-                .into_iter()
-                .filter(|w| *w != me)
-                .map(dagger_core::Scope::Process);
-            let opts = match dagger_core::Scope::union(others) {
-                Ok(s) if m.cluster => opts.clone().scope(s),
-                // No other live process (or a local context): run where the scheduler likes.
-                _ => opts.clone(),
-            };
             let args = (Val((*path).clone()), Val(entry.clone()), Val(shape.clone()));
-            m.ctx.spawn_fn_with(&opts, T::kernels().load, args)
+            m.ctx
+                .spawn_fn_with(&off_driver(m, &opts), T::kernels().load, args)
         }),
     )
 }

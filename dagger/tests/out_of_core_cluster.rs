@@ -55,7 +55,11 @@ fn worker_ids(ctx: &Context) -> Vec<WorkerId> {
     ctx.workers().into_iter().filter(|w| w.0 != 1).collect()
 }
 
+/// The driver's block-bytes peak is per process: the tests take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn a_plus_at_through_the_pool(workers: usize) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = TempDir::new(&format!("w{workers}"));
     let spill = dir.0.join("spill");
     std::fs::create_dir_all(&spill).unwrap();
@@ -81,12 +85,41 @@ fn a_plus_at_through_the_pool(workers: usize) {
     assert_eq!(saved.blocks.len(), (N / B) * (N / B));
     drop(held);
     let loaded = DArray::<f64>::load(&a_path).unwrap();
+
+    // Loading reads every block on a worker and keeps it there: none is owned by the
+    // driver, and the workers hold all of A between them.
+    let on_workers = loaded.compute(&ctx).unwrap();
+    let chunks = on_workers.chunks().unwrap();
+    assert_eq!(chunks.len(), (N / B) * (N / B));
+    for c in chunks {
+        assert_ne!(c.owner(), ctx.worker_id(), "a loaded block is in the driver");
+    }
+    let held_bytes: u64 = worker_ids(&ctx)
+        .into_iter()
+        .map(|w| ctx.worker_chunks(w).unwrap().1)
+        .sum();
+    assert!(held_bytes >= (N * N * 8) as u64, "workers hold {held_bytes} B");
+    drop(on_workers);
+
+    // Load and save run on the workers: copying A through them, the driver never holds a
+    // block (it reads and writes only the metadata files).
+    let base = dagger::array::mem::live_bytes();
+    dagger::array::mem::reset_peak();
+    let copy = DArray::<f64>::load(&a_path)
+        .unwrap()
+        .save(dir.0.join("A2"))
+        .collect(&ctx)
+        .unwrap();
+    assert_eq!(copy.blocks, saved.blocks);
+    let driver_peak = dagger::array::mem::peak_bytes() - base;
+    assert_eq!(driver_peak, 0, "the driver held {driver_peak} B of blocks");
     loaded
         .arith(&loaded.transpose().unwrap(), ArithOp::Add)
         .unwrap()
         .save(&s_path)
         .collect(&ctx)
         .unwrap();
+    eprintln!("driver block peak through A + Aᵀ: {} B", dagger::array::mem::peak_bytes() - base);
     let got = DArray::<f64>::load(&s_path)
         .unwrap()
         .collect_dense(&ctx)
