@@ -119,7 +119,8 @@ impl ContextBuilder {
         self
     }
 
-    /// Installs an [`Observer`] that hears every task event.
+    /// Installs an [`Observer`] that hears every task event (without one, the context gets
+    /// the one installed with [`crate::set_default_observer`], if any).
     pub fn observer(mut self, o: Arc<dyn Observer>) -> Self {
         self.observer = Some(o);
         self
@@ -280,7 +281,9 @@ impl ContextBuilder {
             inner: Arc::new(Inner {
                 pool,
                 handles: Mutex::new(handles),
-                observers: Observers::new(self.observer),
+                // A worker's own context (its id given) takes no default observer: the driver
+                // reports the tasks it runs.
+                observers: Observers::new(self.observer, self.worker.is_none()),
                 worker,
                 processors: RwLock::new(processors),
                 universe: RwLock::new(universe),
@@ -293,7 +296,8 @@ impl ContextBuilder {
 }
 
 impl Context {
-    /// The embedded default: one process, one thread processor per core.
+    /// The embedded default: one process, one thread processor per core (watched by the
+    /// [default observer](crate::set_default_observer) if one is installed).
     pub fn local() -> Context {
         Context::builder().build()
     }

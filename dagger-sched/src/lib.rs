@@ -59,7 +59,7 @@ pub use lazy::{
     delayed, delayed_fn, delayed_fn_with, delayed_meta, delayed_with, AnyThunk, IntoLazyArg,
     IntoLazyArgs, IntoMetaArgs, LazyArg, LazyArgs, LazyValuesOf, Memo, Meta, MetaThunk, Thunk,
 };
-pub use observe::{Observer, TaskEvent, TaskEventKind};
+pub use observe::{set_default_observer, Observer, TaskEvent, TaskEventKind};
 pub use size::{register_size, size_of_value};
 
 /// Items the [`register!`] macro expands to; not part of the API.

@@ -6,7 +6,7 @@
 use dagger_core::{ProcessorId, TaskId};
 use parking_lot::Mutex;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What happened to a task.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +74,45 @@ pub trait Observer: Send + Sync {
     fn on_event(&self, event: &TaskEvent);
 }
 
+/// The observer of contexts built without one (see [`set_default_observer`]).
+static DEFAULT: OnceLock<Arc<dyn Observer>> = OnceLock::new();
+
+/// Installs the observer every context built without [`ContextBuilder::observer`]
+/// (including [`Context::local`]) gets: e.g. a process-wide dashboard started by `dagger::init`
+/// when `DAGGER_DASHBOARD` is set, so every context is watched with no code change. The first
+/// call wins; returns whether this one did. Contexts already built keep what they had.
+///
+/// [`ContextBuilder::observer`]: crate::ContextBuilder::observer
+/// [`Context::local`]: crate::Context::local
+///
+/// ```
+/// use dagger_sched::{Context, Observer, TaskEvent, TaskEventKind, Options};
+/// use std::sync::{Arc, Mutex};
+/// #[derive(Default)]
+/// struct Names(Mutex<Vec<String>>);
+/// impl Observer for Names {
+///     fn on_event(&self, e: &TaskEvent) {
+///         if let (TaskEventKind::Finished { .. }, Some(n)) = (&e.kind, e.name) {
+///             self.0.lock().unwrap().push(n.to_string());
+///         }
+///     }
+/// }
+/// let names = Arc::new(Names::default());
+/// assert!(dagger_sched::set_default_observer(names.clone()));
+/// assert!(!dagger_sched::set_default_observer(Arc::new(Names::default()))); // first wins
+/// let ctx = Context::builder().threads(1).build(); // no observer given
+/// ctx.spawn_with(&Options::new().name("seen"), |()| 1, ()).wait();
+/// assert_eq!(*names.0.lock().unwrap(), ["seen"]);
+/// ```
+pub fn set_default_observer(o: Arc<dyn Observer>) -> bool {
+    let mut installed = false;
+    DEFAULT.get_or_init(|| {
+        installed = true;
+        o
+    });
+    installed
+}
+
 /// The observer of one context, as every task of it sees it: a plain shared reference, so
 /// making and finishing a task touches no reference count even with an observer installed.
 ///
@@ -85,8 +124,13 @@ pub trait Observer: Send + Sync {
 pub(crate) struct Observers(pub Option<&'static dyn Observer>);
 
 impl Observers {
-    /// The observers of a new context.
-    pub fn new(o: Option<Arc<dyn Observer>>) -> Self {
+    /// The observers of a new context: `o`, else (if `use_default`) the default one if any.
+    pub fn new(o: Option<Arc<dyn Observer>>, use_default: bool) -> Self {
+        let o = match o {
+            Some(o) => Some(o),
+            None if use_default => DEFAULT.get().cloned(),
+            None => None,
+        };
         Observers(o.map(pin))
     }
 

@@ -19,8 +19,9 @@ impl dagger_sched::TransportFactory for TcpTransport {
 /// `cargo xtask cluster`, ssh, Slurm or Kubernetes) it joins that scheduler, serves tasks and
 /// exits the process when the driver says so or goes away. In the driver it installs TCP as
 /// the cluster transport and returns at once; with the `dashboard` feature and
-/// `DAGGER_DASHBOARD=addr` set it also starts the process-wide dashboard (see
-/// `dagger::DashboardExt::env_dashboard`).
+/// `DAGGER_DASHBOARD=addr` set it also starts the process-wide dashboard and makes it the
+/// [default observer](dagger_sched::set_default_observer), so every context built without an
+/// observer of its own (`Context::local()`, `Context::builder().build()`) shows on it.
 ///
 /// ```
 /// dagger::init(); // in the driver: returns
@@ -32,9 +33,14 @@ pub fn init() {
     let Ok(addr) = std::env::var("DAGGER_SCHEDULER") else {
         // The driver: the process-wide dashboard, if DAGGER_DASHBOARD asks for one (workers
         // inherit the variable but never serve a dashboard).
+        // It watches every context built without an observer of its own.
         #[cfg(feature = "dashboard")]
-        if let Err(e) = crate::watch::dashboard_from_env() {
-            eprintln!("dagger: no dashboard: {e}");
+        match crate::watch::dashboard_from_env() {
+            Ok(Some(dash)) => {
+                dagger_sched::set_default_observer(dash.observer());
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("dagger: no dashboard: {e}"),
         }
         return;
     };

@@ -87,6 +87,20 @@ fn env_child() {
         .unwrap();
     drop(b);
     assert_eq!(dagger::global_dashboard().unwrap().addr(), dash.addr());
+    // A plain context, with no dashboard option, is watched too: init made the dashboard the
+    // default observer.
+    let plain = Context::builder().threads(1).build();
+    let o = Options::new().name("plain");
+    let ts: Vec<_> = (0..2u64)
+        .map(|i| plain.spawn_with(&o, |(x,)| x + 1, (i,)))
+        .collect();
+    assert_eq!(dagger::fetch_all(&ts).unwrap(), vec![1, 2]);
+    let t0 = Instant::now();
+    while dash.state().totals.done < 5 {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(dash.state().names.iter().any(|n| n.name == "plain"));
     println!("ENV-CHILD-OK {}", dash.url());
 }
 
