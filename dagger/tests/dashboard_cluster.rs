@@ -162,16 +162,18 @@ fn a_watched_dashboard_shows_worker_spans_and_transfers() {
         let len = ctx.spawn_fn_with(&on3, TOTAL_LEN, (&data,));
         assert_eq!(len.fetch().unwrap(), 200_000);
         let st = dash.state();
-        // (Workers' spans carry no task name yet: they show as "(unnamed)".)
-        let w2_spans = st
-            .spans
-            .iter()
-            .any(|s| s.processor == "ThreadProc(w2, 1)" && s.end_s >= s.start_s);
+        // A worker's span is named after the registered function it ran (module path
+        // included: the task's options name does not travel to workers).
+        let w2_spans = st.spans.iter().any(|s| {
+            s.processor == "ThreadProc(w2, 1)"
+                && s.name.ends_with("::chunky")
+                && s.end_s >= s.start_s
+        });
         let w3_spans = st.processors.iter().any(|p| p.contains("w3"));
         let moved = st
             .transfers
             .iter()
-            .any(|t| t.from == 2 && t.to == 3 && t.count > 0);
+            .any(|t| t.from == 2 && t.to == 3 && t.count > 0 && t.bytes >= 200_000);
         if w2_spans && w3_spans && moved {
             break;
         }

@@ -193,8 +193,11 @@ impl WorkerState {
         // Instrumented rather than entered, so the future stays `Send` (list arguments fetch
         // their elements on the runtime, all at once); the span still runs from the first
         // poll to the last.
-        let span = tracing::trace_span!(target: "dagger", "comm", from = owner.0, to = self.me.0);
-        async move {
+        // `bytes` is recorded once the data is here (the fetched size, for transfer panels).
+        let span = tracing::trace_span!(target: "dagger", "comm", from = owner.0, to = self.me.0,
+            bytes = tracing::field::Empty);
+        let recorder = span.clone();
+        let got = async move {
             conn.sender
                 .lock()
                 .await
@@ -206,7 +209,11 @@ impl WorkerState {
             }))
         }
         .instrument(span)
-        .await
+        .await;
+        if let Ok(b) = &got {
+            recorder.record("bytes", b.len() as u64);
+        }
+        got
     }
 
     async fn peer(self: &Arc<Self>, w: WorkerId) -> Result<Arc<PeerConn>> {
@@ -261,7 +268,10 @@ impl WorkerState {
         let outcome = (|| -> Result<LiveValue> {
             let parts: Vec<ArgValue> = t.args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
             let f = lookup_live(&t.func)?;
+            // The task's options name does not travel to workers: the registered function's
+            // name stands for it.
             let _span = tracing::trace_span!(target: "dagger", "compute", task = t.task.0,
+                name = t.func.as_str(),
                 timeline = %dagger_core::ProcessorId::thread(self.me, thread), worker = self.me.0)
             .entered();
             // Unwind safety: after a panic the arguments are dropped unread and the error
