@@ -16,7 +16,10 @@ pub enum TaskEventKind {
         /// The tasks it depends on.
         deps: Vec<TaskId>,
     },
-    /// Its body started on this processor.
+    /// Its body started on this processor. A task sent to a worker process is reported when
+    /// it is dispatched (no message says when the worker starts it), on that worker's process
+    /// (`ProcessorId::os`), or on its thread when the task may use only one; a retry on
+    /// another worker after a loss is reported again.
     Started {
         /// Where it runs.
         processor: ProcessorId,

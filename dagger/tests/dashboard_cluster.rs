@@ -59,6 +59,58 @@ fn the_dashboard_shows_remote_tasks_and_worker_memory() {
     }
 }
 
+/// Every event an observer hears, in order.
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<(dagger::TaskId, dagger::TaskEventKind)>>);
+
+impl dagger::Observer for Events {
+    fn on_event(&self, e: &dagger::TaskEvent) {
+        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        v.push((e.task, e.kind.clone()));
+    }
+}
+
+/// A task sent to a worker is reported started (on that worker, when dispatched) before it
+/// is reported finished.
+#[test]
+fn an_observer_hears_remote_tasks_start_before_they_finish() {
+    dagger::init();
+    let events = std::sync::Arc::new(Events::default());
+    let ctx = Context::builder()
+        .threads(1)
+        .workers(1)
+        .worker_threads(1)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap())
+        .observer(events.clone())
+        .build();
+    let o = Options::new().scope(Scope::Process(WorkerId(2)));
+    let ts: Vec<_> = (0..3)
+        .map(|_| ctx.spawn_fn_with(&o, CHUNKY, (10u64,)))
+        .collect();
+    for t in &ts {
+        assert_eq!(t.fetch().unwrap().len(), 10);
+    }
+    let v = events.0.lock().unwrap().clone();
+    for t in &ts {
+        let mine: Vec<_> = v
+            .iter()
+            .filter(|(id, _)| *id == t.id())
+            .map(|(_, k)| k)
+            .collect();
+        assert!(
+            matches!(
+                mine.as_slice(),
+                [
+                    dagger::TaskEventKind::Spawned { .. },
+                    dagger::TaskEventKind::Started { processor },
+                    dagger::TaskEventKind::Finished { ok: true },
+                ] if processor.worker == WorkerId(2)
+            ),
+            "{mine:?}"
+        );
+    }
+}
+
 /// Run by `dagger_dashboard_env_starts_the_process_wide_dashboard` in a child process with
 /// `DAGGER_DASHBOARD` set (the variable is process-wide, so it gets a process of its own).
 #[test]

@@ -546,6 +546,18 @@ where
                             inline_limit: me.cluster.inline_limit,
                             threads: me.cluster.allowed_threads(target, &me.scope),
                         };
+                        // No message tells the driver when a worker starts a task, so it is
+                        // reported started when sent (before, so `Finished` cannot come
+                        // first); a recomputation of a finished task is not reported again.
+                        if !me.header.is_done() {
+                            let processor = match run.threads.as_slice() {
+                                [t] => ProcessorId::thread(target, *t),
+                                _ => ProcessorId::os(target),
+                            };
+                            let h = &me.header;
+                            h.observer
+                                .emit(h.id, &h.name, || TaskEventKind::Started { processor });
+                        }
                         let c: Arc<dyn Completer> = me.clone();
                         match me.cluster.submit(target, run, c) {
                             Ok(()) => Vec::new(),
