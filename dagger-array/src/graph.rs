@@ -49,6 +49,12 @@ impl Default for ArrayOptions {
 /// The tasks spawned so far in one lowering, by node id.
 pub(crate) struct Memo {
     ctx: Context,
+    /// Where closure tasks are spawned: `ctx`, or on a cluster a view of it restricted to
+    /// this process. A closure runs only here anyway; the view lets a caller restrict
+    /// `ctx` to worker processes (`ctx.with_workers(..)`, so every block kernel runs where
+    /// there is a memory pool) and still run the driver-side steps (metadata of `save`,
+    /// assembly of `collect`/`index`).
+    here: Context,
     fuse: bool,
     /// Whether the context has worker processes besides this one.
     cluster: bool,
@@ -196,7 +202,7 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
             vec![],
             Box::new(move |m| {
                 let f = f.clone();
-                m.ctx.spawn_with(&opts, move |()| f(), ())
+                m.here.spawn_with(&opts, move |()| f(), ())
             }),
         )
     }
@@ -214,7 +220,8 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
             vec![a.any()],
             Box::new(move |m| {
                 let f = f.clone();
-                m.ctx.spawn_with(&opts, move |(a,)| f(a), (m.get::<A>(ia),))
+                m.here
+                    .spawn_with(&opts, move |(a,)| f(a), (m.get::<A>(ia),))
             }),
         )
     }
@@ -237,7 +244,7 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
             vec![a.any(), b.any()],
             Box::new(move |m| {
                 let f = f.clone();
-                m.ctx.spawn_with(
+                m.here.spawn_with(
                     &opts,
                     move |(a, b)| f(a, b),
                     (m.get::<A>(ia), m.get::<B>(ib)),
@@ -265,7 +272,7 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
             Box::new(move |m| {
                 let f = f.clone();
                 let deps = All(ids.iter().map(|&i| m.get::<A>(i)).collect());
-                m.ctx.spawn_with(&opts, move |(v,)| f(v), (deps,))
+                m.here.spawn_with(&opts, move |(v,)| f(v), (deps,))
             }),
         )
     }
@@ -455,10 +462,17 @@ pub(crate) fn lower<R: Clone + Send + Sync + 'static>(
     opts: &ArrayOptions,
     roots: &[Node<R>],
 ) -> Vec<DTask<R>> {
+    let cluster = ctx.workers().len() > 1;
     let mut memo = Memo {
         ctx: ctx.clone(),
+        here: if cluster {
+            ctx.with_workers(&[ctx.worker_id()])
+                .unwrap_or_else(|_| ctx.clone())
+        } else {
+            ctx.clone()
+        },
         fuse: opts.fuse,
-        cluster: ctx.workers().len() > 1,
+        cluster,
         tasks: HashMap::new(),
     };
     let mut seen = HashSet::new();
