@@ -214,12 +214,9 @@ fn a_watched_dashboard_shows_worker_spans_and_transfers() {
         let len = ctx.spawn_fn_with(&on3, TOTAL_LEN, (&data,));
         assert_eq!(len.fetch().unwrap(), 200_000);
         let st = dash.state();
-        // A worker's span is named after the registered function it ran (module path
-        // included: the task's options name does not travel to workers).
+        // A worker's span carries the task's name.
         let w2_spans = st.spans.iter().any(|s| {
-            s.processor == "ThreadProc(w2, 1)"
-                && s.name.ends_with("::chunky")
-                && s.end_s >= s.start_s
+            s.processor == "ThreadProc(w2, 1)" && s.name == "chunky" && s.end_s >= s.start_s
         });
         let w3_spans = st.processors.iter().any(|p| p.contains("w3"));
         let moved = st

@@ -42,6 +42,8 @@ pub(crate) struct RunTask {
     pub inline_limit: u32,
     /// The threads it may run on (empty: any).
     pub threads: Vec<u32>,
+    /// The task's name (its options' `name`), for the worker's `compute` span.
+    pub name: Option<String>,
 }
 
 /// Where a remote task's argument is: sent along, or a chunk a worker holds.
@@ -267,6 +269,7 @@ mod tests {
                 args: vec![ArgRef::Inline(Bytes::from(b.clone())), ArgRef::Chunk { id: ChunkId(*t), owner: WorkerId(*l) }],
                 inline_limit: *l,
                 threads: vec![1, 2],
+                name: (t % 2 == 0).then(|| format!("name-{f}")),
             }).collect();
             let bytes = encode(&ToWorker::Run(runs)).unwrap();
             match decode::<ToWorker>(&bytes).unwrap() {
@@ -276,6 +279,7 @@ mod tests {
                         prop_assert_eq!(r.task, TaskId(*t));
                         prop_assert_eq!(&r.func, f);
                         prop_assert_eq!(r.inline_limit, *l);
+                        prop_assert_eq!(r.name.clone(), (t % 2 == 0).then(|| format!("name-{f}")));
                         prop_assert!(matches!(&r.args[0], ArgRef::Inline(x) if x.as_ref() == b.as_slice()));
                     }
                 }
@@ -302,6 +306,7 @@ mod tests {
                 args: vec![ArgRef::List(items.clone()), ArgRef::Inline(Bytes::from_static(b"x"))],
                 inline_limit: 0,
                 threads: Vec::new(),
+                name: None,
             };
             let bytes = encode(&ToWorker::Run(vec![run])).unwrap();
             match decode::<ToWorker>(&bytes).unwrap() {
@@ -329,6 +334,7 @@ mod tests {
                 ])],
                 inline_limit: 0,
                 threads: Vec::new(),
+                name: None,
             };
             let bytes = encode(&ToWorker::Run(vec![run])).unwrap();
             let cut = cut.min(bytes.len() - 1);

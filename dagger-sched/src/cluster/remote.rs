@@ -545,6 +545,7 @@ where
                             args,
                             inline_limit: me.cluster.inline_limit,
                             threads: me.cluster.allowed_threads(target, &me.scope),
+                            name: me.header.name.as_deref().map(str::to_string),
                         };
                         // No message tells the driver when a worker starts a task, so it is
                         // reported started when sent (before, so `Finished` cannot come

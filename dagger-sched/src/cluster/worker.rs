@@ -268,10 +268,9 @@ impl WorkerState {
         let outcome = (|| -> Result<LiveValue> {
             let parts: Vec<ArgValue> = t.args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
             let f = lookup_live(&t.func)?;
-            // The task's options name does not travel to workers: the registered function's
-            // name stands for it.
+            // The task's name, else the registered function's (module path included).
             let _span = tracing::trace_span!(target: "dagger", "compute", task = t.task.0,
-                name = t.func.as_str(),
+                name = t.name.as_deref().unwrap_or(&t.func),
                 timeline = %dagger_core::ProcessorId::thread(self.me, thread), worker = self.me.0)
             .entered();
             // Unwind safety: after a panic the arguments are dropped unread and the error
