@@ -743,6 +743,7 @@ impl Observer for Collector {
             TaskEventKind::Spawned { deps } => self.on_spawned(e, deps),
             TaskEventKind::Started { processor } => self.on_started(e, processor),
             TaskEventKind::Finished { ok } => self.on_finished(e, *ok),
+            _ => {}
         }
     }
 }

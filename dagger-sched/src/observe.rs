@@ -8,20 +8,28 @@ use parking_lot::Mutex;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-/// What happened to a task.
+/// What happened to a task. More kinds may be added: match with a wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskEventKind {
     /// Created, waiting for these tasks.
     Spawned {
         /// The tasks it depends on.
         deps: Vec<TaskId>,
     },
-    /// Its body started on this processor. A task sent to a worker process is reported when
-    /// it is dispatched (no message says when the worker starts it), on that worker's process
-    /// (`ProcessorId::os`), or on its thread when the task may use only one; a retry on
-    /// another worker after a loss is reported again.
+    /// Its body started on this processor, on the thread reporting it (the same thread later
+    /// reports `Finished` for a task run in this process).
     Started {
         /// Where it runs.
+        processor: ProcessorId,
+    },
+    /// It was sent to another worker process to run there. No message says when the worker
+    /// starts it, so this is the "started" of a remote task; it is reported on whichever
+    /// thread dispatched it (not the one that later reports `Finished`), and again if the task
+    /// is retried on another worker after a loss.
+    Dispatched {
+        /// The worker's process (`ProcessorId::os`), or its thread when the task may use only
+        /// one.
         processor: ProcessorId,
     },
     /// It finished; `ok` is false when it failed or was cancelled.

@@ -70,10 +70,10 @@ impl dagger::Observer for Events {
     }
 }
 
-/// A task sent to a worker is reported started (on that worker, when dispatched) before it
-/// is reported finished.
+/// A task sent to a worker is reported dispatched (to that worker) before it is reported
+/// finished.
 #[test]
-fn an_observer_hears_remote_tasks_start_before_they_finish() {
+fn an_observer_hears_remote_tasks_dispatched_before_they_finish() {
     dagger::init();
     let events = std::sync::Arc::new(Events::default());
     let ctx = Context::builder()
@@ -102,12 +102,52 @@ fn an_observer_hears_remote_tasks_start_before_they_finish() {
                 mine.as_slice(),
                 [
                     dagger::TaskEventKind::Spawned { .. },
-                    dagger::TaskEventKind::Started { processor },
+                    dagger::TaskEventKind::Dispatched { processor },
                     dagger::TaskEventKind::Finished { ok: true },
                 ] if processor.worker == WorkerId(2)
             ),
             "{mine:?}"
         );
+    }
+}
+
+/// Many remote tasks in flight at once (more than a thread's stack of running tasks in the
+/// collector): once they finish, the dashboard shows them all done and none running.
+#[test]
+fn many_remote_tasks_in_flight_end_done_not_running() {
+    dagger::init();
+    let b = Context::builder()
+        .threads(1)
+        .workers(1)
+        .worker_threads(1)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap());
+    let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
+    let ctx = b.build();
+    let o = Options::new()
+        .scope(Scope::Process(WorkerId(2)))
+        .name("many");
+    let ts: Vec<_> = (0..300)
+        .map(|_| ctx.spawn_fn_with(&o, CHUNKY, (4u64,)))
+        .collect();
+    for t in &ts {
+        t.wait();
+    }
+    let t0 = Instant::now();
+    loop {
+        let st = dash.state();
+        let p = st
+            .names
+            .iter()
+            .find(|n| n.name == "many")
+            .map(|n| n.progress);
+        if let Some(p) = p {
+            if p.done == 300 {
+                assert_eq!((p.running, p.queued, p.failed), (0, 0, 0), "{p:?}");
+                break;
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "{p:?}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

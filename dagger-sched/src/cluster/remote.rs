@@ -548,8 +548,8 @@ where
                             name: me.header.name.as_deref().map(str::to_string),
                         };
                         // No message tells the driver when a worker starts a task, so it is
-                        // reported started when sent (before, so `Finished` cannot come
-                        // first); a recomputation of a finished task is not reported again.
+                        // reported when sent (before, so `Finished` cannot come first); a
+                        // recomputation of a finished task is not reported again.
                         if !me.header.is_done() {
                             let processor = match run.threads.as_slice() {
                                 [t] => ProcessorId::thread(target, *t),
@@ -557,7 +557,7 @@ where
                             };
                             let h = &me.header;
                             h.observer
-                                .emit(h.id, &h.name, || TaskEventKind::Started { processor });
+                                .emit(h.id, &h.name, || TaskEventKind::Dispatched { processor });
                         }
                         let c: Arc<dyn Completer> = me.clone();
                         match me.cluster.submit(target, run, c) {
