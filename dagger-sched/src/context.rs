@@ -121,6 +121,10 @@ impl ContextBuilder {
 
     /// Installs an [`Observer`] that hears every task event (without one, the context gets
     /// the one installed with [`crate::set_default_observer`], if any).
+    ///
+    /// The observer is then kept for the rest of the process (once, however many contexts
+    /// share it): tasks may outlive their context, and holding it this way lets them report
+    /// events without touching a reference count.
     pub fn observer(mut self, o: Arc<dyn Observer>) -> Self {
         self.observer = Some(o);
         self
