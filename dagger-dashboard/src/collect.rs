@@ -374,6 +374,9 @@ pub struct Collector {
     /// The final counts of lanes whose threads have exited, by name (see
     /// [`Collector::live_lanes`]).
     retired: Mutex<BTreeMap<String, [u64; 5]>>,
+    /// Tasks sent to another process and not finished yet: they count as running from
+    /// `Dispatched` to `Finished` (which come on different threads, so not on a lane stack).
+    dispatched: Mutex<HashSet<u64>>,
 }
 
 impl std::fmt::Debug for Collector {
@@ -406,6 +409,7 @@ impl Collector {
             start_unix_ns: unix_ns(),
             external: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(BTreeMap::new()),
+            dispatched: Mutex::new(HashSet::new()),
         }
     }
 
@@ -557,6 +561,17 @@ impl Collector {
         self.graph.set(e.task.0, NodeState::Running);
     }
 
+    /// A task sent to a worker process: running from now (once, even if it is sent again
+    /// after its worker was lost).
+    #[cold]
+    #[inline(never)]
+    fn on_dispatched(&self, e: &TaskEvent) {
+        if self.dispatched.lock().insert(e.task.0) {
+            self.with_lane(|lane, own| bump(&lane.counts(own, e.name).started));
+            self.graph.set(e.task.0, NodeState::Running);
+        }
+    }
+
     // Not inlined into `on_event`: each kind then saves only the registers it uses.
     #[inline(never)]
     fn on_finished(&self, e: &TaskEvent, ok: bool) {
@@ -567,7 +582,8 @@ impl Collector {
                 Some(Some(t0)) => self.record_span(lane, own, e, t0, ok),
                 Some(None) => {}
                 None => {
-                    if !self.claim_elsewhere(e.task.0) {
+                    if !self.dispatched.lock().remove(&e.task.0) && !self.claim_elsewhere(e.task.0)
+                    {
                         bump(&lane.counts(own, e.name).unstarted);
                     }
                 }
@@ -743,6 +759,7 @@ impl Observer for Collector {
             TaskEventKind::Spawned { deps } => self.on_spawned(e, deps),
             TaskEventKind::Started { processor } => self.on_started(e, processor),
             TaskEventKind::Finished { ok } => self.on_finished(e, *ok),
+            TaskEventKind::Dispatched { .. } => self.on_dispatched(e),
             _ => {}
         }
     }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 dagger::register! {
     fn chunky(n: u64) -> Vec<u8> { vec![1; n as usize] }
+    fn slow(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
 }
 
 #[test]
@@ -147,6 +148,51 @@ fn many_remote_tasks_in_flight_end_done_not_running() {
             }
         }
         assert!(t0.elapsed() < Duration::from_secs(10), "{p:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A task running on a worker process shows as running (from its dispatch) until it
+/// finishes, then as done.
+#[test]
+fn a_remote_task_shows_running_while_it_runs() {
+    dagger::init();
+    let b = Context::builder()
+        .threads(1)
+        .workers(1)
+        .worker_threads(1)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap());
+    let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
+    let ctx = b.build();
+    let o = Options::new()
+        .scope(Scope::Process(WorkerId(2)))
+        .name("slow");
+    let t = ctx.spawn_fn_with(&o, SLOW, (1_500u64,));
+    let progress = || {
+        dash.state()
+            .names
+            .iter()
+            .find(|n| n.name == "slow")
+            .map(|n| n.progress)
+    };
+    let t0 = Instant::now();
+    loop {
+        let p = progress();
+        if p.is_some_and(|p| p.running == 1) {
+            break;
+        }
+        assert!(!t.is_ready(), "finished before it was seen running: {p:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(t0.elapsed() < Duration::from_millis(1_500));
+    assert_eq!(t.fetch().unwrap(), 1_500);
+    let t1 = Instant::now();
+    loop {
+        let p = progress();
+        if p.is_some_and(|p| (p.running, p.done, p.queued) == (0, 1, 0)) {
+            break;
+        }
+        assert!(t1.elapsed() < Duration::from_secs(10), "{p:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
