@@ -186,6 +186,9 @@ fn run_pool(quick: bool) -> Value {
             .worker_threads(2)
             .worker_memory_limit(per_worker)
             .worker_spill_dir(&spill)
+            // A fixed 1 MiB mmap threshold: glibc's dynamic one would keep freed blocks in
+            // the heap (resident) after the first big free (see the out_of_core example).
+            .worker_env("MALLOC_MMAP_THRESHOLD_", "1048576")
             .try_build()?;
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -193,7 +196,11 @@ fn run_pool(quick: bool) -> Value {
             let (ctx, stop, seen) = (ctx.clone(), stop.clone(), seen.clone());
             std::thread::spawn(move || watch(ctx, stop, seen))
         };
-        let r = a_plus_at(&ctx, &dir, n, b);
+        // Every block task on a worker (in a pool); the driver keeps only the metadata steps.
+        let on_workers: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| w.0 != 1).collect();
+        let r = ctx
+            .with_workers(&on_workers)
+            .and_then(|wctx| a_plus_at(&wctx, &dir, n, b));
         stop.store(true, Ordering::SeqCst);
         let _ = watcher.join();
         drop(ctx);
