@@ -512,6 +512,63 @@ mod tests {
         }
     }
 
+    /// The save and load kernels (what a worker runs) on a local context: the round trip,
+    /// and a damaged, missing or misnamed payload as a typed error naming the file.
+    #[test]
+    fn save_and_load_kernels() {
+        use crate::{Blocks, DArray};
+        let ctx = dagger_sched::Context::builder().threads(2).build();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("K");
+        let x = DArray::<i32>::rand_seeded(&Blocks::from([4, 3]), &[9, 7], 5).unwrap();
+        let saved = x.save(&path).collect(&ctx).unwrap();
+        assert_eq!(saved.blocks.len(), 9);
+        let back = DArray::<i32>::load(&path).unwrap();
+        assert_eq!(back.collect(&ctx).unwrap(), x.collect(&ctx).unwrap());
+
+        let entry = saved.blocks[4].clone();
+        let shape = saved
+            .meta
+            .grid
+            .block_shape(&saved.meta.grid.block_coords(4));
+        let ok = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap();
+        assert_eq!(ok.shape(), shape);
+        let bad = SavedBlock {
+            file: "../block_4.bin".into(),
+            ..entry.clone()
+        };
+        let err = crate::remote::load_block::<i32>(&path, &bad, &shape).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+        // A wrong shape from the driver is a corrupt-payload error, not a panic.
+        let err = crate::remote::load_block::<i32>(&path, &entry, &[3, 3]).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+
+        // A damaged payload fails the load task; the error names the file.
+        let f = data_dir(&path).join("block_4.bin");
+        let mut bytes = std::fs::read(&f).unwrap();
+        bytes[0] ^= 1;
+        std::fs::write(&f, &bytes).unwrap();
+        let err = DArray::<i32>::load(&path)
+            .unwrap()
+            .collect(&ctx)
+            .unwrap_err();
+        match err.root_cause() {
+            Error::Corrupt { what, detail } => {
+                assert!(what.ends_with("block_4.bin") && detail.contains("checksum"))
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        std::fs::remove_file(&f).unwrap();
+        let err = DArray::<i32>::load(&path)
+            .unwrap()
+            .collect(&ctx)
+            .unwrap_err();
+        assert!(
+            matches!(err.root_cause(), Error::NotFound(p) if p.ends_with("block_4.bin")),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn save_load_and_damage() {
         let dir = tempfile::tempdir().unwrap();
