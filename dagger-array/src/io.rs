@@ -323,9 +323,105 @@ fn get_bytes(path: &Path, rel: Option<&str>) -> Result<Vec<u8>> {
     }
 }
 
+/// The piece a dense payload is streamed in, so reading or writing a block holds one
+/// piece of its bytes beside it, not a second copy of the whole block (out-of-core runs).
+const PIECE: usize = 1 << 20;
+
+/// Writes a dense block straight into `target` piece by piece, with its checksum.
+fn write_dense_file<T: Element>(target: &Path, a: &ArrayD<T>) -> Result<(u64, u32)> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(target).map_err(|e| io_err(target, e))?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut buf = Vec::with_capacity(PIECE + 16);
+    let mut len = 0u64;
+    let a = a.as_standard_layout();
+    let mut flush = |buf: &mut Vec<u8>| -> Result<()> {
+        crc.update(buf);
+        len += buf.len() as u64;
+        f.write_all(buf).map_err(|e| io_err(target, e))?;
+        buf.clear();
+        Ok(())
+    };
+    for &x in a.iter() {
+        x.write_le(&mut buf);
+        if buf.len() >= PIECE {
+            flush(&mut buf)?;
+        }
+    }
+    flush(&mut buf)?;
+    Ok((len, crc.finalize()))
+}
+
+/// Reads a dense payload file of `shape` piece by piece, checking its length and checksum.
+fn read_dense_file<T: Element>(
+    target: &Path,
+    entry: &SavedBlock,
+    shape: &[usize],
+) -> Result<Block<T>> {
+    use std::io::Read;
+    let what = target.display().to_string();
+    let corrupt = |detail: String| Error::Corrupt {
+        what: what.clone(),
+        detail,
+    };
+    let mut f = std::fs::File::open(target).map_err(|e| io_err(target, e))?;
+    let on_disk = f.metadata().map_err(|e| io_err(target, e))?.len();
+    if on_disk != entry.bytes {
+        return Err(corrupt(format!(
+            "{on_disk} bytes, expected {}",
+            entry.bytes
+        )));
+    }
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| corrupt("shape overflow".into()))?;
+    if n.checked_mul(T::BYTES).map(|b| b as u64) != Some(entry.bytes) {
+        return Err(corrupt(format!(
+            "{} bytes for a block of {shape:?} {} elements",
+            entry.bytes,
+            T::NAME
+        )));
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut crc = crc32fast::Hasher::new();
+    let cap = (PIECE / T::BYTES).max(1) * T::BYTES;
+    let mut buf = vec![0u8; cap.min(n * T::BYTES)];
+    let mut left = n * T::BYTES;
+    while left > 0 {
+        let piece = &mut buf[..left.min(cap)];
+        f.read_exact(piece).map_err(|e| io_err(target, e))?;
+        crc.update(piece);
+        for c in piece.chunks_exact(T::BYTES) {
+            out.push(T::read_le(c).ok_or_else(|| corrupt("bad element".into()))?);
+        }
+        left -= piece.len();
+    }
+    let got = crc.finalize();
+    if got != entry.crc32 {
+        return Err(corrupt(format!(
+            "checksum {got:08x}, expected {:08x}",
+            entry.crc32
+        )));
+    }
+    let a = ArrayD::from_shape_vec(IxDyn(shape), out).map_err(|e| corrupt(e.to_string()))?;
+    Ok(Block::Dense(a))
+}
+
 /// Writes block number `index` of an array saved at `path` into its data directory.
 pub fn write_block<T: Element>(path: &Path, index: usize, b: &Block<T>) -> Result<SavedBlock> {
     let file = format!("block_{index}.bin");
+    if let (Place::Fs(p), Block::Dense(a)) = (place(path)?, b) {
+        let dir = data_dir(&p);
+        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let (bytes, crc32) = write_dense_file(&dir.join(&file), a)?;
+        return Ok(SavedBlock {
+            file,
+            bytes,
+            crc32,
+            layout: Layout::Dense,
+        });
+    }
     let (bytes, layout) = encode_block(b);
     let (len, crc32) = (bytes.len() as u64, crc32fast::hash(&bytes));
     put_bytes(path, Some(&file), bytes)?;
@@ -407,6 +503,9 @@ pub fn read_entry<T: Element>(
         });
     }
     let p = data_dir(path).join(&entry.file);
+    if let (Place::Fs(_), Layout::Dense) = (place(path)?, entry.layout) {
+        return read_dense_file(&p, entry, shape);
+    }
     let what = p.display().to_string();
     let bytes = get_bytes(path, Some(&entry.file))?;
     if bytes.len() as u64 != entry.bytes {
@@ -558,6 +657,13 @@ mod tests {
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
+        // A truncated one too.
+        std::fs::write(&f, &bytes[..bytes.len() - 4]).unwrap();
+        let err = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { what, detail } if what.ends_with("block_4.bin") && detail.contains("expected")),
+            "{err:?}"
+        );
         std::fs::remove_file(&f).unwrap();
         let err = DArray::<i32>::load(&path)
             .unwrap()
