@@ -16,11 +16,11 @@
 //! `save` and `load` are registered kernels: each block is read and written by a worker,
 //! and every block task runs on a view of the context restricted to the workers
 //! (`ctx.with_workers`), so the driver holds no block at all. Measured at 20000² f64 with a
-//! 1 GiB limit (2 cores, release): 4000² blocks, 1 worker: driver 7 MiB + worker 1594 MiB =
-//! 1600 MiB; 2000² blocks, 1 worker: 7 + 1167 = 1174 MiB (69 s); 2000² blocks, 2 workers of
-//! 512 MiB: 7 + 734 + 736 = 1477 MiB (89 s). A worker's RSS above its pool is the blocks
-//! its running tasks hold (a file's bytes and the decoded block, two per thread): smaller
-//! blocks, less of it.
+//! 1 GiB limit (2 shared cores, release), summed peak RSS: 4000² blocks, 1 worker: 7 MiB
+//! driver + 1494 MiB worker = 1500 MiB (44 s); 2000² blocks, 1 worker: 7 + 1167 = 1174 MiB
+//! (32 s); 2000² blocks, 2 workers of 512 MiB: 7 + 716 + 708 = 1431 MiB (28 s). A worker's
+//! RSS above its pool is the blocks its running tasks are making or spilling (two threads):
+//! smaller blocks, less of it.
 //!
 //! Defaults: 12000² f64 in 3000² blocks (1.07 GiB of A), 1 worker, a 1 GiB limit
 //! (`DAGGER_OOC_LIMIT` also sets it). `--local` runs on `Context::local()` (one process, no
