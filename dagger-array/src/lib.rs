@@ -19,8 +19,10 @@
 //! `Context::local()` the same tasks run in place with nothing encoded. Only what takes a
 //! user closure (`map`, `reduce`, `mapreduce`, `reduceblock`, `reducebykey`, `sort_by`,
 //! [`sort::DVec`]), data that starts in the driver (`distribute`, `from_array`, `assign`),
-//! the final assembly of `collect`/`index` results and `save`/`load` run in the driver
-//! process.
+//! the final assembly of `collect`/`index` results and the metadata files of `save`/`load`
+//! are handled in the driver process; each block of `save`/`load` is written or read by a
+//! registered kernel on a worker. A context restricted to the workers
+//! (`ctx.with_workers(..)`) keeps every block task off the driver, whose memory has no pool.
 //!
 //! | module | what it holds |
 //! | --- | --- |
