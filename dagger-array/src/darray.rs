@@ -424,11 +424,34 @@ impl<T: Element> DArray<T> {
         crate::remote::register_block_sizes();
         // One lowering for all blocks: shared inputs run once, everything runs in parallel.
         let tasks = lower(ctx, opts, &self.blocks);
+        // A block's value may be the error that stopped it. On a cluster, ask where each
+        // block lives (a tiny `check` task beside it) instead of moving the blocks here.
+        let checks: Vec<_> = if ctx.workers().iter().any(|w| *w != ctx.worker_id()) {
+            tasks
+                .iter()
+                .map(|t| {
+                    Some(ctx.spawn_fn_with(
+                        &crate::names::named("check"),
+                        T::kernels().p1,
+                        (dagger_sched::Val(Kernel::<T>::Check), t),
+                    ))
+                })
+                .collect()
+        } else {
+            tasks.iter().map(|_| None).collect()
+        };
         let mut chunks = Vec::with_capacity(tasks.len());
-        for t in tasks {
+        for (t, check) in tasks.into_iter().zip(checks) {
             let c = t.chunk()?;
-            if let Some(e) = c.with(|v| v.as_ref().err().cloned())? {
-                return Err(e);
+            match check {
+                Some(check) => {
+                    check.fetch()??;
+                }
+                None => {
+                    if let Some(e) = c.with(|v| v.as_ref().err().cloned())? {
+                        return Err(e);
+                    }
+                }
             }
             chunks.push(c);
         }

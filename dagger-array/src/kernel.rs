@@ -148,6 +148,9 @@ pub enum Kernel<T> {
     /// The block's count, mean and sum of squared deviations from that mean, in `f64`
     /// (moment kernels only): what `var` combines across blocks. One input.
     Moments,
+    /// Nothing but the input's own error, if it has one (partial kernels only): lets the
+    /// driver learn whether a block failed without moving the block. One input.
+    Check,
     /// A built-in reduction of a fused chain's block (partial kernels only).
     FusedReduce(Fused<T>, ReduceOp),
     /// Sort stage: evenly spaced samples of one part (a 1-D block). One input.
@@ -630,6 +633,7 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
         }
         Kernel::Reduce(_)
         | Kernel::Moments
+        | Kernel::Check
         | Kernel::FusedReduce(..)
         | Kernel::Compare(_)
         | Kernel::CompareScalar { .. } => {
@@ -704,6 +708,10 @@ pub fn run_partial<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<
         Kernel::Reduce(op) => {
             arity(&ins, 1, "reduce")?;
             Ok(reduce::reduce_op_block(&ins[0], *op))
+        }
+        Kernel::Check => {
+            arity(&ins, 1, "check")?;
+            Ok(None)
         }
         Kernel::FusedReduce(f, op) => {
             arity(&ins, f.reads.len(), "a fused reduction")?;

@@ -184,6 +184,7 @@ impl<T: Element> Kernel<T> {
             Kernel::Fused(f) => return Cow::Owned(fused_name(&f.prog, None)),
             Kernel::Reduce(op) => return Cow::Owned(format!("{} partial", op.name())),
             Kernel::Moments => "moments",
+            Kernel::Check => "check",
             Kernel::FusedReduce(f, op) => return Cow::Owned(fused_name(&f.prog, Some(op.name()))),
             Kernel::SortSample { .. } => "sort sample",
             Kernel::SortSplitters { .. } => "sort splitters",

@@ -93,12 +93,15 @@ impl<T: Send + Sync + 'static> DTask<T> {
 
     /// Waits and returns the result as a [`Chunk`] (its metadata and value), or the failure.
     pub fn chunk(&self) -> Result<Chunk<T>> {
-        match self.outcome() {
-            Ok(_) => Ok(Chunk {
+        // Waits for the task but does not fetch a result that lives on another worker: a
+        // chunk is a reference to where the value is.
+        self.wait();
+        match self.job().error() {
+            None => Ok(Chunk {
                 task: self.clone(),
                 scope: Scope::Any,
             }),
-            Err(e) => Err(e.clone()),
+            Some(e) => Err(e),
         }
     }
 

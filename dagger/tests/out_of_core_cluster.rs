@@ -135,10 +135,23 @@ fn a_plus_at_through_the_pool(workers: usize) {
         driver_peak, 0,
         "A + Aᵀ: the driver held {driver_peak} B of blocks"
     );
+    // `compute` leaves the blocks where they were made: it learns whether one failed from
+    // a small check beside it, never by moving the block to the driver.
+    let computed = loaded
+        .arith(&loaded.transpose().unwrap(), ArithOp::Add)
+        .unwrap()
+        .compute(&wctx)
+        .unwrap();
+    let driver_peak = dagger::array::mem::peak_bytes() - base;
+    assert_eq!(
+        driver_peak, 0,
+        "compute: the driver held {driver_peak} B of blocks"
+    );
     let got = DArray::<f64>::load(&s_path)
         .unwrap()
         .collect_dense(&ctx)
         .unwrap();
+    assert_eq!(computed.collect_dense(&ctx).unwrap(), got);
 
     // The same seeded array computed in this process alone.
     let local = Context::builder().threads(2).build();
