@@ -16,16 +16,23 @@ fn worker_entry() {
     dagger::init();
 }
 
-#[test]
-fn the_dashboard_shows_remote_tasks_and_worker_memory() {
+/// A driver with one thread and `workers` one-thread worker processes, shown on a dashboard
+/// of its own.
+fn watched_cluster(workers: usize) -> (Context, dagger::dashboard::Dashboard) {
     dagger::init();
     let b = Context::builder()
         .threads(1)
-        .workers(2)
+        .workers(workers)
         .worker_threads(1)
         .worker_program(WorkerProgram::test("worker_entry").unwrap());
     let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
-    let ctx = b.build();
+    (b.build(), dash)
+}
+
+#[test]
+fn the_dashboard_shows_remote_tasks_and_worker_memory() {
+    dagger::init();
+    let (ctx, dash) = watched_cluster(2);
     let _feed = dagger::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
     let o = Options::new()
         .scope(Scope::Process(WorkerId(2)))
@@ -117,13 +124,7 @@ fn an_observer_hears_remote_tasks_dispatched_before_they_finish() {
 #[test]
 fn many_remote_tasks_in_flight_end_done_not_running() {
     dagger::init();
-    let b = Context::builder()
-        .threads(1)
-        .workers(1)
-        .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap());
-    let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
-    let ctx = b.build();
+    let (ctx, dash) = watched_cluster(1);
     let o = Options::new()
         .scope(Scope::Process(WorkerId(2)))
         .name("many");
@@ -157,13 +158,7 @@ fn many_remote_tasks_in_flight_end_done_not_running() {
 #[test]
 fn a_remote_task_shows_running_while_it_runs() {
     dagger::init();
-    let b = Context::builder()
-        .threads(1)
-        .workers(1)
-        .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap());
-    let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
-    let ctx = b.build();
+    let (ctx, dash) = watched_cluster(1);
     let o = Options::new()
         .scope(Scope::Process(WorkerId(2)))
         .name("slow");
@@ -275,13 +270,7 @@ dagger::register! {
 #[test]
 fn a_watched_dashboard_shows_worker_spans_and_transfers() {
     dagger::init();
-    let b = Context::builder()
-        .threads(1)
-        .workers(2)
-        .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap());
-    let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
-    let ctx = b.build();
+    let (ctx, dash) = watched_cluster(2);
     let _feed = dagger::feed_dashboard(&ctx, dash.handle(), Duration::from_millis(50));
     let client = dagger::dashboard::bench::SseClient::connect(dash.addr()).unwrap();
     assert!(client.wait_for(1, Duration::from_secs(10)));
