@@ -496,3 +496,73 @@ pub(crate) fn lower<R: Clone + Send + Sync + 'static>(
     }
     roots.iter().map(|r| memo.get::<R>(r.id())).collect()
 }
+
+/// A task running the registered function `f` on one node's value and a plain value `p`:
+/// it runs wherever the scheduler places it (next to the input, on a cluster).
+pub(crate) fn registered1<A, P, R>(
+    name: &str,
+    f: dagger_sched::Registered<(A, P), R>,
+    a: &Node<A>,
+    p: P,
+) -> Node<R>
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    P: serde::Serialize + Clone + Send + Sync + 'static,
+    R: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let (ia, opts) = (a.id(), named(name));
+    task_node(
+        vec![a.any()],
+        Box::new(move |m| {
+            m.ctx
+                .spawn_fn_with(&opts, f, (m.get::<A>(ia), Val(p.clone())))
+        }),
+    )
+}
+
+/// [`registered1`] on two nodes' values.
+pub(crate) fn registered2<A, B, P, R>(
+    name: &str,
+    f: dagger_sched::Registered<(A, B, P), R>,
+    a: &Node<A>,
+    b: &Node<B>,
+    p: P,
+) -> Node<R>
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    B: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    P: serde::Serialize + Clone + Send + Sync + 'static,
+    R: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let (ia, ib, opts) = (a.id(), b.id(), named(name));
+    task_node(
+        vec![a.any(), b.any()],
+        Box::new(move |m| {
+            m.ctx
+                .spawn_fn_with(&opts, f, (m.get::<A>(ia), m.get::<B>(ib), Val(p.clone())))
+        }),
+    )
+}
+
+/// [`registered1`] on the values of many nodes (in order; by reference on a cluster).
+pub(crate) fn registered_all<A, P, R>(
+    name: &str,
+    f: dagger_sched::Registered<(Vec<A>, P), R>,
+    xs: &[Node<A>],
+    p: P,
+) -> Node<R>
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    P: serde::Serialize + Clone + Send + Sync + 'static,
+    R: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let ids: Vec<u64> = xs.iter().map(Node::id).collect();
+    let opts = named(name);
+    task_node(
+        distinct(xs),
+        Box::new(move |m| {
+            let deps = All(ids.iter().map(|&i| m.get::<A>(i)).collect());
+            m.ctx.spawn_fn_with(&opts, f, (deps, Val(p.clone())))
+        }),
+    )
+}

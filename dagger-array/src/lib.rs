@@ -42,6 +42,7 @@
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
 //! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` |
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
+//! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, in-place updates, comparisons, bit ops |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
 //! | [`names`] | short task names from kernels (`exp`, `matmul`, `fused(^2 +1 sum)`) for profiles and the dashboard |
@@ -97,11 +98,19 @@ pub mod partition;
 pub mod reduce;
 pub mod remote;
 pub mod sort;
+pub mod sort_registered;
 pub mod structure;
 #[doc(hidden)]
 pub mod testing;
 pub mod unary;
 pub mod wire;
+
+/// Items the [`sortable!`] macro expands to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use dagger_sched;
+    pub use paste::paste;
+}
 
 pub use block::{Block, DenseBlock, Kind};
 pub use darray::{BlockValue, DArray, Lazy};

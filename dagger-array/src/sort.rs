@@ -57,7 +57,7 @@ type Pieces<T> = Result<Arc<Vec<Vec<T>>>>;
 /// assert_eq!(by_key.collect(&ctx).unwrap(), vec![(2, 'a'), (2, 'c'), (1, 'b'), (1, 'd')]);
 /// ```
 pub struct DVec<T> {
-    parts: Vec<Node<Part<T>>>,
+    pub(crate) parts: Vec<Node<Part<T>>>,
 }
 
 impl<T> Clone for DVec<T> {

@@ -222,6 +222,29 @@ proptest! {
         if rev { want.sort_by_key(|p| std::cmp::Reverse(p.0)) } else { want.sort_by_key(|p| p.0) }
         prop_assert_eq!(got, want);
     }
+
+    #[test]
+    fn registered_sort_of_strings(
+        v in proptest::collection::vec("[a-c]{0,3}", 0..200),
+        parts in 1usize..7,
+        presort in 0u8..3,
+        rev: bool,
+    ) {
+        let mut v = v;
+        match presort {
+            1 => v.sort(),
+            2 => { v.sort(); v.reverse() }
+            _ => {}
+        }
+        let got = DVec::from_vec(v.clone(), parts)
+            .sort_registered(SortOptions { rev, stable: false })
+            .collect(ctx())
+            .unwrap();
+        let mut want = v;
+        want.sort();
+        if rev { want.reverse() }
+        prop_assert_eq!(got, want);
+    }
 }
 
 #[test]

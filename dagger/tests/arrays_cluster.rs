@@ -143,3 +143,83 @@ fn worker_held_blocks_report_their_element_bytes() {
     }
     assert!(remote > 0, "some blocks live on the workers");
 }
+
+/// A third-party element type: ordered, serde, with its sort stages registered here.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+struct Key(u32, String);
+dagger::array::sortable!(key: Key);
+
+/// Records which task names were sent to a worker process.
+#[derive(Default)]
+struct Dispatched(std::sync::Mutex<Vec<String>>);
+
+impl dagger::Observer for Dispatched {
+    fn on_event(&self, e: &dagger::TaskEvent) {
+        if let dagger::TaskEventKind::Dispatched { .. } = e.kind {
+            if let Some(n) = e.name {
+                self.0.lock().unwrap().push(n.to_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn generic_sort_runs_its_stages_on_the_workers() {
+    use dagger::array::sort::{DVec, SortOptions};
+    dagger::init();
+    let seen = std::sync::Arc::new(Dispatched::default());
+    let ctx = Context::builder()
+        .threads(1)
+        .workers(2)
+        .worker_threads(1)
+        .worker_program(WorkerProgram::test("worker_entry").unwrap())
+        .observer(seen.clone())
+        .build();
+    // Strings with duplicates, already sorted, reversed; a key type of this crate, stable
+    // and descending.
+    let words: Vec<String> = (0..500u32)
+        .map(|i| format!("w{}", (i * 7919) % 97))
+        .collect();
+    for input in [
+        words.clone(),
+        {
+            let mut s = words.clone();
+            s.sort();
+            s
+        },
+        {
+            let mut s = words.clone();
+            s.sort();
+            s.reverse();
+            s
+        },
+    ] {
+        let mut want = input.clone();
+        want.sort();
+        let got = DVec::from_vec(input, 5)
+            .sort_registered(SortOptions::default())
+            .collect(&ctx)
+            .unwrap();
+        assert_eq!(got, want);
+    }
+    let keys: Vec<Key> = (0..300u32).map(|i| Key(i % 11, format!("k{i}"))).collect();
+    let mut want = keys.clone();
+    want.sort_by(|a, b| b.cmp(a));
+    let got = DVec::from_vec(keys, 4)
+        .sort_registered(SortOptions {
+            rev: true,
+            stable: true,
+        })
+        .collect(&ctx)
+        .unwrap();
+    assert_eq!(got, want);
+    // The parts were made in the driver (`from_vec`), so their samples are taken there,
+    // beside them; the cutting, picking and merging ran on the workers.
+    let names = seen.0.lock().unwrap().clone();
+    for stage in ["sort partition", "sort pick", "sort merge"] {
+        assert!(
+            names.iter().any(|n| n == stage),
+            "no {stage} task ran on a worker: {names:?}"
+        );
+    }
+}
