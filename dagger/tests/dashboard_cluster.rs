@@ -31,7 +31,6 @@ fn watched_cluster(workers: usize) -> (Context, dagger::dashboard::Dashboard) {
 
 #[test]
 fn the_dashboard_shows_remote_tasks_and_worker_memory() {
-    dagger::init();
     let (ctx, dash) = watched_cluster(2);
     let _feed = dagger::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
     let o = Options::new()
@@ -123,7 +122,6 @@ fn an_observer_hears_remote_tasks_dispatched_before_they_finish() {
 /// collector): once they finish, the dashboard shows them all done and none running.
 #[test]
 fn many_remote_tasks_in_flight_end_done_not_running() {
-    dagger::init();
     let (ctx, dash) = watched_cluster(1);
     let o = Options::new()
         .scope(Scope::Process(WorkerId(2)))
@@ -157,7 +155,6 @@ fn many_remote_tasks_in_flight_end_done_not_running() {
 /// finishes, then as done.
 #[test]
 fn a_remote_task_shows_running_while_it_runs() {
-    dagger::init();
     let (ctx, dash) = watched_cluster(1);
     let o = Options::new()
         .scope(Scope::Process(WorkerId(2)))
@@ -269,7 +266,6 @@ dagger::register! {
 #[cfg(feature = "profile")]
 #[test]
 fn a_watched_dashboard_shows_worker_spans_and_transfers() {
-    dagger::init();
     let (ctx, dash) = watched_cluster(2);
     let _feed = dagger::feed_dashboard(&ctx, dash.handle(), Duration::from_millis(50));
     let client = dagger::dashboard::bench::SseClient::connect(dash.addr()).unwrap();
