@@ -248,44 +248,6 @@ fn run_one(local: &Local) -> bool {
     }
 }
 
-/// Pause iterations an idle thread spins for in all before it starts yielding.
-const SPIN_PAUSES: u32 = 2048;
-/// Most pause iterations between two looks at the queues.
-const MAX_PAUSES_PER_LOOK: u32 = 64;
-/// Yields before parking.
-const YIELDS: u32 = 128;
-
-/// Waits a while for work before the thread parks; whether some arrived.
-///
-/// While a producer is spawning, the next task arrives within microseconds, and a
-/// park/unpark pair costs tens of them, so an idle thread first spins, then yields. It looks
-/// at the shared queue less and less often (every pause at first, at most every
-/// [`MAX_PAUSES_PER_LOOK`]): each look pulls in the cache line that the spawning thread
-/// writes on every push, and idle threads looking on every pause made the producer pay a
-/// cache miss per task, just when it was the bottleneck.
-fn wait_for_work(pool: &Pool, slot: &ThreadSlot) -> bool {
-    let has_work = || !pool.injector.is_empty() || slot.inbox_len.load(Ordering::Relaxed) > 0;
-    let mut pauses = 1;
-    let mut spun = 0;
-    while spun < SPIN_PAUSES {
-        for _ in 0..pauses {
-            std::hint::spin_loop();
-        }
-        spun += pauses;
-        pauses = (pauses * 2).min(MAX_PAUSES_PER_LOOK);
-        if has_work() {
-            return true;
-        }
-    }
-    for _ in 0..YIELDS {
-        std::thread::yield_now();
-        if has_work() {
-            return true;
-        }
-    }
-    false
-}
-
 fn main_loop() {
     LOCAL.with(|l| {
         let guard = l.borrow();
@@ -299,7 +261,21 @@ fn main_loop() {
             if pool.shutdown.load(Ordering::SeqCst) {
                 return;
             }
-            if wait_for_work(&pool, slot) {
+            // Spin, then yield, before parking: while a producer is spawning, the next task
+            // arrives within microseconds, and a park/unpark pair costs tens of them.
+            let mut found = false;
+            for i in 0..256 {
+                if i < 128 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+                if !pool.injector.is_empty() || slot.inbox_len.load(Ordering::Relaxed) > 0 {
+                    found = true;
+                    break;
+                }
+            }
+            if found {
                 continue;
             }
             slot.idle.store(true, Ordering::SeqCst);
