@@ -1,4 +1,4 @@
-//! What the dashboard costs: the tiny-task benchmark with no dashboard, and with the
+//! What the dashboard costs: the task benchmark's workloads with no dashboard, and with the
 //! dashboard on and a live-stream client connected, measured in the same run (reps
 //! interleaved, so the machine's noise hits both alike).
 //!
@@ -133,6 +133,34 @@ fn tiny_tasks(ctx: &Context, n: u64) {
     }
 }
 
+/// A chain of `n` tasks, each adding one to the previous one's value.
+fn chain(ctx: &Context, n: u64) {
+    let mut t = ctx.spawn(|()| 0u64, ());
+    for _ in 0..n {
+        t = ctx.spawn(|(x,)| x + 1, (t,));
+    }
+    if t.fetch().ok() != Some(n) {
+        eprintln!("bench_dashboard: chain of {n} went wrong");
+    }
+}
+
+/// Pairwise sums over `leaves` ones (`2 * leaves - 1` tasks).
+fn tree(ctx: &Context, leaves: u64) {
+    let mut level: Vec<DTask<u64>> = (0..leaves).map(|_| ctx.spawn(|()| 1u64, ())).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| match p {
+                [a, b] => ctx.spawn(|(a, b)| a + b, (a, b)),
+                _ => ctx.spawn(|(a,)| a, (&p[0],)),
+            })
+            .collect();
+    }
+    if level[0].fetch().ok() != Some(leaves) {
+        eprintln!("bench_dashboard: tree over {leaves} went wrong");
+    }
+}
+
 /// An observer that does nothing: what the scheduler's own event reporting costs.
 struct Noop;
 
@@ -206,12 +234,13 @@ fn error_line(e: dagger_core::Error) -> Vec<Value> {
 /// reporting events), the dashboard on with an SSE client connected
 /// (`dagger-local+dashboard`), and on with nobody connected
 /// (`dagger-local+dashboard-unwatched`). A first phase compares two plain contexts: its
-/// ratio is the noise floor of the method. (Running all systems side by side instead leaves
-/// four idle pools competing for two cores, which biases whichever runs after which by
-/// more than the effect measured.) One JSON line per system, plus a `dashboard_overhead`
-/// line with the ratios (of medians, of minima, and the median of the per-round ratios,
-/// `ratio_paired`, which `overhead_pct` reports) and the collector's cost per task measured
-/// alone ([`collector_ns_per_task`]).
+/// ratio (`aa_ratio_paired`) is the noise floor of the method. The watched dashboard is
+/// also measured on the task suite's chain and tree workloads (`overhead_pct_chain`,
+/// `overhead_pct_tree`) and with every pool thread on one CPU (`one_cpu_ratio_paired`: the
+/// dashboard's own cost without cross-core timing effects). One JSON line per system, plus a
+/// `dashboard_overhead` line with the ratios (of medians, of minima, and the median of the
+/// per-round ratios, `ratio_paired`, which `overhead_pct` reports) and the collector's cost
+/// per task measured alone ([`collector_ns_per_task`]).
 pub fn bench_dashboard(quick: bool) -> Vec<Value> {
     if quick {
         run(20_000, 5, 200_000)
@@ -249,19 +278,29 @@ fn on_one_cpu<R>(_: impl FnOnce() -> R) -> Option<R> {
     None
 }
 
-/// The times of `reps` rounds of `base` and `variant` (after one warm-up run of each), in
-/// alternating order so neither always runs first.
+/// The times of `reps` rounds of `n` independent tiny tasks on `base` and on `variant`
+/// (after one warm-up run of each), in alternating order so neither always runs first.
 fn paired_times(n: u64, reps: usize, base: &Context, variant: &Context) -> [Vec<f64>; 2] {
+    paired_times_of(&|ctx| tiny_tasks(ctx, n), reps, base, variant)
+}
+
+/// [`paired_times`] of any workload.
+fn paired_times_of(
+    work: &dyn Fn(&Context),
+    reps: usize,
+    base: &Context,
+    variant: &Context,
+) -> [Vec<f64>; 2] {
     let both = [base, variant];
     for ctx in both {
-        tiny_tasks(ctx, n);
+        work(ctx);
     }
     let mut times: [Vec<f64>; 2] = Default::default();
     for r in 0..reps {
         for k in 0..2 {
             let which = (r + k) % 2;
             let t0 = Instant::now();
-            tiny_tasks(both[which], n);
+            work(both[which]);
             times[which].push(t0.elapsed().as_secs_f64());
         }
     }
@@ -311,6 +350,23 @@ fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
     let state = dash.state();
     let client_bytes = client.bytes();
     let paired = paired_ratio(&t_dash, &t_plain);
+    // The task suite's other two workloads (`cargo xtask bench tasks`), watched likewise.
+    let (chain_n, leaves) = if n >= 100_000 {
+        (10_000, 65_536)
+    } else {
+        (1_000, 4_096)
+    };
+    let overhead_of = |work: &dyn Fn(&Context)| {
+        let [p, d] = paired_times_of(
+            work,
+            reps,
+            &context(threads, None),
+            &context(threads, Some(dash.observer())),
+        );
+        (paired_ratio(&d, &p) - 1.0) * 100.0
+    };
+    let overhead_chain = overhead_of(&|ctx| chain(ctx, chain_n));
+    let overhead_tree = overhead_of(&|ctx| tree(ctx, leaves));
     // The same comparison with every pool thread on one CPU: the dashboard's own cost,
     // without the cross-core timing effects that swing the two-core figure.
     let one_cpu = on_one_cpu(|| {
@@ -381,6 +437,10 @@ fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
             "ratio_median": sd.0 / sp.0, "ratio_min": sd.1 / sp.1,
             "ratio_paired": paired,
             "overhead_pct": (paired - 1.0) * 100.0,
+            "overhead_pct_chain": overhead_chain,
+            "chain_n": chain_n,
+            "overhead_pct_tree": overhead_tree,
+            "tree_leaves": leaves,
             "aa_ratio_paired": paired_aa,
             "one_cpu_ratio_paired": one_cpu,
             "noop_observer_ratio_paired": paired_noop,
