@@ -3,7 +3,8 @@
 //! Workloads: `tasks_independent` (n tasks spawned, then all fetched), `tasks_chain`
 //! (task i = task(i−1) + 1) and `tree_reduce` (pairwise sums over 65 536 leaves). The rayon
 //! baseline does the same dynamic work with its own task API: one `scope.spawn` per task
-//! into preallocated slots, the chain as nested spawns, the tree as `join`s.
+//! into preallocated slots, the chain as nested spawns, the tree as `join`s. The `latency_*`
+//! workloads time small interactions: spawn then fetch, spawn then poll, ten then fetch all.
 
 use super::{line, measure};
 use dagger::{fetch_all, Context, DTask, Options, Scope, WorkerId};
@@ -247,9 +248,65 @@ pub fn run(quick: bool, reps: usize) -> Vec<Value> {
             measure(r, || dagger_independent(&ctx, n)),
         );
     }
+    // Latency of small interactions (what batching in the scheduler must not make worse):
+    // one task spawned then fetched (the caller blocks), one spawned then polled with
+    // `is_ready` (it never blocks), and ten spawned then fetched together.
+    let rounds = if quick { 200 } else { 2_000 };
+    let p = json!({"rounds": rounds, "threads": threads});
+    emit(
+        "latency_spawn_fetch",
+        "dagger-local",
+        p.clone(),
+        rounds,
+        measure(reps, || spawn_fetch(&ctx, rounds)),
+    );
+    emit(
+        "latency_spawn_poll",
+        "dagger-local",
+        p.clone(),
+        rounds,
+        measure(reps, || spawn_poll(&ctx, rounds)),
+    );
+    emit(
+        "latency_batch_of_10",
+        "dagger-local",
+        p,
+        rounds,
+        measure(reps, || batches_of_10(&ctx, rounds)),
+    );
     drop(ctx);
     out.extend(run_tcp(quick, reps));
     out
+}
+
+/// `rounds` times: spawn one task, fetch it.
+fn spawn_fetch(ctx: &Context, rounds: usize) {
+    for i in 0..rounds as u64 {
+        assert_eq!(
+            ctx.spawn(|(x,)| x + 1, (i,))
+                .fetch()
+                .expect("task succeeds"),
+            i + 1
+        );
+    }
+}
+
+/// `rounds` times: spawn one task, spin until it is ready (the caller never blocks).
+fn spawn_poll(ctx: &Context, rounds: usize) {
+    for i in 0..rounds as u64 {
+        let t = ctx.spawn(|(x,)| x + 1, (i,));
+        while !t.is_ready() {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// `rounds` times: spawn ten tasks, fetch them together (`us_per_task` is per batch).
+fn batches_of_10(ctx: &Context, rounds: usize) {
+    for _ in 0..rounds {
+        let ts: Vec<DTask<u64>> = (0..10u64).map(|i| ctx.spawn(|(x,)| x + 1, (i,))).collect();
+        assert_eq!(fetch_all(&ts).expect("tasks succeed")[9], 10);
+    }
 }
 
 /// Profiling overhead: the independent-tasks workload with no subscriber, with the profiler
