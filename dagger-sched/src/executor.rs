@@ -5,18 +5,22 @@
 //! Why this shape: a finished task's newly ready dependent runs next on the same thread
 //! (depth-first, its input is hot in cache and released sooner); spawns from outside go
 //! through one lock-free injector; a sleeping thread is woken only when one is known to
-//! sleep, so a busy pool pays no wake-up per task.
+//! sleep, so a busy pool pays no wake-up per task; while a thread outside the pool streams
+//! tasks in, a pool thread that emptied the injector lets it fill before looking again, so
+//! the spawner does not pay a cache miss per push (see [`let_queue_fill`]).
 
 use crate::task::{Job, Pin};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
+use crossbeam_utils::CachePadded;
 use dagger_core::WorkerId;
 use parking_lot::Mutex;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// A way to wake one parked thread.
 #[derive(Clone)]
@@ -138,6 +142,7 @@ impl Pool {
                 });
                 if !pushed_locally {
                     self.injector.push(job);
+                    note_spawn_from_outside();
                 }
                 self.wake_one();
             }
@@ -196,7 +201,11 @@ impl Pool {
         }
         loop {
             match self.injector.steal_batch_and_pop(deque) {
-                Steal::Success(j) => return Some(j),
+                Steal::Success(j) => {
+                    let taken = deque.len() + 1;
+                    REFILL.with(|r| r.set(next_refill_wait(r.get(), taken)));
+                    return Some(j);
+                }
                 Steal::Retry => continue,
                 Steal::Empty => break,
             }
@@ -248,6 +257,107 @@ fn run_one(local: &Local) -> bool {
     }
 }
 
+/// Shortest and longest a pool thread waits for the shared queue to fill after taking its
+/// last task (see [`let_queue_fill`]).
+const REFILL_MIN: Duration = Duration::from_micros(1);
+const REFILL_MAX: Duration = Duration::from_micros(50);
+/// Pause iterations between two looks at what may end the wait early.
+const PAUSES_PER_LOOK: u32 = 64;
+
+/// Bumped by a thread outside any pool just before it blocks on a task: a pool thread letting
+/// the queue fill stops waiting then, so a spawn-then-fetch pays no extra latency. Written
+/// once per blocking wait, so looking at it costs the looker no miss in between.
+static KICK: CachePadded<AtomicU64> = CachePadded::new(AtomicU64::new(0));
+
+/// Whether a thread outside the pools is streaming tasks in (it spawned at least
+/// [`STREAM_AFTER`] since it last blocked on one): only then do pool threads wait for the
+/// shared queue to fill. A few spawns then a fetch never turn it on, so they pay no wait.
+static STREAMING: CachePadded<AtomicBool> = CachePadded::new(AtomicBool::new(false));
+/// Spawns without blocking after which a thread counts as streaming.
+const STREAM_AFTER: u32 = 64;
+
+thread_local! {
+    /// Tasks this (non-pool) thread pushed since it last blocked on one.
+    static BURST: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Counts a spawn from outside the pool; every [`STREAM_AFTER`] of them without a block in
+/// between (re)asserts [`STREAMING`] (a write that rare costs the waiting threads nothing).
+fn note_spawn_from_outside() {
+    BURST.with(|b| {
+        let n = b.get().wrapping_add(1);
+        b.set(n);
+        if n % STREAM_AFTER == 0 {
+            STREAMING.store(true, Ordering::Relaxed);
+        }
+    });
+}
+
+thread_local! {
+    /// How long this pool thread waits for the shared queue to fill before it looks there
+    /// again (zero: it looks at once).
+    static REFILL: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+    /// Whether the last wait ended with the queue filled (nothing ended it early).
+    static WAITED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The next wait, given the current one and how many tasks a steal from the shared queue
+/// just took. A steal that emptied the queue starts waiting ([`REFILL_MIN`]); while the waits
+/// are rewarded with batches (another thread is streaming tasks in) they double, up to
+/// [`REFILL_MAX`]; a wait that found a single task stops them (tasks come one by one, and
+/// waiting would only add latency).
+fn next_refill_wait(current: Duration, taken: usize) -> Duration {
+    let waited = WAITED.with(|w| w.replace(false));
+    match (waited, taken) {
+        (true, 1) => Duration::ZERO,
+        (true, _) => (current * 2).min(REFILL_MAX),
+        (false, 1) if current.is_zero() => REFILL_MIN,
+        (false, _) => current,
+    }
+}
+
+/// After a steal that took the shared queue's last task, waits (see [`next_refill_wait`])
+/// for the spawning thread to put more there before looking again.
+///
+/// Why: a pool keeps up with a thread spawning tiny tasks, so without this each push meets a
+/// pool thread that has just read the queue's tail, and every push pays a cache miss on the
+/// spawning thread, the bottleneck: 100 000 tiny tasks took 30 or 50 ms from one run to the
+/// next, and any nanosecond added per spawn (an observer, the caller's own work) tipped it to
+/// 50. Waiting lets tasks pile up and be taken in batches. The wait looks only at what rarely
+/// changes: this thread's inbox, the other threads' deques (tasks made ready by running
+/// ones), a blocked waiter's [`KICK`] and shutdown.
+fn let_queue_fill(pool: &Pool, index: usize) {
+    let wait = REFILL.with(Cell::get);
+    if wait.is_zero() || !STREAMING.load(Ordering::Relaxed) {
+        return;
+    }
+    let kick = KICK.load(Ordering::Relaxed);
+    let slot = &pool.slots[index];
+    let n = pool.slots.len();
+    let t0 = Instant::now();
+    loop {
+        for _ in 0..PAUSES_PER_LOOK {
+            std::hint::spin_loop();
+        }
+        // Let a thread that wants this CPU have it (e.g. the spawner, woken after a fetch,
+        // on a machine with fewer cores than busy threads).
+        std::thread::yield_now();
+        let others_have_work = (1..n).any(|k| !pool.slots[(index + k) % n].stealer.is_empty());
+        if others_have_work
+            || slot.inbox_len.load(Ordering::Relaxed) > 0
+            || KICK.load(Ordering::Relaxed) != kick
+            || !STREAMING.load(Ordering::Relaxed)
+            || pool.shutdown.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        if t0.elapsed() >= wait {
+            WAITED.with(|w| w.set(true));
+            return;
+        }
+    }
+}
+
 fn main_loop() {
     LOCAL.with(|l| {
         let guard = l.borrow();
@@ -256,6 +366,9 @@ fn main_loop() {
         let slot = &pool.slots[local.index];
         loop {
             if run_one(local) {
+                if local.deque.is_empty() {
+                    let_queue_fill(&pool, local.index);
+                }
                 continue;
             }
             if pool.shutdown.load(Ordering::SeqCst) {
@@ -365,6 +478,11 @@ pub(crate) fn wait_until(done: &dyn Fn() -> bool, register: &dyn Fn(&Parking) ->
     } else {
         PARKER.with(|p| {
             let me = Parking(p.unparker().clone());
+            KICK.fetch_add(1, Ordering::Relaxed);
+            BURST.with(|b| b.set(0));
+            if STREAMING.load(Ordering::Relaxed) {
+                STREAMING.store(false, Ordering::Relaxed);
+            }
             while !done() {
                 if register(&me) && !done() {
                     p.park();
