@@ -7,11 +7,13 @@
 //!
 //! ```
 //! use dagger_transport::{conformance, InProcess};
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! # fn main() -> std::io::Result<()> {
+//! # tokio::runtime::Runtime::new()?.block_on(async {
 //! let t = InProcess::new("c");
 //! conformance::frames_round_trip(&t, "inproc://").await;
 //! conformance::wrong_cookie_is_refused(&t, &InProcess::new("other"), "inproc://").await;
 //! # });
+//! # Ok(()) }
 //! ```
 
 use bytes::Bytes;

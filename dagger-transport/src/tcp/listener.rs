@@ -29,7 +29,8 @@ type Accepted = Result<(Connection, Hello)>;
 /// ```
 /// use dagger_core::{Error, Transport, TransportListener};
 /// use dagger_transport::Tcp;
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # tokio::runtime::Runtime::new()?.block_on(async {
 /// let mut listener = Tcp::new("right").bind("127.0.0.1:0").await?;
 /// let addr = listener.local_addr();
 /// let (wrong, right) = (Tcp::new("wrong"), Tcp::new("right"));
@@ -37,7 +38,8 @@ type Accepted = Result<(Connection, Hello)>;
 /// assert!(matches!(bad, Err(Error::Auth(_))) && matches!(refused, Err(Error::Auth(_))));
 /// let (good, ok) = tokio::join!(right.connect(&addr), listener.accept());
 /// assert!(good.is_ok() && ok.is_ok());
-/// # Ok::<(), dagger_core::Error>(()) }).unwrap();
+/// # Ok::<(), dagger_core::Error>(()) })?;
+/// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct TcpListener {
