@@ -4,26 +4,15 @@
 //! results mix, and an element lost with its worker is recomputed from its lineage.
 //! Real worker processes, started by re-executing this test binary on `worker_entry`.
 
-use dagger::{All, Context, DTask, Error, Options, Scope, WorkerId, WorkerProgram};
-use serde::{Deserialize, Deserializer, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
+use dagger::{All, Context, DTask, Error, Options, Scope, WorkerId};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// Times a [`Counted`] was decoded in this process.
-static DECODES: AtomicU64 = AtomicU64::new(0);
+mod common;
+use common::{cluster_builder, Counted, DECODES};
 
-/// Numbers whose every decoding is counted (by the process that decodes). No test in this
-/// file may make the driver decode one: each checks the driver's count stays 0.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-struct Counted(Vec<u64>);
-
-impl<'de> Deserialize<'de> for Counted {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Vec::<u64>::deserialize(d)?;
-        DECODES.fetch_add(1, Ordering::SeqCst);
-        Ok(Counted(v))
-    }
-}
+// No test in this file may make the driver decode a `Counted`: each checks the driver's
+// count stays 0.
 
 dagger::register! {
     fn make(k: u64, n: u64) -> Counted { Counted(ramp(k, n)) }
@@ -61,13 +50,10 @@ fn worker_entry() {
 }
 
 fn cluster(workers: usize) -> Context {
-    dagger::init();
-    Context::builder()
+    cluster_builder(workers)
         .threads(1)
-        .workers(workers)
         .worker_threads(2)
         .heartbeat_timeout(Duration::from_secs(2))
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build()
 }
 

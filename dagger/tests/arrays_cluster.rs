@@ -15,14 +15,11 @@ fn worker_entry() {
     dagger::init();
 }
 
+mod common;
+use common::cluster_builder;
+
 fn cluster() -> Context {
-    dagger::init();
-    Context::builder()
-        .threads(2)
-        .workers(2)
-        .worker_threads(2)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
-        .build()
+    cluster_builder(2).threads(2).worker_threads(2).build()
 }
 
 #[test]

@@ -34,13 +34,13 @@ fn worker_entry() {
     dagger::init();
 }
 
+mod common;
+use common::cluster_builder;
+
 fn cluster(workers: usize) -> Context {
-    dagger::init();
-    Context::builder()
+    cluster_builder(workers)
         .threads(2)
-        .workers(workers)
         .worker_threads(2)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build()
 }
 

@@ -5,6 +5,9 @@
 use dagger::{Context, Options, Scope, WorkerId, WorkerProgram};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::cluster_builder;
+
 dagger::register! {
     fn chunky(n: u64) -> Vec<u8> { vec![1; n as usize] }
     fn slow(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
@@ -19,12 +22,7 @@ fn worker_entry() {
 /// A driver with one thread and `workers` one-thread worker processes, shown on a dashboard
 /// of its own.
 fn watched_cluster(workers: usize) -> (Context, dagger::dashboard::Dashboard) {
-    dagger::init();
-    let b = Context::builder()
-        .threads(1)
-        .workers(workers)
-        .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap());
+    let b = cluster_builder(workers).threads(1).worker_threads(1);
     let (b, dash) = dagger::with_dashboard(b, "127.0.0.1:0").unwrap();
     (b.build(), dash)
 }

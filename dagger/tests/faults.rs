@@ -32,14 +32,14 @@ fn worker_entry() {
     dagger::init();
 }
 
+mod common;
+use common::cluster_builder;
+
 fn cluster(workers: usize) -> Context {
-    dagger::init();
-    Context::builder()
+    cluster_builder(workers)
         .threads(1)
-        .workers(workers)
         .worker_threads(2)
         .heartbeat_timeout(Duration::from_secs(2))
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build()
 }
 

@@ -2,25 +2,12 @@
 //! itself (no encode, no decode); bytes are made only for the driver, a peer, or a spill.
 //! Real worker processes, started by re-executing this test binary on `worker_entry`.
 
-use dagger::{Context, DTask, Options, Scope, WorkerId, WorkerProgram};
-use serde::{Deserialize, Deserializer, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
+use dagger::{DTask, Options, Scope, WorkerId};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// Times a [`Counted`] was decoded in this process.
-static DECODES: AtomicU64 = AtomicU64::new(0);
-
-/// Numbers whose every decoding is counted (by the process that decodes).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-struct Counted(Vec<u64>);
-
-impl<'de> Deserialize<'de> for Counted {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Vec::<u64>::deserialize(d)?;
-        DECODES.fetch_add(1, Ordering::SeqCst);
-        Ok(Counted(v))
-    }
-}
+mod common;
+use common::{cluster_builder, Counted, DECODES};
 
 dagger::register! {
     fn make(n: u64) -> Counted { Counted((0..n).collect()) }
@@ -50,13 +37,7 @@ const N: u64 = 50_000;
 
 #[test]
 fn a_same_worker_chain_decodes_nothing_and_others_still_get_bytes() {
-    dagger::init();
-    let ctx = Context::builder()
-        .threads(1)
-        .workers(2)
-        .worker_threads(2)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
-        .build();
+    let ctx = cluster_builder(2).threads(1).worker_threads(2).build();
     let mut t = ctx.spawn_fn_with(&on(2), MAKE, (N,));
     for _ in 0..10 {
         t = ctx.spawn_fn_with(&on(2), STEP, (&t,));
@@ -99,14 +80,11 @@ fn a_same_worker_chain_decodes_nothing_and_others_still_get_bytes() {
 
 #[test]
 fn b_live_values_beyond_the_memory_limit_spill_and_read_back() {
-    dagger::init();
     let limit = 4_000_000u64;
-    let ctx = Context::builder()
+    let ctx = cluster_builder(2)
         .threads(1)
-        .workers(2)
         .worker_threads(1)
         .worker_memory_limit(limit)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build();
     // 16 vectors of 1 MB, each bumped once on the same worker: 32 MB of live results
     // through a 4 MB limit, all kept alive by their handles.
@@ -158,13 +136,7 @@ fn b_live_values_beyond_the_memory_limit_spill_and_read_back() {
 #[test]
 #[ignore]
 fn chain_of_20_on_one_worker_32mb() {
-    dagger::init();
-    let ctx = Context::builder()
-        .threads(1)
-        .workers(1)
-        .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
-        .build();
+    let ctx = cluster_builder(1).threads(1).worker_threads(1).build();
     let len = 4_000_000u64; // 32 MB of f64
     let mut times = Vec::new();
     for rep in 0..4 {

@@ -5,7 +5,7 @@
 //! spilled, and no pool may ever have held more than its limit in memory.
 
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerId, WorkerProgram};
+use dagger::{Context, WorkerId};
 use std::path::PathBuf;
 
 /// The body of every worker process these tests start.
@@ -39,15 +39,15 @@ impl Drop for TempDir {
     }
 }
 
+mod common;
+use common::cluster_builder;
+
 fn cluster(workers: usize, spill: &std::path::Path) -> Context {
-    dagger::init();
-    Context::builder()
+    cluster_builder(workers)
         .threads(1)
-        .workers(workers)
         .worker_threads(2)
         .worker_memory_limit(LIMIT)
         .worker_spill_dir(spill)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build()
 }
 
