@@ -2,7 +2,8 @@
 //! memory panel shows what each worker holds (feature `dashboard`).
 #![cfg(feature = "dashboard")]
 
-use dagger::{Context, Options, Scope, WorkerId, WorkerProgram};
+use dagger::dashboard::Progress;
+use dagger::{Context, DTask, Options, Scope, WorkerId, WorkerProgram};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -27,32 +28,42 @@ fn watched_cluster(workers: usize) -> (Context, dagger::dashboard::Dashboard) {
     (b.build(), dash)
 }
 
-#[test]
-fn the_dashboard_shows_remote_tasks_and_worker_memory() {
-    let (ctx, dash) = watched_cluster(2);
-    let _feed = dagger::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
-    let o = Options::new()
-        .scope(Scope::Process(WorkerId(2)))
-        .name("chunky");
-    let ts: Vec<_> = (0..5)
-        .map(|_| ctx.spawn_fn_with(&o, CHUNKY, (1_000_000u64,)))
+/// The progress the dashboard shows for the tasks called `name`, if it has seen any.
+fn progress_of(dash: &dagger::dashboard::Dashboard, name: &str) -> Option<Progress> {
+    dash.state()
+        .names
+        .iter()
+        .find(|n| n.name == name)
+        .map(|n| n.progress)
+}
+
+/// Runs `n` `CHUNKY(len)` tasks called `name` on worker 2 and waits for them; the handles
+/// keep their results alive on the worker.
+fn run_chunky_on_worker_2(ctx: &Context, name: &str, n: usize, len: u64) -> Vec<DTask<Vec<u8>>> {
+    let o = Options::new().scope(Scope::Process(WorkerId(2))).name(name);
+    let ts: Vec<_> = (0..n)
+        .map(|_| ctx.spawn_fn_with(&o, CHUNKY, (len,)))
         .collect();
     for t in &ts {
         t.wait();
     }
+    ts
+}
+
+#[test]
+fn the_dashboard_shows_remote_tasks_and_worker_memory() {
+    let (ctx, dash) = watched_cluster(2);
+    let _feed = dagger::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
+    let _held = run_chunky_on_worker_2(&ctx, "chunky", 5, 1_000_000);
     let t0 = Instant::now();
     loop {
-        let st = dash.state();
-        let w2 = st
+        let w2 = dash
+            .state()
             .memory
             .iter()
             .find(|m| m.worker == 2)
             .map_or(0, |m| m.in_use_bytes);
-        let done = st
-            .names
-            .iter()
-            .find(|n| n.name == "chunky")
-            .map_or(0, |n| n.progress.done);
+        let done = progress_of(&dash, "chunky").map_or(0, |p| p.done);
         if w2 >= 5_000_000 && done == 5 {
             break;
         }
@@ -121,23 +132,10 @@ fn an_observer_hears_remote_tasks_dispatched_before_they_finish() {
 #[test]
 fn many_remote_tasks_in_flight_end_done_not_running() {
     let (ctx, dash) = watched_cluster(1);
-    let o = Options::new()
-        .scope(Scope::Process(WorkerId(2)))
-        .name("many");
-    let ts: Vec<_> = (0..300)
-        .map(|_| ctx.spawn_fn_with(&o, CHUNKY, (4u64,)))
-        .collect();
-    for t in &ts {
-        t.wait();
-    }
+    let _held = run_chunky_on_worker_2(&ctx, "many", 300, 4);
     let t0 = Instant::now();
     loop {
-        let st = dash.state();
-        let p = st
-            .names
-            .iter()
-            .find(|n| n.name == "many")
-            .map(|n| n.progress);
+        let p = progress_of(&dash, "many");
         if let Some(p) = p {
             if p.done == 300 {
                 assert_eq!((p.running, p.queued, p.failed), (0, 0, 0), "{p:?}");
@@ -158,13 +156,7 @@ fn a_remote_task_shows_running_while_it_runs() {
         .scope(Scope::Process(WorkerId(2)))
         .name("slow");
     let t = ctx.spawn_fn_with(&o, SLOW, (1_500u64,));
-    let progress = || {
-        dash.state()
-            .names
-            .iter()
-            .find(|n| n.name == "slow")
-            .map(|n| n.progress)
-    };
+    let progress = || progress_of(&dash, "slow");
     let t0 = Instant::now();
     loop {
         let p = progress();
