@@ -17,7 +17,6 @@ use dagger::{
     debug_compute, delayed, delayed_with, fetch_all, Context, Observer, Options, Scope, TaskEvent,
     TaskEventKind, Thunk, WorkerId,
 };
-use std::collections::HashSet;
 use std::error::Error;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -297,19 +296,7 @@ fn profile() -> DemoResult {
     let dir = dir.canonicalize()?;
     write_chrome_trace(&spans, dir.join("trace.json"))?;
     write_gantt(&spans, dir.join("gantt.png"))?;
-    let recorded: HashSet<u64> = spans
-        .iter()
-        .filter(|s| s.category == "compute")
-        .map(|s| s.id)
-        .collect();
-    let graph_edges = edges
-        .0
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .copied()
-        .filter(|(a, b)| recorded.contains(a) && recorded.contains(b))
-        .collect();
+    let graph_edges = edges.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     TaskGraph::from_timespans(&spans, graph_edges).write_graph(dir.join("graph.svg"))?;
     println!(
         "   wrote trace.json (open in ui.perfetto.dev), gantt.png and graph.svg to {}",

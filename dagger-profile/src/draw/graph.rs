@@ -80,17 +80,20 @@ impl TaskGraph {
     }
 
     /// A graph of the `compute` spans of a recording (one node per task, labelled by name,
-    /// coloured by timeline) with the given dependency edges.
+    /// coloured by timeline) with those of the given dependency edges whose ends are both
+    /// in it (an observer hears edges of tasks the recording may not hold).
     ///
     /// ```
     /// use dagger_profile::{TaskGraph, Timespan};
     /// let spans = [Timespan::new("compute", 4, "ThreadProc(w1, 1)", 0, 1),
+    ///              Timespan::new("compute", 5, "ThreadProc(w1, 1)", 1, 2),
     ///              Timespan::new("comm", 9, "OSProc(w1)", 0, 1)];
-    /// let g = TaskGraph::from_timespans(&spans, vec![]);
-    /// assert_eq!(g.nodes.len(), 1);
+    /// let g = TaskGraph::from_timespans(&spans, vec![(4, 5), (3, 4), (9, 5)]);
+    /// assert_eq!(g.nodes.len(), 2);
     /// assert_eq!(g.nodes[0].state, "ThreadProc(w1, 1)");
+    /// assert_eq!(g.edges, [(4, 5)]);
     /// ```
-    pub fn from_timespans(spans: &[Timespan], edges: Vec<(u64, u64)>) -> Self {
+    pub fn from_timespans(spans: &[Timespan], mut edges: Vec<(u64, u64)>) -> Self {
         let mut seen = BTreeSet::new();
         let nodes = spans
             .iter()
@@ -101,6 +104,7 @@ impl TaskGraph {
                 state: t.timeline.clone(),
             })
             .collect();
+        edges.retain(|(a, b)| seen.contains(a) && seen.contains(b));
         TaskGraph { nodes, edges }
     }
 
