@@ -356,28 +356,21 @@ fn run(n: u64, reps: usize, micro_n: u64) -> Vec<Value> {
     } else {
         (1_000, 4_096)
     };
-    let overhead_of = |work: &dyn Fn(&Context)| {
+    // The watched dashboard's time over plain's (median of the per-round ratios) for `work`.
+    let watched_ratio = |work: &dyn Fn(&Context)| {
         let [p, d] = paired_times_of(
             work,
             reps,
             &context(threads, None),
             &context(threads, Some(dash.observer())),
         );
-        (paired_ratio(&d, &p) - 1.0) * 100.0
+        paired_ratio(&d, &p)
     };
-    let overhead_chain = overhead_of(&|ctx| chain(ctx, chain_n));
-    let overhead_tree = overhead_of(&|ctx| tree(ctx, leaves));
+    let overhead_chain = (watched_ratio(&|ctx| chain(ctx, chain_n)) - 1.0) * 100.0;
+    let overhead_tree = (watched_ratio(&|ctx| tree(ctx, leaves)) - 1.0) * 100.0;
     // The same comparison with every pool thread on one CPU: the dashboard's own cost,
     // without the cross-core timing effects that swing the two-core figure.
-    let one_cpu = on_one_cpu(|| {
-        let [p, d] = paired_times(
-            n,
-            reps,
-            &context(threads, None),
-            &context(threads, Some(dash.observer())),
-        );
-        paired_ratio(&d, &p)
-    });
+    let one_cpu = on_one_cpu(|| watched_ratio(&|ctx| tiny_tasks(ctx, n)));
     drop(client);
     drop(dash);
 
