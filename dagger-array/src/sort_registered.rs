@@ -79,12 +79,15 @@ pub fn partition_stage<T: Ord + Clone>(part: Part<T>, splitters: Part<T>, rev: b
     Ok(Arc::new(out))
 }
 
-/// Stage 4: piece `j`.
+/// Stage 4: piece `j`. With no element in any part there are no splitters and a part is cut
+/// into one (empty) piece, so every later piece is empty too.
 pub fn pick_stage<T: Clone>(pieces: Pieces<T>, j: u64) -> Part<T> {
     let ps = pieces?;
-    ps.get(j as usize)
-        .map(|p| Arc::new(p.clone()))
-        .ok_or_else(|| Error::Argument(format!("sort piece {j} of {}", ps.len())))
+    match ps.get(j as usize) {
+        Some(p) => Ok(Arc::new(p.clone())),
+        None if ps.iter().all(Vec::is_empty) => Ok(Arc::new(Vec::new())),
+        None => Err(Error::Argument(format!("sort piece {j} of {}", ps.len()))),
+    }
 }
 
 /// Stage 5: the pieces bound for one output part, concatenated in part order and sorted.

@@ -247,6 +247,21 @@ proptest! {
     }
 }
 
+/// No element in several parts: no splitters can be chosen, yet every output part exists
+/// (empty). Random vectors hit this only sometimes.
+#[test]
+fn sorting_nothing_in_several_parts_gives_nothing() {
+    for parts in 1..5 {
+        let none = DVec::<String>::from_vec(Vec::new(), parts);
+        let registered = none.sort_registered(SortOptions::default()).collect(ctx());
+        assert_eq!(registered.unwrap(), Vec::<String>::new(), "{parts} parts");
+        let closure = none
+            .sort_by(|a, b| a.cmp(b), SortOptions::default())
+            .collect(ctx());
+        assert_eq!(closure.unwrap(), Vec::<String>::new(), "{parts} parts");
+    }
+}
+
 #[test]
 fn g55_sort() {
     let ctx = ctx();

@@ -38,7 +38,12 @@ fn intermediates_are_released_while_the_graph_lives() {
         if fuse {
             assert_eq!(extra, 0, "a fused chain materializes no block");
         } else {
-            assert!(extra > 0 && extra <= 2 * size, "{extra}");
+            // Three maps: with nothing released before the end, all three levels of
+            // intermediates (3 * size) would be alive at once. How far below that the peak
+            // stays depends on the schedule: about one level when the pool runs each block's
+            // chain depth-first, up to nearly three when it runs behind the spawner and
+            // takes the maps breadth-first (seen at 2.25 levels under CI load).
+            assert!(extra > 0 && extra < 3 * size, "{extra}");
         }
     }
     // A computed result is kept while its handle lives, and released with it.

@@ -1,17 +1,17 @@
 //! The [`Collector`]: the dashboard's [`Observer`]. It must never slow the computation, so:
 //!
-//! - every thread that reports events gets its own *lane* (counters, a stack of the tasks it
-//!   is running, a small ring of timed spans). Only that thread writes its lane, so counting
-//!   is a plain load and store on a cache line no other core touches — no lock, no contended
-//!   atomic. The page's sampler reads the lanes a few times a second;
+//! - every thread that reports events gets its own *lane* (counters, the start times of the
+//!   timed tasks it is running, a small ring of timed spans). Only that thread writes its
+//!   lane, so counting is a plain load and store on a cache line no other core touches — no
+//!   lock, no contended atomic. The page's sampler reads the lanes a few times a second;
 //! - only one task in `stride` is timed for the task stream, and each lane adapts its stride
 //!   so that it records at most a few thousand spans per second whatever the task size;
 //! - the graph panel keeps a bounded window of consecutive task ids; outside it an event
-//!   costs one comparison.
+//!   costs one load and one comparison.
 //!
-//! Queued / running counts need to know whether a finished task had started. A task starts
-//! and finishes on the same thread, except when it is cancelled from elsewhere: the per-lane
-//! stack answers the common case and a (rare) scan of the other lanes the rest.
+//! Queued / running counts need to know whether a finished task had started: the scheduler
+//! says so in `Finished`, except for tasks sent to another process, which count as running
+//! from `Dispatched` (a set of them, looked at only while it is not empty).
 
 use crate::gauges::Gauges;
 use crate::graph::Graph;
@@ -35,10 +35,9 @@ pub const MAX_NAMES: usize = 256;
 /// Names a thread remembers (past this, unseen names go straight to `OTHER_NAMES`).
 const LOCAL_NAMES: usize = 4096;
 
-/// Deepest nesting of running tasks tracked per thread (a task that waits runs others).
-const STACK: usize = 64;
-/// Marks a timed task's id on a lane's stack (task ids stay below 2^63).
-const TIMED: u64 = 1 << 63;
+/// Timed tasks a thread can have running at once (a task that waits runs others); past
+/// this the oldest is forgotten (its span is not drawn).
+const TIMED_SLOTS: usize = 4;
 /// Spans kept per lane.
 const RING: usize = 512;
 /// Most spans sent in one update.
@@ -94,18 +93,14 @@ struct SpanRec {
 /// What one thread reported. The atomics are the shared part (the thread writes, the
 /// sampler reads); `own` is the thread's private part. Aligned to two cache lines so that
 /// two threads' lanes never share one, and laid out in field order so that what every
-/// event touches sits in the first line (and the running stack's top in the second): the
-/// scheduler's own work between two events evicts whatever else a lane spreads over.
+/// event touches sits in the first line: the scheduler's own work between two events evicts
+/// whatever else a lane spreads over.
 #[repr(C, align(128))]
 struct Lane {
-    depth: AtomicUsize,
     countdown: AtomicU64,
     unnamed: Counts,
     /// Whether `processor` is set (a flag in the hot line, so `Started` does not read it).
     processor_known: AtomicBool,
-    /// Ids of the tasks running on this thread, innermost last; 0 marks a task that another
-    /// thread reported finished (cancelled while running). Timed tasks carry [`TIMED`].
-    stack: [AtomicU64; STACK],
     processor: OnceLock<ProcessorId>,
     named: Mutex<Vec<(Arc<str>, Arc<Counts>)>>,
     /// Tasks whose names did not fit under `MAX_NAMES`.
@@ -133,16 +128,49 @@ struct Own {
     /// the `Arc` keeps its address from being reused by another name.
     by_ptr: [Option<(Arc<str>, Arc<Counts>)>; PTR_CACHE],
     registry: Arc<Mutex<HashSet<Arc<str>>>>,
-    /// Start times of the timed tasks on the stack (same indices).
-    t0: [Option<Instant>; STACK],
-    /// Tasks started beyond the stack's depth.
-    overflow: u64,
+    /// The timed tasks running on this thread and their start times (see [`Lane::tick`]).
+    timed: [(u64, Option<Instant>); TIMED_SLOTS],
+    /// How many of `timed` are set: finishing a task looks there only if some are.
+    timing: usize,
     window_start: Option<Instant>,
     window_count: u64,
 }
 
 /// Entries of [`Own::by_ptr`] (a power of two).
 const PTR_CACHE: usize = 8;
+
+impl Own {
+    /// Notes that timed `task` starts now, in a free slot or else the oldest one's (a
+    /// task cancelled from another thread while running never frees its slot here).
+    #[cold]
+    fn start_timing(&mut self, task: u64) {
+        let now = Some(Instant::now());
+        let slot = match self.timed.iter().position(|(_, t0)| t0.is_none()) {
+            Some(free) => {
+                self.timing += 1;
+                free
+            }
+            None => (0..TIMED_SLOTS)
+                .min_by_key(|&k| self.timed[k].1)
+                .unwrap_or(0),
+        };
+        self.timed[slot] = (task, now);
+    }
+
+    /// The start time of `task` if it is a timed task running on this thread.
+    #[inline]
+    fn stop_timing(&mut self, task: u64) -> Option<Instant> {
+        if self.timing == 0 {
+            return None;
+        }
+        let slot = self
+            .timed
+            .iter_mut()
+            .find(|(id, t0)| *id == task && t0.is_some())?;
+        self.timing -= 1;
+        slot.1.take()
+    }
+}
 
 impl Lane {
     fn new(registry: Arc<Mutex<HashSet<Arc<str>>>>) -> Self {
@@ -152,8 +180,6 @@ impl Lane {
             unnamed: Counts::default(),
             named: Mutex::new(Vec::new()),
             other: Arc::new(Counts::default()),
-            stack: std::array::from_fn(|_| AtomicU64::new(0)),
-            depth: AtomicUsize::new(0),
             spans: Mutex::new(VecDeque::with_capacity(RING)),
             stride: AtomicU64::new(1),
             countdown: AtomicU64::new(1),
@@ -162,8 +188,8 @@ impl Lane {
                 names: HashMap::new(),
                 by_ptr: Default::default(),
                 registry,
-                t0: [None; STACK],
-                overflow: 0,
+                timed: [(0, None); TIMED_SLOTS],
+                timing: 0,
                 window_start: None,
                 window_count: 0,
             }),
@@ -214,9 +240,9 @@ impl Lane {
         c
     }
 
-    /// Pushes a started task; whether it is timed.
+    /// Counts down to the next task to time: whether the task starting now is timed.
     #[inline]
-    fn push(&self, own: &mut Own, task: u64) -> bool {
+    fn tick(&self) -> bool {
         let c = self.countdown.load(Relaxed);
         let timed = c <= 1;
         self.countdown.store(
@@ -227,52 +253,7 @@ impl Lane {
             },
             Relaxed,
         );
-        let mut d = self.depth.load(Relaxed);
-        while d > 0 && self.stack[d - 1].load(Relaxed) == 0 {
-            d -= 1;
-        }
-        if d < STACK {
-            // Only a timed task writes its start time; the mark in its id says so.
-            if timed {
-                own.t0[d] = Some(Instant::now());
-                self.stack[d].store(task | TIMED, Relaxed);
-            } else {
-                self.stack[d].store(task, Relaxed);
-            }
-            self.depth.store(d + 1, Release);
-        } else {
-            own.overflow += 1;
-        }
         timed
-    }
-
-    /// Pops a finished task: `Some(start time if timed)` if it was running on this thread.
-    #[inline]
-    fn pop(&self, own: &mut Own, task: u64) -> Option<Option<Instant>> {
-        let mut d = self.depth.load(Relaxed);
-        let mut top = 0;
-        while d > 0 {
-            top = self.stack[d - 1].load(Relaxed);
-            if top != 0 {
-                break;
-            }
-            d -= 1;
-        }
-        if d > 0 && top & !TIMED == task {
-            self.depth.store(d - 1, Release);
-            return Some(if top & TIMED != 0 {
-                own.t0[d - 1].take()
-            } else {
-                None
-            });
-        }
-        self.depth.store(d, Release);
-        if own.overflow > 0 {
-            // Nested deeper than the stack: the innermost task finishes first.
-            own.overflow -= 1;
-            return Some(None);
-        }
-        None
     }
 
     /// Adapts the stride so the lane records about `TARGET_PER_WINDOW` spans per window.
@@ -351,9 +332,9 @@ fn unix_ns() -> u64 {
 
 /// The dashboard's task-event observer and the figures it keeps.
 ///
-/// Aligned to two cache lines: the scheduler clones and drops the `Arc` holding it once per
-/// task (on the spawning thread and on the workers), so its reference counts bounce between
-/// cores; the fields every event reads must not share their cache line.
+/// Aligned to two cache lines, so that the fields every event reads (its id, the graph
+/// window's bounds) share no line with what is written elsewhere (the counts of the `Arc`
+/// holding it).
 #[repr(align(128))]
 pub struct Collector {
     id: u64,
@@ -375,8 +356,11 @@ pub struct Collector {
     /// [`Collector::live_lanes`]).
     retired: Mutex<BTreeMap<String, [u64; 5]>>,
     /// Tasks sent to another process and not finished yet: they count as running from
-    /// `Dispatched` to `Finished` (which come on different threads, so not on a lane stack).
+    /// `Dispatched` to `Finished` (which come on different threads).
     dispatched: Mutex<HashSet<u64>>,
+    /// `dispatched`'s size, read without its lock: events of local tasks look at the set
+    /// only while it holds some.
+    in_flight: AtomicUsize,
 }
 
 impl std::fmt::Debug for Collector {
@@ -410,6 +394,7 @@ impl Collector {
             external: Mutex::new(BTreeMap::new()),
             retired: Mutex::new(BTreeMap::new()),
             dispatched: Mutex::new(HashSet::new()),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -517,21 +502,31 @@ impl Collector {
             .flatten()
     }
 
-    /// Another thread reported `task` finished: if it was running on some lane, mark it
-    /// gone there. Rare (a cancelled running task), so a scan is fine.
-    fn claim_elsewhere(&self, task: u64) -> bool {
-        let lanes = self.lanes.lock();
-        for lane in lanes.iter() {
-            let d = lane.depth.load(Acquire).min(STACK);
-            for slot in &lane.stack[..d] {
-                for id in [task, task | TIMED] {
-                    if slot.compare_exchange(id, 0, AcqRel, Relaxed).is_ok() {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
+    /// Whether `task` was sent to another process (and counted as started then).
+    #[inline]
+    fn was_dispatched(&self, task: u64) -> bool {
+        self.in_flight.load(Acquire) > 0 && self.is_dispatched(task)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn is_dispatched(&self, task: u64) -> bool {
+        self.dispatched.lock().contains(&task)
+    }
+
+    /// Forgets `task` as sent to another process; whether it was.
+    #[inline]
+    fn take_dispatched(&self, task: u64) -> bool {
+        self.in_flight.load(Acquire) > 0 && self.remove_dispatched(task)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn remove_dispatched(&self, task: u64) -> bool {
+        let mut d = self.dispatched.lock();
+        let was = d.remove(&task);
+        self.in_flight.store(d.len(), Release);
+        was
     }
 
     fn since_start(&self, t: Instant) -> Duration {
@@ -555,8 +550,13 @@ impl Collector {
                 let _ = lane.processor.set(*processor);
                 lane.processor_known.store(true, Relaxed);
             }
-            bump(&lane.counts(own, e.name).started);
-            lane.push(own, e.task.0);
+            // A task sent away, then run here after its worker was lost, started once.
+            if !self.was_dispatched(e.task.0) {
+                bump(&lane.counts(own, e.name).started);
+            }
+            if lane.tick() {
+                own.start_timing(e.task.0);
+            }
         });
         self.graph.set(e.task.0, NodeState::Running);
     }
@@ -566,7 +566,13 @@ impl Collector {
     #[cold]
     #[inline(never)]
     fn on_dispatched(&self, e: &TaskEvent) {
-        if self.dispatched.lock().insert(e.task.0) {
+        let first = {
+            let mut d = self.dispatched.lock();
+            let first = d.insert(e.task.0);
+            self.in_flight.store(d.len(), Release);
+            first
+        };
+        if first {
             self.with_lane(|lane, own| bump(&lane.counts(own, e.name).started));
             self.graph.set(e.task.0, NodeState::Running);
         }
@@ -574,19 +580,16 @@ impl Collector {
 
     // Not inlined into `on_event`: each kind then saves only the registers it uses.
     #[inline(never)]
-    fn on_finished(&self, e: &TaskEvent, ok: bool) {
+    fn on_finished(&self, e: &TaskEvent, ok: bool, started: bool) {
+        let dispatched = self.take_dispatched(e.task.0);
         self.with_lane(|lane, own| {
             let c = lane.counts(own, e.name);
             bump(if ok { &c.ok } else { &c.failed });
-            match lane.pop(own, e.task.0) {
-                Some(Some(t0)) => self.record_span(lane, own, e, t0, ok),
-                Some(None) => {}
-                None => {
-                    if !self.dispatched.lock().remove(&e.task.0) && !self.claim_elsewhere(e.task.0)
-                    {
-                        bump(&lane.counts(own, e.name).unstarted);
-                    }
-                }
+            if !started && !dispatched {
+                bump(&c.unstarted);
+            }
+            if let Some(t0) = own.stop_timing(e.task.0) {
+                self.record_span(lane, own, e, t0, ok);
             }
         });
         self.graph.set(
@@ -758,7 +761,7 @@ impl Observer for Collector {
         match &e.kind {
             TaskEventKind::Spawned { deps } => self.on_spawned(e, deps),
             TaskEventKind::Started { processor } => self.on_started(e, processor),
-            TaskEventKind::Finished { ok } => self.on_finished(e, *ok),
+            TaskEventKind::Finished { ok, started } => self.on_finished(e, *ok, *started),
             TaskEventKind::Dispatched { .. } => self.on_dispatched(e),
             _ => {}
         }

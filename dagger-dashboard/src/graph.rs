@@ -11,7 +11,7 @@ use crate::state::{GraphView, NodeState, NodeView};
 use dagger_core::TaskId;
 use parking_lot::Mutex;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::*};
 use std::sync::Arc;
 
 /// Most tasks the graph panel shows (more would not be readable).
@@ -21,6 +21,11 @@ const SLOTS: u64 = 4096;
 
 /// No window yet: a base that no task id (< 2^63) falls above within `SLOTS`.
 const NO_BASE: u64 = 1 << 63;
+
+/// A new window opens at the next task spawned outside the current one.
+const ARMED: u8 = 1;
+/// More tasks were spawned than the window holds.
+const TRUNCATED: u8 = 2;
 
 // States as bytes, ordered so that `fetch_max` never moves a task backwards.
 const QUEUED: u8 = 1;
@@ -55,14 +60,21 @@ struct Node {
 struct Nodes {
     base: u64,
     list: Vec<Node>,
+    /// One past the largest window index in `list`.
+    end: u64,
 }
 
 /// The graph window.
 pub(crate) struct Graph {
     base: AtomicU64,
-    armed: AtomicBool,
-    /// More tasks were spawned than the window holds.
-    truncated: AtomicBool,
+    /// Task ids at or past this are not shown, so their states are not kept: a task started
+    /// or finished after the window's costs one load and one comparison. Once the list is
+    /// full this is one past its last task (a chain of ten thousand tasks would otherwise
+    /// pay two atomic read-modify-writes for each of the window's first `SLOTS` ids).
+    hi: AtomicU64,
+    /// [`ARMED`] and [`TRUNCATED`] in one byte, so that a spawn while the window is full
+    /// (nearly every spawn) costs one load.
+    flags: AtomicU8,
     states: Box<[AtomicU8]>,
     nodes: Mutex<Nodes>,
 }
@@ -71,37 +83,49 @@ impl Graph {
     pub fn new() -> Self {
         Graph {
             base: AtomicU64::new(NO_BASE),
-            armed: AtomicBool::new(true),
-            truncated: AtomicBool::new(false),
+            hi: AtomicU64::new(0),
+            flags: AtomicU8::new(ARMED),
             states: (0..SLOTS).map(|_| AtomicU8::new(0)).collect(),
             nodes: Mutex::new(Nodes {
                 base: NO_BASE,
                 list: Vec::new(),
+                end: 0,
             }),
         }
     }
 
     #[inline]
     pub fn spawned(&self, id: u64, name: &Option<Arc<str>>, deps: &[TaskId]) {
+        if self.flags.load(Relaxed) != TRUNCATED {
+            self.spawned_while_open(id, name, deps);
+        }
+    }
+
+    /// [`Graph::spawned`] while the window takes tasks or a new one may open.
+    #[inline(never)]
+    fn spawned_while_open(&self, id: u64, name: &Option<Arc<str>>, deps: &[TaskId]) {
         let base = self.base.load(Acquire);
+        let flags = self.flags.load(Relaxed);
         if id.wrapping_sub(base) < SLOTS {
             // A full window takes no lock.
-            if !self.truncated.load(Relaxed) {
+            if flags & TRUNCATED == 0 {
                 self.add(id, name, deps);
             }
-        } else if self.armed.load(Relaxed) && self.armed.swap(false, AcqRel) {
+        } else if flags & ARMED != 0 && self.flags.fetch_and(!ARMED, AcqRel) & ARMED != 0 {
             let mut nodes = self.nodes.lock();
             nodes.list.clear();
             nodes.base = id;
+            nodes.end = 0;
             for s in self.states.iter() {
                 s.store(0, Relaxed);
             }
-            self.truncated.store(false, Relaxed);
+            self.flags.fetch_and(!TRUNCATED, Relaxed);
+            self.hi.store(id + SLOTS, Relaxed);
             self.base.store(id, Release);
             drop(nodes);
             self.add(id, name, deps);
-        } else if id.wrapping_sub(base) < NO_BASE && !self.truncated.load(Relaxed) {
-            self.truncated.store(true, Relaxed);
+        } else if id.wrapping_sub(base) < NO_BASE && flags & TRUNCATED == 0 {
+            self.flags.fetch_or(TRUNCATED, Relaxed);
         }
     }
 
@@ -112,9 +136,11 @@ impl Graph {
             return; // the window moved meanwhile
         }
         if nodes.list.len() as u64 >= CAP {
-            self.truncated.store(true, Relaxed);
+            self.flags.fetch_or(TRUNCATED, Relaxed);
+            self.hi.store(nodes.base + nodes.end, Relaxed);
             return;
         }
+        nodes.end = nodes.end.max(i + 1);
         nodes.list.push(Node {
             id,
             name: name.clone(),
@@ -125,7 +151,10 @@ impl Graph {
 
     #[inline]
     pub fn set(&self, id: u64, state: NodeState) {
-        let i = id.wrapping_sub(self.base.load(Relaxed));
+        if id >= self.hi.load(Relaxed) {
+            return;
+        }
+        let i = id.wrapping_sub(self.base.load(Acquire));
         if i < SLOTS {
             self.states[i as usize].fetch_max(code(state), AcqRel);
         }
@@ -151,11 +180,11 @@ impl Graph {
             })
             .collect();
         if all_finished && !list.is_empty() {
-            self.armed.store(true, Release);
+            self.flags.fetch_or(ARMED, Release);
         }
         GraphView {
             nodes: list,
-            truncated: self.truncated.load(Relaxed),
+            truncated: self.flags.load(Relaxed) & TRUNCATED != 0,
         }
     }
 }
@@ -205,5 +234,23 @@ mod tests {
         let v = g.view();
         assert_eq!(ids(&v), vec![5000]);
         assert!(!v.truncated);
+    }
+
+    #[test]
+    fn a_full_window_keeps_no_state_for_tasks_it_does_not_show() {
+        let g = Graph::new();
+        // Ids interleaved with another context's: the window's tasks are the even ones.
+        for id in (100..100 + 2 * (CAP + 10)).step_by(2) {
+            g.spawned(id, &None, &[]);
+        }
+        let last_shown = 100 + 2 * (CAP - 1);
+        g.set(last_shown, NodeState::Running);
+        g.set(last_shown + 2, NodeState::Running);
+        let state = |id: u64| g.states[(id - 100) as usize].load(Relaxed);
+        assert_eq!(state(last_shown), RUNNING);
+        assert_eq!(state(last_shown + 2), 0, "not shown, so not tracked");
+        // A shown task's state still moves on.
+        g.set(100, NodeState::Done);
+        assert_eq!(g.view().nodes[0].state, NodeState::Done);
     }
 }

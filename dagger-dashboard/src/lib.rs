@@ -25,7 +25,7 @@
 //! | [`Collector`] | the observer: per-thread counters, sampled spans, graph window |
 //! | [`Gauges`] | memory and transfer figures fed by other crates |
 //! | [`State`] and friends | the numbers shown, as serde types (`/api/state`) |
-//! | [`bench`](mod@bench) | the overhead benchmark (dashboard on with a client vs off) |
+//! | [`bench`](mod@bench) | overhead benchmark pieces: a live-stream client, the collector's cost alone |
 #![warn(missing_docs)]
 
 pub mod bench;

@@ -42,7 +42,7 @@ fn name(i: u8, shared: &[Option<Arc<str>>]) -> Option<Arc<str>> {
     }
 }
 
-fn ev(task: u64, name: &Option<Arc<str>>, kind: TaskEventKind) -> TaskEvent<'_> {
+fn ev<'a>(task: u64, name: &'a Option<Arc<str>>, kind: TaskEventKind<'a>) -> TaskEvent<'a> {
     TaskEvent {
         task: TaskId(task),
         name,
@@ -68,7 +68,7 @@ proptest! {
                 Op::Spawn(i) => {
                     let id = NEXT.fetch_add(1, Ordering::Relaxed);
                     let n = name(i, &shared);
-                    c.on_event(&ev(id, &n, TaskEventKind::Spawned { deps: vec![] }));
+                    c.on_event(&ev(id, &n, TaskEventKind::Spawned { deps: &[] }));
                     model.entry(key(&n)).or_default().queued += 1;
                     queued.push((id, n));
                 }
@@ -82,14 +82,14 @@ proptest! {
                 }
                 Op::Finish(ok) if !running.is_empty() => {
                     let (id, n) = running.pop().unwrap();
-                    c.on_event(&ev(id, &n, TaskEventKind::Finished { ok }));
+                    c.on_event(&ev(id, &n, TaskEventKind::Finished { ok, started: true }));
                     let m = model.entry(key(&n)).or_default();
                     m.running -= 1;
                     if ok { m.done += 1 } else { m.failed += 1 }
                 }
                 Op::CancelQueued(k) if !queued.is_empty() => {
                     let (id, n) = queued.remove(k % queued.len());
-                    c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: false }));
+                    c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: false, started: false }));
                     let m = model.entry(key(&n)).or_default();
                     m.queued -= 1;
                     m.failed += 1;
@@ -97,7 +97,7 @@ proptest! {
                 Op::CancelRunningElsewhere(k) if !running.is_empty() => {
                     let (id, n) = running.remove(k % running.len());
                     std::thread::scope(|s| {
-                        s.spawn(|| c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: false })));
+                        s.spawn(|| c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: false, started: true })));
                     });
                     let m = model.entry(key(&n)).or_default();
                     m.running -= 1;
@@ -123,9 +123,16 @@ fn a_long_stream_of_tiny_tasks_is_sampled_not_recorded_in_full() {
     let n = 200_000u64;
     for _ in 0..n {
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
-        c.on_event(&ev(id, &None, TaskEventKind::Spawned { deps: vec![] }));
+        c.on_event(&ev(id, &None, TaskEventKind::Spawned { deps: &[] }));
         c.on_event(&ev(id, &None, TaskEventKind::Started { processor: p }));
-        c.on_event(&ev(id, &None, TaskEventKind::Finished { ok: true }));
+        c.on_event(&ev(
+            id,
+            &None,
+            TaskEventKind::Finished {
+                ok: true,
+                started: true,
+            },
+        ));
     }
     let s = c.state(&Gauges::default(), 0);
     assert_eq!(s.totals.done, n);
@@ -152,9 +159,16 @@ fn names_past_the_limit_are_grouped() {
     for i in 0..dagger_dashboard::MAX_NAMES + extra {
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         let n: Option<Arc<str>> = Some(format!("job-{i}").into());
-        c.on_event(&ev(id, &n, TaskEventKind::Spawned { deps: vec![] }));
+        c.on_event(&ev(id, &n, TaskEventKind::Spawned { deps: &[] }));
         c.on_event(&ev(id, &n, TaskEventKind::Started { processor: p }));
-        c.on_event(&ev(id, &n, TaskEventKind::Finished { ok: true }));
+        c.on_event(&ev(
+            id,
+            &n,
+            TaskEventKind::Finished {
+                ok: true,
+                started: true,
+            },
+        ));
     }
     let s = c.state(&Gauges::default(), 0);
     assert_eq!(s.names.len(), dagger_dashboard::MAX_NAMES + 1);
@@ -177,12 +191,19 @@ fn many_shared_names_counted_by_pointer_stay_exact() {
     for round in 0..50 {
         for (k, n) in names.iter().enumerate() {
             let id = NEXT.fetch_add(1, Ordering::Relaxed);
-            c.on_event(&ev(id, n, TaskEventKind::Spawned { deps: vec![] }));
+            c.on_event(&ev(id, n, TaskEventKind::Spawned { deps: &[] }));
             if (round + k) % 5 == 0 {
                 continue; // left queued
             }
             c.on_event(&ev(id, n, TaskEventKind::Started { processor: p }));
-            c.on_event(&ev(id, n, TaskEventKind::Finished { ok: true }));
+            c.on_event(&ev(
+                id,
+                n,
+                TaskEventKind::Finished {
+                    ok: true,
+                    started: true,
+                },
+            ));
         }
     }
     let s = c.state(&Gauges::default(), 0);
@@ -236,10 +257,17 @@ fn counts_of_exited_threads_are_kept_and_their_lanes_freed() {
         std::thread::spawn(move || {
             for k in 0..10u64 {
                 let id = NEXT.fetch_add(1, Ordering::Relaxed);
-                c2.on_event(&ev(id, &name, TaskEventKind::Spawned { deps: vec![] }));
+                c2.on_event(&ev(id, &name, TaskEventKind::Spawned { deps: &[] }));
                 if k < 7 {
                     c2.on_event(&ev(id, &name, TaskEventKind::Started { processor: p }));
-                    c2.on_event(&ev(id, &name, TaskEventKind::Finished { ok: k != round }));
+                    c2.on_event(&ev(
+                        id,
+                        &name,
+                        TaskEventKind::Finished {
+                            ok: k != round,
+                            started: true,
+                        },
+                    ));
                 }
             }
         })

@@ -12,7 +12,12 @@ use dagger_core::{Error, Result, Scope};
 use std::sync::Arc;
 
 /// A task an argument waits for (opaque outside this crate).
-pub struct Dependency(pub(crate) Arc<dyn Job>);
+pub struct Dependency {
+    pub(crate) job: Arc<dyn Job>,
+    /// The task's id, from the handle: reading it from the task would touch a cache line the
+    /// thread running that task is writing.
+    pub(crate) id: dagger_core::TaskId,
+}
 
 /// One resolved argument, as stored inside a task until it runs.
 pub trait Arg: Send + 'static {
@@ -144,7 +149,7 @@ fn resolved<T: Clone + Send + Sync + 'static>(t: &DTask<T>) -> Result<T> {
 impl<T: Clone + Send + Sync + 'static> Arg for DTask<T> {
     type Value = T;
     fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
-        f(Some(Dependency(self.job())), None)
+        f(Some(self.dependency()), None)
     }
     fn resolve(self) -> Result<T> {
         resolved(&self)
@@ -206,7 +211,7 @@ impl<T: Clone + Send + Sync + 'static> Arg for All<T> {
     type Value = Vec<T>;
     fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
         for t in &self.0 {
-            f(Some(Dependency(t.job())), None)
+            f(Some(t.dependency()), None)
         }
     }
     fn resolve(self) -> Result<Vec<T>> {

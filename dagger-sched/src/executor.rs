@@ -493,7 +493,7 @@ pub(crate) fn wait_until(done: &dyn Fn() -> bool, register: &dyn Fn(&Parking) ->
 }
 
 /// Schedules every job in `ready`.
-pub(crate) fn schedule_all(pool: &Arc<Pool>, ready: Vec<Arc<dyn Job>>) {
+pub(crate) fn schedule_all(pool: &Arc<Pool>, ready: impl IntoIterator<Item = Arc<dyn Job>>) {
     for r in ready {
         pool.schedule(r);
     }

@@ -25,6 +25,8 @@ pub struct DTask<T> {
     pub(crate) tracker: Option<Arc<dyn crate::task::HandleTracker>>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) worker: WorkerId,
+    /// The task's id, kept here so that naming the task never reads the task itself.
+    pub(crate) id: TaskId,
 }
 
 impl<T> Clone for DTask<T> {
@@ -37,6 +39,7 @@ impl<T> Clone for DTask<T> {
             tracker: self.tracker.clone(),
             pool: self.pool.clone(),
             worker: self.worker,
+            id: self.id,
         }
     }
 }
@@ -52,11 +55,19 @@ impl<T> Drop for DTask<T> {
 impl<T: Send + Sync + 'static> DTask<T> {
     /// The task's id.
     pub fn id(&self) -> TaskId {
-        self.cell.header().id
+        self.id
     }
 
     pub(crate) fn job(&self) -> Arc<dyn Job> {
         self.cell.clone().job()
+    }
+
+    /// What a task taking this one as an argument waits for.
+    pub(crate) fn dependency(&self) -> crate::args::Dependency {
+        crate::args::Dependency {
+            job: self.job(),
+            id: self.id,
+        }
     }
 
     /// Whether the task has finished (successfully or not). Never blocks.

@@ -289,7 +289,7 @@ pub struct Meta<T>(pub DTask<T>);
 impl<T: Send + Sync + 'static> Arg for Meta<T> {
     type Value = Chunk<T>;
     fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
-        f(Some(Dependency(self.0.job())), None)
+        f(Some(self.0.dependency()), None)
     }
     fn resolve(self) -> Result<Chunk<T>> {
         self.0.chunk()

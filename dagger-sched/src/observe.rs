@@ -11,11 +11,12 @@ use std::sync::{Arc, OnceLock};
 /// What happened to a task. More kinds may be added: match with a wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum TaskEventKind {
+pub enum TaskEventKind<'a> {
     /// Created, waiting for these tasks.
     Spawned {
-        /// The tasks it depends on.
-        deps: Vec<TaskId>,
+        /// The tasks it depends on (borrowed: reporting a spawn allocates nothing; an
+        /// observer that keeps them copies them, e.g. `deps.to_vec()`).
+        deps: &'a [TaskId],
     },
     /// Its body started on this processor, on the thread reporting it (the same thread later
     /// reports `Finished` for a task run in this process).
@@ -36,6 +37,11 @@ pub enum TaskEventKind {
     Finished {
         /// Whether it produced a value.
         ok: bool,
+        /// Whether `Started` was reported for it: false for a task that never started here
+        /// (cancelled or failed while queued, or run on another worker process, whose start
+        /// is `Dispatched`). Lets an observer tell running tasks from queued ones without
+        /// tracking every start itself.
+        started: bool,
     },
 }
 
@@ -48,7 +54,7 @@ pub enum TaskEventKind {
 /// use dagger_core::TaskId;
 /// use std::sync::Arc;
 /// let name: Option<Arc<str>> = Some("load".into());
-/// let e = TaskEvent { task: TaskId(7), name: &name, kind: TaskEventKind::Finished { ok: true } };
+/// let e = TaskEvent { task: TaskId(7), name: &name, kind: TaskEventKind::Finished { ok: true, started: true } };
 /// let kept: Option<Arc<str>> = e.name.clone();
 /// assert_eq!(kept.as_deref(), Some("load"));
 /// assert_eq!(Arc::strong_count(name.as_ref().unwrap()), 2);
@@ -60,7 +66,7 @@ pub struct TaskEvent<'a> {
     /// Its name, if it has one (borrowed from the task).
     pub name: &'a Option<Arc<str>>,
     /// What happened.
-    pub kind: TaskEventKind,
+    pub kind: TaskEventKind<'a>,
 }
 
 /// Receives task events. Called on the scheduler's threads: keep it short and non-blocking.
@@ -72,7 +78,7 @@ pub struct TaskEvent<'a> {
 /// struct Count(Mutex<usize>);
 /// impl Observer for Count {
 ///     fn on_event(&self, e: &TaskEvent) {
-///         if matches!(e.kind, TaskEventKind::Finished { ok: true }) { *self.0.lock().unwrap() += 1; }
+///         if matches!(e.kind, TaskEventKind::Finished { ok: true, .. }) { *self.0.lock().unwrap() += 1; }
 ///     }
 /// }
 /// let count = Arc::new(Count::default());
@@ -145,11 +151,11 @@ impl Observers {
         Observers(o.map(pin))
     }
 
-    pub fn emit(
+    pub fn emit<'a>(
         &self,
         task: TaskId,
-        name: &Option<Arc<str>>,
-        kind: impl FnOnce() -> TaskEventKind,
+        name: &'a Option<Arc<str>>,
+        kind: impl FnOnce() -> TaskEventKind<'a>,
     ) {
         if let Some(o) = self.0 {
             o.on_event(&TaskEvent {
@@ -240,5 +246,49 @@ mod tests {
         a.spawn(|()| (), ()).wait();
         b.spawn(|()| (), ()).wait();
         assert_eq!(count.0.load(Ordering::Relaxed), 2);
+    }
+
+    /// Records, per task, whether `Started` came and what `Finished` said about it.
+    #[derive(Default)]
+    struct Starts(parking_lot::Mutex<Vec<(TaskId, &'static str)>>);
+    impl Observer for Starts {
+        fn on_event(&self, e: &TaskEvent) {
+            let what = match e.kind {
+                TaskEventKind::Started { .. } => "started",
+                TaskEventKind::Finished { started: true, .. } => "finished after start",
+                TaskEventKind::Finished { started: false, .. } => "finished unstarted",
+                _ => return,
+            };
+            self.0.lock().push((e.task, what));
+        }
+    }
+
+    #[test]
+    fn finished_says_whether_the_task_started() {
+        let starts = Arc::new(Starts::default());
+        let ctx = Context::builder()
+            .threads(1)
+            .observer(starts.clone())
+            .build();
+        let gate = Arc::new(std::sync::Barrier::new(2));
+        let g = gate.clone();
+        let busy = ctx.spawn(move |()| g.wait(), ());
+        // The only thread is busy: this one is still queued when cancelled.
+        let queued = ctx.spawn(|()| 1, ());
+        queued.cancel();
+        gate.wait();
+        busy.wait();
+        let ran = ctx.spawn(|()| 2, ());
+        ran.wait();
+        let of = |t: TaskId| -> Vec<&str> {
+            let v = starts.0.lock();
+            v.iter()
+                .filter(|(id, _)| *id == t)
+                .map(|(_, w)| *w)
+                .collect()
+        };
+        assert_eq!(of(queued.id()), ["finished unstarted"]);
+        assert_eq!(of(ran.id()), ["started", "finished after start"]);
+        assert_eq!(of(busy.id()), ["started", "finished after start"]);
     }
 }

@@ -25,9 +25,14 @@ pub(crate) enum Pin {
 }
 
 /// What a finished task left for those who wait on it.
+/// Tasks made ready by another's completion. Most tasks have one or two dependents, kept
+/// inline: a chain or a tree then allocates nothing per task beyond the task itself (a
+/// second allocation per task, freed on another thread, contended on the allocator's lock).
+pub(crate) type Ready = smallvec::SmallVec<[Arc<dyn Job>; 2]>;
+
 struct Waiting {
     done: bool,
-    dependents: Vec<Arc<dyn Job>>,
+    dependents: Ready,
     waiters: Vec<Parking>,
 }
 
@@ -64,7 +69,7 @@ impl Header {
             done: AtomicBool::new(false),
             waiting: Mutex::new(Waiting {
                 done: false,
-                dependents: Vec::new(),
+                dependents: Ready::new(),
                 waiters: Vec::new(),
             }),
             cancelled: AtomicBool::new(false),
@@ -110,7 +115,7 @@ impl Header {
     }
 
     /// Marks done; returns the dependents that must now be told.
-    pub(crate) fn finish(&self) -> Vec<Arc<dyn Job>> {
+    pub(crate) fn finish(&self) -> Ready {
         let (deps, waiters) = {
             let mut w = self.waiting.lock();
             w.done = true;
@@ -149,10 +154,10 @@ impl Header {
 pub(crate) trait Job: Send + Sync + 'static {
     fn header(&self) -> &Header;
     /// Runs the body (or records cancellation) and returns the dependents now ready.
-    fn run(self: Arc<Self>, worker: WorkerId, thread: u32) -> Vec<Arc<dyn Job>>;
+    fn run(self: Arc<Self>, worker: WorkerId, thread: u32) -> Ready;
     /// Completes the task with `error` unless it already has a result; returns the
     /// dependents now ready.
-    fn fail(self: Arc<Self>, error: Error) -> Vec<Arc<dyn Job>>;
+    fn fail(self: Arc<Self>, error: Error) -> Ready;
     /// The error it finished with, if it failed.
     fn error(&self) -> Option<Error>;
 }
@@ -220,14 +225,17 @@ where
         t
     }
 
-    fn complete(&self, outcome: Outcome<T>) -> Vec<Arc<dyn Job>> {
+    fn complete(&self, outcome: Outcome<T>) -> Ready {
         let ok = outcome.is_ok();
         if self.result.set(outcome).is_err() {
-            return Vec::new(); // cancelled first: that completion already notified everyone
+            return Ready::new(); // cancelled first: that completion already notified everyone
         }
         let h = &self.header;
-        h.observer
-            .emit(h.id, &h.name, || TaskEventKind::Finished { ok });
+        h.observer.emit(h.id, &h.name, || TaskEventKind::Finished {
+            ok,
+            // Set on the thread that runs the body, before it reports `Started`.
+            started: h.ran_on.load(Ordering::Relaxed) != 0,
+        });
         self.header
             .finish()
             .into_iter()
@@ -245,12 +253,12 @@ where
         &self.header
     }
 
-    fn run(self: Arc<Self>, worker: WorkerId, thread: u32) -> Vec<Arc<dyn Job>> {
+    fn run(self: Arc<Self>, worker: WorkerId, thread: u32) -> Ready {
         if self.result.get().is_some() {
-            return Vec::new();
+            return Ready::new();
         }
         let Some(body) = self.body.lock().take() else {
-            return Vec::new();
+            return Ready::new();
         };
         if self.header.cancelled.load(Ordering::Acquire) {
             return self.complete(Err(self.header.failure(Error::Cancelled {
@@ -283,7 +291,7 @@ where
         self.complete(outcome)
     }
 
-    fn fail(self: Arc<Self>, error: Error) -> Vec<Arc<dyn Job>> {
+    fn fail(self: Arc<Self>, error: Error) -> Ready {
         let e = self.header.failure(error);
         self.complete(Err(e))
     }

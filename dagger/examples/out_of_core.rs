@@ -27,73 +27,18 @@
 //! pool: memory is bounded only by the order blocks are scheduled in), as the reference did.
 
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerId};
+use dagger::{Context, WorkerPeaks};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MIB: f64 = (1u64 << 20) as f64;
 
-/// Peak resident memory (VmHWM) of a process, in bytes; 0 when it cannot be read (the
-/// process is gone, or this is not Linux).
-fn vm_hwm_bytes(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
-/// What is watched while the computation runs: worker processes' peak RSS (read while they
-/// are alive) and the most bytes each worker pool ever held spilled at once.
-#[derive(Clone, Debug, Default)]
-struct Watched {
-    /// Per worker: (id, pid, VmHWM bytes, pool peak memory bytes, max spilled bytes).
-    workers: Vec<(WorkerId, u32, u64, u64, u64)>,
-}
-
-/// Polls every worker every 50 ms until `stop` is set.
-fn watch(ctx: Context, stop: Arc<AtomicBool>, out: Arc<Mutex<Watched>>) {
-    let ws: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| w.0 != 1).collect();
-    loop {
-        let done = stop.load(Ordering::SeqCst);
-        let mut now = Watched::default();
-        for &w in &ws {
-            let pid = ctx.worker_pid(w).unwrap_or(0);
-            let hwm = vm_hwm_bytes(&pid.to_string());
-            let s = ctx.worker_stats(w).unwrap_or_default();
-            now.workers
-                .push((w, pid, hwm, s.peak_memory_bytes, s.spilled_bytes));
-        }
-        if let Ok(mut o) = out.lock() {
-            if o.workers.is_empty() {
-                *o = now;
-            } else {
-                for (old, new) in o.workers.iter_mut().zip(now.workers) {
-                    old.2 = old.2.max(new.2);
-                    old.3 = old.3.max(new.3);
-                    old.4 = old.4.max(new.4);
-                }
-            }
-        }
-        if done {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The peak RSS of this process and of every worker process so far, for the phase lines.
 fn peaks_so_far(ctx: &Context) -> String {
-    let mut s = format!("driver {:.0} MiB", vm_hwm_bytes("self") as f64 / MIB);
-    for w in ctx.workers().into_iter().filter(|w| w.0 != 1) {
+    let mut s = format!("driver {:.0} MiB", dagger::own_peak_rss() as f64 / MIB);
+    for w in ctx.other_workers() {
         if let Some(pid) = ctx.worker_pid(w) {
-            let hwm = vm_hwm_bytes(&pid.to_string()) as f64 / MIB;
+            let hwm = dagger::peak_rss(pid) as f64 / MIB;
             s.push_str(&format!(", worker {} {hwm:.0} MiB", w.0));
         }
     }
@@ -201,7 +146,7 @@ fn main() -> dagger::Result<()> {
         let r = run(&Context::local(), &dir, n, b);
         println!(
             "peak RSS {:.0} MiB (one process, no pool)",
-            vm_hwm_bytes("self") as f64 / MIB
+            dagger::own_peak_rss() as f64 / MIB
         );
         r
     } else {
@@ -225,32 +170,21 @@ fn run_cluster(args: &Args, dir: &Path) -> dagger::Result<()> {
         .threads(1)
         .workers(args.workers)
         .worker_threads(2)
+        // Also fixes glibc's mmap threshold in the workers, so blocks the pool frees or
+        // spills go back to the system (see `worker_memory_limit`).
         .worker_memory_limit(per_worker)
         .worker_spill_dir(&spill)
-        // glibc's malloc raises its mmap threshold (up to 32 MiB) after the first big block
-        // is freed, so later blocks come from the heap arenas and freed ones stay resident:
-        // ~400 MB more RSS per worker here. A fixed 1 MiB threshold gives every block its own
-        // mapping, returned to the system when the pool frees or spills it.
-        .worker_env("MALLOC_MMAP_THRESHOLD_", "1048576")
         .try_build()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let watched = Arc::new(Mutex::new(Watched::default()));
-    let watcher = {
-        let (ctx, stop, watched) = (ctx.clone(), stop.clone(), watched.clone());
-        std::thread::spawn(move || watch(ctx, stop, watched))
-    };
+    let peaks = WorkerPeaks::watch(&ctx, Duration::from_millis(50));
     // Every block task on a worker process: the workers' pools bound what they hold, the
     // driver has no pool (the driver-side steps, save's metadata and the element checks,
     // still run here).
-    let on_workers: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| w.0 != 1).collect();
-    let wctx = ctx.with_workers(&on_workers)?;
+    let wctx = ctx.with_workers(&ctx.other_workers())?;
     let t = Instant::now();
     let r = run(&wctx, dir, args.n, args.block);
     let dt = t.elapsed().as_secs_f64();
-    stop.store(true, Ordering::SeqCst);
-    let _ = watcher.join();
-    let w = watched.lock().map(|w| w.clone()).unwrap_or_default();
-    let driver = vm_hwm_bytes("self");
+    let workers = peaks.finish();
+    let driver = dagger::own_peak_rss();
     println!("total {dt:.1} s; peak RSS per process:");
     println!(
         "  driver (pid {}): {:.0} MiB",
@@ -258,14 +192,15 @@ fn run_cluster(args: &Args, dir: &Path) -> dagger::Result<()> {
         driver as f64 / MIB
     );
     let mut sum = driver;
-    for (id, pid, hwm, peak, spilled) in &w.workers {
-        sum += hwm;
+    for w in &workers {
+        sum += w.peak_rss;
         println!(
-            "  worker {} (pid {pid}): {:.0} MiB; pool peak {:.0} MiB, at most {:.0} MiB spilled",
-            id.0,
-            *hwm as f64 / MIB,
-            *peak as f64 / MIB,
-            *spilled as f64 / MIB
+            "  worker {} (pid {}): {:.0} MiB; pool peak {:.0} MiB, at most {:.0} MiB spilled",
+            w.worker.0,
+            w.pid,
+            w.peak_rss as f64 / MIB,
+            w.pool_peak as f64 / MIB,
+            w.max_spilled as f64 / MIB
         );
     }
     println!(

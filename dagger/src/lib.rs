@@ -33,6 +33,9 @@ pub use dagger_core::{ResultStats, ResultStore};
 #[cfg(feature = "disk")]
 pub use results::PoolResults;
 
+mod peaks;
+pub use peaks::{own_peak_rss, peak_rss, WorkerPeak, WorkerPeaks};
+
 /// Transports (feature `tcp`): see the `dagger-transport` crate.
 #[cfg(feature = "tcp")]
 pub use dagger_transport as transports;

@@ -5,8 +5,9 @@
 //! spilled, and no pool may ever have held more than its limit in memory.
 
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerId};
+use dagger::{Context, WorkerPeaks};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The body of every worker process these tests start.
 #[test]
@@ -51,10 +52,6 @@ fn cluster(workers: usize, spill: &std::path::Path) -> Context {
         .build()
 }
 
-fn worker_ids(ctx: &Context) -> Vec<WorkerId> {
-    ctx.workers().into_iter().filter(|w| w.0 != 1).collect()
-}
-
 /// The driver's block-bytes peak is per process: the tests take turns.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -64,12 +61,14 @@ fn a_plus_at_through_the_pool(workers: usize) {
     let spill = dir.0.join("spill");
     std::fs::create_dir_all(&spill).unwrap();
     let ctx = cluster(workers, &spill);
+    let peaks = WorkerPeaks::watch(&ctx, Duration::from_millis(5));
     let part = Blocks::new([B, B]).unwrap();
     let a = DArray::<f64>::rand_seeded(&part, &[N, N], SEED).unwrap();
 
     // A held on the workers as computed blocks: 11.5 MB through 2 MiB pools must spill.
     let held = a.compute(&ctx).unwrap();
-    let stats: Vec<_> = worker_ids(&ctx)
+    let stats: Vec<_> = ctx
+        .other_workers()
         .into_iter()
         .map(|w| ctx.worker_stats(w).unwrap())
         .collect();
@@ -78,6 +77,25 @@ fn a_plus_at_through_the_pool(workers: usize) {
     for s in &stats {
         assert!(s.peak_memory_bytes <= LIMIT, "over the limit: {s:?}");
     }
+    // The background watch saw the same: every worker process, its pool's peak within the
+    // limit, spilling, and (read from /proc while it lived) its resident peak.
+    let seen = peaks.finish();
+    assert_eq!(
+        seen.iter().map(|p| p.worker).collect::<Vec<_>>(),
+        ctx.other_workers()
+    );
+    for p in &seen {
+        assert_eq!(Some(p.pid), ctx.worker_pid(p.worker), "{p:?}");
+        assert!(p.pool_peak > 0 && p.pool_peak <= LIMIT, "{p:?}");
+        assert!(
+            cfg!(not(target_os = "linux")) || p.peak_rss > p.pool_peak,
+            "{p:?}"
+        );
+    }
+    assert!(
+        seen.iter().map(|p| p.max_spilled).sum::<u64>() > 0,
+        "{seen:?}"
+    );
 
     // Out of core: save A, load it, A + Aᵀ, save that, read it back.
     let (a_path, s_path) = (dir.0.join("A"), dir.0.join("ApAt"));
@@ -98,7 +116,8 @@ fn a_plus_at_through_the_pool(workers: usize) {
             "a loaded block is in the driver"
         );
     }
-    let held_bytes: u64 = worker_ids(&ctx)
+    let held_bytes: u64 = ctx
+        .other_workers()
         .into_iter()
         .map(|w| ctx.worker_chunks(w).unwrap().1)
         .sum();
@@ -123,7 +142,7 @@ fn a_plus_at_through_the_pool(workers: usize) {
 
     // On a view of the context restricted to the workers, every block task of A + Aᵀ runs
     // there too (save's metadata step still runs in the driver): the driver holds no block.
-    let wctx = ctx.with_workers(&worker_ids(&ctx)).unwrap();
+    let wctx = ctx.with_workers(&ctx.other_workers()).unwrap();
     loaded
         .arith(&loaded.transpose().unwrap(), ArithOp::Add)
         .unwrap()
@@ -167,7 +186,7 @@ fn a_plus_at_through_the_pool(workers: usize) {
         want_a
     );
     // No pool ever held more than its limit in memory, through the whole pipeline.
-    for w in worker_ids(&ctx) {
+    for w in ctx.other_workers() {
         let s = ctx.worker_stats(w).unwrap();
         assert!(
             s.peak_memory_bytes <= LIMIT,

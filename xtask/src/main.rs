@@ -114,7 +114,7 @@ fn main() {
                 "storage" => dagger::storage::bench::bench_storage(quick),
                 "shard" => dagger::shard::bench::bench_shard(quick),
                 "transport" => dagger::transports::bench::bench_transport(quick),
-                "dashboard" => dagger_dashboard::bench::bench_dashboard(quick),
+                "dashboard" => bench::dashboard::run(quick),
                 "arrays" => {
                     let mut l = bench::arrays::run(quick, reps);
                     l.extend(bench::ooc::run_in_child(quick));

@@ -32,7 +32,7 @@ pub use worker::{myid, serve};
 
 use crate::executor::Pool;
 use crate::observe::Observers;
-use crate::task::{Header, Job, Outcome, Pin, Task};
+use crate::task::{Header, Job, Outcome, Pin, Ready, Task};
 use bytes::Bytes;
 use dagger_core::{
     ChunkId, Error, NodeId, ProcessorId, ProcessorInfo, Result, ResultStats, Scope, TaskId,
@@ -336,7 +336,7 @@ impl Cluster {
     }
 
     /// Queues tasks that became ready.
-    pub(crate) fn schedule(&self, ready: Vec<Arc<dyn Job>>) {
+    pub(crate) fn schedule(&self, ready: Ready) {
         crate::executor::schedule_all(&self.pool, ready);
     }
 
@@ -452,7 +452,7 @@ impl Cluster {
     pub(crate) fn run_locally(
         &self,
         threads: Vec<u32>,
-        f: impl FnOnce(u32) -> Vec<Arc<dyn Job>> + Send + 'static,
+        f: impl FnOnce(u32) -> Ready + Send + 'static,
     ) {
         let pool = self.pool.clone();
         let body = move || -> Outcome<()> {

@@ -18,12 +18,12 @@ use crate::args::{All, Arg, Args, Val};
 use crate::handle::{Chunk, DTask};
 use crate::lazy::Meta;
 use crate::observe::TaskEventKind;
-use crate::task::{Cell, HandleTracker, Header, Job, Outcome};
+use crate::task::{Cell, HandleTracker, Header, Job, Outcome, Ready};
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, WorkerId};
 use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Serialize};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where a piece of data lives and how big it is.
@@ -308,7 +308,7 @@ remote_tuple!(A a, B b, C c, D d, E e, F f);
 /// Told how a task sent to a worker ended there.
 pub(crate) trait Completer: Send + Sync {
     /// It finished (`Ok`) or failed on worker `owner`; `WorkerLost` errors are retried.
-    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Vec<Arc<dyn Job>>;
+    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready;
 }
 
 type Waiter = Box<dyn FnOnce(Result<ArgRef>) + Send>;
@@ -343,6 +343,8 @@ pub(crate) struct RemoteTask<A: Args, R> {
     data: Mutex<Data>,
     value: OnceLock<Outcome<R>>,
     attempts: AtomicU32,
+    /// Whether its body ran here (in the driver), so `Started` was reported for it.
+    ran_here: AtomicBool,
     /// User-visible handles; at zero the data is released (the lineage stays).
     handles: AtomicUsize,
     /// This task itself, for the paths that only get `&self`.
@@ -379,12 +381,13 @@ where
             data: Mutex::new(Data::Pending),
             value: OnceLock::new(),
             attempts: AtomicU32::new(0),
+            ran_here: AtomicBool::new(false),
             handles: AtomicUsize::new(0),
             lost_from: Mutex::new(None),
         })
     }
 
-    fn fail_with(&self, e: Error) -> Vec<Arc<dyn Job>> {
+    fn fail_with(&self, e: Error) -> Ready {
         let e = self.header.failure(e);
         let waiters = {
             let mut data = self.data.lock();
@@ -400,12 +403,14 @@ where
             w(Err(e.clone()));
         }
         if self.value.set(Err(e)).is_err() || self.header.is_done() {
-            return Vec::new();
+            return Ready::new();
         }
         self.held.lock().take();
         let h = &self.header;
-        h.observer
-            .emit(h.id, &h.name, || TaskEventKind::Finished { ok: false });
+        h.observer.emit(h.id, &h.name, || TaskEventKind::Finished {
+            ok: false,
+            started: self.ran_here.load(Ordering::Relaxed),
+        });
         h.finish()
             .into_iter()
             .filter(|d| d.header().dep_done())
@@ -414,7 +419,7 @@ where
 
     /// The result is now at `loc`: first completion finishes the task; a recomputation tells
     /// its waiters.
-    fn arrived(&self, loc: Location) -> Vec<Arc<dyn Job>> {
+    fn arrived(&self, loc: Location) -> Ready {
         let r = self.arg_ref(&loc);
         let prev = std::mem::replace(&mut *self.data.lock(), Data::At(loc));
         if let Data::Recomputing(waiters) = prev {
@@ -423,12 +428,14 @@ where
             }
         }
         if self.header.is_done() {
-            return Vec::new();
+            return Ready::new();
         }
         self.held.lock().take();
         let h = &self.header;
-        h.observer
-            .emit(h.id, &h.name, || TaskEventKind::Finished { ok: true });
+        h.observer.emit(h.id, &h.name, || TaskEventKind::Finished {
+            ok: true,
+            started: self.ran_here.load(Ordering::Relaxed),
+        });
         h.finish()
             .into_iter()
             .filter(|d| d.header().dep_done())
@@ -446,9 +453,10 @@ where
     }
 
     /// Runs the body here, in the driver, on a pool thread.
-    fn run_here(self: &Arc<Self>, args: A, thread: u32) -> Vec<Arc<dyn Job>> {
+    fn run_here(self: &Arc<Self>, args: A, thread: u32) -> Ready {
         let h = &self.header;
         h.ran_on.store(thread, Ordering::Relaxed);
+        self.ran_here.store(true, Ordering::Relaxed);
         let worker = self.cluster.driver;
         h.observer.emit(h.id, &h.name, || TaskEventKind::Started {
             processor: ProcessorId::thread(worker, thread),
@@ -481,7 +489,7 @@ where
 
     /// Sends the task (again) to a worker: resolves every argument's location, recomputing
     /// lost ones first, then submits. `remote_only` excludes the driver (no typed arguments).
-    fn launch(self: &Arc<Self>, remote_only: bool) -> Vec<Arc<dyn Job>> {
+    fn launch(self: &Arc<Self>, remote_only: bool) -> Ready {
         let lineage = match self.lineage.lock().clone() {
             Some(l) => l,
             None => {
@@ -561,7 +569,7 @@ where
                         }
                         let c: Arc<dyn Completer> = me.clone();
                         match me.cluster.submit(target, run, c) {
-                            Ok(()) => Vec::new(),
+                            Ok(()) => Ready::new(),
                             Err(e) => me.clone().lost(e),
                         }
                     }
@@ -569,10 +577,10 @@ where
                 me.cluster.schedule(ready);
             }),
         );
-        Vec::new()
+        Ready::new()
     }
 
-    fn run_on_driver(self: &Arc<Self>, args: A) -> Vec<Arc<dyn Job>> {
+    fn run_on_driver(self: &Arc<Self>, args: A) -> Ready {
         let me = self.clone();
         self.cluster.local_started();
         let threads = self
@@ -583,11 +591,11 @@ where
             me.cluster.local_finished();
             ready
         });
-        Vec::new()
+        Ready::new()
     }
 
     /// The worker running this task (or holding an input it needed) was lost: try again.
-    fn lost(self: Arc<Self>, e: Error) -> Vec<Arc<dyn Job>> {
+    fn lost(self: Arc<Self>, e: Error) -> Ready {
         let n = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         if self.cluster.is_shutting_down() {
             return self.fail_with(e);
@@ -619,12 +627,12 @@ where
     }
 
     /// Dispatch: runs inline wherever the task became ready.
-    fn run(self: Arc<Self>, _worker: WorkerId, _thread: u32) -> Vec<Arc<dyn Job>> {
+    fn run(self: Arc<Self>, _worker: WorkerId, _thread: u32) -> Ready {
         if self.value.get().is_some() || self.header.is_done() {
-            return Vec::new();
+            return Ready::new();
         }
         let Some(args) = self.args.lock().take() else {
-            return Vec::new();
+            return Ready::new();
         };
         if let Some(e) = args.failure() {
             return self.fail_with(e);
@@ -645,7 +653,7 @@ where
         self.launch(false)
     }
 
-    fn fail(self: Arc<Self>, error: Error) -> Vec<Arc<dyn Job>> {
+    fn fail(self: Arc<Self>, error: Error) -> Ready {
         self.fail_with(error)
     }
 
@@ -660,13 +668,13 @@ where
     A::Values: Send,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Vec<Arc<dyn Job>> {
+    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready {
         if matches!(self.value.get(), Some(Err(_))) {
             // Cancelled or failed meanwhile: the worker's result is not wanted.
             if outcome.is_ok() {
                 self.cluster.release(ChunkId(self.header.id.0));
             }
-            return Vec::new();
+            return Ready::new();
         }
         match outcome {
             Ok(d) => {

@@ -1,6 +1,7 @@
 //! Benchmark suites. Each returns JSON lines in the shared format (DESIGN.md, "Benchmarks").
 
 pub mod arrays;
+pub mod dashboard;
 pub mod ooc;
 pub mod tasks;
 

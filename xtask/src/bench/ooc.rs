@@ -16,29 +16,13 @@
 
 use super::line;
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerId};
+use dagger::{Context, WorkerPeaks};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const WORKLOAD: &str = "out_of_core_a_plus_at";
 const VARIANT_ENV: &str = "DAGGER_OOC_VARIANT";
-
-/// Peak resident memory (VmHWM) of process `pid` (`"self"` for this one), in bytes; 0 when
-/// it cannot be read.
-fn vm_hwm_bytes(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key)
@@ -111,61 +95,12 @@ fn run_local(quick: bool) -> Value {
                 1,
                 (dt, dt, dt),
             );
-            l["peak_rss_bytes"] = json!(vm_hwm_bytes("self"));
+            l["peak_rss_bytes"] = json!(dagger::own_peak_rss());
             l["mb_per_s"] = json!((3 * n * n * 8) as f64 / dt / 1e6);
             l["generate_save_s"] = json!(gen);
             l
         }
         Err(e) => error_line("dagger-local", e),
-    }
-}
-
-/// Per worker while the pool variant runs: pid, the highest VmHWM seen, the pool's peak
-/// memory bytes and the most bytes it held spilled at once.
-#[derive(Clone, Debug, Default)]
-struct WorkerWatch {
-    id: u32,
-    pid: u32,
-    peak_rss: u64,
-    pool_peak: u64,
-    max_spilled: u64,
-}
-
-/// Polls every worker every 50 ms until `stop` is set (workers' VmHWM must be read while
-/// they are alive; the pool's spilled bytes are a current figure, so the maximum is kept).
-fn watch(ctx: Context, stop: Arc<AtomicBool>, out: Arc<Mutex<Vec<WorkerWatch>>>) {
-    let ws: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| w.0 != 1).collect();
-    loop {
-        let last = stop.load(Ordering::SeqCst);
-        let now: Vec<WorkerWatch> = ws
-            .iter()
-            .map(|&w| {
-                let pid = ctx.worker_pid(w).unwrap_or(0);
-                let s = ctx.worker_stats(w).unwrap_or_default();
-                WorkerWatch {
-                    id: w.0,
-                    pid,
-                    peak_rss: vm_hwm_bytes(&pid.to_string()),
-                    pool_peak: s.peak_memory_bytes,
-                    max_spilled: s.spilled_bytes,
-                }
-            })
-            .collect();
-        if let Ok(mut o) = out.lock() {
-            if o.is_empty() {
-                *o = now;
-            } else {
-                for (old, new) in o.iter_mut().zip(now) {
-                    old.peak_rss = old.peak_rss.max(new.peak_rss);
-                    old.pool_peak = old.pool_peak.max(new.pool_peak);
-                    old.max_spilled = old.max_spilled.max(new.max_spilled);
-                }
-            }
-        }
-        if last {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -176,7 +111,7 @@ fn run_pool(quick: bool) -> Value {
     let workers: usize = env_or("DAGGER_OOC_WORKERS", 1usize).max(1);
     let limit: u64 = env_or("DAGGER_OOC_LIMIT", 1u64 << 30);
     let per_worker = limit / workers as u64;
-    let run = || -> dagger::Result<(f64, f64, Vec<WorkerWatch>)> {
+    let run = || -> dagger::Result<(f64, f64, Vec<dagger::WorkerPeak>)> {
         let dir = temp_dir("pool")?;
         let spill = dir.join("spill");
         std::fs::create_dir_all(&spill)?;
@@ -186,32 +121,21 @@ fn run_pool(quick: bool) -> Value {
             .worker_threads(2)
             .worker_memory_limit(per_worker)
             .worker_spill_dir(&spill)
-            // A fixed 1 MiB mmap threshold: glibc's dynamic one would keep freed blocks in
-            // the heap (resident) after the first big free (see the out_of_core example).
-            .worker_env("MALLOC_MMAP_THRESHOLD_", "1048576")
             .try_build()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let watcher = {
-            let (ctx, stop, seen) = (ctx.clone(), stop.clone(), seen.clone());
-            std::thread::spawn(move || watch(ctx, stop, seen))
-        };
+        let peaks = WorkerPeaks::watch(&ctx, Duration::from_millis(50));
         // Every block task on a worker (in a pool); the driver keeps only the metadata steps.
-        let on_workers: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| w.0 != 1).collect();
         let r = ctx
-            .with_workers(&on_workers)
+            .with_workers(&ctx.other_workers())
             .and_then(|wctx| a_plus_at(&wctx, &dir, n, b));
-        stop.store(true, Ordering::SeqCst);
-        let _ = watcher.join();
+        let seen = peaks.finish();
         drop(ctx);
         let _ = std::fs::remove_dir_all(&dir);
         let (gen, dt) = r?;
-        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
         Ok((gen, dt, seen))
     };
     match run() {
         Ok((gen, dt, seen)) => {
-            let driver = vm_hwm_bytes("self");
+            let driver = dagger::own_peak_rss();
             let sum = driver + seen.iter().map(|w| w.peak_rss).sum::<u64>();
             let mut l = line(
                 WORKLOAD,
@@ -225,7 +149,7 @@ fn run_pool(quick: bool) -> Value {
             l["peak_rss_per_process"] = json!({
                 "driver": driver,
                 "workers": seen.iter().map(|w| json!({
-                    "worker": w.id, "pid": w.pid, "peak_rss_bytes": w.peak_rss,
+                    "worker": w.worker.0, "pid": w.pid, "peak_rss_bytes": w.peak_rss,
                 })).collect::<Vec<_>>(),
             });
             l["pool_peak_bytes"] = json!(seen.iter().map(|w| w.pool_peak).max().unwrap_or(0));

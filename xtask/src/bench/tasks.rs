@@ -11,7 +11,8 @@ use dagger::{fetch_all, Context, DTask, Options, Scope, WorkerId};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-fn dagger_independent(ctx: &Context, n: usize) {
+/// `n` independent tiny tasks, spawned then fetched together.
+pub(super) fn dagger_independent(ctx: &Context, n: usize) {
     let ts: Vec<DTask<u64>> = (0..n as u64)
         .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
         .collect();
@@ -29,7 +30,8 @@ fn rayon_independent(n: usize) {
     assert_eq!(slots[n - 1].load(Ordering::Relaxed), n as u64);
 }
 
-fn dagger_chain(ctx: &Context, n: usize) {
+/// A chain of `n` tasks, each adding one to the previous one's value.
+pub(super) fn dagger_chain(ctx: &Context, n: usize) {
     let mut t = ctx.spawn(|()| 0u64, ());
     for _ in 0..n {
         t = ctx.spawn(|(x,)| x + 1, (t,));
@@ -54,7 +56,8 @@ fn rayon_chain(n: usize) {
     assert_eq!(slots[n - 1].load(Ordering::Relaxed), n as u64);
 }
 
-fn dagger_tree(ctx: &Context, leaves: usize) {
+/// Pairwise sums over `leaves` ones (a power of two; `2 * leaves - 1` tasks).
+pub(super) fn dagger_tree(ctx: &Context, leaves: usize) {
     let mut level: Vec<DTask<u64>> = (0..leaves).map(|_| ctx.spawn(|()| 1u64, ())).collect();
     while level.len() > 1 {
         level = level
