@@ -4,7 +4,7 @@ use dagger::Context;
 use std::time::{Duration, Instant};
 
 /// Starts the cluster and serves until interrupted (or for `seconds`).
-pub fn run(workers: usize, listen: &str, cookie: Option<String>, seconds: Option<u64>) {
+pub(crate) fn run(workers: usize, listen: &str, cookie: Option<String>, seconds: Option<u64>) {
     let mut b = Context::builder().workers(workers).listen(listen);
     if let Some(c) = &cookie {
         b = b.cookie(c);

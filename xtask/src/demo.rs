@@ -37,7 +37,7 @@ dagger::register! {
 type DemoResult = Result<(), Box<dyn Error>>;
 
 /// Runs the tour, printing as it goes; fails on the first step that does not behave.
-pub fn run() -> DemoResult {
+pub(crate) fn run() -> DemoResult {
     let t0 = Instant::now();
     let ctx = Context::local();
     println!(

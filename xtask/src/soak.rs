@@ -36,7 +36,7 @@ impl Rng {
 }
 
 /// Runs the soak; returns the number of wrong results.
-pub fn run(minutes: f64, kill_every_s: f64) -> u64 {
+pub(crate) fn run(minutes: f64, kill_every_s: f64) -> u64 {
     let ctx = match Context::builder()
         .threads(1)
         .workers(3)

@@ -317,7 +317,7 @@ fn sort(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
 
 /// Runs every workload of the suite (`quick`: small sizes) with `reps` timed repetitions and
 /// returns one JSON value per line.
-pub fn run(quick: bool, reps: usize) -> Vec<Value> {
+pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     let ctx = Context::local();
     let mut out = Vec::new();
     eprintln!("arrays: randn sum of squares");

@@ -49,7 +49,7 @@ fn error_line(e: dagger::Error) -> Vec<Value> {
 /// `dashboard_overhead` line with the ratios (of medians, of minima, and the median of the
 /// per-round ratios, `ratio_paired`, which `overhead_pct` reports) and the collector's cost
 /// per task measured alone ([`collector_ns_per_task`]).
-pub fn run(quick: bool) -> Vec<Value> {
+pub(crate) fn run(quick: bool) -> Vec<Value> {
     if quick {
         overhead(20_000, 5, 200_000)
     } else {

@@ -1,15 +1,15 @@
 //! Benchmark suites. Each returns JSON lines in the shared format (DESIGN.md, "Benchmarks").
 
-pub mod arrays;
-pub mod dashboard;
-pub mod ooc;
-pub mod tasks;
+pub(crate) mod arrays;
+pub(crate) mod dashboard;
+pub(crate) mod ooc;
+pub(crate) mod tasks;
 
 use serde_json::{json, Value};
 use std::time::Instant;
 
 /// Times `f` once as a warm-up and then `reps` times; returns (median, min, max) seconds.
-pub fn measure(reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
+pub(crate) fn measure(reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
     f();
     let mut t: Vec<f64> = (0..reps.max(1))
         .map(|_| {
@@ -23,7 +23,13 @@ pub fn measure(reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
 }
 
 /// One result line.
-pub fn line(workload: &str, system: &str, params: Value, reps: usize, s: (f64, f64, f64)) -> Value {
+pub(crate) fn line(
+    workload: &str,
+    system: &str,
+    params: Value,
+    reps: usize,
+    s: (f64, f64, f64),
+) -> Value {
     json!({
         "workload": workload, "system": system, "params": params,
         "median_s": s.0, "min_s": s.1, "max_s": s.2, "reps": reps,

@@ -164,7 +164,7 @@ fn run_pool(quick: bool) -> Value {
 
 /// `xtask bench ooc`: in a child started by [`run_in_child`] (`DAGGER_OOC_VARIANT` set), runs
 /// that variant here; otherwise runs both variants, each in a child of its own.
-pub fn run(quick: bool) -> Vec<Value> {
+pub(crate) fn run(quick: bool) -> Vec<Value> {
     match std::env::var(VARIANT_ENV).as_deref() {
         Ok("local") => vec![run_local(quick)],
         Ok("pool") => vec![run_pool(quick)],
@@ -174,7 +174,7 @@ pub fn run(quick: bool) -> Vec<Value> {
 
 /// Runs each variant in a child process (`xtask bench ooc` with `DAGGER_OOC_VARIANT`) and
 /// returns their lines.
-pub fn run_in_child(quick: bool) -> Vec<Value> {
+pub(crate) fn run_in_child(quick: bool) -> Vec<Value> {
     let Ok(exe) = std::env::current_exe() else {
         return Vec::new();
     };

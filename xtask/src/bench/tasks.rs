@@ -126,7 +126,7 @@ fn tcp_tree(ctx: &Context, o: &Options, leaves: usize) {
 }
 
 /// The multi-process half of the suite: driver + 2 worker processes on loopback.
-pub fn run_tcp(quick: bool, reps: usize) -> Vec<Value> {
+pub(crate) fn run_tcp(quick: bool, reps: usize) -> Vec<Value> {
     let ctx = match Context::builder().workers(2).try_build() {
         Ok(c) => c,
         Err(e) => {
@@ -170,7 +170,7 @@ pub fn run_tcp(quick: bool, reps: usize) -> Vec<Value> {
 }
 
 /// Runs the suite.
-pub fn run(quick: bool, reps: usize) -> Vec<Value> {
+pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     let ctx = Context::local();
     let threads = ctx.num_threads();
     rayon::ThreadPoolBuilder::new()
@@ -314,7 +314,7 @@ fn batches_of_10(ctx: &Context, rounds: usize) {
 
 /// Profiling overhead: the independent-tasks workload with no subscriber, with the profiler
 /// installed but not recording ("profiling off"), and recording, in the same run.
-pub fn run_profiled(quick: bool, reps: usize) -> Vec<Value> {
+pub(crate) fn run_profiled(quick: bool, reps: usize) -> Vec<Value> {
     let n = if quick { 10_000 } else { 100_000 };
     let ctx = Context::local();
     let params = json!({"n": n, "threads": ctx.num_threads()});
