@@ -1,11 +1,33 @@
-//! The two halves of an established TCP connection.
+//! Frames over any byte stream: the two halves of an established connection.
+//!
+//! [`FramedSender`] and [`FramedReceiver`] turn the write and read halves of a socket (TCP,
+//! Unix domain, anything `AsyncWrite` / `AsyncRead`) into a [`Connection`](dagger_core::Connection)'s
+//! [`FrameSender`] and [`FrameReceiver`], with the wire format of [`frame`](crate::frame).
+//! [`Tcp`](crate::Tcp) is built from them; so can a third party's transport be, after it
+//! ran the [`handshake`](crate::handshake) on its own stream.
+//!
+//! ```
+//! use dagger_core::{FrameReceiver, FrameSender};
+//! use dagger_transport::frame::FrameDecoder;
+//! use dagger_transport::framed::{FramedReceiver, FramedSender};
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let (a, b) = tokio::io::duplex(1024);
+//! let mut tx = FramedSender::new(a, 1 << 10, "b".into());
+//! let mut rx = FramedReceiver::new(b, FrameDecoder::new(1 << 10), "a".into());
+//! tx.send_many(vec!["one".into(), "two".into()]).await?;
+//! drop(tx); // the end of the stream is a clean end of frames
+//! assert_eq!(rx.recv().await?.as_deref(), Some(&b"one"[..]));
+//! assert_eq!(rx.recv().await?.as_deref(), Some(&b"two"[..]));
+//! assert_eq!(rx.recv().await?, None);
+//! # Ok::<(), dagger_core::Error>(()) }).unwrap();
+//! ```
 
 use crate::frame::{check_len, FrameDecoder};
 use async_trait::async_trait;
 use bytes::{BufMut, Bytes, BytesMut};
 use dagger_core::{Error, FrameReceiver, FrameSender, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use std::fmt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bytes gathered before a write: large enough to coalesce thousands of small frames per
 /// system call.
@@ -19,16 +41,27 @@ const DIRECT_WRITE: usize = 16 << 10;
 /// Not cancel safe: dropping a `send` future half-way can leave part of a frame on the
 /// wire, after which the peer sees a malformed stream. A send error means the connection is
 /// unusable (as the trait says).
-pub(crate) struct TcpSender {
-    w: OwnedWriteHalf,
+pub struct FramedSender<W> {
+    w: W,
     buf: BytesMut,
     max_len: usize,
     peer: String,
 }
 
-impl TcpSender {
-    pub(crate) fn new(w: OwnedWriteHalf, max_len: usize, peer: String) -> Self {
-        TcpSender {
+impl<W> fmt::Debug for FramedSender<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FramedSender")
+            .field("peer", &self.peer)
+            .field("max_len", &self.max_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: AsyncWrite + Unpin + Send + Sync> FramedSender<W> {
+    /// A sender writing to `w` that refuses payloads longer than `max_len`; `peer` names
+    /// the other end in errors.
+    pub fn new(w: W, max_len: usize, peer: String) -> Self {
+        FramedSender {
             w,
             buf: BytesMut::with_capacity(WRITE_BUFFER),
             max_len,
@@ -65,12 +98,13 @@ impl TcpSender {
             self.w.write_all(&self.buf).await?;
             self.buf.clear();
         }
-        Ok(())
+        // A no-op on sockets; a buffered writer would otherwise hold the frames back.
+        self.w.flush().await
     }
 }
 
 #[async_trait]
-impl FrameSender for TcpSender {
+impl<W: AsyncWrite + Unpin + Send + Sync> FrameSender for FramedSender<W> {
     async fn send(&mut self, frame: Bytes) -> Result<()> {
         check_len(frame.len(), self.max_len)?;
         self.write_frames(std::slice::from_ref(&frame)).await
@@ -87,35 +121,61 @@ impl FrameSender for TcpSender {
     }
 }
 
-/// The receiving half: socket bytes land directly in the frame decoder.
-pub(crate) struct TcpReceiver {
-    r: OwnedReadHalf,
+/// The receiving half: stream bytes land directly in the frame decoder.
+///
+/// A malformed stream (an oversized length, a stream truncated inside a frame) or a read
+/// error fails the receiver: it logs a `tracing::warn!` once, runs its
+/// [shutdown hook](Self::shutdown_with) and returns the typed error, now and on every
+/// later call.
+pub struct FramedReceiver<R> {
+    r: R,
     dec: FrameDecoder,
     peer: String,
     eof: bool,
     /// Set once the connection was closed for an error (so it is logged once).
     closed: bool,
+    shutdown: fn(&R),
 }
 
-impl TcpReceiver {
-    pub(crate) fn new(r: OwnedReadHalf, dec: FrameDecoder, peer: String) -> Self {
-        TcpReceiver {
+impl<R> fmt::Debug for FramedReceiver<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FramedReceiver")
+            .field("peer", &self.peer)
+            .field("decoder", &self.dec)
+            .field("eof", &self.eof)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: AsyncRead + Unpin + Send + Sync> FramedReceiver<R> {
+    /// A receiver reading from `r` through `decoder` (which may already hold bytes read
+    /// during a handshake); `peer` names the other end in errors and logs.
+    pub fn new(r: R, decoder: FrameDecoder, peer: String) -> Self {
+        FramedReceiver {
             r,
-            dec,
+            dec: decoder,
             peer,
             eof: false,
             closed: false,
+            shutdown: |_| {},
         }
     }
 
-    /// Closes the connection after bad input or a broken socket, once, with a warning.
+    /// Sets what to do to the stream when bad input closes the connection: typically shut
+    /// the socket down in both directions, so the peer sees the close even while the
+    /// sending half is still alive elsewhere. By default nothing is done.
+    pub fn shutdown_with(mut self, hook: fn(&R)) -> Self {
+        self.shutdown = hook;
+        self
+    }
+
+    /// Closes the connection after bad input or a broken stream, once, with a warning.
     fn fail(&mut self, e: Error) -> Error {
         if !self.closed {
             self.closed = true;
             tracing::warn!(peer = %self.peer, error = %e, "closing connection");
-            // Shut both directions so the peer sees the close even while our sending half
-            // is still alive elsewhere.
-            let _ = socket2::SockRef::from(self.r.as_ref()).shutdown(std::net::Shutdown::Both);
+            (self.shutdown)(&self.r);
             if !self.dec.is_failed() {
                 self.dec.fail(e.clone());
             }
@@ -125,7 +185,7 @@ impl TcpReceiver {
 }
 
 #[async_trait]
-impl FrameReceiver for TcpReceiver {
+impl<R: AsyncRead + Unpin + Send + Sync> FrameReceiver for FramedReceiver<R> {
     /// # Cancel safety
     /// Cancel safe: bytes already read stay in the decoder for the next call.
     async fn recv(&mut self) -> Result<Option<Bytes>> {
