@@ -1,10 +1,12 @@
-//! Frames over any byte stream: the two halves of an established connection.
+//! Frames over any byte stream: connecting one, and the two halves of an established
+//! connection.
 //!
 //! [`FramedSender`] and [`FramedReceiver`] turn the write and read halves of a socket (TCP,
 //! Unix domain, anything `AsyncWrite` / `AsyncRead`) into a [`Connection`](dagger_core::Connection)'s
 //! [`FrameSender`] and [`FrameReceiver`], with the wire format of [`frame`](crate::frame).
-//! [`Tcp`](crate::Tcp) is built from them; so can a third party's transport be, after it
-//! ran the [`handshake`](crate::handshake) on its own stream.
+//! [`Tcp`](crate::Tcp) is built from them; so can a third party's transport be: it runs
+//! the [`handshake`](crate::handshake) on its own stream (opened with [`connect_within`]),
+//! splits it, and hands the halves to [`connection`].
 //!
 //! ```
 //! use dagger_core::{FrameReceiver, FrameSender};
@@ -25,9 +27,54 @@
 use crate::frame::{check_len, FrameDecoder};
 use async_trait::async_trait;
 use bytes::{BufMut, Bytes, BytesMut};
-use dagger_core::{Error, FrameReceiver, FrameSender, Result};
+use dagger_core::{Connection, Error, FrameReceiver, FrameSender, Result};
 use std::fmt;
+use std::future::Future;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Awaits `connect` (opening a stream to `addr`) for at most `timeout`, with errors that
+/// name the address.
+///
+/// # Errors
+/// [`Error::Transport`] when `connect` fails or the timeout passes first.
+pub async fn connect_within<S>(
+    timeout: Duration,
+    addr: &str,
+    connect: impl Future<Output = std::io::Result<S>>,
+) -> Result<S> {
+    tokio::time::timeout(timeout, connect)
+        .await
+        .map_err(|_| Error::Transport(format!("connecting to {addr} timed out after {timeout:?}")))?
+        .map_err(|e| Error::Transport(format!("cannot connect to {addr}: {e}")))
+}
+
+/// The connection made of the halves `r` and `w` of a stream that finished its handshake.
+///
+/// `decoder` is the one the handshake read with (it may already hold frames the peer sent
+/// right after its proof); from here on it accepts payloads up to `max_frame_len`, as the
+/// sender does. `shutdown` is the receiver's [hook](FramedReceiver::shutdown_with) for bad
+/// input.
+pub fn connection<R, W>(
+    r: R,
+    w: W,
+    mut decoder: FrameDecoder,
+    max_frame_len: usize,
+    peer: String,
+    shutdown: fn(&R),
+) -> Connection
+where
+    R: AsyncRead + Unpin + Send + Sync + 'static,
+    W: AsyncWrite + Unpin + Send + Sync + 'static,
+{
+    decoder.set_max_len(max_frame_len);
+    let receiver = FramedReceiver::new(r, decoder, peer.clone()).shutdown_with(shutdown);
+    Connection {
+        sender: Box::new(FramedSender::new(w, max_frame_len, peer.clone())),
+        receiver: Box::new(receiver),
+        peer,
+    }
+}
 
 /// Bytes gathered before a write: large enough to coalesce thousands of small frames per
 /// system call.

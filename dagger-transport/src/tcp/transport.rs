@@ -2,7 +2,7 @@
 
 use crate::cookie::Cookie;
 use crate::frame::{FrameDecoder, DEFAULT_MAX_FRAME_LEN};
-use crate::framed::{FramedReceiver, FramedSender};
+use crate::framed;
 use crate::handshake::{self, Hello, Role, Side, DEFAULT_HANDSHAKE_TIMEOUT};
 use bytes::Bytes;
 use dagger_core::{Connection, Error, Result};
@@ -93,15 +93,7 @@ impl Tcp {
     /// does not speak this protocol or version.
     pub async fn connect_with_hello(&self, addr: &str) -> Result<(Connection, Hello)> {
         let connect = TcpStream::connect(addr);
-        let stream = tokio::time::timeout(self.handshake_timeout, connect)
-            .await
-            .map_err(|_| {
-                Error::Transport(format!(
-                    "connecting to {addr} timed out after {:?}",
-                    self.handshake_timeout
-                ))
-            })?
-            .map_err(|e| Error::Transport(format!("cannot connect to {addr}: {e}")))?;
+        let stream = framed::connect_within(self.handshake_timeout, addr, connect).await?;
         let peer = stream
             .peer_addr()
             .map(|a| a.to_string())
@@ -131,14 +123,8 @@ impl Tcp {
             &peer,
         )
         .await?;
-        decoder.set_max_len(self.max_frame_len);
         let (r, w) = stream.into_split();
-        let receiver = FramedReceiver::new(r, decoder, peer.clone()).shutdown_with(shut_down);
-        let conn = Connection {
-            sender: Box::new(FramedSender::new(w, self.max_frame_len, peer.clone())),
-            receiver: Box::new(receiver),
-            peer,
-        };
+        let conn = framed::connection(r, w, decoder, self.max_frame_len, peer, shut_down);
         Ok((conn, theirs))
     }
 }

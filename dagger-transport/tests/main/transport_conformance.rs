@@ -13,30 +13,34 @@ fn check(r: conformance::CheckResult) {
     }
 }
 
-#[test]
-fn tcp_conforms() {
-    let (good, wrong) = (Tcp::new("cookie"), Tcp::new("not the cookie"));
-    let limited = Tcp::new("cookie").max_frame_len(1000);
+/// Runs the whole suite: `good` and `wrong` differ in their cookie, `limited` is `good`
+/// with frames of at most 1000 bytes.
+fn conforms(good: &dyn Transport, wrong: &dyn Transport, limited: &dyn Transport, at: &str) {
     check(rt().block_on(conformance::run_all(&Subjects {
-        transport: &good,
-        wrong_cookie: &wrong,
-        limited: &limited,
+        transport: good,
+        wrong_cookie: wrong,
+        limited,
         max_frame_len: 1000,
-        listen_addr: "127.0.0.1:0",
+        listen_addr: at,
     })));
 }
 
 #[test]
+fn tcp_conforms() {
+    let limited = Tcp::new("cookie").max_frame_len(1000);
+    conforms(
+        &Tcp::new("cookie"),
+        &Tcp::new("not the cookie"),
+        &limited,
+        "127.0.0.1:0",
+    );
+}
+
+#[test]
 fn in_process_conforms() {
-    let (good, wrong) = (InProcess::new("cookie"), InProcess::new("not the cookie"));
     let limited = InProcess::new("cookie").max_frame_len(1000);
-    check(rt().block_on(conformance::run_all(&Subjects {
-        transport: &good,
-        wrong_cookie: &wrong,
-        limited: &limited,
-        max_frame_len: 1000,
-        listen_addr: "inproc://",
-    })));
+    let wrong = InProcess::new("not the cookie");
+    conforms(&InProcess::new("cookie"), &wrong, &limited, "inproc://");
 }
 
 #[test]

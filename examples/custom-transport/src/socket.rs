@@ -1,9 +1,9 @@
 //! [`UnixSocket`]: the transport's settings, and how a fresh stream becomes a connection.
 
 use bytes::Bytes;
-use dagger_core::{Connection, Error, Result};
+use dagger_core::{Connection, Result};
 use dagger_transport::frame::{FrameDecoder, DEFAULT_MAX_FRAME_LEN};
-use dagger_transport::framed::{FramedReceiver, FramedSender};
+use dagger_transport::framed;
 use dagger_transport::handshake::{self, Hello, Role, Side, DEFAULT_HANDSHAKE_TIMEOUT};
 use dagger_transport::Cookie;
 use std::time::Duration;
@@ -67,15 +67,7 @@ impl UnixSocket {
     /// Connects to the socket at `path` and runs the handshake.
     pub(crate) async fn dial(&self, path: &str) -> Result<Connection> {
         let connect = UnixStream::connect(path);
-        let stream = tokio::time::timeout(self.handshake_timeout, connect)
-            .await
-            .map_err(|_| {
-                Error::Transport(format!(
-                    "connecting to {path} timed out after {:?}",
-                    self.handshake_timeout
-                ))
-            })?
-            .map_err(|e| Error::Transport(format!("cannot connect to {path}: {e}")))?;
+        let stream = framed::connect_within(self.handshake_timeout, path, connect).await?;
         self.establish(stream, Side::Initiator, path.to_string())
             .await
     }
@@ -99,15 +91,16 @@ impl UnixSocket {
             &peer,
         )
         .await?;
-        // The handshake ran with its own small limit; from here on, the configured one.
-        decoder.set_max_len(self.max_frame_len);
+        // The decoder switches from the handshake's small limit to the configured one.
         let (r, w) = stream.into_split();
-        let receiver = FramedReceiver::new(r, decoder, peer.clone()).shutdown_with(shut_down);
-        Ok(Connection {
-            sender: Box::new(FramedSender::new(w, self.max_frame_len, peer.clone())),
-            receiver: Box::new(receiver),
+        Ok(framed::connection(
+            r,
+            w,
+            decoder,
+            self.max_frame_len,
             peer,
-        })
+            shut_down,
+        ))
     }
 }
 
