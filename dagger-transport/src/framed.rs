@@ -188,7 +188,7 @@ impl<R> fmt::Debug for FramedReceiver<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FramedReceiver")
             .field("peer", &self.peer)
-            .field("decoder", &self.dec)
+            .field("buffered", &self.dec.buffered())
             .field("eof", &self.eof)
             .field("closed", &self.closed)
             .finish_non_exhaustive()

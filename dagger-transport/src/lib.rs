@@ -6,7 +6,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`frame`] | length-prefixed frames and the streaming [`FrameDecoder`](frame::FrameDecoder) |
-//! | [`framed`] | frames over any byte stream: a connection's two halves |
+//! | [`framed`] | frames over any byte stream: connecting one, a connection's two halves |
 //! | [`handshake`] | the versioned hello and the cookie challenge–response |
 //! | [`message`] | frame payloads: postcard messages and raw numeric buffers |
 //! | [`Cookie`] | the cluster's shared secret |
@@ -43,7 +43,7 @@ mod cookie;
 pub mod frame;
 // Frame payloads: postcard messages and raw numeric buffers.
 pub mod message;
-// Frames over any byte stream: the sender and receiver halves.
+// Frames over any byte stream: connecting one, the sender and receiver halves.
 pub mod framed;
 // The hello and the cookie proof that open a connection.
 pub mod handshake;
