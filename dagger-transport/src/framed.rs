@@ -2,7 +2,7 @@
 //! connection.
 //!
 //! [`FramedSender`] and [`FramedReceiver`] turn the write and read halves of a socket (TCP,
-//! Unix domain, anything `AsyncWrite` / `AsyncRead`) into a [`Connection`](dagger_core::Connection)'s
+//! Unix domain, anything `AsyncWrite` / `AsyncRead`) into a [`Connection`]'s
 //! [`FrameSender`] and [`FrameReceiver`], with the wire format of [`frame`](crate::frame).
 //! [`Tcp`](crate::Tcp) is built from them; so can a third party's transport be: it runs
 //! the [`handshake`](crate::handshake) on its own stream (opened with [`connect_within`]),
