@@ -14,7 +14,8 @@
 //! `median_s` and friends time one repetition (all round trips, or all frames).
 
 use crate::frame::encode_frame_into;
-use crate::{InProcess, Tcp};
+use crate::inproc::InProcess;
+use crate::tcp::Tcp;
 use bytes::{Bytes, BytesMut};
 use dagger_core::{Connection, Error, Result, Transport};
 use serde_json::{json, Value};

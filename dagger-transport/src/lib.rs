@@ -6,12 +6,13 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`frame`] | length-prefixed frames and the streaming [`FrameDecoder`](frame::FrameDecoder) |
+//! | [`framed`] | frames over any byte stream: connecting one, a connection's two halves |
 //! | [`handshake`] | the versioned hello and the cookie challenge–response |
 //! | [`message`] | frame payloads: postcard messages and raw numeric buffers |
 //! | [`Cookie`] | the cluster's shared secret |
 //! | [`Tcp`] | frames over TCP sockets ([`TcpListener`]) |
 //! | [`InProcess`] | frames over in-process channels ([`InProcessListener`]) |
-//! | [`conformance`] | checks any `Transport` implementation can run in its tests |
+//! | `conformance` | (feature `conformance`) checks any `Transport` implementation runs in its tests |
 //! | [`bench`](mod@bench) | loopback benchmarks for `cargo xtask bench transport` |
 //!
 //! Every connection starts authenticated: a peer that cannot prove it knows the cookie, or
@@ -34,16 +35,27 @@
 //! assert_eq!((op.as_str(), args.iter().sum::<u32>()), ("sum", 3));
 //! # Ok::<(), dagger_core::Error>(()) }).unwrap();
 //! ```
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-pub mod bench;
-pub mod conformance;
+// The modules bottom to top: each imports only from those above its line.
+// The cluster's shared secret.
 mod cookie;
+// Length-prefixed frames and the streaming decoder.
 pub mod frame;
-pub mod handshake;
-mod inproc;
+// Frame payloads: postcard messages and raw numeric buffers.
 pub mod message;
+// Frames over any byte stream: connecting one, the sender and receiver halves.
+pub mod framed;
+// The hello and the cookie proof that open a connection.
+pub mod handshake;
+// The in-process transport.
+mod inproc;
+// The TCP transport.
 mod tcp;
+// The suite any transport runs in its tests.
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+// Loopback benchmarks of the transports.
+pub mod bench;
 
 pub use cookie::Cookie;
 pub use handshake::{Hello, Role};

@@ -1,3 +1,5 @@
+// Its own test binary: it installs a process-global tracing subscriber (set once per
+// process) to check that faults are logged, which must not catch other tests' events.
 //! Bad bytes from one peer close that peer's connection with a logged, typed error; the
 //! listener and every other connection keep serving.
 //! (Reference: DESIGN.md, "Bad input and faults".)

@@ -304,7 +304,7 @@ pub fn verify_proof(
 /// # Errors
 /// [`Error::Protocol`] for garbage, a version mismatch or a peer that hangs up mid-way;
 /// [`Error::Auth`] for a wrong cookie; [`Error::Transport`] for I/O failures. There is no
-/// timeout here: the caller wraps this future in one.
+/// timeout here: the caller wraps this future in one, or calls [`perform_within`].
 pub async fn perform<S>(
     stream: &mut S,
     decoder: &mut FrameDecoder,
@@ -331,6 +331,28 @@ where
     let got = parse_proof(&read_frame(stream, decoder, "proof", peer).await?)?;
     verify_proof(cookie, side.other(), &our_bytes, &peer_bytes, &got, peer)?;
     Ok(theirs)
+}
+
+/// [`perform`] under `timeout`: what a transport runs on each fresh stream.
+///
+/// # Errors
+/// As [`perform`], and [`Error::Transport`] when `timeout` passes first.
+pub async fn perform_within<S>(
+    timeout: Duration,
+    stream: &mut S,
+    decoder: &mut FrameDecoder,
+    cookie: &Cookie,
+    side: Side,
+    ours: &Hello,
+    peer: &str,
+) -> Result<Hello>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let run = perform(stream, decoder, cookie, side, ours, peer);
+    tokio::time::timeout(timeout, run).await.map_err(|_| {
+        Error::Transport(format!("handshake with {peer} timed out after {timeout:?}"))
+    })?
 }
 
 async fn write_frame<S: AsyncWrite + Unpin>(

@@ -1,6 +1,6 @@
 //! [`TcpListener`]: accepts sockets and handshakes with each one in the background.
 
-use super::Tcp;
+use super::transport::Tcp;
 use crate::handshake::{Hello, Side};
 use async_trait::async_trait;
 use dagger_core::{Connection, Error, Result, TransportListener};
@@ -48,8 +48,19 @@ pub struct TcpListener {
     task: JoinHandle<()>,
 }
 
+impl Tcp {
+    /// Listens on `addr` (`host:port`; port 0 picks a free one) and returns the concrete
+    /// listener, whose [`TcpListener::accept_with_hello`] also gives the peer's hello.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] when the address cannot be bound.
+    pub async fn bind(&self, addr: &str) -> Result<TcpListener> {
+        TcpListener::bind(self.clone(), addr).await
+    }
+}
+
 impl TcpListener {
-    pub(crate) async fn bind(tcp: Tcp, addr: &str) -> Result<TcpListener> {
+    async fn bind(tcp: Tcp, addr: &str) -> Result<TcpListener> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Error::Transport(format!("cannot listen on {addr}: {e}")))?;

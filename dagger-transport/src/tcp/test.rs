@@ -1,5 +1,8 @@
-use super::*;
-use crate::handshake::PROTOCOL_VERSION;
+use super::transport::Tcp;
+use crate::handshake::{Role, PROTOCOL_VERSION};
+use bytes::Bytes;
+use dagger_core::{Error, Result, Transport, TransportListener};
+use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
 /// Runs a test body on a 2-thread runtime; a failed step surfaces as the test's error.

@@ -6,6 +6,7 @@
 //! runs on its own thread that enters its namespace with `setns(2)`: a thread's network
 //! namespace decides where the sockets it creates live.
 
+use crate::common::current_thread_rt;
 use bytes::Bytes;
 use dagger_core::{Error, Transport};
 use dagger_transport::Tcp;
@@ -89,13 +90,6 @@ fn in_netns<T: Send + 'static>(
         assert_eq!(rc, 0, "setns({ns}): {}", std::io::Error::last_os_error());
         f()
     })
-}
-
-fn current_thread_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

@@ -3,12 +3,7 @@
 use dagger_core::{Error, Transport, TransportListener};
 use dagger_transport::{InProcess, Role};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use crate::common::current_thread_rt as rt;
 
 #[test]
 fn a_name_is_taken_until_its_listener_drops() {
