@@ -168,6 +168,16 @@ impl Cluster {
             .collect()
     }
 
+    /// Worker `to` if it is connected, else `WorkerLost`.
+    fn live_worker(&self, to: WorkerId) -> Result<Arc<RemoteWorker>> {
+        self.worker(to)
+            .filter(|w| w.alive.load(Ordering::Acquire))
+            .ok_or(Error::WorkerLost {
+                worker: to,
+                chunk: None,
+            })
+    }
+
     pub(super) fn worker(&self, id: WorkerId) -> Option<Arc<RemoteWorker>> {
         self.workers.read().iter().find(|w| w.id == id).cloned()
     }
@@ -199,13 +209,7 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self
-            .worker(to)
-            .filter(|w| w.alive.load(Ordering::Acquire))
-            .ok_or(Error::WorkerLost {
-                worker: to,
-                chunk: None,
-            })?;
+        let w = self.live_worker(to)?;
         self.inflight.lock().insert(run.task, (to, completer));
         self.sent_at.lock().insert(run.task, Instant::now());
         w.inflight.fetch_add(1, Ordering::Relaxed);
@@ -218,13 +222,7 @@ impl Cluster {
         reply: Reply,
         msg: impl FnOnce(u64) -> ToWorker,
     ) -> Result<()> {
-        let w = self
-            .worker(to)
-            .filter(|w| w.alive.load(Ordering::Acquire))
-            .ok_or(Error::WorkerLost {
-                worker: to,
-                chunk: None,
-            })?;
+        let w = self.live_worker(to)?;
         let req = self.next_req.fetch_add(1, Ordering::Relaxed);
         self.requests.lock().insert(req, (to, reply));
         w.push(|o| o.other.push(msg(req)));

@@ -16,12 +16,45 @@ use crate::sync;
 use crate::task::{Cell, Header, Job, Outcome, Pin, Task};
 use dagger_core::{Error, Options, ProcessorId, ProcessorInfo, Result, Scope, TaskId};
 use serde::{de::DeserializeOwned, Serialize};
+use smallvec::SmallVec;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The id of the next task spawned in this process (ids are unique per process).
 static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
+
+/// What a new task's arguments say: the tasks it waits for and the scopes of its data.
+struct Inputs {
+    deps: SmallVec<[Arc<dyn Job>; 4]>,
+    /// The ids of `deps`, for the `Spawned` event (read from the handles, not the tasks).
+    dep_ids: SmallVec<[TaskId; 4]>,
+    scopes: Vec<Scope>,
+}
+
+impl Inputs {
+    // Inlined: this is the spawn path, it must cost what the loop written in place did.
+    #[inline(always)]
+    fn of(args: &impl Args) -> Self {
+        let mut deps: SmallVec<[Arc<dyn Job>; 4]> = SmallVec::new();
+        let mut dep_ids: SmallVec<[TaskId; 4]> = SmallVec::new();
+        let mut scopes: Vec<Scope> = Vec::new();
+        args.visit(&mut |d, s| {
+            if let Some(d) = d {
+                deps.push(d.job);
+                dep_ids.push(d.id);
+            }
+            if let Some(s) = s {
+                scopes.push(s.clone());
+            }
+        });
+        Inputs {
+            deps,
+            dep_ids,
+            scopes,
+        }
+    }
+}
 
 impl Context {
     /// `opts` within this view's workers (borrowed as is when the view is unrestricted).
@@ -178,18 +211,11 @@ impl Context {
         R: Send + Sync + 'static,
     {
         let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
-        let mut deps: smallvec::SmallVec<[Arc<dyn Job>; 4]> = smallvec::SmallVec::new();
-        let mut dep_ids: smallvec::SmallVec<[TaskId; 4]> = smallvec::SmallVec::new();
-        let mut scopes: Vec<Scope> = Vec::new();
-        args.visit(&mut |d, s| {
-            if let Some(d) = d {
-                deps.push(d.job);
-                dep_ids.push(d.id);
-            }
-            if let Some(s) = s {
-                scopes.push(s.clone());
-            }
-        });
+        let Inputs {
+            deps,
+            dep_ids,
+            scopes,
+        } = Inputs::of(&args);
         let opts = self.restricted(opts);
         let placed = self.place(&opts, &scopes);
         let header = Header::new(
@@ -213,12 +239,7 @@ impl Context {
 
     /// Registers a new task with its dependencies and queues it once they are done (or fails
     /// it at once with `error`).
-    fn submit(
-        &self,
-        job: Arc<dyn Job>,
-        deps: smallvec::SmallVec<[Arc<dyn Job>; 4]>,
-        error: Option<Error>,
-    ) {
+    fn submit(&self, job: Arc<dyn Job>, deps: SmallVec<[Arc<dyn Job>; 4]>, error: Option<Error>) {
         sync::record(&job);
         if let Some(e) = error {
             let ready = job.fail(e);
@@ -333,18 +354,11 @@ impl Context {
         };
         let opts = &*self.restricted(opts);
         let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
-        let mut deps: smallvec::SmallVec<[Arc<dyn Job>; 4]> = smallvec::SmallVec::new();
-        let mut dep_ids: smallvec::SmallVec<[TaskId; 4]> = smallvec::SmallVec::new();
-        let mut scopes: Vec<Scope> = Vec::new();
-        args.visit(&mut |d, s| {
-            if let Some(d) = d {
-                deps.push(d.job);
-                dep_ids.push(d.id);
-            }
-            if let Some(s) = s {
-                scopes.push(s.clone());
-            }
-        });
+        let Inputs {
+            deps,
+            dep_ids,
+            scopes,
+        } = Inputs::of(&args);
         let scope = effective_scope(opts, &scopes);
         let header = Header::new(
             id,
