@@ -51,11 +51,11 @@ mod executor;
 // Cooperative cancellation from inside a running task.
 mod cancel;
 
-// Task arguments: plain values, handles, lists, meta inputs.
-mod args;
-
 // Handles to results: DTask and Chunk.
 mod handle;
+
+// Task arguments: plain values, handles, lists, meta inputs.
+mod args;
 
 // Structured waiting (`Context::sync`).
 mod sync;
