@@ -490,8 +490,9 @@ where
     delayed_registered(f, args)
 }
 
-/// [`delayed_fn`] with options: the former name of [`delayed_registered_with`].
-pub fn delayed_fn_with<A, V, R>(opts: impl Into<Options>, f: Registered<V, R>, args: A) -> Thunk<R>
+/// [`delayed_fn`] with options: the former name of [`delayed_registered_with`], with its
+/// former signature (owned options).
+pub fn delayed_fn_with<A, V, R>(opts: Options, f: Registered<V, R>, args: A) -> Thunk<R>
 where
     A: IntoLazyArgs,
     <<A::Lazy as LazyArgs>::Eager as IntoArgs>::Args: RemoteArgs + Args<Values = V>,

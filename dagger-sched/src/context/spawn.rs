@@ -318,20 +318,15 @@ impl Context {
     }
 
     /// [`Context::spawn_fn`] with options: the former name of
-    /// [`Context::spawn_registered_with`].
-    pub fn spawn_fn_with<A, V, R>(
-        &self,
-        opts: impl Into<Options>,
-        f: Registered<V, R>,
-        args: A,
-    ) -> DTask<R>
+    /// [`Context::spawn_registered_with`], with its former signature (borrowed options).
+    pub fn spawn_fn_with<A, V, R>(&self, opts: &Options, f: Registered<V, R>, args: A) -> DTask<R>
     where
         A: IntoArgs,
         A::Args: RemoteArgs + Args<Values = V>,
         V: Send + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.spawn_registered_with(opts, f, args)
+        self.spawn_registered_inner(opts, f, args)
     }
 
     /// Spawns a registered function with borrowed options (the lazy graph keeps its own).
