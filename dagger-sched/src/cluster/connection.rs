@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 impl Cluster {
-    /// Starts listening and launches `config.workers` processes.
+    /// Starts the I/O runtime and listens for workers (the builder then launches them with
+    /// [`Cluster::launch`]).
     pub(crate) fn start(
         config: ClusterConfig,
         pool: Arc<Pool>,
