@@ -78,3 +78,18 @@ impl Options {
         self
     }
 }
+
+/// Borrowed options, cloned: lets every `*_with` call take `opts: impl Into<Options>`, so
+/// both `&opts` and `opts` can be passed.
+///
+/// ```
+/// use dagger_core::Options;
+/// let o = Options::new().name("load");
+/// let copy: Options = (&o).into();
+/// assert_eq!(copy, o);
+/// ```
+impl From<&Options> for Options {
+    fn from(o: &Options) -> Self {
+        o.clone()
+    }
+}

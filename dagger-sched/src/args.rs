@@ -7,17 +7,9 @@
 //! as one tuple: `ctx.spawn(|(a, b)| a + b, (&p, 3))`.
 
 use crate::handle::{Chunk, DTask};
-use crate::task::Job;
+use crate::task::Dependency;
 use dagger_core::{Error, Result, Scope};
 use std::sync::Arc;
-
-/// A task an argument waits for (opaque outside this crate).
-pub struct Dependency {
-    pub(crate) job: Arc<dyn Job>,
-    /// The task's id, from the handle: reading it from the task would touch a cache line the
-    /// thread running that task is writing.
-    pub(crate) id: dagger_core::TaskId,
-}
 
 /// One resolved argument, as stored inside a task until it runs.
 pub trait Arg: Send + 'static {
@@ -87,39 +79,44 @@ impl<T: Send + 'static> IntoArg for Val<T> {
     }
 }
 
-// Plain values are arguments of eager tasks and of lazy thunks alike: one list serves both.
+/// Calls macro `$m` with every plain type (numbers, `bool`, `char`, strings): they are
+/// arguments of eager tasks and of lazy thunks alike, and this one list serves both (the
+/// lazy side, higher up, implements its trait with it).
+macro_rules! for_plain_types {
+    ($m:ident) => {
+        $m!(
+            i8,
+            i16,
+            i32,
+            i64,
+            i128,
+            isize,
+            u8,
+            u16,
+            u32,
+            u64,
+            u128,
+            usize,
+            f32,
+            f64,
+            bool,
+            char,
+            String,
+            &'static str
+        );
+    };
+}
+pub(crate) use for_plain_types;
+
 macro_rules! plain_args {
     ($($t:ty),*) => {$(
         impl IntoArg for $t {
             type Arg = Val<$t>;
             fn into_arg(self) -> Val<$t> { Val(self) }
         }
-        impl crate::lazy::IntoLazyArg for $t {
-            type Lazy = Val<$t>;
-            fn into_lazy(self) -> Val<$t> { Val(self) }
-        }
     )*};
 }
-plain_args!(
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    f32,
-    f64,
-    bool,
-    char,
-    String,
-    &'static str
-);
+for_plain_types!(plain_args);
 
 impl<T: Send + 'static> IntoArg for Vec<T> {
     type Arg = Val<Vec<T>>;
@@ -207,6 +204,12 @@ impl<T: Clone + Send + Sync + 'static> IntoArg for &Chunk<T> {
 #[derive(Clone)]
 pub struct All<T>(pub Vec<DTask<T>>);
 
+impl<T: 'static> std::fmt::Debug for All<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("All").field(&self.0).finish()
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> Arg for All<T> {
     type Value = Vec<T>;
     fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
@@ -222,6 +225,42 @@ impl<T: Clone + Send + Sync + 'static> Arg for All<T> {
 impl<T: Clone + Send + Sync + 'static> IntoArg for All<T> {
     type Arg = All<T>;
     fn into_arg(self) -> All<T> {
+        self
+    }
+}
+
+/// An input passed as its [`Chunk`] rather than its value (the `meta` option of the
+/// reference), for eager tasks: `ctx.spawn(f, (Meta(t.clone()),))`.
+///
+/// ```
+/// use dagger_sched::{Context, Meta};
+/// let ctx = Context::builder().threads(1).build();
+/// let t = ctx.spawn(|()| 5u8, ());
+/// let owner = ctx.spawn(|(c,)| c.owner(), (Meta(t.clone()),));
+/// assert_eq!(owner.fetch().unwrap(), ctx.worker_id());
+/// ```
+#[derive(Clone)]
+pub struct Meta<T>(pub DTask<T>);
+
+impl<T: 'static> std::fmt::Debug for Meta<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Meta").field(&self.0).finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> Arg for Meta<T> {
+    type Value = Chunk<T>;
+    fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
+        f(Some(self.0.dependency()), None)
+    }
+    fn resolve(self) -> Result<Chunk<T>> {
+        self.0.chunk()
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoArg for Meta<T> {
+    type Arg = Meta<T>;
+    fn into_arg(self) -> Meta<T> {
         self
     }
 }

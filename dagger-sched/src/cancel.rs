@@ -4,38 +4,10 @@
 //! (fetch returns `Cancelled`, dependents fail) and tells the body through
 //! [`is_cancelled`]; [`sleep`] is a sleep that ends early when the task is cancelled.
 
-use crate::task::Header;
+use crate::task::with_current;
 use dagger_core::{Error, Result, TaskId};
-use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-thread_local! {
-    static CURRENT: Cell<*const Header> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Restores the previously current task when a body returns.
-pub(crate) struct Entered(*const Header);
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.0));
-    }
-}
-
-/// Marks `h` as the task running on this thread until the guard drops.
-pub(crate) fn enter(h: &Header) -> Entered {
-    Entered(CURRENT.with(|c| c.replace(h as *const Header)))
-}
-
-fn with_current<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
-    CURRENT.with(|c| {
-        let p = c.get();
-        // SAFETY: the pointer is set only while the task's `run` holds an `Arc` to it, and
-        // reset by `Entered` before that `Arc` is released.
-        f(unsafe { p.as_ref() })
-    })
-}
 
 /// The id of the task running on this thread, if any.
 pub fn current_task() -> Option<TaskId> {

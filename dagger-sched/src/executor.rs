@@ -9,7 +9,7 @@
 //! tasks in, a pool thread that emptied the injector lets it fill before looking again, so
 //! the spawner does not pay a cache miss per push (see [`let_queue_fill`]).
 
-use crate::task::{Job, Pin};
+use crate::task::{Job, Parking, Pin};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
 use crossbeam_utils::CachePadded;
@@ -21,16 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// A way to wake one parked thread.
-#[derive(Clone)]
-pub(crate) struct Parking(Unparker);
-
-impl Parking {
-    pub fn unpark(&self) {
-        self.0.unpark();
-    }
-}
 
 struct ThreadSlot {
     stealer: Stealer<Arc<dyn Job>>,
@@ -65,7 +55,11 @@ thread_local! {
 
 impl Pool {
     /// Starts `threads` threads. The handles are returned so the owner can join them.
-    pub fn start(threads: usize, worker: WorkerId, name: &str) -> (Arc<Pool>, Vec<JoinHandle<()>>) {
+    pub(crate) fn start(
+        threads: usize,
+        worker: WorkerId,
+        name: &str,
+    ) -> (Arc<Pool>, Vec<JoinHandle<()>>) {
         let threads = threads.max(1);
         let mut deques = Vec::new();
         let mut parkers = Vec::new();
@@ -117,12 +111,12 @@ impl Pool {
     }
 
     /// Number of threads.
-    pub fn threads(&self) -> usize {
+    pub(crate) fn threads(&self) -> usize {
         self.slots.len()
     }
 
     /// Asks every thread to exit once idle.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
         for s in &self.slots {
             s.unparker.unpark();
@@ -130,7 +124,7 @@ impl Pool {
     }
 
     /// Queues a ready task.
-    pub fn schedule(self: &Arc<Self>, job: Arc<dyn Job>) {
+    pub(crate) fn schedule(self: &Arc<Self>, job: Arc<dyn Job>) {
         match &job.header().pin {
             Pin::Any => {
                 let pushed_locally = LOCAL.with(|l| match &*l.borrow() {

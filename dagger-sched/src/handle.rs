@@ -1,7 +1,8 @@
 //! Handles to results: [`DTask`] (an eager task) and [`Chunk`] (a finished, stored result).
 
 use crate::executor::{self, Pool};
-use crate::task::{processor_of, Cell, Job};
+use crate::site::Site;
+use crate::task::{processor_of, Cell, Dependency, HandleTracker, Job};
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, TaskId, WorkerId};
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 pub struct DTask<T> {
     pub(crate) cell: Arc<dyn Cell<T>>,
     /// Counts handles for results that live on other workers (none for local results).
-    pub(crate) tracker: Option<Arc<dyn crate::task::HandleTracker>>,
+    pub(crate) tracker: Option<Arc<dyn HandleTracker>>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) worker: WorkerId,
     /// The task's id, kept here so that naming the task never reads the task itself.
@@ -63,8 +64,8 @@ impl<T: Send + Sync + 'static> DTask<T> {
     }
 
     /// What a task taking this one as an argument waits for.
-    pub(crate) fn dependency(&self) -> crate::args::Dependency {
-        crate::args::Dependency {
+    pub(crate) fn dependency(&self) -> Dependency {
+        Dependency {
             job: self.job(),
             id: self.id,
         }
@@ -113,6 +114,23 @@ impl<T: Send + Sync + 'static> DTask<T> {
                 scope: Scope::Any,
             }),
             Some(e) => Err(e),
+        }
+    }
+
+    /// Where this task's result is (its owner and size).
+    pub fn site(&self) -> Site {
+        match self.cell.location() {
+            Some(l) => Site {
+                owner: l.owner,
+                size: l.size,
+            },
+            None => Site {
+                owner: self.worker,
+                size: match self.cell.result() {
+                    Some(Ok(v)) => crate::size::size_of_value(v),
+                    _ => 0,
+                },
+            },
         }
     }
 

@@ -6,9 +6,10 @@
 //! unless the thunk's options say `persist` (keep the result while the thunk lives) or
 //! `cache` (keep it and reuse it in later computations).
 
-use crate::args::{Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
-use crate::cluster::{Registered, RemoteArgs};
-use crate::context::Context;
+use crate::args::{for_plain_types, Args, IntoArg, IntoArgs, Meta, Val, ValuesOf};
+use crate::cluster::lineage::RemoteArgs;
+use crate::cluster::registry::Registered;
+use crate::context::state::Context;
 use crate::handle::{Chunk, DTask};
 use dagger_core::{Options, Result, Scope};
 use parking_lot::Mutex;
@@ -23,6 +24,12 @@ static NEXT_THUNK: AtomicU64 = AtomicU64::new(1);
 
 /// The tasks spawned so far in one computation, by thunk id (each a boxed `DTask<T>`).
 pub struct Memo(HashMap<u64, Box<dyn Any + Send + Sync>>);
+
+impl fmt::Debug for Memo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Memo({} tasks)", self.0.len())
+    }
+}
 
 /// A thunk of any result type, as the graph walk sees it.
 pub trait AnyThunk: Send + Sync {
@@ -274,6 +281,16 @@ impl<T: Clone + Send + Sync + 'static> IntoLazyArg for Val<T> {
     }
 }
 
+macro_rules! plain_lazy_args {
+    ($($t:ty),*) => {$(
+        impl IntoLazyArg for $t {
+            type Lazy = Val<$t>;
+            fn into_lazy(self) -> Val<$t> { Val(self) }
+        }
+    )*};
+}
+for_plain_types!(plain_lazy_args);
+
 impl<T: Clone + Send + Sync + 'static> IntoLazyArg for Vec<T> {
     type Lazy = Val<Vec<T>>;
     fn into_lazy(self) -> Val<Vec<T>> {
@@ -281,29 +298,8 @@ impl<T: Clone + Send + Sync + 'static> IntoLazyArg for Vec<T> {
     }
 }
 
-/// An input passed as its [`Chunk`] rather than its value (the `meta` option of the
-/// reference), for eager tasks: `ctx.spawn(f, (Meta(t.clone()),))`.
-#[derive(Clone)]
-pub struct Meta<T>(pub DTask<T>);
-
-impl<T: Send + Sync + 'static> Arg for Meta<T> {
-    type Value = Chunk<T>;
-    fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
-        f(Some(self.0.dependency()), None)
-    }
-    fn resolve(self) -> Result<Chunk<T>> {
-        self.0.chunk()
-    }
-}
-
-impl<T: Send + Sync + 'static> IntoArg for Meta<T> {
-    type Arg = Meta<T>;
-    fn into_arg(self) -> Meta<T> {
-        self
-    }
-}
-
 /// A thunk input passed as its [`Chunk`] (built by [`delayed_meta`]).
+#[derive(Debug)]
 pub struct MetaThunk<T>(Thunk<T>);
 
 impl<T: Send + Sync + 'static> LazyArg for MetaThunk<T> {
@@ -379,14 +375,37 @@ where
     delayed_with(Options::default(), f, args)
 }
 
-/// [`delayed`] with options (`get_result`, `persist`, `cache`, `scope`, `name`, …).
-pub fn delayed_with<A, F, R>(opts: Options, f: F, args: A) -> Thunk<R>
+/// [`delayed`] with options (`get_result`, `persist`, `cache`, `scope`, `name`, …), given
+/// first, owned or borrowed.
+///
+/// ```
+/// use dagger_sched::{delayed, delayed_with, Context, Options};
+/// let ctx = Context::builder().threads(1).build();
+/// let opts = Options::new().name("double").persist(true);
+/// let a = delayed_with(&opts, |(x,)| 2 * x, (21,));
+/// let b = delayed_with(opts, |(a,)| a + 0, (&a,));
+/// assert_eq!(b.collect(&ctx).unwrap(), 42);
+/// ```
+pub fn delayed_with<A, F, R>(opts: impl Into<Options>, f: F, args: A) -> Thunk<R>
 where
     A: IntoLazyArgs,
     F: Fn(LazyValuesOf<A>) -> R + Send + Sync + 'static,
     R: Send + Sync + 'static,
 {
-    make(opts, f, args.into_lazy())
+    make(opts.into(), f, args.into_lazy())
+}
+
+/// A thunk node over `inputs` whose task `make` spawns.
+fn thunk<T>(opts: Options, inputs: Vec<Arc<dyn AnyThunk>>, make: Make<T>) -> Thunk<T> {
+    Thunk {
+        node: Arc::new(ThunkNode {
+            id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
+            opts,
+            inputs,
+            make,
+            kept: Mutex::new(None),
+        }),
+    }
 }
 
 fn make<L, F, R>(opts: Options, f: F, lazy: L) -> Thunk<R>
@@ -404,28 +423,63 @@ where
             Ok(f(v))
         })
     });
-    Thunk {
-        node: Arc::new(ThunkNode {
-            id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
-            opts,
-            inputs,
-            make,
-            kept: Mutex::new(None),
-        }),
-    }
+    thunk(opts, inputs, make)
 }
 
 /// A thunk running a registered function (see [`register!`](crate::register)), so a lazy
 /// graph can run on worker processes: at `compute` it is spawned with
-/// [`Context::spawn_fn`](crate::Context::spawn_fn).
+/// [`Context::spawn_registered`](crate::Context::spawn_registered).
 ///
 /// ```
 /// dagger_sched::register! { fn twice(x: i64) -> i64 { 2 * x } }
 /// let ctx = dagger_sched::Context::builder().threads(1).build();
-/// let a = dagger_sched::delayed_fn(TWICE, (21i64,));
-/// let b = dagger_sched::delayed_fn(TWICE, (&a,));
+/// let a = dagger_sched::delayed_registered(TWICE, (21i64,));
+/// let b = dagger_sched::delayed_registered(TWICE, (&a,));
 /// assert_eq!(b.collect(&ctx).unwrap(), 84);
 /// ```
+pub fn delayed_registered<A, V, R>(f: Registered<V, R>, args: A) -> Thunk<R>
+where
+    A: IntoLazyArgs,
+    <<A::Lazy as LazyArgs>::Eager as IntoArgs>::Args: RemoteArgs + Args<Values = V>,
+    V: Send + 'static,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    delayed_registered_with(Options::default(), f, args)
+}
+
+/// [`delayed_registered`] with options, given first, owned or borrowed.
+///
+/// ```
+/// use dagger_sched::{delayed_registered_with, Context, Options};
+/// dagger_sched::register! { fn plus_one(x: i64) -> i64 { x + 1 } }
+/// let ctx = dagger_sched::Context::builder().threads(1).build();
+/// let opts = Options::new().name("plus one");
+/// let a = delayed_registered_with(&opts, PLUS_ONE, (1i64,));
+/// let b = delayed_registered_with(opts, PLUS_ONE, (&a,));
+/// assert_eq!(b.collect(&ctx).unwrap(), 3);
+/// ```
+pub fn delayed_registered_with<A, V, R>(
+    opts: impl Into<Options>,
+    f: Registered<V, R>,
+    args: A,
+) -> Thunk<R>
+where
+    A: IntoLazyArgs,
+    <<A::Lazy as LazyArgs>::Eager as IntoArgs>::Args: RemoteArgs + Args<Values = V>,
+    V: Send + 'static,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    let opts = opts.into();
+    let lazy = args.into_lazy();
+    let inputs = lazy.inputs();
+    let task_opts = opts.clone();
+    let make: Make<R> = Box::new(move |ctx, memo| {
+        ctx.spawn_registered_inner(&task_opts, f, lazy.materialize(memo))
+    });
+    thunk(opts, inputs, make)
+}
+
+/// A thunk running a registered function: the former name of [`delayed_registered`].
 pub fn delayed_fn<A, V, R>(f: Registered<V, R>, args: A) -> Thunk<R>
 where
     A: IntoLazyArgs,
@@ -433,10 +487,11 @@ where
     V: Send + 'static,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    delayed_fn_with(Options::default(), f, args)
+    delayed_registered(f, args)
 }
 
-/// [`delayed_fn`] with options.
+/// [`delayed_fn`] with options: the former name of [`delayed_registered_with`], with its
+/// former signature (owned options).
 pub fn delayed_fn_with<A, V, R>(opts: Options, f: Registered<V, R>, args: A) -> Thunk<R>
 where
     A: IntoLazyArgs,
@@ -444,20 +499,7 @@ where
     V: Send + 'static,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    let lazy = args.into_lazy();
-    let inputs = lazy.inputs();
-    let task_opts = opts.clone();
-    let make: Make<R> =
-        Box::new(move |ctx, memo| ctx.spawn_fn_with(&task_opts, f, lazy.materialize(memo)));
-    Thunk {
-        node: Arc::new(ThunkNode {
-            id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
-            opts,
-            inputs,
-            make,
-            kept: Mutex::new(None),
-        }),
-    }
+    delayed_registered_with(opts, f, args)
 }
 
 /// A thunk whose body receives its input thunks as [`Chunk`]s, not values (the `meta`

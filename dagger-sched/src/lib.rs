@@ -29,38 +29,95 @@
 //! let a = delayed(|(x,)| x + 1, (1i64,));
 //! let b = ctx.spawn(|(a,)| a + 1, (&a,));
 //! ```
-#![warn(missing_docs)]
 
-mod args;
-mod cancel;
-mod cluster;
-mod context;
-mod executor;
-mod handle;
-mod lazy;
-mod observe;
+// Modules, bottom to top: each imports only modules listed above it (checked by
+// `scripts/check-layers.py`). Blank lines keep `rustfmt` from sorting them.
+
+// Deep sizes of values, by type (chunk metadata and the placement cost).
 mod size;
-mod sync;
+
+// Task events and the observers that hear them.
+mod observe;
+
+// Where data is and how to reach it: Site, Location, ArgRef, Recompute.
+mod site;
+
+// One task: header, typed cell, dependency, parking, the current task.
 mod task;
 
-pub use args::{All, Arg, Args, Dependency, IntoArg, IntoArgs, Val, ValuesOf};
+// The per-process thread pool that runs ready tasks.
+mod executor;
+
+// Cooperative cancellation from inside a running task.
+mod cancel;
+
+// Handles to results: DTask and Chunk.
+mod handle;
+
+// Task arguments: plain values, handles, lists, meta inputs.
+mod args;
+
+// Structured waiting (`Context::sync`).
+mod sync;
+
+// The driver's side of a cluster and the vocabulary it shares with workers.
+mod cluster;
+
+// Context: builder, accessors, the eager API.
+mod context;
+
+// The lazy API: thunks computed on demand.
+mod lazy;
+
+// The worker's serve loop (runs its tasks on a Context of its own).
+mod worker;
+
+// The user API.
+pub use args::{All, Meta, Val};
 pub use cancel::{current_task, is_cancelled, sleep};
-pub use cluster::{
-    invoke, live_value, local_piece, myid, pinned_count, postcard_codec, registered_names, serve,
-    set_default_transport, set_result_store_factory, set_telemetry, ArgRef, ArgValue, DecodeArgs,
-    ItemRef, LineageArg, LiveInvoke, MemoryResults, Pinned, Recompute, Registered, Registration,
-    RemoteArg, RemoteArgs, ResultStoreFactory, Site, Telemetry, TransportFactory, WorkerProgram,
-};
+pub use cluster::{local_piece, pinned_count, registered_names, Pinned, Registered};
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
 pub use executor::current_processor;
 pub use handle::{fetch_all, Chunk, DTask, FetchAll};
 pub use lazy::{
-    delayed, delayed_fn, delayed_fn_with, delayed_meta, delayed_with, AnyThunk, IntoLazyArg,
-    IntoLazyArgs, IntoMetaArgs, LazyArg, LazyArgs, LazyValuesOf, Memo, Meta, MetaThunk, Thunk,
+    delayed, delayed_fn, delayed_fn_with, delayed_meta, delayed_registered,
+    delayed_registered_with, delayed_with, MetaThunk, Thunk,
 };
 pub use observe::{set_default_observer, Observer, TaskEvent, TaskEventKind};
+pub use site::Site;
 pub use size::{register_size, size_of_value};
+pub use worker::myid;
+
+// The argument traits: the bounds of `spawn`, `delayed` and their kin, for code generic
+// over what it passes.
+pub use args::{Arg, Args, IntoArg, IntoArgs, ValuesOf};
+pub use lazy::{IntoLazyArg, IntoLazyArgs, IntoMetaArgs, LazyArg, LazyArgs, LazyValuesOf};
+
+// Process-wide extension points, installed once per process (the `dagger` facade installs
+// TCP, the profiler's telemetry and the spilling result store; `dagger::init` calls `serve`
+// in a worker process).
+pub use cluster::{
+    live_value, postcard_codec, set_default_transport, set_result_store_factory, set_telemetry,
+    MemoryResults, ResultStoreFactory, Telemetry, TransportFactory, WorkerProgram,
+};
+pub use worker::serve;
+
+// Plumbing, exported at these paths because sibling crates and macro expansions name them:
+// `register!` expands to `Registration`, `invoke` and `ArgValue`; crates that add argument
+// kinds (dagger-shard's sharded values, dagger-array's lazy graph) implement `Arg`/`LazyArg`
+// with `Dependency`, `AnyThunk` and `Memo`; the rest is what registered-function arguments
+// travel as. Not part of the user API.
+#[doc(hidden)]
+pub use cluster::{
+    invoke, ArgValue, DecodeArgs, LineageArg, LiveInvoke, Registration, RemoteArg, RemoteArgs,
+};
+#[doc(hidden)]
+pub use lazy::{AnyThunk, Memo};
+#[doc(hidden)]
+pub use site::{ArgRef, ItemRef, Recompute};
+#[doc(hidden)]
+pub use task::Dependency;
 
 /// Items the [`register!`] macro expands to; not part of the API.
 #[doc(hidden)]

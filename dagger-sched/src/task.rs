@@ -1,17 +1,75 @@
-//! One task: its header (identity, state, dependents) and its typed cell (body and result).
+//! One task: its header (identity, state, dependents) and its typed cell (body and result),
+//! plus what everything above needs to name a task: the [`Dependency`] an argument waits
+//! for, the [`Parking`] a waiter leaves, and which task the current thread is running.
 //!
 //! A task is one allocation: `Arc<Task<T, F>>`. The executor sees it as `Arc<dyn Job>`, a
 //! handle sees it as `Arc<dyn Cell<T>>`; both point at the same memory, so spawning costs one
 //! allocation and finishing one task never touches a global lock.
 
-use crate::executor::Parking;
 use crate::observe::{Observers, TaskEventKind};
+use crate::site::{Location, Recompute};
+use crossbeam_utils::sync::Unparker;
 use dagger_core::{Error, Failure, ProcessorId, TaskId, WorkerId};
 use parking_lot::Mutex;
 use std::any::Any;
+use std::cell::Cell as ThreadCell;
+use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+
+/// A way to wake one parked thread (a waiter registered on a task).
+#[derive(Clone)]
+pub(crate) struct Parking(pub(crate) Unparker);
+
+impl Parking {
+    pub(crate) fn unpark(&self) {
+        self.0.unpark();
+    }
+}
+
+/// A task an argument waits for (opaque outside this crate).
+pub struct Dependency {
+    pub(crate) job: Arc<dyn Job>,
+    /// The task's id, from the handle: reading it from the task would touch a cache line the
+    /// thread running that task is writing.
+    pub(crate) id: TaskId,
+}
+
+impl fmt::Debug for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dependency({})", self.id)
+    }
+}
+
+thread_local! {
+    /// The header of the task whose body runs on this thread (null: none).
+    static CURRENT: ThreadCell<*const Header> = const { ThreadCell::new(std::ptr::null()) };
+}
+
+/// Restores the previously current task when a body returns.
+pub(crate) struct Entered(*const Header);
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// Marks `h` as the task running on this thread until the guard drops.
+pub(crate) fn enter(h: &Header) -> Entered {
+    Entered(CURRENT.with(|c| c.replace(h as *const Header)))
+}
+
+/// Calls `f` with the header of the task running on this thread, if any.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
+    CURRENT.with(|c| {
+        let p = c.get();
+        // SAFETY: the pointer is set only while the task's `run` holds an `Arc` to it, and
+        // reset by `Entered` before that `Arc` is released.
+        f(unsafe { p.as_ref() })
+    })
+}
 
 /// Where a ready task may run among this process's threads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +112,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub fn new(
+    pub(crate) fn new(
         id: TaskId,
         name: Option<Arc<str>>,
         pin: Pin,
@@ -80,12 +138,12 @@ impl Header {
     }
 
     /// Whether the result (value or error) is there.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.done.load(Ordering::Acquire)
     }
 
     /// Registers `job` to be told when this task finishes; `false` if it already has.
-    pub fn add_dependent(&self, job: &Arc<dyn Job>) -> bool {
+    pub(crate) fn add_dependent(&self, job: &Arc<dyn Job>) -> bool {
         let mut w = self.waiting.lock();
         if w.done {
             return false;
@@ -95,7 +153,7 @@ impl Header {
     }
 
     /// Registers a thread to unpark on completion; `false` if already done.
-    pub fn add_waiter(&self, p: &Parking) -> bool {
+    pub(crate) fn add_waiter(&self, p: &Parking) -> bool {
         let mut w = self.waiting.lock();
         if w.done {
             return false;
@@ -105,12 +163,12 @@ impl Header {
     }
 
     /// Counts one more dependency before the task is made visible.
-    pub fn add_pending(&self) {
+    pub(crate) fn add_pending(&self) {
         self.pending.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one dependency as done; `true` when this was the last.
-    pub fn dep_done(&self) -> bool {
+    pub(crate) fn dep_done(&self) -> bool {
         self.pending.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
@@ -132,7 +190,7 @@ impl Header {
     }
 
     /// The failure to report for this task when it failed with `error`.
-    pub fn failure(&self, error: Error) -> Error {
+    pub(crate) fn failure(&self, error: Error) -> Error {
         match error {
             Error::TaskFailed { root, .. } => Error::TaskFailed {
                 task: self.id,
@@ -169,11 +227,11 @@ pub(crate) trait Cell<T>: Send + Sync + 'static {
     /// The same task, seen by the executor.
     fn job(self: Arc<Self>) -> Arc<dyn Job>;
     /// Where the result lives when it is not in this process's memory.
-    fn location(&self) -> Option<crate::cluster::Location> {
+    fn location(&self) -> Option<Location> {
         None
     }
     /// The task as something that can be recomputed from its lineage (remote results only).
-    fn recompute(self: Arc<Self>) -> Option<Arc<dyn crate::cluster::Recompute>> {
+    fn recompute(self: Arc<Self>) -> Option<Arc<dyn Recompute>> {
         None
     }
     /// Who counts this result's handles, if anyone does (results on other workers).
@@ -205,7 +263,7 @@ where
     T: Send + Sync + 'static,
     F: FnOnce() -> Outcome<T> + Send + 'static,
 {
-    pub fn new(header: Header, body: F) -> Self {
+    pub(crate) fn new(header: Header, body: F) -> Self {
         Task {
             header,
             body: Mutex::new(Some(body)),
@@ -214,7 +272,7 @@ where
     }
 
     /// A task that is already finished with `value` (a `tochunk`).
-    pub fn ready(header: Header, value: Outcome<T>) -> Self {
+    pub(crate) fn ready(header: Header, value: Outcome<T>) -> Self {
         let t = Task {
             header,
             body: Mutex::new(None),
@@ -270,7 +328,7 @@ where
         h.observer.emit(h.id, &h.name, || TaskEventKind::Started {
             processor: ProcessorId::thread(worker, thread),
         });
-        let _current = crate::cancel::enter(&self.header);
+        let _current = enter(&self.header);
         // A `compute` span per task (dagger-profile's convention); free when nobody records.
         let span = tracing::trace_span!(
             target: "dagger",

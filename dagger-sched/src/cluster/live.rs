@@ -157,6 +157,12 @@ fn via_codec<T: DeserializeOwned>(v: &LiveValue, i: usize) -> Result<T> {
 /// Selects how `register!` takes a live argument of type `T` (see [`ViaClone`], [`ViaCodec`]).
 pub struct LiveArg<T>(PhantomData<fn() -> T>);
 
+impl<T> std::fmt::Debug for LiveArg<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LiveArg<{}>", std::any::type_name::<T>())
+    }
+}
+
 impl<T> LiveArg<T> {
     /// The selector.
     pub const fn new() -> Self {
@@ -207,6 +213,12 @@ impl<T: DeserializeOwned> ViaCodec<T> for LiveArg<T> {
 
 /// Selects how `register!` keeps a result of type `R` (see [`ViaLive`], [`ViaEncoded`]).
 pub struct LiveRet<R>(PhantomData<fn() -> R>);
+
+impl<R> std::fmt::Debug for LiveRet<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LiveRet<{}>", std::any::type_name::<R>())
+    }
+}
 
 impl<R> LiveRet<R> {
     /// The selector.

@@ -1,5 +1,6 @@
 //! The scheduler protocol: what the driver and workers say to each other (postcard frames).
 
+use crate::site::ArgRef;
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, ResultStats, TaskId, WorkerId};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -44,71 +45,6 @@ pub(crate) struct RunTask {
     pub threads: Vec<u32>,
     /// The task's name (its options' `name`), for the worker's `compute` span.
     pub name: Option<String>,
-}
-
-/// Where a remote task's argument is: sent along, or a chunk a worker holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum ArgRef {
-    /// The encoded value itself.
-    Inline(Bytes),
-    /// A chunk held by `owner`, fetched from it directly.
-    Chunk {
-        /// The chunk.
-        id: ChunkId,
-        /// The worker holding it.
-        owner: WorkerId,
-    },
-    /// A list of values (an `All` argument): each element's reference, in order. The worker
-    /// gives the function the postcard encoding of the whole `Vec`. Elements are never lists
-    /// themselves, so decoding a frame cannot recurse without bound.
-    List(Vec<ItemRef>),
-}
-
-/// Where one element of a [`ArgRef::List`] is: sent along, or a chunk a worker holds.
-///
-/// ```
-/// use dagger_core::{ChunkId, WorkerId};
-/// use dagger_sched::{ArgRef, ItemRef};
-/// let one = ArgRef::Chunk { id: ChunkId(7), owner: WorkerId(2) };
-/// let item = ItemRef::try_from(one).unwrap();
-/// assert_eq!(item, ItemRef::Chunk { id: ChunkId(7), owner: WorkerId(2) });
-/// // A list element is one value, never another list.
-/// assert!(ItemRef::try_from(ArgRef::List(vec![item])).is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ItemRef {
-    /// The element's encoded value.
-    Inline(Bytes),
-    /// A chunk held by `owner`, fetched from it directly.
-    Chunk {
-        /// The chunk.
-        id: ChunkId,
-        /// The worker holding it.
-        owner: WorkerId,
-    },
-}
-
-impl TryFrom<ArgRef> for ItemRef {
-    type Error = Error;
-    /// A single value's reference as a list element (a list inside a list is refused).
-    fn try_from(a: ArgRef) -> Result<Self, Error> {
-        match a {
-            ArgRef::Inline(b) => Ok(ItemRef::Inline(b)),
-            ArgRef::Chunk { id, owner } => Ok(ItemRef::Chunk { id, owner }),
-            ArgRef::List(_) => Err(Error::Scheduling(
-                "a list argument cannot hold another list".into(),
-            )),
-        }
-    }
-}
-
-impl From<ItemRef> for ArgRef {
-    fn from(i: ItemRef) -> Self {
-        match i {
-            ItemRef::Inline(b) => ArgRef::Inline(b),
-            ItemRef::Chunk { id, owner } => ArgRef::Chunk { id, owner },
-        }
-    }
 }
 
 /// Worker → driver.
@@ -249,6 +185,7 @@ pub(crate) fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::ItemRef;
     use proptest::prelude::*;
 
     proptest! {

@@ -107,7 +107,7 @@ pub fn registered_names() -> Vec<&'static str> {
     v
 }
 
-/// A typed handle to a registered function: what `spawn_fn` takes. Made by
+/// A typed handle to a registered function: what `spawn_registered` takes. Made by
 /// [`register!`](crate::register).
 pub struct Registered<A, R> {
     /// The stable name.
@@ -145,8 +145,8 @@ impl<A, R> std::fmt::Debug for Registered<A, R> {
 /// Declares functions that any process of the executable can run, by name.
 ///
 /// Each `fn name(args..) -> R` stays an ordinary function and gains a constant `NAME`
-/// (upper case) to pass to [`Context::spawn_fn`](crate::Context::spawn_fn). Arguments and
-/// result are serde types.
+/// (upper case) to pass to [`Context::spawn_registered`](crate::Context::spawn_registered).
+/// Arguments and result are serde types.
 ///
 /// ```
 /// dagger_sched::register! {
@@ -154,7 +154,7 @@ impl<A, R> std::fmt::Debug for Registered<A, R> {
 ///     pub fn add(a: i64, b: i64) -> i64 { a + b }
 /// }
 /// let ctx = dagger_sched::Context::builder().threads(1).build();
-/// let t = ctx.spawn_fn(ADD, (2i64, 40i64));
+/// let t = ctx.spawn_registered(ADD, (2i64, 40i64));
 /// assert_eq!(t.fetch().unwrap(), 42);
 /// assert_eq!(add(1, 2), 3);
 /// assert!(dagger_sched::registered_names().iter().any(|n| n.ends_with("::add")));
@@ -164,7 +164,7 @@ macro_rules! register {
     ($($(#[$m:meta])* $vis:vis fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ret:ty $body:block)*) => {$(
         $(#[$m])* $vis fn $name($($arg: $ty),*) -> $ret $body
         $crate::__private::paste! {
-            #[doc = concat!("The registered function [`", stringify!($name), "`], for `spawn_fn`.")]
+            #[doc = concat!("The registered function [`", stringify!($name), "`], for `spawn_registered`.")]
             #[allow(dead_code)]
             $vis const [<$name:upper>]: $crate::Registered<($($ty,)*), $ret> =
                 $crate::Registered::new(concat!(module_path!(), "::", stringify!($name)), [<__dagger_local_ $name>]);

@@ -1,23 +1,22 @@
-//! Tasks whose body is a registered function: placed on any worker of the cluster.
+//! Tasks whose body is a registered function: the driver-side state machine of one such
+//! task, placed on any worker of the cluster.
 //!
 //! The driver keeps the task's handle; when the task is ready it is *dispatched*: placed on
-//! the worker with the least estimated completion time (bytes of input that would move, plus
-//! that worker's queue), then either run here without encoding anything, or sent to the
-//! worker as bytes. The result stays where it was computed; the driver fetches it only when
-//! someone asks for the value.
+//! the worker with the least estimated completion time (see `placement`), then either run
+//! here without encoding anything, or sent to the worker as bytes. The result stays where it
+//! was computed; the driver fetches it only when someone asks for the value.
 //!
-//! Faults: a task keeps its *lineage* (its function and, per argument, either the encoded
-//! value or the task that produced it), never the data itself. When a worker is lost, the
-//! tasks running there are sent elsewhere, and a finished result that lived only there is
-//! recomputed from its lineage (recursively) the next time something needs it. A task that
-//! loses more workers than the retry limit fails with `WorkerLost`.
+//! Faults: the task keeps its lineage (see `lineage`), never the data itself. When a worker
+//! is lost, the tasks running there are sent elsewhere, and a finished result that lived only
+//! there is recomputed from its lineage (recursively) the next time something needs it. A
+//! task that loses more workers than the retry limit fails with `WorkerLost`.
 
-use super::protocol::{ArgRef, DoneOk, ItemRef, RunTask};
-use super::Cluster;
-use crate::args::{All, Arg, Args, Val};
-use crate::handle::{Chunk, DTask};
-use crate::lazy::Meta;
+use super::driver::{Cluster, Completer};
+use super::lineage::{gather, LineageArg, RemoteArgs};
+use super::protocol::{DoneOk, RunTask};
+use crate::args::Args;
 use crate::observe::TaskEventKind;
+use crate::site::{ArgRef, Location, Recompute, Site, Waiter};
 use crate::task::{Cell, HandleTracker, Header, Job, Outcome, Ready};
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, WorkerId};
@@ -25,297 +24,6 @@ use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-
-/// Where a piece of data lives and how big it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Site {
-    /// The worker holding it.
-    pub owner: WorkerId,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
-/// Where a finished result is.
-#[derive(Clone, Debug)]
-pub(crate) struct Location {
-    pub owner: WorkerId,
-    pub size: u64,
-    pub thread: u32,
-    pub inline: Option<Bytes>,
-}
-
-/// What a task needs to be run again: per argument, the encoded value or the task that
-/// produces it.
-#[derive(Clone)]
-pub enum LineageArg {
-    /// The argument's encoded value.
-    Inline(Bytes),
-    /// The task whose result is the argument.
-    Task(Arc<dyn Recompute>),
-    /// A list argument (`All`): each element's own lineage, in order. Elements are
-    /// `Inline` or `Task`; a list inside a list is refused when the task is launched.
-    List(Vec<LineageArg>),
-}
-
-impl LineageArg {
-    /// Appends where this argument's data is (for a list: every element's site).
-    fn sites(&self, out: &mut Vec<Site>) {
-        match self {
-            LineageArg::Inline(_) => {}
-            LineageArg::Task(t) => out.extend(t.site()),
-            LineageArg::List(items) => items.iter().for_each(|i| i.sites(out)),
-        }
-    }
-
-    /// The chunk of a task this argument reads that lives on `worker`, if any.
-    fn chunk_on(&self, worker: WorkerId) -> Option<ChunkId> {
-        match self {
-            LineageArg::Inline(_) => None,
-            LineageArg::Task(t) => t
-                .site()
-                .is_some_and(|s| s.owner == worker)
-                .then(|| t.chunk_id()),
-            LineageArg::List(items) => items.iter().find_map(|i| i.chunk_on(worker)),
-        }
-    }
-
-    /// Calls `then` with where the argument's bytes can be fetched: inline bytes at once, a
-    /// task's result once it is available again (recomputed if its worker was lost), a list
-    /// once every element is (or with the first element's error).
-    fn locate(self, then: Waiter) {
-        match self {
-            LineageArg::Inline(b) => then(Ok(ArgRef::Inline(b))),
-            LineageArg::Task(t) => t.ensure(then),
-            LineageArg::List(items) => gather(
-                items,
-                Box::new(move |r| {
-                    then(r.and_then(|refs| {
-                        refs.into_iter()
-                            .map(ItemRef::try_from)
-                            .collect::<Result<Vec<_>>>()
-                            .map(ArgRef::List)
-                    }))
-                }),
-            ),
-        }
-    }
-}
-
-/// Locates every argument of `args` (see [`LineageArg::locate`]), then calls `then` once
-/// with all their references in order, or with the first error that arrived.
-fn gather(args: Vec<LineageArg>, then: Box<dyn FnOnce(Result<Vec<ArgRef>>) + Send>) {
-    let n = args.len();
-    if n == 0 {
-        return then(Ok(Vec::new()));
-    }
-    let slots: Arc<Mutex<Gathering>> = Arc::new(Mutex::new((vec![None; n], n, None)));
-    let then = Arc::new(Mutex::new(Some(then)));
-    for (i, a) in args.into_iter().enumerate() {
-        let (slots, then) = (slots.clone(), then.clone());
-        a.locate(Box::new(move |r: Result<ArgRef>| {
-            let finished = {
-                let mut g = slots.lock();
-                match r {
-                    Ok(r) => g.0[i] = Some(r),
-                    Err(e) => g.2 = g.2.take().or(Some(e)),
-                }
-                g.1 -= 1;
-                (g.1 == 0).then(|| (std::mem::take(&mut g.0), g.2.take()))
-            };
-            if let Some((refs, err)) = finished {
-                if let Some(f) = then.lock().take() {
-                    f(match err {
-                        Some(e) => Err(e),
-                        // Every slot was filled: no error arrived.
-                        None => Ok(refs.into_iter().flatten().collect()),
-                    });
-                }
-            }
-        }));
-    }
-}
-
-/// A result that can be made available again after the worker holding it was lost.
-pub trait Recompute: Send + Sync {
-    /// The chunk it produces.
-    fn chunk_id(&self) -> ChunkId;
-    /// Where its data is now (for placement).
-    fn site(&self) -> Option<Site>;
-    /// Calls `then` with where the result's bytes can be fetched, recomputing it first if the
-    /// worker holding it is gone.
-    fn ensure(self: Arc<Self>, then: Box<dyn FnOnce(Result<ArgRef>) + Send>);
-}
-
-/// An argument that can also travel to another process.
-pub trait RemoteArg: Arg {
-    /// Where its data is (`None`: a plain value, sent along).
-    fn site(&self) -> Option<Site>;
-    /// Appends where all of its data is: one site for a single value, one per element for
-    /// a list (`All`), none for a plain value.
-    fn sites(&self, out: &mut Vec<Site>) {
-        out.extend(self.site());
-    }
-    /// The error of a failed dependency.
-    fn failure(&self) -> Option<Error>;
-    /// How to get it again: its encoded value, or the task that makes it.
-    fn lineage(&self) -> Result<LineageArg>;
-}
-
-/// A tuple of [`RemoteArg`]s.
-pub trait RemoteArgs: Args {
-    /// Every argument's site.
-    fn sites(&self, out: &mut Vec<Site>);
-    /// The first failed dependency's error.
-    fn failure(&self) -> Option<Error>;
-    /// Every argument's lineage.
-    fn lineage(&self) -> Result<Vec<LineageArg>>;
-}
-
-fn encode_value<T: Serialize>(v: &T) -> Result<LineageArg> {
-    postcard::to_allocvec(v)
-        .map(|b| LineageArg::Inline(Bytes::from(b)))
-        .map_err(|e| Error::Codec(format!("argument {}: {e}", std::any::type_name::<T>())))
-}
-
-impl<T: Serialize + Send + 'static> RemoteArg for Val<T> {
-    fn site(&self) -> Option<Site> {
-        None
-    }
-    fn failure(&self) -> Option<Error> {
-        None
-    }
-    fn lineage(&self) -> Result<LineageArg> {
-        encode_value(&self.0)
-    }
-}
-
-impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg for DTask<T> {
-    fn site(&self) -> Option<Site> {
-        Some(self.site())
-    }
-    fn failure(&self) -> Option<Error> {
-        self.job().error()
-    }
-    fn lineage(&self) -> Result<LineageArg> {
-        if let Some(r) = self.cell.clone().recompute() {
-            return Ok(LineageArg::Task(r));
-        }
-        match self.cell.result() {
-            Some(Ok(v)) => encode_value(v),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err(Error::Scheduling(format!(
-                "argument {} was not ready",
-                self.id()
-            ))),
-        }
-    }
-}
-
-impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg for Chunk<T> {
-    fn site(&self) -> Option<Site> {
-        Some(self.task().site())
-    }
-    fn failure(&self) -> Option<Error> {
-        RemoteArg::failure(self.task())
-    }
-    fn lineage(&self) -> Result<LineageArg> {
-        self.task().lineage()
-    }
-}
-
-/// A list travels by reference: each element as a `DTask` would (the task that made it
-/// when it lives on a worker, its encoding when the driver holds it); nothing is fetched.
-impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg for All<T> {
-    /// A list has no single site; see [`sites`](RemoteArg::sites).
-    fn site(&self) -> Option<Site> {
-        None
-    }
-    fn sites(&self, out: &mut Vec<Site>) {
-        out.extend(self.0.iter().map(DTask::site));
-    }
-    fn failure(&self) -> Option<Error> {
-        self.0.iter().find_map(|t| t.job().error())
-    }
-    fn lineage(&self) -> Result<LineageArg> {
-        self.0
-            .iter()
-            .map(RemoteArg::lineage)
-            .collect::<Result<_>>()
-            .map(LineageArg::List)
-    }
-}
-
-impl<T: Send + Sync + 'static> RemoteArg for Meta<T> {
-    fn site(&self) -> Option<Site> {
-        None
-    }
-    fn failure(&self) -> Option<Error> {
-        self.0.job().error()
-    }
-    fn lineage(&self) -> Result<LineageArg> {
-        Err(Error::Scheduling(
-            "a meta argument (a Chunk) cannot leave the driver".into(),
-        ))
-    }
-}
-
-impl<T: Send + Sync + 'static> DTask<T> {
-    /// Where this task's result is (its owner and size).
-    pub fn site(&self) -> Site {
-        match self.cell.location() {
-            Some(l) => Site {
-                owner: l.owner,
-                size: l.size,
-            },
-            None => Site {
-                owner: self.worker,
-                size: match self.cell.result() {
-                    Some(Ok(v)) => crate::size::size_of_value(v),
-                    _ => 0,
-                },
-            },
-        }
-    }
-}
-
-macro_rules! remote_tuple {
-    ($($n:ident $v:ident),*) => {
-        #[allow(unused_variables, clippy::unused_unit)]
-        impl<$($n: RemoteArg),*> RemoteArgs for ($($n,)*) {
-            fn sites(&self, out: &mut Vec<Site>) {
-                let ($($v,)*) = self;
-                $($v.sites(out);)*
-            }
-            fn failure(&self) -> Option<Error> {
-                let ($($v,)*) = self;
-                None$(.or_else(|| $v.failure()))*
-            }
-            fn lineage(&self) -> Result<Vec<LineageArg>> {
-                let ($($v,)*) = self;
-                Ok(vec![$($v.lineage()?),*])
-            }
-        }
-    };
-}
-remote_tuple!();
-remote_tuple!(A a);
-remote_tuple!(A a, B b);
-remote_tuple!(A a, B b, C c);
-remote_tuple!(A a, B b, C c, D d);
-remote_tuple!(A a, B b, C c, D d, E e);
-remote_tuple!(A a, B b, C c, D d, E e, F f);
-
-/// Told how a task sent to a worker ended there.
-pub(crate) trait Completer: Send + Sync {
-    /// It finished (`Ok`) or failed on worker `owner`; `WorkerLost` errors are retried.
-    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready;
-}
-
-type Waiter = Box<dyn FnOnce(Result<ArgRef>) + Send>;
-
-/// Arguments being located for a launch: each one's reference, how many are still
-/// outstanding, and the first error.
-type Gathering = (Vec<Option<ArgRef>>, usize, Option<Error>);
 
 /// Where a remote task's data is.
 enum Data {
@@ -360,7 +68,7 @@ where
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     /// A task not yet dispatched.
-    pub fn new(
+    pub(crate) fn new(
         header: Header,
         cluster: Arc<Cluster>,
         func: &'static str,
@@ -462,7 +170,7 @@ where
             processor: ProcessorId::thread(worker, thread),
         });
         let out = {
-            let _current = crate::cancel::enter(h);
+            let _current = crate::task::enter(h);
             let _span = tracing::trace_span!(target: "dagger", "compute", task = h.id.0, name = h.name.as_deref(),
                 timeline = %ProcessorId::thread(worker, thread), worker = worker.0).entered();
             let local = self.local;

@@ -129,7 +129,7 @@ mod tests {
     fn live_values_are_counted_by_size_and_encoded_on_demand() {
         let r = MemoryResults::default();
         r.put(ChunkId(1), Bytes::from_static(b"abcd")).unwrap();
-        r.put_value(ChunkId(2), crate::live_value(vec![7u32; 10]))
+        r.put_value(ChunkId(2), crate::cluster::live::live_value(vec![7u32; 10]))
             .unwrap();
         let s = r.stats();
         assert_eq!((s.chunks, s.memory_bytes), (2, 4 + 24 + 40));
@@ -141,7 +141,7 @@ mod tests {
             &[10, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]
         );
         // Replacing and removing keep the count right.
-        r.put_value(ChunkId(1), crate::live_value(vec![0u8; 100]))
+        r.put_value(ChunkId(1), crate::cluster::live::live_value(vec![0u8; 100]))
             .unwrap();
         assert_eq!(r.stats().memory_bytes, 124 + 64);
         r.remove(ChunkId(1)).unwrap();

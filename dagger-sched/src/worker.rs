@@ -1,13 +1,15 @@
 //! The worker side: join a driver, run the registered functions it sends, hold the results,
-//! serve them to peers, forget them when told.
+//! serve them to peers, forget them when told. At the top of the crate: a worker's own
+//! tasks run on an ordinary [`Context`].
 
-use super::live::ArgValue;
-use super::protocol::{
-    decode, encode, ArgRef, Done, DoneOk, ItemRef, PeerMsg, RemoteError, RunTask, ToDriver,
-    ToWorker,
+use crate::cluster::live::ArgValue;
+use crate::cluster::protocol::{
+    decode, encode, Done, DoneOk, PeerMsg, RemoteError, RunTask, ToDriver, ToWorker,
 };
-use super::registry::lookup_live;
-use crate::context::Context;
+use crate::cluster::registry::lookup_live;
+use crate::cluster::{list, pinned, results, telemetry};
+use crate::context::state::Context;
+use crate::site::{ArgRef, ItemRef};
 use bytes::Bytes;
 use dagger_core::{
     ChunkId, Connection, Error, FrameSender, LiveValue, Options, ProcessorId, Result, ResultStore,
@@ -182,7 +184,7 @@ impl WorkerState {
                 p.ok_or_else(|| Error::Scheduling(format!("list element {item:?} was not found")))
             })
             .collect::<Result<_>>()?;
-        Ok(super::list::sequence(&parts))
+        Ok(list::sequence(&parts))
     }
 
     async fn fetch_from_peer(self: Arc<Self>, owner: WorkerId, id: ChunkId) -> Result<Bytes> {
@@ -263,7 +265,7 @@ impl WorkerState {
     }
 
     fn run(self: &Arc<Self>, t: RunTask) {
-        super::pinned::begin_task();
+        pinned::begin_task();
         let thread = crate::executor::current_processor().map_or(0, |p| p.index);
         let outcome = (|| -> Result<LiveValue> {
             let parts: Vec<ArgValue> = t.args.iter().map(|a| self.arg(a)).collect::<Result<_>>()?;
@@ -280,7 +282,7 @@ impl WorkerState {
                 Err(p) => Err(Error::User(crate::task::panic_message(p))),
             }
         })();
-        let made = super::pinned::end_task();
+        let made = pinned::end_task();
         if !made.is_empty() {
             self.pinned.lock().insert(ChunkId(t.task.0), made);
         }
@@ -403,7 +405,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             me,
             transport: transport.clone(),
             rt: handle.clone(),
-            chunks: super::results::new_result_store()?,
+            chunks: results::new_result_store()?,
             pinned: Mutex::new(HashMap::new()),
             peers: Mutex::new(peers.into_iter().collect()),
             conns: tokio::sync::Mutex::new(HashMap::new()),
@@ -487,11 +489,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                                     .map(|i| Scope::Exact(ProcessorId::thread(me, *i))),
                             )
                             .unwrap_or(Scope::Any);
-                            drop(ctx.spawn_with(
-                                &Options::new().scope(pin),
-                                move |()| s.run(t),
-                                (),
-                            ));
+                            drop(ctx.spawn_with(Options::new().scope(pin), move |()| s.run(t), ()));
                         }
                     }
                 }
@@ -519,7 +517,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                 Ok(ToWorker::Release(ids)) => {
                     for id in ids {
                         if let Some(p) = state.pinned.lock().remove(&id) {
-                            super::pinned::unpin(&p);
+                            pinned::unpin(&p);
                         }
                         if let Err(e) = state.chunks.remove(id) {
                             tracing::warn!(target: "dagger", "releasing {id}: {e}");
@@ -539,12 +537,12 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                     tracing::warn!(target: "dagger", "Welcome received twice")
                 }
                 Ok(ToWorker::StartRecording) => {
-                    if let Some(t) = super::telemetry() {
+                    if let Some(t) = telemetry::telemetry() {
                         t.start();
                     }
                 }
                 Ok(ToWorker::TakeSpans { req }) => {
-                    let bytes = super::telemetry().map(|t| t.take()).unwrap_or_default();
+                    let bytes = telemetry::telemetry().map(|t| t.take()).unwrap_or_default();
                     state.send(ToDriver::Spans { req, bytes });
                 }
                 Ok(ToWorker::Shutdown) => break Ok(()),

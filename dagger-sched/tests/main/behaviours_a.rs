@@ -264,7 +264,7 @@ fn cancel_case(delay: Duration) {
     let t1 = Scope::Exact(ProcessorId::thread(WorkerId(1), 1));
     let t0 = Instant::now();
     let t = ctx.try_spawn_with(
-        &Options::new().scope(t1),
+        Options::new().scope(t1),
         |()| dagger_sched::sleep(Duration::from_secs(100)),
         (),
     );
@@ -380,9 +380,9 @@ fn b24_nested_fetch_on_the_only_thread() {
     let inner_ctx = ctx.clone();
     let s = t11.clone();
     let outer = ctx.spawn_with(
-        &Options::new().scope(t11),
+        Options::new().scope(t11),
         move |()| {
-            let inner = inner_ctx.spawn_with(&Options::new().scope(s), |()| 41, ());
+            let inner = inner_ctx.spawn_with(Options::new().scope(s), |()| 41, ());
             inner.fetch().unwrap() + 1
         },
         (),
@@ -413,7 +413,7 @@ fn b26_processor_exhaustion_is_a_scheduling_error() {
     let ctx = ctx();
     let nowhere = Scope::ProcessorType(ProcessorKind::Custom(9));
     let t = ctx.spawn_with(
-        &Options::new().scope(nowhere.clone()),
+        Options::new().scope(nowhere.clone()),
         |()| [1, 2, 3].iter().sum::<i32>(),
         (),
     );
@@ -437,7 +437,7 @@ fn b26_processor_exhaustion_is_a_scheduling_error() {
     );
     // A scope naming another worker is refused for a closure, never a hang.
     let elsewhere = ctx.spawn_with(
-        &Options::new().scope(Scope::Process(WorkerId(7))),
+        Options::new().scope(Scope::Process(WorkerId(7))),
         |()| 1,
         (),
     );

@@ -142,7 +142,7 @@ fn pinned_tasks_spread_over_their_allowed_threads() {
     let ts: Vec<DTask<()>> = (0..6)
         .map(|_| {
             ctx.spawn_with(
-                &Options::new().scope(two.clone()),
+                Options::new().scope(two.clone()),
                 |()| std::thread::sleep(Duration::from_millis(30)),
                 (),
             )

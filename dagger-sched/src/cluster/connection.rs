@@ -1,0 +1,323 @@
+//! The driver's end of each worker connection: listening, the `Join`/`Welcome` handshake,
+//! the writer that drains a worker's outbox, and the reader that turns its messages
+//! (completions, answers, heartbeats) into calls on the [`Cluster`], until the worker is lost.
+
+use super::config::{default_transport, ClusterConfig};
+use super::driver::{Cluster, Outbox, RemoteWorker, Reply};
+use super::protocol::{decode, encode, Done, ToDriver, ToWorker};
+use crate::executor::Pool;
+use dagger_core::{Error, NodeId, Result, TaskId, TransportListener, WorkerId};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+impl Cluster {
+    /// Starts the I/O runtime and listens for workers (the builder then launches them with
+    /// [`Cluster::launch`]).
+    pub(crate) fn start(
+        config: ClusterConfig,
+        pool: Arc<Pool>,
+        driver_threads: u32,
+    ) -> Result<Arc<Cluster>> {
+        let cookie = config.cookie.clone().unwrap_or_else(random_cookie);
+        let factory = config.transport.clone().or_else(default_transport).ok_or_else(|| {
+            Error::Argument("no transport for a cluster: call dagger::init() first (it installs TCP), or give the builder one".into())
+        })?;
+        let transport = factory.transport(&cookie);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("dagger-io")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io(format!("starting the I/O runtime: {e}")))?;
+        let listener = rt.block_on(transport.listen(&config.listen))?;
+        let io = rt.handle().clone();
+        let addr = listener.local_addr();
+        let cluster = Arc::new(Cluster {
+            driver: WorkerId::DRIVER,
+            inline_limit: config.inline_limit,
+            max_retries: config.max_retries,
+            heartbeat: config.heartbeat,
+            heartbeat_timeout: config.heartbeat_timeout,
+            rt: Some(rt),
+            io,
+            _transport: transport,
+            addr,
+            cookie,
+            pool,
+            driver_threads,
+            workers: RwLock::new(Vec::new()),
+            next_worker: AtomicU32::new(2),
+            joined: (Mutex::new(0), Condvar::new()),
+            inflight: Mutex::new(HashMap::new()),
+            requests: Mutex::new(HashMap::new()),
+            next_req: AtomicU64::new(1),
+            local_running: AtomicUsize::new(0),
+            est_task_s: Mutex::new(1e-4),
+            sent_at: Mutex::new(HashMap::new()),
+            children: Mutex::new(Vec::new()),
+            program: config.program.clone(),
+            worker_threads: config.worker_threads,
+            env: config.env.clone(),
+            shutting_down: AtomicBool::new(false),
+            on_join: Mutex::new(Vec::new()),
+        });
+        let weak = Arc::downgrade(&cluster);
+        cluster.io.spawn(accept_loop(weak, listener));
+        Ok(cluster)
+    }
+    fn on_done(&self, from: WorkerId, list: Vec<Done>) {
+        let w = self.worker(from);
+        let mut ready = Vec::new();
+        let now = Instant::now();
+        for d in list {
+            let Some((_, c)) = self.inflight.lock().remove(&d.task) else {
+                continue;
+            };
+            if let Some(w) = &w {
+                w.inflight.fetch_sub(1, Ordering::Relaxed);
+            }
+            if let Some(t0) = self.sent_at.lock().remove(&d.task) {
+                let mut e = self.est_task_s.lock();
+                *e = 0.9 * *e + 0.1 * (now - t0).as_secs_f64();
+            }
+            ready.extend(c.done(from, d.outcome.map_err(Error::from)));
+        }
+        crate::executor::schedule_all(&self.pool, ready);
+    }
+    fn answer(&self, req: u64, f: impl FnOnce(Reply)) {
+        if let Some((_, r)) = self.requests.lock().remove(&req) {
+            f(r);
+        }
+    }
+
+    fn on_lost(&self, id: WorkerId) {
+        let lost: Vec<_> = {
+            let mut inflight = self.inflight.lock();
+            let ids: Vec<TaskId> = inflight
+                .iter()
+                .filter(|(_, (w, _))| *w == id)
+                .map(|(t, _)| *t)
+                .collect();
+            ids.into_iter()
+                .filter_map(|t| inflight.remove(&t))
+                .collect()
+        };
+        let mut ready = Vec::new();
+        for (_, c) in lost {
+            ready.extend(c.done(
+                id,
+                Err(Error::WorkerLost {
+                    worker: id,
+                    chunk: None,
+                }),
+            ));
+        }
+        crate::executor::schedule_all(&self.pool, ready);
+        let mut reqs = self.requests.lock();
+        let dead: Vec<u64> = reqs
+            .iter()
+            .filter(|(_, (w, _))| *w == id)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in dead {
+            if let Some((_, Reply::Data(tx))) = reqs.remove(&r) {
+                let _ = tx.send(Err(Error::WorkerLost {
+                    worker: id,
+                    chunk: None,
+                }));
+            }
+        }
+    }
+}
+
+fn random_cookie() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut s = String::new();
+    for i in 0..4u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i ^ std::process::id() as u64);
+        h.write_u128(Instant::now().elapsed().as_nanos());
+        s.push_str(&format!("{:016x}", h.finish()));
+    }
+    s
+}
+
+async fn accept_loop(cluster: std::sync::Weak<Cluster>, mut listener: Box<dyn TransportListener>) {
+    loop {
+        let conn = listener.accept().await;
+        let Some(c) = cluster.upgrade() else { return };
+        match conn {
+            Ok(conn) => {
+                let weak = Arc::downgrade(&c);
+                c.io.spawn(serve_worker_conn(weak, conn));
+            }
+            Err(e) => tracing::warn!(target: "dagger", "refused a connection: {e}"),
+        }
+    }
+}
+
+async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core::Connection) {
+    let dagger_core::Connection {
+        mut sender,
+        mut receiver,
+        peer,
+    } = conn;
+    let join = match tokio::time::timeout(Duration::from_secs(30), receiver.recv()).await {
+        Ok(Ok(Some(f))) => decode::<ToDriver>(&f),
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(Error::Protocol(format!("{peer} sent no Join within 30 s"))),
+    };
+    let (threads, data_addr, node, pid) = match join {
+        Ok(ToDriver::Join {
+            threads,
+            data_addr,
+            node,
+            pid,
+        }) => (threads, data_addr, NodeId(node), pid),
+        Ok(other) => {
+            tracing::warn!(target: "dagger", "{peer}: expected Join, got {other:?}");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(target: "dagger", "{peer}: {e}");
+            return;
+        }
+    };
+    let Some(c) = cluster.upgrade() else { return };
+    let id = WorkerId(c.next_worker.fetch_add(1, Ordering::Relaxed));
+    let peers: Vec<(WorkerId, String)> = c
+        .workers
+        .read()
+        .iter()
+        .filter(|w| w.alive.load(Ordering::Acquire))
+        .map(|w| (w.id, w.data_addr.clone()))
+        .collect();
+    let heartbeat_ms = c.heartbeat.as_millis() as u64;
+    let hb_timeout = c.heartbeat_timeout;
+    let welcome = match encode(&ToWorker::Welcome {
+        worker: id,
+        peers,
+        heartbeat_ms,
+    }) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(target: "dagger", "{e}");
+            return;
+        }
+    };
+    if let Err(e) = sender.send(welcome).await {
+        tracing::warn!(target: "dagger", "{peer}: {e}");
+        return;
+    }
+    let worker = Arc::new(RemoteWorker {
+        id,
+        threads,
+        data_addr: data_addr.clone(),
+        node,
+        pid,
+        outbox: Mutex::new(Outbox::default()),
+        notify: Notify::new(),
+        inflight: AtomicUsize::new(0),
+        alive: AtomicBool::new(true),
+    });
+    for w in c.workers.read().iter() {
+        let addr = data_addr.clone();
+        w.push(|o| o.other.push(ToWorker::Peer { worker: id, addr }));
+    }
+    c.workers.write().push(worker.clone());
+    for f in c.on_join.lock().iter() {
+        f(id, threads, node);
+    }
+    {
+        let (m, cv) = &c.joined;
+        *m.lock() += 1;
+        cv.notify_all();
+    }
+    drop(c);
+    // Writer: drains the outbox in batches, one write per batch.
+    let w2 = worker.clone();
+    let writer = tokio::spawn(async move {
+        loop {
+            w2.notify.notified().await;
+            let (runs, other) = {
+                let mut o = w2.outbox.lock();
+                (std::mem::take(&mut o.runs), std::mem::take(&mut o.other))
+            };
+            let mut frames = Vec::with_capacity(other.len() + 1);
+            if !runs.is_empty() {
+                match encode(&ToWorker::Run(runs)) {
+                    Ok(f) => frames.push(f),
+                    Err(e) => tracing::warn!(target: "dagger", "{e}"),
+                }
+            }
+            let mut stop = false;
+            for m in &other {
+                stop |= matches!(m, ToWorker::Shutdown);
+                match encode(m) {
+                    Ok(f) => frames.push(f),
+                    Err(e) => tracing::warn!(target: "dagger", "{e}"),
+                }
+            }
+            if sender.send_many(frames).await.is_err() || stop || !w2.alive.load(Ordering::Acquire)
+            {
+                return;
+            }
+        }
+    });
+    // Reader: completions and answers.
+    loop {
+        let frame = match tokio::time::timeout(hb_timeout, receiver.recv()).await {
+            Ok(Ok(Some(f))) => f,
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
+                tracing::warn!(target: "dagger", "worker {id}: {e}");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!(target: "dagger", "worker {id}: silent for {hb_timeout:?}, taken as lost");
+                break;
+            }
+        };
+        let Some(c) = cluster.upgrade() else { break };
+        match decode::<ToDriver>(&frame) {
+            Ok(ToDriver::Heartbeat) => {}
+            Ok(ToDriver::Done(list)) => c.on_done(id, list),
+            Ok(ToDriver::Data { req, bytes }) => c.answer(req, |r| {
+                if let Reply::Data(tx) = r {
+                    let _ = tx.send(bytes.map_err(Error::from));
+                }
+            }),
+            Ok(ToDriver::Stats { req, stats }) => c.answer(req, |r| {
+                if let Reply::Stats(tx) = r {
+                    let _ = tx.send(stats);
+                }
+            }),
+            Ok(ToDriver::Spans { req, bytes }) => c.answer(req, |r| {
+                if let Reply::Spans(tx) = r {
+                    let _ = tx.send(bytes);
+                }
+            }),
+            Ok(ToDriver::Join { .. }) => {
+                tracing::warn!(target: "dagger", "worker {id} sent Join twice")
+            }
+            Err(e) => {
+                tracing::warn!(target: "dagger", "worker {id}: {e}; closing its connection");
+                break;
+            }
+        }
+    }
+    worker.alive.store(false, Ordering::Release);
+    worker.notify.notify_one();
+    writer.abort();
+    if let Some(c) = cluster.upgrade() {
+        if !c.shutting_down.load(Ordering::SeqCst) {
+            tracing::warn!(target: "dagger", "worker {id} was lost");
+        }
+        c.on_lost(id);
+    }
+}

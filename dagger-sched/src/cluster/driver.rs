@@ -1,0 +1,330 @@
+//! The driver's cluster state: the worker table, tasks in flight, requests awaiting an
+//! answer, and the operations the rest of the crate calls on it (send a task, fetch a chunk,
+//! release one, shut down). Where a task goes is in `placement`; the connection to each
+//! worker, which feeds the answers back here, is in `connection`.
+
+use super::launch::WorkerProgram;
+use super::protocol::{DoneOk, RunTask, ToWorker};
+use crate::executor::Pool;
+use crate::task::Ready;
+use bytes::Bytes;
+use dagger_core::{ChunkId, Error, NodeId, Result, ResultStats, TaskId, Transport, WorkerId};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Told how a task sent to a worker ended there.
+pub(crate) trait Completer: Send + Sync {
+    /// It finished (`Ok`) or failed on worker `owner`; `WorkerLost` errors are retried.
+    fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready;
+}
+
+/// Messages waiting to be written to one worker.
+#[derive(Default)]
+pub(super) struct Outbox {
+    pub(super) runs: Vec<RunTask>,
+    pub(super) other: Vec<ToWorker>,
+}
+
+/// A worker process as the driver sees it.
+pub(super) struct RemoteWorker {
+    pub(super) id: WorkerId,
+    pub(super) threads: u32,
+    pub(super) data_addr: String,
+    pub(super) node: NodeId,
+    pub(super) pid: u32,
+    pub(super) outbox: Mutex<Outbox>,
+    pub(super) notify: Notify,
+    pub(super) inflight: AtomicUsize,
+    pub(super) alive: AtomicBool,
+}
+
+impl RemoteWorker {
+    pub(super) fn push(&self, f: impl FnOnce(&mut Outbox)) {
+        let was_empty = {
+            let mut o = self.outbox.lock();
+            let e = o.runs.is_empty() && o.other.is_empty();
+            f(&mut o);
+            e
+        };
+        if was_empty {
+            self.notify.notify_one();
+        }
+    }
+}
+
+/// A task sent to a worker: where, and whom to tell when it is done.
+pub(super) type Inflight = (WorkerId, Arc<dyn Completer>);
+
+/// Called when a worker joins: its id, threads and node.
+pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
+
+pub(super) enum Reply {
+    Data(mpsc::Sender<Result<Bytes>>),
+    Spans(mpsc::Sender<Bytes>),
+    Stats(mpsc::Sender<ResultStats>),
+}
+
+/// The driver's cluster state.
+pub(crate) struct Cluster {
+    pub(crate) driver: WorkerId,
+    pub(crate) inline_limit: u32,
+    /// How many worker losses one task survives (Dask's allowed-failures).
+    pub(crate) max_retries: u32,
+    pub(super) heartbeat: Duration,
+    pub(super) heartbeat_timeout: Duration,
+    /// Taken on drop and shut down in the background: the last handle may be dropped on
+    /// the runtime's own thread, where a blocking shutdown is not allowed.
+    pub(super) rt: Option<tokio::runtime::Runtime>,
+    pub(super) io: tokio::runtime::Handle,
+    /// Kept for the cluster's lifetime: a transport may own what its listener needs.
+    pub(super) _transport: Arc<dyn Transport>,
+    pub(super) addr: String,
+    pub(super) cookie: String,
+    pub(super) pool: Arc<Pool>,
+    pub(super) driver_threads: u32,
+    pub(super) workers: RwLock<Vec<Arc<RemoteWorker>>>,
+    pub(super) next_worker: AtomicU32,
+    pub(super) joined: (Mutex<usize>, Condvar),
+    pub(super) inflight: Mutex<HashMap<TaskId, Inflight>>,
+    pub(super) requests: Mutex<HashMap<u64, (WorkerId, Reply)>>,
+    pub(super) next_req: AtomicU64,
+    pub(super) local_running: AtomicUsize,
+    /// Estimated seconds per task, learned from completions (an EWMA).
+    pub(super) est_task_s: Mutex<f64>,
+    pub(super) sent_at: Mutex<HashMap<TaskId, Instant>>,
+    pub(super) children: Mutex<Vec<std::process::Child>>,
+    pub(super) program: Option<WorkerProgram>,
+    pub(super) worker_threads: Option<usize>,
+    pub(super) env: Vec<(String, String)>,
+    pub(super) shutting_down: AtomicBool,
+    pub(super) on_join: Mutex<Vec<JoinHook>>,
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("addr", &self.addr)
+            .field("workers", &self.workers.read().len())
+            .finish()
+    }
+}
+
+impl Cluster {
+    /// Where workers connect.
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The cookie workers must present.
+    pub(crate) fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
+    pub(crate) fn on_join(&self, f: JoinHook) {
+        self.on_join.lock().push(f);
+    }
+
+    /// Launches `n` worker processes (re-executions of the worker program).
+    pub(crate) fn launch(&self, n: usize) -> Result<()> {
+        let program = match &self.program {
+            Some(p) => p.clone(),
+            None => WorkerProgram::current()?,
+        };
+        let mut kids = self.children.lock();
+        for _ in 0..n {
+            kids.push(program.spawn(&self.addr, &self.cookie, self.worker_threads, &self.env)?);
+        }
+        Ok(())
+    }
+
+    /// Waits until at least `n` workers have joined.
+    pub(crate) fn wait_for_workers(&self, n: usize, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let (m, cv) = &self.joined;
+        let mut joined = m.lock();
+        while *joined < n {
+            if cv.wait_until(&mut joined, deadline).timed_out() {
+                return Err(Error::Transport(format!(
+                    "only {} of {n} workers joined {} within {timeout:?}",
+                    *joined, self.addr
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids of live workers (not the driver).
+    pub(crate) fn worker_ids(&self) -> Vec<WorkerId> {
+        self.workers
+            .read()
+            .iter()
+            .filter(|w| w.alive.load(Ordering::Acquire))
+            .map(|w| w.id)
+            .collect()
+    }
+
+    /// Worker `to` if it is connected, else `WorkerLost`.
+    fn live_worker(&self, to: WorkerId) -> Result<Arc<RemoteWorker>> {
+        self.worker(to)
+            .filter(|w| w.alive.load(Ordering::Acquire))
+            .ok_or(Error::WorkerLost {
+                worker: to,
+                chunk: None,
+            })
+    }
+
+    pub(super) fn worker(&self, id: WorkerId) -> Option<Arc<RemoteWorker>> {
+        self.workers.read().iter().find(|w| w.id == id).cloned()
+    }
+
+    /// Whether worker `w` is connected.
+    pub(crate) fn is_alive(&self, w: WorkerId) -> bool {
+        self.worker(w)
+            .is_some_and(|w| w.alive.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Queues tasks that became ready.
+    pub(crate) fn schedule(&self, ready: Ready) {
+        crate::executor::schedule_all(&self.pool, ready);
+    }
+
+    /// The process id of worker `w`.
+    pub(crate) fn pid(&self, w: WorkerId) -> Option<u32> {
+        self.worker(w).map(|w| w.pid)
+    }
+
+    /// Sends a task to a worker.
+    pub(crate) fn submit(
+        &self,
+        to: WorkerId,
+        run: RunTask,
+        completer: Arc<dyn Completer>,
+    ) -> Result<()> {
+        let w = self.live_worker(to)?;
+        self.inflight.lock().insert(run.task, (to, completer));
+        self.sent_at.lock().insert(run.task, Instant::now());
+        w.inflight.fetch_add(1, Ordering::Relaxed);
+        w.push(|o| o.runs.push(run));
+        Ok(())
+    }
+    pub(super) fn request(
+        &self,
+        to: WorkerId,
+        reply: Reply,
+        msg: impl FnOnce(u64) -> ToWorker,
+    ) -> Result<()> {
+        let w = self.live_worker(to)?;
+        let req = self.next_req.fetch_add(1, Ordering::Relaxed);
+        self.requests.lock().insert(req, (to, reply));
+        w.push(|o| o.other.push(msg(req)));
+        Ok(())
+    }
+
+    /// The bytes of a chunk held by `owner` (blocks).
+    pub(crate) fn fetch(&self, owner: WorkerId, chunk: ChunkId) -> Result<Bytes> {
+        let (tx, rx) = mpsc::channel();
+        self.request(owner, Reply::Data(tx), |req| ToWorker::Fetch { req, chunk })?;
+        rx.recv().unwrap_or(Err(Error::WorkerLost {
+            worker: owner,
+            chunk: Some(chunk),
+        }))
+    }
+
+    /// What a worker holds.
+    pub(crate) fn stats(&self, worker: WorkerId) -> Result<ResultStats> {
+        let (tx, rx) = mpsc::channel();
+        self.request(worker, Reply::Stats(tx), |req| ToWorker::Stats { req })?;
+        rx.recv().map_err(|_| Error::WorkerLost {
+            worker,
+            chunk: None,
+        })
+    }
+
+    /// Every worker starts recording profile spans.
+    pub(crate) fn start_recording(&self) {
+        for w in self
+            .workers
+            .read()
+            .iter()
+            .filter(|w| w.alive.load(Ordering::Acquire))
+        {
+            w.push(|o| o.other.push(ToWorker::StartRecording));
+        }
+    }
+
+    /// Every live worker stops recording and sends its spans (as its telemetry encodes them).
+    pub(crate) fn take_spans(&self) -> Vec<(WorkerId, Bytes)> {
+        let mut waits = Vec::new();
+        for id in self.worker_ids() {
+            let (tx, rx) = mpsc::channel();
+            if self
+                .request(id, Reply::Spans(tx), |req| ToWorker::TakeSpans { req })
+                .is_ok()
+            {
+                waits.push((id, rx));
+            }
+        }
+        waits
+            .into_iter()
+            .filter_map(|(id, rx)| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .ok()
+                    .map(|b| (id, b))
+            })
+            .collect()
+    }
+
+    /// The last handle to a chunk is gone: every worker forgets it.
+    pub(crate) fn release(&self, chunk: ChunkId) {
+        for w in self
+            .workers
+            .read()
+            .iter()
+            .filter(|w| w.alive.load(Ordering::Acquire))
+        {
+            w.push(|o| o.other.push(ToWorker::Release(vec![chunk])));
+        }
+    }
+    /// Tells every worker to exit and reaps the processes this driver started.
+    pub(crate) fn shutdown(&self) {
+        if self.shutting_down.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for w in self.workers.read().iter() {
+            w.push(|o| o.other.push(ToWorker::Shutdown));
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        for mut c in self.children.lock().drain(..) {
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(5))
+                    }
+                    _ => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Where a registered-function task runs: the worker with the least estimated completion
+//! time (bytes of input that would move, plus that worker's queue), within its scope; and
+//! running one on the driver's own threads.
+
+use super::driver::Cluster;
+use crate::observe::Observers;
+use crate::site::Site;
+use crate::task::{Header, Job, Outcome, Pin, Ready, Task};
+use dagger_core::{Error, NodeId, ProcessorId, ProcessorInfo, Result, Scope, TaskId, WorkerId};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+impl Cluster {
+    /// Picks the worker with the least estimated completion time for a task (bytes of input
+    /// that would move, plus that worker's queue), optionally never the driver.
+    pub(crate) fn choose_excluding(
+        &self,
+        scope: &Scope,
+        sites: &[Site],
+        func: &str,
+        remote_only: bool,
+    ) -> Result<WorkerId> {
+        let est = *self.est_task_s.lock();
+        const RATE: f64 = 1e8; // bytes/s between processes
+        const HOP: f64 = 50e-6; // one cross-process fetch
+        let move_cost = |w: WorkerId| {
+            sites
+                .iter()
+                .filter(|s| s.owner != w)
+                .map(|s| HOP + s.size as f64 / RATE)
+                .sum::<f64>()
+        };
+        let allowed = |w: WorkerId, threads: u32, node: NodeId| {
+            (1..=threads).any(|t| {
+                scope.matches(&ProcessorInfo {
+                    id: ProcessorId::thread(w, t),
+                    node,
+                })
+            })
+        };
+        let mut best: Option<(f64, WorkerId)> = None;
+        let mut consider = |cost: f64, w: WorkerId| {
+            if best.is_none_or(|(c, _)| cost < c) {
+                best = Some((cost, w));
+            }
+        };
+        if !remote_only && allowed(self.driver, self.driver_threads, NodeId(0)) {
+            let q = self.local_running.load(Ordering::Relaxed) as f64;
+            consider(
+                move_cost(self.driver) + (q + 1.0) / self.driver_threads as f64 * est,
+                self.driver,
+            );
+        }
+        for w in self.workers.read().iter() {
+            if w.alive.load(Ordering::Acquire) && allowed(w.id, w.threads, w.node) {
+                let q = w.inflight.load(Ordering::Relaxed) as f64;
+                consider(
+                    move_cost(w.id) + (q + 1.0) / w.threads.max(1) as f64 * est,
+                    w.id,
+                );
+            }
+        }
+        best.map(|(_, w)| w).ok_or_else(|| {
+            // Only lost workers would have fit: the task's data (or pin) died with them.
+            let lost = self
+                .workers
+                .read()
+                .iter()
+                .find(|w| !w.alive.load(Ordering::Acquire) && allowed(w.id, w.threads, w.node))
+                .map(|w| w.id);
+            match lost {
+                Some(worker) => Error::WorkerLost {
+                    worker,
+                    chunk: None,
+                },
+                None => Error::Scheduling(format!(
+                    "No processors available, try widening scope (scope {scope}, function {func})"
+                )),
+            }
+        })
+    }
+
+    /// The threads of `worker` that `scope` allows, or empty when it allows them all.
+    pub(crate) fn allowed_threads(&self, worker: WorkerId, scope: &Scope) -> Vec<u32> {
+        let (threads, node) = if worker == self.driver {
+            (self.driver_threads, NodeId(0))
+        } else {
+            match self.worker(worker) {
+                Some(w) => (w.threads, w.node),
+                None => return Vec::new(),
+            }
+        };
+        let ok: Vec<u32> = (1..=threads)
+            .filter(|t| {
+                scope.matches(&ProcessorInfo {
+                    id: ProcessorId::thread(worker, *t),
+                    node,
+                })
+            })
+            .collect();
+        if ok.len() == threads as usize {
+            Vec::new()
+        } else {
+            ok
+        }
+    }
+
+    pub(crate) fn local_started(&self) {
+        self.local_running.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn local_finished(&self) {
+        self.local_running.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Runs `f` on a driver pool thread among `threads` (1-based; empty: any); `f` gets the
+    /// thread index.
+    pub(crate) fn run_locally(
+        &self,
+        threads: Vec<u32>,
+        f: impl FnOnce(u32) -> Ready + Send + 'static,
+    ) {
+        let pool = self.pool.clone();
+        let body = move || -> Outcome<()> {
+            let thread = crate::executor::current_processor().map_or(1, |p| p.index);
+            crate::executor::schedule_all(&pool, f(thread));
+            Ok(())
+        };
+        let pin = if threads.is_empty() {
+            Pin::Any
+        } else {
+            Pin::Threads(threads.iter().map(|t| *t as usize - 1).collect())
+        };
+        let job: Arc<dyn Job> = Arc::new(Task::new(
+            Header::new(TaskId(0), None, pin, false, Observers(None)),
+            body,
+        ));
+        self.pool.schedule(job);
+    }
+}
