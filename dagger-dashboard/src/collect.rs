@@ -1,9 +1,10 @@
 //! The [`Collector`]: the dashboard's [`Observer`]. It must never slow the computation, so:
 //!
-//! - every thread that reports events gets its own *lane* (counters, the start times of the
-//!   timed tasks it is running, a small ring of timed spans). Only that thread writes its
-//!   lane, so counting is a plain load and store on a cache line no other core touches — no
-//!   lock, no contended atomic. The page's sampler reads the lanes a few times a second;
+//! - every thread that reports events gets its own *lane* (`lane.rs`: counters, the start
+//!   times of the timed tasks it is running, a small ring of timed spans). Only that thread
+//!   writes its lane, so counting is a plain load and store on a cache line no other core
+//!   touches — no lock, no contended atomic. The page's sampler reads the lanes a few times
+//!   a second;
 //! - only one task in `stride` is timed for the task stream, and each lane adapts its stride
 //!   so that it records at most a few thousand spans per second whatever the task size;
 //! - the graph panel keeps a bounded window of consecutive task ids; outside it an event

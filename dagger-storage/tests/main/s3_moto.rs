@@ -15,7 +15,6 @@ use dagger_storage::object_store::aws::AmazonS3Builder;
 use dagger_storage::{
     conformance, open_store, MemoryPool, ObjectStoreBackend, RawLe, StorageConfig,
 };
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 fn endpoint() -> Option<String> {
