@@ -4,17 +4,20 @@
 //! This crate depends on no sibling: schedulers, transports, stores and array libraries
 //! all speak in the types defined here.
 //!
+//! Its modules form a stack, listed from the bottom up: each imports only from the ones
+//! listed before it.
+//!
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`ids`] | [`WorkerId`], [`TaskId`], [`ChunkId`], [`NodeId`] |
+//! | [`error`] | the one [`Error`] type |
 //! | [`processor`] | [`ProcessorId`], [`ProcessorKind`] and the [`Processor`] trait |
 //! | [`scope`] | the [`Scope`] algebra (`constrain`, `is_subset`) and the [`scope()`](scope::ScopeSpec) builder |
 //! | [`options`] | task [`Options`] |
-//! | [`error`] | the one [`Error`] type |
-//! | [`transport`] | the [`Transport`] trait (frames between processes) |
-//! | [`store`] | the [`ChunkStore`] trait (bytes at rest) |
 //! | [`codec`] | the [`Codec`] trait (values ↔ bytes) |
 //! | [`partition`] | the [`Partitioning`] trait (splitting an index space into blocks) |
+//! | [`store`] | the [`ChunkStore`] trait (bytes at rest) and the [`ResultStore`] trait (a worker's results) |
+//! | [`transport`] | the [`Transport`] trait (frames between processes) |
 //!
 //! ```
 //! use dagger_core::{Scope, ProcessorId};
@@ -22,16 +25,24 @@
 //! let s = Scope::Default.constrain(&Scope::Exact(t));
 //! assert_eq!(s, Scope::Exact(t));
 //! ```
-#![warn(missing_docs)]
-
-pub mod codec;
-pub mod error;
+// Bottom to top: each module imports only from the ones listed before it.
+// Plain ids: workers, tasks, chunks, nodes.
 pub mod ids;
-pub mod options;
-pub mod partition;
+// The one error type (names ids).
+pub mod error;
+// Processors and their kinds.
 pub mod processor;
+// Scopes: where a task may run.
 pub mod scope;
+// Task options (a scope, a name, flags).
+pub mod options;
+// Values to bytes and back.
+pub mod codec;
+// Splitting an index space into blocks.
+pub mod partition;
+// Bytes at rest, and a worker's results.
 pub mod store;
+// Frames between processes.
 pub mod transport;
 
 pub use codec::Codec;

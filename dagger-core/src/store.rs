@@ -4,6 +4,7 @@
 //! one by implementing this trait and proves it with `dagger-storage`'s conformance suite.
 
 use crate::error::{Error, Result};
+use crate::ids::ChunkId;
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -207,12 +208,12 @@ impl fmt::Debug for LiveValue {
 /// methods then default to encoding on `put_value` and never handing out live values.
 pub trait ResultStore: Send + Sync + fmt::Debug {
     /// Keeps `bytes` as chunk `id`.
-    fn put(&self, id: crate::ChunkId, bytes: Bytes) -> Result<()>;
+    fn put(&self, id: ChunkId, bytes: Bytes) -> Result<()>;
     /// The bytes of chunk `id` (encoding it if it is held live); [`Error::NotFound`] if it
     /// is not here.
-    fn get(&self, id: crate::ChunkId) -> Result<Bytes>;
+    fn get(&self, id: ChunkId) -> Result<Bytes>;
     /// Forgets chunk `id` (and deletes any spilled copy). Missing ids are not an error.
-    fn remove(&self, id: crate::ChunkId) -> Result<()>;
+    fn remove(&self, id: ChunkId) -> Result<()>;
     /// What is held.
     fn stats(&self) -> ResultStats;
 
@@ -222,7 +223,7 @@ pub trait ResultStore: Send + Sync + fmt::Debug {
     /// # Errors
     ///
     /// The codec's errors, and the store's.
-    fn put_value(&self, id: crate::ChunkId, value: LiveValue) -> Result<()> {
+    fn put_value(&self, id: ChunkId, value: LiveValue) -> Result<()> {
         self.put(id, value.encode()?)
     }
 
@@ -232,7 +233,7 @@ pub trait ResultStore: Send + Sync + fmt::Debug {
     /// # Errors
     ///
     /// Reading back a spilled value can fail (a damaged file, a store error).
-    fn get_value(&self, id: crate::ChunkId) -> Result<Option<LiveValue>> {
+    fn get_value(&self, id: ChunkId) -> Result<Option<LiveValue>> {
         let _ = id;
         Ok(None)
     }

@@ -135,7 +135,7 @@ impl dagger_sched::Observer for NoopObserver {
 /// called directly on one thread, less the same calls into an observer that does nothing:
 /// the dashboard's own cost without the scheduler's noise.
 pub fn collector_ns_per_task(n: u64) -> f64 {
-    let c = crate::Collector::new();
+    let c = crate::collect::Collector::new();
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         best = best.min(events_ns_per_task(&c, n) - events_ns_per_task(&NoopObserver, n));

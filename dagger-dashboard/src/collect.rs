@@ -1,9 +1,10 @@
 //! The [`Collector`]: the dashboard's [`Observer`]. It must never slow the computation, so:
 //!
-//! - every thread that reports events gets its own *lane* (counters, the start times of the
-//!   timed tasks it is running, a small ring of timed spans). Only that thread writes its
-//!   lane, so counting is a plain load and store on a cache line no other core touches — no
-//!   lock, no contended atomic. The page's sampler reads the lanes a few times a second;
+//! - every thread that reports events gets its own *lane* (`lane.rs`: counters, the start
+//!   times of the timed tasks it is running, a small ring of timed spans). Only that thread
+//!   writes its lane, so counting is a plain load and store on a cache line no other core
+//!   touches — no lock, no contended atomic. The page's sampler reads the lanes a few times
+//!   a second;
 //! - only one task in `stride` is timed for the task stream, and each lane adapts its stride
 //!   so that it records at most a few thousand spans per second whatever the task size;
 //! - the graph panel keeps a bounded window of consecutive task ids; outside it an event
@@ -15,296 +16,22 @@
 
 use crate::gauges::Gauges;
 use crate::graph::Graph;
+use crate::lane::{bump, counts_of, Counts, Lane, Local, Own, SpanRec, CURRENT, LOCALS, RING};
+use crate::names::{OTHER_NAMES, UNNAMED};
 use crate::state::{NameProgress, NodeState, Progress, SpanView, State};
 use dagger_core::{ProcessorId, TaskId, WorkerId};
 use dagger_sched::{Observer, TaskEvent, TaskEventKind};
 use parking_lot::Mutex;
-use std::cell::{Cell, RefCell, UnsafeCell};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
-use std::sync::{Arc, OnceLock, Weak};
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The group of tasks spawned without a name.
-pub const UNNAMED: &str = "(unnamed)";
-/// The group of the tasks whose names came after the first [`MAX_NAMES`] distinct ones.
-pub const OTHER_NAMES: &str = "(other names)";
-/// Distinct task names shown separately; names are often unique ids, and the page and the
-/// memory must stay bounded.
-pub const MAX_NAMES: usize = 256;
-/// Names a thread remembers (past this, unseen names go straight to `OTHER_NAMES`).
-const LOCAL_NAMES: usize = 4096;
-
-/// Timed tasks a thread can have running at once (a task that waits runs others); past
-/// this the oldest is forgotten (its span is not drawn).
-const TIMED_SLOTS: usize = 4;
-/// Spans kept per lane.
-const RING: usize = 512;
 /// Most spans sent in one update.
 const MAX_SPANS_OUT: usize = 4096;
-/// The sampling window, and the spans a lane aims to record in it.
-const WINDOW: Duration = Duration::from_millis(50);
-const TARGET_PER_WINDOW: u64 = 32;
-/// A lane records at most this many spans in a window before it raises its stride.
-const BUDGET_PER_WINDOW: u64 = 2 * TARGET_PER_WINDOW;
-const MAX_STRIDE: u64 = 1 << 24;
 
 static NEXT_COLLECTOR: AtomicU64 = AtomicU64::new(1);
-
-/// Task counters of one name on one lane. Written only by the lane's thread.
-#[derive(Default)]
-#[repr(C)]
-struct Counts {
-    spawned: AtomicU64,
-    started: AtomicU64,
-    ok: AtomicU64,
-    failed: AtomicU64,
-    /// Finished without having started (cancelled while queued, or not placeable).
-    unstarted: AtomicU64,
-}
-
-/// A counter set as `[spawned, started, ok, failed, unstarted]`.
-fn counts_of(c: &Counts) -> [u64; 5] {
-    [
-        c.spawned.load(Acquire),
-        c.started.load(Acquire),
-        c.ok.load(Acquire),
-        c.failed.load(Acquire),
-        c.unstarted.load(Acquire),
-    ]
-}
-
-/// `c += 1` for a counter with a single writer: no locked instruction needed.
-#[inline]
-fn bump(c: &AtomicU64) {
-    c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
-}
-
-/// One span kept for the task stream.
-struct SpanRec {
-    seq: u64,
-    task: u64,
-    name: Option<Arc<str>>,
-    start: Duration,
-    end: Duration,
-    ok: bool,
-}
-
-/// What one thread reported. The atomics are the shared part (the thread writes, the
-/// sampler reads); `own` is the thread's private part. Aligned to two cache lines so that
-/// two threads' lanes never share one, and laid out in field order so that what every
-/// event touches sits in the first line: the scheduler's own work between two events evicts
-/// whatever else a lane spreads over.
-#[repr(C, align(128))]
-struct Lane {
-    countdown: AtomicU64,
-    unnamed: Counts,
-    /// Whether `processor` is set (a flag in the hot line, so `Started` does not read it).
-    processor_known: AtomicBool,
-    processor: OnceLock<ProcessorId>,
-    named: Mutex<Vec<(Arc<str>, Arc<Counts>)>>,
-    /// Tasks whose names did not fit under `MAX_NAMES`.
-    other: Arc<Counts>,
-    spans: Mutex<VecDeque<SpanRec>>,
-    /// Time one task in `stride`; the sampler may lower it after a lull.
-    stride: AtomicU64,
-    /// When this lane last recorded a span (nanoseconds since the collector started).
-    last_span_ns: AtomicU64,
-    /// Only the lane's thread touches this (see [`Collector::with_lane`]).
-    own: UnsafeCell<Own>,
-}
-
-// SAFETY: `own` is the only field that is not `Sync`. It is reached only through
-// `Collector::with_lane`, which hands it to the one thread that made the lane (the lane's
-// pointer lives in that thread's thread-locals only), and never re-entrantly.
-unsafe impl Sync for Lane {}
-
-/// A lane's private part: what its thread remembers between events.
-struct Own {
-    /// Counters by name, for names met before.
-    names: HashMap<Arc<str>, Arc<Counts>>,
-    /// The last few names by pointer: the scheduler hands out clones of the one `Arc<str>`
-    /// the task's options hold, so most events hit here without hashing the name. Holding
-    /// the `Arc` keeps its address from being reused by another name.
-    by_ptr: [Option<(Arc<str>, Arc<Counts>)>; PTR_CACHE],
-    registry: Arc<Mutex<HashSet<Arc<str>>>>,
-    /// The timed tasks running on this thread and their start times (see [`Lane::tick`]).
-    timed: [(u64, Option<Instant>); TIMED_SLOTS],
-    /// How many of `timed` are set: finishing a task looks there only if some are.
-    timing: usize,
-    window_start: Option<Instant>,
-    window_count: u64,
-}
-
-/// Entries of [`Own::by_ptr`] (a power of two).
-const PTR_CACHE: usize = 8;
-
-impl Own {
-    /// Notes that timed `task` starts now, in a free slot or else the oldest one's (a
-    /// task cancelled from another thread while running never frees its slot here).
-    #[cold]
-    fn start_timing(&mut self, task: u64) {
-        let now = Some(Instant::now());
-        let slot = match self.timed.iter().position(|(_, t0)| t0.is_none()) {
-            Some(free) => {
-                self.timing += 1;
-                free
-            }
-            None => (0..TIMED_SLOTS)
-                .min_by_key(|&k| self.timed[k].1)
-                .unwrap_or(0),
-        };
-        self.timed[slot] = (task, now);
-    }
-
-    /// The start time of `task` if it is a timed task running on this thread.
-    #[inline]
-    fn stop_timing(&mut self, task: u64) -> Option<Instant> {
-        if self.timing == 0 {
-            return None;
-        }
-        let slot = self
-            .timed
-            .iter_mut()
-            .find(|(id, t0)| *id == task && t0.is_some())?;
-        self.timing -= 1;
-        slot.1.take()
-    }
-}
-
-impl Lane {
-    fn new(registry: Arc<Mutex<HashSet<Arc<str>>>>) -> Self {
-        Lane {
-            processor: OnceLock::new(),
-            processor_known: AtomicBool::new(false),
-            unnamed: Counts::default(),
-            named: Mutex::new(Vec::new()),
-            other: Arc::new(Counts::default()),
-            spans: Mutex::new(VecDeque::with_capacity(RING)),
-            stride: AtomicU64::new(1),
-            countdown: AtomicU64::new(1),
-            last_span_ns: AtomicU64::new(0),
-            own: UnsafeCell::new(Own {
-                names: HashMap::new(),
-                by_ptr: Default::default(),
-                registry,
-                timed: [(0, None); TIMED_SLOTS],
-                timing: 0,
-                window_start: None,
-                window_count: 0,
-            }),
-        }
-    }
-
-    /// The counters of tasks called `name`.
-    #[inline]
-    fn counts<'a>(&'a self, own: &'a mut Own, name: &Option<Arc<str>>) -> &'a Counts {
-        match name {
-            None => &self.unnamed,
-            Some(n) => {
-                let slot = (Arc::as_ptr(n) as *const u8 as usize >> 4) & (PTR_CACHE - 1);
-                let hit = matches!(&own.by_ptr[slot], Some((k, _)) if Arc::ptr_eq(k, n));
-                if !hit {
-                    let c = self.named_counts(own, n);
-                    own.by_ptr[slot] = Some((n.clone(), c));
-                }
-                match &own.by_ptr[slot] {
-                    Some((_, c)) => c,
-                    None => &self.other, // ok: filled just above; never taken
-                }
-            }
-        }
-    }
-
-    /// The counters of `n` by its text (the slow path: hashes the name).
-    #[cold]
-    fn named_counts(&self, own: &mut Own, n: &Arc<str>) -> Arc<Counts> {
-        if let Some(c) = own.names.get(&**n) {
-            return c.clone();
-        }
-        if own.names.len() >= LOCAL_NAMES {
-            return self.other.clone();
-        }
-        let known = {
-            let mut reg = own.registry.lock();
-            reg.contains(&**n) || (reg.len() < MAX_NAMES && reg.insert(n.clone()))
-        };
-        let c = if known {
-            let c = Arc::new(Counts::default());
-            self.named.lock().push((n.clone(), c.clone()));
-            c
-        } else {
-            self.other.clone()
-        };
-        own.names.insert(n.clone(), c.clone());
-        c
-    }
-
-    /// Counts down to the next task to time: whether the task starting now is timed.
-    #[inline]
-    fn tick(&self) -> bool {
-        let c = self.countdown.load(Relaxed);
-        let timed = c <= 1;
-        self.countdown.store(
-            if timed {
-                self.stride.load(Relaxed).max(1)
-            } else {
-                c - 1
-            },
-            Relaxed,
-        );
-        timed
-    }
-
-    /// Adapts the stride so the lane records about `TARGET_PER_WINDOW` spans per window.
-    fn adapt(&self, own: &mut Own, now: Instant) {
-        let start = *own.window_start.get_or_insert(now);
-        own.window_count += 1;
-        let elapsed = now.saturating_duration_since(start);
-        if own.window_count < BUDGET_PER_WINDOW && elapsed < WINDOW {
-            return;
-        }
-        let stride = self.stride.load(Relaxed).max(1);
-        // Tasks per window at the current pace, and the stride that keeps the target.
-        let el = elapsed.as_nanos().max(1);
-        let per_window = (own.window_count as u128 * stride as u128 * WINDOW.as_nanos()) / el;
-        let want = (per_window / TARGET_PER_WINDOW as u128).clamp(1, MAX_STRIDE as u128) as u64;
-        self.stride.store(want, Relaxed);
-        if self.countdown.load(Relaxed) > want {
-            self.countdown.store(want, Relaxed);
-        }
-        own.window_start = Some(now);
-        own.window_count = 0;
-    }
-}
-
-/// What one thread keeps about one collector: its lane there.
-struct Local {
-    collector: u64,
-    alive: Weak<()>,
-    lane: Arc<Lane>,
-}
-
-impl Drop for Local {
-    /// The thread is exiting (or the collector is gone): forget the lane as current, so that
-    /// no later event on this thread reaches it once the collector has retired it.
-    fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| {
-            if std::ptr::eq(c.get().1, Arc::as_ptr(&self.lane)) {
-                c.set((0, std::ptr::null()));
-            }
-        });
-    }
-}
-
-thread_local! {
-    /// The lane this thread used last, with its collector's id. Const-initialised and
-    /// without a destructor, so reading it is one plain thread-local load: the per-event
-    /// path's only lookup.
-    static CURRENT: Cell<(u64, *const Lane)> = const { Cell::new((0, std::ptr::null())) };
-    /// Every lane this thread has, one per collector it reported to (the slow path).
-    static LOCALS: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
-}
 
 /// A task span recorded in another process, for [`Collector::add_spans`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! ids fall in the next `SLOTS` ids (task ids are process-wide, so other contexts' tasks may
 //! be interleaved). An event outside the window costs one subtraction and one comparison.
 
-use crate::collect::UNNAMED;
+use crate::names::UNNAMED;
 use crate::state::{GraphView, NodeState, NodeView};
 use dagger_core::TaskId;
 use parking_lot::Mutex;
@@ -80,7 +80,7 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Graph {
             base: AtomicU64::new(NO_BASE),
             hi: AtomicU64::new(0),
@@ -95,7 +95,7 @@ impl Graph {
     }
 
     #[inline]
-    pub fn spawned(&self, id: u64, name: &Option<Arc<str>>, deps: &[TaskId]) {
+    pub(crate) fn spawned(&self, id: u64, name: &Option<Arc<str>>, deps: &[TaskId]) {
         if self.flags.load(Relaxed) != TRUNCATED {
             self.spawned_while_open(id, name, deps);
         }
@@ -150,7 +150,7 @@ impl Graph {
     }
 
     #[inline]
-    pub fn set(&self, id: u64, state: NodeState) {
+    pub(crate) fn set(&self, id: u64, state: NodeState) {
         if id >= self.hi.load(Relaxed) {
             return;
         }
@@ -161,7 +161,7 @@ impl Graph {
     }
 
     /// The window as shown; arms a new window if every task in this one has finished.
-    pub fn view(&self) -> GraphView {
+    pub(crate) fn view(&self) -> GraphView {
         let nodes = self.nodes.lock();
         let ids: HashSet<u64> = nodes.list.iter().map(|n| n.id).collect();
         let mut all_finished = true;

@@ -26,19 +26,30 @@
 //! | [`Gauges`] | memory and transfer figures fed by other crates |
 //! | [`State`] and friends | the numbers shown, as serde types (`/api/state`) |
 //! | [`bench`](mod@bench) | overhead benchmark pieces: a live-stream client, the collector's cost alone |
-#![warn(missing_docs)]
-
-pub mod bench;
-mod collect;
-mod gauges;
-mod graph;
-mod page;
-mod server;
+// Bottom to top: each module imports only from the ones listed before it.
+// The numbers shown, as serde types (`/api/state`).
 mod state;
+// The groups tasks are counted under (`UNNAMED`, `OTHER_NAMES`, `MAX_NAMES`).
+mod names;
+// Memory and transfer figures fed by other crates.
+mod gauges;
+// The task-graph window and its nodes' states.
+mod graph;
+// One thread's counters and sampled spans (a lane).
+mod lane;
+// The observer: lanes, the graph window, external spans, and the state they add up to.
+mod collect;
+// The HTML page.
+mod page;
+// The HTTP server and the handle feeders use.
+mod server;
+// Overhead benchmark pieces.
+pub mod bench;
 
-pub use collect::{Collector, ExternalSpan, MAX_NAMES, OTHER_NAMES, UNNAMED};
+pub use collect::{Collector, ExternalSpan};
 pub use gauges::Gauges;
 pub use graph::CAP as GRAPH_CAP;
+pub use names::{MAX_NAMES, OTHER_NAMES, UNNAMED};
 pub use page::PAGE;
 pub use server::{Dashboard, DashboardHandle, ENV_VAR, TICK};
 pub use state::{

@@ -234,7 +234,7 @@ impl DashboardHandle {
 
     /// Adds task spans that ran in other processes to the task stream (bounded per
     /// processor).
-    pub fn add_spans(&self, spans: impl IntoIterator<Item = crate::ExternalSpan>) {
+    pub fn add_spans(&self, spans: impl IntoIterator<Item = crate::collect::ExternalSpan>) {
         self.0.collector.add_spans(spans)
     }
 }

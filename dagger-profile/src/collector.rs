@@ -1,12 +1,12 @@
 //! [`Collector`]: where recorded timespans accumulate until someone takes them.
+//!
+//! [`Collector::layer`], which builds the layer that feeds it, lives with that layer in
+//! `layer.rs`, so this module stays below the layer that pushes into it.
 
-use crate::layer::{FilteredProfileLayer, ProfileLayer, RecordingFilter};
 use crate::timespan::Timespan;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tracing::dispatcher::{Dispatch, WeakDispatch};
-use tracing_subscriber::layer::Layer;
-use tracing_subscriber::registry::LookupSpan;
 
 /// How many timespans a collector keeps by default before it drops new ones.
 pub const DEFAULT_CAPACITY: usize = 1 << 20;
@@ -85,16 +85,6 @@ impl Collector {
                 dispatches: Mutex::new(Vec::new()),
             }),
         }
-    }
-
-    /// The `tracing_subscriber` layer that feeds this collector, with its per-layer filter:
-    /// it sees only spans of target `"dagger"`, and only while recording, so stacking it
-    /// with other layers (e.g. `fmt`) changes nothing they see.
-    pub fn layer<S>(&self) -> FilteredProfileLayer<S>
-    where
-        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
-    {
-        ProfileLayer::new(self.clone()).with_filter(RecordingFilter::new(self.clone()))
     }
 
     /// Start recording spans that open from now on.

@@ -29,6 +29,18 @@ use tracing_subscriber::registry::LookupSpan;
 /// The layer [`Collector::layer`] returns: [`ProfileLayer`] behind its [`RecordingFilter`].
 pub type FilteredProfileLayer<S> = Filtered<ProfileLayer, RecordingFilter, S>;
 
+impl Collector {
+    /// The `tracing_subscriber` layer that feeds this collector, with its per-layer filter:
+    /// it sees only spans of target `"dagger"`, and only while recording, so stacking it
+    /// with other layers (e.g. `fmt`) changes nothing they see.
+    pub fn layer<S>(&self) -> FilteredProfileLayer<S>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    {
+        ProfileLayer::new(self.clone()).with_filter(RecordingFilter::new(self.clone()))
+    }
+}
+
 /// Records closed dagger spans into a [`Collector`].
 ///
 /// Prefer [`Collector::layer`], which adds the [`RecordingFilter`]; used bare, this layer

@@ -62,18 +62,27 @@
 //! assert_eq!(summary.category("scheduler").map(|c| c.count), Some(1));
 //! println!("{summary}");
 //! ```
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
-
-pub mod bench;
-mod chrome;
-mod collector;
-mod draw;
-mod layer;
-mod progress;
-mod record;
-mod sampling;
-mod summary;
+// Bottom to top: each module imports only from the ones listed before it.
+// One recorded span (`Timespan`), the categories and the clock.
 mod timespan;
+// Stack samples per span (feature `sampling`).
+mod sampling;
+// The buffer timespans accumulate in.
+mod collector;
+// The `tracing` layer that turns spans into timespans; the global collector.
+mod layer;
+// `record`: run a closure, get its timespans.
+mod record;
+// Totals per category and timeline.
+mod summary;
+// Chrome / Perfetto trace files.
+mod chrome;
+// Gantt charts and task-graph pictures.
+mod draw;
+// A progress bar (uses no other module).
+mod progress;
+// The cost of a span, stopped and recording.
+pub mod bench;
 
 pub use chrome::{chrome_trace, write_chrome_trace};
 pub use collector::{Collector, DEFAULT_CAPACITY};

@@ -102,7 +102,7 @@ impl Drop for ResetOnDrop {
 }
 
 /// Stops the collector even if the recorded closure panics.
-struct StopOnDrop<'a>(&'a crate::Collector);
+struct StopOnDrop<'a>(&'a crate::collector::Collector);
 
 impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {

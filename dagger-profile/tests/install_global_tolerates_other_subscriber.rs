@@ -1,3 +1,4 @@
+// A binary of its own: it installs a global subscriber other than dagger-profile's.
 //! With another global subscriber in place, `install_global` reports it instead of
 //! panicking, and `record` still captures the calling thread's spans.
 

@@ -1,3 +1,4 @@
+// A binary of its own: it needs tracing's process-wide interest cache to itself.
 //! While its collector is stopped, the profile layer turns dagger callsites off: a span is
 //! not even created, so it costs only tracing's cached callsite check. Alone in its test
 //! binary, because other live dispatchers in the process share tracing's interest cache.

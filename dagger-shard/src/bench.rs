@@ -6,7 +6,7 @@
 //! particular), so the comparison is the cost of the shard's per-task piece lookup against
 //! every thread contending for one lock.
 
-use crate::{shard, Shard, ShardOptions};
+use crate::shard::{shard, Shard, ShardOptions};
 use dagger_core::{Error, Result};
 use dagger_sched::{Context, DTask};
 use serde_json::{json, Value};

@@ -10,7 +10,7 @@
 //! | --- | --- |
 //! | [`mutable()`] / [`mutable_with`] + [`MutableOptions`] | one value, constructed on its target processor and never copied; every task that takes it runs within its scope |
 //! | [`Mutable`] | the handle to such a value (a pinned chunk) |
-//! | [`shard()`] + [`ShardOptions`] | one piece per worker, or per thread processor, each constructed where it lives |
+//! | [`shard_with`] / [`shard()`] + [`ShardOptions`] | one piece per worker, or per thread processor, each constructed where it lives |
 //! | [`Shard`] | the handle: a task taking it receives the piece local to where it runs; [`Shard::map`] runs once per piece |
 //! | [`mutable_on`], [`mutable_in`], [`shard_on`] + [`RemoteShard`] | the same on worker processes, with a registered constructor returning a `Pinned<T>` |
 //! | [`bench`](mod@bench) | the shard-vs-mutex benchmark (`bench_shard`) |
@@ -41,14 +41,18 @@
 //! let parts = cs.map(&ctx, |c| c.load(Ordering::Relaxed));
 //! assert_eq!(fetch_all(&parts).unwrap().iter().sum::<i64>(), 1000);
 //! ```
-#![warn(missing_docs)]
-
-pub mod bench;
-mod mutable;
-mod remote;
-mod shard;
+// Bottom to top: each module imports only from the ones listed before it.
+// Checking and scoping targets: workers, processors, their scopes.
 mod target;
+// `mutable`: one pinned value.
+mod mutable;
+// `Shard`: a pinned piece per worker or per thread processor.
+mod shard;
+// The same on worker processes, with registered constructors.
+mod remote;
+// The shard-vs-mutex benchmark.
+pub mod bench;
 
 pub use mutable::{mutable, mutable_with, Mutable, MutableArg, MutableOptions};
 pub use remote::{mutable_in, mutable_on, shard_on, RemoteShard};
-pub use shard::{shard, Shard, ShardArg, ShardOptions};
+pub use shard::{shard, shard_with, Shard, ShardArg, ShardOptions};

@@ -34,6 +34,13 @@ pub struct MutableOptions {
     pub scope: Option<Scope>,
 }
 
+/// Lets [`mutable_with`] take `&opts` as well as `opts`.
+impl From<&MutableOptions> for MutableOptions {
+    fn from(opts: &MutableOptions) -> Self {
+        opts.clone()
+    }
+}
+
 impl MutableOptions {
     /// No options: construct in the calling process, scope it to that process.
     pub fn new() -> Self {
@@ -200,6 +207,12 @@ impl<T: Send + Sync + 'static> fmt::Debug for Mutable<T> {
 /// A [`Mutable`] as stored in a task until it runs; the body receives `Arc<T>`.
 pub struct MutableArg<T>(Mutable<T>);
 
+impl<T: Send + Sync + 'static> fmt::Debug for MutableArg<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MutableArg").field(&self.0).finish()
+    }
+}
+
 impl<T: Send + Sync + 'static> Arg for MutableArg<T> {
     type Value = Arc<T>;
 
@@ -276,7 +289,7 @@ where
     T: Send + Sync + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    mutable_with(ctx, &MutableOptions::new(), f)
+    mutable_with(ctx, MutableOptions::new(), f)
 }
 
 /// Constructs `f()` on the target of `opts`, in a task pinned there, and returns the value as a
@@ -287,11 +300,35 @@ where
 /// processor, or a scope that excludes the named target are [`Error::Argument`]s; a scope no
 /// processor can satisfy fails the constructor task with a [`Error::Scheduling`]; a panicking
 /// constructor returns its task failure.
-pub fn mutable_with<T, F>(ctx: &Context, opts: &MutableOptions, f: F) -> Result<Mutable<T>>
+///
+/// Options come first and are taken by value or by reference (`&opts` still compiles), as
+/// the scheduler's `spawn_with` takes them.
+///
+/// ```
+/// use dagger_core::{ProcessorId, Scope};
+/// use dagger_sched::Context;
+/// use dagger_shard::{mutable_with, MutableOptions};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// let ctx = Context::builder().threads(2).build();
+/// let t2 = ProcessorId::thread(ctx.worker_id(), 2);
+/// let hits = mutable_with(&ctx, MutableOptions::new().processor(t2), || AtomicU64::new(0)).unwrap();
+/// assert_eq!(hits.scope(), &Scope::Exact(t2)); // tasks taking it run on thread 2
+/// let opts = MutableOptions::new();
+/// let other = mutable_with(&ctx, &opts, || AtomicU64::new(7)).unwrap(); // by reference
+/// let t = ctx.spawn(|(h,)| h.fetch_add(1, Ordering::Relaxed), (&hits,));
+/// assert_eq!(t.fetch().unwrap(), 0);
+/// assert_eq!(other.with(|v| v.load(Ordering::Relaxed)).unwrap(), 7);
+/// ```
+pub fn mutable_with<T, F>(
+    ctx: &Context,
+    opts: impl Into<MutableOptions>,
+    f: F,
+) -> Result<Mutable<T>>
 where
     T: Send + Sync + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    let opts = opts.into();
     let (target, named) = opts.target(ctx)?;
     let home = home_scope(target);
     let scope = opts.scope.clone().unwrap_or_else(|| home.clone());

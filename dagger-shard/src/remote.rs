@@ -36,6 +36,17 @@ pub struct RemoteShard<T> {
     pieces: Vec<(ProcessorId, DTask<Pinned<T>>)>,
 }
 
+impl<T> std::fmt::Debug for RemoteShard<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The tasks say little; where the pieces live is what identifies the shard.
+        let processors: Vec<ProcessorId> = self.pieces.iter().map(|(p, _)| *p).collect();
+        f.debug_struct("RemoteShard")
+            .field("type", &std::any::type_name::<T>())
+            .field("processors", &processors)
+            .finish()
+    }
+}
+
 impl<T: Send + Sync + 'static> RemoteShard<T> {
     /// The argument that hands a task every piece's id (the task uses its local one).
     pub fn arg(&self) -> All<Pinned<T>> {

@@ -33,6 +33,13 @@ pub struct ShardOptions {
     pub per_thread: bool,
 }
 
+/// Lets [`shard_with`] take `&opts` as well as `opts`.
+impl From<&ShardOptions> for ShardOptions {
+    fn from(opts: &ShardOptions) -> Self {
+        opts.clone()
+    }
+}
+
 impl ShardOptions {
     /// One piece per worker of the context.
     pub fn new() -> Self {
@@ -238,6 +245,12 @@ impl<T: Send + Sync + 'static> fmt::Debug for Shard<T> {
 /// `Arc<T>`.
 pub struct ShardArg<T>(Arc<Pieces<T>>);
 
+impl<T: Send + Sync + 'static> fmt::Debug for ShardArg<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ShardArg").field(&self.0.pieces).finish()
+    }
+}
+
 impl<T: Send + Sync + 'static> Arg for ShardArg<T> {
     type Value = Arc<T>;
 
@@ -305,14 +318,56 @@ impl<T: Send + Sync + 'static> IntoLazyArg for &Shard<T> {
 /// returns once every piece exists. Each piece is a [`Mutable`] scoped to its processor's
 /// process (per-worker pieces) or to exactly its thread (per-thread pieces).
 ///
+/// The same as [`shard_with`], with the options after the closure.
+///
 /// Errors: conflicting selectors, an empty selection, or an unknown worker or processor are
 /// [`Error::Argument`]s; a panicking constructor returns its task failure.
+///
+/// ```
+/// use dagger_sched::Context;
+/// use dagger_shard::{shard, ShardOptions};
+/// let ctx = Context::builder().threads(2).build();
+/// let per_worker = shard(&ctx, || 0u32, ShardOptions::new()).unwrap();
+/// assert_eq!(per_worker.len(), 1); // one worker: the calling process
+/// ```
 pub fn shard<T, F>(ctx: &Context, f: F, opts: ShardOptions) -> Result<Shard<T>>
 where
     T: Send + Sync + 'static,
     F: Fn() -> T + Send + Sync + 'static,
 {
-    let procs = opts.processors(ctx)?;
+    shard_with(ctx, opts, f)
+}
+
+/// Builds a [`Shard`] as [`shard()`] does, with the options first, taken by value or by
+/// reference, as the scheduler's `spawn_with` and [`mutable_with`](crate::mutable_with)
+/// take them.
+///
+/// # Errors
+///
+/// As [`shard()`]: conflicting selectors, an empty selection, or an unknown worker or
+/// processor are [`Error::Argument`]s; a panicking constructor returns its task failure.
+///
+/// ```
+/// use dagger_sched::{fetch_all, Context};
+/// use dagger_shard::{shard_with, ShardOptions};
+/// use std::sync::atomic::{AtomicI64, Ordering};
+/// let ctx = Context::builder().threads(2).build();
+/// let opts = ShardOptions::new().per_thread(true);
+/// let counters = shard_with(&ctx, &opts, || AtomicI64::new(0)).unwrap();
+/// assert_eq!(counters.len(), 2); // one piece per thread processor
+/// let ts: Vec<_> = (0..100)
+///     .map(|_| ctx.spawn(|(c,)| { c.fetch_add(1, Ordering::Relaxed); }, (&counters,)))
+///     .collect();
+/// fetch_all(&ts).unwrap();
+/// let parts = counters.map(&ctx, |c| c.load(Ordering::Relaxed));
+/// assert_eq!(fetch_all(&parts).unwrap().iter().sum::<i64>(), 100);
+/// ```
+pub fn shard_with<T, F>(ctx: &Context, opts: impl Into<ShardOptions>, f: F) -> Result<Shard<T>>
+where
+    T: Send + Sync + 'static,
+    F: Fn() -> T + Send + Sync + 'static,
+{
+    let procs = opts.into().processors(ctx)?;
     let f = Arc::new(f);
     // Start every constructor before waiting for any, so pieces are built in parallel.
     let tasks: Vec<_> = procs

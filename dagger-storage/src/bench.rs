@@ -4,7 +4,8 @@
 //! move the same bytes through the same temp directory in the same run, interleaved rep by
 //! rep, so their ratio is meaningful on a noisy machine.
 
-use crate::{MemoryPool, Policy, RawLe, SpillCodec, StorageConfig};
+use crate::codec::RawLe;
+use crate::pool::{MemoryPool, Policy, SpillCodec, StorageConfig};
 use dagger_core::{ChunkId, Error, Result};
 use serde_json::{json, Value};
 use std::sync::Arc;

@@ -24,13 +24,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use dagger_core::{Error, Result};
+use layout::{header_bytes, FIXED_HEADER};
 
-/// The first eight bytes of every chunk file.
-pub const MAGIC: [u8; 8] = *b"DGRCHUNK";
-/// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
-/// Bytes of a chunk file besides the codec name and the payload (header and CRC trailer).
-const FIXED_HEADER: usize = 8 + 2 + 2 + 8 + 4;
+mod layout;
+pub use layout::{MAGIC, VERSION};
 
 /// The header of a decoded chunk file.
 ///
@@ -160,17 +157,6 @@ pub fn decode_chunk_file(what: &str, bytes: &Bytes) -> Result<(ChunkFileHeader, 
         crc32: stored_crc,
     };
     Ok((header, bytes.slice(payload_start..crc_at)))
-}
-
-/// The header bytes before the payload.
-fn header_bytes(name_len: u16, codec_name: &str, payload_len: u64) -> Vec<u8> {
-    let mut h = Vec::with_capacity(FIXED_HEADER + codec_name.len());
-    h.extend_from_slice(&MAGIC);
-    h.extend_from_slice(&VERSION.to_le_bytes());
-    h.extend_from_slice(&name_len.to_le_bytes());
-    h.extend_from_slice(codec_name.as_bytes());
-    h.extend_from_slice(&payload_len.to_le_bytes());
-    h
 }
 
 fn read_u64(b: &[u8]) -> u64 {

@@ -31,15 +31,20 @@
 //! assert!(pool.stats().peak_memory_bytes <= 1024);
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
-
-pub mod bench;
-pub mod chunk_file;
+// Bottom to top: each module imports only from the ones listed before it.
+// Values to bytes: `Postcard`, `RawLe`.
 pub mod codec;
+// The checksummed file every stored chunk is wrapped in.
+pub mod chunk_file;
+// `ChunkStore` backends and `open_store`.
+pub mod store;
+// The spilling memory pool (uses codecs, chunk files and stores).
+pub mod pool;
+// The suite every `ChunkStore` runs to prove it behaves.
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
-pub mod pool;
-pub mod store;
+// The `storage` benchmark suite.
+pub mod bench;
 
 /// The `object_store` crate this one builds on, so callers can configure clients (e.g.
 /// `AmazonS3Builder`) with the exact version [`ObjectStoreBackend`] wraps.

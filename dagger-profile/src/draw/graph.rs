@@ -97,7 +97,7 @@ impl TaskGraph {
         let mut seen = BTreeSet::new();
         let nodes = spans
             .iter()
-            .filter(|t| t.category == crate::category::COMPUTE && seen.insert(t.id))
+            .filter(|t| t.category == crate::timespan::category::COMPUTE && seen.insert(t.id))
             .map(|t| GraphNode {
                 id: t.id,
                 label: t.label(),

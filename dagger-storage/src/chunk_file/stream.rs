@@ -3,7 +3,7 @@
 //! The payload moves in blocks; each block is checksummed while it is in cache, so a
 //! chunk file costs about as much memory traffic as the plain bytes would.
 
-use super::{header_bytes, FIXED_HEADER, MAGIC, VERSION};
+use super::layout::{header_bytes, FIXED_HEADER, MAGIC, VERSION};
 use dagger_core::{Error, Result};
 use std::io::{ErrorKind, Read, Write};
 

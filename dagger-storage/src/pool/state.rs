@@ -1,8 +1,8 @@
 //! The pool's bookkeeping without any I/O: slots, recency order and byte accounting.
 
+use super::config::Policy;
 use super::spill::{AnyValue, SpillCodec};
 use super::stats::PoolStats;
-use super::Policy;
 use dagger_core::ChunkId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

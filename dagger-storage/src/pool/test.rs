@@ -1,5 +1,6 @@
 use super::*;
-use crate::{MemoryStore, Postcard, RawLe};
+use crate::codec::{Postcard, RawLe};
+use crate::store::MemoryStore;
 
 fn pool(mem: u64, disk: u64, policy: Policy) -> MemoryPool {
     MemoryPool::new(StorageConfig {

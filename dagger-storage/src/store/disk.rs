@@ -232,6 +232,6 @@ impl ChunkStore for DiskStore {
         })
         .await?
         .map_err(|e| Error::Io(format!("listing {prefix:?} in {}: {e}", self.location())))?;
-        Ok(super::finish_listing(keys, prefix))
+        Ok(super::listing::finish_listing(keys, prefix))
     }
 }

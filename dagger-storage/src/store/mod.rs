@@ -10,6 +10,7 @@
 //! needed the value and leaves the worker serving.
 
 mod disk;
+mod listing;
 mod memory;
 mod object;
 mod open;
@@ -18,14 +19,3 @@ pub use disk::DiskStore;
 pub use memory::MemoryStore;
 pub use object::ObjectStoreBackend;
 pub use open::open_store;
-
-/// Sorts and filters keys by a plain string prefix, as [`dagger_core::ChunkStore::list`] requires.
-fn finish_listing(
-    mut keys: Vec<dagger_core::StoreKey>,
-    prefix: &str,
-) -> Vec<dagger_core::StoreKey> {
-    keys.retain(|k| k.as_str().starts_with(prefix));
-    keys.sort();
-    keys.dedup();
-    keys
-}

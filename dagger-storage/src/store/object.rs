@@ -191,6 +191,6 @@ impl ChunkStore for ObjectStoreBackend {
             })
             .filter_map(|k| StoreKey::new(k).ok())
             .collect();
-        Ok(super::finish_listing(keys, prefix))
+        Ok(super::listing::finish_listing(keys, prefix))
     }
 }

@@ -1,6 +1,7 @@
 //! [`open_store`]: a store from a URL-ish location string.
 
-use super::{DiskStore, MemoryStore};
+use super::disk::DiskStore;
+use super::memory::MemoryStore;
 use dagger_core::{ChunkStore, Error, Result};
 use std::sync::Arc;
 
@@ -83,8 +84,9 @@ mod cloud {
         bucket: &str,
         prefix: &str,
     ) -> Result<Arc<dyn ChunkStore>> {
-        let backend = crate::ObjectStoreBackend::new(store, format!("{scheme}://{bucket}"))
-            .with_prefix(prefix)?;
+        let backend =
+            crate::store::object::ObjectStoreBackend::new(store, format!("{scheme}://{bucket}"))
+                .with_prefix(prefix)?;
         Ok(Arc::new(backend))
     }
 

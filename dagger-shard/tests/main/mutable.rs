@@ -1,19 +1,12 @@
 //! `mutable`: the reference's examples (mutation-and-sharding, data-management), behaviour
 //! C35 in its local form, and every error case.
 
+use crate::common::{ctx, thread};
 use dagger_core::{Error, Options, ProcessorId, Scope, ScopeSpec, WorkerId};
-use dagger_sched::{current_processor, fetch_all, Context};
+use dagger_sched::{current_processor, fetch_all};
 use dagger_shard::{mutable, mutable_with, MutableOptions};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-
-fn ctx(threads: usize) -> Context {
-    Context::builder().threads(threads).build()
-}
-
-fn thread(ctx: &Context, t: u32) -> ProcessorId {
-    ProcessorId::thread(ctx.worker_id(), t)
-}
 
 fn assert_scheduling(e: &Error, what: &str) {
     assert!(
@@ -28,7 +21,7 @@ fn assert_scheduling(e: &Error, what: &str) {
 fn counter_pinned_to_a_thread_runs_every_task_there() {
     let ctx = ctx(3);
     let t2 = thread(&ctx, 2);
-    let x = mutable_with(&ctx, &MutableOptions::new().processor(t2), || {
+    let x = mutable_with(&ctx, MutableOptions::new().processor(t2), || {
         (AtomicI64::new(0), current_processor())
     })
     .unwrap();
@@ -57,7 +50,7 @@ fn counter_pinned_to_a_thread_runs_every_task_there() {
 fn counter_pinned_to_worker_one() {
     let ctx = ctx(2);
     let w = WorkerId(1);
-    let x = mutable_with(&ctx, &MutableOptions::new().worker(1), || AtomicI64::new(0)).unwrap();
+    let x = mutable_with(&ctx, MutableOptions::new().worker(1), || AtomicI64::new(0)).unwrap();
     assert_eq!(x.processor(), ProcessorId::os(w));
     assert_eq!(x.scope(), &Scope::Process(w));
     let ts: Vec<_> = (0..100)
@@ -84,7 +77,7 @@ fn forcing_a_task_elsewhere_is_a_scheduling_error() {
     let ctx = ctx(2);
     let x = mutable_with(
         &ctx,
-        &MutableOptions::new().processor(thread(&ctx, 1)),
+        MutableOptions::new().processor(thread(&ctx, 1)),
         || AtomicI64::new(0),
     )
     .unwrap();
@@ -124,7 +117,7 @@ fn forcing_a_task_elsewhere_is_a_scheduling_error() {
 #[test]
 fn c35_mutable_pinning() {
     let ctx = ctx(2);
-    let x = mutable_with(&ctx, &MutableOptions::new().worker(1), || AtomicU32::new(0)).unwrap();
+    let x = mutable_with(&ctx, MutableOptions::new().worker(1), || AtomicU32::new(0)).unwrap();
     let update = |(x,): (Arc<AtomicU32>,)| {
         // ok: tasks always run on a thread processor
         let me = current_processor().unwrap().worker.get();
@@ -143,7 +136,7 @@ fn c35_mutable_pinning() {
     for (home, away) in [(1, 2), (2, 1)] {
         let x = mutable_with(
             &ctx,
-            &MutableOptions::new().processor(thread(&ctx, home)),
+            MutableOptions::new().processor(thread(&ctx, home)),
             || AtomicU32::new(0),
         )
         .unwrap();
@@ -166,7 +159,7 @@ fn explicit_scope_of_two_threads() {
     let s = ctx
         .scope(&ScopeSpec::new().worker(1).threads([2, 3]))
         .unwrap();
-    let x = mutable_with(&ctx, &MutableOptions::new().scope(s.clone()), || {
+    let x = mutable_with(&ctx, MutableOptions::new().scope(s.clone()), || {
         let v: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
         (Mutex::new(v), current_processor())
     })
@@ -265,14 +258,14 @@ fn error_cases() {
     let m = arg(mutable_with(&ctx, &both, || 0u8), "worker+processor");
     assert!(m.contains("can't mix worker and processor"), "{m}");
     let m = arg(
-        mutable_with(&ctx, &MutableOptions::new().worker(9), || 0u8),
+        mutable_with(&ctx, MutableOptions::new().worker(9), || 0u8),
         "unknown worker",
     );
     assert!(m.contains("w9"), "{m}");
     let m = arg(
         mutable_with(
             &ctx,
-            &MutableOptions::new().processor(thread(&ctx, 7)),
+            MutableOptions::new().processor(thread(&ctx, 7)),
             || 0u8,
         ),
         "unknown processor",
@@ -302,7 +295,7 @@ fn error_cases() {
 fn lazy_tasks_are_pinned_too() {
     let ctx = ctx(2);
     let t2 = thread(&ctx, 2);
-    let x = mutable_with(&ctx, &MutableOptions::new().processor(t2), || {
+    let x = mutable_with(&ctx, MutableOptions::new().processor(t2), || {
         AtomicI64::new(0)
     })
     .unwrap();
@@ -334,7 +327,7 @@ fn made_on_the_thread_that_waits() {
     let task = ctx.spawn_with(
         &Options::new().scope(Scope::Exact(t1)),
         move |()| {
-            let x = mutable_with(&inner, &MutableOptions::new().processor(t1), || {
+            let x = mutable_with(&inner, MutableOptions::new().processor(t1), || {
                 current_processor()
             });
             let _ = tx.send(());

@@ -2,9 +2,7 @@
 //! threads; and it ignores what it should ignore.
 //! Reference: readme "Debugging performance" (Timespan fields, categories).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dagger_profile::{category, Collector, Timespan};
 use std::collections::BTreeSet;
 use tracing_subscriber::layer::SubscriberExt;

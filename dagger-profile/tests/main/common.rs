@@ -1,5 +1,4 @@
 //! A synthetic workload that follows the span convention, shared by the integration tests.
-#![allow(dead_code)] // each test binary uses a different part
 
 use dagger_profile::{Collector, Timespan};
 use std::time::Duration;
@@ -7,19 +6,19 @@ use tracing::dispatcher::{self, Dispatch};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Worker threads of the workload, each its own timeline.
-pub const THREADS: u64 = 3;
+pub(crate) const THREADS: u64 = 3;
 /// Tasks per thread.
-pub const TASKS: u64 = 4;
+pub(crate) const TASKS: u64 = 4;
 /// Bytes each comm span moves.
-pub const COMM_BYTES: u64 = 1000;
+pub(crate) const COMM_BYTES: u64 = 1000;
 /// Bytes each storage span stores.
-pub const STORE_BYTES: u64 = 100;
+pub(crate) const STORE_BYTES: u64 = 100;
 
-pub fn timeline(thread: u64) -> String {
+pub(crate) fn timeline(thread: u64) -> String {
     format!("ThreadProc(w1, {})", thread + 1)
 }
 
-pub fn task_id(thread: u64, k: u64) -> u64 {
+pub(crate) fn task_id(thread: u64, k: u64) -> u64 {
     100 * (thread + 1) + k
 }
 
@@ -29,7 +28,7 @@ fn busy() {
 
 /// Run the workload with the subscriber made of a registry and `collector`'s layer, on the
 /// calling thread and `THREADS` spawned threads, recording between start and stop.
-pub fn run_recorded(collector: &Collector) -> Vec<Timespan> {
+pub(crate) fn run_recorded(collector: &Collector) -> Vec<Timespan> {
     let dispatch = Dispatch::new(tracing_subscriber::registry().with(collector.layer()));
     collector.start();
     dispatcher::with_default(&dispatch, || workload(&dispatch));
@@ -38,7 +37,7 @@ pub fn run_recorded(collector: &Collector) -> Vec<Timespan> {
 }
 
 /// The workload on the current dispatcher; spawned threads use `dispatch`.
-pub fn workload(dispatch: &Dispatch) {
+pub(crate) fn workload(dispatch: &Dispatch) {
     {
         let _init =
             tracing::info_span!(target: "dagger", "scheduler_init", timeline = "OSProc(w1)")

@@ -1,7 +1,6 @@
 //! With the `sampling` feature, `record_with(profile: true)` attaches stack samples to the
 //! span that was running, and the summary prints them as a call tree.
 //! Reference: readme "Debugging performance" (`profile=true`, profiler samples).
-#![cfg(all(feature = "sampling", target_os = "linux"))]
 
 use dagger_profile::{record_with, summarize_events, RecordOptions};
 use std::time::{Duration, Instant};

@@ -3,9 +3,7 @@
 //! and text in it; SVG has a rect per bar); the summary's totals match the spans.
 //! Reference: dagger-jl-notes §4.3 (chrome_trace, plots_gantt, graphviz, summary).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dagger_profile::{
     summarize_events, write_chrome_trace, write_gantt, Collector, TaskGraph, Timespan,
 };

@@ -2,9 +2,7 @@
 //! spans from every thread, including ones spawned inside the closure.
 //! Reference: readme "Debugging performance".
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dagger_profile::{record, record_with, summarize_events, RecordOptions};
 
 #[test]

@@ -4,19 +4,17 @@
 //!
 //! ```text
 //! export DAGGER_TEST_S3_ENDPOINT=$(scripts/dagger-storage/moto.sh start)
-//! cargo test -p dagger-storage --features s3 --test s3_moto
+//! cargo test -p dagger-storage --features s3 --test main s3_moto
 //! scripts/dagger-storage/moto.sh stop
 //! ```
 //!
 //! Without the endpoint the test prints why it skipped and passes.
-#![cfg(feature = "s3")]
 
 use dagger_core::{ChunkId, ChunkStore};
 use dagger_storage::object_store::aws::AmazonS3Builder;
 use dagger_storage::{
     conformance, open_store, MemoryPool, ObjectStoreBackend, RawLe, StorageConfig,
 };
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 fn endpoint() -> Option<String> {

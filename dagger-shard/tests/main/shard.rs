@@ -1,20 +1,13 @@
 //! `Shard`: the reference's examples, behaviour C36 in its local form, the distributed
 //! histogram of Dagger.jl's tests, and every error case.
 
+use crate::common::{ctx, thread};
 use dagger_core::{Error, Options, ProcessorId, ProcessorKind, Scope, WorkerId};
 use dagger_sched::{current_processor, fetch_all, Context};
 use dagger_shard::{shard, ShardOptions};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-
-fn ctx(threads: usize) -> Context {
-    Context::builder().threads(threads).build()
-}
-
-fn thread(ctx: &Context, t: u32) -> ProcessorId {
-    ProcessorId::thread(ctx.worker_id(), t)
-}
 
 fn increment(ctx: &Context, cs: &dagger_shard::Shard<AtomicI64>, n: usize) {
     let ts: Vec<_> = (0..n)
@@ -385,7 +378,7 @@ fn shard_follows_other_constraints() {
     .unwrap();
     let pin = dagger_shard::mutable_with(
         &ctx,
-        &dagger_shard::MutableOptions::new().processor(t3),
+        dagger_shard::MutableOptions::new().processor(t3),
         || (),
     )
     .unwrap();
