@@ -72,7 +72,7 @@ fn main() -> dagger_core::Result<()> {
             .map(|i| {
                 let ms = 2 + mix(round * 7919 + i) % 12;
                 ctx.spawn_with(
-                    &Options::new().name("square"),
+                    Options::new().name("square"),
                     move |(x,)| {
                         busy(ms);
                         x * x
@@ -84,7 +84,7 @@ fn main() -> dagger_core::Result<()> {
         let bad: Vec<DTask<u64>> = (0..2u64)
             .map(|i| {
                 ctx.try_spawn_with(
-                    &Options::new().name("validate"),
+                    Options::new().name("validate"),
                     |(i,)| {
                         busy(30);
                         Err::<u64, _>(format!("record {i} is malformed"))

@@ -343,7 +343,7 @@ where
         )));
     }
     let task = ctx.spawn_with(
-        &Options::new().scope(build).name("mutable"),
+        Options::new().scope(build).name("mutable"),
         move |()| Arc::new(f()),
         (),
     );

@@ -55,13 +55,13 @@ fn counts_match_a_computation_with_names_and_failures() {
         .observer(dash.observer())
         .build();
     let squares: Vec<DTask<u64>> = (0..200u64)
-        .map(|i| ctx.spawn_with(&named("square"), |(x,)| x * x, (i,)))
+        .map(|i| ctx.spawn_with(named("square"), |(x,)| x * x, (i,)))
         .collect();
     let sums: Vec<DTask<u64>> = squares
         .chunks(10)
         .map(|c| {
             ctx.spawn_with(
-                &named("sum"),
+                named("sum"),
                 |(v,)| v.iter().sum::<u64>(),
                 (All(c.to_vec()),),
             )
@@ -70,7 +70,7 @@ fn counts_match_a_computation_with_names_and_failures() {
     let bad: Vec<DTask<u64>> = (0..3)
         .map(|i| {
             ctx.try_spawn_with(
-                &named("bad"),
+                named("bad"),
                 |(i,)| Err::<u64, _>(format!("bad {i}")),
                 (i,),
             )
@@ -132,7 +132,7 @@ fn http_endpoints_serve_the_page_the_json_and_the_stream() {
         .observer(dash.observer())
         .build();
     let ts: Vec<DTask<u32>> = (0..50u32)
-        .map(|i| ctx.spawn_with(&named("inc"), |(x,)| x + 1, (i,)))
+        .map(|i| ctx.spawn_with(named("inc"), |(x,)| x + 1, (i,)))
         .collect();
     dagger_sched::fetch_all(&ts).unwrap();
     dash.gauges().set_memory(WorkerId(2), 1 << 20, 4096);
@@ -186,8 +186,8 @@ fn a_cancelled_queued_task_is_failed_not_queued() {
         .observer(dash.observer())
         .build();
     let (tx, rx) = mpsc::channel::<()>();
-    let blocker = ctx.spawn_with(&named("blocker"), move |()| rx.recv().is_ok(), ());
-    let victim = ctx.spawn_with(&named("victim"), |()| 1, ());
+    let blocker = ctx.spawn_with(named("blocker"), move |()| rx.recv().is_ok(), ());
+    let victim = ctx.spawn_with(named("victim"), |()| 1, ());
     let s = settle(&dash, |s| progress(s, "blocker").running == 1);
     assert_eq!(progress(&s, "victim").queued, 1);
     victim.cancel();
@@ -213,11 +213,11 @@ fn a_task_cancelled_while_running_is_not_left_running() {
         .observer(dash.observer())
         .build();
     let (tx, rx) = mpsc::channel::<()>();
-    let t = ctx.spawn_with(&named("slow"), move |()| rx.recv().is_ok(), ());
+    let t = ctx.spawn_with(named("slow"), move |()| rx.recv().is_ok(), ());
     settle(&dash, |s| progress(s, "slow").running == 1);
     t.cancel(); // reported finished from this thread while its body still runs
     tx.send(()).unwrap();
-    let after = ctx.spawn_with(&named("after"), |()| 2, ());
+    let after = ctx.spawn_with(named("after"), |()| 2, ());
     assert_eq!(after.fetch().unwrap(), 2);
     let s = settle(&dash, |s| progress(s, "after").done == 1);
     assert_eq!(
@@ -240,10 +240,10 @@ fn nested_waits_keep_counts_right() {
     let c2 = ctx.clone();
     // The outer task waits for inner ones; on the only thread, the wait runs them inline.
     let outer = ctx.spawn_with(
-        &named("outer"),
+        named("outer"),
         move |()| {
             let inner: Vec<DTask<u32>> = (0..5u32)
-                .map(|i| c2.spawn_with(&named("inner"), |(x,)| x * 2, (i,)))
+                .map(|i| c2.spawn_with(named("inner"), |(x,)| x * 2, (i,)))
                 .collect();
             inner.iter().map(|t| t.fetch().unwrap()).sum::<u32>()
         },

@@ -129,7 +129,7 @@ fn the_page_shows_the_computation_live() {
         .map(|i| {
             let g = gate.clone();
             ctx.spawn_with(
-                &Options::new().name("square"),
+                Options::new().name("square"),
                 move |(x,)| {
                     g.wait();
                     std::thread::sleep(Duration::from_millis(4));
@@ -143,7 +143,7 @@ fn the_page_shows_the_computation_live() {
         .chunks((SQUARES / SUMS) as usize)
         .map(|c| {
             ctx.spawn_with(
-                &Options::new().name("sum"),
+                Options::new().name("sum"),
                 |(v,)| v.iter().sum::<u64>(),
                 (All(c.to_vec()),),
             )
@@ -153,7 +153,7 @@ fn the_page_shows_the_computation_live() {
         .map(|i| {
             let g = gate.clone();
             ctx.try_spawn_with(
-                &Options::new().name("bad"),
+                Options::new().name("bad"),
                 move |(i,)| {
                     g.wait();
                     Err::<u64, _>(format!("bad input {i}"))

@@ -83,7 +83,7 @@ fn forcing_a_task_elsewhere_is_a_scheduling_error() {
     .unwrap();
     let elsewhere = ctx.scope(&ScopeSpec::new().worker(1).thread(2)).unwrap();
     let bad = ctx.spawn_with(
-        &Options::new().scope(elsewhere),
+        Options::new().scope(elsewhere),
         |(x,)| x.fetch_add(3, Ordering::SeqCst),
         (&x,),
     );
@@ -101,7 +101,7 @@ fn forcing_a_task_elsewhere_is_a_scheduling_error() {
     assert_eq!(x.fetch().unwrap().load(Ordering::SeqCst), 0);
     // A compatible task scope (the whole process) still runs, on the pinned thread.
     let ok = ctx.spawn_with(
-        &Options::new().scope(Scope::Process(ctx.worker_id())),
+        Options::new().scope(Scope::Process(ctx.worker_id())),
         |(x,)| {
             x.fetch_add(3, Ordering::SeqCst);
             current_processor()
@@ -127,7 +127,7 @@ fn c35_mutable_pinning() {
     assert_eq!(ctx.spawn(update, (&x,)).fetch().unwrap(), 1);
     assert_eq!(x.fetch().unwrap().load(Ordering::SeqCst), 1);
     let other = ctx.spawn_with(
-        &Options::new().scope(Scope::Process(WorkerId(2))),
+        Options::new().scope(Scope::Process(WorkerId(2))),
         update,
         (&x,),
     );
@@ -143,7 +143,7 @@ fn c35_mutable_pinning() {
         let ran = ctx.spawn(|(_x,)| current_processor(), (&x,));
         assert_eq!(ran.fetch().unwrap(), Some(thread(&ctx, home)));
         let bad = ctx.spawn_with(
-            &Options::new().scope(Scope::Exact(thread(&ctx, away))),
+            Options::new().scope(Scope::Exact(thread(&ctx, away))),
             update,
             (&x,),
         );
@@ -184,7 +184,7 @@ fn explicit_scope_of_two_threads() {
     let total: f64 = x.with(|v| v.0.lock().unwrap().iter().sum()).unwrap();
     assert!((total - (49.5 + 40.0)).abs() < 1e-9, "{total}");
     let bad = ctx.spawn_with(
-        &Options::new().scope(Scope::Exact(thread(&ctx, 1))),
+        Options::new().scope(Scope::Exact(thread(&ctx, 1))),
         |(x,)| x.0.lock().unwrap().len(),
         (&x,),
     );
@@ -325,7 +325,7 @@ fn made_on_the_thread_that_waits() {
     let inner = ctx.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let task = ctx.spawn_with(
-        &Options::new().scope(Scope::Exact(t1)),
+        Options::new().scope(Scope::Exact(t1)),
         move |()| {
             let x = mutable_with(&inner, MutableOptions::new().processor(t1), || {
                 current_processor()
@@ -341,7 +341,7 @@ fn made_on_the_thread_that_waits() {
     assert_eq!(task.fetch().unwrap().unwrap().unwrap(), Some(t1));
     let cs_ctx = ctx.clone();
     let per_thread = ctx.spawn_with(
-        &Options::new().scope(Scope::Exact(t1)),
+        Options::new().scope(Scope::Exact(t1)),
         move |()| {
             dagger_shard::shard(
                 &cs_ctx,

@@ -124,7 +124,7 @@ fn pinned_tasks_get_their_threads_piece() {
     let ts: Vec<_> = (0..50)
         .map(|_| {
             ctx.spawn_with(
-                &Options::new().scope(Scope::Exact(t2)),
+                Options::new().scope(Scope::Exact(t2)),
                 |(c,)| c.fetch_add(1, Ordering::Relaxed),
                 (&cs,),
             )
@@ -211,7 +211,7 @@ fn nearest_piece_or_a_clear_error() {
     let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new().procs([t1])).unwrap();
     let on = |t| {
         ctx.spawn_with(
-            &Options::new().scope(Scope::Exact(t)),
+            Options::new().scope(Scope::Exact(t)),
             |(c,)| c.fetch_add(1, Ordering::SeqCst),
             (&cs,),
         )
