@@ -18,9 +18,12 @@ use crate::graph::{kernel_node, load_node, lower, save_node, ArrayOptions, Node}
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::io;
-use crate::kernel::{Kernel, Op};
+use crate::kernel::named::Kernel;
+use crate::kernel::program::{scalar_tile, Op};
 use crate::linalg::LinalgElement;
-use crate::mem::Held;
+use crate::mem::held;
+
+pub use crate::mem::BlockValue;
 use crate::meta::ArrayMeta;
 use crate::names::{intern, named, or_named};
 use crate::reduce;
@@ -38,13 +41,6 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// What one block task produces.
-pub type BlockValue<T> = Result<Arc<Held<T>>>;
-
-/// Puts a block into the live-bytes accounting.
-pub(crate) fn held<T: Element>(b: Block<T>) -> Arc<Held<T>> {
-    Arc::new(Held::new(b))
-}
 
 /// The number of processors `AutoBlocks` adapts to when an array is built without a context:
 /// the threads of `Context::local()`, one per core.
@@ -712,7 +708,7 @@ impl<T: Element> DArray<T> {
         let out = self.derive_k(kind, Kernel::ArithScalar { op, s, side });
         let ew = self.chain().map(|c| {
             c.then_named(Op::Scalar(op, s, side), move |out: &mut [T]| {
-                crate::kernel::scalar_tile(out, op, s, side)
+                scalar_tile(out, op, s, side)
             })
         });
         out.with_chain(ew)
@@ -892,7 +888,7 @@ impl<T: LinalgElement> DArray<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AutoBlocks, Blocks};
+    use crate::partition::{AutoBlocks, Blocks};
 
     fn ctx() -> Context {
         Context::builder().threads(2).build()
@@ -1019,5 +1015,68 @@ mod tests {
             .collect(&ctx)
             .unwrap_err();
         assert!(err.to_string().contains("block_0.bin"), "{err}");
+    }
+
+    /// The save and load kernels (what a worker runs) on a local context: the round trip,
+    /// and a damaged, missing or misnamed payload as a typed error naming the file.
+    #[test]
+    fn save_and_load_kernels() {
+        let ctx = dagger_sched::Context::builder().threads(2).build();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("K");
+        let x = DArray::<i32>::rand_seeded(&Blocks::from([4, 3]), &[9, 7], 5).unwrap();
+        let saved = x.save(&path).collect(&ctx).unwrap();
+        assert_eq!(saved.blocks.len(), 9);
+        let back = DArray::<i32>::load(&path).unwrap();
+        assert_eq!(back.collect(&ctx).unwrap(), x.collect(&ctx).unwrap());
+
+        let entry = saved.blocks[4].clone();
+        let shape = saved
+            .meta
+            .grid
+            .block_shape(&saved.meta.grid.block_coords(4));
+        let ok = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap();
+        assert_eq!(ok.shape(), shape);
+        let bad = io::SavedBlock {
+            file: "../block_4.bin".into(),
+            ..entry.clone()
+        };
+        let err = crate::remote::load_block::<i32>(&path, &bad, &shape).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+        // A wrong shape from the driver is a corrupt-payload error, not a panic.
+        let err = crate::remote::load_block::<i32>(&path, &entry, &[3, 3]).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+
+        // A damaged payload fails the load task; the error names the file.
+        let f = io::data_dir(&path).join("block_4.bin");
+        let mut bytes = std::fs::read(&f).unwrap();
+        bytes[0] ^= 1;
+        std::fs::write(&f, &bytes).unwrap();
+        let err = DArray::<i32>::load(&path)
+            .unwrap()
+            .collect(&ctx)
+            .unwrap_err();
+        match err.root_cause() {
+            Error::Corrupt { what, detail } => {
+                assert!(what.ends_with("block_4.bin") && detail.contains("checksum"))
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        // A truncated one too.
+        std::fs::write(&f, &bytes[..bytes.len() - 4]).unwrap();
+        let err = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { what, detail } if what.ends_with("block_4.bin") && detail.contains("expected")),
+            "{err:?}"
+        );
+        std::fs::remove_file(&f).unwrap();
+        let err = DArray::<i32>::load(&path)
+            .unwrap()
+            .collect(&ctx)
+            .unwrap_err();
+        assert!(
+            matches!(err.root_cause(), Error::NotFound(p) if p.ends_with("block_4.bin")),
+            "{err:?}"
+        );
     }
 }

@@ -9,9 +9,9 @@
 //! value: the lowering's [`ArrayOptions`] pick one (see [`crate::fuse`]); or between a
 //! plan for several processes and one for a single process (see [`crate::sort`]).
 
-use crate::darray::BlockValue;
+use crate::mem::BlockValue;
 use crate::element::Element;
-use crate::kernel::Kernel;
+use crate::kernel::named::Kernel;
 use crate::names::{named, or_named};
 use dagger_core::{Options, Result};
 use dagger_sched::{All, Context, DTask, Val};
@@ -357,7 +357,7 @@ pub(crate) fn partial_node<T: Element>(
 /// registered kernel.
 pub(crate) fn moments_node<T: Element>(
     b: &Node<BlockValue<T>>,
-) -> Node<Result<crate::kernel::Moments>> {
+) -> Node<Result<crate::kernel::named::Moments>> {
     let id = b.id();
     let opts = named("moments");
     task_node(

@@ -6,7 +6,7 @@
 //! damaged or truncated file is reported as [`Error::Corrupt`] naming the file.
 
 use crate::block::{Block, Kind};
-use crate::element::Element;
+use crate::scalar::Scalar;
 use crate::meta::ArrayMeta;
 use dagger_core::{ChunkStore, Error, Result, StoreKey};
 use ndarray::{ArrayD, IxDyn};
@@ -67,7 +67,7 @@ fn put_u64(out: &mut Vec<u8>, v: usize) {
 }
 
 /// Encodes a block into its payload bytes and layout.
-pub fn encode_block<T: Element>(b: &Block<T>) -> (Vec<u8>, Layout) {
+pub fn encode_block<T: Scalar>(b: &Block<T>) -> (Vec<u8>, Layout) {
     let mut out = Vec::with_capacity(b.nbytes() + 64);
     match b {
         Block::Dense(a) => {
@@ -151,7 +151,7 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
-    fn elems<T: Element>(&mut self, n: usize) -> Result<Vec<T>> {
+    fn elems<T: Scalar>(&mut self, n: usize) -> Result<Vec<T>> {
         let raw = self.take(
             n.checked_mul(T::BYTES)
                 .ok_or_else(|| self.corrupt("length overflow"))?,
@@ -170,7 +170,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Decodes a payload of `layout` for a block of `shape`; `what` names the file in errors.
-pub fn decode_block<T: Element>(
+pub fn decode_block<T: Scalar>(
     bytes: &[u8],
     layout: Layout,
     shape: &[usize],
@@ -328,7 +328,7 @@ fn get_bytes(path: &Path, rel: Option<&str>) -> Result<Vec<u8>> {
 const PIECE: usize = 1 << 20;
 
 /// Writes a dense block straight into `target` piece by piece, with its checksum.
-fn write_dense_file<T: Element>(target: &Path, a: &ArrayD<T>) -> Result<(u64, u32)> {
+fn write_dense_file<T: Scalar>(target: &Path, a: &ArrayD<T>) -> Result<(u64, u32)> {
     use std::io::Write;
     let mut f = std::fs::File::create(target).map_err(|e| io_err(target, e))?;
     let mut crc = crc32fast::Hasher::new();
@@ -353,7 +353,7 @@ fn write_dense_file<T: Element>(target: &Path, a: &ArrayD<T>) -> Result<(u64, u3
 }
 
 /// Reads a dense payload file of `shape` piece by piece, checking its length and checksum.
-fn read_dense_file<T: Element>(
+fn read_dense_file<T: Scalar>(
     target: &Path,
     entry: &SavedBlock,
     shape: &[usize],
@@ -409,7 +409,7 @@ fn read_dense_file<T: Element>(
 }
 
 /// Writes block number `index` of an array saved at `path` into its data directory.
-pub fn write_block<T: Element>(path: &Path, index: usize, b: &Block<T>) -> Result<SavedBlock> {
+pub fn write_block<T: Scalar>(path: &Path, index: usize, b: &Block<T>) -> Result<SavedBlock> {
     let file = format!("block_{index}.bin");
     if let (Place::Fs(p), Block::Dense(a)) = (place(path)?, b) {
         let dir = data_dir(&p);
@@ -468,7 +468,7 @@ pub fn read_meta(path: &Path) -> Result<SavedArray> {
 
 /// Reads block number `index` of the array saved at `path`, checking length, checksum,
 /// element type and structure.
-pub fn read_block<T: Element>(path: &Path, saved: &SavedArray, index: usize) -> Result<Block<T>> {
+pub fn read_block<T: Scalar>(path: &Path, saved: &SavedArray, index: usize) -> Result<Block<T>> {
     if saved.meta.eltype != T::NAME {
         return Err(Error::Argument(format!(
             "{} holds {} elements, not {}",
@@ -491,7 +491,7 @@ pub fn read_block<T: Element>(path: &Path, saved: &SavedArray, index: usize) -> 
 /// Reads the block described by `entry` (of `shape`) of the array saved at `path`, checking
 /// length, checksum and structure: what a load task runs in whichever process it is placed
 /// on, with only this block's entry (not the whole metadata) as its argument.
-pub fn read_entry<T: Element>(
+pub fn read_entry<T: Scalar>(
     path: &Path,
     entry: &SavedBlock,
     shape: &[usize],
@@ -539,7 +539,7 @@ pub fn read_entry<T: Element>(
 /// assert_eq!(back, blocks);
 /// assert!(path.with_file_name("X_data").is_dir());
 /// ```
-pub fn save_blocks<T: Element>(
+pub fn save_blocks<T: Scalar>(
     path: &Path,
     meta: &ArrayMeta,
     blocks: &[Block<T>],
@@ -566,7 +566,7 @@ pub fn save_blocks<T: Element>(
 }
 
 /// Loads every block of the array saved at `path` into memory.
-pub fn load_blocks<T: Element>(path: &Path) -> Result<(ArrayMeta, Vec<Block<T>>)> {
+pub fn load_blocks<T: Scalar>(path: &Path) -> Result<(ArrayMeta, Vec<Block<T>>)> {
     let saved = read_meta(path)?;
     let blocks = (0..saved.blocks.len())
         .map(|i| read_block(path, &saved, i))
@@ -575,7 +575,7 @@ pub fn load_blocks<T: Element>(path: &Path) -> Result<(ArrayMeta, Vec<Block<T>>)
 }
 
 /// The kind recorded for a set of blocks: sparse if every block is.
-pub fn kind_of<T: Element>(blocks: &[Block<T>]) -> Kind {
+pub fn kind_of<T: Scalar>(blocks: &[Block<T>]) -> Kind {
     if !blocks.is_empty() && blocks.iter().all(|b| b.kind() == Kind::Sparse) {
         Kind::Sparse
     } else {
@@ -588,7 +588,8 @@ mod tests {
     use super::*;
     use crate::create::{rand_block, sprand_block};
     use crate::dist::distribute;
-    use crate::{BlockGrid, Blocks};
+    use crate::grid::BlockGrid;
+    use crate::partition::Blocks;
     use proptest::prelude::*;
 
     proptest! {
@@ -609,70 +610,6 @@ mod tests {
             let _ = decode_block::<f64>(&bytes, layout, &[3, 4], "t");
             let _ = decode_block::<f64>(&bytes, layout, &[5], "t");
         }
-    }
-
-    /// The save and load kernels (what a worker runs) on a local context: the round trip,
-    /// and a damaged, missing or misnamed payload as a typed error naming the file.
-    #[test]
-    fn save_and_load_kernels() {
-        use crate::{Blocks, DArray};
-        let ctx = dagger_sched::Context::builder().threads(2).build();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("K");
-        let x = DArray::<i32>::rand_seeded(&Blocks::from([4, 3]), &[9, 7], 5).unwrap();
-        let saved = x.save(&path).collect(&ctx).unwrap();
-        assert_eq!(saved.blocks.len(), 9);
-        let back = DArray::<i32>::load(&path).unwrap();
-        assert_eq!(back.collect(&ctx).unwrap(), x.collect(&ctx).unwrap());
-
-        let entry = saved.blocks[4].clone();
-        let shape = saved
-            .meta
-            .grid
-            .block_shape(&saved.meta.grid.block_coords(4));
-        let ok = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap();
-        assert_eq!(ok.shape(), shape);
-        let bad = SavedBlock {
-            file: "../block_4.bin".into(),
-            ..entry.clone()
-        };
-        let err = crate::remote::load_block::<i32>(&path, &bad, &shape).unwrap_err();
-        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
-        // A wrong shape from the driver is a corrupt-payload error, not a panic.
-        let err = crate::remote::load_block::<i32>(&path, &entry, &[3, 3]).unwrap_err();
-        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
-
-        // A damaged payload fails the load task; the error names the file.
-        let f = data_dir(&path).join("block_4.bin");
-        let mut bytes = std::fs::read(&f).unwrap();
-        bytes[0] ^= 1;
-        std::fs::write(&f, &bytes).unwrap();
-        let err = DArray::<i32>::load(&path)
-            .unwrap()
-            .collect(&ctx)
-            .unwrap_err();
-        match err.root_cause() {
-            Error::Corrupt { what, detail } => {
-                assert!(what.ends_with("block_4.bin") && detail.contains("checksum"))
-            }
-            other => panic!("expected Corrupt, got {other:?}"),
-        }
-        // A truncated one too.
-        std::fs::write(&f, &bytes[..bytes.len() - 4]).unwrap();
-        let err = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap_err();
-        assert!(
-            matches!(&err, Error::Corrupt { what, detail } if what.ends_with("block_4.bin") && detail.contains("expected")),
-            "{err:?}"
-        );
-        std::fs::remove_file(&f).unwrap();
-        let err = DArray::<i32>::load(&path)
-            .unwrap()
-            .collect(&ctx)
-            .unwrap_err();
-        assert!(
-            matches!(err.root_cause(), Error::NotFound(p) if p.ends_with("block_4.bin")),
-            "{err:?}"
-        );
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! assert_eq!(MAX_ELEMENTS, 1 << 40);
 //! ```
 
-use crate::element::Element;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -62,7 +62,7 @@ fn physical_memory() -> Option<u64> {
 /// Checks that a dense block of `T` with `shape` may be made (by the kernel `what`): its
 /// element count does not overflow, and neither it nor its bytes pass the limits. Returns
 /// the element count.
-pub fn check_shape<T: Element>(what: &str, shape: &[usize]) -> Result<usize> {
+pub fn check_shape<T: Scalar>(what: &str, shape: &[usize]) -> Result<usize> {
     let n = count(what, shape)?;
     check_bytes::<T>(what, shape, n.saturating_mul(T::BYTES as u64))?;
     // ok: n is at most the byte limit, which fits a usize on any platform that reached it.
@@ -72,7 +72,7 @@ pub fn check_shape<T: Element>(what: &str, shape: &[usize]) -> Result<usize> {
 /// Checks that a sparse block of `T` with `shape` and non-zero probability `density` may
 /// be made: its element count does not overflow or pass [`MAX_ELEMENTS`], and its expected
 /// storage (non-zeros with their indices, plus one offset per column) fits the byte limit.
-pub fn check_sparse_shape<T: Element>(what: &str, shape: &[usize], density: f64) -> Result<()> {
+pub fn check_sparse_shape<T: Scalar>(what: &str, shape: &[usize], density: f64) -> Result<()> {
     let n = count(what, shape)?;
     let w = std::mem::size_of::<usize>() as f64;
     let nnz = n as f64 * density.clamp(0.0, 1.0);
@@ -109,7 +109,7 @@ fn count(what: &str, shape: &[usize]) -> Result<u64> {
     Ok(n)
 }
 
-fn check_bytes<T: Element>(what: &str, shape: &[usize], bytes: u64) -> Result<()> {
+fn check_bytes<T: Scalar>(what: &str, shape: &[usize], bytes: u64) -> Result<()> {
     let limit = max_block_bytes();
     if bytes > limit {
         return Err(too_big(

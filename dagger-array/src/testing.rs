@@ -6,7 +6,12 @@
 use crate::binary::Side;
 use crate::index::Index;
 use crate::reduce::ReduceOp;
-use crate::{ArithOp, AutoBlocks, Block, BlockGrid, Blocks, DArray, Element, Kind};
+use crate::block::{Block, Kind};
+use crate::darray::DArray;
+use crate::element::Element;
+use crate::grid::BlockGrid;
+use crate::ops::ArithOp;
+use crate::partition::{AutoBlocks, Blocks};
 use dagger_core::{Error, Partitioning};
 use dagger_sched::Context;
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -314,7 +319,7 @@ pub fn ops_against_ndarray(ctx: &Context, seed: u64, cases: usize) {
         let x = DArray::from_array(a.clone(), &Blocks::from([br, bc])).unwrap();
         let y = DArray::from_array(b.clone(), &Blocks::from([bc.min(r), br.min(c)])).unwrap();
         // unary and binary
-        let got = x.unary(crate::UnaryOp::Exp).collect_dense(ctx).unwrap();
+        let got = x.unary(crate::unary_op::UnaryOp::Exp).collect_dense(ctx).unwrap();
         close(&got, &a.mapv(f64::exp), &format!("exp {tag}"));
         let got = x
             .arith(&y, ArithOp::Sub)
@@ -465,7 +470,7 @@ pub fn ops_against_ndarray(ctx: &Context, seed: u64, cases: usize) {
         let ix = DArray::from_array(ia.clone(), &Blocks::from([br, bc])).unwrap();
         let iy = DArray::from_array(ib.clone(), &Blocks::from([br, bc])).unwrap();
         let got = ix
-            .bit(&iy, crate::BitOp::Xor)
+            .bit(&iy, crate::ops::BitOp::Xor)
             .unwrap()
             .collect_dense(ctx)
             .unwrap();
@@ -532,7 +537,7 @@ pub fn shape_errors_are_typed(ctx: &Context) {
 
 use crate::binary::CmpOp;
 use crate::create::rand_block;
-use crate::BitOp;
+use crate::ops::BitOp;
 use ndarray::concatenate;
 
 fn d(a: &ArrayD<f64>, b: &[usize]) -> DArray<f64> {
