@@ -5,7 +5,8 @@
 //! leaves (see [`crate::fuse`]).
 
 use crate::block::{Block, Kind};
-use crate::darray::{gather, tree, DArray, Lazy};
+use crate::darray::lazy::{gather, tree};
+use crate::darray::{DArray, Lazy};
 use crate::mem::BlockValue;
 use crate::element::Element;
 use crate::graph::{kernel_node, moments_node, partial_node, Node};
