@@ -398,7 +398,7 @@ pub(crate) fn save_node<T: Element>(
     path: Arc<std::path::PathBuf>,
     index: usize,
     b: &Node<BlockValue<T>>,
-) -> Node<Result<crate::io::SavedBlock>> {
+) -> Node<Result<crate::io::format::SavedBlock>> {
     let id = b.id();
     let opts = named("save block");
     task_node(
@@ -416,7 +416,7 @@ pub(crate) fn save_node<T: Element>(
 /// that read it, in its pool, and never passes through the driver.
 pub(crate) fn load_node<T: Element>(
     path: Arc<std::path::PathBuf>,
-    entry: crate::io::SavedBlock,
+    entry: crate::io::format::SavedBlock,
     shape: Vec<usize>,
 ) -> Node<BlockValue<T>> {
     let opts = named("load block");

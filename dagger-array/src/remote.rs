@@ -21,7 +21,8 @@
 use crate::block::Block;
 use crate::create;
 use crate::element::Element;
-use crate::io::{self, SavedBlock};
+use crate::io::files::{read_entry, write_block};
+use crate::io::format::SavedBlock;
 use crate::kernel::named::{Kernel, Moments};
 use crate::kernel::run;
 use crate::linalg;
@@ -151,14 +152,14 @@ register_kernels!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
 
 /// Writes block `index` of an array saved at `path` (the body of every `save_*` kernel).
 pub fn save_block<T: Element>(path: &Path, index: usize, v: BlockValue<T>) -> Result<SavedBlock> {
-    io::write_block(path, index, &**v?)
+    write_block(path, index, &**v?)
 }
 
 /// Reads the block `entry` of `shape` of an array saved at `path` (the body of every
 /// `load_*` kernel); its size is registered so the worker's pool accounts for it.
 pub fn load_block<T: Element>(path: &Path, entry: &SavedBlock, shape: &[usize]) -> BlockValue<T> {
     register_block_sizes();
-    io::read_entry(path, entry, shape).map(held)
+    read_entry(path, entry, shape).map(held)
 }
 
 macro_rules! register_io {

@@ -3,7 +3,7 @@
 //! element type in [`crate::remote`]; [`Element::kernels`](crate::element::Element::kernels)
 //! hands them to generic code.
 
-use crate::io::SavedBlock;
+use crate::io::format::SavedBlock;
 use crate::kernel::named::{Kernel, Moments};
 use crate::mem::BlockValue;
 use crate::scalar::Scalar;
