@@ -1,5 +1,5 @@
 //! The array behaviours of group G (Dagger.jl's array tests) as functions of a context, so
-//! the same checks run on threads (`tests/behaviours.rs`) and on a cluster of worker
+//! the same checks run on threads (`tests/main/behaviours.rs`) and on a cluster of worker
 //! processes (the facade's `tests/arrays_cluster.rs`). Test support: these functions assert
 //! (panic) on a wrong result. Indices are 0-based.
 

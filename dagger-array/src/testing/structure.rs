@@ -1,4 +1,4 @@
-//! The structure operations' checks (G48, G51–G55 parts of `tests/structure.rs`):
+//! The structure operations' checks (G48, G51–G55 parts of `tests/main/structure.rs`):
 //! re-distribution, in-place updates, extrema and moments, setindex and region assignment,
 //! copyto, cat and permutedims, comparisons and bit operations.
 
