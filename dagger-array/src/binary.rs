@@ -148,12 +148,7 @@ pub fn compare_dense<T: Scalar>(a: &ArrayD<T>, b: &ArrayD<T>, op: CmpOp) -> Resu
 }
 
 /// `a cmp s` (or `s cmp a`) for every element.
-pub fn compare_scalar_dense<T: Scalar>(
-    a: &ArrayD<T>,
-    s: T,
-    op: CmpOp,
-    side: Side,
-) -> ArrayD<bool> {
+pub fn compare_scalar_dense<T: Scalar>(a: &ArrayD<T>, s: T, op: CmpOp, side: Side) -> ArrayD<bool> {
     a.mapv(|x| match side {
         Side::Right => op.apply(x, s),
         Side::Left => op.apply(s, x),

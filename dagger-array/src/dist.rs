@@ -2,8 +2,8 @@
 //! Blocks are always listed in the grid's row-major block order.
 
 use crate::block::{sparse_from_entries, Block};
-use crate::scalar::Scalar;
 use crate::grid::BlockGrid;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, IxDyn, Slice};
 use sprs::CsMat;

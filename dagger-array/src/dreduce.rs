@@ -7,10 +7,10 @@
 use crate::block::{Block, Kind};
 use crate::darray::lazy::{gather, tree};
 use crate::darray::{DArray, Lazy};
-use crate::mem::BlockValue;
 use crate::element::Element;
 use crate::graph::{kernel_node, moments_node, partial_node, Node};
 use crate::kernel::named::Kernel;
+use crate::mem::BlockValue;
 use crate::names::named;
 use crate::reduce::{self, ReduceOp};
 use dagger_core::{Error, Options, Result};
@@ -126,7 +126,7 @@ impl<T: Element> DArray<T> {
             move |v: Result<Vec<crate::kernel::named::Moments>>| {
                 let ss = v?
                     .into_iter()
-                    .fold((0, 0.0, 0.0), crate::kernel::run::combine_moments)
+                    .fold((0, 0.0, 0.0), crate::kernel::interpret::combine_moments)
                     .2;
                 let d = if corrected { n.saturating_sub(1) } else { n };
                 if n == 0 {

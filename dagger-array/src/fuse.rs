@@ -58,7 +58,7 @@ pub(crate) struct Ew<T: Element> {
 
 impl<T: Element> Ew<T> {
     /// The identity chain over one array.
-    pub fn leaf(blocks: Vec<Node<BlockValue<T>>>, transposed: bool) -> Self {
+    pub(crate) fn leaf(blocks: Vec<Node<BlockValue<T>>>, transposed: bool) -> Self {
         Ew {
             leaves: vec![Leaf {
                 blocks,
@@ -75,7 +75,7 @@ impl<T: Element> Ew<T> {
 
     /// The chain followed by a named stage: `op` is the stage as a program step, `stage`
     /// the same stage as an in-place tile function.
-    pub fn then_named(
+    pub(crate) fn then_named(
         &self,
         op: Op<T>,
         stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static,
@@ -86,7 +86,10 @@ impl<T: Element> Ew<T> {
     }
 
     /// The chain followed by an in-place stage on each output tile.
-    pub fn then(&self, stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static) -> Self {
+    pub(crate) fn then(
+        &self,
+        stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
         let k = self.kernel.clone();
         Ew {
             leaves: self.leaves.clone(),
@@ -99,7 +102,7 @@ impl<T: Element> Ew<T> {
     }
 
     /// `self op other` element-wise, or `None` when the result would read too many leaves.
-    pub fn zip(&self, other: &Ew<T>, op: ArithOp) -> Option<Self> {
+    pub(crate) fn zip(&self, other: &Ew<T>, op: ArithOp) -> Option<Self> {
         let n = self.leaves.len();
         if n + other.leaves.len() > MAX_LEAVES {
             return None;
@@ -128,7 +131,7 @@ impl<T: Element> Ew<T> {
 
     /// The chain read transposed: output block `i` is the chain's block `perm[i]`, every leaf
     /// read through a transposed view (element-wise operations commute with transposition).
-    pub fn transposed(&self, perm: &[usize]) -> Self {
+    pub(crate) fn transposed(&self, perm: &[usize]) -> Self {
         Ew {
             leaves: self
                 .leaves
@@ -150,7 +153,7 @@ impl<T: Element> Ew<T> {
 
     /// The chain read through a view: output block `i` is the part `local[i]` (ranges in
     /// the chain's block coordinates) of the chain's block `src[i]`.
-    pub fn sliced(&self, src: &[usize], local: &[Vec<Range<usize>>]) -> Self {
+    pub(crate) fn sliced(&self, src: &[usize], local: &[Vec<Range<usize>>]) -> Self {
         Ew {
             leaves: self
                 .leaves
@@ -190,7 +193,7 @@ impl<T: Element> Ew<T> {
 
     /// Block `i` of the chain as one task: a registered kernel when the chain is a program
     /// of named operations, else a closure (run in the driver process).
-    pub fn block(&self, i: usize) -> Node<BlockValue<T>> {
+    pub(crate) fn block(&self, i: usize) -> Node<BlockValue<T>> {
         let (ins, flags) = self.inputs(i);
         if let Some(prog) = &self.prog {
             let f = Fused {
@@ -209,7 +212,7 @@ impl<T: Element> Ew<T> {
     }
 
     /// The reduction `op` of block `i` of the chain, folded tile by tile.
-    pub fn reduce_block(&self, i: usize, op: ReduceOp) -> Node<Result<Option<T>>> {
+    pub(crate) fn reduce_block(&self, i: usize, op: ReduceOp) -> Node<Result<Option<T>>> {
         let (ins, flags) = self.inputs(i);
         if let Some(prog) = &self.prog {
             let f = Fused {
@@ -231,4 +234,3 @@ impl<T: Element> Ew<T> {
         })
     }
 }
-

@@ -9,9 +9,9 @@
 //! value: the lowering's [`ArrayOptions`] pick one (see [`crate::fuse`]); or between a
 //! plan for several processes and one for a single process (see [`crate::sort`]).
 
-use crate::mem::BlockValue;
 use crate::element::Element;
 use crate::kernel::named::Kernel;
+use crate::mem::BlockValue;
 use crate::names::{named, or_named};
 use dagger_core::{Options, Result};
 use dagger_sched::{All, Context, DTask, Val};

@@ -4,8 +4,8 @@
 //! Indices are 0-based; index vectors may be unsorted, repeat or be empty.
 
 use crate::block::{sparse_from_entries, Block};
-use crate::scalar::Scalar;
 use crate::grid::BlockGrid;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 use std::collections::HashMap;

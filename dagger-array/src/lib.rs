@@ -52,7 +52,7 @@
 //! | [`element`] | [`Element`]: a [`Scalar`] with its kernels' hooks; [`IntElement`] bit ops |
 //! | [`binary`] | element-wise arithmetic, comparisons and bit operations on blocks |
 //! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
-//! | [`kernel::run`] | the kernel interpreter: running a [`kernel::Kernel`] on its input blocks |
+//! | [`kernel::interpret`] | the kernel interpreter: running a [`kernel::Kernel`] on its input blocks |
 //! | [`kernel`] | gathers the kernel parts under one path |
 //! | [`remote`] | the registered kernel entry points per element type (block tasks on worker processes) |
 //! | [`graph`] | the lazy block graph ([`Node`]) and its lowering to tasks ([`ArrayOptions`]) |
@@ -84,42 +84,42 @@
 extern crate blas_src;
 
 // Vocabulary: partitions, grids, operators and the number types.
-pub mod partition; // Blocks, AutoBlocks
 pub mod grid; // BlockGrid
 pub mod ops; // ArithOp, BitOp, CmpOp, Side
-pub mod unary_op; // UnaryOp and its float math
-pub mod scalar; // Scalar: numbers, arithmetic, bytes
-// Blocks and their storage.
+pub mod partition; // Blocks, AutoBlocks
+pub mod scalar;
+pub mod unary_op; // UnaryOp and its float math // Scalar: numbers, arithmetic, bytes
+                  // Blocks and their storage.
 pub mod block; // Block, Kind
-pub mod mem; // Held, BlockValue, live bytes
 pub mod limits; // bounds a decoded kernel may ask for
+pub mod mem; // Held, BlockValue, live bytes
 pub mod wire; // serde of blocks
-// Block math (plain functions on blocks).
+              // Block math (plain functions on blocks).
 pub mod create; // random and constant blocks
-pub mod unary; // map and unary functions on blocks
-pub mod reduce; // reductions of blocks
 pub mod dist; // distribute / assemble
 pub mod index; // index plans
-pub mod meta; // ArrayMeta
 pub mod io; // the save/load file format
-pub mod sort_kernel; // sample-sort stages on blocks
-// Kernels: vocabulary, element hooks, interpreter, entry points.
-pub mod kernel; // program → named → set → run (see its table)
-pub mod names; // task names from kernels
-pub mod element; // Element: Scalar + kernel hooks
+pub mod meta; // ArrayMeta
+pub mod reduce; // reductions of blocks
+pub mod sort_kernel;
+pub mod unary; // map and unary functions on blocks // sample-sort stages on blocks
+               // Kernels: vocabulary, element hooks, interpreter, entry points.
 pub mod binary; // element-wise binary ops on blocks
+pub mod element; // Element: Scalar + kernel hooks
+pub mod kernel; // program → named → set → run (see its table)
 pub mod linalg; // block products and transposes
+pub mod names; // task names from kernels
 pub mod remote; // registered entry points; the Element impls
-// The lazy array.
-pub mod graph; // Node and lowering
-pub mod fuse; // fusion of element-wise chains
+                // The lazy array.
+pub mod assign;
 pub mod darray; // DArray and Lazy
 pub mod dreduce; // reductions of a DArray
-pub mod structure; // views, cat, setindex, updates, comparisons
+pub mod fuse; // fusion of element-wise chains
+pub mod graph; // Node and lowering
 pub mod sort; // DVec and DArray::sort
 pub mod sort_registered; // registered sort stages (sortable!)
-pub mod assign; // block placement
-// Support: baselines and the shared behaviour tests.
+pub mod structure; // views, cat, setindex, updates, comparisons // block placement
+                   // Support: baselines and the shared behaviour tests.
 pub mod bench; // ndarray/sprs baselines
 #[doc(hidden)]
 pub mod testing; // behaviour checks run by the tests

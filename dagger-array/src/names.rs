@@ -22,10 +22,10 @@
 //! assert_eq!(&*Kernel::FusedReduce(f, ReduceOp::Sum).task_name(), "fused(^2 +1 sum)");
 //! ```
 
-use crate::ops::{ArithOp, BitOp, CmpOp, Side};
-use crate::scalar::Scalar;
 use crate::kernel::named::Kernel;
 use crate::kernel::program::{Op, Program};
+use crate::ops::{ArithOp, BitOp, CmpOp, Side};
+use crate::scalar::Scalar;
 use dagger_core::Options;
 use std::borrow::Cow;
 use std::collections::HashSet;

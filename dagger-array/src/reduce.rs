@@ -6,9 +6,9 @@
 //! of the grid along `d` ([`reduce_blocks_along`]).
 
 use crate::block::Block;
+use crate::grid::BlockGrid;
 use crate::ops::ArithOp;
 use crate::scalar::Scalar;
-use crate::grid::BlockGrid;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Axis, Zip};
 use std::collections::HashMap;

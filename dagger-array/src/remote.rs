@@ -3,9 +3,9 @@
 //!
 //! A closure can only run in the process that made it; a registered function is known by
 //! name to every process of the executable. Each entry point takes a [`Kernel`] (what to do,
-//! sent as a plain argument) and its input blocks, and runs [`kernel::run`](crate::kernel::run) or
+//! sent as a plain argument) and its input blocks, and runs [`kernel::run`](crate::kernel::run()) or
 //! [`kernel::run_partial`](crate::kernel::run_partial). Generic code finds the entry points of its element type through
-//! [`Element::kernels`](crate::element::Element::kernels), e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`;
+//! [`Element::kernels`], e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`;
 //! on a context without a cluster `spawn_fn` calls the function in place, encoding nothing.
 //!
 //! ```
@@ -23,8 +23,8 @@ use crate::create;
 use crate::element::Element;
 use crate::io::files::{read_entry, write_block};
 use crate::io::format::SavedBlock;
+use crate::kernel::interpret;
 use crate::kernel::named::{Kernel, Moments};
-use crate::kernel::run;
 use crate::linalg;
 use crate::mem::{held, BlockValue, Held};
 use crate::scalar::Scalar;
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::kernel::set::{
-    KernelSet, Load, Save, C1, C2, K0, K1, K2, K3, K4, K5, KAll, M1, P1, P2, P3, P4, PAll,
+    KAll, KernelSet, Load, PAll, Save, C1, C2, K0, K1, K2, K3, K4, K5, M1, P1, P2, P3, P4,
 };
 
 /// The size of a block value: its elements' bytes (an error holds none).
@@ -64,18 +64,18 @@ fn blocks<T: Scalar>(vs: Vec<BlockValue<T>>) -> Result<Vec<Arc<Held<T>>>> {
 /// Runs a block kernel on block values (the first failed input's error flows on).
 pub fn block<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<T> {
     register_block_sizes();
-    run::run(k, blocks(vs)?).map(held)
+    interpret::run(k, blocks(vs)?).map(held)
 }
 
 /// Runs a comparison kernel on block values.
 pub fn compare<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<u8> {
     register_block_sizes();
-    run::run_compare(k, blocks(vs)?).map(held)
+    interpret::run_compare(k, blocks(vs)?).map(held)
 }
 
 /// Runs a partial-reduction kernel on block values.
 pub fn partial<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> Result<Option<T>> {
-    run::run_partial(k, blocks(vs)?)
+    interpret::run_partial(k, blocks(vs)?)
 }
 
 macro_rules! register_kernels {
@@ -140,7 +140,7 @@ macro_rules! register_kernels {
             }
             #[doc = concat!("Moments of one `", stringify!($t), "` block.")]
             pub fn [<m1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> Result<Moments> {
-                run::run_moments(&k, blocks(vec![a])?)
+                interpret::run_moments(&k, blocks(vec![a])?)
             }
             #[doc = concat!("Partial reduction of `", stringify!($t), "` over any number of blocks.")]
             pub fn [<pall_ $t>](k: Kernel<$t>, vs: Vec<BlockValue<$t>>) -> Result<Option<$t>> { partial(&k, vs) }

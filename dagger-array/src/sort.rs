@@ -16,11 +16,11 @@
 
 use crate::block::{Block, Kind};
 use crate::darray::DArray;
-use crate::mem::{held, BlockValue};
 use crate::element::Element;
 use crate::graph::{kernel_node, lower, ArrayOptions, Node};
 use crate::kernel::named::Kernel;
 use crate::mem::Held;
+use crate::mem::{held, BlockValue};
 use crate::names::named;
 use crate::sort_kernel::{sort_part, OVERSAMPLE};
 use dagger_core::{Error, Options, Result};
@@ -56,6 +56,12 @@ type Pieces<T> = Result<Arc<Vec<Vec<T>>>>;
 /// ```
 pub struct DVec<T> {
     pub(crate) parts: Vec<Node<Part<T>>>,
+}
+
+impl<T> std::fmt::Debug for DVec<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DVec({} parts)", self.parts.len())
+    }
 }
 
 impl<T> Clone for DVec<T> {

@@ -6,8 +6,8 @@ use crate::block::Block;
 use crate::limits::check_parts;
 use crate::mem::Held;
 use crate::scalar::Scalar;
-use ndarray::ArrayD;
 use dagger_core::{Error, Result};
+use ndarray::ArrayD;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -28,7 +28,6 @@ pub(crate) fn num_cmp<T: Scalar>(a: &T, b: &T) -> Ordering {
     a.partial_cmp(b)
         .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()))
 }
-
 
 /// The order of a numeric sort (`rev`: descending), for the light uses (samples, binary
 /// searches); the heavy loops use [`sort_num`] and [`partition_by`], monomorphic per order.

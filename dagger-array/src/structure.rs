@@ -11,12 +11,12 @@
 use crate::binary::{CmpOp, Side};
 use crate::block::{in_kind, Block, Kind};
 use crate::darray::{DArray, Lazy};
-use crate::mem::{held, BlockValue};
 use crate::element::{ArithOp, BitOp, Element, IntElement};
 use crate::graph::{compare_node, kernel_node, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan, Piece};
 use crate::kernel::named::Kernel;
+use crate::mem::{held, BlockValue};
 use crate::names::named;
 use dagger_core::{Error, Options, Result};
 use ndarray::{ArrayD, IxDyn};
@@ -174,7 +174,10 @@ impl<T: Element> DArray<T> {
         }
         let shape: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
         if shape.contains(&0) {
-            return DArray::zeros(&crate::partition::Blocks::new(vec![1; shape.len()])?, &shape);
+            return DArray::zeros(
+                &crate::partition::Blocks::new(vec![1; shape.len()])?,
+                &shape,
+            );
         }
         // Per dimension: (source block, range inside it, range in the view) of each view block.
         type Cut = (usize, Range<usize>, Range<usize>);

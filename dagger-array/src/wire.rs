@@ -7,8 +7,8 @@
 //! A decoded [`Held`] enters the live-bytes accounting like any other block.
 
 use crate::block::Block;
-use crate::scalar::Scalar;
 use crate::mem::Held;
+use crate::scalar::Scalar;
 use ndarray::{ArrayD, IxDyn};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};

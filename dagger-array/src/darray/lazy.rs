@@ -15,6 +15,12 @@ pub struct Lazy<V> {
     pub(crate) node: Node<Result<V>>,
 }
 
+impl<V> std::fmt::Debug for Lazy<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lazy({:?})", self.node)
+    }
+}
+
 impl<V> Clone for Lazy<V> {
     fn clone(&self) -> Self {
         Self {

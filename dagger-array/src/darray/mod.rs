@@ -4,8 +4,8 @@
 //! (fusing element-wise chains unless [`ArrayOptions::fuse`] is off) and then submit it.
 //!
 //! A block task's value is a [`BlockValue`]: the block behind an `Arc` (task arguments are
-//! cloned, so big blocks are shared, not copied) in a [`Held`] that counts its bytes, or the
-//! [`Error`] that stopped it, which then flows to every dependent and comes out of
+//! cloned, so big blocks are shared, not copied) in a [`Held`](crate::mem::Held) that counts its bytes, or the
+//! [`Error`](dagger_core::Error) that stopped it, which then flows to every dependent and comes out of
 //! `compute`/`collect`. Block tasks use the scheduler's default options: an intermediate
 //! block is released as soon as its consumers ran.
 //!

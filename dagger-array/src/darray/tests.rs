@@ -54,8 +54,7 @@ fn distribute_map_sum_1000() {
 #[test]
 fn sparse_matvec_against_sprs() {
     let ctx = ctx();
-    let s1 =
-        DArray::<f64>::sprand_seeded(&Blocks::from([40, 40]), &[100, 100], 0.05, 1).unwrap();
+    let s1 = DArray::<f64>::sprand_seeded(&Blocks::from([40, 40]), &[100, 100], 0.05, 1).unwrap();
     let s2 = DArray::<f64>::sprand_seeded(&Blocks::from([40]), &[100], 0.3, 2).unwrap();
     assert_eq!(s2.to_string(), "100 sparse f64 in 3 parts of at most 40");
     let y = s1.matmul(&s2).unwrap();

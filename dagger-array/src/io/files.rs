@@ -4,7 +4,9 @@
 use crate::block::{Block, Kind};
 use crate::io::format::{data_dir, Layout, SavedArray, SavedBlock, FORMAT};
 use crate::io::payload::{decode_block, encode_block};
-use crate::io::place::{get_bytes, io_err, place, put_bytes, read_dense_file, write_dense_file, Place};
+use crate::io::place::{
+    get_bytes, io_err, place, put_bytes, read_dense_file, write_dense_file, Place,
+};
 use crate::meta::ArrayMeta;
 use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
@@ -93,11 +95,7 @@ pub fn read_block<T: Scalar>(path: &Path, saved: &SavedArray, index: usize) -> R
 /// Reads the block described by `entry` (of `shape`) of the array saved at `path`, checking
 /// length, checksum and structure: what a load task runs in whichever process it is placed
 /// on, with only this block's entry (not the whole metadata) as its argument.
-pub fn read_entry<T: Scalar>(
-    path: &Path,
-    entry: &SavedBlock,
-    shape: &[usize],
-) -> Result<Block<T>> {
+pub fn read_entry<T: Scalar>(path: &Path, entry: &SavedBlock, shape: &[usize]) -> Result<Block<T>> {
     if entry.file.contains('/') || entry.file.contains('\\') || entry.file.contains("..") {
         return Err(Error::Corrupt {
             what: path.display().to_string(),

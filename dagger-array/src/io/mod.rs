@@ -3,7 +3,7 @@
 //! directory `<path>_data/`. Dense payloads are the raw little-endian elements in row-major
 //! order; sparse payloads are the CSC arrays (or the index/value arrays of a sparse vector)
 //! as little-endian `u64`s and elements. Every payload carries a CRC-32 in the metadata, so a
-//! damaged or truncated file is reported as [`Error::Corrupt`] naming the file.
+//! damaged or truncated file is reported as [`Error::Corrupt`](dagger_core::Error::Corrupt) naming the file.
 //!
 //! | part | what it holds |
 //! | --- | --- |

@@ -3,7 +3,7 @@
 //!
 //! A block task of a named operation is "run kernel `k` on these input blocks": `k` travels
 //! to whichever process runs the task (as a plain argument), the blocks come from where they
-//! live, and [`run`] / [`run_partial`] do the work. The registered entry points per element
+//! live, and [`run()`] / [`run_partial`] do the work. The registered entry points per element
 //! type (one per arity) are in [`crate::remote`]; operations that take a user closure stay
 //! closures and run in the driver process.
 //!
@@ -14,14 +14,14 @@
 //! | [`program`] | the fused program ([`Program`], [`Op`], [`Fused`]) and running it over tiles |
 //! | [`named`] | the vocabulary: [`Kernel`] and [`Moments`] |
 //! | [`set`] | [`KernelSet`]: the types of one element type's registered entry points |
-//! | [`run`](mod@run) | the interpreter: [`run`], [`run_partial`], [`run_compare`], [`run_moments`] |
+//! | [`interpret`] | the interpreter: [`run()`], [`run_partial`], [`run_compare`], [`run_moments`] |
 
+pub mod interpret;
 pub mod named;
 pub mod program;
-pub mod run;
 pub mod set;
 
+pub use interpret::{combine_moments, run, run_compare, run_moments, run_partial};
 pub use named::{Kernel, Moments};
 pub use program::{Fused, Op, Program};
-pub use run::{combine_moments, run, run_compare, run_moments, run_partial};
 pub use set::KernelSet;

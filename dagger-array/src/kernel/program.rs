@@ -1,6 +1,6 @@
 //! The fused program: an element-wise chain over leaf tiles as a flat, serializable list of
 //! steps ([`Program`], [`Op`]), how each leaf block is read ([`Read`]), and running one over
-//! a block's tiles ([`fused_block`], [`fused_reduce`]). What a fused kernel
+//! a block's tiles (`fused_block`, `fused_reduce`). What a fused kernel
 //! ([`Fused`]) runs wherever its task lands.
 
 use crate::block::Block;

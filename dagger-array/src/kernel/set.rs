@@ -128,4 +128,3 @@ impl<T: Scalar> Clone for KernelSet<T> {
 }
 
 impl<T: Scalar> Copy for KernelSet<T> {}
-

@@ -42,7 +42,10 @@ pub fn ops_against_ndarray(ctx: &Context, seed: u64, cases: usize) {
         let x = DArray::from_array(a.clone(), &Blocks::from([br, bc])).unwrap();
         let y = DArray::from_array(b.clone(), &Blocks::from([bc.min(r), br.min(c)])).unwrap();
         // unary and binary
-        let got = x.unary(crate::unary_op::UnaryOp::Exp).collect_dense(ctx).unwrap();
+        let got = x
+            .unary(crate::unary_op::UnaryOp::Exp)
+            .collect_dense(ctx)
+            .unwrap();
         close(&got, &a.mapv(f64::exp), &format!("exp {tag}"));
         let got = x
             .arith(&y, ArithOp::Sub)

@@ -3,14 +3,14 @@
 //! sparse example.
 
 use crate::binary::Side;
-use crate::index::Index;
-use crate::reduce::ReduceOp;
 use crate::block::{Block, Kind};
 use crate::darray::DArray;
 use crate::element::Element;
 use crate::grid::BlockGrid;
+use crate::index::Index;
 use crate::ops::ArithOp;
 use crate::partition::{AutoBlocks, Blocks};
+use crate::reduce::ReduceOp;
 use dagger_core::{Error, Partitioning};
 use dagger_sched::Context;
 use ndarray::{ArrayD, Axis, IxDyn};

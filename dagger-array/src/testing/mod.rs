@@ -17,6 +17,7 @@ pub use group_g::{
     g58_random_blocks_differ, readme_sparse_example_and_summary,
 };
 pub use structure::{
-    comparisons_and_bit_ops, g48_redistribute_a_darray, g51_in_place_updates, g52_extrema_var_std_mapreduce,
-    g53_setindex_and_region_assignment, g54_copyto, g55_cat_and_permutedims,
+    comparisons_and_bit_ops, g48_redistribute_a_darray, g51_in_place_updates,
+    g52_extrema_var_std_mapreduce, g53_setindex_and_region_assignment, g54_copyto,
+    g55_cat_and_permutedims,
 };

@@ -2,19 +2,19 @@
 //! re-distribution, in-place updates, extrema and moments, setindex and region assignment,
 //! copyto, cat and permutedims, comparisons and bit operations.
 
+use crate::binary::CmpOp;
 use crate::binary::Side;
-use crate::index::Index;
 use crate::block::Block;
+use crate::create::rand_block;
 use crate::darray::DArray;
+use crate::index::Index;
 use crate::ops::ArithOp;
+use crate::ops::BitOp;
 use crate::partition::Blocks;
 use dagger_core::Error;
 use dagger_sched::Context;
-use ndarray::{ArrayD, Axis, IxDyn};
-use crate::binary::CmpOp;
-use crate::create::rand_block;
-use crate::ops::BitOp;
 use ndarray::concatenate;
+use ndarray::{ArrayD, Axis, IxDyn};
 
 fn d(a: &ArrayD<f64>, b: &[usize]) -> DArray<f64> {
     DArray::from_array(a.clone(), &Blocks::new(b).unwrap()).unwrap()

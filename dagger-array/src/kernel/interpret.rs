@@ -11,8 +11,8 @@ use crate::limits::{check_shape, check_sparse_shape};
 use crate::linalg::transpose_block;
 use crate::mem::Held;
 use crate::ops::{divide_error, BitOp, Side};
-use crate::scalar::Scalar;
 use crate::reduce;
+use crate::scalar::Scalar;
 use crate::sort_kernel;
 use crate::unary::map_block;
 use dagger_core::{Error, Result};
@@ -333,11 +333,11 @@ pub fn run_partial<T: Scalar>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::Piece;
     use crate::kernel::program::{Fused, Op, Program};
     use crate::mem::held;
     use crate::ops::ArithOp;
     use crate::reduce::ReduceOp;
-    use crate::index::Piece;
     use crate::unary_op::UnaryOp;
     use proptest::prelude::*;
 
