@@ -36,11 +36,11 @@
 //! | [`block`] | [`Block`]: a dense (ndarray) or sparse (sprs) block |
 //! | [`mem`] | block storage: [`BlockValue`], [`Held`](mem::Held) and live/peak bytes |
 //! | [`limits`] | bounds on shapes and part counts a kernel (maybe decoded from another process) may ask for |
-//! | [`wire`] | serde for blocks: raw little-endian element bytes, validated decoding |
 //! | [`create`] | `rand`, `randn`, `ones`, `zeros`, `sprand` per block, seeded per block |
+//! | [`wire`] | serde for blocks: raw little-endian element bytes, validated decoding |
 //! | [`unary`] | element-wise functions on blocks and `map` |
-//! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` on blocks |
 //! | [`dist`] | `distribute` a whole array into blocks, `assemble` blocks into one |
+//! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` on blocks |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
@@ -83,46 +83,121 @@
 #[cfg(feature = "blas")]
 extern crate blas_src;
 
-// Vocabulary: partitions, grids, operators and the number types.
-pub mod grid; // BlockGrid
-pub mod ops; // ArithOp, BitOp, CmpOp, Side
-pub mod partition; // Blocks, AutoBlocks
+// Listed bottom to top: a module imports only from modules listed above it (the parts of
+// `io` and `kernel` sit at the places the table above gives). One module per paragraph,
+// so that rustfmt keeps this order.
+
+// ---- Vocabulary: partitions, grids, operators and the number types. ----
+
+// Blocks, AutoBlocks.
+pub mod partition;
+
+// BlockGrid.
+pub mod grid;
+
+// ArithOp, BitOp, CmpOp, Side.
+pub mod ops;
+
+// UnaryOp and its float math.
+pub mod unary_op;
+
+// Scalar: numbers, arithmetic, bytes.
 pub mod scalar;
-pub mod unary_op; // UnaryOp and its float math // Scalar: numbers, arithmetic, bytes
-                  // Blocks and their storage.
-pub mod block; // Block, Kind
-pub mod limits; // bounds a decoded kernel may ask for
-pub mod mem; // Held, BlockValue, live bytes
-pub mod wire; // serde of blocks
-              // Block math (plain functions on blocks).
-pub mod create; // random and constant blocks
-pub mod dist; // distribute / assemble
-pub mod index; // index plans
-pub mod io; // the save/load file format
-pub mod meta; // ArrayMeta
-pub mod reduce; // reductions of blocks
+
+// ---- Blocks and their storage. ----
+
+// Block, Kind.
+pub mod block;
+
+// Held, BlockValue, live bytes.
+pub mod mem;
+
+// Bounds a decoded kernel may ask for.
+pub mod limits;
+
+// ---- Block math: plain functions on blocks. ----
+
+// Random and constant blocks.
+pub mod create;
+
+// Serde of blocks.
+pub mod wire;
+
+// Map and unary functions on blocks.
+pub mod unary;
+
+// Distribute / assemble.
+pub mod dist;
+
+// Reductions of blocks.
+pub mod reduce;
+
+// Index plans.
+pub mod index;
+
+// ArrayMeta.
+pub mod meta;
+
+// The save/load file format: format, payload, place, files.
+pub mod io;
+
+// Sample-sort stages on blocks.
 pub mod sort_kernel;
-pub mod unary; // map and unary functions on blocks // sample-sort stages on blocks
-               // Kernels: vocabulary, element hooks, interpreter, entry points.
-pub mod binary; // element-wise binary ops on blocks
-pub mod element; // Element: Scalar + kernel hooks
-pub mod kernel; // program → named → set → run (see its table)
-pub mod linalg; // block products and transposes
-pub mod names; // task names from kernels
-pub mod remote; // registered entry points; the Element impls
-                // The lazy array.
+
+// ---- Kernels: fused program and vocabulary, element hooks, interpreter, entry points. ----
+
+// Task names (above kernel::program and kernel::named).
+pub mod names;
+
+// Element: Scalar + kernel hooks (above kernel::set).
+pub mod element;
+
+// Element-wise binary ops on blocks.
+pub mod binary;
+
+// Block products and transposes.
+pub mod linalg;
+
+// Program, named, set, interpret: gathered under one path.
+pub mod kernel;
+
+// Registered entry points; the Element impls.
+pub mod remote;
+
+// ---- The lazy array. ----
+
+// Node and lowering.
+pub mod graph;
+
+// Fusion of element-wise chains.
+pub mod fuse;
+
+// DArray and Lazy.
+pub mod darray;
+
+// Reductions of a DArray.
+pub mod dreduce;
+
+// Views, cat, setindex, updates, comparisons.
+pub mod structure;
+
+// DVec and DArray::sort.
+pub mod sort;
+
+// Registered sort stages (sortable!).
+pub mod sort_registered;
+
+// Block placement.
 pub mod assign;
-pub mod darray; // DArray and Lazy
-pub mod dreduce; // reductions of a DArray
-pub mod fuse; // fusion of element-wise chains
-pub mod graph; // Node and lowering
-pub mod sort; // DVec and DArray::sort
-pub mod sort_registered; // registered sort stages (sortable!)
-pub mod structure; // views, cat, setindex, updates, comparisons // block placement
-                   // Support: baselines and the shared behaviour tests.
-pub mod bench; // ndarray/sprs baselines
+
+// ---- Support: baselines and the shared behaviour checks. ----
+
+// Ndarray/sprs baselines.
+pub mod bench;
+
+// Behaviour checks run by the tests.
 #[doc(hidden)]
-pub mod testing; // behaviour checks run by the tests
+pub mod testing;
 
 /// Items the [`sortable!`] macro expands to; not part of the API.
 #[doc(hidden)]

@@ -7,7 +7,8 @@ use super::{DArray, Lazy};
 use crate::element::Element;
 use crate::graph::{load_node, save_node, Node};
 use crate::io;
-use dagger_core::{Error, Result};
+use crate::io::files::check_eltype;
+use dagger_core::Result;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -46,18 +47,12 @@ impl<T: Element> DArray<T> {
     /// process; each block is read by its own registered kernel, which on a cluster runs on
     /// a worker process and keeps the block there (it never passes through this process).
     /// A missing or damaged payload comes out of `compute`/`collect` as
-    /// [`Error::NotFound`]/[`Error::Corrupt`] naming the file.
+    /// [`Error::NotFound`](dagger_core::Error::NotFound)/[`Error::Corrupt`](dagger_core::Error::Corrupt)
+    /// naming the file.
     pub fn load(path: impl AsRef<Path>) -> Result<DArray<T>> {
         let path = io::shared_path(path.as_ref())?;
         let saved = io::read_meta(&path)?;
-        if saved.meta.eltype != T::NAME {
-            return Err(Error::Argument(format!(
-                "{} holds {} elements, not {}",
-                path.display(),
-                saved.meta.eltype,
-                T::NAME
-            )));
-        }
+        check_eltype::<T>(&path, &saved)?;
         let path = Arc::new(path);
         Ok(Self::from_fn(
             saved.meta.grid.clone(),

@@ -70,9 +70,8 @@ pub fn read_meta(path: &Path) -> Result<SavedArray> {
     Ok(saved)
 }
 
-/// Reads block number `index` of the array saved at `path`, checking length, checksum,
-/// element type and structure.
-pub fn read_block<T: Scalar>(path: &Path, saved: &SavedArray, index: usize) -> Result<Block<T>> {
+/// Checks that the array saved at `path` holds elements of type `T`.
+pub(crate) fn check_eltype<T: Scalar>(path: &Path, saved: &SavedArray) -> Result<()> {
     if saved.meta.eltype != T::NAME {
         return Err(Error::Argument(format!(
             "{} holds {} elements, not {}",
@@ -81,6 +80,13 @@ pub fn read_block<T: Scalar>(path: &Path, saved: &SavedArray, index: usize) -> R
             T::NAME
         )));
     }
+    Ok(())
+}
+
+/// Reads block number `index` of the array saved at `path`, checking length, checksum,
+/// element type and structure.
+pub fn read_block<T: Scalar>(path: &Path, saved: &SavedArray, index: usize) -> Result<Block<T>> {
+    check_eltype::<T>(path, saved)?;
     let entry = saved
         .blocks
         .get(index)
