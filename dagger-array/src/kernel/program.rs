@@ -1,7 +1,7 @@
 //! The fused program: an element-wise chain over leaf tiles as a flat, serializable list of
 //! steps ([`Program`], [`Op`]), how each leaf block is read ([`Read`]), and running one over
-//! a block's tiles (`fused_block`, `fused_reduce`). What a fused kernel
-//! ([`Fused`]) runs wherever its task lands.
+//! a block's tiles (`fused_block`, `fused_reduce`): what a fused kernel ([`Fused`]) does
+//! wherever its task runs.
 
 use crate::block::Block;
 use crate::mem::Held;
