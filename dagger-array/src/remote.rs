@@ -3,10 +3,14 @@
 //!
 //! A closure can only run in the process that made it; a registered function is known by
 //! name to every process of the executable. Each entry point takes a [`Kernel`] (what to do,
-//! sent as a plain argument) and its input blocks, and runs [`kernel::run`](crate::kernel::run()) or
-//! [`kernel::run_partial`](crate::kernel::run_partial). Generic code finds the entry points of its element type through
-//! [`Element::kernels`], e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`;
-//! on a context without a cluster `spawn_fn` calls the function in place, encoding nothing.
+//! sent as a plain argument) and its input blocks, and runs
+//! [`kernel::run`](crate::kernel::run()) or [`kernel::run_partial`](crate::kernel::run_partial).
+//! Generic code finds the entry points of its element type through [`Element::kernels`],
+//! e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`; on a context without a cluster
+//! `spawn_fn` calls the function in place, encoding nothing.
+//!
+//! The [`Element`] impls of the ten number types are here too, at the top of the kernel
+//! stack: their hooks hand out these entry points, random blocks and block products.
 //!
 //! ```
 //! use dagger_array::{kernel::Kernel, Element};
