@@ -145,7 +145,8 @@ pub fn darray_workloads(
     system: &str,
     quick: bool,
 ) -> Result<Vec<Value>> {
-    use crate::{Blocks, DArray};
+    use crate::darray::DArray;
+    use crate::partition::Blocks;
     let mut out = Vec::new();
     // randn + sum of squares, Blocks(4000, 4000) as in the reference (quick: 1000).
     let (n, b) = if quick { (2000, 1000) } else { (10_000, 4000) };

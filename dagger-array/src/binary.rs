@@ -3,50 +3,14 @@
 //! ([`BitOp`]). Julia's rational `.//` has no counterpart (there is no rational element type).
 
 use crate::block::{sparse_from_entries, Block};
-use crate::element::{ArithOp, BitOp, Element, IntElement};
+use crate::element::IntElement;
+use crate::ops::{divide_error, ArithOp, BitOp};
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Zip};
 use std::collections::BTreeMap;
 
-/// An element-wise comparison (`.== .!= .< .<= .> .>=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum CmpOp {
-    /// `a == b`
-    Eq,
-    /// `a != b`
-    Ne,
-    /// `a < b`
-    Lt,
-    /// `a <= b`
-    Le,
-    /// `a > b`
-    Gt,
-    /// `a >= b`
-    Ge,
-}
-
-impl CmpOp {
-    /// Compares two values.
-    pub fn apply<T: PartialOrd>(self, a: T, b: T) -> bool {
-        match self {
-            CmpOp::Eq => a == b,
-            CmpOp::Ne => a != b,
-            CmpOp::Lt => a < b,
-            CmpOp::Le => a <= b,
-            CmpOp::Gt => a > b,
-            CmpOp::Ge => a >= b,
-        }
-    }
-}
-
-/// Which side of the operator a scalar stands on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Side {
-    /// `block op scalar`
-    Right,
-    /// `scalar op block`
-    Left,
-}
+pub use crate::ops::{CmpOp, Side};
 
 fn same_shape(a: &[usize], b: &[usize]) -> Result<()> {
     if a != b {
@@ -55,12 +19,6 @@ fn same_shape(a: &[usize], b: &[usize]) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-pub(crate) fn divide_error(op: ArithOp) -> Error {
-    Error::Argument(format!(
-        "DivideError: integer division error in element-wise {op:?}"
-    ))
 }
 
 /// `a op b` element by element for dense blocks of the same shape.
@@ -73,7 +31,7 @@ pub(crate) fn divide_error(op: ArithOp) -> Error {
 /// assert_eq!(arith_dense(&a, &b, ArithOp::Rem).unwrap(), arr1(&[0, 1]).into_dyn());
 /// assert!(arith_dense(&a, &arr1(&[0, 1]).into_dyn(), ArithOp::Div).is_err());
 /// ```
-pub fn arith_dense<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>, op: ArithOp) -> Result<ArrayD<T>> {
+pub fn arith_dense<T: Scalar>(a: &ArrayD<T>, b: &ArrayD<T>, op: ArithOp) -> Result<ArrayD<T>> {
     same_shape(a.shape(), b.shape())?;
     let mut failed = false;
     let out = Zip::from(a).and(b).map_collect(|&x, &y| {
@@ -89,7 +47,7 @@ pub fn arith_dense<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>, op: ArithOp) -> Res
 }
 
 /// `a op s` (or `s op a` for [`Side::Left`]) for every element of a dense block.
-pub fn arith_scalar_dense<T: Element>(
+pub fn arith_scalar_dense<T: Scalar>(
     a: &ArrayD<T>,
     s: T,
     op: ArithOp,
@@ -113,13 +71,13 @@ pub fn arith_scalar_dense<T: Element>(
 }
 
 /// Whether `f(0, 0) == 0` so that a sparse result stays sparse.
-fn keeps_zero<T: Element>(v: Option<T>) -> bool {
+fn keeps_zero<T: Scalar>(v: Option<T>) -> bool {
     matches!(v, Some(z) if z == T::zero())
 }
 
 /// Combines the stored entries of two sparse blocks of one shape with `f`, for an `f` with
 /// `f(0, 0) == 0` (entries missing on one side are zero).
-fn sparse_zip<T: Element>(
+fn sparse_zip<T: Scalar>(
     a: &Block<T>,
     b: &Block<T>,
     f: impl Fn(T, T) -> Option<T>,
@@ -143,7 +101,7 @@ fn sparse_zip<T: Element>(
 
 /// `a op b` for blocks of any kind: two sparse blocks give a sparse result when `0 op 0 == 0`
 /// (`+ - .*`); every other case computes densely.
-pub fn arith_block<T: Element>(a: &Block<T>, b: &Block<T>, op: ArithOp) -> Result<Block<T>> {
+pub fn arith_block<T: Scalar>(a: &Block<T>, b: &Block<T>, op: ArithOp) -> Result<Block<T>> {
     same_shape(&a.shape(), &b.shape())?;
     let both_sparse = !matches!(a, Block::Dense(_)) && !matches!(b, Block::Dense(_));
     if both_sparse && keeps_zero(T::arith(op, T::zero(), T::zero())) {
@@ -153,7 +111,7 @@ pub fn arith_block<T: Element>(a: &Block<T>, b: &Block<T>, op: ArithOp) -> Resul
 }
 
 /// `a op s` for blocks of any kind; sparse stays sparse when `0 op s == 0` (e.g. `.* s`).
-pub fn arith_scalar_block<T: Element>(
+pub fn arith_scalar_block<T: Scalar>(
     a: &Block<T>,
     s: T,
     op: ArithOp,
@@ -184,18 +142,13 @@ pub fn arith_scalar_block<T: Element>(
 }
 
 /// `a cmp b` element by element: a boolean block.
-pub fn compare_dense<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>, op: CmpOp) -> Result<ArrayD<bool>> {
+pub fn compare_dense<T: Scalar>(a: &ArrayD<T>, b: &ArrayD<T>, op: CmpOp) -> Result<ArrayD<bool>> {
     same_shape(a.shape(), b.shape())?;
     Ok(Zip::from(a).and(b).map_collect(|&x, &y| op.apply(x, y)))
 }
 
 /// `a cmp s` (or `s cmp a`) for every element.
-pub fn compare_scalar_dense<T: Element>(
-    a: &ArrayD<T>,
-    s: T,
-    op: CmpOp,
-    side: Side,
-) -> ArrayD<bool> {
+pub fn compare_scalar_dense<T: Scalar>(a: &ArrayD<T>, s: T, op: CmpOp, side: Side) -> ArrayD<bool> {
     a.mapv(|x| match side {
         Side::Right => op.apply(x, s),
         Side::Left => op.apply(s, x),

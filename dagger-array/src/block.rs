@@ -1,6 +1,6 @@
 //! [`Block`]: the value of one piece of an array — dense (ndarray) or sparse (sprs).
 
-use crate::element::Element;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Dimension, IxDyn};
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ pub enum Block<T> {
     SparseVec(CsVec<T>),
 }
 
-impl<T: Element> Block<T> {
+impl<T: Scalar> Block<T> {
     /// The block's shape.
     pub fn shape(&self) -> Vec<usize> {
         match self {
@@ -121,7 +121,7 @@ impl<T: Element> Block<T> {
 }
 
 /// Builds a sparse block of `shape` (1-D or 2-D) from (index, value) entries; duplicates add.
-pub fn sparse_from_entries<T: Element>(
+pub fn sparse_from_entries<T: Scalar>(
     shape: &[usize],
     entries: Vec<(Vec<usize>, T)>,
 ) -> Result<Block<T>> {
@@ -161,6 +161,21 @@ pub fn sparse_from_entries<T: Element>(
 }
 
 /// An all-`value` dense block of `shape`.
-pub fn filled<T: Element>(shape: &[usize], value: T) -> ArrayD<T> {
+pub fn filled<T: Scalar>(shape: &[usize], value: T) -> ArrayD<T> {
     ArrayD::from_elem(IxDyn(shape), value)
+}
+
+/// A dense block back in the array's kind (sparse arrays keep sparse blocks).
+pub(crate) fn in_kind<T: Scalar>(a: ArrayD<T>, kind: Kind) -> Result<Block<T>> {
+    if kind == Kind::Sparse && (1..=2).contains(&a.ndim()) {
+        let shape = a.shape().to_vec();
+        let entries = a
+            .indexed_iter()
+            .filter(|(_, v)| **v != T::zero())
+            .map(|(i, &v)| (i.slice().to_vec(), v))
+            .collect();
+        sparse_from_entries(&shape, entries)
+    } else {
+        Ok(Block::Dense(a))
+    }
 }

@@ -5,7 +5,7 @@
 //! the block or in which order, and two blocks never share a stream (G58).
 
 use crate::block::{filled, Block};
-use crate::element::Element;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, IxDyn};
 use rand::distributions::{Distribution, Standard};
@@ -29,7 +29,7 @@ pub fn block_rng(seed: u64, block: usize) -> ChaCha8Rng {
 /// assert_eq!(a, dagger_array::create::rand_block::<f64>(&[3, 4], 7, 0));
 /// assert_ne!(a, dagger_array::create::rand_block::<f64>(&[3, 4], 7, 1));
 /// ```
-pub fn rand_block<T: Element>(shape: &[usize], seed: u64, block: usize) -> ArrayD<T>
+pub fn rand_block<T: Scalar>(shape: &[usize], seed: u64, block: usize) -> ArrayD<T>
 where
     Standard: Distribution<T>,
 {
@@ -41,7 +41,7 @@ where
 }
 
 /// A block of standard normal values.
-pub fn randn_block<T: Element>(shape: &[usize], seed: u64, block: usize) -> ArrayD<T>
+pub fn randn_block<T: Scalar>(shape: &[usize], seed: u64, block: usize) -> ArrayD<T>
 where
     StandardNormal: Distribution<T>,
 {
@@ -53,12 +53,12 @@ where
 }
 
 /// A block of ones.
-pub fn ones_block<T: Element>(shape: &[usize]) -> ArrayD<T> {
+pub fn ones_block<T: Scalar>(shape: &[usize]) -> ArrayD<T> {
     filled(shape, T::one())
 }
 
 /// A block of zeros.
-pub fn zeros_block<T: Element>(shape: &[usize]) -> ArrayD<T> {
+pub fn zeros_block<T: Scalar>(shape: &[usize]) -> ArrayD<T> {
     filled(shape, T::zero())
 }
 
@@ -72,7 +72,7 @@ pub fn zeros_block<T: Element>(shape: &[usize]) -> ArrayD<T> {
 /// assert!((500..1500).contains(&b.nnz()));
 /// assert!(sprand_block::<f64>(&[10], 1.5, 1, 0).is_err());
 /// ```
-pub fn sprand_block<T: Element>(
+pub fn sprand_block<T: Scalar>(
     shape: &[usize],
     density: f64,
     seed: u64,

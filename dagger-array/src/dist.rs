@@ -2,8 +2,8 @@
 //! Blocks are always listed in the grid's row-major block order.
 
 use crate::block::{sparse_from_entries, Block};
-use crate::element::Element;
 use crate::grid::BlockGrid;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, IxDyn, Slice};
 use sprs::CsMat;
@@ -29,7 +29,7 @@ fn check_shape(what: &str, got: &[usize], want: &[usize]) -> Result<()> {
 /// assert_eq!(blocks[5].shape(), &[1, 1]);
 /// assert_eq!(dist::assemble_dense(&g, &blocks).unwrap(), a);
 /// ```
-pub fn distribute_dense<T: Element>(a: &ArrayD<T>, grid: &BlockGrid) -> Result<Vec<ArrayD<T>>> {
+pub fn distribute_dense<T: Scalar>(a: &ArrayD<T>, grid: &BlockGrid) -> Result<Vec<ArrayD<T>>> {
     check_shape("distribute", a.shape(), grid.shape())?;
     Ok(grid
         .iter_coords()
@@ -42,7 +42,7 @@ pub fn distribute_dense<T: Element>(a: &ArrayD<T>, grid: &BlockGrid) -> Result<V
 }
 
 /// Glues the blocks of `grid` back into one dense array.
-pub fn assemble_dense<T: Element>(grid: &BlockGrid, blocks: &[ArrayD<T>]) -> Result<ArrayD<T>> {
+pub fn assemble_dense<T: Scalar>(grid: &BlockGrid, blocks: &[ArrayD<T>]) -> Result<ArrayD<T>> {
     if blocks.len() != grid.num_blocks() {
         return Err(Error::DimensionMismatch(format!(
             "assemble: {} blocks for a grid of {}",
@@ -61,7 +61,7 @@ pub fn assemble_dense<T: Element>(grid: &BlockGrid, blocks: &[ArrayD<T>]) -> Res
 }
 
 /// Cuts a sparse matrix into CSC blocks of `grid`, in time linear in its non-zeros.
-pub fn distribute_sparse_mat<T: Element>(m: &CsMat<T>, grid: &BlockGrid) -> Result<Vec<CsMat<T>>> {
+pub fn distribute_sparse_mat<T: Scalar>(m: &CsMat<T>, grid: &BlockGrid) -> Result<Vec<CsMat<T>>> {
     check_shape("distribute", &[m.rows(), m.cols()], grid.shape())?;
     let csc;
     let m = if m.is_csc() {
@@ -104,7 +104,7 @@ pub fn distribute_sparse_mat<T: Element>(m: &CsMat<T>, grid: &BlockGrid) -> Resu
 }
 
 /// Cuts any [`Block`] holding a whole array into the blocks of `grid` (sparse stays sparse).
-pub fn distribute<T: Element>(whole: &Block<T>, grid: &BlockGrid) -> Result<Vec<Block<T>>> {
+pub fn distribute<T: Scalar>(whole: &Block<T>, grid: &BlockGrid) -> Result<Vec<Block<T>>> {
     match whole {
         Block::Dense(a) => Ok(distribute_dense(a, grid)?
             .into_iter()
@@ -132,7 +132,7 @@ pub fn distribute<T: Element>(whole: &Block<T>, grid: &BlockGrid) -> Result<Vec<
 }
 
 /// Glues blocks into one [`Block`]: sparse if every block is sparse, dense otherwise.
-pub fn assemble<T: Element>(grid: &BlockGrid, blocks: &[Block<T>]) -> Result<Block<T>> {
+pub fn assemble<T: Scalar>(grid: &BlockGrid, blocks: &[Block<T>]) -> Result<Block<T>> {
     if blocks.len() != grid.num_blocks() {
         return Err(Error::DimensionMismatch(format!(
             "assemble: {} blocks for a grid of {}",
@@ -163,7 +163,7 @@ pub fn assemble<T: Element>(grid: &BlockGrid, blocks: &[Block<T>]) -> Result<Blo
 mod tests {
     use super::*;
     use crate::create::{rand_block, sprand_block};
-    use crate::Blocks;
+    use crate::partition::Blocks;
     use proptest::prelude::*;
 
     proptest! {

@@ -5,10 +5,12 @@
 //! leaves (see [`crate::fuse`]).
 
 use crate::block::{Block, Kind};
-use crate::darray::{gather, tree, BlockValue, DArray, Lazy};
+use crate::darray::lazy::{gather, tree};
+use crate::darray::{DArray, Lazy};
 use crate::element::Element;
 use crate::graph::{kernel_node, moments_node, partial_node, Node};
-use crate::kernel::Kernel;
+use crate::kernel::named::Kernel;
+use crate::mem::BlockValue;
 use crate::names::named;
 use crate::reduce::{self, ReduceOp};
 use dagger_core::{Error, Options, Result};
@@ -121,10 +123,10 @@ impl<T: Element> DArray<T> {
         let node = Node::task1(
             "var",
             &all,
-            move |v: Result<Vec<crate::kernel::Moments>>| {
+            move |v: Result<Vec<crate::kernel::named::Moments>>| {
                 let ss = v?
                     .into_iter()
-                    .fold((0, 0.0, 0.0), crate::kernel::combine_moments)
+                    .fold((0, 0.0, 0.0), crate::kernel::interpret::combine_moments)
                     .2;
                 let d = if corrected { n.saturating_sub(1) } else { n };
                 if n == 0 {

@@ -13,22 +13,19 @@
 //! sparse leaf, a type-changing `map`, or a chain that would read more than [`MAX_LEAVES`]
 //! leaves starts a new chain instead (still correct, just not fused across that point).
 
-use crate::binary::divide_error;
-use crate::block::Block;
-use crate::darray::BlockValue;
-use crate::element::{ArithOp, Element};
+use crate::element::Element;
 use crate::graph::{kernel_node, partial_node, Node};
-use crate::kernel::{Fused, Kernel as NamedKernel, Op, Program};
-use crate::mem::Held;
+use crate::kernel::named::Kernel as NamedKernel;
+use crate::kernel::program::{fused_block, fused_reduce, Fused, Op, Program};
+use crate::mem::{BlockValue, Held};
 use crate::names::named;
+use crate::ops::{divide_error, ArithOp};
 use crate::reduce::ReduceOp;
-use dagger_core::{Error, Options, Result};
-use ndarray::{ArrayD, CowArray, IxDyn};
+use dagger_core::{Options, Result};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// Elements per tile of a fused kernel.
-pub const TILE: usize = 1024;
+pub use crate::kernel::program::{Read, TILE};
 
 /// The most leaf arrays one fused chain reads.
 pub const MAX_LEAVES: usize = 8;
@@ -61,7 +58,7 @@ pub(crate) struct Ew<T: Element> {
 
 impl<T: Element> Ew<T> {
     /// The identity chain over one array.
-    pub fn leaf(blocks: Vec<Node<BlockValue<T>>>, transposed: bool) -> Self {
+    pub(crate) fn leaf(blocks: Vec<Node<BlockValue<T>>>, transposed: bool) -> Self {
         Ew {
             leaves: vec![Leaf {
                 blocks,
@@ -78,7 +75,7 @@ impl<T: Element> Ew<T> {
 
     /// The chain followed by a named stage: `op` is the stage as a program step, `stage`
     /// the same stage as an in-place tile function.
-    pub fn then_named(
+    pub(crate) fn then_named(
         &self,
         op: Op<T>,
         stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static,
@@ -89,7 +86,10 @@ impl<T: Element> Ew<T> {
     }
 
     /// The chain followed by an in-place stage on each output tile.
-    pub fn then(&self, stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static) -> Self {
+    pub(crate) fn then(
+        &self,
+        stage: impl Fn(&mut [T]) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
         let k = self.kernel.clone();
         Ew {
             leaves: self.leaves.clone(),
@@ -102,7 +102,7 @@ impl<T: Element> Ew<T> {
     }
 
     /// `self op other` element-wise, or `None` when the result would read too many leaves.
-    pub fn zip(&self, other: &Ew<T>, op: ArithOp) -> Option<Self> {
+    pub(crate) fn zip(&self, other: &Ew<T>, op: ArithOp) -> Option<Self> {
         let n = self.leaves.len();
         if n + other.leaves.len() > MAX_LEAVES {
             return None;
@@ -131,7 +131,7 @@ impl<T: Element> Ew<T> {
 
     /// The chain read transposed: output block `i` is the chain's block `perm[i]`, every leaf
     /// read through a transposed view (element-wise operations commute with transposition).
-    pub fn transposed(&self, perm: &[usize]) -> Self {
+    pub(crate) fn transposed(&self, perm: &[usize]) -> Self {
         Ew {
             leaves: self
                 .leaves
@@ -153,7 +153,7 @@ impl<T: Element> Ew<T> {
 
     /// The chain read through a view: output block `i` is the part `local[i]` (ranges in
     /// the chain's block coordinates) of the chain's block `src[i]`.
-    pub fn sliced(&self, src: &[usize], local: &[Vec<Range<usize>>]) -> Self {
+    pub(crate) fn sliced(&self, src: &[usize], local: &[Vec<Range<usize>>]) -> Self {
         Ew {
             leaves: self
                 .leaves
@@ -193,7 +193,7 @@ impl<T: Element> Ew<T> {
 
     /// Block `i` of the chain as one task: a registered kernel when the chain is a program
     /// of named operations, else a closure (run in the driver process).
-    pub fn block(&self, i: usize) -> Node<BlockValue<T>> {
+    pub(crate) fn block(&self, i: usize) -> Node<BlockValue<T>> {
         let (ins, flags) = self.inputs(i);
         if let Some(prog) = &self.prog {
             let f = Fused {
@@ -212,7 +212,7 @@ impl<T: Element> Ew<T> {
     }
 
     /// The reduction `op` of block `i` of the chain, folded tile by tile.
-    pub fn reduce_block(&self, i: usize, op: ReduceOp) -> Node<Result<Option<T>>> {
+    pub(crate) fn reduce_block(&self, i: usize, op: ReduceOp) -> Node<Result<Option<T>>> {
         let (ins, flags) = self.inputs(i);
         if let Some(prog) = &self.prog {
             let f = Fused {
@@ -233,151 +233,4 @@ impl<T: Element> Ew<T> {
             fused_reduce(&vs, &flags, op, |i, o| k(i, o))
         })
     }
-}
-
-/// One block of a fused chain: `k` computes each output tile from the leaves' tiles.
-pub(crate) fn fused_block<T: Element>(
-    vs: &[Arc<Held<T>>],
-    flags: &[Read],
-    k: impl Fn(&[&[T]], &mut [T]) -> Result<()>,
-) -> Result<Block<T>> {
-    let (shape, views) = views(vs, flags)?;
-    let len = shape.iter().product();
-    let mut out = vec![T::zero(); len];
-    for_tiles(&views, len, |start, ins| {
-        k(
-            ins,
-            &mut out[start..start + ins.first().map_or(0, |s| s.len())],
-        )
-    })?;
-    let a = ArrayD::from_shape_vec(IxDyn(&shape), out)
-        .map_err(|e| Error::DimensionMismatch(format!("fused block: {e}")))?;
-    Ok(Block::Dense(a))
-}
-
-/// The reduction `op` of one block of a fused chain, folded tile by tile.
-pub(crate) fn fused_reduce<T: Element>(
-    vs: &[Arc<Held<T>>],
-    flags: &[Read],
-    op: ReduceOp,
-    k: impl Fn(&[&[T]], &mut [T]) -> Result<()>,
-) -> Result<Option<T>> {
-    let (shape, views) = views(vs, flags)?;
-    let len = shape.iter().product();
-    let mut acc: Option<T> = None;
-    let mut tile = [T::zero(); TILE];
-    for_tiles(&views, len, |_, ins| {
-        let out = &mut tile[..ins.first().map_or(0, |s| s.len())];
-        k(ins, out)?;
-        let part = fold_tile(out, op);
-        acc = match (acc, part) {
-            (Some(a), Some(p)) => Some(op.apply(a, p)),
-            (a, p) => a.or(p),
-        };
-        Ok(())
-    })?;
-    Ok(acc)
-}
-
-fn fold_tile<T: Element>(xs: &[T], op: ReduceOp) -> Option<T> {
-    match op {
-        // Eight lanes so the compiler can vectorize the sum (as ndarray's `sum` does).
-        ReduceOp::Sum => {
-            let mut lanes = [T::zero(); 8];
-            let chunks = xs.chunks_exact(8);
-            let rest = chunks.remainder();
-            for c in chunks {
-                for j in 0..8 {
-                    lanes[j] = ReduceOp::Sum.apply(lanes[j], c[j]);
-                }
-            }
-            let mut s = lanes.into_iter().reduce(|a, b| ReduceOp::Sum.apply(a, b));
-            for &r in rest {
-                s = s.map(|a| ReduceOp::Sum.apply(a, r));
-            }
-            if xs.is_empty() {
-                None
-            } else {
-                s
-            }
-        }
-        _ => xs.iter().copied().reduce(|a, b| op.apply(a, b)),
-    }
-}
-
-/// How a leaf block is read: transposed or not, and which part of it.
-pub type Read = (bool, Option<Vec<Range<usize>>>);
-
-type Views<'a, T> = (Vec<usize>, Vec<CowArray<'a, T, IxDyn>>);
-
-/// Standard-layout views of the leaf blocks (a transposed leaf is copied into standard
-/// layout inside the task; an untransposed one is read in place).
-fn views<'a, T: Element>(vs: &'a [Arc<Held<T>>], flags: &[Read]) -> Result<Views<'a, T>> {
-    let mut shape: Option<Vec<usize>> = None;
-    let mut out = Vec::with_capacity(vs.len());
-    for (v, (t, slice)) in vs.iter().zip(flags) {
-        let a = v.as_dense("a fused element-wise chain")?;
-        let mut view = if *t {
-            a.view().reversed_axes()
-        } else {
-            a.view()
-        };
-        if let Some(ranges) = slice {
-            if ranges.len() != view.ndim()
-                || ranges
-                    .iter()
-                    .zip(view.shape())
-                    .any(|(r, &n)| r.end > n || r.start > r.end)
-            {
-                return Err(Error::DimensionMismatch(format!(
-                    "view {ranges:?} does not fit a block of shape {:?}",
-                    view.shape()
-                )));
-            }
-            view.slice_each_axis_inplace(|ax| {
-                let r = &ranges[ax.axis.index()];
-                ndarray::Slice::from(r.start..r.end)
-            });
-        }
-        match &shape {
-            None => shape = Some(view.shape().to_vec()),
-            Some(s) if s.as_slice() != view.shape() => {
-                return Err(Error::DimensionMismatch(format!(
-                    "Sizes of A {s:?} and B {:?} must match",
-                    view.shape()
-                )))
-            }
-            Some(_) => {}
-        }
-        out.push(if view.is_standard_layout() {
-            CowArray::from(view)
-        } else {
-            CowArray::from(view.as_standard_layout().into_owned())
-        });
-    }
-    Ok((shape.unwrap_or_default(), out))
-}
-
-fn for_tiles<T: Element>(
-    views: &[CowArray<'_, T, IxDyn>],
-    len: usize,
-    mut f: impl FnMut(usize, &[&[T]]) -> Result<()>,
-) -> Result<()> {
-    let slices = views
-        .iter()
-        .map(|v| {
-            v.as_slice()
-                .ok_or_else(|| Error::Argument("fused leaf is not contiguous".into()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut ins: Vec<&[T]> = Vec::with_capacity(slices.len());
-    let mut start = 0;
-    while start < len {
-        let end = (start + TILE).min(len);
-        ins.clear();
-        ins.extend(slices.iter().map(|s| &s[start..end]));
-        f(start, &ins)?;
-        start = end;
-    }
-    Ok(())
 }

@@ -9,9 +9,9 @@
 //! value: the lowering's [`ArrayOptions`] pick one (see [`crate::fuse`]); or between a
 //! plan for several processes and one for a single process (see [`crate::sort`]).
 
-use crate::darray::BlockValue;
 use crate::element::Element;
-use crate::kernel::Kernel;
+use crate::kernel::named::Kernel;
+use crate::mem::BlockValue;
 use crate::names::{named, or_named};
 use dagger_core::{Options, Result};
 use dagger_sched::{All, Context, DTask, Val};
@@ -357,7 +357,7 @@ pub(crate) fn partial_node<T: Element>(
 /// registered kernel.
 pub(crate) fn moments_node<T: Element>(
     b: &Node<BlockValue<T>>,
-) -> Node<Result<crate::kernel::Moments>> {
+) -> Node<Result<crate::kernel::named::Moments>> {
     let id = b.id();
     let opts = named("moments");
     task_node(
@@ -398,7 +398,7 @@ pub(crate) fn save_node<T: Element>(
     path: Arc<std::path::PathBuf>,
     index: usize,
     b: &Node<BlockValue<T>>,
-) -> Node<Result<crate::io::SavedBlock>> {
+) -> Node<Result<crate::io::format::SavedBlock>> {
     let id = b.id();
     let opts = named("save block");
     task_node(
@@ -416,7 +416,7 @@ pub(crate) fn save_node<T: Element>(
 /// that read it, in its pool, and never passes through the driver.
 pub(crate) fn load_node<T: Element>(
     path: Arc<std::path::PathBuf>,
-    entry: crate::io::SavedBlock,
+    entry: crate::io::format::SavedBlock,
     shape: Vec<usize>,
 ) -> Node<BlockValue<T>> {
     let opts = named("load block");

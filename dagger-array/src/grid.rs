@@ -214,7 +214,7 @@ impl BlockGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Blocks;
+    use crate::partition::Blocks;
     use proptest::prelude::*;
 
     proptest! {

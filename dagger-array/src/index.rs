@@ -4,8 +4,8 @@
 //! Indices are 0-based; index vectors may be unsorted, repeat or be empty.
 
 use crate::block::{sparse_from_entries, Block};
-use crate::element::Element;
 use crate::grid::BlockGrid;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 use std::collections::HashMap;
@@ -190,7 +190,7 @@ impl IndexPlan {
     }
 
     /// Takes a piece's local indices from its block (the block of `piece.block`).
-    pub fn gather<T: Element>(piece: &Piece, block: &Block<T>) -> Result<Block<T>> {
+    pub fn gather<T: Scalar>(piece: &Piece, block: &Block<T>) -> Result<Block<T>> {
         let shape = block.shape();
         if piece.local.len() != shape.len() {
             return Err(Error::DimensionMismatch(format!(
@@ -255,7 +255,7 @@ impl IndexPlan {
 
     /// Assembles gathered parts (in [`pieces`](Self::pieces) order) into the result: sparse if
     /// every part is sparse and the result is 1-D or 2-D, dense otherwise.
-    pub fn assemble<T: Element>(&self, parts: &[Block<T>]) -> Result<Block<T>> {
+    pub fn assemble<T: Scalar>(&self, parts: &[Block<T>]) -> Result<Block<T>> {
         if parts.len() != self.pieces.len() {
             return Err(Error::DimensionMismatch(format!(
                 "{} parts for {} index pieces",
@@ -323,7 +323,7 @@ impl IndexPlan {
     }
 
     /// Plans, gathers and assembles in one go over all blocks in memory.
-    pub fn apply<T: Element>(&self, blocks: &[Block<T>]) -> Result<Block<T>> {
+    pub fn apply<T: Scalar>(&self, blocks: &[Block<T>]) -> Result<Block<T>> {
         let parts = self
             .pieces
             .iter()
@@ -343,7 +343,7 @@ mod tests {
     use super::*;
     use crate::create::{rand_block, sprand_block};
     use crate::dist::distribute;
-    use crate::Blocks;
+    use crate::partition::Blocks;
     use proptest::prelude::*;
 
     /// Indexing a whole dense array directly, as the reference.

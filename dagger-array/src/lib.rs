@@ -24,36 +24,46 @@
 //! registered kernel on a worker. A context restricted to the workers
 //! (`ctx.with_workers(..)`) keeps every block task off the driver, whose memory has no pool.
 //!
+//! The modules form a stack: each imports only from the ones listed above it.
+//!
 //! | module | what it holds |
 //! | --- | --- |
-//! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
 //! | [`partition`] | [`Blocks`] and [`AutoBlocks`] |
 //! | [`grid`] | [`BlockGrid`]: shape, block ranges, index ↔ block |
-//! | [`element`] | [`Element`] number types and their arithmetic, [`IntElement`] bit ops |
+//! | [`ops`] | the operator vocabulary: [`ArithOp`], [`BitOp`], [`CmpOp`](ops::CmpOp), [`Side`](ops::Side) |
+//! | [`unary_op`] | [`UnaryOp`]: the named element-wise functions (float math) |
+//! | [`scalar`] | [`Scalar`]: the number types, their arithmetic and byte encoding |
 //! | [`block`] | [`Block`]: a dense (ndarray) or sparse (sprs) block |
+//! | [`mem`] | block storage: [`BlockValue`], [`Held`](mem::Held) and live/peak bytes |
+//! | [`limits`] | bounds on shapes and part counts a kernel (maybe decoded from another process) may ask for |
 //! | [`create`] | `rand`, `randn`, `ones`, `zeros`, `sprand` per block, seeded per block |
-//! | [`graph`] | the lazy block graph ([`Node`]) and its lowering to tasks ([`ArrayOptions`]) |
-//! | [`darray`] | [`DArray`]: the lazy blocked array on the dagger-sched scheduler |
-//! | [`dreduce`] | whole-array and per-dimension reductions of a `DArray` |
-//! | [`fuse`] | fusion of element-wise chains (and reductions over them) into one task per block |
-//! | [`mem`] | live/peak bytes of blocks |
+//! | [`wire`] | serde for blocks: raw little-endian element bytes, validated decoding |
+//! | [`unary`] | element-wise functions on blocks and `map` |
 //! | [`dist`] | `distribute` a whole array into blocks, `assemble` blocks into one |
-//! | [`unary`] | element-wise functions ([`UnaryOp`]) and `map` |
-//! | [`binary`] | element-wise arithmetic, comparisons and bit operations |
-//! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` |
-//! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
-//! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
-//! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, in-place updates, comparisons, bit ops |
+//! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` on blocks |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
-//! | [`names`] | short task names from kernels (`exp`, `matmul`, `fused(^2 +1 sum)`) for profiles and the dashboard |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
-//! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
+//! | [`sort_kernel`] | the numeric sample sort's stages on blocks |
+//! | [`kernel::program`] | the fused program ([`kernel::Program`]) and running it over tiles |
+//! | [`kernel::named`] | the kernel vocabulary: [`kernel::Kernel`], every named block operation as a value |
+//! | [`names`] | short task names from kernels (`exp`, `matmul`, `fused(^2 +1 sum)`) for profiles and the dashboard |
+//! | [`kernel::set`] | [`KernelSet`](kernel::KernelSet): the types of one element type's registered entry points |
+//! | [`element`] | [`Element`]: a [`Scalar`] with its kernels' hooks; [`IntElement`] bit ops |
+//! | [`binary`] | element-wise arithmetic, comparisons and bit operations on blocks |
 //! | [`linalg`] | transposes, dense and sparse block products and their accumulation |
-//! | [`kernel`] | [`kernel::Kernel`]: every named block operation as a serializable value, and running one |
-//! | [`limits`] | bounds on shapes and part counts a kernel (maybe decoded from another process) may ask for |
+//! | [`kernel::interpret`] | the kernel interpreter: running a [`kernel::Kernel`] on its input blocks |
+//! | [`kernel`] | gathers the kernel parts under one path |
 //! | [`remote`] | the registered kernel entry points per element type (block tasks on worker processes) |
-//! | [`wire`] | serde for blocks: raw little-endian element bytes, validated decoding |
+//! | [`graph`] | the lazy block graph ([`Node`]) and its lowering to tasks ([`ArrayOptions`]) |
+//! | [`fuse`] | fusion of element-wise chains (and reductions over them) into one task per block |
+//! | [`darray`] | [`DArray`]: the lazy blocked array on the dagger-sched scheduler, and [`Lazy`] values |
+//! | [`dreduce`] | whole-array and per-dimension reductions of a `DArray` |
+//! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, in-place updates, comparisons, bit ops |
+//! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
+//! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
+//! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
+//! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
 //!
 //! ```
 //! use dagger_array::{dist, reduce, BlockGrid, Blocks, Block, create};
@@ -65,7 +75,6 @@
 //! assert_eq!(reduce::finish(&parts, reduce::ReduceOp::Sum).unwrap(), 100.0);
 //! assert_eq!(dist::assemble(&g, &blocks).unwrap().shape(), vec![10, 10]);
 //! ```
-#![warn(missing_docs)]
 // Block ranges are lists of ranges per dimension; a dimension in one block is, by design, a
 // list holding one range.
 #![allow(clippy::single_range_in_vec_init)]
@@ -74,36 +83,121 @@
 #[cfg(feature = "blas")]
 extern crate blas_src;
 
-pub mod assign;
-pub mod bench;
-pub mod binary;
-pub mod block;
-pub mod create;
-pub mod darray;
-pub mod dist;
-pub mod dreduce;
-pub mod element;
-pub mod fuse;
-pub mod graph;
-pub mod grid;
-pub mod index;
-pub mod io;
-pub mod kernel;
-pub mod limits;
-pub mod linalg;
-pub mod mem;
-pub mod meta;
-pub mod names;
+// Listed bottom to top: a module imports only from modules listed above it (the parts of
+// `io` and `kernel` sit at the places the table above gives). One module per paragraph,
+// so that rustfmt keeps this order.
+
+// ---- Vocabulary: partitions, grids, operators and the number types. ----
+
+// Blocks, AutoBlocks.
 pub mod partition;
+
+// BlockGrid.
+pub mod grid;
+
+// ArithOp, BitOp, CmpOp, Side.
+pub mod ops;
+
+// UnaryOp and its float math.
+pub mod unary_op;
+
+// Scalar: numbers, arithmetic, bytes.
+pub mod scalar;
+
+// ---- Blocks and their storage. ----
+
+// Block, Kind.
+pub mod block;
+
+// Held, BlockValue, live bytes.
+pub mod mem;
+
+// Bounds a decoded kernel may ask for.
+pub mod limits;
+
+// ---- Block math: plain functions on blocks. ----
+
+// Random and constant blocks.
+pub mod create;
+
+// Serde of blocks.
+pub mod wire;
+
+// Map and unary functions on blocks.
+pub mod unary;
+
+// Distribute / assemble.
+pub mod dist;
+
+// Reductions of blocks.
 pub mod reduce;
+
+// Index plans.
+pub mod index;
+
+// ArrayMeta.
+pub mod meta;
+
+// The save/load file format: format, payload, place, files.
+pub mod io;
+
+// Sample-sort stages on blocks.
+pub mod sort_kernel;
+
+// ---- Kernels: fused program and vocabulary, element hooks, interpreter, entry points. ----
+
+// Task names (above kernel::program and kernel::named).
+pub mod names;
+
+// Element: Scalar + kernel hooks (above kernel::set).
+pub mod element;
+
+// Element-wise binary ops on blocks.
+pub mod binary;
+
+// Block products and transposes.
+pub mod linalg;
+
+// Program, named, set, interpret: gathered under one path.
+pub mod kernel;
+
+// Registered entry points; the Element impls.
 pub mod remote;
-pub mod sort;
-pub mod sort_registered;
+
+// ---- The lazy array. ----
+
+// Node and lowering.
+pub mod graph;
+
+// Fusion of element-wise chains.
+pub mod fuse;
+
+// DArray and Lazy.
+pub mod darray;
+
+// Reductions of a DArray.
+pub mod dreduce;
+
+// Views, cat, setindex, updates, comparisons.
 pub mod structure;
+
+// DVec and DArray::sort.
+pub mod sort;
+
+// Registered sort stages (sortable!).
+pub mod sort_registered;
+
+// Block placement.
+pub mod assign;
+
+// ---- Support: baselines and the shared behaviour checks. ----
+
+// Ndarray/sprs baselines.
+pub mod bench;
+
+// Behaviour checks run by the tests.
 #[doc(hidden)]
 pub mod testing;
-pub mod unary;
-pub mod wire;
 
 /// Items the [`sortable!`] macro expands to; not part of the API.
 #[doc(hidden)]
@@ -113,9 +207,12 @@ pub mod __private {
 }
 
 pub use block::{Block, DenseBlock, Kind};
-pub use darray::{BlockValue, DArray, Lazy};
-pub use element::{ArithOp, BitOp, Element, IntElement};
+pub use darray::{DArray, Lazy};
+pub use element::{Element, IntElement};
 pub use graph::{ArrayOptions, Node};
 pub use grid::BlockGrid;
+pub use mem::BlockValue;
+pub use ops::{ArithOp, BitOp};
 pub use partition::{AutoBlocks, Blocks};
-pub use unary::UnaryOp;
+pub use scalar::Scalar;
+pub use unary_op::UnaryOp;

@@ -286,7 +286,7 @@ mod tests {
     use super::*;
     use crate::create::{rand_block, sprand_block};
     use crate::dist::{assemble, distribute};
-    use crate::Blocks;
+    use crate::partition::Blocks;
     use proptest::prelude::*;
 
     fn close(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {

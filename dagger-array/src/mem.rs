@@ -2,11 +2,25 @@
 //! bytes while it lives. [`live_bytes`] and [`peak_bytes`] tell how much block memory the
 //! process holds now and at most since [`reset_peak`] — how benchmarks compare the memory of
 //! fused and unfused computations, and how tests see intermediates released.
+//!
+//! A block task's value is a [`BlockValue`]: the block behind an `Arc` (task arguments are
+//! cloned, so big blocks are shared, not copied) in a [`Held`] that counts its bytes, or the
+//! error that stopped it, which then flows to every dependent.
 
 use crate::block::Block;
-use crate::element::Element;
+use crate::scalar::Scalar;
+use dagger_core::Result;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// What one block task produces.
+pub type BlockValue<T> = Result<Arc<Held<T>>>;
+
+/// Puts a block into the live-bytes accounting.
+pub(crate) fn held<T: Scalar>(b: Block<T>) -> Arc<Held<T>> {
+    Arc::new(Held::new(b))
+}
 
 static LIVE: AtomicI64 = AtomicI64::new(0);
 static PEAK: AtomicI64 = AtomicI64::new(0);
@@ -22,12 +36,12 @@ static PEAK: AtomicI64 = AtomicI64::new(0);
 /// assert_eq!(h.shape(), vec![10]);
 /// ```
 #[derive(Debug)]
-pub struct Held<T: Element> {
+pub struct Held<T: Scalar> {
     block: Block<T>,
     bytes: i64,
 }
 
-impl<T: Element> Held<T> {
+impl<T: Scalar> Held<T> {
     /// Takes a block into the accounting.
     pub fn new(block: Block<T>) -> Self {
         let bytes = block.nbytes() as i64;
@@ -47,20 +61,20 @@ impl<T: Element> Held<T> {
     }
 }
 
-impl<T: Element> Clone for Held<T> {
+impl<T: Scalar> Clone for Held<T> {
     fn clone(&self) -> Self {
         Self::new(self.block.clone())
     }
 }
 
-impl<T: Element> Deref for Held<T> {
+impl<T: Scalar> Deref for Held<T> {
     type Target = Block<T>;
     fn deref(&self) -> &Block<T> {
         &self.block
     }
 }
 
-impl<T: Element> Drop for Held<T> {
+impl<T: Scalar> Drop for Held<T> {
     fn drop(&mut self) {
         LIVE.fetch_sub(self.bytes, Ordering::Relaxed);
     }

@@ -18,7 +18,7 @@ use std::fmt;
 pub struct ArrayMeta {
     /// Shape and block ranges.
     pub grid: BlockGrid,
-    /// Element type name ([`Element::NAME`](crate::Element::NAME)).
+    /// Element type name ([`Scalar::NAME`](crate::scalar::Scalar::NAME)).
     pub eltype: String,
     /// Dense or sparse blocks.
     pub kind: Kind,
@@ -69,7 +69,7 @@ impl fmt::Display for ArrayMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Blocks;
+    use crate::partition::Blocks;
 
     #[test]
     fn summaries() {

@@ -22,9 +22,10 @@
 //! assert_eq!(&*Kernel::FusedReduce(f, ReduceOp::Sum).task_name(), "fused(^2 +1 sum)");
 //! ```
 
-use crate::binary::{CmpOp, Side};
-use crate::element::{ArithOp, BitOp, Element};
-use crate::kernel::{Kernel, Op, Program};
+use crate::kernel::named::Kernel;
+use crate::kernel::program::{Op, Program};
+use crate::ops::{ArithOp, BitOp, CmpOp, Side};
+use crate::scalar::Scalar;
 use dagger_core::Options;
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -106,7 +107,7 @@ pub fn cmp_symbol(op: CmpOp) -> &'static str {
 
 /// `^2` for a scalar on the right, `2^` for one on the left (the operator's dot dropped:
 /// inside a fused name every step is element-wise).
-fn scalar_step<T: Element>(out: &mut String, op: ArithOp, s: T, side: Side) {
+fn scalar_step<T: Scalar>(out: &mut String, op: ArithOp, s: T, side: Side) {
     let sym = arith_symbol(op).trim_start_matches('.');
     // Writing into a String cannot fail.
     let _ = match side {
@@ -116,7 +117,7 @@ fn scalar_step<T: Element>(out: &mut String, op: ArithOp, s: T, side: Side) {
 }
 
 /// `fused(<steps> <tail>)`: the chain's steps (leaf reads left out) and what follows them.
-fn fused_name<T: Element>(prog: &Program<T>, tail: Option<&str>) -> String {
+fn fused_name<T: Scalar>(prog: &Program<T>, tail: Option<&str>) -> String {
     let mut out = String::from("fused(");
     let mut listed = 0;
     for op in &prog.ops {
@@ -148,7 +149,7 @@ fn fused_name<T: Element>(prog: &Program<T>, tail: Option<&str>) -> String {
     out
 }
 
-impl<T: Element> Kernel<T> {
+impl<T: Scalar> Kernel<T> {
     /// The kernel's task name: its kind (see [the module](self)), interned.
     pub fn task_name(&self) -> Arc<str> {
         intern(&self.kind())
@@ -201,9 +202,9 @@ impl<T: Element> Kernel<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::Fused;
+    use crate::kernel::program::Fused;
     use crate::reduce::ReduceOp;
-    use crate::UnaryOp;
+    use crate::unary_op::UnaryOp;
 
     #[test]
     fn interned_names_are_shared() {

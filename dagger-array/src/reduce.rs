@@ -6,8 +6,9 @@
 //! of the grid along `d` ([`reduce_blocks_along`]).
 
 use crate::block::Block;
-use crate::element::{ArithOp, Element};
 use crate::grid::BlockGrid;
+use crate::ops::ArithOp;
+use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Axis, Zip};
 use std::collections::HashMap;
@@ -28,7 +29,7 @@ pub enum ReduceOp {
 
 impl ReduceOp {
     /// Combines two values.
-    pub fn apply<T: Element>(self, a: T, b: T) -> T {
+    pub fn apply<T: Scalar>(self, a: T, b: T) -> T {
         match self {
             ReduceOp::Sum => T::arith(ArithOp::Add, a, b).unwrap_or(a), // ok: addition never fails
             ReduceOp::Prod => T::arith(ArithOp::Mul, a, b).unwrap_or(a), // ok: multiplication never fails
@@ -38,7 +39,7 @@ impl ReduceOp {
     }
 
     /// The identity element, if the operation has one (`sum` and `prod` do).
-    pub fn identity<T: Element>(self) -> Option<T> {
+    pub fn identity<T: Scalar>(self) -> Option<T> {
         match self {
             ReduceOp::Sum => Some(T::zero()),
             ReduceOp::Prod => Some(T::one()),
@@ -56,7 +57,7 @@ impl ReduceOp {
     }
 }
 
-fn nan_or<T: Element>(a: T, b: T, f: impl Fn(T, T) -> T) -> T {
+fn nan_or<T: Scalar>(a: T, b: T, f: impl Fn(T, T) -> T) -> T {
     if a.is_nan() {
         a
     } else if b.is_nan() {
@@ -81,7 +82,7 @@ fn empty_error(what: &str) -> Error {
 /// let b = Block::Dense(arr2(&[[1, 2], [3, 4]]).into_dyn());
 /// assert_eq!(reduce_block(&b, |x, y| x * y), Some(24));
 /// ```
-pub fn reduce_block<T: Element>(b: &Block<T>, f: impl Fn(T, T) -> T) -> Option<T> {
+pub fn reduce_block<T: Scalar>(b: &Block<T>, f: impl Fn(T, T) -> T) -> Option<T> {
     match b {
         Block::Dense(a) => a.iter().copied().reduce(f),
         _ => {
@@ -100,7 +101,7 @@ pub fn reduce_block<T: Element>(b: &Block<T>, f: impl Fn(T, T) -> T) -> Option<T
 }
 
 /// A built-in reduction of a whole block (`None` for an empty block).
-pub fn reduce_op_block<T: Element>(b: &Block<T>, op: ReduceOp) -> Option<T> {
+pub fn reduce_op_block<T: Scalar>(b: &Block<T>, op: ReduceOp) -> Option<T> {
     match (b, op) {
         (Block::Dense(a), ReduceOp::Sum) => Some(a.sum()),
         (Block::Dense(a), ReduceOp::Prod) if T::FLOAT => Some(a.product()),
@@ -123,14 +124,14 @@ pub fn combine<T: Copy>(partials: &[Option<T>], f: &impl Fn(T, T) -> T) -> Optio
 
 /// A whole-array built-in reduction from the partials of its blocks: `sum`/`prod` of nothing
 /// is the identity, `minimum`/`maximum` of nothing is an error.
-pub fn finish<T: Element>(partials: &[Option<T>], op: ReduceOp) -> Result<T> {
+pub fn finish<T: Scalar>(partials: &[Option<T>], op: ReduceOp) -> Result<T> {
     combine(partials, &|a, b| op.apply(a, b))
         .or_else(|| op.identity())
         .ok_or_else(|| empty_error(op.name()))
 }
 
 /// The mean from `(sum, count)` pairs of the blocks.
-pub fn mean_from_sums<T: Element>(sums: &[Option<T>], count: usize) -> Result<f64> {
+pub fn mean_from_sums<T: Scalar>(sums: &[Option<T>], count: usize) -> Result<f64> {
     if count == 0 {
         return Err(empty_error("mean"));
     }
@@ -139,7 +140,7 @@ pub fn mean_from_sums<T: Element>(sums: &[Option<T>], count: usize) -> Result<f6
 }
 
 /// Reduces a dense block along `dim` with `op`, keeping `dim` with length 1.
-pub fn reduce_axis<T: Element>(a: &ArrayD<T>, dim: usize, op: ReduceOp) -> Result<ArrayD<T>> {
+pub fn reduce_axis<T: Scalar>(a: &ArrayD<T>, dim: usize, op: ReduceOp) -> Result<ArrayD<T>> {
     if dim >= a.ndim() {
         return Err(Error::Argument(format!(
             "dimension {dim} out of range for a {}-d block",
@@ -165,7 +166,7 @@ pub fn reduce_axis<T: Element>(a: &ArrayD<T>, dim: usize, op: ReduceOp) -> Resul
 }
 
 /// Combines two partial axis results element-wise.
-pub fn combine_partials<T: Element>(
+pub fn combine_partials<T: Scalar>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
     op: ReduceOp,
@@ -182,7 +183,7 @@ pub fn combine_partials<T: Element>(
 
 /// Reduces a blocked dense array along `dim`: the result's grid is `grid.reduced(dim)` and
 /// its blocks (row-major) combine the partials of every block along `dim`.
-pub fn reduce_blocks_along<T: Element>(
+pub fn reduce_blocks_along<T: Scalar>(
     grid: &BlockGrid,
     blocks: &[ArrayD<T>],
     dim: usize,
@@ -266,7 +267,7 @@ mod tests {
     use super::*;
     use crate::create::{rand_block, sprand_block};
     use crate::dist::distribute_dense;
-    use crate::Blocks;
+    use crate::partition::Blocks;
     use proptest::prelude::*;
 
     fn grid(shape: &[usize], bs: &[usize]) -> BlockGrid {

@@ -3,10 +3,14 @@
 //!
 //! A closure can only run in the process that made it; a registered function is known by
 //! name to every process of the executable. Each entry point takes a [`Kernel`] (what to do,
-//! sent as a plain argument) and its input blocks, and runs [`kernel::run`] or
-//! [`kernel::run_partial`]. Generic code finds the entry points of its element type through
-//! [`Element::kernels`](crate::Element), e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`;
-//! on a context without a cluster `spawn_fn` calls the function in place, encoding nothing.
+//! sent as a plain argument) and its input blocks, and runs
+//! [`kernel::run`](crate::kernel::run()) or [`kernel::run_partial`](crate::kernel::run_partial).
+//! Generic code finds the entry points of its element type through [`Element::kernels`],
+//! e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`; on a context without a cluster
+//! `spawn_fn` calls the function in place, encoding nothing.
+//!
+//! The [`Element`] impls of the ten number types are here too, at the top of the kernel
+//! stack: their hooks hand out these entry points, random blocks and block products.
 //!
 //! ```
 //! use dagger_array::{kernel::Kernel, Element};
@@ -18,130 +22,23 @@
 //! assert!(dagger_sched::registered_names().iter().any(|n| n.ends_with("remote::k2_u64")));
 //! ```
 
-use crate::darray::{held, BlockValue};
+use crate::block::Block;
+use crate::create;
 use crate::element::Element;
-use crate::io::{self, SavedBlock};
-use crate::kernel::{self, Kernel};
+use crate::io::files::{read_entry, write_block};
+use crate::io::format::SavedBlock;
+use crate::kernel::interpret;
+use crate::kernel::named::{Kernel, Moments};
+use crate::linalg;
+use crate::mem::{held, BlockValue, Held};
+use crate::scalar::Scalar;
 use dagger_core::Result;
-use dagger_sched::Registered;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// A kernel taking no block.
-pub type K0<T> = Registered<(Kernel<T>,), BlockValue<T>>;
-/// A kernel taking one block.
-pub type K1<T> = Registered<(Kernel<T>, BlockValue<T>), BlockValue<T>>;
-/// A kernel taking two blocks.
-pub type K2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), BlockValue<T>>;
-/// A kernel taking three blocks.
-pub type K3<T> =
-    Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>, BlockValue<T>), BlockValue<T>>;
-/// A kernel taking four blocks.
-pub type K4<T> = Registered<
-    (
-        Kernel<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-    ),
-    BlockValue<T>,
->;
-/// A kernel taking five blocks.
-pub type K5<T> = Registered<
-    (
-        Kernel<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-    ),
-    BlockValue<T>,
->;
-/// A kernel taking any number of blocks (on a cluster the blocks travel through the driver,
-/// so the fixed arities are used up to five).
-pub type KAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), BlockValue<T>>;
-/// A partial reduction of one block.
-pub type P1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<Option<T>>>;
-/// A partial reduction of two blocks (a fused chain over two leaves).
-pub type P2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), Result<Option<T>>>;
-/// A partial reduction of three blocks.
-pub type P3<T> =
-    Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>, BlockValue<T>), Result<Option<T>>>;
-/// A partial reduction of four blocks.
-pub type P4<T> = Registered<
-    (
-        Kernel<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-        BlockValue<T>,
-    ),
-    Result<Option<T>>,
->;
-/// A partial reduction of any number of blocks (through the driver on a cluster).
-pub type PAll<T> = Registered<(Kernel<T>, Vec<BlockValue<T>>), Result<Option<T>>>;
-
-/// A comparison of one block.
-pub type C1<T> = Registered<(Kernel<T>, BlockValue<T>), BlockValue<u8>>;
-/// A comparison of two blocks.
-pub type C2<T> = Registered<(Kernel<T>, BlockValue<T>, BlockValue<T>), BlockValue<u8>>;
-
-/// The moments of one block (for `var`).
-pub type M1<T> = Registered<(Kernel<T>, BlockValue<T>), Result<kernel::Moments>>;
-
-/// Writes one block of an array being saved at a path (where the block lives) and returns
-/// only its small record for the metadata file.
-pub type Save<T> = Registered<(PathBuf, usize, BlockValue<T>), Result<SavedBlock>>;
-/// Reads (and checks) one block of an array saved at a path, from its metadata entry and
-/// shape: the block stays in the process that read it.
-pub type Load<T> = Registered<(PathBuf, SavedBlock, Vec<usize>), BlockValue<T>>;
-
-/// The registered kernels of one element type.
-pub struct KernelSet<T: Element> {
-    /// No input block.
-    pub k0: K0<T>,
-    /// One input block.
-    pub k1: K1<T>,
-    /// Two input blocks.
-    pub k2: K2<T>,
-    /// Three input blocks.
-    pub k3: K3<T>,
-    /// Four input blocks.
-    pub k4: K4<T>,
-    /// Five input blocks.
-    pub k5: K5<T>,
-    /// Any number of input blocks.
-    pub kall: KAll<T>,
-    /// A partial reduction of one block.
-    pub p1: P1<T>,
-    /// A partial reduction over two blocks.
-    pub p2: P2<T>,
-    /// A partial reduction over three blocks.
-    pub p3: P3<T>,
-    /// A partial reduction over four blocks.
-    pub p4: P4<T>,
-    /// A partial reduction over any number of blocks.
-    pub pall: PAll<T>,
-    /// A comparison of one block (with a scalar).
-    pub c1: C1<T>,
-    /// A comparison of two blocks.
-    pub c2: C2<T>,
-    /// The moments of one block.
-    pub m1: M1<T>,
-    /// Save one block.
-    pub save: Save<T>,
-    /// Load one block.
-    pub load: Load<T>,
-}
-
-impl<T: Element> Clone for KernelSet<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T: Element> Copy for KernelSet<T> {}
+pub use crate::kernel::set::{
+    KAll, KernelSet, Load, PAll, Save, C1, C2, K0, K1, K2, K3, K4, K5, M1, P1, P2, P3, P4,
+};
 
 /// The size of a block value: its elements' bytes (an error holds none).
 fn block_size<T: Element>(v: &BlockValue<T>) -> u64 {
@@ -164,25 +61,25 @@ pub fn register_block_sizes() {
     });
 }
 
-fn blocks<T: Element>(vs: Vec<BlockValue<T>>) -> Result<Vec<std::sync::Arc<crate::mem::Held<T>>>> {
+fn blocks<T: Scalar>(vs: Vec<BlockValue<T>>) -> Result<Vec<Arc<Held<T>>>> {
     vs.into_iter().collect()
 }
 
 /// Runs a block kernel on block values (the first failed input's error flows on).
 pub fn block<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<T> {
     register_block_sizes();
-    kernel::run(k, blocks(vs)?).map(held)
+    interpret::run(k, blocks(vs)?).map(held)
 }
 
 /// Runs a comparison kernel on block values.
 pub fn compare<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> BlockValue<u8> {
     register_block_sizes();
-    kernel::run_compare(k, blocks(vs)?).map(held)
+    interpret::run_compare(k, blocks(vs)?).map(held)
 }
 
 /// Runs a partial-reduction kernel on block values.
 pub fn partial<T: Element>(k: &Kernel<T>, vs: Vec<BlockValue<T>>) -> Result<Option<T>> {
-    kernel::run_partial(k, blocks(vs)?)
+    interpret::run_partial(k, blocks(vs)?)
 }
 
 macro_rules! register_kernels {
@@ -246,8 +143,8 @@ macro_rules! register_kernels {
                 compare(&k, vec![a, b])
             }
             #[doc = concat!("Moments of one `", stringify!($t), "` block.")]
-            pub fn [<m1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> Result<kernel::Moments> {
-                kernel::run_moments(&k, blocks(vec![a])?)
+            pub fn [<m1_ $t>](k: Kernel<$t>, a: BlockValue<$t>) -> Result<Moments> {
+                interpret::run_moments(&k, blocks(vec![a])?)
             }
             #[doc = concat!("Partial reduction of `", stringify!($t), "` over any number of blocks.")]
             pub fn [<pall_ $t>](k: Kernel<$t>, vs: Vec<BlockValue<$t>>) -> Result<Option<$t>> { partial(&k, vs) }
@@ -259,14 +156,14 @@ register_kernels!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
 
 /// Writes block `index` of an array saved at `path` (the body of every `save_*` kernel).
 pub fn save_block<T: Element>(path: &Path, index: usize, v: BlockValue<T>) -> Result<SavedBlock> {
-    io::write_block(path, index, &**v?)
+    write_block(path, index, &**v?)
 }
 
 /// Reads the block `entry` of `shape` of an array saved at `path` (the body of every
 /// `load_*` kernel); its size is registered so the worker's pool accounts for it.
 pub fn load_block<T: Element>(path: &Path, entry: &SavedBlock, shape: &[usize]) -> BlockValue<T> {
     register_block_sizes();
-    io::read_entry(path, entry, shape).map(held)
+    read_entry(path, entry, shape).map(held)
 }
 
 macro_rules! register_io {
@@ -286,30 +183,71 @@ macro_rules! register_io {
 
 register_io!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
 
-/// The [`KernelSet`] of element type `$t` (used by the `Element` impls).
+/// The [`KernelSet`] of element type `$t` (used by the `Element` impls below).
 macro_rules! kernel_set {
     ($t:ident) => {
         paste::paste! {
-            crate::remote::KernelSet {
-                k0: crate::remote::[<K0_ $t:upper>],
-                k1: crate::remote::[<K1_ $t:upper>],
-                k2: crate::remote::[<K2_ $t:upper>],
-                k3: crate::remote::[<K3_ $t:upper>],
-                k4: crate::remote::[<K4_ $t:upper>],
-                k5: crate::remote::[<K5_ $t:upper>],
-                kall: crate::remote::[<KALL_ $t:upper>],
-                p1: crate::remote::[<P1_ $t:upper>],
-                p2: crate::remote::[<P2_ $t:upper>],
-                p3: crate::remote::[<P3_ $t:upper>],
-                p4: crate::remote::[<P4_ $t:upper>],
-                pall: crate::remote::[<PALL_ $t:upper>],
-                c1: crate::remote::[<C1_ $t:upper>],
-                c2: crate::remote::[<C2_ $t:upper>],
-                m1: crate::remote::[<M1_ $t:upper>],
-                save: crate::remote::[<SAVE_ $t:upper>],
-                load: crate::remote::[<LOAD_ $t:upper>],
+            KernelSet {
+                k0: [<K0_ $t:upper>],
+                k1: [<K1_ $t:upper>],
+                k2: [<K2_ $t:upper>],
+                k3: [<K3_ $t:upper>],
+                k4: [<K4_ $t:upper>],
+                k5: [<K5_ $t:upper>],
+                kall: [<KALL_ $t:upper>],
+                p1: [<P1_ $t:upper>],
+                p2: [<P2_ $t:upper>],
+                p3: [<P3_ $t:upper>],
+                p4: [<P4_ $t:upper>],
+                pall: [<PALL_ $t:upper>],
+                c1: [<C1_ $t:upper>],
+                c2: [<C2_ $t:upper>],
+                m1: [<M1_ $t:upper>],
+                save: [<SAVE_ $t:upper>],
+                load: [<LOAD_ $t:upper>],
             }
         }
     };
 }
-pub(crate) use kernel_set;
+
+/// The hooks every element type implements the same way.
+macro_rules! element_hooks {
+    ($t:ident) => {
+        fn kernels() -> KernelSet<Self> {
+            kernel_set!($t)
+        }
+        fn rand_block(shape: &[usize], seed: u64, block: usize) -> ndarray::ArrayD<Self> {
+            create::rand_block(shape, seed, block)
+        }
+        fn sprand_block(
+            shape: &[usize],
+            density: f64,
+            seed: u64,
+            block: usize,
+        ) -> Result<Block<Self>> {
+            create::sprand_block(shape, density, seed, block)
+        }
+        fn matmul(a: &Block<Self>, b: &Block<Self>) -> Result<Block<Self>> {
+            linalg::matmul_block(a, b)
+        }
+        fn matmul_acc(c: Block<Self>, a: &Block<Self>, b: &Block<Self>) -> Result<Block<Self>> {
+            linalg::matmul_acc(c, a, b)
+        }
+    };
+}
+
+macro_rules! impl_element {
+    (float: $($f:ident),*; int: $($i:ident),*) => {
+        $(impl Element for $f {
+            element_hooks!($f);
+            fn randn_block(shape: &[usize], seed: u64, block: usize) -> Option<ndarray::ArrayD<Self>> {
+                Some(create::randn_block(shape, seed, block))
+            }
+        })*
+        $(impl Element for $i {
+            element_hooks!($i);
+        })*
+    };
+}
+
+impl_element!(float: f32, f64; int: i8, i16, i32, i64, u8, u16, u32, u64);

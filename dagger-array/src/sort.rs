@@ -15,21 +15,19 @@
 //! to the input's blocking.
 
 use crate::block::{Block, Kind};
-use crate::darray::{held, BlockValue, DArray};
+use crate::darray::DArray;
 use crate::element::Element;
 use crate::graph::{kernel_node, lower, ArrayOptions, Node};
-use crate::kernel::Kernel;
-use crate::limits::check_parts;
+use crate::kernel::named::Kernel;
 use crate::mem::Held;
+use crate::mem::{held, BlockValue};
 use crate::names::named;
+use crate::sort_kernel::{sort_part, OVERSAMPLE};
 use dagger_core::{Error, Options, Result};
 use dagger_sched::Context;
 use ndarray::ArrayD;
 use std::cmp::Ordering;
 use std::sync::Arc;
-
-/// Samples each part contributes per output part.
-const OVERSAMPLE: usize = 32;
 
 /// How to sort.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,6 +56,12 @@ type Pieces<T> = Result<Arc<Vec<Vec<T>>>>;
 /// ```
 pub struct DVec<T> {
     pub(crate) parts: Vec<Node<Part<T>>>,
+}
+
+impl<T> std::fmt::Debug for DVec<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DVec({} parts)", self.parts.len())
+    }
 }
 
 impl<T> Clone for DVec<T> {
@@ -133,15 +137,6 @@ impl<T: Ord + Clone + Send + Sync + 'static> DVec<T> {
     /// Sorted by `Ord`.
     pub fn sort(&self, opts: SortOptions) -> DVec<T> {
         self.sort_by(T::cmp, opts)
-    }
-}
-
-/// Sorts one part in place.
-fn sort_part<T, C: Fn(&T, &T) -> Ordering>(v: &mut [T], cmp: &C, stable: bool) {
-    if stable {
-        v.sort_by(|a, b| cmp(a, b));
-    } else {
-        v.sort_unstable_by(|a, b| cmp(a, b));
     }
 }
 
@@ -242,12 +237,6 @@ fn block_slice<T: Element>(h: &Arc<Held<T>>) -> Result<&[T]> {
     h.as_dense("sort")?
         .as_slice()
         .ok_or_else(|| Error::Argument("sort: block is not contiguous".into()))
-}
-
-/// Julia's `isless` order for numbers: NaN after everything.
-fn num_cmp<T: Element>(a: &T, b: &T) -> Ordering {
-    a.partial_cmp(b)
-        .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()))
 }
 
 impl<T: Element> DArray<T> {
@@ -434,210 +423,4 @@ impl<T: Element> DArray<T> {
             blocks,
         ))
     }
-}
-
-// ---- The numeric sample sort as named kernels (registered: they run on any process). ----
-
-/// The order of a numeric sort (`rev`: descending), for the light uses (samples, binary
-/// searches); the heavy loops use [`sort_num`] and [`partition_by`], monomorphic per order.
-fn order<T: Element>(rev: bool) -> impl Fn(&T, &T) -> Ordering {
-    move |a, b| if rev { num_cmp(b, a) } else { num_cmp(a, b) }
-}
-
-/// Sorts numbers; one monomorphic sort per direction, so the comparison inlines.
-fn sort_num<T: Element>(v: &mut [T], rev: bool, stable: bool) {
-    if rev {
-        sort_part(v, &|a: &T, b: &T| num_cmp(b, a), stable);
-    } else {
-        sort_part(v, &num_cmp::<T>, stable);
-    }
-}
-
-/// The elements of `v` grouped by output part (a counting sort on the part number).
-fn partition_by<T: Element, C: Fn(&T, &T) -> Ordering>(v: &[T], sp: &[T], cmp: C) -> Vec<T> {
-    let ids: Vec<u32> = v.iter().map(|x| bucket(sp, x, &cmp) as u32).collect();
-    let mut start = vec![0usize; sp.len() + 2];
-    for &j in &ids {
-        start[j as usize + 1] += 1;
-    }
-    for j in 1..start.len() {
-        start[j] += start[j - 1];
-    }
-    let mut out = vec![T::zero(); v.len()];
-    for (x, &j) in v.iter().zip(&ids) {
-        out[start[j as usize]] = *x;
-        start[j as usize] += 1;
-    }
-    out
-}
-
-/// A 1-D block's elements (a sparse vector made dense).
-fn elements<T: Element>(b: &Block<T>) -> Result<std::borrow::Cow<'_, [T]>> {
-    if b.shape().len() != 1 {
-        return Err(Error::Argument(format!(
-            "sort: a {}-d block is not a vector part",
-            b.shape().len()
-        )));
-    }
-    Ok(match b {
-        Block::Dense(a) => match a.as_slice() {
-            Some(s) => std::borrow::Cow::Borrowed(s),
-            None => std::borrow::Cow::Owned(a.iter().copied().collect()),
-        },
-        other => std::borrow::Cow::Owned(other.to_dense().iter().copied().collect()),
-    })
-}
-
-fn vector<T: Element>(v: Vec<T>) -> Block<T> {
-    Block::Dense(
-        ArrayD::from_shape_vec(vec![v.len()], v).unwrap_or_else(|_| ArrayD::zeros(vec![0])),
-    ) // ok: 1-D of its own length
-}
-
-/// The output part of `x`: the number of splitters not greater than it.
-fn bucket<T, C: Fn(&T, &T) -> Ordering>(sp: &[T], x: &T, cmp: &C) -> usize {
-    if sp.len() <= 16 {
-        // Few splitters: counting them avoids the binary search's unpredictable branches.
-        sp.iter().filter(|s| cmp(s, x) != Ordering::Greater).count()
-    } else {
-        sp.partition_point(|s| cmp(s, x) != Ordering::Greater)
-    }
-}
-
-/// Stage 1: `parts - 1` splitters from evenly spaced samples of every input part.
-pub(crate) fn splitters_kernel<T: Element>(
-    ins: &[Arc<Held<T>>],
-    parts: usize,
-    rev: bool,
-) -> Result<Block<T>> {
-    check_parts("sort splitters", parts)?;
-    let cmp = order::<T>(rev);
-    let k = OVERSAMPLE * parts;
-    let mut samples: Vec<T> = Vec::new();
-    for b in ins {
-        let v = elements(b)?;
-        if v.is_empty() {
-            continue;
-        }
-        let take = k.min(v.len());
-        samples.extend((0..take).map(|i| v[i * v.len() / take]));
-    }
-    samples.sort_by(&cmp);
-    let n = samples.len();
-    Ok(vector(if n == 0 {
-        Vec::new()
-    } else {
-        (1..parts).map(|j| samples[j * n / parts]).collect()
-    }))
-}
-
-/// Stage 2: the part's elements grouped by output part (each group in input order).
-pub(crate) fn partition_kernel<T: Element>(
-    part: &Block<T>,
-    splitters: &Block<T>,
-    rev: bool,
-) -> Result<Block<T>> {
-    let (v, sp) = (elements(part)?, elements(splitters)?);
-    Ok(vector(if rev {
-        partition_by(&v, &sp, |a: &T, b: &T| num_cmp(b, a))
-    } else {
-        partition_by(&v, &sp, num_cmp::<T>)
-    }))
-}
-
-/// Stage 3a: the group of a partitioned part bound for output part `part`, found by
-/// binary search (the output part is non-decreasing along a partitioned block).
-pub(crate) fn group_kernel<T: Element>(
-    partitioned: &Block<T>,
-    splitters: &Block<T>,
-    part: usize,
-    rev: bool,
-) -> Result<Block<T>> {
-    let cmp = order::<T>(rev);
-    let (v, sp) = (elements(partitioned)?, elements(splitters)?);
-    let lo = v.partition_point(|x| bucket(&sp, x, &cmp) < part);
-    let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
-    Ok(vector(v[lo..hi.max(lo)].to_vec()))
-}
-
-/// Stage 3 in one process: output part `part` from every partitioned part (`ins[0]` holds
-/// the splitters), each group found by binary search, concatenated and sorted.
-pub(crate) fn merge_kernel<T: Element>(
-    ins: &[Arc<Held<T>>],
-    part: usize,
-    parts: usize,
-    rev: bool,
-    stable: bool,
-) -> Result<Block<T>> {
-    let cmp = order::<T>(rev);
-    let (sp, rest) = ins
-        .split_first()
-        .ok_or_else(|| Error::Argument("sort merge needs the splitters".into()))?;
-    let sp = elements(sp)?;
-    if sp.len() + 1 != parts || part >= parts {
-        return Err(Error::Argument(format!(
-            "sort merge: part {part} of {parts} with {} splitters",
-            sp.len()
-        )));
-    }
-    let mut out = Vec::new();
-    for b in rest {
-        let v = elements(b)?;
-        let lo = v.partition_point(|x| bucket(&sp, x, &cmp) < part);
-        let hi = v.partition_point(|x| bucket(&sp, x, &cmp) <= part);
-        out.extend_from_slice(&v[lo..hi.max(lo)]);
-    }
-    sort_num(&mut out, rev, stable);
-    Ok(vector(out))
-}
-
-/// Stage 3b: 1-D blocks concatenated in order, then sorted when `sort` says how.
-pub(crate) fn concat_kernel<T: Element>(
-    ins: &[Arc<Held<T>>],
-    sort: Option<(bool, bool)>,
-) -> Result<Block<T>> {
-    let mut out = Vec::new();
-    for b in ins {
-        out.extend_from_slice(&elements(b)?);
-    }
-    if let Some((rev, stable)) = sort {
-        sort_num(&mut out, rev, stable);
-    }
-    Ok(vector(out))
-}
-
-/// Stage 0: evenly spaced samples of one part (`OVERSAMPLE` per output part at most).
-pub(crate) fn sample_kernel<T: Element>(part: &Block<T>, parts: usize) -> Result<Block<T>> {
-    check_parts("sort sample", parts)?;
-    let v = elements(part)?;
-    let take = (OVERSAMPLE * parts).min(v.len());
-    Ok(vector((0..take).map(|i| v[i * v.len() / take]).collect()))
-}
-
-/// Re-blocking: elements `start..end` of the concatenated input parts.
-pub(crate) fn slice_kernel<T: Element>(
-    ins: &[Arc<Held<T>>],
-    start: usize,
-    end: usize,
-) -> Result<Block<T>> {
-    // The range comes from the kernel (maybe from another process): reserve no more than
-    // the inputs hold.
-    let held: usize = ins.iter().map(|b| elements(b).map_or(0, |v| v.len())).sum();
-    let mut out = Vec::with_capacity(end.saturating_sub(start).min(held));
-    let mut at = 0;
-    for b in ins {
-        let v = elements(b)?;
-        let (lo, hi) = (at, at + v.len());
-        at = hi;
-        if hi <= start || lo >= end {
-            continue;
-        }
-        out.extend_from_slice(&v[start.max(lo) - lo..end.min(hi) - lo]);
-    }
-    if out.len() != end.saturating_sub(start) {
-        return Err(Error::DimensionMismatch(format!(
-            "sorted parts hold {at} elements, block {start}..{end} asked for"
-        )));
-    }
-    Ok(vector(out))
 }

@@ -9,33 +9,19 @@
 //! reference.
 
 use crate::binary::{CmpOp, Side};
-use crate::block::{sparse_from_entries, Block, Kind};
-use crate::darray::{held, BlockValue, DArray, Lazy};
+use crate::block::{in_kind, Block, Kind};
+use crate::darray::{DArray, Lazy};
 use crate::element::{ArithOp, BitOp, Element, IntElement};
 use crate::graph::{compare_node, kernel_node, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan, Piece};
-use crate::kernel::Kernel;
+use crate::kernel::named::Kernel;
+use crate::mem::{held, BlockValue};
 use crate::names::named;
 use dagger_core::{Error, Options, Result};
-use ndarray::{ArrayD, Dimension, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 use std::ops::Range;
 use std::sync::Arc;
-
-/// A dense block back in the array's kind (sparse arrays keep sparse blocks).
-pub(crate) fn in_kind<T: Element>(a: ArrayD<T>, kind: Kind) -> Result<Block<T>> {
-    if kind == Kind::Sparse && (1..=2).contains(&a.ndim()) {
-        let shape = a.shape().to_vec();
-        let entries = a
-            .indexed_iter()
-            .filter(|(_, v)| **v != T::zero())
-            .map(|(i, &v)| (i.slice().to_vec(), v))
-            .collect();
-        sparse_from_entries(&shape, entries)
-    } else {
-        Ok(Block::Dense(a))
-    }
-}
 
 fn index_len(ix: &Index, n: usize) -> usize {
     match ix {
@@ -188,7 +174,10 @@ impl<T: Element> DArray<T> {
         }
         let shape: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
         if shape.contains(&0) {
-            return DArray::zeros(&crate::Blocks::new(vec![1; shape.len()])?, &shape);
+            return DArray::zeros(
+                &crate::partition::Blocks::new(vec![1; shape.len()])?,
+                &shape,
+            );
         }
         // Per dimension: (source block, range inside it, range in the view) of each view block.
         type Cut = (usize, Range<usize>, Range<usize>);

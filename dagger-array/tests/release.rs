@@ -1,6 +1,6 @@
+//! Its own test binary: it asserts on the live-bytes counter, which is process-wide.
 //! Intermediate blocks are released as soon as their consumers ran (no `cache`), while the
-//! lazy graph that made them is still alive. Its own test binary: the live-bytes counter is
-//! process-wide.
+//! lazy graph that made them is still alive.
 
 use dagger_array::mem::{live_bytes, peak_bytes, reset_peak};
 use dagger_array::{ArrayOptions, Blocks, DArray};

@@ -187,6 +187,6 @@ trait ArithRef {
 }
 impl ArithRef for f64 {
     fn arith_ref(op: ArithOp, a: f64, b: f64) -> f64 {
-        <f64 as dagger_array::Element>::arith(op, a, b).unwrap_or(f64::NAN)
+        <f64 as dagger_array::Scalar>::arith(op, a, b).unwrap_or(f64::NAN)
     }
 }

@@ -1,0 +1,12 @@
+//! The integration tests of dagger-array, one module per former test binary, so they link
+//! once. `release.rs` stays its own binary: it asserts on the process-wide live-bytes
+//! counter, which the tests here would move while it runs.
+
+#[path = "main/behaviours.rs"]
+mod behaviours;
+#[path = "main/fusion_sort.rs"]
+mod fusion_sort;
+#[path = "main/store_io.rs"]
+mod store_io;
+#[path = "main/structure.rs"]
+mod structure;
