@@ -19,4 +19,6 @@ pub(crate) mod start;
 
 pub use dagger_dashboard::*;
 pub use feed::{feed_dashboard, feed_gauges, watch, GaugeFeed, GAUGE_PERIOD};
-pub use start::{dashboard_from_env, global_dashboard, global_dashboard_on, with_dashboard, DashboardExt};
+pub use start::{
+    dashboard_from_env, global_dashboard, global_dashboard_on, with_dashboard, DashboardExt,
+};

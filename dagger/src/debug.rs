@@ -5,9 +5,9 @@
 //! collects what the workers recorded; [`ProfileTelemetry`] is the worker side, which
 //! [`init`](crate::init) installs in every worker process.
 
+use dagger_core::{Result, WorkerId};
 use dagger_profile::Timespan;
 use dagger_sched::{Chunk, Context, Telemetry, Thunk};
-use dagger_core::{Result, WorkerId};
 
 /// Computes `thunk` while recording every dagger span, as the reference's `debug_compute`:
 /// returns the timespans and the result. On a cluster the workers record too and their
@@ -43,11 +43,7 @@ pub fn debug_run<R>(ctx: &Context, f: impl FnOnce() -> R) -> (Vec<Timespan>, R) 
     debug_run_with(ctx, false, f)
 }
 
-fn debug_run_with<R>(
-    ctx: &Context,
-    profile: bool,
-    f: impl FnOnce() -> R,
-) -> (Vec<Timespan>, R) {
+fn debug_run_with<R>(ctx: &Context, profile: bool, f: impl FnOnce() -> R) -> (Vec<Timespan>, R) {
     ctx.start_worker_recording();
     let opts = dagger_profile::RecordOptions { profile };
     let (mut events, r) = dagger_profile::record_with(&opts, f);

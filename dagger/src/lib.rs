@@ -127,26 +127,26 @@ pub use dagger_core::{
 };
 #[doc(hidden)]
 pub use dagger_sched::*;
+#[cfg(feature = "shard")]
+#[doc(hidden)]
+pub use dagger_shard::RemoteShard;
+#[cfg(feature = "tcp")]
+#[doc(hidden)]
+pub use dagger_transport as transports;
+#[cfg(feature = "dashboard")]
+#[doc(hidden)]
+pub use dashboard::{
+    dashboard_from_env, feed_dashboard, feed_gauges, global_dashboard, global_dashboard_on, watch,
+    GaugeFeed, GAUGE_PERIOD,
+};
 #[cfg(feature = "profile")]
 #[doc(hidden)]
 pub use debug::ProfileTelemetry;
+#[doc(hidden)]
+pub use memory::{own_peak_rss, peak_rss, WorkerPeak, WorkerPeaks};
 #[cfg(feature = "disk")]
 #[doc(hidden)]
 pub use storage::PoolResults;
 #[cfg(feature = "tcp")]
 #[doc(hidden)]
 pub use transport::TcpTransport;
-#[cfg(feature = "tcp")]
-#[doc(hidden)]
-pub use dagger_transport as transports;
-#[doc(hidden)]
-pub use memory::{own_peak_rss, peak_rss, WorkerPeak, WorkerPeaks};
-#[cfg(feature = "shard")]
-#[doc(hidden)]
-pub use dagger_shard::RemoteShard;
-#[cfg(feature = "dashboard")]
-#[doc(hidden)]
-pub use dashboard::{
-    dashboard_from_env, feed_dashboard, feed_gauges, global_dashboard, global_dashboard_on,
-    watch, GaugeFeed, GAUGE_PERIOD,
-};

@@ -93,4 +93,3 @@ impl DashboardExt for ContextBuilder {
         }
     }
 }
-

@@ -2,7 +2,7 @@
 //! binary (on the ignored test `worker_entry`), registered functions, placement by scope and
 //! locality, worker-to-worker data, distributed release, and joining by address + cookie.
 
-use dagger::{Context, DTask, Error, Options, Scope, WorkerId, WorkerProgram};
+use dagger::{Context, DTask, Error, Options, Scope, WorkerId};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -27,15 +27,9 @@ dagger::register! {
     }
 }
 
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
-mod common;
-use common::cluster_builder;
+use crate::harness::{
+    cluster_builder, listening_driver, remote, signal, wait_lost, worker_process,
+};
 
 fn cluster(workers: usize) -> Context {
     cluster_builder(workers)
@@ -45,16 +39,6 @@ fn cluster(workers: usize) -> Context {
 }
 
 /// Anywhere but the driver.
-fn remote(ctx: &Context) -> Options {
-    let ws: Vec<Scope> = ctx
-        .workers()
-        .into_iter()
-        .filter(|w| *w != WorkerId(1))
-        .map(Scope::Process)
-        .collect();
-    Options::new().scope(Scope::union(ws).unwrap())
-}
-
 #[test]
 fn group_a_across_processes() {
     let ctx = cluster(2);
@@ -215,20 +199,10 @@ fn data_moves_worker_to_worker_and_is_released_on_its_owner() {
 
 #[test]
 fn a_process_started_elsewhere_joins_by_address_and_cookie() {
-    dagger::init();
-    let ctx = Context::builder()
-        .threads(1)
-        .listen("127.0.0.1:0")
-        .cookie("s3cret")
-        .build();
+    let ctx = listening_driver("127.0.0.1:0", "s3cret");
     let addr = ctx.cluster_addr().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let start = |cookie: &str| {
-        std::process::Command::new(&exe)
-            .args(["--exact", "worker_entry", "--ignored", "--nocapture"])
-            .env("DAGGER_SCHEDULER", &addr)
-            .env("DAGGER_COOKIE", cookie)
-            .env("DAGGER_THREADS", "1")
+        worker_process(&addr, cookie)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -300,22 +274,12 @@ fn c32_exact_scope_picks_one_thread_of_one_worker() {
 
 #[test]
 fn c33_node_scopes_follow_the_node_a_worker_reports() {
-    dagger::init();
-    let ctx = Context::builder()
-        .threads(1)
-        .listen("127.0.0.1:0")
-        .cookie("nodes")
-        .build();
+    let ctx = listening_driver("127.0.0.1:0", "nodes");
     let addr = ctx.cluster_addr().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut kids: Vec<_> = ["11", "22"]
         .iter()
         .map(|node| {
-            std::process::Command::new(&exe)
-                .args(["--exact", "worker_entry", "--ignored", "--nocapture"])
-                .env("DAGGER_SCHEDULER", &addr)
-                .env("DAGGER_COOKIE", "nodes")
-                .env("DAGGER_THREADS", "1")
+            worker_process(&addr, "nodes")
                 .env("DAGGER_NODE", node)
                 .stdout(std::process::Stdio::null())
                 .spawn()
@@ -452,13 +416,10 @@ fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
 
 #[test]
 fn workers_spill_results_beyond_their_memory_limit() {
-    dagger::init();
-    let ctx = Context::builder()
+    let ctx = cluster_builder(1)
         .threads(1)
-        .workers(1)
         .worker_threads(1)
         .worker_memory_limit(4_000_000)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build();
     let o = Options::new().scope(Scope::Process(WorkerId(2)));
     // 16 MB of live results through a 4 MB limit, all kept alive by their handles.
@@ -583,14 +544,8 @@ fn c35_c36_mutable_and_shard_across_processes() {
 }
 
 fn signal_kill(ctx: &Context, w: WorkerId) {
-    let pid = ctx.worker_pid(w).unwrap() as i32;
-    // SAFETY: a worker process this test started.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    let t0 = Instant::now();
-    while ctx.live_workers().contains(&w) {
-        assert!(t0.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    signal(ctx, w, libc::SIGKILL);
+    wait_lost(ctx, w);
 }
 
 dagger::register! {

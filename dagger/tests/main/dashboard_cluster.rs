@@ -1,23 +1,15 @@
 //! The dashboard on a cluster: its observer sees tasks run on worker processes and its
 //! memory panel shows what each worker holds (feature `dashboard`).
-#![cfg(feature = "dashboard")]
 
 use dagger::dashboard::Progress;
-use dagger::{Context, DTask, Options, Scope, WorkerId, WorkerProgram};
+use dagger::{Context, DTask, Options, Scope, WorkerId};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::cluster_builder;
+use crate::harness::cluster_builder;
 
 dagger::register! {
     fn chunky(n: u64) -> Vec<u8> { vec![1; n as usize] }
     fn slow(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
-}
-
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
 }
 
 /// A driver with one thread and `workers` one-thread worker processes, shown on a dashboard
@@ -110,13 +102,10 @@ impl dagger::Observer for Events {
 /// finished, and finished as not started here (its start is the dispatch).
 #[test]
 fn an_observer_hears_remote_tasks_dispatched_before_they_finish() {
-    dagger::init();
     let events = std::sync::Arc::new(Events::default());
-    let ctx = Context::builder()
+    let ctx = cluster_builder(1)
         .threads(1)
-        .workers(1)
         .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .observer(events.clone())
         .build();
     let o = Options::new().scope(Scope::Process(WorkerId(2)));
@@ -248,7 +237,12 @@ fn env_child() {
 fn dagger_dashboard_env_starts_the_process_wide_dashboard() {
     let run = |value: &str| {
         std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "env_child", "--ignored", "--nocapture"])
+            .args([
+                "--exact",
+                "dashboard_cluster::env_child",
+                "--ignored",
+                "--nocapture",
+            ])
             .env("DAGGER_DASHBOARD", value)
             .env_remove("DAGGER_SCHEDULER")
             .output()

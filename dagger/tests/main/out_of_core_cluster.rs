@@ -9,13 +9,6 @@ use dagger::{Context, WorkerPeaks};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
 /// 1200² f64 = 11.5 MB of A in 16 blocks of 720 KB.
 const N: usize = 1200;
 const B: usize = 300;
@@ -40,8 +33,7 @@ impl Drop for TempDir {
     }
 }
 
-mod common;
-use common::cluster_builder;
+use crate::harness::cluster_builder;
 
 fn cluster(workers: usize, spill: &std::path::Path) -> Context {
     cluster_builder(workers)
