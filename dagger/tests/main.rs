@@ -24,6 +24,8 @@ mod faults;
 mod live_values;
 #[path = "main/netns_cluster.rs"]
 mod netns_cluster;
+#[path = "main/old_paths.rs"]
+mod old_paths;
 #[path = "main/out_of_core_cluster.rs"]
 mod out_of_core_cluster;
 #[path = "main/profile_cluster.rs"]

@@ -142,9 +142,9 @@ dagger::array::sortable!(key: Key);
 #[derive(Default)]
 struct Dispatched(std::sync::Mutex<Vec<String>>);
 
-impl dagger::Observer for Dispatched {
-    fn on_event(&self, e: &dagger::TaskEvent) {
-        if let dagger::TaskEventKind::Dispatched { .. } = e.kind {
+impl dagger::observe::Observer for Dispatched {
+    fn on_event(&self, e: &dagger::observe::TaskEvent) {
+        if let dagger::observe::TaskEventKind::Dispatched { .. } = e.kind {
             if let Some(n) = e.name {
                 self.0.lock().unwrap().push(n.to_string());
             }

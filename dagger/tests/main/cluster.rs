@@ -246,7 +246,7 @@ fn registered_functions_run_locally_without_a_cluster() {
 #[test]
 fn c32_exact_scope_picks_one_thread_of_one_worker() {
     let ctx = cluster(2);
-    let t = dagger::ProcessorId::thread(WorkerId(3), 2);
+    let t = dagger::processor::ProcessorId::thread(WorkerId(3), 2);
     let c = ctx
         .spawn_fn_with(&Options::new().scope(Scope::Exact(t)), IDENT, (5i64,))
         .chunk()
@@ -258,13 +258,13 @@ fn c32_exact_scope_picks_one_thread_of_one_worker() {
     }
     let other = ctx
         .spawn_fn_with(
-            &Options::new().scope(Scope::Exact(dagger::ProcessorId::thread(WorkerId(3), 1))),
+            &Options::new().scope(Scope::Exact(dagger::processor::ProcessorId::thread(WorkerId(3), 1))),
             IDENT,
             (1i64,),
         )
         .chunk()
         .unwrap()
-        .with_scope(Scope::Exact(dagger::ProcessorId::thread(WorkerId(3), 1)));
+        .with_scope(Scope::Exact(dagger::processor::ProcessorId::thread(WorkerId(3), 1)));
     assert!(ctx
         .spawn_fn(WHOAMI2, (&c, &other))
         .fetch()
@@ -291,12 +291,12 @@ fn c33_node_scopes_follow_the_node_a_worker_reports() {
     let on_node = |n: u64| {
         procs
             .iter()
-            .find(|p| p.node == dagger::NodeId(n))
+            .find(|p| p.node == dagger::ids::NodeId(n))
             .map(|p| p.id.worker)
             .unwrap()
     };
     for n in [11u64, 22] {
-        let s = Scope::Node(dagger::NodeId(n));
+        let s = Scope::Node(dagger::ids::NodeId(n));
         let c = ctx
             .spawn_fn_with(&Options::new().scope(s.clone()), IDENT, (1i64,))
             .chunk()
@@ -374,8 +374,8 @@ fn not_registered_here((x,): (i64,)) -> i64 {
 #[test]
 fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
     let ctx = cluster(1);
-    let bogus: dagger::Registered<(i64,), i64> =
-        dagger::Registered::new("nowhere::not_registered", not_registered_here);
+    let bogus: dagger::remote::Registered<(i64,), i64> =
+        dagger::remote::Registered::new("nowhere::not_registered", not_registered_here);
     let t = ctx.spawn_fn_with(&remote(&ctx), bogus, (1i64,));
     let e = t.fetch().unwrap_err();
     assert!(
@@ -444,18 +444,18 @@ fn workers_spill_results_beyond_their_memory_limit() {
 }
 
 dagger::register! {
-    fn new_ref(_x: u8) -> dagger::Pinned<std::sync::atomic::AtomicU32> {
-        dagger::Pinned::new(std::sync::atomic::AtomicU32::new(0))
+    fn new_ref(_x: u8) -> dagger::remote::Pinned<std::sync::atomic::AtomicU32> {
+        dagger::remote::Pinned::new(std::sync::atomic::AtomicU32::new(0))
     }
-    fn update(x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
+    fn update(x: dagger::remote::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
         let me = dagger::myid().0;
         x.get().expect("a pinned value is used where it lives").store(me, std::sync::atomic::Ordering::SeqCst);
         me
     }
-    fn read_ref(x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
+    fn read_ref(x: dagger::remote::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
         x.get().expect("here").load(std::sync::atomic::Ordering::SeqCst)
     }
-    fn inc_shard(pieces: Vec<dagger::Pinned<std::sync::atomic::AtomicU32>>) -> u32 {
+    fn inc_shard(pieces: Vec<dagger::remote::Pinned<std::sync::atomic::AtomicU32>>) -> u32 {
         let mine: Vec<_> = pieces.iter().filter_map(|p| p.get()).collect();
         assert_eq!(mine.len(), 1, "exactly one piece is local");
         mine[0].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -508,7 +508,7 @@ fn c35_c36_mutable_and_shard_across_processes() {
         .unwrap_err();
     assert!(e.is_scheduling(), "{e}");
     // C36: one piece per worker; 1 000 increments land on the piece where each task runs.
-    let pieces: Vec<DTask<dagger::Pinned<std::sync::atomic::AtomicU32>>> = [2u32, 3]
+    let pieces: Vec<DTask<dagger::remote::Pinned<std::sync::atomic::AtomicU32>>> = [2u32, 3]
         .iter()
         .map(|w| ctx.spawn_fn_with(&on(*w), NEW_REF, (0u8,)))
         .collect();
@@ -549,16 +549,16 @@ fn signal_kill(ctx: &Context, w: WorkerId) {
 }
 
 dagger::register! {
-    fn make_counter() -> dagger::Pinned<std::sync::atomic::AtomicU32> {
-        dagger::Pinned::new(std::sync::atomic::AtomicU32::new(0))
+    fn make_counter() -> dagger::remote::Pinned<std::sync::atomic::AtomicU32> {
+        dagger::remote::Pinned::new(std::sync::atomic::AtomicU32::new(0))
     }
-    fn where_pinned(_x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> (u32, u32) {
+    fn where_pinned(_x: dagger::remote::Pinned<std::sync::atomic::AtomicU32>) -> (u32, u32) {
         let p = dagger::current_processor().expect("on a thread");
         (p.worker.0, p.index)
     }
-    fn bump(pieces: Vec<dagger::Pinned<std::sync::atomic::AtomicU32>>) -> (u32, u32) {
+    fn bump(pieces: Vec<dagger::remote::Pinned<std::sync::atomic::AtomicU32>>) -> (u32, u32) {
         let p = dagger::current_processor().expect("on a thread");
-        dagger::local_piece(&pieces).expect("a local piece").fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        dagger::remote::local_piece(&pieces).expect("a local piece").fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         (p.worker.0, p.index)
     }
 }
@@ -569,7 +569,7 @@ fn shard_on_and_mutable_on_per_worker_and_per_thread() {
     let m = dagger::mutable_on(&ctx, WorkerId(3), MAKE_COUNTER).unwrap();
     assert_eq!(ctx.spawn_fn(UPDATE, (&m,)).fetch().unwrap(), 3);
     // processor=: pinned to one thread of one worker
-    let t = dagger::ProcessorId::thread(WorkerId(2), 2);
+    let t = dagger::processor::ProcessorId::thread(WorkerId(2), 2);
     let m = dagger::mutable_in(&ctx, Scope::Exact(t), MAKE_COUNTER).unwrap();
     for _ in 0..5 {
         assert_eq!(ctx.spawn_fn(WHERE_PINNED, (&m,)).fetch().unwrap(), (2, 2));

@@ -45,7 +45,7 @@ fn run_chunky_on_worker_2(ctx: &Context, name: &str, n: usize, len: u64) -> Vec<
 #[test]
 fn the_dashboard_shows_remote_tasks_and_worker_memory() {
     let (ctx, dash) = watched_cluster(2);
-    let _feed = dagger::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
+    let _feed = dagger::dashboard::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
     let _held = run_chunky_on_worker_2(&ctx, "chunky", 5, 1_000_000);
     let t0 = Instant::now();
     loop {
@@ -82,15 +82,15 @@ enum Heard {
 
 /// Every event an observer hears, in order.
 #[derive(Default)]
-struct Events(std::sync::Mutex<Vec<(dagger::TaskId, Heard)>>);
+struct Events(std::sync::Mutex<Vec<(dagger::ids::TaskId, Heard)>>);
 
-impl dagger::Observer for Events {
-    fn on_event(&self, e: &dagger::TaskEvent) {
+impl dagger::observe::Observer for Events {
+    fn on_event(&self, e: &dagger::observe::TaskEvent) {
         let heard = match e.kind {
-            dagger::TaskEventKind::Spawned { .. } => Heard::Spawned,
-            dagger::TaskEventKind::Started { .. } => Heard::Started,
-            dagger::TaskEventKind::Dispatched { processor } => Heard::Dispatched(processor.worker),
-            dagger::TaskEventKind::Finished { ok, started } => Heard::Finished { ok, started },
+            dagger::observe::TaskEventKind::Spawned { .. } => Heard::Spawned,
+            dagger::observe::TaskEventKind::Started { .. } => Heard::Started,
+            dagger::observe::TaskEventKind::Dispatched { processor } => Heard::Dispatched(processor.worker),
+            dagger::observe::TaskEventKind::Finished { ok, started } => Heard::Finished { ok, started },
             _ => return,
         };
         let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -195,7 +195,7 @@ fn a_remote_task_shows_running_while_it_runs() {
 fn env_child() {
     use dagger::DashboardExt;
     dagger::init();
-    let dash = dagger::global_dashboard().expect("init started the dashboard");
+    let dash = dagger::dashboard::global_dashboard().expect("init started the dashboard");
     let ctx = Context::builder().threads(1).env_dashboard().build();
     let o = Options::new().name("from-env");
     let ts: Vec<_> = (0..3u64)
@@ -215,7 +215,7 @@ fn env_child() {
         .dashboard("127.0.0.1:1")
         .unwrap();
     drop(b);
-    assert_eq!(dagger::global_dashboard().unwrap().addr(), dash.addr());
+    assert_eq!(dagger::dashboard::global_dashboard().unwrap().addr(), dash.addr());
     // A plain context, with no dashboard option, is watched too: init made the dashboard the
     // default observer.
     let plain = Context::builder().threads(1).build();
@@ -271,7 +271,7 @@ dagger::register! {
 #[test]
 fn a_watched_dashboard_shows_worker_spans_and_transfers() {
     let (ctx, dash) = watched_cluster(2);
-    let _feed = dagger::feed_dashboard(&ctx, dash.handle(), Duration::from_millis(50));
+    let _feed = dagger::dashboard::feed_dashboard(&ctx, dash.handle(), Duration::from_millis(50));
     let client = dagger::dashboard::bench::SseClient::connect(dash.addr()).unwrap();
     assert!(client.wait_for(1, Duration::from_secs(10)));
     // Wait for the feeder to see the client and start the workers' recording.

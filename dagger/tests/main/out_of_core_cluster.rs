@@ -5,7 +5,8 @@
 //! spilled, and no pool may ever have held more than its limit in memory.
 
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerPeaks};
+use dagger::memory::WorkerPeaks;
+use dagger::Context;
 use std::path::PathBuf;
 use std::time::Duration;
 
