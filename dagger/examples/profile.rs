@@ -19,9 +19,9 @@
 //! block, as `DArray::matmul` works, but with a name on every task for the pictures), and
 //! checked against `DArray`'s own `x.matmul(&x.transpose())`.
 
+use dagger::observe::{Observer, TaskEvent, TaskEventKind};
 use dagger::profile::{summarize_events, write_chrome_trace, write_gantt, TaskGraph, Timespan};
 use dagger::{debug_compute, debug_run, delayed_with};
-use dagger::observe::{Observer, TaskEvent, TaskEventKind};
 use dagger::{Context, Error, Options, Result, Thunk};
 use dagger_array::binary::Side;
 use dagger_array::create::rand_block;

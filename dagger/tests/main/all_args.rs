@@ -5,9 +5,11 @@
 //! Real worker processes, started by re-executing this test binary on `worker_entry`.
 
 use dagger::{All, Context, DTask, Error, WorkerId};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::harness::{cluster_builder, decodes, on, remote, signal, wait_lost, Counted};
+use crate::harness::{
+    bench_line, decodes, on, quick_loss_cluster as cluster, remote, signal, wait_lost, Counted,
+};
 
 /// The tag of this module's [`Counted`] values: its decodes are counted apart from other
 /// modules' (the driver process is shared).
@@ -43,14 +45,6 @@ fn ramp_sum(k: u64, n: u64) -> u64 {
 /// 125 000 numbers: 1 MB in memory, far above the inline limit, so every result stays on
 /// the worker that made it.
 const N: u64 = 125_000;
-
-fn cluster(workers: usize) -> Context {
-    cluster_builder(workers)
-        .threads(1)
-        .worker_threads(2)
-        .heartbeat_timeout(Duration::from_secs(2))
-        .build()
-}
 
 /// Where a finished task's result is, without fetching it (`chunk()` would bring the value
 /// into the driver, decoding it).
@@ -243,7 +237,7 @@ dagger::register! {
 /// Not a test: six 16 MB blocks (three on each of two workers) summed by one task, taking
 /// them by reference (`All`) versus through the driver (fetched there, sent inline: what
 /// `All` did before). Prints one JSON line per way.
-/// `cargo test --release -p dagger --test all_args -- --ignored --nocapture all_of_six`
+/// `cargo test --release -p dagger --test main -- --ignored --nocapture all_args::all_of_six`
 #[test]
 #[ignore]
 fn all_of_six_16mb_blocks_by_reference_vs_through_the_driver() {
@@ -283,15 +277,10 @@ fn all_of_six_16mb_blocks_by_reference_vs_through_the_driver() {
         .into_iter()
         .zip(times)
     {
-        t.sort_by(f64::total_cmp);
-        println!(
-            "{{\"workload\":\"all_of_6x16mb\",\"system\":\"{system}\",\"params\":{{\"blocks\":6,\"block_bytes\":{}}},\"median_s\":{:.4},\"min_s\":{:.4},\"max_s\":{:.4},\"reps\":{},\"mb_per_s\":{:.1}}}",
-            n * 8,
-            t[t.len() / 2],
-            t[0],
-            t[t.len() - 1],
-            t.len(),
-            (6 * n * 8) as f64 / 1e6 / t[t.len() / 2]
-        );
+        let params = format!("{{\"blocks\":6,\"block_bytes\":{}}}", n * 8);
+        let line = bench_line("all_of_6x16mb", system, &params, &mut t, |median| {
+            format!(",\"mb_per_s\":{:.1}", (6 * n * 8) as f64 / 1e6 / median)
+        });
+        println!("{line}");
     }
 }

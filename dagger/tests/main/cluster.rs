@@ -258,13 +258,19 @@ fn c32_exact_scope_picks_one_thread_of_one_worker() {
     }
     let other = ctx
         .spawn_fn_with(
-            &Options::new().scope(Scope::Exact(dagger::processor::ProcessorId::thread(WorkerId(3), 1))),
+            &Options::new().scope(Scope::Exact(dagger::processor::ProcessorId::thread(
+                WorkerId(3),
+                1,
+            ))),
             IDENT,
             (1i64,),
         )
         .chunk()
         .unwrap()
-        .with_scope(Scope::Exact(dagger::processor::ProcessorId::thread(WorkerId(3), 1)));
+        .with_scope(Scope::Exact(dagger::processor::ProcessorId::thread(
+            WorkerId(3),
+            1,
+        )));
     assert!(ctx
         .spawn_fn(WHOAMI2, (&c, &other))
         .fetch()

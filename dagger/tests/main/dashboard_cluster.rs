@@ -89,8 +89,12 @@ impl dagger::observe::Observer for Events {
         let heard = match e.kind {
             dagger::observe::TaskEventKind::Spawned { .. } => Heard::Spawned,
             dagger::observe::TaskEventKind::Started { .. } => Heard::Started,
-            dagger::observe::TaskEventKind::Dispatched { processor } => Heard::Dispatched(processor.worker),
-            dagger::observe::TaskEventKind::Finished { ok, started } => Heard::Finished { ok, started },
+            dagger::observe::TaskEventKind::Dispatched { processor } => {
+                Heard::Dispatched(processor.worker)
+            }
+            dagger::observe::TaskEventKind::Finished { ok, started } => {
+                Heard::Finished { ok, started }
+            }
             _ => return,
         };
         let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -215,7 +219,10 @@ fn env_child() {
         .dashboard("127.0.0.1:1")
         .unwrap();
     drop(b);
-    assert_eq!(dagger::dashboard::global_dashboard().unwrap().addr(), dash.addr());
+    assert_eq!(
+        dagger::dashboard::global_dashboard().unwrap().addr(),
+        dash.addr()
+    );
     // A plain context, with no dashboard option, is watched too: init made the dashboard the
     // default observer.
     let plain = Context::builder().threads(1).build();

@@ -26,15 +26,7 @@ dagger::register! {
     }
 }
 
-use crate::harness::{cluster_builder, remote, signal, wait_lost};
-
-fn cluster(workers: usize) -> Context {
-    cluster_builder(workers)
-        .threads(1)
-        .worker_threads(2)
-        .heartbeat_timeout(Duration::from_secs(2))
-        .build()
-}
+use crate::harness::{cluster_builder, quick_loss_cluster as cluster, remote, signal, wait_lost};
 
 #[test]
 fn killed_before_its_tasks_run() {

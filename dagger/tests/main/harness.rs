@@ -17,6 +17,16 @@ pub(crate) fn cluster_builder(workers: usize) -> ContextBuilder {
     Context::builder().workers(workers).worker_program(program)
 }
 
+/// A one-thread driver and `workers` two-thread worker processes whose loss it notices
+/// within 2 s (for the tests that kill workers).
+pub(crate) fn quick_loss_cluster(workers: usize) -> Context {
+    cluster_builder(workers)
+        .threads(1)
+        .worker_threads(2)
+        .heartbeat_timeout(std::time::Duration::from_secs(2))
+        .build()
+}
+
 /// A one-thread driver that starts no workers but accepts them on `addr` with `cookie`.
 pub(crate) fn listening_driver(addr: &str, cookie: &str) -> Context {
     dagger::init();
@@ -98,4 +108,24 @@ pub(crate) fn wait_lost(ctx: &Context, w: WorkerId) {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+}
+
+/// One result line of an ignored benchmark test, JSON as the xtask benches print it: the
+/// median, min and max of `times` (sorted here) and their count, then what `extra` makes of
+/// the median (more fields, each starting with a comma).
+pub(crate) fn bench_line(
+    workload: &str,
+    system: &str,
+    params: &str,
+    times: &mut [f64],
+    extra: impl FnOnce(f64) -> String,
+) -> String {
+    times.sort_by(f64::total_cmp);
+    let (n, median) = (times.len(), times[times.len() / 2]);
+    format!(
+        "{{\"workload\":\"{workload}\",\"system\":\"{system}\",\"params\":{params},\"median_s\":{median:.4},\"min_s\":{:.4},\"max_s\":{:.4},\"reps\":{n}{}}}",
+        times[0],
+        times[n - 1],
+        extra(median)
+    )
 }

@@ -5,7 +5,7 @@
 use dagger::{DTask, WorkerId};
 use std::time::Instant;
 
-use crate::harness::{cluster_builder, decodes, on, Counted};
+use crate::harness::{bench_line, cluster_builder, decodes, on, Counted};
 
 /// The tag of this module's [`Counted`] values: its decodes are counted apart from other
 /// modules' (the driver process is shared).
@@ -123,7 +123,7 @@ fn b_live_values_beyond_the_memory_limit_spill_and_read_back() {
 }
 
 /// Not a test: a chain of 20 tasks on one worker passing a 32 MB `Vec<f64>`.
-/// `cargo test --release -p dagger --test live_values -- --ignored --nocapture chain_of_20`
+/// `cargo test --release -p dagger --test main -- --ignored --nocapture live_values::chain_of_20`
 #[test]
 #[ignore]
 fn chain_of_20_on_one_worker_32mb() {
@@ -143,13 +143,13 @@ fn chain_of_20_on_one_worker_32mb() {
             times.push(s); // the first run warms the worker up
         }
     }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "{{\"workload\":\"chain20_32mb_one_worker\",\"system\":\"dagger-tcp1\",\"params\":{{\"tasks\":22,\"bytes\":{}}},\"median_s\":{:.4},\"min_s\":{:.4},\"max_s\":{:.4},\"reps\":{}}}",
-        len * 8,
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1],
-        times.len()
+    let params = format!("{{\"tasks\":22,\"bytes\":{}}}", len * 8);
+    let line = bench_line(
+        "chain20_32mb_one_worker",
+        "dagger-tcp1",
+        &params,
+        &mut times,
+        |_| String::new(),
     );
+    println!("{line}");
 }

@@ -3,30 +3,29 @@
 
 #[allow(unused_imports)]
 use dagger::{
-    All, AnyThunk, Arg, ArgRef, Args, ArgValue, array, Chunk, ChunkId, ChunkStore, codec,
-    Codec, Context, ContextBuilder, current_processor, current_task, debug_compute,
-    debug_compute_profiled, debug_run, DecodeArgs, delayed, delayed_fn, delayed_fn_with,
-    delayed_meta, delayed_with, Dependency, DTask, error, Error, Failure, fetch_all, FetchAll,
-    ids, init, IntoArg, IntoArgs, IntoLazyArg, IntoLazyArgs, IntoMetaArgs, invoke,
-    is_cancelled, ItemRef, LazyArg, LazyArgs, LazyValuesOf, LineageArg, live_value, LiveInvoke,
-    local_piece, Memo, MemoryResults, Meta, MetaThunk, Mutable, mutable, mutable_in,
-    mutable_on, mutable_with, MutableOptions, myid, NodeId, Observer, options, Options,
-    own_peak_rss, partition, Partitioning, peak_rss, Pinned, pinned_count, PoolResults,
-    postcard_codec, processor, Processor, ProcessorId, ProcessorInfo, ProcessorKind, profile,
-    ProfileTelemetry, Recompute, register_size, Registered, registered_names, Registration,
-    RemoteArg, RemoteArgs, RemoteShard, Result, ResultStats, ResultStore, ResultStoreFactory,
-    scope, Scope, ScopeSpec, Selector, serve, set_default_observer, set_default_transport,
-    set_result_store_factory, set_telemetry, shard, Shard, shard_on, ShardOptions, Site,
-    size_of_value, sleep, storage, store, StoreKey, TaskEvent, TaskEventKind, TaskId,
-    TcpTransport, Telemetry, Thunk, transport, Transport, TransportFactory, transports, Val,
+    array, codec, current_processor, current_task, debug_compute, debug_compute_profiled,
+    debug_run, delayed, delayed_fn, delayed_fn_with, delayed_meta, delayed_with, error, fetch_all,
+    ids, init, invoke, is_cancelled, live_value, local_piece, mutable, mutable_in, mutable_on,
+    mutable_with, myid, options, own_peak_rss, partition, peak_rss, pinned_count, postcard_codec,
+    processor, profile, register_size, registered_names, scope, serve, set_default_observer,
+    set_default_transport, set_result_store_factory, set_telemetry, shard, shard_on, size_of_value,
+    sleep, storage, store, transport, transports, All, AnyThunk, Arg, ArgRef, ArgValue, Args,
+    Chunk, ChunkId, ChunkStore, Codec, Context, ContextBuilder, DTask, DecodeArgs, Dependency,
+    Error, Failure, FetchAll, IntoArg, IntoArgs, IntoLazyArg, IntoLazyArgs, IntoMetaArgs, ItemRef,
+    LazyArg, LazyArgs, LazyValuesOf, LineageArg, LiveInvoke, Memo, MemoryResults, Meta, MetaThunk,
+    Mutable, MutableOptions, NodeId, Observer, Options, Partitioning, Pinned, PoolResults,
+    Processor, ProcessorId, ProcessorInfo, ProcessorKind, ProfileTelemetry, Recompute, Registered,
+    Registration, RemoteArg, RemoteArgs, RemoteShard, Result, ResultStats, ResultStore,
+    ResultStoreFactory, Scope, ScopeSpec, Selector, Shard, ShardOptions, Site, StoreKey, TaskEvent,
+    TaskEventKind, TaskId, TcpTransport, Telemetry, Thunk, Transport, TransportFactory, Val,
     ValuesOf, WorkerId, WorkerPeak, WorkerPeaks, WorkerProgram,
 };
 
 #[cfg(feature = "dashboard")]
 #[allow(unused_imports)]
 use dagger::{
-    dashboard, dashboard_from_env, DashboardExt, feed_dashboard, feed_gauges, GAUGE_PERIOD,
-    GaugeFeed, global_dashboard, global_dashboard_on, watch, with_dashboard,
+    dashboard, dashboard_from_env, feed_dashboard, feed_gauges, global_dashboard,
+    global_dashboard_on, watch, with_dashboard, DashboardExt, GaugeFeed, GAUGE_PERIOD,
 };
 
 #[test]
@@ -43,7 +42,10 @@ fn old_root_paths_still_name_the_same_items() {
         std::time::Duration::from_millis(5),
     );
     assert_eq!(dagger::myid(), dagger::cluster::myid());
-    assert_eq!(dagger::own_peak_rss() > 0, dagger::memory::own_peak_rss() > 0);
+    assert_eq!(
+        dagger::own_peak_rss() > 0,
+        dagger::memory::own_peak_rss() > 0
+    );
     dagger::register! {
         fn twice(x: i64) -> i64 { 2 * x }
     }
