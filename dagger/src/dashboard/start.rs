@@ -27,7 +27,7 @@ static STARTING: Mutex<()> = Mutex::new(());
 ///
 /// ```
 /// // Nothing started one in this process.
-/// assert!(dagger::global_dashboard().is_none() || std::env::var_os("DAGGER_DASHBOARD").is_some());
+/// assert!(dagger::dashboard::global_dashboard().is_none() || std::env::var_os("DAGGER_DASHBOARD").is_some());
 /// ```
 pub fn global_dashboard() -> Option<&'static Dashboard> {
     GLOBAL.get()
@@ -62,9 +62,9 @@ pub fn dashboard_from_env() -> dagger_core::Result<Option<&'static Dashboard>> {
 /// ```
 /// use dagger::DashboardExt;
 /// let ctx = dagger::Context::builder().threads(1).dashboard("127.0.0.1:0")?.build();
-/// let _watch = dagger::watch(&ctx); // worker memory into the memory panel (clusters)
+/// let _watch = dagger::dashboard::watch(&ctx); // worker memory into the memory panel (clusters)
 /// ctx.spawn_with(&dagger::Options::new().name("one"), |()| 1, ()).fetch()?;
-/// let dash = dagger::global_dashboard().unwrap();
+/// let dash = dagger::dashboard::global_dashboard().unwrap();
 /// println!("open {}", dash.url());
 /// # let t0 = std::time::Instant::now();
 /// # while dash.state().totals.done < 1 && t0.elapsed().as_secs() < 5 {}
