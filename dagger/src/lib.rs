@@ -103,6 +103,7 @@ pub use dagger_shard::{
 pub use dagger_array as array;
 
 #[cfg(feature = "dashboard")]
+#[doc(inline)]
 pub use dashboard::{with_dashboard, DashboardExt};
 
 /// Wire-level plumbing of remote tasks, for code that implements its own remote argument
