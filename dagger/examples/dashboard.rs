@@ -55,10 +55,10 @@ fn main() -> dagger::Result<()> {
         Err(_) => builder.dashboard("127.0.0.1:0")?,
     };
     let ctx = builder.try_build()?;
-    let dash = dagger::global_dashboard()
+    let dash = dagger::dashboard::global_dashboard()
         .ok_or_else(|| dagger::Error::Argument("the dashboard did not start".into()))?;
     // Worker memory into the memory panel, sampled.
-    let _watch = dagger::watch(&ctx);
+    let _watch = dagger::dashboard::watch(&ctx);
     println!(
         "dashboard at {} — workers {:?}; running for {seconds} s",
         dash.url(),

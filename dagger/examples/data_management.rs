@@ -4,10 +4,11 @@
 //!
 //! Run with `cargo run --release --example data_management` (from the workspace root).
 
+use dagger::processor::ProcessorId;
 use dagger::shard::{shard, ShardOptions};
 use dagger::{
-    current_processor, fetch_all, mutable_with, Context, MutableOptions, Options, ProcessorId,
-    Scope, ScopeSpec, WorkerId,
+    current_processor, fetch_all, mutable_with, Context, MutableOptions, Options, Scope, ScopeSpec,
+    WorkerId,
 };
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;

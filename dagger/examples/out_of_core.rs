@@ -27,7 +27,8 @@
 //! pool: memory is bounded only by the order blocks are scheduled in), as the reference did.
 
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerPeaks};
+use dagger::memory::{own_peak_rss, peak_rss, WorkerPeaks};
+use dagger::Context;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -35,10 +36,10 @@ const MIB: f64 = (1u64 << 20) as f64;
 
 /// The peak RSS of this process and of every worker process so far, for the phase lines.
 fn peaks_so_far(ctx: &Context) -> String {
-    let mut s = format!("driver {:.0} MiB", dagger::own_peak_rss() as f64 / MIB);
+    let mut s = format!("driver {:.0} MiB", own_peak_rss() as f64 / MIB);
     for w in ctx.other_workers() {
         if let Some(pid) = ctx.worker_pid(w) {
-            let hwm = dagger::peak_rss(pid) as f64 / MIB;
+            let hwm = peak_rss(pid) as f64 / MIB;
             s.push_str(&format!(", worker {} {hwm:.0} MiB", w.0));
         }
     }
@@ -146,7 +147,7 @@ fn main() -> dagger::Result<()> {
         let r = run(&Context::local(), &dir, n, b);
         println!(
             "peak RSS {:.0} MiB (one process, no pool)",
-            dagger::own_peak_rss() as f64 / MIB
+            own_peak_rss() as f64 / MIB
         );
         r
     } else {
@@ -184,7 +185,7 @@ fn run_cluster(args: &Args, dir: &Path) -> dagger::Result<()> {
     let r = run(&wctx, dir, args.n, args.block);
     let dt = t.elapsed().as_secs_f64();
     let workers = peaks.finish();
-    let driver = dagger::own_peak_rss();
+    let driver = own_peak_rss();
     println!("total {dt:.1} s; peak RSS per process:");
     println!(
         "  driver (pid {}): {:.0} MiB",

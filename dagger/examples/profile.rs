@@ -19,10 +19,10 @@
 //! block, as `DArray::matmul` works, but with a name on every task for the pictures), and
 //! checked against `DArray`'s own `x.matmul(&x.transpose())`.
 
+use dagger::observe::{Observer, TaskEvent, TaskEventKind};
 use dagger::profile::{summarize_events, write_chrome_trace, write_gantt, TaskGraph, Timespan};
 use dagger::{debug_compute, debug_run, delayed_with};
-use dagger::{Context, Error, Observer, Options, Result, TaskEvent};
-use dagger::{TaskEventKind, Thunk};
+use dagger::{Context, Error, Options, Result, Thunk};
 use dagger_array::binary::Side;
 use dagger_array::create::rand_block;
 use dagger_array::linalg::{matmul_dense, transpose_dense};

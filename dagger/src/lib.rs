@@ -2,7 +2,7 @@
 //!
 //! The facade of dagger-rs, a Rust implementation of the model of Julia's Dagger.jl:
 //! directed acyclic graphs of tasks on threads, processes and machines. Depend on this crate
-//! and enable the features you need; every item is re-exported from the crate that owns it.
+//! and enable the features you need.
 //!
 //! ```
 //! use dagger::{delayed, Context};
@@ -11,143 +11,143 @@
 //! let q = delayed(|(p,)| p * 2, (&p,));
 //! assert_eq!(q.collect(&ctx).unwrap(), 86);
 //! ```
-#![warn(missing_docs)]
+//!
+//! ## What it re-exports
+//!
+//! The root holds what programs use: [`Context`] and its builder, the eager API
+//! ([`Context::spawn`] → [`DTask`], [`fetch_all`], [`All`], [`Val`]), the lazy API
+//! ([`delayed`] → [`Thunk`] → [`Chunk`]), task [`Options`] and [`Scope`]s, the one [`Error`],
+//! [`register!`] for functions other processes run, [`init`] for `main`, and with feature
+//! `shard` the pinned mutable state ([`mutable`], [`Shard`]). Everything else is in a module
+//! named for its topic:
+//!
+//! | module | what it holds | from |
+//! | --- | --- | --- |
+//! | [`ids`], [`processor`], [`scope`], [`error`], [`codec`], [`partition`] | the vocabulary | `dagger-core` |
+//! | [`args`] | the traits behind argument tuples and `fetch_all` | `dagger-sched` |
+//! | [`observe`] | observers of task events | `dagger-sched` |
+//! | [`remote`] | registered functions, remote arguments, live and pinned values | `dagger-sched` |
+//! | [`memory`] | value sizes, worker memory peaks | `dagger-sched` + this crate |
+//! | [`transport`] | the `Transport` trait; TCP and in-process transports (`tcp`) | `dagger-core` + `dagger-transport` |
+//! | [`storage`] | the `ChunkStore`/`ResultStore` traits; stores, codecs, the spilling pool (`disk`) | `dagger-core` + `dagger-storage` |
+//! | [`cluster`] | worker processes: what [`init`] installs and runs | `dagger-sched` + this crate |
+//! | `profile` (feature `profile`) | timespans, summaries, traces, pictures | `dagger-profile` |
+//! | `shard` (feature `shard`) | pinned mutable state | `dagger-shard` |
+//! | `array` (feature `array`) | blocked dense and sparse arrays | `dagger-array` |
+//! | `dashboard` (feature `dashboard`) | the live web dashboard | `dagger-dashboard` + this crate |
+//!
+//! ## What it adds
+//!
+//! A little code of its own, where crates meet: [`init`] (the process model: a worker
+//! process serves, a driver installs TCP), [`debug_compute`] and its kin (spans recorded on
+//! the driver and every worker, on one clock), [`memory::WorkerPeaks`], the spilling result
+//! store [`storage::PoolResults`], [`transport::TcpTransport`], and the dashboard's set-up
+//! and feeds (`with_dashboard`, `DashboardExt`, `dashboard::watch`).
+//!
+//! Paths of earlier versions (`dagger::WorkerPeaks`, `dagger::transports`, `dagger::store`,
+//! the scheduler's plumbing at the root) still compile; they are hidden from these pages.
 
-pub use dagger_core::{
-    codec, error, ids, options, partition, processor, scope, store, transport, ChunkId, ChunkStore,
-    Codec, Error, Failure, NodeId, Options, Partitioning, Processor, ProcessorId, ProcessorInfo,
-    ProcessorKind, Result, Scope, ScopeSpec, Selector, StoreKey, TaskId, Transport, WorkerId,
+// The crate's modules, bottom to top: a module imports only from modules above it in this list.
+// Worker processes' memory peaks, polled; value sizes.
+pub mod memory;
+// Argument and result traits of `spawn`, `delayed` and `fetch_all`.
+pub mod args;
+// Observers of task events.
+pub mod observe;
+// Registered functions, remote arguments, live and pinned values.
+pub mod remote;
+// One transport module: the trait and, with `tcp`, the transports and `TcpTransport`.
+pub mod transport;
+// One storage module: the traits and, with `disk`, the stores, pool and `PoolResults`.
+pub mod storage;
+// `debug_compute` & co and the worker side of recording, `ProfileTelemetry`.
+#[cfg(feature = "profile")]
+mod debug;
+// The live dashboard: the crate, its set-up for builders, and feeds from workers.
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
+// Worker processes: the factories and entry points `init` uses.
+pub mod cluster;
+// `init()`, the first line of every program's `main`.
+#[cfg(feature = "tcp")]
+mod init;
+
+pub use dagger_core::{codec, error, ids, partition, processor, scope};
+pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec, WorkerId};
+pub use dagger_sched::{
+    current_processor, current_task, delayed, delayed_fn, delayed_fn_with, delayed_meta,
+    delayed_with, fetch_all, is_cancelled, myid, register, sleep, All, Chunk, Context,
+    ContextBuilder, DTask, Meta, Thunk, Val, WorkerProgram,
 };
-pub use dagger_sched::*;
 
-/// Profiling (feature `profile`): see the `dagger-profile` crate.
+#[cfg(feature = "profile")]
+pub use debug::{debug_compute, debug_compute_profiled, debug_run};
+#[cfg(feature = "tcp")]
+pub use init::init;
+
+/// Profiling (feature `profile`): the `dagger-profile` crate.
 #[cfg(feature = "profile")]
 pub use dagger_profile as profile;
 
-/// Storage (feature `disk`): see the `dagger-storage` crate.
-#[cfg(feature = "disk")]
-pub use dagger_storage as storage;
-#[cfg(feature = "disk")]
-mod results;
-pub use dagger_core::{ResultStats, ResultStore};
-#[cfg(feature = "disk")]
-pub use results::PoolResults;
-
-mod peaks;
-pub use peaks::{own_peak_rss, peak_rss, WorkerPeak, WorkerPeaks};
-
-/// Transports (feature `tcp`): see the `dagger-transport` crate.
-#[cfg(feature = "tcp")]
-pub use dagger_transport as transports;
-
-/// Pinned mutable state (feature `shard`): see the `dagger-shard` crate.
+/// Pinned mutable state (feature `shard`): the `dagger-shard` crate.
 #[cfg(feature = "shard")]
 pub use dagger_shard as shard;
 #[cfg(feature = "shard")]
 pub use dagger_shard::{
-    mutable, mutable_in, mutable_on, mutable_with, shard_on, Mutable, MutableOptions, RemoteShard,
-    Shard, ShardOptions,
+    mutable, mutable_in, mutable_on, mutable_with, shard_on, Mutable, MutableOptions, Shard,
+    ShardOptions,
 };
 
-/// Blocked dense and sparse arrays (feature `array`): see the `dagger-array` crate.
+/// Blocked dense and sparse arrays (feature `array`): the `dagger-array` crate.
 #[cfg(feature = "array")]
 pub use dagger_array as array;
 
-/// The live dashboard (feature `dashboard`): see the `dagger-dashboard` crate.
 #[cfg(feature = "dashboard")]
-pub use dagger_dashboard as dashboard;
-#[cfg(feature = "dashboard")]
-mod watch;
-#[cfg(feature = "dashboard")]
-pub use watch::{
-    dashboard_from_env, feed_dashboard, feed_gauges, global_dashboard, global_dashboard_on, watch,
-    with_dashboard, DashboardExt, GaugeFeed, GAUGE_PERIOD,
+#[doc(inline)]
+pub use dashboard::{with_dashboard, DashboardExt};
+
+/// Wire-level plumbing of remote tasks, for code that implements its own remote argument
+/// types or entry points; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use dagger_core;
+    pub use dagger_sched;
+    pub use dagger_sched::{
+        invoke, ArgRef, ArgValue, DecodeArgs, ItemRef, LineageArg, LiveInvoke, Memo, Recompute,
+        Registration,
+    };
+}
+
+// Paths of earlier versions, kept compiling and hidden from the docs: the scheduler's whole
+// root, the names the root had from dagger-core, and the modules since merged or renamed.
+#[doc(hidden)]
+pub use dagger_core::{
+    options, store, ChunkId, ChunkStore, Codec, Failure, NodeId, Partitioning, Processor,
+    ProcessorId, ProcessorInfo, ProcessorKind, ResultStats, ResultStore, Selector, StoreKey,
+    TaskId, Transport,
 };
-
+#[doc(hidden)]
+pub use dagger_sched::*;
+#[cfg(feature = "shard")]
+#[doc(hidden)]
+pub use dagger_shard::RemoteShard;
 #[cfg(feature = "tcp")]
-mod process;
+#[doc(hidden)]
+pub use dagger_transport as transports;
+#[cfg(feature = "dashboard")]
+#[doc(hidden)]
+pub use dashboard::{
+    dashboard_from_env, feed_dashboard, feed_gauges, global_dashboard, global_dashboard_on, watch,
+    GaugeFeed, GAUGE_PERIOD,
+};
+#[cfg(feature = "profile")]
+#[doc(hidden)]
+pub use debug::ProfileTelemetry;
+#[doc(hidden)]
+pub use memory::{own_peak_rss, peak_rss, WorkerPeak, WorkerPeaks};
+#[cfg(feature = "disk")]
+#[doc(hidden)]
+pub use storage::PoolResults;
 #[cfg(feature = "tcp")]
-pub use process::{init, TcpTransport};
-
-/// Computes `thunk` while recording every dagger span, as the reference's `debug_compute`:
-/// returns the timespans and the result. On a cluster the workers record too and their
-/// spans are moved onto this process's clock and merged in.
-///
-/// ```
-/// use dagger::{debug_compute, delayed, Context};
-/// let ctx = Context::builder().threads(2).build();
-/// let a = delayed(|(x,)| x * 2, (21i64,));
-/// let (events, result) = debug_compute(&ctx, &a);
-/// assert_eq!(result.unwrap().collect().unwrap(), 42);
-/// assert!(events.iter().any(|e| e.category == "compute"));
-/// println!("{}", dagger::profile::summarize_events(&events));
-/// ```
-#[cfg(feature = "profile")]
-pub fn debug_compute<T: Send + Sync + 'static>(
-    ctx: &Context,
-    thunk: &Thunk<T>,
-) -> (Vec<dagger_profile::Timespan>, Result<Chunk<T>>) {
-    debug_run(ctx, || thunk.compute(ctx))
-}
-
-/// [`debug_compute`] with the reference's `profile = true`: stack samples are collected per
-/// span (with dagger-profile's `sampling` feature; without it samples stay empty).
-#[cfg(feature = "profile")]
-pub fn debug_compute_profiled<T: Send + Sync + 'static>(
-    ctx: &Context,
-    thunk: &Thunk<T>,
-) -> (Vec<dagger_profile::Timespan>, Result<Chunk<T>>) {
-    debug_run_with(ctx, true, || thunk.compute(ctx))
-}
-
-/// Runs `f` while recording every dagger span of this process and of the context's workers.
-#[cfg(feature = "profile")]
-pub fn debug_run<R>(ctx: &Context, f: impl FnOnce() -> R) -> (Vec<dagger_profile::Timespan>, R) {
-    debug_run_with(ctx, false, f)
-}
-
-#[cfg(feature = "profile")]
-fn debug_run_with<R>(
-    ctx: &Context,
-    profile: bool,
-    f: impl FnOnce() -> R,
-) -> (Vec<dagger_profile::Timespan>, R) {
-    ctx.start_worker_recording();
-    let opts = dagger_profile::RecordOptions { profile };
-    let (mut events, r) = dagger_profile::record_with(&opts, f);
-    for (_, bytes) in ctx.take_worker_spans() {
-        match serde_json::from_slice::<(u64, Vec<dagger_profile::Timespan>)>(&bytes) {
-            Ok((epoch, spans)) => {
-                let offset = epoch as i64 - dagger_profile::epoch_unix_ns() as i64;
-                events.extend(spans.into_iter().map(|t| t.shifted(offset)));
-            }
-            Err(e) => tracing::warn!(target: "dagger", "undecodable worker spans: {e}"),
-        }
-    }
-    events.sort_by_key(|t| (t.start_ns, t.finish_ns));
-    (events, r)
-}
-
-/// A worker's side of [`debug_compute`]: records with dagger-profile's global collector and
-/// hands the spans over as JSON with this process's clock epoch.
-#[cfg(feature = "profile")]
-#[derive(Debug, Default)]
-pub struct ProfileTelemetry;
-
-#[cfg(feature = "profile")]
-impl dagger_sched::Telemetry for ProfileTelemetry {
-    fn start(&self) {
-        dagger_profile::install_global();
-        let _ = dagger_profile::global().take();
-        dagger_profile::global().start();
-    }
-
-    fn take(&self) -> bytes::Bytes {
-        let c = dagger_profile::global();
-        c.stop();
-        let spans = c.take();
-        serde_json::to_vec(&(dagger_profile::epoch_unix_ns(), spans))
-            .unwrap_or_default()
-            .into()
-    }
-}
+#[doc(hidden)]
+pub use transport::TcpTransport;

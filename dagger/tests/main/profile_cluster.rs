@@ -1,8 +1,10 @@
 //! Spans from worker processes reach the driver: a multi-process computation with a transfer
 //! between workers and a spill shows every category, on the driver's clock.
 
-use dagger::{debug_run, Context, DTask, Options, Scope, WorkerId, WorkerProgram};
+use dagger::{debug_run, DTask, Options, Scope, WorkerId};
 use std::collections::BTreeSet;
+
+use crate::harness::cluster_builder;
 
 dagger::register! {
     fn blob(n: u64) -> Vec<u8> { vec![3; n as usize] }
@@ -10,21 +12,13 @@ dagger::register! {
 }
 
 #[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
-#[test]
 fn every_category_appears_for_a_multi_process_computation() {
     dagger::init();
     let (init_events, ctx) = dagger::profile::record(|| {
-        Context::builder()
+        cluster_builder(2)
             .threads(1)
-            .workers(2)
             .worker_threads(1)
             .worker_env("DAGGER_MEMORY_LIMIT", "2500000")
-            .worker_program(WorkerProgram::test("worker_entry").unwrap())
             .build()
     });
     let on = |w: u32| Options::new().scope(Scope::Process(WorkerId(w)));

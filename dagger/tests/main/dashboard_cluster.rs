@@ -1,23 +1,15 @@
 //! The dashboard on a cluster: its observer sees tasks run on worker processes and its
 //! memory panel shows what each worker holds (feature `dashboard`).
-#![cfg(feature = "dashboard")]
 
 use dagger::dashboard::Progress;
-use dagger::{Context, DTask, Options, Scope, WorkerId, WorkerProgram};
+use dagger::{Context, DTask, Options, Scope, WorkerId};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::cluster_builder;
+use crate::harness::cluster_builder;
 
 dagger::register! {
     fn chunky(n: u64) -> Vec<u8> { vec![1; n as usize] }
     fn slow(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
-}
-
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
 }
 
 /// A driver with one thread and `workers` one-thread worker processes, shown on a dashboard
@@ -53,7 +45,7 @@ fn run_chunky_on_worker_2(ctx: &Context, name: &str, n: usize, len: u64) -> Vec<
 #[test]
 fn the_dashboard_shows_remote_tasks_and_worker_memory() {
     let (ctx, dash) = watched_cluster(2);
-    let _feed = dagger::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
+    let _feed = dagger::dashboard::feed_gauges(&ctx, dash.gauges(), Duration::from_millis(50));
     let _held = run_chunky_on_worker_2(&ctx, "chunky", 5, 1_000_000);
     let t0 = Instant::now();
     loop {
@@ -90,15 +82,19 @@ enum Heard {
 
 /// Every event an observer hears, in order.
 #[derive(Default)]
-struct Events(std::sync::Mutex<Vec<(dagger::TaskId, Heard)>>);
+struct Events(std::sync::Mutex<Vec<(dagger::ids::TaskId, Heard)>>);
 
-impl dagger::Observer for Events {
-    fn on_event(&self, e: &dagger::TaskEvent) {
+impl dagger::observe::Observer for Events {
+    fn on_event(&self, e: &dagger::observe::TaskEvent) {
         let heard = match e.kind {
-            dagger::TaskEventKind::Spawned { .. } => Heard::Spawned,
-            dagger::TaskEventKind::Started { .. } => Heard::Started,
-            dagger::TaskEventKind::Dispatched { processor } => Heard::Dispatched(processor.worker),
-            dagger::TaskEventKind::Finished { ok, started } => Heard::Finished { ok, started },
+            dagger::observe::TaskEventKind::Spawned { .. } => Heard::Spawned,
+            dagger::observe::TaskEventKind::Started { .. } => Heard::Started,
+            dagger::observe::TaskEventKind::Dispatched { processor } => {
+                Heard::Dispatched(processor.worker)
+            }
+            dagger::observe::TaskEventKind::Finished { ok, started } => {
+                Heard::Finished { ok, started }
+            }
             _ => return,
         };
         let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -110,13 +106,10 @@ impl dagger::Observer for Events {
 /// finished, and finished as not started here (its start is the dispatch).
 #[test]
 fn an_observer_hears_remote_tasks_dispatched_before_they_finish() {
-    dagger::init();
     let events = std::sync::Arc::new(Events::default());
-    let ctx = Context::builder()
+    let ctx = cluster_builder(1)
         .threads(1)
-        .workers(1)
         .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .observer(events.clone())
         .build();
     let o = Options::new().scope(Scope::Process(WorkerId(2)));
@@ -206,7 +199,7 @@ fn a_remote_task_shows_running_while_it_runs() {
 fn env_child() {
     use dagger::DashboardExt;
     dagger::init();
-    let dash = dagger::global_dashboard().expect("init started the dashboard");
+    let dash = dagger::dashboard::global_dashboard().expect("init started the dashboard");
     let ctx = Context::builder().threads(1).env_dashboard().build();
     let o = Options::new().name("from-env");
     let ts: Vec<_> = (0..3u64)
@@ -226,7 +219,10 @@ fn env_child() {
         .dashboard("127.0.0.1:1")
         .unwrap();
     drop(b);
-    assert_eq!(dagger::global_dashboard().unwrap().addr(), dash.addr());
+    assert_eq!(
+        dagger::dashboard::global_dashboard().unwrap().addr(),
+        dash.addr()
+    );
     // A plain context, with no dashboard option, is watched too: init made the dashboard the
     // default observer.
     let plain = Context::builder().threads(1).build();
@@ -248,7 +244,12 @@ fn env_child() {
 fn dagger_dashboard_env_starts_the_process_wide_dashboard() {
     let run = |value: &str| {
         std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "env_child", "--ignored", "--nocapture"])
+            .args([
+                "--exact",
+                "dashboard_cluster::env_child",
+                "--ignored",
+                "--nocapture",
+            ])
             .env("DAGGER_DASHBOARD", value)
             .env_remove("DAGGER_SCHEDULER")
             .output()
@@ -277,7 +278,7 @@ dagger::register! {
 #[test]
 fn a_watched_dashboard_shows_worker_spans_and_transfers() {
     let (ctx, dash) = watched_cluster(2);
-    let _feed = dagger::feed_dashboard(&ctx, dash.handle(), Duration::from_millis(50));
+    let _feed = dagger::dashboard::feed_dashboard(&ctx, dash.handle(), Duration::from_millis(50));
     let client = dagger::dashboard::bench::SseClient::connect(dash.addr()).unwrap();
     assert!(client.wait_for(1, Duration::from_secs(10)));
     // Wait for the feeder to see the client and start the workers' recording.

@@ -1,12 +1,15 @@
-//! Peak memory of a context's worker processes, watched in the background while a
-//! computation runs: each worker's highest resident set, its result pool's peak and the most
-//! bytes it held spilled at once — what an out-of-core run reports against its memory limit.
+//! Memory: how big values are ([`size_of_value`], [`register_size`], which the memory
+//! limits of result pools count with), and the peaks of a context's worker processes,
+//! watched in the background while a computation runs ([`WorkerPeaks`]): each worker's
+//! highest resident set, its result pool's peak and the most bytes it held spilled at once —
+//! what an out-of-core run reports against its memory limit.
 //!
 //! A worker's resident peak must be read while the process lives, and a pool's spilled bytes
 //! are a current figure, so both are polled and the maxima kept.
 
 use dagger_core::WorkerId;
 use dagger_sched::Context;
+pub use dagger_sched::{register_size, size_of_value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,12 +33,12 @@ pub struct WorkerPeak {
 /// Polls every worker process of a context (not the driver) until finished or dropped.
 ///
 /// ```
-/// use dagger::WorkerPeaks;
+/// use dagger::memory::{own_peak_rss, WorkerPeaks};
 /// use std::time::Duration;
 /// let ctx = dagger::Context::builder().threads(1).build(); // no worker processes
 /// let peaks = WorkerPeaks::watch(&ctx, Duration::from_millis(10));
 /// assert!(peaks.finish().is_empty());
-/// assert!(cfg!(not(target_os = "linux")) || dagger::own_peak_rss() > 0);
+/// assert!(cfg!(not(target_os = "linux")) || own_peak_rss() > 0);
 /// ```
 #[derive(Debug)]
 pub struct WorkerPeaks {

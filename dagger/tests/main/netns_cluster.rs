@@ -2,20 +2,16 @@
 //! pair, 10.231.0.1 ↔ 10.231.0.2): a driver in one, a worker process in the other joining by
 //! address and cookie. Skipped, with the reason printed, where namespaces cannot be made.
 
-use dagger::{Context, Options, Scope, WorkerId};
+use dagger::{Options, Scope, WorkerId};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::Command;
+
+use crate::harness::{as_worker, listening_driver};
 use std::time::{Duration, Instant};
 
 dagger::register! {
     fn where_am_i(x: i64) -> (u32, i64) { (dagger::myid().0, x * 2) }
-}
-
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
 }
 
 fn script() -> PathBuf {
@@ -71,22 +67,18 @@ fn a_worker_in_another_namespace_joins_by_address_and_cookie() {
         let f = std::fs::File::open("/var/run/netns/dgr-a").unwrap();
         // SAFETY: changes only this thread's network namespace; the fd is valid.
         assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
-        let ctx = Context::builder()
-            .threads(1)
-            .listen("10.231.0.1:0")
-            .cookie("netns-cookie")
-            .build();
+        let ctx = listening_driver("10.231.0.1:0", "netns-cookie");
         let addr = ctx.cluster_addr().unwrap();
         assert!(addr.starts_with("10.231.0.1:"), "{addr}");
-        let mut worker = Command::new("ip")
-            .args(["netns", "exec", "dgr-b"])
-            .arg(&exe)
-            .args(["--exact", "worker_entry", "--ignored", "--nocapture"])
-            .env("DAGGER_SCHEDULER", &addr)
-            .env("DAGGER_COOKIE", "netns-cookie")
-            .env("DAGGER_THREADS", "1")
-            .spawn()
-            .unwrap();
+        let mut worker = as_worker(
+            Command::new("ip")
+                .args(["netns", "exec", "dgr-b"])
+                .arg(&exe),
+            &addr,
+            "netns-cookie",
+        )
+        .spawn()
+        .unwrap();
         ctx.wait_for_workers(1, Duration::from_secs(30)).unwrap();
         let o = Options::new().scope(Scope::Process(WorkerId(2)));
         let t = ctx.spawn_fn_with(&o, WHERE_AM_I, (21i64,));

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// A [`ResultStore`] over a spilling [`MemoryPool`].
 ///
 /// ```
-/// use dagger::{PoolResults, ResultStore, ChunkId};
-/// use dagger::storage::StorageConfig;
+/// use dagger::ids::ChunkId;
+/// use dagger::storage::{PoolResults, ResultStore, StorageConfig};
 /// let r = PoolResults::new(StorageConfig { memory_limit: Some(1 << 20), ..Default::default() }).unwrap();
 /// for i in 0..4 {
 ///     r.put(ChunkId(i), vec![i as u8; 512 << 10].into()).unwrap();   // 2 MiB through a 1 MiB limit
@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// assert!(r.stats().spilled_bytes > 0 && r.stats().peak_memory_bytes <= 1 << 20);
 /// assert_eq!(r.get(ChunkId(0)).unwrap()[0], 0);
 /// // A live value: kept unserialized, spilled through its codec, decoded on the way back.
-/// r.put_value(ChunkId(9), dagger::live_value(vec![9u8; 900 << 10])).unwrap();
-/// r.put_value(ChunkId(10), dagger::live_value(vec![10u8; 900 << 10])).unwrap();
+/// r.put_value(ChunkId(9), dagger::remote::live_value(vec![9u8; 900 << 10])).unwrap();
+/// r.put_value(ChunkId(10), dagger::remote::live_value(vec![10u8; 900 << 10])).unwrap();
 /// let back = r.get_value(ChunkId(9)).unwrap().unwrap();
 /// assert_eq!(back.downcast_ref::<Vec<u8>>().map(|v| v[0]), Some(9));
 /// assert!(r.stats().peak_memory_bytes <= 1 << 20);

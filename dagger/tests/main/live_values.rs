@@ -2,33 +2,24 @@
 //! itself (no encode, no decode); bytes are made only for the driver, a peer, or a spill.
 //! Real worker processes, started by re-executing this test binary on `worker_entry`.
 
-use dagger::{DTask, Options, Scope, WorkerId};
-use std::sync::atomic::Ordering;
+use dagger::{DTask, WorkerId};
 use std::time::Instant;
 
-mod common;
-use common::{cluster_builder, Counted, DECODES};
+use crate::harness::{bench_line, cluster_builder, decodes, on, Counted};
+
+/// The tag of this module's [`Counted`] values: its decodes are counted apart from other
+/// modules' (the driver process is shared).
+const ME: usize = 1;
 
 dagger::register! {
-    fn make(n: u64) -> Counted { Counted((0..n).collect()) }
-    fn step(c: Counted) -> Counted { Counted(c.0.into_iter().map(|x| x + 1).collect()) }
-    fn total(c: Counted) -> u64 { c.0.iter().sum() }
-    fn decodes_here(_x: u8) -> u64 { DECODES.load(Ordering::SeqCst) }
+    fn make(n: u64) -> Counted<ME> { Counted((0..n).collect()) }
+    fn step(c: Counted<ME>) -> Counted<ME> { Counted(c.0.into_iter().map(|x| x + 1).collect()) }
+    fn total(c: Counted<ME>) -> u64 { c.0.iter().sum() }
+    fn decodes_here(_x: u8) -> u64 { decodes::<ME>() }
     fn ramp(n: u64, k: f64) -> Vec<f64> { (0..n).map(|i| i as f64 * k).collect() }
     fn bump(v: Vec<f64>) -> Vec<f64> { let mut v = v; v.iter_mut().for_each(|x| *x += 1.0); v }
     fn vsum(v: Vec<f64>) -> f64 { v.iter().sum() }
     fn first(v: Vec<f64>) -> f64 { v.first().copied().unwrap_or(f64::NAN) }
-}
-
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
-fn on(w: u32) -> Options {
-    Options::new().scope(Scope::Process(WorkerId(w)))
 }
 
 /// Above the 64 KiB inline limit, so results stay on their worker (no inline copy
@@ -46,7 +37,7 @@ fn a_same_worker_chain_decodes_nothing_and_others_still_get_bytes() {
     let here = ctx.spawn_fn_with(&on(2), TOTAL, (&t,));
     assert_eq!(here.fetch().unwrap(), expected);
     assert_eq!(t.chunk().unwrap().owner(), WorkerId(2));
-    // Twelve tasks passed a Counted along on worker 2: not one decode.
+    // Twelve tasks passed a Counted<ME> along on worker 2: not one decode.
     let d2 = || {
         ctx.spawn_fn_with(&on(2), DECODES_HERE, (0u8,))
             .fetch()
@@ -132,7 +123,7 @@ fn b_live_values_beyond_the_memory_limit_spill_and_read_back() {
 }
 
 /// Not a test: a chain of 20 tasks on one worker passing a 32 MB `Vec<f64>`.
-/// `cargo test --release -p dagger --test live_values -- --ignored --nocapture chain_of_20`
+/// `cargo test --release -p dagger --test main -- --ignored --nocapture live_values::chain_of_20`
 #[test]
 #[ignore]
 fn chain_of_20_on_one_worker_32mb() {
@@ -152,13 +143,13 @@ fn chain_of_20_on_one_worker_32mb() {
             times.push(s); // the first run warms the worker up
         }
     }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "{{\"workload\":\"chain20_32mb_one_worker\",\"system\":\"dagger-tcp1\",\"params\":{{\"tasks\":22,\"bytes\":{}}},\"median_s\":{:.4},\"min_s\":{:.4},\"max_s\":{:.4},\"reps\":{}}}",
-        len * 8,
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1],
-        times.len()
+    let params = format!("{{\"tasks\":22,\"bytes\":{}}}", len * 8);
+    let line = bench_line(
+        "chain20_32mb_one_worker",
+        "dagger-tcp1",
+        &params,
+        &mut times,
+        |_| String::new(),
     );
+    println!("{line}");
 }

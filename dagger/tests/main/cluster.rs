@@ -2,7 +2,7 @@
 //! binary (on the ignored test `worker_entry`), registered functions, placement by scope and
 //! locality, worker-to-worker data, distributed release, and joining by address + cookie.
 
-use dagger::{Context, DTask, Error, Options, Scope, WorkerId, WorkerProgram};
+use dagger::{Context, DTask, Error, Options, Scope, WorkerId};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -27,15 +27,9 @@ dagger::register! {
     }
 }
 
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
-mod common;
-use common::cluster_builder;
+use crate::harness::{
+    cluster_builder, listening_driver, remote, signal, wait_lost, worker_process,
+};
 
 fn cluster(workers: usize) -> Context {
     cluster_builder(workers)
@@ -45,16 +39,6 @@ fn cluster(workers: usize) -> Context {
 }
 
 /// Anywhere but the driver.
-fn remote(ctx: &Context) -> Options {
-    let ws: Vec<Scope> = ctx
-        .workers()
-        .into_iter()
-        .filter(|w| *w != WorkerId(1))
-        .map(Scope::Process)
-        .collect();
-    Options::new().scope(Scope::union(ws).unwrap())
-}
-
 #[test]
 fn group_a_across_processes() {
     let ctx = cluster(2);
@@ -215,20 +199,10 @@ fn data_moves_worker_to_worker_and_is_released_on_its_owner() {
 
 #[test]
 fn a_process_started_elsewhere_joins_by_address_and_cookie() {
-    dagger::init();
-    let ctx = Context::builder()
-        .threads(1)
-        .listen("127.0.0.1:0")
-        .cookie("s3cret")
-        .build();
+    let ctx = listening_driver("127.0.0.1:0", "s3cret");
     let addr = ctx.cluster_addr().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let start = |cookie: &str| {
-        std::process::Command::new(&exe)
-            .args(["--exact", "worker_entry", "--ignored", "--nocapture"])
-            .env("DAGGER_SCHEDULER", &addr)
-            .env("DAGGER_COOKIE", cookie)
-            .env("DAGGER_THREADS", "1")
+        worker_process(&addr, cookie)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -272,7 +246,7 @@ fn registered_functions_run_locally_without_a_cluster() {
 #[test]
 fn c32_exact_scope_picks_one_thread_of_one_worker() {
     let ctx = cluster(2);
-    let t = dagger::ProcessorId::thread(WorkerId(3), 2);
+    let t = dagger::processor::ProcessorId::thread(WorkerId(3), 2);
     let c = ctx
         .spawn_fn_with(&Options::new().scope(Scope::Exact(t)), IDENT, (5i64,))
         .chunk()
@@ -284,13 +258,19 @@ fn c32_exact_scope_picks_one_thread_of_one_worker() {
     }
     let other = ctx
         .spawn_fn_with(
-            &Options::new().scope(Scope::Exact(dagger::ProcessorId::thread(WorkerId(3), 1))),
+            &Options::new().scope(Scope::Exact(dagger::processor::ProcessorId::thread(
+                WorkerId(3),
+                1,
+            ))),
             IDENT,
             (1i64,),
         )
         .chunk()
         .unwrap()
-        .with_scope(Scope::Exact(dagger::ProcessorId::thread(WorkerId(3), 1)));
+        .with_scope(Scope::Exact(dagger::processor::ProcessorId::thread(
+            WorkerId(3),
+            1,
+        )));
     assert!(ctx
         .spawn_fn(WHOAMI2, (&c, &other))
         .fetch()
@@ -300,22 +280,12 @@ fn c32_exact_scope_picks_one_thread_of_one_worker() {
 
 #[test]
 fn c33_node_scopes_follow_the_node_a_worker_reports() {
-    dagger::init();
-    let ctx = Context::builder()
-        .threads(1)
-        .listen("127.0.0.1:0")
-        .cookie("nodes")
-        .build();
+    let ctx = listening_driver("127.0.0.1:0", "nodes");
     let addr = ctx.cluster_addr().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut kids: Vec<_> = ["11", "22"]
         .iter()
         .map(|node| {
-            std::process::Command::new(&exe)
-                .args(["--exact", "worker_entry", "--ignored", "--nocapture"])
-                .env("DAGGER_SCHEDULER", &addr)
-                .env("DAGGER_COOKIE", "nodes")
-                .env("DAGGER_THREADS", "1")
+            worker_process(&addr, "nodes")
                 .env("DAGGER_NODE", node)
                 .stdout(std::process::Stdio::null())
                 .spawn()
@@ -327,12 +297,12 @@ fn c33_node_scopes_follow_the_node_a_worker_reports() {
     let on_node = |n: u64| {
         procs
             .iter()
-            .find(|p| p.node == dagger::NodeId(n))
+            .find(|p| p.node == dagger::ids::NodeId(n))
             .map(|p| p.id.worker)
             .unwrap()
     };
     for n in [11u64, 22] {
-        let s = Scope::Node(dagger::NodeId(n));
+        let s = Scope::Node(dagger::ids::NodeId(n));
         let c = ctx
             .spawn_fn_with(&Options::new().scope(s.clone()), IDENT, (1i64,))
             .chunk()
@@ -410,8 +380,8 @@ fn not_registered_here((x,): (i64,)) -> i64 {
 #[test]
 fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
     let ctx = cluster(1);
-    let bogus: dagger::Registered<(i64,), i64> =
-        dagger::Registered::new("nowhere::not_registered", not_registered_here);
+    let bogus: dagger::remote::Registered<(i64,), i64> =
+        dagger::remote::Registered::new("nowhere::not_registered", not_registered_here);
     let t = ctx.spawn_fn_with(&remote(&ctx), bogus, (1i64,));
     let e = t.fetch().unwrap_err();
     assert!(
@@ -452,13 +422,10 @@ fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
 
 #[test]
 fn workers_spill_results_beyond_their_memory_limit() {
-    dagger::init();
-    let ctx = Context::builder()
+    let ctx = cluster_builder(1)
         .threads(1)
-        .workers(1)
         .worker_threads(1)
         .worker_memory_limit(4_000_000)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build();
     let o = Options::new().scope(Scope::Process(WorkerId(2)));
     // 16 MB of live results through a 4 MB limit, all kept alive by their handles.
@@ -483,18 +450,18 @@ fn workers_spill_results_beyond_their_memory_limit() {
 }
 
 dagger::register! {
-    fn new_ref(_x: u8) -> dagger::Pinned<std::sync::atomic::AtomicU32> {
-        dagger::Pinned::new(std::sync::atomic::AtomicU32::new(0))
+    fn new_ref(_x: u8) -> dagger::remote::Pinned<std::sync::atomic::AtomicU32> {
+        dagger::remote::Pinned::new(std::sync::atomic::AtomicU32::new(0))
     }
-    fn update(x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
+    fn update(x: dagger::remote::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
         let me = dagger::myid().0;
         x.get().expect("a pinned value is used where it lives").store(me, std::sync::atomic::Ordering::SeqCst);
         me
     }
-    fn read_ref(x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
+    fn read_ref(x: dagger::remote::Pinned<std::sync::atomic::AtomicU32>) -> u32 {
         x.get().expect("here").load(std::sync::atomic::Ordering::SeqCst)
     }
-    fn inc_shard(pieces: Vec<dagger::Pinned<std::sync::atomic::AtomicU32>>) -> u32 {
+    fn inc_shard(pieces: Vec<dagger::remote::Pinned<std::sync::atomic::AtomicU32>>) -> u32 {
         let mine: Vec<_> = pieces.iter().filter_map(|p| p.get()).collect();
         assert_eq!(mine.len(), 1, "exactly one piece is local");
         mine[0].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -547,7 +514,7 @@ fn c35_c36_mutable_and_shard_across_processes() {
         .unwrap_err();
     assert!(e.is_scheduling(), "{e}");
     // C36: one piece per worker; 1 000 increments land on the piece where each task runs.
-    let pieces: Vec<DTask<dagger::Pinned<std::sync::atomic::AtomicU32>>> = [2u32, 3]
+    let pieces: Vec<DTask<dagger::remote::Pinned<std::sync::atomic::AtomicU32>>> = [2u32, 3]
         .iter()
         .map(|w| ctx.spawn_fn_with(&on(*w), NEW_REF, (0u8,)))
         .collect();
@@ -583,27 +550,21 @@ fn c35_c36_mutable_and_shard_across_processes() {
 }
 
 fn signal_kill(ctx: &Context, w: WorkerId) {
-    let pid = ctx.worker_pid(w).unwrap() as i32;
-    // SAFETY: a worker process this test started.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    let t0 = Instant::now();
-    while ctx.live_workers().contains(&w) {
-        assert!(t0.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    signal(ctx, w, libc::SIGKILL);
+    wait_lost(ctx, w);
 }
 
 dagger::register! {
-    fn make_counter() -> dagger::Pinned<std::sync::atomic::AtomicU32> {
-        dagger::Pinned::new(std::sync::atomic::AtomicU32::new(0))
+    fn make_counter() -> dagger::remote::Pinned<std::sync::atomic::AtomicU32> {
+        dagger::remote::Pinned::new(std::sync::atomic::AtomicU32::new(0))
     }
-    fn where_pinned(_x: dagger::Pinned<std::sync::atomic::AtomicU32>) -> (u32, u32) {
+    fn where_pinned(_x: dagger::remote::Pinned<std::sync::atomic::AtomicU32>) -> (u32, u32) {
         let p = dagger::current_processor().expect("on a thread");
         (p.worker.0, p.index)
     }
-    fn bump(pieces: Vec<dagger::Pinned<std::sync::atomic::AtomicU32>>) -> (u32, u32) {
+    fn bump(pieces: Vec<dagger::remote::Pinned<std::sync::atomic::AtomicU32>>) -> (u32, u32) {
         let p = dagger::current_processor().expect("on a thread");
-        dagger::local_piece(&pieces).expect("a local piece").fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        dagger::remote::local_piece(&pieces).expect("a local piece").fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         (p.worker.0, p.index)
     }
 }
@@ -614,7 +575,7 @@ fn shard_on_and_mutable_on_per_worker_and_per_thread() {
     let m = dagger::mutable_on(&ctx, WorkerId(3), MAKE_COUNTER).unwrap();
     assert_eq!(ctx.spawn_fn(UPDATE, (&m,)).fetch().unwrap(), 3);
     // processor=: pinned to one thread of one worker
-    let t = dagger::ProcessorId::thread(WorkerId(2), 2);
+    let t = dagger::processor::ProcessorId::thread(WorkerId(2), 2);
     let m = dagger::mutable_in(&ctx, Scope::Exact(t), MAKE_COUNTER).unwrap();
     for _ in 0..5 {
         assert_eq!(ctx.spawn_fn(WHERE_PINNED, (&m,)).fetch().unwrap(), (2, 2));

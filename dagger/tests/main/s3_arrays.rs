@@ -1,7 +1,6 @@
 //! `save`/`load` of a blocked array to an `s3://` location, the same as to a local path,
 //! against an S3-compatible server on loopback (moto, started by `.ci/run`). Needs the `s3`
 //! feature and `DAGGER_TEST_S3_ENDPOINT`; otherwise it says it skipped.
-#![cfg(feature = "s3")]
 
 use dagger::array::{Blocks, DArray};
 use dagger::Context;

@@ -1,16 +1,8 @@
-//! The process model: `init()` as the first line of `main`.
+//! The process model (feature `tcp`): `init()` as the first line of `main`, which turns the
+//! process into a worker when it was started as one.
 
+use crate::transport::TcpTransport;
 use std::sync::Arc;
-
-/// Makes TCP transports for clusters (the default).
-#[derive(Debug, Default)]
-pub struct TcpTransport;
-
-impl dagger_sched::TransportFactory for TcpTransport {
-    fn transport(&self, cookie: &str) -> Arc<dyn dagger_core::Transport> {
-        Arc::new(dagger_transport::Tcp::new(cookie))
-    }
-}
 
 /// The first line of every dagger program's `main`.
 ///
@@ -20,7 +12,7 @@ impl dagger_sched::TransportFactory for TcpTransport {
 /// exits the process when the driver says so or goes away. In the driver it installs TCP as
 /// the cluster transport and returns at once; with the `dashboard` feature and
 /// `DAGGER_DASHBOARD=addr` set it also starts the process-wide dashboard and makes it the
-/// [default observer](dagger_sched::set_default_observer), so every context built without an
+/// [default observer](crate::observe::set_default_observer), so every context built without an
 /// observer of its own (`Context::local()`, `Context::builder().build()`) shows on it.
 ///
 /// ```
@@ -35,7 +27,7 @@ pub fn init() {
         // inherit the variable but never serve a dashboard).
         // It watches every context built without an observer of its own.
         #[cfg(feature = "dashboard")]
-        match crate::watch::dashboard_from_env() {
+        match crate::dashboard::start::dashboard_from_env() {
             Ok(Some(dash)) => {
                 dagger_sched::set_default_observer(dash.observer());
             }
@@ -51,13 +43,14 @@ pub fn init() {
         .any(|k| std::env::var_os(k).is_some())
     {
         dagger_sched::set_result_store_factory(Arc::new(|| {
-            let config = crate::PoolResults::config_from_env()?;
-            let r: Arc<dyn dagger_core::ResultStore> = Arc::new(crate::PoolResults::new(config)?);
+            use crate::storage::pool_results::PoolResults;
+            let config = PoolResults::config_from_env()?;
+            let r: Arc<dyn dagger_core::ResultStore> = Arc::new(PoolResults::new(config)?);
             Ok(r)
         }));
     }
     #[cfg(feature = "profile")]
-    dagger_sched::set_telemetry(Arc::new(crate::ProfileTelemetry));
+    dagger_sched::set_telemetry(Arc::new(crate::debug::ProfileTelemetry));
     let cookie = std::env::var("DAGGER_COOKIE").unwrap_or_default();
     let threads = std::env::var("DAGGER_THREADS")
         .ok()

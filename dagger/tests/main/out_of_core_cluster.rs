@@ -5,16 +5,10 @@
 //! spilled, and no pool may ever have held more than its limit in memory.
 
 use dagger::array::{ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerPeaks};
+use dagger::memory::WorkerPeaks;
+use dagger::Context;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
 
 /// 1200² f64 = 11.5 MB of A in 16 blocks of 720 KB.
 const N: usize = 1200;
@@ -40,8 +34,7 @@ impl Drop for TempDir {
     }
 }
 
-mod common;
-use common::cluster_builder;
+use crate::harness::cluster_builder;
 
 fn cluster(workers: usize, spill: &std::path::Path) -> Context {
     cluster_builder(workers)

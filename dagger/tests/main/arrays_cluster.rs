@@ -5,18 +5,10 @@
 //! `dagger-array/tests/behaviours.rs`.
 
 use dagger::array::{testing, ArithOp, Blocks, DArray};
-use dagger::{Context, WorkerId, WorkerProgram};
+use dagger::{Context, WorkerId};
 use std::collections::HashSet;
 
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
-mod common;
-use common::cluster_builder;
+use crate::harness::cluster_builder;
 
 fn cluster() -> Context {
     cluster_builder(2).threads(2).worker_threads(2).build()
@@ -150,9 +142,9 @@ dagger::array::sortable!(key: Key);
 #[derive(Default)]
 struct Dispatched(std::sync::Mutex<Vec<String>>);
 
-impl dagger::Observer for Dispatched {
-    fn on_event(&self, e: &dagger::TaskEvent) {
-        if let dagger::TaskEventKind::Dispatched { .. } = e.kind {
+impl dagger::observe::Observer for Dispatched {
+    fn on_event(&self, e: &dagger::observe::TaskEvent) {
+        if let dagger::observe::TaskEventKind::Dispatched { .. } = e.kind {
             if let Some(n) = e.name {
                 self.0.lock().unwrap().push(n.to_string());
             }
@@ -163,13 +155,10 @@ impl dagger::Observer for Dispatched {
 #[test]
 fn generic_sort_runs_its_stages_on_the_workers() {
     use dagger::array::sort::{DVec, SortOptions};
-    dagger::init();
     let seen = std::sync::Arc::new(Dispatched::default());
-    let ctx = Context::builder()
+    let ctx = cluster_builder(2)
         .threads(1)
-        .workers(2)
         .worker_threads(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .observer(seen.clone())
         .build();
     // Strings with duplicates, already sorted, reversed; a key type of this crate, stable

@@ -4,29 +4,33 @@
 //! results mix, and an element lost with its worker is recomputed from its lineage.
 //! Real worker processes, started by re-executing this test binary on `worker_entry`.
 
-use dagger::{All, Context, DTask, Error, Options, Scope, WorkerId};
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use dagger::{All, Context, DTask, Error, WorkerId};
+use std::time::Instant;
 
-mod common;
-use common::{cluster_builder, Counted, DECODES};
+use crate::harness::{
+    bench_line, decodes, on, quick_loss_cluster as cluster, remote, signal, wait_lost, Counted,
+};
+
+/// The tag of this module's [`Counted`] values: its decodes are counted apart from other
+/// modules' (the driver process is shared).
+const ME: usize = 0;
 
 // No test in this file may make the driver decode a `Counted`: each checks the driver's
 // count stays 0.
 
 dagger::register! {
-    fn make(k: u64, n: u64) -> Counted { Counted(ramp(k, n)) }
+    fn make(k: u64, n: u64) -> Counted<ME> { Counted(ramp(k, n)) }
     fn plain(k: u64, n: u64) -> Vec<u64> { ramp(k, n) }
     /// The sum of every element, the first number of each (their order), and where it ran.
-    fn sum_all(v: Vec<Counted>) -> (u64, Vec<u64>, u32) {
+    fn sum_all(v: Vec<Counted<ME>>) -> (u64, Vec<u64>, u32) {
         let firsts = v.iter().map(|c| c.0.first().copied().unwrap_or(u64::MAX)).collect();
         (v.iter().flat_map(|c| c.0.iter()).sum(), firsts, dagger::myid().0)
     }
     fn sum_plain(v: Vec<Vec<u64>>) -> (u64, u32) {
         (v.iter().flat_map(|c| c.iter()).sum(), dagger::myid().0)
     }
-    fn boom(msg: String) -> Counted { panic!("{msg}") }
-    fn decodes_here(_x: u8) -> u64 { DECODES.load(Ordering::SeqCst) }
+    fn boom(msg: String) -> Counted<ME> { panic!("{msg}") }
+    fn decodes_here(_x: u8) -> u64 { decodes::<ME>() }
 }
 
 fn ramp(k: u64, n: u64) -> Vec<u64> {
@@ -42,35 +46,6 @@ fn ramp_sum(k: u64, n: u64) -> u64 {
 /// the worker that made it.
 const N: u64 = 125_000;
 
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
-fn cluster(workers: usize) -> Context {
-    cluster_builder(workers)
-        .threads(1)
-        .worker_threads(2)
-        .heartbeat_timeout(Duration::from_secs(2))
-        .build()
-}
-
-fn on(w: u32) -> Options {
-    Options::new().scope(Scope::Process(WorkerId(w)))
-}
-
-/// Anywhere but the driver.
-fn remote(ctx: &Context) -> Options {
-    let ws = ctx
-        .workers()
-        .into_iter()
-        .filter(|w| *w != WorkerId(1))
-        .map(Scope::Process);
-    Options::new().scope(Scope::union(ws).unwrap())
-}
-
 /// Where a finished task's result is, without fetching it (`chunk()` would bring the value
 /// into the driver, decoding it).
 fn owner<T: Send + Sync + 'static>(t: &DTask<T>) -> WorkerId {
@@ -79,7 +54,7 @@ fn owner<T: Send + Sync + 'static>(t: &DTask<T>) -> WorkerId {
 }
 
 /// Element `k` made on worker `owners[k]`.
-fn made_on(ctx: &Context, owners: &[u32]) -> Vec<DTask<Counted>> {
+fn made_on(ctx: &Context, owners: &[u32]) -> Vec<DTask<Counted<ME>>> {
     let parts: Vec<_> = owners
         .iter()
         .enumerate()
@@ -119,7 +94,11 @@ fn a_elements_go_worker_to_worker_and_the_driver_decodes_none() {
     let (s, f, _) = ctx.spawn_fn(SUM_ALL, (twice,)).fetch().unwrap();
     assert_eq!((s, f), (expected([1, 1, 4]), vec![1, 1, 4]));
     let (s, f, _) = ctx
-        .spawn_fn_with(&remote(&ctx), SUM_ALL, (All(Vec::<DTask<Counted>>::new()),))
+        .spawn_fn_with(
+            &remote(&ctx),
+            SUM_ALL,
+            (All(Vec::<DTask<Counted<ME>>>::new()),),
+        )
         .fetch()
         .unwrap();
     assert_eq!((s, f), (0, Vec::new()));
@@ -133,7 +112,7 @@ fn a_elements_go_worker_to_worker_and_the_driver_decodes_none() {
         })
         .sum();
     assert!(worker_decodes >= 6 * 3 + 3, "{worker_decodes}");
-    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+    assert_eq!(decodes::<ME>(), 0);
 }
 
 #[test]
@@ -145,7 +124,7 @@ fn b_the_task_goes_where_most_of_its_elements_are() {
         assert_eq!(sum, expected(0..6));
         assert_eq!(ran, most, "5 of 6 elements were on worker {most}");
     }
-    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+    assert_eq!(decodes::<ME>(), 0);
 }
 
 #[test]
@@ -172,7 +151,7 @@ fn c_a_failed_element_fails_the_task_naming_the_root() {
     parts.remove(1);
     let (sum, _, _) = ctx.spawn_fn(SUM_ALL, (All(parts),)).fetch().unwrap();
     assert_eq!(sum, expected(0..3));
-    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+    assert_eq!(decodes::<ME>(), 0);
 }
 
 #[test]
@@ -201,7 +180,7 @@ fn d_driver_held_values_and_worker_results_mix() {
         assert_eq!(firsts, vec![0, 1, 2, 3, 4, 5]);
         assert_ne!(ran, 1, "Counted tasks must not run in the driver here");
     }
-    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+    assert_eq!(decodes::<ME>(), 0);
 }
 
 #[test]
@@ -226,7 +205,7 @@ fn e_a_list_task_run_in_the_driver_gets_every_element() {
 fn f_an_element_lost_with_its_worker_is_recomputed() {
     let ctx = cluster(3);
     let o = remote(&ctx);
-    let parts: Vec<DTask<Counted>> = (0..6u64)
+    let parts: Vec<DTask<Counted<ME>>> = (0..6u64)
         .map(|k| ctx.spawn_fn_with(&o, MAKE, (k, N)))
         .collect();
     for p in &parts {
@@ -235,14 +214,8 @@ fn f_an_element_lost_with_its_worker_is_recomputed() {
     let owners: Vec<WorkerId> = parts.iter().map(owner).collect();
     let victim = owners[0];
     assert_ne!(victim, WorkerId(1));
-    let pid = ctx.worker_pid(victim).expect("worker pid") as i32;
-    // SAFETY: sends a signal to a child process this test started.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
-    let t0 = Instant::now();
-    while ctx.live_workers().contains(&victim) {
-        assert!(t0.elapsed() < Duration::from_secs(10), "{victim} not lost");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    signal(&ctx, victim, libc::SIGKILL);
+    wait_lost(&ctx, victim);
     let (sum, firsts, ran) = ctx
         .spawn_fn_with(&o, SUM_ALL, (All(parts.clone()),))
         .fetch()
@@ -253,7 +226,7 @@ fn f_an_element_lost_with_its_worker_is_recomputed() {
     for p in &parts {
         assert_ne!(owner(p), victim, "every element lives again");
     }
-    assert_eq!(DECODES.load(Ordering::SeqCst), 0);
+    assert_eq!(decodes::<ME>(), 0);
 }
 
 dagger::register! {
@@ -264,7 +237,7 @@ dagger::register! {
 /// Not a test: six 16 MB blocks (three on each of two workers) summed by one task, taking
 /// them by reference (`All`) versus through the driver (fetched there, sent inline: what
 /// `All` did before). Prints one JSON line per way.
-/// `cargo test --release -p dagger --test all_args -- --ignored --nocapture all_of_six`
+/// `cargo test --release -p dagger --test main -- --ignored --nocapture all_args::all_of_six`
 #[test]
 #[ignore]
 fn all_of_six_16mb_blocks_by_reference_vs_through_the_driver() {
@@ -304,15 +277,10 @@ fn all_of_six_16mb_blocks_by_reference_vs_through_the_driver() {
         .into_iter()
         .zip(times)
     {
-        t.sort_by(f64::total_cmp);
-        println!(
-            "{{\"workload\":\"all_of_6x16mb\",\"system\":\"{system}\",\"params\":{{\"blocks\":6,\"block_bytes\":{}}},\"median_s\":{:.4},\"min_s\":{:.4},\"max_s\":{:.4},\"reps\":{},\"mb_per_s\":{:.1}}}",
-            n * 8,
-            t[t.len() / 2],
-            t[0],
-            t[t.len() - 1],
-            t.len(),
-            (6 * n * 8) as f64 / 1e6 / t[t.len() / 2]
-        );
+        let params = format!("{{\"blocks\":6,\"block_bytes\":{}}}", n * 8);
+        let line = bench_line("all_of_6x16mb", system, &params, &mut t, |median| {
+            format!(",\"mb_per_s\":{:.1}", (6 * n * 8) as f64 / 1e6 / median)
+        });
+        println!("{line}");
     }
 }

@@ -3,7 +3,7 @@
 //! results are recomputed from their lineage, pinned data fails with `WorkerLost`, and a task
 //! that keeps losing workers fails after the retry limit.
 
-use dagger::{Context, DTask, Error, Options, Scope, WorkerId, WorkerProgram};
+use dagger::{Context, DTask, Error, Options, Scope, WorkerId};
 use std::time::{Duration, Instant};
 
 dagger::register! {
@@ -26,48 +26,7 @@ dagger::register! {
     }
 }
 
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
-}
-
-mod common;
-use common::cluster_builder;
-
-fn cluster(workers: usize) -> Context {
-    cluster_builder(workers)
-        .threads(1)
-        .worker_threads(2)
-        .heartbeat_timeout(Duration::from_secs(2))
-        .build()
-}
-
-fn remote(ctx: &Context) -> Options {
-    let ws = ctx
-        .workers()
-        .into_iter()
-        .filter(|w| *w != WorkerId(1))
-        .map(Scope::Process);
-    Options::new().scope(Scope::union(ws).unwrap())
-}
-
-fn signal(ctx: &Context, w: WorkerId, sig: i32) {
-    let pid = ctx.worker_pid(w).expect("worker pid") as i32;
-    // SAFETY: sends a signal to a child process this test started.
-    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
-}
-
-fn wait_lost(ctx: &Context, w: WorkerId) {
-    let t0 = Instant::now();
-    while ctx.live_workers().contains(&w) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "{w} not seen as lost"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use crate::harness::{cluster_builder, quick_loss_cluster as cluster, remote, signal, wait_lost};
 
 #[test]
 fn killed_before_its_tasks_run() {
@@ -151,12 +110,10 @@ fn a_recursive_lineage_is_recomputed() {
 #[test]
 fn h65_tasks_that_kill_all_but_one_worker_still_give_the_result() {
     dagger::init();
-    let ctx = Context::builder()
+    let ctx = cluster_builder(3)
         .threads(1)
-        .workers(3)
         .worker_threads(1)
         .allowed_failures(4)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build();
     let o = remote(&ctx);
     let d = 3u32; // the designated worker
@@ -171,12 +128,10 @@ fn h65_tasks_that_kill_all_but_one_worker_still_give_the_result() {
 #[test]
 fn a_task_that_keeps_losing_workers_fails_after_the_retry_limit() {
     dagger::init();
-    let ctx = Context::builder()
+    let ctx = cluster_builder(3)
         .threads(1)
-        .workers(3)
         .worker_threads(1)
         .allowed_failures(1)
-        .worker_program(WorkerProgram::test("worker_entry").unwrap())
         .build();
     let t = ctx.spawn_fn_with(&remote(&ctx), DIE, (0u64,));
     let e = t.fetch().unwrap_err();

@@ -1,0 +1,42 @@
+//! The facade's integration tests, in one binary: each former test file is a module under
+//! `tests/main/`, and the cluster tests share one harness. Worker processes re-run this binary
+//! on the ignored test [`worker_entry`].
+//!
+//! Modules that need a feature beyond the defaults are compiled only with it:
+//! `cargo test -p dagger --features dashboard --test main dashboard_cluster` and
+//! `DAGGER_TEST_S3_ENDPOINT=... cargo test -p dagger --features s3 --test main s3_arrays`.
+
+#[path = "main/harness.rs"]
+mod harness;
+
+#[path = "main/all_args.rs"]
+mod all_args;
+#[path = "main/arrays_cluster.rs"]
+mod arrays_cluster;
+#[path = "main/cluster.rs"]
+mod cluster;
+#[cfg(feature = "dashboard")]
+#[path = "main/dashboard_cluster.rs"]
+mod dashboard_cluster;
+#[path = "main/faults.rs"]
+mod faults;
+#[path = "main/live_values.rs"]
+mod live_values;
+#[path = "main/netns_cluster.rs"]
+mod netns_cluster;
+#[path = "main/old_paths.rs"]
+mod old_paths;
+#[path = "main/out_of_core_cluster.rs"]
+mod out_of_core_cluster;
+#[path = "main/profile_cluster.rs"]
+mod profile_cluster;
+#[cfg(feature = "s3")]
+#[path = "main/s3_arrays.rs"]
+mod s3_arrays;
+
+/// The body of every worker process these tests start.
+#[test]
+#[ignore]
+fn worker_entry() {
+    dagger::init();
+}
