@@ -305,21 +305,25 @@ pub(crate) fn kernel_node<T: Element>(
             let k = Val(k.clone());
             let g = |i: &u64| m.get::<BlockValue<T>>(*i);
             match ids.as_slice() {
-                [] => m.ctx.spawn_fn_with(&opts, set.k0, (k,)),
-                [a] => m.ctx.spawn_fn_with(&opts, set.k1, (k, g(a))),
-                [a, b] => m.ctx.spawn_fn_with(&opts, set.k2, (k, g(a), g(b))),
-                [a, b, c] => m.ctx.spawn_fn_with(&opts, set.k3, (k, g(a), g(b), g(c))),
-                [a, b, c, d] => m
+                [] => m.ctx.spawn_registered_with(&opts, set.k0, (k,)),
+                [a] => m.ctx.spawn_registered_with(&opts, set.k1, (k, g(a))),
+                [a, b] => m.ctx.spawn_registered_with(&opts, set.k2, (k, g(a), g(b))),
+                [a, b, c] => m
                     .ctx
-                    .spawn_fn_with(&opts, set.k4, (k, g(a), g(b), g(c), g(d))),
+                    .spawn_registered_with(&opts, set.k3, (k, g(a), g(b), g(c))),
+                [a, b, c, d] => {
+                    m.ctx
+                        .spawn_registered_with(&opts, set.k4, (k, g(a), g(b), g(c), g(d)))
+                }
                 [a, b, c, d, e] => {
                     m.ctx
-                        .spawn_fn_with(&opts, set.k5, (k, g(a), g(b), g(c), g(d), g(e)))
+                        .spawn_registered_with(&opts, set.k5, (k, g(a), g(b), g(c), g(d), g(e)))
                 }
-                many => {
-                    m.ctx
-                        .spawn_fn_with(&opts, set.kall, (k, All(many.iter().map(g).collect())))
-                }
+                many => m.ctx.spawn_registered_with(
+                    &opts,
+                    set.kall,
+                    (k, All(many.iter().map(g).collect())),
+                ),
             }
         }),
     )
@@ -341,13 +345,18 @@ pub(crate) fn partial_node<T: Element>(
             let g = |i: &u64| m.get::<BlockValue<T>>(*i);
             let o = &o;
             match ids.as_slice() {
-                [a] => m.ctx.spawn_fn_with(o, set.p1, (k, g(a))),
-                [a, b] => m.ctx.spawn_fn_with(o, set.p2, (k, g(a), g(b))),
-                [a, b, c] => m.ctx.spawn_fn_with(o, set.p3, (k, g(a), g(b), g(c))),
-                [a, b, c, d] => m.ctx.spawn_fn_with(o, set.p4, (k, g(a), g(b), g(c), g(d))),
-                many => m
+                [a] => m.ctx.spawn_registered_with(o, set.p1, (k, g(a))),
+                [a, b] => m.ctx.spawn_registered_with(o, set.p2, (k, g(a), g(b))),
+                [a, b, c] => m
                     .ctx
-                    .spawn_fn_with(o, set.pall, (k, All(many.iter().map(g).collect()))),
+                    .spawn_registered_with(o, set.p3, (k, g(a), g(b), g(c))),
+                [a, b, c, d] => m
+                    .ctx
+                    .spawn_registered_with(o, set.p4, (k, g(a), g(b), g(c), g(d))),
+                many => {
+                    m.ctx
+                        .spawn_registered_with(o, set.pall, (k, All(many.iter().map(g).collect())))
+                }
             }
         }),
     )
@@ -365,7 +374,7 @@ pub(crate) fn moments_node<T: Element>(
         Box::new(move |m| {
             let k = Val(Kernel::<T>::Moments);
             m.ctx
-                .spawn_fn_with(&opts, T::kernels().m1, (k, m.get::<BlockValue<T>>(id)))
+                .spawn_registered_with(&opts, T::kernels().m1, (k, m.get::<BlockValue<T>>(id)))
         }),
     )
 }
@@ -406,7 +415,7 @@ pub(crate) fn save_node<T: Element>(
         Box::new(move |m| {
             let args = (Val((*path).clone()), Val(index), m.get::<BlockValue<T>>(id));
             m.ctx
-                .spawn_fn_with(&off_driver(m, &opts), T::kernels().save, args)
+                .spawn_registered_with(&off_driver(m, &opts), T::kernels().save, args)
         }),
     )
 }
@@ -425,7 +434,7 @@ pub(crate) fn load_node<T: Element>(
         Box::new(move |m| {
             let args = (Val((*path).clone()), Val(entry.clone()), Val(shape.clone()));
             m.ctx
-                .spawn_fn_with(&off_driver(m, &opts), T::kernels().load, args)
+                .spawn_registered_with(off_driver(m, &opts), T::kernels().load, args)
         }),
     )
 }
@@ -445,8 +454,8 @@ pub(crate) fn compare_node<T: Element>(
             let g = |i: &u64| m.get::<BlockValue<T>>(*i);
             let o = &o;
             match ids.as_slice() {
-                [a, b] => m.ctx.spawn_fn_with(o, set.c2, (k, g(a), g(b))),
-                [a, ..] => m.ctx.spawn_fn_with(o, set.c1, (k, g(a))),
+                [a, b] => m.ctx.spawn_registered_with(o, set.c2, (k, g(a), g(b))),
+                [a, ..] => m.ctx.spawn_registered_with(o, set.c1, (k, g(a))),
                 // This crate builds comparisons of one or two arrays only.
                 [] => unreachable!("a comparison reads at least one block"),
             }
@@ -515,7 +524,7 @@ where
         vec![a.any()],
         Box::new(move |m| {
             m.ctx
-                .spawn_fn_with(&opts, f, (m.get::<A>(ia), Val(p.clone())))
+                .spawn_registered_with(&opts, f, (m.get::<A>(ia), Val(p.clone())))
         }),
     )
 }
@@ -539,7 +548,7 @@ where
         vec![a.any(), b.any()],
         Box::new(move |m| {
             m.ctx
-                .spawn_fn_with(&opts, f, (m.get::<A>(ia), m.get::<B>(ib), Val(p.clone())))
+                .spawn_registered_with(&opts, f, (m.get::<A>(ia), m.get::<B>(ib), Val(p.clone())))
         }),
     )
 }
@@ -562,7 +571,8 @@ where
         distinct(xs),
         Box::new(move |m| {
             let deps = All(ids.iter().map(|&i| m.get::<A>(i)).collect());
-            m.ctx.spawn_fn_with(&opts, f, (deps, Val(p.clone())))
+            m.ctx
+                .spawn_registered_with(&opts, f, (deps, Val(p.clone())))
         }),
     )
 }

@@ -6,8 +6,8 @@
 //! sent as a plain argument) and its input blocks, and runs
 //! [`kernel::run`](crate::kernel::run()) or [`kernel::run_partial`](crate::kernel::run_partial).
 //! Generic code finds the entry points of its element type through [`Element::kernels`],
-//! e.g. `ctx.spawn_fn(T::kernels().k1, (Val(k), block))`; on a context without a cluster
-//! `spawn_fn` calls the function in place, encoding nothing.
+//! e.g. `ctx.spawn_registered(T::kernels().k1, (Val(k), block))`; on a context without a cluster
+//! `spawn_registered` calls the function in place, encoding nothing.
 //!
 //! The [`Element`] impls of the ten number types are here too, at the top of the kernel
 //! stack: their hooks hand out these entry points, random blocks and block products.
@@ -17,7 +17,7 @@
 //! use dagger_sched::Val;
 //! let ctx = dagger_sched::Context::builder().threads(1).build();
 //! let k = Kernel::<f32>::Fill { shape: vec![3], value: 2.0 };
-//! let b = ctx.spawn_fn(f32::kernels().k0, (Val(k),)).fetch().unwrap().unwrap();
+//! let b = ctx.spawn_registered(f32::kernels().k0, (Val(k),)).fetch().unwrap().unwrap();
 //! assert_eq!(b.to_dense().sum(), 6.0);
 //! assert!(dagger_sched::registered_names().iter().any(|n| n.ends_with("remote::k2_u64")));
 //! ```

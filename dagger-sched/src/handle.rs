@@ -241,7 +241,8 @@ impl<T: Send + Sync + 'static> Chunk<T> {
         self.task.fetch()
     }
 
-    /// The value, cloned (`collect` of the reference).
+    /// The value, cloned (`collect` of the reference): the former name of [`Chunk::fetch`].
+    #[deprecated(since = "0.1.0", note = "use `fetch`, as for `DTask`")]
     pub fn collect(&self) -> Result<T>
     where
         T: Clone,

@@ -164,7 +164,7 @@ impl<T: Send + Sync + 'static> Thunk<T> {
     where
         T: Clone,
     {
-        self.compute(ctx)?.collect()
+        self.compute(ctx)?.fetch()
     }
 
     /// Computes and returns the graph's eager handle (alias of [`Thunk::submit`]).
@@ -480,6 +480,7 @@ where
 }
 
 /// A thunk running a registered function: the former name of [`delayed_registered`].
+#[deprecated(since = "0.1.0", note = "renamed to `delayed_registered`")]
 pub fn delayed_fn<A, V, R>(f: Registered<V, R>, args: A) -> Thunk<R>
 where
     A: IntoLazyArgs,
@@ -492,6 +493,7 @@ where
 
 /// [`delayed_fn`] with options: the former name of [`delayed_registered_with`], with its
 /// former signature (owned options).
+#[deprecated(since = "0.1.0", note = "renamed to `delayed_registered_with`")]
 pub fn delayed_fn_with<A, V, R>(opts: Options, f: Registered<V, R>, args: A) -> Thunk<R>
 where
     A: IntoLazyArgs,

@@ -81,9 +81,12 @@ pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
 pub use executor::current_processor;
 pub use handle::{fetch_all, Chunk, DTask, FetchAll};
 pub use lazy::{
-    delayed, delayed_fn, delayed_fn_with, delayed_meta, delayed_registered,
-    delayed_registered_with, delayed_with, MetaThunk, Thunk,
+    delayed, delayed_meta, delayed_registered, delayed_registered_with, delayed_with, MetaThunk,
+    Thunk,
 };
+// The former names of `delayed_registered{,_with}`, kept so that old programs compile.
+#[allow(deprecated)]
+pub use lazy::{delayed_fn, delayed_fn_with};
 pub use observe::{set_default_observer, Observer, TaskEvent, TaskEventKind};
 pub use site::Site;
 pub use size::{register_size, size_of_value};

@@ -6,7 +6,7 @@
 //! particular), so the comparison is the cost of the shard's per-task piece lookup against
 //! every thread contending for one lock.
 
-use crate::shard::{shard, Shard, ShardOptions};
+use crate::shard::{shard_with, Shard, ShardOptions};
 use dagger_core::{Error, Result};
 use dagger_sched::{Context, DTask};
 use serde_json::{json, Value};
@@ -38,11 +38,10 @@ pub fn bench_shard(quick: bool) -> Vec<Value> {
 
 fn run(tasks: usize, reps: usize) -> Result<Vec<Value>> {
     let ctx = Context::local();
-    let counters: Shard<AtomicU64> = shard(
-        &ctx,
-        || AtomicU64::new(0),
-        ShardOptions::new().per_thread(true),
-    )?;
+    let counters: Shard<AtomicU64> =
+        shard_with(&ctx, ShardOptions::new().per_thread(true), || {
+            AtomicU64::new(0)
+        })?;
     let lock = Arc::new(Mutex::new(0u64));
 
     // One untimed round each warms the threads and the allocator.

@@ -26,12 +26,12 @@
 //!
 //! ```
 //! use dagger_sched::{fetch_all, Context};
-//! use dagger_shard::{shard, ShardOptions};
+//! use dagger_shard::{shard_with, ShardOptions};
 //! use std::sync::atomic::{AtomicI64, Ordering};
 //!
 //! let ctx = Context::builder().threads(2).build();
 //! // A local counter for each thread processor.
-//! let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new().per_thread(true)).unwrap();
+//! let cs = shard_with(&ctx, ShardOptions::new().per_thread(true), || AtomicI64::new(0)).unwrap();
 //! // Add 1 to whichever counter is local to the task, 1000 times.
 //! let ts: Vec<_> = (0..1000)
 //!     .map(|_| ctx.spawn(|(c,)| { c.fetch_add(1, Ordering::Relaxed); }, (&cs,)))
@@ -55,4 +55,7 @@ pub mod bench;
 
 pub use mutable::{mutable, mutable_with, Mutable, MutableArg, MutableOptions};
 pub use remote::{mutable_in, mutable_on, shard_on, RemoteShard};
-pub use shard::{shard, shard_with, Shard, ShardArg, ShardOptions};
+pub use shard::{shard_with, Shard, ShardArg, ShardOptions};
+// The former form of `shard_with` (options after the closure), kept so old programs compile.
+#[allow(deprecated)]
+pub use shard::shard;

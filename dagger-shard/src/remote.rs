@@ -23,7 +23,7 @@ pub fn mutable_in<T: Send + Sync + 'static>(
     scope: Scope,
     make: Registered<(), Pinned<T>>,
 ) -> Result<Chunk<Pinned<T>>> {
-    ctx.spawn_fn_with(&Options::new().scope(scope.clone()), make, ())
+    ctx.spawn_registered_with(Options::new().scope(scope.clone()), make, ())
         .chunk()
         .map(|c| c.with_scope(scope))
 }
@@ -106,7 +106,10 @@ pub fn shard_on<T: Send + Sync + 'static>(
                 ProcessorKind::Os => Scope::Process(p.worker),
                 _ => Scope::Exact(p),
             };
-            (p, ctx.spawn_fn_with(&Options::new().scope(scope), make, ()))
+            (
+                p,
+                ctx.spawn_registered_with(Options::new().scope(scope), make, ()),
+            )
         })
         .collect::<Vec<_>>();
     for (_, t) in &pieces {

@@ -121,11 +121,11 @@ impl ShardOptions {
 /// ```
 /// use dagger_core::{ProcessorId, Scope};
 /// use dagger_sched::{fetch_all, Context};
-/// use dagger_shard::{shard, ShardOptions};
+/// use dagger_shard::{shard_with, ShardOptions};
 /// use std::sync::atomic::{AtomicI64, Ordering};
 ///
 /// let ctx = Context::builder().threads(2).build();
-/// let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new()).unwrap();
+/// let cs = shard_with(&ctx, ShardOptions::new(), || AtomicI64::new(0)).unwrap();
 /// let w = ctx.worker_id();
 /// let pieces: Vec<_> = cs.iter().map(|c| (c.processor(), c.scope().clone())).collect();
 /// assert_eq!(pieces, vec![(ProcessorId::os(w), Scope::Process(w))]);
@@ -202,9 +202,9 @@ impl<T: Send + Sync + 'static> Shard<T> {
     ///
     /// ```
     /// use dagger_sched::{fetch_all, Context};
-    /// use dagger_shard::{shard, ShardOptions};
+    /// use dagger_shard::{shard_with, ShardOptions};
     /// let ctx = Context::builder().threads(3).build();
-    /// let s = shard(&ctx, || 7u8, ShardOptions::new().per_thread(true)).unwrap();
+    /// let s = shard_with(&ctx, ShardOptions::new().per_thread(true), || 7u8).unwrap();
     /// let on = s.map(&ctx, |_| dagger_sched::current_processor().unwrap());
     /// assert_eq!(fetch_all(&on).unwrap(), s.processors().collect::<Vec<_>>());
     /// ```
@@ -318,18 +318,15 @@ impl<T: Send + Sync + 'static> IntoLazyArg for &Shard<T> {
 /// returns once every piece exists. Each piece is a [`Mutable`] scoped to its processor's
 /// process (per-worker pieces) or to exactly its thread (per-thread pieces).
 ///
-/// The same as [`shard_with`], with the options after the closure.
+/// The same as [`shard_with`], with the options after the closure: the former form, kept so
+/// that old programs compile (every other `*_with` takes its options first).
 ///
 /// Errors: conflicting selectors, an empty selection, or an unknown worker or processor are
 /// [`Error::Argument`]s; a panicking constructor returns its task failure.
-///
-/// ```
-/// use dagger_sched::Context;
-/// use dagger_shard::{shard, ShardOptions};
-/// let ctx = Context::builder().threads(2).build();
-/// let per_worker = shard(&ctx, || 0u32, ShardOptions::new()).unwrap();
-/// assert_eq!(per_worker.len(), 1); // one worker: the calling process
-/// ```
+#[deprecated(
+    since = "0.1.0",
+    note = "use `shard_with(ctx, opts, f)`: options come first"
+)]
 pub fn shard<T, F>(ctx: &Context, f: F, opts: ShardOptions) -> Result<Shard<T>>
 where
     T: Send + Sync + 'static,

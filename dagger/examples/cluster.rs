@@ -46,7 +46,7 @@ fn main() -> dagger::Result<()> {
     // One task pinned to each process: the processes really are different.
     for w in ctx.workers() {
         let scope = ctx.scope(&ScopeSpec::new().worker(w.0))?;
-        let t = ctx.spawn_fn_with(&Options::new().scope(scope), WHOAMI, (w.0,));
+        let t = ctx.spawn_registered_with(Options::new().scope(scope), WHOAMI, (w.0,));
         println!("  {}", t.fetch()?);
     }
 
@@ -60,13 +60,13 @@ fn main() -> dagger::Result<()> {
     )?;
     let leaf = Options::new().scope(remote);
     let leaves: Vec<_> = (1..=8i64)
-        .map(|x| ctx.spawn_fn_with(&leaf, SQUARE, (x,)))
+        .map(|x| ctx.spawn_registered_with(&leaf, SQUARE, (x,)))
         .collect();
     let mut level = leaves.clone();
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|pair| ctx.spawn_fn(COMBINE, (&pair[0], &pair[1])))
+            .map(|pair| ctx.spawn_registered(COMBINE, (&pair[0], &pair[1])))
             .collect();
     }
     let (total, root_worker) = level[0].fetch()?;

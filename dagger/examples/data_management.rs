@@ -5,7 +5,7 @@
 //! Run with `cargo run --release --example data_management` (from the workspace root).
 
 use dagger::processor::ProcessorId;
-use dagger::shard::{shard, ShardOptions};
+use dagger::shard::{shard_with, ShardOptions};
 use dagger::{
     current_processor, fetch_all, mutable_with, Context, MutableOptions, Options, Scope, ScopeSpec,
     WorkerId,
@@ -76,11 +76,11 @@ fn locality() -> dagger::Result<()> {
     for w in [2u32, 3] {
         // Make the samples on worker `w` ...
         let on_w = Options::new().scope(ctx.scope(&ScopeSpec::new().worker(w))?);
-        let data = ctx.spawn_fn_with(&on_w, LOAD_SAMPLES, (u64::from(w) + 7,));
+        let data = ctx.spawn_registered_with(&on_w, LOAD_SAMPLES, (u64::from(w) + 7,));
         let chunk = data.chunk()?;
         // ... then use them from a task that may run anywhere: the scheduler picks the
         // least estimated completion time, and moving the input counts against the others.
-        let (sum, ran_on) = ctx.spawn_fn(TOTAL, (&data,)).fetch()?;
+        let (sum, ran_on) = ctx.spawn_registered(TOTAL, (&data,)).fetch()?;
         println!(
             "  {} bytes made on w{} (chunk owner {}); the task using them ran on w{ran_on} (sum {sum})",
             chunk.size_bytes(),
@@ -107,7 +107,7 @@ fn mutation() -> dagger::Result<()> {
     let me = ctx.worker_id();
     let t2 = ProcessorId::thread(me, 2);
     // `Dagger.@mutable` pinned to thread 2 of this worker.
-    let x = mutable_with(&ctx, &MutableOptions::new().processor(t2), || {
+    let x = mutable_with(&ctx, MutableOptions::new().processor(t2), || {
         AtomicI64::new(0)
     })?;
     println!("  x is {:?} with scope {}", x.chunk().id(), x.scope());
@@ -123,7 +123,7 @@ fn mutation() -> dagger::Result<()> {
     println!("  atomic_add!(x, 3) ran on {ran_on:?} (always thread 2)");
     let elsewhere = ctx.scope(&ScopeSpec::new().worker(me.0).thread(1))?;
     let bad = ctx.spawn_with(
-        &Options::new().scope(elsewhere),
+        Options::new().scope(elsewhere),
         |(x,)| x.fetch_add(3, Ordering::SeqCst),
         (&x,),
     );
@@ -140,7 +140,7 @@ fn mutation() -> dagger::Result<()> {
 
     // `@mutable scope=Dagger.scope(worker=1, threads=[3,4]) rand(100)`.
     let threads34 = ctx.scope(&ScopeSpec::new().worker(me.0).threads([3, 4]))?;
-    let samples = mutable_with(&ctx, &MutableOptions::new().scope(threads34), || {
+    let samples = mutable_with(&ctx, MutableOptions::new().scope(threads34), || {
         Mutex::new(vec![0.0f64; 100])
     })?;
     let ts: Vec<_> = (0..8)
@@ -173,11 +173,9 @@ fn mutation() -> dagger::Result<()> {
 fn sharding() -> dagger::Result<()> {
     println!("== Sharding");
     let ctx = Context::builder().threads(4).build();
-    let cs = shard(
-        &ctx,
-        || AtomicI64::new(0),
-        ShardOptions::new().per_thread(true),
-    )?;
+    let cs = shard_with(&ctx, ShardOptions::new().per_thread(true), || {
+        AtomicI64::new(0)
+    })?;
     println!(
         "  {} pieces on {:?}",
         cs.len(),
@@ -206,7 +204,7 @@ fn sharding() -> dagger::Result<()> {
         )));
     }
     // A per-worker shard (the default): one piece for this process.
-    let per_worker = shard(&ctx, || AtomicI64::new(0), ShardOptions::new())?;
+    let per_worker = shard_with(&ctx, ShardOptions::new(), || AtomicI64::new(0))?;
     let scopes: Vec<Scope> = per_worker.iter().map(|m| m.scope().clone()).collect();
     println!(
         "  per-worker shard: {} piece(s), scopes {scopes:?}",

@@ -179,7 +179,7 @@ fn main() -> Result<()> {
     let xxt = x_times_x_transpose();
     let t = Instant::now();
     let (dbg, result) = debug_compute(&ctx, &xxt);
-    let result = result?.collect()?;
+    let result = result?.fetch()?;
     println!(
         "computed a {:?} result in {:.2} s; {} timespans",
         result.shape(),

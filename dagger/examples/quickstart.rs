@@ -25,7 +25,7 @@ fn main() -> dagger::Result<()> {
     let r = delayed(|(x,)| h(x), (53i64,));
     let s = delayed(|(p, q, r)| p + q + r, (&p, &q, &r));
     let chunk = s.compute(&ctx)?;
-    println!("lazy:  s = {} (chunk {:?})", chunk.collect()?, chunk);
+    println!("lazy:  s = {} (chunk {:?})", chunk.fetch()?, chunk);
 
     // Eager: the same graph, running as it is built.
     let p = ctx.spawn(|(x,)| f(x), (42i64,));

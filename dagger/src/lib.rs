@@ -75,9 +75,9 @@ mod init;
 pub use dagger_core::{codec, error, ids, partition, processor, scope};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec, WorkerId};
 pub use dagger_sched::{
-    current_processor, current_task, delayed, delayed_fn, delayed_fn_with, delayed_meta,
-    delayed_with, fetch_all, is_cancelled, myid, register, sleep, All, Chunk, Context,
-    ContextBuilder, DTask, Meta, Thunk, Val, WorkerProgram,
+    current_processor, current_task, delayed, delayed_meta, delayed_registered,
+    delayed_registered_with, delayed_with, fetch_all, is_cancelled, myid, register, sleep, All,
+    Chunk, Context, ContextBuilder, DTask, Meta, Thunk, Val, WorkerProgram,
 };
 
 #[cfg(feature = "profile")]
@@ -94,8 +94,8 @@ pub use dagger_profile as profile;
 pub use dagger_shard as shard;
 #[cfg(feature = "shard")]
 pub use dagger_shard::{
-    mutable, mutable_in, mutable_on, mutable_with, shard_on, Mutable, MutableOptions, Shard,
-    ShardOptions,
+    mutable, mutable_in, mutable_on, mutable_with, shard_on, shard_with, Mutable, MutableOptions,
+    Shard, ShardOptions,
 };
 
 /// Blocked dense and sparse arrays (feature `array`): the `dagger-array` crate.

@@ -9,7 +9,7 @@
 //!     pub fn add(a: i64, b: i64) -> i64 { a + b }
 //! }
 //! let ctx = dagger::Context::builder().threads(1).build();
-//! assert_eq!(ctx.spawn_fn(ADD, (2i64, 40i64)).fetch().unwrap(), 42);
+//! assert_eq!(ctx.spawn_registered(ADD, (2i64, 40i64)).fetch().unwrap(), 42);
 //! assert!(dagger::remote::registered_names().iter().any(|n| n.ends_with("::add")));
 //! ```
 

@@ -12,7 +12,7 @@
 //! `dagger::init()` first.
 
 use dagger::profile::{summarize_events, write_chrome_trace, write_gantt, Progress, TaskGraph};
-use dagger::shard::{shard, ShardOptions};
+use dagger::shard::{shard_with, ShardOptions};
 use dagger::{
     debug_compute, delayed, delayed_with, fetch_all, Context, Observer, Options, Scope, TaskEvent,
     TaskEventKind, Thunk, WorkerId,
@@ -79,7 +79,7 @@ fn quickstart(ctx: &Context) -> DemoResult {
     let chunk = s.compute(ctx)?;
     println!(
         "   lazy:  s = {}, a chunk of {} on {}",
-        chunk.collect()?,
+        chunk.fetch()?,
         chunk.type_name(),
         chunk.processor()
     );
@@ -169,11 +169,9 @@ fn progress() -> DemoResult {
 }
 
 fn counters(ctx: &Context) -> DemoResult {
-    let cs = shard(
-        ctx,
-        || AtomicI64::new(0),
-        ShardOptions::new().per_thread(true),
-    )?;
+    let cs = shard_with(ctx, ShardOptions::new().per_thread(true), || {
+        AtomicI64::new(0)
+    })?;
     let ts: Vec<_> = (0..1000)
         .map(|_| {
             ctx.spawn(
@@ -217,13 +215,13 @@ fn cluster() -> DemoResult {
     )?;
     let opts = Options::new().scope(remote);
     let leaves: Vec<_> = (1..=6i64)
-        .map(|x| ctx.spawn_fn_with(&opts, DEMO_SQUARE, (x,)))
+        .map(|x| ctx.spawn_registered_with(&opts, DEMO_SQUARE, (x,)))
         .collect();
     let mut level = leaves.clone();
     while level.len() > 1 {
         let mut next: Vec<_> = level
             .chunks_exact(2)
-            .map(|p| ctx.spawn_fn(DEMO_ADD, (&p[0], &p[1])))
+            .map(|p| ctx.spawn_registered(DEMO_ADD, (&p[0], &p[1])))
             .collect();
         if level.len() % 2 == 1 {
             next.extend(level.last().cloned());
@@ -288,7 +286,7 @@ fn profile() -> DemoResult {
             .collect();
     }
     let (spans, result) = debug_compute(&ctx, &level[0]);
-    println!("   sum of squares = {:.1}", result?.collect()?);
+    println!("   sum of squares = {:.1}", result?.fetch()?);
     println!("{}", indent(&summarize_events(&spans).to_string()));
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/demo");

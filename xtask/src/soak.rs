@@ -85,7 +85,7 @@ pub(crate) fn run(minutes: f64, kill_every_s: f64) -> u64 {
             );
             expect.push(e);
             let deps = All(ins.iter().map(|&j| handles[j].clone()).collect());
-            handles.push(ctx.spawn_fn_with(&o, SOAK_NODE, (i as u64, deps)));
+            handles.push(ctx.spawn_registered_with(&o, SOAK_NODE, (i as u64, deps)));
             if last_kill.elapsed().as_secs_f64() >= kill_every_s {
                 let victims: Vec<WorkerId> = ctx
                     .live_workers()

@@ -174,7 +174,7 @@ impl<T: Element> DArray<T> {
             tasks
                 .iter()
                 .map(|t| {
-                    Some(ctx.spawn_fn_with(
+                    Some(ctx.spawn_registered_with(
                         &crate::names::named("check"),
                         T::kernels().p1,
                         (dagger_sched::Val(Kernel::<T>::Check), t),

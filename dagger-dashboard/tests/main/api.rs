@@ -68,13 +68,7 @@ fn counts_match_a_computation_with_names_and_failures() {
         })
         .collect();
     let bad: Vec<DTask<u64>> = (0..3)
-        .map(|i| {
-            ctx.try_spawn_with(
-                named("bad"),
-                |(i,)| Err::<u64, _>(format!("bad {i}")),
-                (i,),
-            )
-        })
+        .map(|i| ctx.try_spawn_with(named("bad"), |(i,)| Err::<u64, _>(format!("bad {i}")), (i,)))
         .collect();
     let plain = ctx.spawn(|()| 7, ());
     let total: u64 = sums.iter().map(|t| t.fetch().unwrap()).sum();

@@ -307,6 +307,7 @@ impl Context {
     }
 
     /// Spawns a registered function: the former name of [`Context::spawn_registered`].
+    #[deprecated(since = "0.1.0", note = "renamed to `spawn_registered`")]
     pub fn spawn_fn<A, V, R>(&self, f: Registered<V, R>, args: A) -> DTask<R>
     where
         A: IntoArgs,
@@ -319,6 +320,7 @@ impl Context {
 
     /// [`Context::spawn_fn`] with options: the former name of
     /// [`Context::spawn_registered_with`], with its former signature (borrowed options).
+    #[deprecated(since = "0.1.0", note = "renamed to `spawn_registered_with`")]
     pub fn spawn_fn_with<A, V, R>(&self, opts: &Options, f: Registered<V, R>, args: A) -> DTask<R>
     where
         A: IntoArgs,

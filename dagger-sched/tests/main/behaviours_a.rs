@@ -320,7 +320,7 @@ fn a17_lazy_graph_api() {
     let c = delayed(|(a, b)| a * b, (&a, &b));
     assert_eq!(c.collect(&ctx).unwrap(), 20);
     let chunk: Chunk<i32> = delayed(|()| 1 + 2, ()).compute(&ctx).unwrap();
-    assert_eq!(chunk.collect().unwrap(), 3);
+    assert_eq!(chunk.fetch().unwrap(), 3);
     let bad = delayed(|()| -> i32 { panic!("lazy boom") }, ());
     let after = delayed(|(b,)| b + 1, (&bad,));
     let e = after.collect(&ctx).unwrap_err();
@@ -357,7 +357,7 @@ fn a19_meta_passes_chunks_and_keeps_raw_return() {
         (&a,),
     );
     let raw: Chunk<WorkerId> = m.collect(&ctx).unwrap();
-    let w = raw.collect().unwrap();
+    let w = raw.fetch().unwrap();
     assert!(ctx.universe().workers.iter().any(|(x, _)| *x == w));
 }
 
@@ -370,7 +370,7 @@ fn a20_get_result_returns_the_value_to_the_driver() {
         .compute(&ctx)
         .unwrap();
     assert_eq!(raw.processor(), ProcessorId::os(WorkerId::DRIVER));
-    assert_eq!(raw.collect().unwrap(), 1);
+    assert_eq!(raw.fetch().unwrap(), 1);
 }
 
 #[test]

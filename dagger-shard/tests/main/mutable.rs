@@ -343,10 +343,10 @@ fn made_on_the_thread_that_waits() {
     let per_thread = ctx.spawn_with(
         Options::new().scope(Scope::Exact(t1)),
         move |()| {
-            dagger_shard::shard(
+            dagger_shard::shard_with(
                 &cs_ctx,
-                current_processor,
                 dagger_shard::ShardOptions::new().per_thread(true),
+                current_processor,
             )
             .map(|s| s.len())
         },

@@ -4,7 +4,7 @@
 use crate::common::{ctx, thread};
 use dagger_core::{Error, Options, ProcessorId, ProcessorKind, Scope, WorkerId};
 use dagger_sched::{current_processor, fetch_all, Context};
-use dagger_shard::{shard, ShardOptions};
+use dagger_shard::{shard_with, ShardOptions};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,7 @@ fn increment(ctx: &Context, cs: &dagger_shard::Shard<AtomicI64>, n: usize) {
 #[test]
 fn counters_sum_to_one_thousand() {
     let ctx = ctx(3);
-    let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new()).unwrap();
+    let cs = shard_with(&ctx, ShardOptions::new(), || AtomicI64::new(0)).unwrap();
     increment(&ctx, &cs, 1000);
     // sum(fetch.(map(ctr->ctr[], cs)))
     let mapped = cs.map(&ctx, |c| c.load(Ordering::SeqCst));
@@ -39,7 +39,7 @@ fn counters_sum_to_one_thousand() {
 #[test]
 fn c36_one_piece_per_worker() {
     let ctx = ctx(2);
-    let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new()).unwrap();
+    let cs = shard_with(&ctx, ShardOptions::new(), || AtomicI64::new(0)).unwrap();
     assert_eq!(cs.len(), 1);
     assert!(!cs.is_empty());
     for c in &cs {
@@ -65,11 +65,9 @@ fn c36_one_piece_per_worker() {
 #[test]
 fn c36_per_thread_pieces() {
     let ctx = ctx(3);
-    let cs = shard(
-        &ctx,
-        || (AtomicI64::new(0), current_processor()),
-        ShardOptions::new().per_thread(true),
-    )
+    let cs = shard_with(&ctx, ShardOptions::new().per_thread(true), || {
+        (AtomicI64::new(0), current_processor())
+    })
     .unwrap();
     let expect: Vec<_> = (1..=3).map(|t| thread(&ctx, t)).collect();
     assert_eq!(cs.processors().collect::<Vec<_>>(), expect);
@@ -114,11 +112,9 @@ fn c36_per_thread_pieces() {
 #[test]
 fn pinned_tasks_get_their_threads_piece() {
     let ctx = ctx(2);
-    let cs = shard(
-        &ctx,
-        || AtomicI64::new(0),
-        ShardOptions::new().per_thread(true),
-    )
+    let cs = shard_with(&ctx, ShardOptions::new().per_thread(true), || {
+        AtomicI64::new(0)
+    })
     .unwrap();
     let t2 = thread(&ctx, 2);
     let ts: Vec<_> = (0..50)
@@ -146,11 +142,9 @@ fn pinned_tasks_get_their_threads_piece() {
 #[test]
 fn map_runs_once_per_piece_where_it_lives() {
     let ctx = ctx(3);
-    let cs = shard(
-        &ctx,
-        || AtomicI64::new(0),
-        ShardOptions::new().per_thread(true),
-    )
+    let cs = shard_with(&ctx, ShardOptions::new().per_thread(true), || {
+        AtomicI64::new(0)
+    })
     .unwrap();
     let on = cs.map(&ctx, |c| {
         c.fetch_add(1, Ordering::SeqCst);
@@ -168,10 +162,10 @@ fn map_runs_once_per_piece_where_it_lives() {
 fn procs_and_workers_keywords() {
     let ctx = ctx(2);
     let w = ctx.worker_id();
-    let by_proc = shard(
+    let by_proc = shard_with(
         &ctx,
-        || 0u8,
         ShardOptions::new().procs([ProcessorId::os(w)]),
+        || 0u8,
     )
     .unwrap();
     assert_eq!(
@@ -180,7 +174,7 @@ fn procs_and_workers_keywords() {
     );
     assert_eq!(by_proc.iter().next().unwrap().scope(), &Scope::Process(w));
 
-    let by_worker = shard(&ctx, || 0u8, ShardOptions::new().workers([1])).unwrap();
+    let by_worker = shard_with(&ctx, ShardOptions::new().workers([1]), || 0u8).unwrap();
     assert_eq!(
         by_worker.processors().collect::<Vec<_>>(),
         vec![ProcessorId::os(w)]
@@ -188,14 +182,14 @@ fn procs_and_workers_keywords() {
     assert_eq!(by_worker.iter().next().unwrap().scope(), &Scope::Process(w));
 
     let t2 = thread(&ctx, 2);
-    let one = shard(&ctx, || 0u8, ShardOptions::new().procs([t2, t2])).unwrap();
+    let one = shard_with(&ctx, ShardOptions::new().procs([t2, t2]), || 0u8).unwrap();
     assert_eq!(one.len(), 1, "duplicates collapse");
     assert_eq!(one.iter().next().unwrap().scope(), &Scope::Exact(t2));
 
-    let per_worker_threads = shard(
+    let per_worker_threads = shard_with(
         &ctx,
-        || 0u8,
         ShardOptions::new().workers([1]).per_thread(true),
+        || 0u8,
     )
     .unwrap();
     assert_eq!(per_worker_threads.len(), 2);
@@ -208,7 +202,7 @@ fn procs_and_workers_keywords() {
 fn nearest_piece_or_a_clear_error() {
     let ctx = ctx(2);
     let (t1, t2) = (thread(&ctx, 1), thread(&ctx, 2));
-    let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new().procs([t1])).unwrap();
+    let cs = shard_with(&ctx, ShardOptions::new().procs([t1]), || AtomicI64::new(0)).unwrap();
     let on = |t| {
         ctx.spawn_with(
             Options::new().scope(Scope::Exact(t)),
@@ -222,10 +216,10 @@ fn nearest_piece_or_a_clear_error() {
     assert!(e.is_scheduling(), "{e}");
     assert!(e.to_string().contains("ThreadProc(w1, 2)"), "{e}");
 
-    let mixed = shard(
+    let mixed = shard_with(
         &ctx,
-        || AtomicI64::new(0),
         ShardOptions::new().procs([ProcessorId::os(ctx.worker_id()), t1]),
+        || AtomicI64::new(0),
     )
     .unwrap();
     assert_eq!(
@@ -239,7 +233,7 @@ fn nearest_piece_or_a_clear_error() {
 fn error_cases() {
     let ctx = ctx(2);
     let w = ctx.worker_id();
-    let arg = |o: ShardOptions, what: &str| match shard(&ctx, || 1 + 1, o) {
+    let arg = |o: ShardOptions, what: &str| match shard_with(&ctx, o, || 1 + 1) {
         Err(Error::Argument(m)) => m,
         Err(e) => panic!("{what}: expected ArgumentError, got {e}"),
         Ok(_) => panic!("{what}: expected ArgumentError, got a shard"),
@@ -266,7 +260,7 @@ fn error_cases() {
         "unknown processor",
     );
     assert!(m.contains("ThreadProc(w1, 9)"), "{m}");
-    match shard(&ctx, || -> u8 { panic!("bad piece") }, ShardOptions::new()) {
+    match shard_with(&ctx, ShardOptions::new(), || -> u8 { panic!("bad piece") }) {
         Err(e) => assert!(e.to_string().contains("bad piece"), "{e}"),
         Ok(_) => panic!("panicking constructor built a shard"),
     }
@@ -308,11 +302,9 @@ fn distributed_histogram() {
     }
     for per_thread in [false, true] {
         let ctx = ctx(2);
-        let hs = shard(
-            &ctx,
-            || Mutex::new(Histogram::default()),
-            ShardOptions::new().per_thread(per_thread),
-        )
+        let hs = shard_with(&ctx, ShardOptions::new().per_thread(per_thread), || {
+            Mutex::new(Histogram::default())
+        })
         .unwrap();
         let ts: Vec<_> = (0..100)
             .map(|_| ctx.try_spawn(|(h,)| h.lock().unwrap().push(5.2), (&hs,)))
@@ -336,7 +328,7 @@ proptest! {
     #[test]
     fn increments_add_up(threads in 1usize..=3, n in 0usize..300, per_thread in any::<bool>()) {
         let ctx = ctx(threads);
-        let cs = shard(&ctx, || AtomicI64::new(0), ShardOptions::new().per_thread(per_thread)).unwrap();
+        let cs = shard_with(&ctx, ShardOptions::new().per_thread(per_thread), || AtomicI64::new(0)).unwrap();
         prop_assert_eq!(cs.len(), if per_thread { threads } else { 1 });
         increment(&ctx, &cs, n);
         let total: i64 = cs.iter().map(|c| c.fetch().unwrap().load(Ordering::SeqCst)).sum();
@@ -352,7 +344,7 @@ proptest! {
             .iter()
             .map(|&i| if i == 0 { ProcessorId::os(ctx.worker_id()) } else { thread(&ctx, i) })
             .collect();
-        let r = shard(&ctx, || 0u8, ShardOptions::new().procs(procs.clone()));
+        let r = shard_with(&ctx, ShardOptions::new().procs(procs.clone()), || 0u8);
         if procs.is_empty() || picks.iter().any(|&i| i > 2) {
             prop_assert!(matches!(r, Err(Error::Argument(_))));
         } else {
@@ -370,11 +362,9 @@ proptest! {
 fn shard_follows_other_constraints() {
     let ctx = ctx(3);
     let t3 = thread(&ctx, 3);
-    let cs = shard(
-        &ctx,
-        || AtomicI64::new(0),
-        ShardOptions::new().per_thread(true),
-    )
+    let cs = shard_with(&ctx, ShardOptions::new().per_thread(true), || {
+        AtomicI64::new(0)
+    })
     .unwrap();
     let pin = dagger_shard::mutable_with(
         &ctx,

@@ -58,7 +58,7 @@ fn made_on(ctx: &Context, owners: &[u32]) -> Vec<DTask<Counted<ME>>> {
     let parts: Vec<_> = owners
         .iter()
         .enumerate()
-        .map(|(k, &w)| ctx.spawn_fn_with(&on(w), MAKE, (k as u64, N)))
+        .map(|(k, &w)| ctx.spawn_registered_with(on(w), MAKE, (k as u64, N)))
         .collect();
     for (p, &w) in parts.iter().zip(owners) {
         assert_eq!(owner(p), WorkerId(w));
@@ -75,7 +75,7 @@ fn a_elements_go_worker_to_worker_and_the_driver_decodes_none() {
     let ctx = cluster(2);
     let parts = made_on(&ctx, &[2, 3, 2, 3, 2, 3]);
     let (sum, firsts, ran) = ctx
-        .spawn_fn(SUM_ALL, (All(parts.clone()),))
+        .spawn_registered(SUM_ALL, (All(parts.clone()),))
         .fetch()
         .unwrap();
     assert_eq!(sum, expected(0..6));
@@ -84,18 +84,18 @@ fn a_elements_go_worker_to_worker_and_the_driver_decodes_none() {
     // The same list on each worker, pinned by scope: half local, half fetched from the peer.
     for w in [2, 3] {
         let (s, f, r) = ctx
-            .spawn_fn_with(&on(w), SUM_ALL, (All(parts.clone()),))
+            .spawn_registered_with(on(w), SUM_ALL, (All(parts.clone()),))
             .fetch()
             .unwrap();
         assert_eq!((s, f, r), (sum, firsts.clone(), w));
     }
     // An element listed twice, and an empty list.
     let twice = All(vec![parts[1].clone(), parts[1].clone(), parts[4].clone()]);
-    let (s, f, _) = ctx.spawn_fn(SUM_ALL, (twice,)).fetch().unwrap();
+    let (s, f, _) = ctx.spawn_registered(SUM_ALL, (twice,)).fetch().unwrap();
     assert_eq!((s, f), (expected([1, 1, 4]), vec![1, 1, 4]));
     let (s, f, _) = ctx
-        .spawn_fn_with(
-            &remote(&ctx),
+        .spawn_registered_with(
+            remote(&ctx),
             SUM_ALL,
             (All(Vec::<DTask<Counted<ME>>>::new()),),
         )
@@ -106,7 +106,7 @@ fn a_elements_go_worker_to_worker_and_the_driver_decodes_none() {
     let worker_decodes: u64 = [2, 3]
         .into_iter()
         .map(|w| {
-            ctx.spawn_fn_with(&on(w), DECODES_HERE, (0u8,))
+            ctx.spawn_registered_with(on(w), DECODES_HERE, (0u8,))
                 .fetch()
                 .unwrap()
         })
@@ -120,7 +120,10 @@ fn b_the_task_goes_where_most_of_its_elements_are() {
     let ctx = cluster(2);
     for (owners, most) in [([2, 3, 3, 3, 3, 3], 3), ([2, 2, 3, 2, 2, 2], 2)] {
         let parts = made_on(&ctx, &owners);
-        let (sum, _, ran) = ctx.spawn_fn(SUM_ALL, (All(parts),)).fetch().unwrap();
+        let (sum, _, ran) = ctx
+            .spawn_registered(SUM_ALL, (All(parts),))
+            .fetch()
+            .unwrap();
         assert_eq!(sum, expected(0..6));
         assert_eq!(ran, most, "5 of 6 elements were on worker {most}");
     }
@@ -131,9 +134,9 @@ fn b_the_task_goes_where_most_of_its_elements_are() {
 fn c_a_failed_element_fails_the_task_naming_the_root() {
     let ctx = cluster(2);
     let mut parts = made_on(&ctx, &[2, 3, 2]);
-    let bad = ctx.spawn_fn_with(&on(3), BOOM, ("element four exploded".to_string(),));
+    let bad = ctx.spawn_registered_with(on(3), BOOM, ("element four exploded".to_string(),));
     parts.insert(1, bad.clone());
-    let t = ctx.spawn_fn(SUM_ALL, (All(parts.clone()),));
+    let t = ctx.spawn_registered(SUM_ALL, (All(parts.clone()),));
     let e = t.fetch().unwrap_err();
     let msg = e.to_string();
     assert!(
@@ -149,7 +152,10 @@ fn c_a_failed_element_fails_the_task_naming_the_root() {
     }
     // The good elements are still usable.
     parts.remove(1);
-    let (sum, _, _) = ctx.spawn_fn(SUM_ALL, (All(parts),)).fetch().unwrap();
+    let (sum, _, _) = ctx
+        .spawn_registered(SUM_ALL, (All(parts),))
+        .fetch()
+        .unwrap();
     assert_eq!(sum, expected(0..3));
     assert_eq!(decodes::<ME>(), 0);
 }
@@ -162,18 +168,18 @@ fn d_driver_held_values_and_worker_results_mix() {
     let here = |k: u64| ctx.spawn(move |()| Counted(ramp(k, N)), ());
     let parts = vec![
         here(0),
-        ctx.spawn_fn_with(&on(2), MAKE, (1u64, N)),
-        ctx.spawn_fn_with(&on(3), MAKE, (2u64, N)),
+        ctx.spawn_registered_with(on(2), MAKE, (1u64, N)),
+        ctx.spawn_registered_with(on(3), MAKE, (2u64, N)),
         here(3),
-        ctx.spawn_fn_with(&on(3), MAKE, (4u64, N)),
-        ctx.spawn_fn_with(&on(1), MAKE, (5u64, N)),
+        ctx.spawn_registered_with(on(3), MAKE, (4u64, N)),
+        ctx.spawn_registered_with(on(1), MAKE, (5u64, N)),
     ];
     assert_eq!(owner(&parts[5]), WorkerId(1));
     // Pinned off the driver: unscoped, the driver (holding half the bytes) may be the best
     // place, and a Counted decoded there would spoil the count (test e covers that path).
     for opts in [on(2), on(3), remote(&ctx)] {
         let (sum, firsts, ran) = ctx
-            .spawn_fn_with(&opts, SUM_ALL, (All(parts.clone()),))
+            .spawn_registered_with(&opts, SUM_ALL, (All(parts.clone()),))
             .fetch()
             .unwrap();
         assert_eq!(sum, expected(0..6));
@@ -187,17 +193,20 @@ fn d_driver_held_values_and_worker_results_mix() {
 fn e_a_list_task_run_in_the_driver_gets_every_element() {
     let ctx = cluster(2);
     let parts: Vec<DTask<Vec<u64>>> = vec![
-        ctx.spawn_fn_with(&on(2), PLAIN, (0u64, N)),
+        ctx.spawn_registered_with(on(2), PLAIN, (0u64, N)),
         ctx.spawn(|()| ramp(1, N), ()),
-        ctx.spawn_fn_with(&on(3), PLAIN, (2u64, N)),
+        ctx.spawn_registered_with(on(3), PLAIN, (2u64, N)),
     ];
     let (sum, ran) = ctx
-        .spawn_fn_with(&on(1), SUM_PLAIN, (All(parts.clone()),))
+        .spawn_registered_with(on(1), SUM_PLAIN, (All(parts.clone()),))
         .fetch()
         .unwrap();
     assert_eq!((sum, ran), (expected(0..3), 1));
     // Unscoped, with most bytes on the workers: still right wherever it runs.
-    let (sum, _) = ctx.spawn_fn(SUM_PLAIN, (All(parts),)).fetch().unwrap();
+    let (sum, _) = ctx
+        .spawn_registered(SUM_PLAIN, (All(parts),))
+        .fetch()
+        .unwrap();
     assert_eq!(sum, expected(0..3));
 }
 
@@ -206,7 +215,7 @@ fn f_an_element_lost_with_its_worker_is_recomputed() {
     let ctx = cluster(3);
     let o = remote(&ctx);
     let parts: Vec<DTask<Counted<ME>>> = (0..6u64)
-        .map(|k| ctx.spawn_fn_with(&o, MAKE, (k, N)))
+        .map(|k| ctx.spawn_registered_with(&o, MAKE, (k, N)))
         .collect();
     for p in &parts {
         p.wait();
@@ -217,7 +226,7 @@ fn f_an_element_lost_with_its_worker_is_recomputed() {
     signal(&ctx, victim, libc::SIGKILL);
     wait_lost(&ctx, victim);
     let (sum, firsts, ran) = ctx
-        .spawn_fn_with(&o, SUM_ALL, (All(parts.clone()),))
+        .spawn_registered_with(&o, SUM_ALL, (All(parts.clone()),))
         .fetch()
         .unwrap();
     assert_eq!(sum, expected(0..6));
@@ -246,7 +255,7 @@ fn all_of_six_16mb_blocks_by_reference_vs_through_the_driver() {
     let want: f64 = (0..6u64).map(|k| (n * k + n * (n - 1) / 2) as f64).sum();
     let blocks = || -> Vec<DTask<Vec<f64>>> {
         let parts: Vec<_> = (0..6u64)
-            .map(|k| ctx.spawn_fn_with(&on(2 + (k % 2) as u32), FILL, (k, n)))
+            .map(|k| ctx.spawn_registered_with(on(2 + (k % 2) as u32), FILL, (k, n)))
             .collect();
         parts.iter().for_each(DTask::wait);
         parts
@@ -255,14 +264,17 @@ fn all_of_six_16mb_blocks_by_reference_vs_through_the_driver() {
     for rep in 0..6 {
         let parts = blocks();
         let t0 = Instant::now();
-        let got = ctx.spawn_fn(VSUM_ALL, (All(parts),)).fetch().unwrap();
+        let got = ctx
+            .spawn_registered(VSUM_ALL, (All(parts),))
+            .fetch()
+            .unwrap();
         let by_ref = t0.elapsed().as_secs_f64();
         assert_eq!(got, want);
         let parts = blocks();
         let t0 = Instant::now();
         let vals: Vec<Vec<f64>> = parts.iter().map(|p| p.fetch().unwrap()).collect();
         let got = ctx
-            .spawn_fn_with(&on(3), VSUM_ALL, (vals,))
+            .spawn_registered_with(on(3), VSUM_ALL, (vals,))
             .fetch()
             .unwrap();
         let via_driver = t0.elapsed().as_secs_f64();

@@ -45,16 +45,16 @@ fn group_a_across_processes() {
     assert_eq!(ctx.workers(), vec![WorkerId(1), WorkerId(2), WorkerId(3)]);
     let o = remote(&ctx);
     // A1
-    let p = ctx.spawn_fn_with(&o, ADD1, (4i64,));
-    let q = ctx.spawn_fn_with(&o, ADD, (&p, 2i64));
-    let r = ctx.spawn_fn_with(&o, ADD1, (3i64,));
-    let s = ctx.spawn_fn_with(&o, COMBINE3, (&p, &q, &r));
+    let p = ctx.spawn_registered_with(&o, ADD1, (4i64,));
+    let q = ctx.spawn_registered_with(&o, ADD, (&p, 2i64));
+    let r = ctx.spawn_registered_with(&o, ADD1, (3i64,));
+    let s = ctx.spawn_registered_with(&o, COMBINE3, (&p, &q, &r));
     assert_eq!(s.fetch().unwrap(), 16);
     assert_eq!(p.fetch().unwrap(), 5);
     assert_ne!(s.chunk().unwrap().owner(), WorkerId(1));
     // A5–A7: a failure on a worker, its dependents, an unrelated task
-    let a = ctx.spawn_fn_with(&o, BOOM, ("Test".to_string(),));
-    let b = ctx.spawn_fn_with(&o, ADD1, (&a,));
+    let a = ctx.spawn_registered_with(&o, BOOM, ("Test".to_string(),));
+    let b = ctx.spawn_registered_with(&o, ADD1, (&a,));
     a.wait();
     let ea = a.fetch().unwrap_err().to_string();
     assert!(
@@ -63,30 +63,35 @@ fn group_a_across_processes() {
     );
     let eb = b.fetch().unwrap_err().to_string();
     assert!(eb.contains("Test") && eb.contains("Root Task"), "{eb}");
-    let late = ctx.spawn_fn_with(&o, ADD1, (&a,));
+    let late = ctx.spawn_registered_with(&o, ADD1, (&a,));
     assert!(late.fetch().is_err());
-    assert_eq!(ctx.spawn_fn_with(&o, ADD, (1i64, 2i64)).fetch().unwrap(), 3);
+    assert_eq!(
+        ctx.spawn_registered_with(&o, ADD, (1i64, 2i64))
+            .fetch()
+            .unwrap(),
+        3
+    );
     // A10: a long chain keeping only the last handle
-    let mut t = ctx.spawn_fn_with(&o, IDENT, (0i64,));
+    let mut t = ctx.spawn_registered_with(&o, IDENT, (0i64,));
     for _ in 0..200 {
-        t = ctx.spawn_fn_with(&o, ADD1, (t,));
+        t = ctx.spawn_registered_with(&o, ADD1, (t,));
     }
     assert_eq!(t.fetch().unwrap(), 200);
     // A11: a wide tree
     let mut level: Vec<DTask<i64>> = (0..256)
-        .map(|_| ctx.spawn_fn_with(&o, IDENT, (1i64,)))
+        .map(|_| ctx.spawn_registered_with(&o, IDENT, (1i64,)))
         .collect();
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|p| ctx.spawn_fn_with(&o, ADD, (&p[0], &p[1])))
+            .map(|p| ctx.spawn_registered_with(&o, ADD, (&p[0], &p[1])))
             .collect();
     }
     assert_eq!(level[0].fetch().unwrap(), 256);
     // A12: fan-out
-    let src = ctx.spawn_fn_with(&o, IDENT, (10i64,));
+    let src = ctx.spawn_registered_with(&o, IDENT, (10i64,));
     let ds: Vec<_> = (0..32i64)
-        .map(|i| ctx.spawn_fn_with(&o, ADD, (&src, i)))
+        .map(|i| ctx.spawn_registered_with(&o, ADD, (&src, i)))
         .collect();
     for (i, d) in ds.iter().enumerate() {
         assert_eq!(d.fetch().unwrap(), 10 + i as i64);
@@ -101,7 +106,7 @@ fn c31_chunk_scopes_steer_tasks_to_their_owner() {
     let ctx = cluster(2);
     let pinned = |w: u32| {
         let o = Options::new().scope(Scope::Process(WorkerId(w)));
-        ctx.spawn_fn_with(&o, IDENT, (i64::from(w),))
+        ctx.spawn_registered_with(&o, IDENT, (i64::from(w),))
             .chunk()
             .unwrap()
             .with_scope(Scope::Process(WorkerId(w)))
@@ -110,10 +115,10 @@ fn c31_chunk_scopes_steer_tasks_to_their_owner() {
     assert_eq!((c2.owner(), c3.owner()), (WorkerId(2), WorkerId(3)));
     for i in 0..20 {
         let c = if i % 2 == 0 { &c2 } else { &c3 };
-        let t = ctx.spawn_fn(WHOAMI, (c,));
+        let t = ctx.spawn_registered(WHOAMI, (c,));
         assert_eq!(WorkerId(t.fetch().unwrap()), c.owner());
     }
-    let both = ctx.spawn_fn(WHOAMI2, (&c2, &c3));
+    let both = ctx.spawn_registered(WHOAMI2, (&c2, &c3));
     let e = both.fetch().unwrap_err();
     assert!(e.is_scheduling(), "{e}");
     assert!(
@@ -123,8 +128,8 @@ fn c31_chunk_scopes_steer_tasks_to_their_owner() {
         "{e}"
     );
     // C34: the result scope constrains execution; an empty compute ∩ result scope is an error
-    let t = ctx.spawn_fn_with(
-        &Options::new().result_scope(Scope::Process(WorkerId(3))),
+    let t = ctx.spawn_registered_with(
+        Options::new().result_scope(Scope::Process(WorkerId(3))),
         WHOAMI,
         (0i64,),
     );
@@ -133,13 +138,13 @@ fn c31_chunk_scopes_steer_tasks_to_their_owner() {
         .scope(Scope::Process(WorkerId(2)))
         .result_scope(Scope::Process(WorkerId(3)));
     assert!(ctx
-        .spawn_fn_with(&o, WHOAMI, (0i64,))
+        .spawn_registered_with(&o, WHOAMI, (0i64,))
         .fetch()
         .unwrap_err()
         .is_scheduling());
     // a closure asked to run on another worker is a scheduling error, never a hang
     let closure = ctx.spawn_with(
-        &Options::new().scope(Scope::Process(WorkerId(2))),
+        Options::new().scope(Scope::Process(WorkerId(2))),
         |()| 1,
         (),
     );
@@ -151,7 +156,7 @@ fn placement_spreads_equal_tasks_and_follows_data() {
     let ctx = cluster(2);
     let o = remote(&ctx);
     let ts: Vec<_> = (0..8)
-        .map(|_| ctx.spawn_fn_with(&o, NAP, (100u64,)))
+        .map(|_| ctx.spawn_registered_with(&o, NAP, (100u64,)))
         .collect();
     let mut per: HashMap<u32, usize> = HashMap::new();
     for t in &ts {
@@ -160,10 +165,10 @@ fn placement_spreads_equal_tasks_and_follows_data() {
     assert_eq!(per.len(), 2, "{per:?}");
     assert!(per.values().all(|&n| (3..=5).contains(&n)), "{per:?}");
     // a chain stays where its data is
-    let mut t = ctx.spawn_fn_with(&o, IDENT, (0i64,));
+    let mut t = ctx.spawn_registered_with(&o, IDENT, (0i64,));
     let first = t.chunk().unwrap().owner();
     for _ in 0..20 {
-        t = ctx.spawn_fn_with(&o, ADD1, (&t,));
+        t = ctx.spawn_registered_with(&o, ADD1, (&t,));
         assert_eq!(t.chunk().unwrap().owner(), first);
     }
 }
@@ -172,13 +177,13 @@ fn placement_spreads_equal_tasks_and_follows_data() {
 fn data_moves_worker_to_worker_and_is_released_on_its_owner() {
     let ctx = cluster(2);
     let on = |w: u32| Options::new().scope(Scope::Process(WorkerId(w)));
-    let big = ctx.spawn_fn_with(&on(2), BYTES, (1_000_000u64,));
+    let big = ctx.spawn_registered_with(on(2), BYTES, (1_000_000u64,));
     big.wait();
     assert_eq!(big.chunk().unwrap().owner(), WorkerId(2));
     let (n0, b0) = ctx.worker_chunks(WorkerId(2)).unwrap();
     assert!(n0 >= 1 && b0 >= 1_000_000, "{n0} chunks, {b0} bytes");
     // consumed on worker 3: fetched from worker 2 directly
-    let sum = ctx.spawn_fn_with(&on(3), TOTAL, (&big,));
+    let sum = ctx.spawn_registered_with(&on(3), TOTAL, (&big,));
     assert_eq!(sum.fetch().unwrap(), 7_000_000);
     drop(sum);
     drop(big);
@@ -219,7 +224,9 @@ fn a_process_started_elsewhere_joins_by_address_and_cookie() {
     ctx.wait_for_workers(1, Duration::from_secs(20)).unwrap();
     let o = Options::new().scope(Scope::Process(WorkerId(2)));
     assert_eq!(
-        ctx.spawn_fn_with(&o, ADD, (40i64, 2i64)).fetch().unwrap(),
+        ctx.spawn_registered_with(&o, ADD, (40i64, 2i64))
+            .fetch()
+            .unwrap(),
         42
     );
     drop(ctx);
@@ -236,9 +243,9 @@ fn a_process_started_elsewhere_joins_by_address_and_cookie() {
 #[test]
 fn registered_functions_run_locally_without_a_cluster() {
     let ctx = Context::builder().threads(1).build();
-    assert_eq!(ctx.spawn_fn(ADD, (1i64, 2i64)).fetch().unwrap(), 3);
+    assert_eq!(ctx.spawn_registered(ADD, (1i64, 2i64)).fetch().unwrap(), 3);
     assert!(matches!(
-        ctx.spawn_fn(BOOM, ("x".to_string(),)).fetch(),
+        ctx.spawn_registered(BOOM, ("x".to_string(),)).fetch(),
         Err(Error::TaskFailed { .. })
     ));
 }
@@ -248,17 +255,20 @@ fn c32_exact_scope_picks_one_thread_of_one_worker() {
     let ctx = cluster(2);
     let t = dagger::processor::ProcessorId::thread(WorkerId(3), 2);
     let c = ctx
-        .spawn_fn_with(&Options::new().scope(Scope::Exact(t)), IDENT, (5i64,))
+        .spawn_registered_with(Options::new().scope(Scope::Exact(t)), IDENT, (5i64,))
         .chunk()
         .unwrap()
         .with_scope(Scope::Exact(t));
     assert_eq!(c.processor(), t);
     for _ in 0..6 {
-        assert_eq!(ctx.spawn_fn(WHERE_THREAD, (&c,)).fetch().unwrap(), (3, 2));
+        assert_eq!(
+            ctx.spawn_registered(WHERE_THREAD, (&c,)).fetch().unwrap(),
+            (3, 2)
+        );
     }
     let other = ctx
-        .spawn_fn_with(
-            &Options::new().scope(Scope::Exact(dagger::processor::ProcessorId::thread(
+        .spawn_registered_with(
+            Options::new().scope(Scope::Exact(dagger::processor::ProcessorId::thread(
                 WorkerId(3),
                 1,
             ))),
@@ -272,7 +282,7 @@ fn c32_exact_scope_picks_one_thread_of_one_worker() {
             1,
         )));
     assert!(ctx
-        .spawn_fn(WHOAMI2, (&c, &other))
+        .spawn_registered(WHOAMI2, (&c, &other))
         .fetch()
         .unwrap_err()
         .is_scheduling());
@@ -304,13 +314,13 @@ fn c33_node_scopes_follow_the_node_a_worker_reports() {
     for n in [11u64, 22] {
         let s = Scope::Node(dagger::ids::NodeId(n));
         let c = ctx
-            .spawn_fn_with(&Options::new().scope(s.clone()), IDENT, (1i64,))
+            .spawn_registered_with(Options::new().scope(s.clone()), IDENT, (1i64,))
             .chunk()
             .unwrap()
             .with_scope(s);
         for _ in 0..4 {
             assert_eq!(
-                WorkerId(ctx.spawn_fn(WHOAMI, (&c,)).fetch().unwrap()),
+                WorkerId(ctx.spawn_registered(WHOAMI, (&c,)).fetch().unwrap()),
                 on_node(n)
             );
         }
@@ -327,7 +337,7 @@ fn concurrent_fetchers_and_builders_across_processes() {
     let o = remote(&ctx);
     // A13
     for _ in 0..5 {
-        let t = ctx.spawn_fn_with(&o, IDENT, (42i64,));
+        let t = ctx.spawn_registered_with(&o, IDENT, (42i64,));
         std::thread::scope(|s| {
             for h in (0..16)
                 .map(|_| s.spawn(|| t.fetch().unwrap()))
@@ -342,10 +352,10 @@ fn concurrent_fetchers_and_builders_across_processes() {
         for i in 0..16i64 {
             let (ctx, o) = (ctx.clone(), o.clone());
             s.spawn(move || {
-                let st = ctx.spawn_fn_with(&o, IDENT, (i,));
-                let l = ctx.spawn_fn_with(&o, ADD1, (&st,));
-                let r = ctx.spawn_fn_with(&o, ADD, (&st, &st));
-                let k = ctx.spawn_fn_with(&o, ADD, (&l, &r));
+                let st = ctx.spawn_registered_with(&o, IDENT, (i,));
+                let l = ctx.spawn_registered_with(&o, ADD1, (&st,));
+                let r = ctx.spawn_registered_with(&o, ADD, (&st, &st));
+                let k = ctx.spawn_registered_with(&o, ADD, (&l, &r));
                 assert_eq!(k.fetch().unwrap(), 3 * i + 1);
             });
         }
@@ -357,20 +367,21 @@ fn a16_cancelling_a_remote_task_and_a17_lazy_graphs_on_workers() {
     let ctx = cluster(2);
     let o = remote(&ctx);
     let t0 = Instant::now();
-    let t = ctx.spawn_fn_with(&o, NAP_CANCELLABLE, (100_000u64,));
+    let t = ctx.spawn_registered_with(&o, NAP_CANCELLABLE, (100_000u64,));
     std::thread::sleep(Duration::from_millis(100));
     t.cancel();
     assert!(t.fetch().unwrap_err().is_cancelled());
-    let dep = ctx.spawn_fn_with(&o, ADD1, (&ctx.spawn_fn_with(&o, IDENT, (1i64,)),));
+    let dep =
+        ctx.spawn_registered_with(&o, ADD1, (&ctx.spawn_registered_with(&o, IDENT, (1i64,)),));
     assert_eq!(dep.fetch().unwrap(), 2);
     assert!(t0.elapsed() < Duration::from_secs(10));
     // lazy: a graph of registered functions computed on the workers
-    let a = dagger::delayed_fn_with(o.clone(), ADD, (2i64, 2i64));
-    let b = dagger::delayed_fn_with(o.clone(), ADD1, (&a,));
-    let c = dagger::delayed_fn_with(o.clone(), ADD, (&a, &b));
+    let a = dagger::delayed_registered_with(o.clone(), ADD, (2i64, 2i64));
+    let b = dagger::delayed_registered_with(o.clone(), ADD1, (&a,));
+    let c = dagger::delayed_registered_with(o.clone(), ADD, (&a, &b));
     let chunk = c.compute(&ctx).unwrap();
     assert_ne!(chunk.owner(), WorkerId(1));
-    assert_eq!(chunk.collect().unwrap(), 9);
+    assert_eq!(chunk.fetch().unwrap(), 9);
 }
 
 fn not_registered_here((x,): (i64,)) -> i64 {
@@ -382,7 +393,7 @@ fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
     let ctx = cluster(1);
     let bogus: dagger::remote::Registered<(i64,), i64> =
         dagger::remote::Registered::new("nowhere::not_registered", not_registered_here);
-    let t = ctx.spawn_fn_with(&remote(&ctx), bogus, (1i64,));
+    let t = ctx.spawn_registered_with(remote(&ctx), bogus, (1i64,));
     let e = t.fetch().unwrap_err();
     assert!(
         matches!(e.root_cause(), Error::UnknownFunction(m) if m.contains("nowhere::not_registered")),
@@ -413,7 +424,7 @@ fn an_unknown_function_fails_its_task_and_garbage_does_not_stop_the_driver() {
         );
     });
     assert_eq!(
-        ctx.spawn_fn_with(&remote(&ctx), ADD, (1i64, 1i64))
+        ctx.spawn_registered_with(remote(&ctx), ADD, (1i64, 1i64))
             .fetch()
             .unwrap(),
         2
@@ -430,7 +441,7 @@ fn workers_spill_results_beyond_their_memory_limit() {
     let o = Options::new().scope(Scope::Process(WorkerId(2)));
     // 16 MB of live results through a 4 MB limit, all kept alive by their handles.
     let parts: Vec<DTask<Vec<u8>>> = (0..16)
-        .map(|_| ctx.spawn_fn_with(&o, BYTES, (1_000_000u64,)))
+        .map(|_| ctx.spawn_registered_with(&o, BYTES, (1_000_000u64,)))
         .collect();
     for p in &parts {
         p.wait();
@@ -441,7 +452,7 @@ fn workers_spill_results_beyond_their_memory_limit() {
     // every value reads back right, from memory or from disk
     let sums: Vec<_> = parts
         .iter()
-        .map(|p| ctx.spawn_fn_with(&o, TOTAL, (p,)))
+        .map(|p| ctx.spawn_registered_with(&o, TOTAL, (p,)))
         .collect();
     for t in sums {
         assert_eq!(t.fetch().unwrap(), 7_000_000);
@@ -475,14 +486,14 @@ fn c35_c36_mutable_and_shard_across_processes() {
     let on = |w: u32| Options::new().scope(Scope::Process(WorkerId(w)));
     // C35 with w = a worker: the value is made there and every task using it runs there.
     let x = ctx
-        .spawn_fn_with(&on(2), NEW_REF, (0u8,))
+        .spawn_registered_with(on(2), NEW_REF, (0u8,))
         .chunk()
         .unwrap()
         .with_scope(Scope::Process(WorkerId(2)));
-    assert_eq!(ctx.spawn_fn(UPDATE, (&x,)).fetch().unwrap(), 2);
-    assert_eq!(ctx.spawn_fn(READ_REF, (&x,)).fetch().unwrap(), 2);
+    assert_eq!(ctx.spawn_registered(UPDATE, (&x,)).fetch().unwrap(), 2);
+    assert_eq!(ctx.spawn_registered(READ_REF, (&x,)).fetch().unwrap(), 2);
     let e = ctx
-        .spawn_fn_with(&on(3), UPDATE, (&x,))
+        .spawn_registered_with(&on(3), UPDATE, (&x,))
         .fetch()
         .unwrap_err();
     assert!(
@@ -492,7 +503,7 @@ fn c35_c36_mutable_and_shard_across_processes() {
     // C35 with w = 1, the driver: a mutable made by dagger-shard, used by closures.
     let m = dagger::mutable_with(
         &ctx,
-        &dagger::MutableOptions::new().worker(WorkerId(1)),
+        dagger::MutableOptions::new().worker(WorkerId(1)),
         || std::sync::atomic::AtomicU32::new(0),
     )
     .unwrap();
@@ -506,7 +517,7 @@ fn c35_c36_mutable_and_shard_across_processes() {
     assert_eq!(t.fetch().unwrap(), 1);
     let e = ctx
         .spawn_with(
-            &on(2),
+            on(2),
             |(_v,): (std::sync::Arc<std::sync::atomic::AtomicU32>,)| 0,
             (&m,),
         )
@@ -516,11 +527,11 @@ fn c35_c36_mutable_and_shard_across_processes() {
     // C36: one piece per worker; 1 000 increments land on the piece where each task runs.
     let pieces: Vec<DTask<dagger::remote::Pinned<std::sync::atomic::AtomicU32>>> = [2u32, 3]
         .iter()
-        .map(|w| ctx.spawn_fn_with(&on(*w), NEW_REF, (0u8,)))
+        .map(|w| ctx.spawn_registered_with(on(*w), NEW_REF, (0u8,)))
         .collect();
     let o = remote(&ctx);
     let incs: Vec<_> = (0..1000)
-        .map(|_| ctx.spawn_fn_with(&o, INC_SHARD, (dagger::All(pieces.clone()),)))
+        .map(|_| ctx.spawn_registered_with(&o, INC_SHARD, (dagger::All(pieces.clone()),)))
         .collect();
     let mut per: HashMap<u32, u32> = HashMap::new();
     for t in &incs {
@@ -529,7 +540,7 @@ fn c35_c36_mutable_and_shard_across_processes() {
     let mut total = 0;
     for (w, p) in [2u32, 3].iter().zip(&pieces) {
         let c = p.chunk().unwrap().with_scope(Scope::Process(WorkerId(*w)));
-        let n = ctx.spawn_fn(READ_REF, (&c,)).fetch().unwrap();
+        let n = ctx.spawn_registered(READ_REF, (&c,)).fetch().unwrap();
         assert_eq!(
             n,
             per.get(w).copied().unwrap_or(0),
@@ -541,7 +552,7 @@ fn c35_c36_mutable_and_shard_across_processes() {
     // Pinned data dies with its worker: WorkerLost, promptly.
     signal_kill(&ctx, WorkerId(2));
     let t0 = Instant::now();
-    let e = ctx.spawn_fn(READ_REF, (&x,)).fetch().unwrap_err();
+    let e = ctx.spawn_registered(READ_REF, (&x,)).fetch().unwrap_err();
     assert!(
         matches!(e.root_cause(), Error::WorkerLost { worker, .. } if *worker == WorkerId(2)),
         "{e}"
@@ -573,24 +584,29 @@ dagger::register! {
 fn shard_on_and_mutable_on_per_worker_and_per_thread() {
     let ctx = cluster(2);
     let m = dagger::mutable_on(&ctx, WorkerId(3), MAKE_COUNTER).unwrap();
-    assert_eq!(ctx.spawn_fn(UPDATE, (&m,)).fetch().unwrap(), 3);
+    assert_eq!(ctx.spawn_registered(UPDATE, (&m,)).fetch().unwrap(), 3);
     // processor=: pinned to one thread of one worker
     let t = dagger::processor::ProcessorId::thread(WorkerId(2), 2);
     let m = dagger::mutable_in(&ctx, Scope::Exact(t), MAKE_COUNTER).unwrap();
     for _ in 0..5 {
-        assert_eq!(ctx.spawn_fn(WHERE_PINNED, (&m,)).fetch().unwrap(), (2, 2));
+        assert_eq!(
+            ctx.spawn_registered(WHERE_PINNED, (&m,)).fetch().unwrap(),
+            (2, 2)
+        );
     }
     for per_thread in [false, true] {
         let s = dagger::shard_on(&ctx, MAKE_COUNTER, None, per_thread).unwrap();
         assert_eq!(s.len(), if per_thread { 2 + 2 + 2 } else { 3 });
-        let ts: Vec<_> = (0..1000).map(|_| ctx.spawn_fn(BUMP, (s.arg(),))).collect();
+        let ts: Vec<_> = (0..1000)
+            .map(|_| ctx.spawn_registered(BUMP, (s.arg(),)))
+            .collect();
         let mut ran: HashMap<(u32, u32), u32> = HashMap::new();
         for t in &ts {
             *ran.entry(t.fetch().unwrap()).or_default() += 1;
         }
         let mut total = 0;
         for (p, c) in s.pieces().unwrap() {
-            let n = ctx.spawn_fn(READ_REF, (&c,)).fetch().unwrap();
+            let n = ctx.spawn_registered(READ_REF, (&c,)).fetch().unwrap();
             let expect: u32 = if per_thread {
                 ran.get(&(p.worker.0, p.index)).copied().unwrap_or(0)
             } else {

@@ -34,7 +34,7 @@ fn progress_of(dash: &dagger::dashboard::Dashboard, name: &str) -> Option<Progre
 fn run_chunky_on_worker_2(ctx: &Context, name: &str, n: usize, len: u64) -> Vec<DTask<Vec<u8>>> {
     let o = Options::new().scope(Scope::Process(WorkerId(2))).name(name);
     let ts: Vec<_> = (0..n)
-        .map(|_| ctx.spawn_fn_with(&o, CHUNKY, (len,)))
+        .map(|_| ctx.spawn_registered_with(&o, CHUNKY, (len,)))
         .collect();
     for t in &ts {
         t.wait();
@@ -114,7 +114,7 @@ fn an_observer_hears_remote_tasks_dispatched_before_they_finish() {
         .build();
     let o = Options::new().scope(Scope::Process(WorkerId(2)));
     let ts: Vec<_> = (0..3)
-        .map(|_| ctx.spawn_fn_with(&o, CHUNKY, (10u64,)))
+        .map(|_| ctx.spawn_registered_with(&o, CHUNKY, (10u64,)))
         .collect();
     for t in &ts {
         assert_eq!(t.fetch().unwrap().len(), 10);
@@ -168,7 +168,7 @@ fn a_remote_task_shows_running_while_it_runs() {
     let o = Options::new()
         .scope(Scope::Process(WorkerId(2)))
         .name("slow");
-    let t = ctx.spawn_fn_with(&o, SLOW, (1_500u64,));
+    let t = ctx.spawn_registered_with(&o, SLOW, (1_500u64,));
     let progress = || progress_of(&dash, "slow");
     let t0 = Instant::now();
     loop {
@@ -292,8 +292,8 @@ fn a_watched_dashboard_shows_worker_spans_and_transfers() {
     let t0 = Instant::now();
     loop {
         // Big results stay on worker 2; worker 3 fetches them from there.
-        let data = ctx.spawn_fn_with(&on2, CHUNKY, (200_000u64,));
-        let len = ctx.spawn_fn_with(&on3, TOTAL_LEN, (&data,));
+        let data = ctx.spawn_registered_with(&on2, CHUNKY, (200_000u64,));
+        let len = ctx.spawn_registered_with(&on3, TOTAL_LEN, (&data,));
         assert_eq!(len.fetch().unwrap(), 200_000);
         let st = dash.state();
         // A worker's span carries the task's name.

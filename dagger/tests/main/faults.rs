@@ -34,9 +34,9 @@ fn killed_before_its_tasks_run() {
     signal(&ctx, WorkerId(4), libc::SIGKILL);
     wait_lost(&ctx, WorkerId(4));
     let o = remote(&ctx);
-    let p = ctx.spawn_fn_with(&o, ADD1, (4u64,));
-    let q = ctx.spawn_fn_with(&o, ADD, (&p, 2u64));
-    let s = ctx.spawn_fn_with(&o, ADD, (&p, &q));
+    let p = ctx.spawn_registered_with(&o, ADD1, (4u64,));
+    let q = ctx.spawn_registered_with(&o, ADD, (&p, 2u64));
+    let s = ctx.spawn_registered_with(&o, ADD, (&p, &q));
     assert_eq!(s.fetch().unwrap(), 12);
 }
 
@@ -45,7 +45,7 @@ fn killed_while_its_tasks_run() {
     let ctx = cluster(3);
     let o = remote(&ctx);
     let ts: Vec<_> = (0..6)
-        .map(|_| ctx.spawn_fn_with(&o, NAP, (600u64,)))
+        .map(|_| ctx.spawn_registered_with(&o, NAP, (600u64,)))
         .collect();
     std::thread::sleep(Duration::from_millis(150));
     signal(&ctx, WorkerId(3), libc::SIGKILL);
@@ -60,13 +60,13 @@ fn killed_after_its_results_were_made_lineage_recomputes_them() {
     let ctx = cluster(3);
     let o = remote(&ctx);
     // A chain kept on one worker by locality, with results too big to travel inline.
-    let mut t = ctx.spawn_fn_with(&o, BLOB, (300_000u64,));
+    let mut t = ctx.spawn_registered_with(&o, BLOB, (300_000u64,));
     let first = t.chunk().unwrap().owner();
     let blob = t.clone();
-    let sum = ctx.spawn_fn_with(&o, TOTAL, (&blob,));
+    let sum = ctx.spawn_registered_with(&o, TOTAL, (&blob,));
     assert_eq!(sum.fetch().unwrap(), 1_500_000);
-    t = ctx.spawn_fn_with(
-        &Options::new().scope(Scope::Process(first)),
+    t = ctx.spawn_registered_with(
+        Options::new().scope(Scope::Process(first)),
         BLOB,
         (200_000u64,),
     );
@@ -75,12 +75,17 @@ fn killed_after_its_results_were_made_lineage_recomputes_them() {
     wait_lost(&ctx, first);
     // Both lost results are made again elsewhere when needed.
     assert_eq!(
-        ctx.spawn_fn_with(&o, TOTAL, (&blob,)).fetch().unwrap(),
+        ctx.spawn_registered_with(&o, TOTAL, (&blob,))
+            .fetch()
+            .unwrap(),
         1_500_000
     );
     assert_eq!(blob.fetch().unwrap().len(), 300_000);
     // Pinned data (scope: the lost worker) cannot be remade: WorkerLost, promptly.
-    let e = ctx.spawn_fn_with(&o, TOTAL, (&t,)).fetch().unwrap_err();
+    let e = ctx
+        .spawn_registered_with(&o, TOTAL, (&t,))
+        .fetch()
+        .unwrap_err();
     assert!(
         matches!(e.root_cause(), Error::WorkerLost { worker, .. } if *worker == first),
         "{e}"
@@ -92,9 +97,9 @@ fn a_recursive_lineage_is_recomputed() {
     let ctx = cluster(2);
     let on2 = Options::new().scope(Scope::Process(WorkerId(2)));
     let any = remote(&ctx);
-    let a = ctx.spawn_fn_with(&any, BLOB, (100_000u64,));
+    let a = ctx.spawn_registered_with(&any, BLOB, (100_000u64,));
     let w = a.chunk().unwrap().owner();
-    let b = ctx.spawn_fn_with(&any, TOTAL, (&a,));
+    let b = ctx.spawn_registered_with(&any, TOTAL, (&a,));
     b.wait();
     drop(on2);
     signal(&ctx, w, libc::SIGKILL);
@@ -102,7 +107,9 @@ fn a_recursive_lineage_is_recomputed() {
     // b's value is small and already here; a must be recomputed for a new consumer.
     assert_eq!(b.fetch().unwrap(), 500_000);
     assert_eq!(
-        ctx.spawn_fn_with(&any, TOTAL, (&a,)).fetch().unwrap(),
+        ctx.spawn_registered_with(&any, TOTAL, (&a,))
+            .fetch()
+            .unwrap(),
         500_000
     );
 }
@@ -117,10 +124,10 @@ fn h65_tasks_that_kill_all_but_one_worker_still_give_the_result() {
         .build();
     let o = remote(&ctx);
     let d = 3u32; // the designated worker
-    let a = ctx.spawn_fn_with(&o, F_OR_DIE, (d, 1u64));
-    let b = ctx.spawn_fn_with(&o, F_OR_DIE, (d, &a));
-    let c = ctx.spawn_fn_with(&o, F_OR_DIE, (d, &a));
-    let r = ctx.spawn_fn_with(&o, F2_OR_DIE, (d, &b, &c));
+    let a = ctx.spawn_registered_with(&o, F_OR_DIE, (d, 1u64));
+    let b = ctx.spawn_registered_with(&o, F_OR_DIE, (d, &a));
+    let c = ctx.spawn_registered_with(&o, F_OR_DIE, (d, &a));
+    let r = ctx.spawn_registered_with(&o, F2_OR_DIE, (d, &b, &c));
     assert_eq!(r.fetch().unwrap(), 6);
     assert_eq!(ctx.live_workers(), vec![WorkerId(1), WorkerId(3)]);
 }
@@ -133,7 +140,7 @@ fn a_task_that_keeps_losing_workers_fails_after_the_retry_limit() {
         .worker_threads(1)
         .allowed_failures(1)
         .build();
-    let t = ctx.spawn_fn_with(&remote(&ctx), DIE, (0u64,));
+    let t = ctx.spawn_registered_with(remote(&ctx), DIE, (0u64,));
     let e = t.fetch().unwrap_err();
     assert!(
         matches!(e, Error::TaskFailed { .. }) && matches!(e.root_cause(), Error::WorkerLost { .. }),
@@ -150,8 +157,8 @@ fn a_task_that_keeps_losing_workers_fails_after_the_retry_limit() {
 fn a_frozen_worker_is_lost_by_heartbeat_and_its_tasks_move() {
     let ctx = cluster(2);
     let o = remote(&ctx);
-    let t = ctx.spawn_fn_with(
-        &Options::new().scope(Scope::Process(WorkerId(2))),
+    let t = ctx.spawn_registered_with(
+        Options::new().scope(Scope::Process(WorkerId(2))),
         NAP,
         (1u64,),
     );
@@ -159,7 +166,7 @@ fn a_frozen_worker_is_lost_by_heartbeat_and_its_tasks_move() {
     signal(&ctx, WorkerId(2), libc::SIGSTOP);
     let t0 = Instant::now();
     let ts: Vec<_> = (0..4)
-        .map(|_| ctx.spawn_fn_with(&o, NAP, (50u64,)))
+        .map(|_| ctx.spawn_registered_with(&o, NAP, (50u64,)))
         .collect();
     for t in &ts {
         assert_eq!(t.fetch().unwrap(), 3);
@@ -171,7 +178,7 @@ fn a_frozen_worker_is_lost_by_heartbeat_and_its_tasks_move() {
 
 fn tree(ctx: &Context, o: &Options, leaves: usize, kill: Option<(WorkerId, Duration)>) -> u64 {
     let level: Vec<DTask<u64>> = (0..leaves)
-        .map(|_| ctx.spawn_fn_with(o, ONE, (0u64,)))
+        .map(|_| ctx.spawn_registered_with(o, ONE, (0u64,)))
         .collect();
     let killer = kill.map(|(w, after)| {
         let pid = ctx.worker_pid(w).unwrap() as i32;
@@ -185,7 +192,7 @@ fn tree(ctx: &Context, o: &Options, leaves: usize, kill: Option<(WorkerId, Durat
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|p| ctx.spawn_fn_with(o, ADD, (&p[0], &p[1])))
+            .map(|p| ctx.spawn_registered_with(o, ADD, (&p[0], &p[1])))
             .collect();
     }
     let r = level[0].fetch().unwrap();

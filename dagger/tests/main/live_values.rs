@@ -29,26 +29,26 @@ const N: u64 = 50_000;
 #[test]
 fn a_same_worker_chain_decodes_nothing_and_others_still_get_bytes() {
     let ctx = cluster_builder(2).threads(1).worker_threads(2).build();
-    let mut t = ctx.spawn_fn_with(&on(2), MAKE, (N,));
+    let mut t = ctx.spawn_registered_with(on(2), MAKE, (N,));
     for _ in 0..10 {
-        t = ctx.spawn_fn_with(&on(2), STEP, (&t,));
+        t = ctx.spawn_registered_with(&on(2), STEP, (&t,));
     }
     let expected: u64 = (0..N).map(|x| x + 10).sum();
-    let here = ctx.spawn_fn_with(&on(2), TOTAL, (&t,));
+    let here = ctx.spawn_registered_with(&on(2), TOTAL, (&t,));
     assert_eq!(here.fetch().unwrap(), expected);
     assert_eq!(t.chunk().unwrap().owner(), WorkerId(2));
     // Twelve tasks passed a Counted<ME> along on worker 2: not one decode.
     let d2 = || {
-        ctx.spawn_fn_with(&on(2), DECODES_HERE, (0u8,))
+        ctx.spawn_registered_with(on(2), DECODES_HERE, (0u8,))
             .fetch()
             .unwrap()
     };
     assert_eq!(d2(), 0);
     // The other worker fetches it from worker 2 (encoded there, once) and decodes it once.
-    let there = ctx.spawn_fn_with(&on(3), TOTAL, (&t,));
+    let there = ctx.spawn_registered_with(&on(3), TOTAL, (&t,));
     assert_eq!(there.fetch().unwrap(), expected);
     assert_eq!(
-        ctx.spawn_fn_with(&on(3), DECODES_HERE, (0u8,))
+        ctx.spawn_registered_with(on(3), DECODES_HERE, (0u8,))
             .fetch()
             .unwrap(),
         1
@@ -64,8 +64,8 @@ fn a_same_worker_chain_decodes_nothing_and_others_still_get_bytes() {
         "serving bytes to others decodes nothing on the owner"
     );
     // A chain that continues on worker 3 from worker 2's result is right as well.
-    let u = ctx.spawn_fn_with(&on(3), STEP, (&t,));
-    let v = ctx.spawn_fn_with(&on(2), TOTAL, (&u,));
+    let u = ctx.spawn_registered_with(&on(3), STEP, (&t,));
+    let v = ctx.spawn_registered_with(&on(2), TOTAL, (&u,));
     assert_eq!(v.fetch().unwrap(), expected + N);
 }
 
@@ -82,8 +82,8 @@ fn b_live_values_beyond_the_memory_limit_spill_and_read_back() {
     let n = 125_000u64;
     let parts: Vec<[DTask<Vec<f64>>; 2]> = (0..16)
         .map(|k| {
-            let a = ctx.spawn_fn_with(&on(2), RAMP, (n, k as f64));
-            let b = ctx.spawn_fn_with(&on(2), BUMP, (&a,));
+            let a = ctx.spawn_registered_with(on(2), RAMP, (n, k as f64));
+            let b = ctx.spawn_registered_with(&on(2), BUMP, (&a,));
             [a, b]
         })
         .collect();
@@ -100,8 +100,8 @@ fn b_live_values_beyond_the_memory_limit_spill_and_read_back() {
     for (i, [a, b]) in parts.iter().enumerate() {
         let k = i as f64;
         let w = [2, 3][i % 2];
-        let sa = ctx.spawn_fn_with(&on(w), VSUM, (a,));
-        let sb = ctx.spawn_fn_with(&on(2), VSUM, (b,));
+        let sa = ctx.spawn_registered_with(&on(w), VSUM, (a,));
+        let sb = ctx.spawn_registered_with(&on(2), VSUM, (b,));
         assert_eq!(sa.fetch().unwrap(), tri * k);
         assert_eq!(sb.fetch().unwrap(), tri * k + n as f64);
     }
@@ -132,11 +132,14 @@ fn chain_of_20_on_one_worker_32mb() {
     let mut times = Vec::new();
     for rep in 0..4 {
         let t0 = Instant::now();
-        let mut t = ctx.spawn_fn_with(&on(2), RAMP, (len, 1.0));
+        let mut t = ctx.spawn_registered_with(on(2), RAMP, (len, 1.0));
         for _ in 0..20 {
-            t = ctx.spawn_fn_with(&on(2), BUMP, (&t,));
+            t = ctx.spawn_registered_with(&on(2), BUMP, (&t,));
         }
-        let f = ctx.spawn_fn_with(&on(2), FIRST, (&t,)).fetch().unwrap();
+        let f = ctx
+            .spawn_registered_with(&on(2), FIRST, (&t,))
+            .fetch()
+            .unwrap();
         let s = t0.elapsed().as_secs_f64();
         assert_eq!(f, 20.0);
         if rep > 0 {

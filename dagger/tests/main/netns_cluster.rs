@@ -81,7 +81,7 @@ fn a_worker_in_another_namespace_joins_by_address_and_cookie() {
         .unwrap();
         ctx.wait_for_workers(1, Duration::from_secs(30)).unwrap();
         let o = Options::new().scope(Scope::Process(WorkerId(2)));
-        let t = ctx.spawn_fn_with(&o, WHERE_AM_I, (21i64,));
+        let t = ctx.spawn_registered_with(&o, WHERE_AM_I, (21i64,));
         assert_eq!(t.fetch().unwrap(), (2, 42));
         drop(t);
         drop(ctx);

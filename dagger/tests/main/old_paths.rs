@@ -1,7 +1,7 @@
 //! Every name the facade's root had before it was trimmed to the API still compiles at its
 //! old path (they are hidden from the docs now): programs outside the workspace use them.
 
-#[allow(unused_imports)]
+#[allow(unused_imports, deprecated)]
 use dagger::{
     array, codec, current_processor, current_task, debug_compute, debug_compute_profiled,
     debug_run, delayed, delayed_fn, delayed_fn_with, delayed_meta, delayed_with, error, fetch_all,
@@ -22,7 +22,7 @@ use dagger::{
 };
 
 #[cfg(feature = "dashboard")]
-#[allow(unused_imports)]
+#[allow(unused_imports, deprecated)]
 use dagger::{
     dashboard, dashboard_from_env, feed_dashboard, feed_gauges, global_dashboard,
     global_dashboard_on, watch, with_dashboard, DashboardExt, GaugeFeed, GAUGE_PERIOD,
@@ -51,4 +51,27 @@ fn old_root_paths_still_name_the_same_items() {
     }
     let _: &dagger::Registered<(i64,), i64> = &TWICE;
     assert_eq!(twice(21), 42);
+}
+
+/// The former names of renamed items still compile and do what the new ones do.
+#[test]
+#[allow(deprecated)]
+fn former_names_still_work() {
+    dagger::register! {
+        fn plus_one(x: i64) -> i64 { x + 1 }
+    }
+    let ctx = dagger::Context::builder().threads(2).build();
+    let opts = dagger::Options::new().name("old");
+    assert_eq!(ctx.spawn_fn(PLUS_ONE, (1i64,)).fetch().unwrap(), 2);
+    assert_eq!(
+        ctx.spawn_fn_with(&opts, PLUS_ONE, (2i64,)).fetch().unwrap(),
+        3
+    );
+    let t = dagger::delayed_fn(PLUS_ONE, (3i64,));
+    assert_eq!(t.collect(&ctx).unwrap(), 4);
+    let u = dagger::delayed_fn_with(opts.clone(), PLUS_ONE, (4i64,));
+    let chunk = u.compute(&ctx).unwrap();
+    assert_eq!(chunk.collect().unwrap(), chunk.fetch().unwrap());
+    let s = dagger::shard::shard(&ctx, || 7u8, dagger::ShardOptions::new()).unwrap();
+    assert_eq!(s.len(), 1);
 }

@@ -24,11 +24,15 @@ fn every_category_appears_for_a_multi_process_computation() {
     let on = |w: u32| Options::new().scope(Scope::Process(WorkerId(w)));
     let (events, sums) = debug_run(&ctx, || {
         let blobs: Vec<DTask<Vec<u8>>> = (0..6)
-            .map(|_| ctx.spawn_fn_with(&on(2), BLOB, (1_000_000u64,)))
+            .map(|_| ctx.spawn_registered_with(on(2), BLOB, (1_000_000u64,)))
             .collect();
         let sums: Vec<u64> = blobs
             .iter()
-            .map(|b| ctx.spawn_fn_with(&on(3), TOTAL, (b,)).fetch().unwrap())
+            .map(|b| {
+                ctx.spawn_registered_with(&on(3), TOTAL, (b,))
+                    .fetch()
+                    .unwrap()
+            })
             .collect();
         sums
     });

@@ -26,7 +26,7 @@ fn debug_compute_records_every_task_on_its_processor() {
             .collect();
     }
     let (events, result) = debug_compute(&ctx, &level[0]);
-    assert_eq!(result.unwrap().collect().unwrap(), (0..16).sum::<u64>());
+    assert_eq!(result.unwrap().fetch().unwrap(), (0..16).sum::<u64>());
     let compute: Vec<_> = events.iter().filter(|e| e.category == "compute").collect();
     assert_eq!(compute.len(), 31, "one compute span per task");
     for e in &compute {

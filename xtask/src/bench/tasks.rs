@@ -98,28 +98,28 @@ fn remote_opts(ctx: &Context) -> Options {
 
 fn tcp_independent(ctx: &Context, o: &Options, n: usize) {
     let ts: Vec<DTask<u64>> = (0..n as u64)
-        .map(|i| ctx.spawn_fn_with(o, INC, (i,)))
+        .map(|i| ctx.spawn_registered_with(o, INC, (i,)))
         .collect();
     let v = fetch_all(&ts).expect("tasks succeed");
     assert_eq!(v[n - 1], n as u64);
 }
 
 fn tcp_chain(ctx: &Context, o: &Options, n: usize) {
-    let mut t = ctx.spawn_fn_with(o, ONE, (0u64,));
+    let mut t = ctx.spawn_registered_with(o, ONE, (0u64,));
     for _ in 1..n {
-        t = ctx.spawn_fn_with(o, INC, (t,));
+        t = ctx.spawn_registered_with(o, INC, (t,));
     }
     assert_eq!(t.fetch().expect("chain succeeds"), n as u64);
 }
 
 fn tcp_tree(ctx: &Context, o: &Options, leaves: usize) {
     let mut level: Vec<DTask<u64>> = (0..leaves)
-        .map(|_| ctx.spawn_fn_with(o, ONE, (0u64,)))
+        .map(|_| ctx.spawn_registered_with(o, ONE, (0u64,)))
         .collect();
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|p| ctx.spawn_fn_with(o, ADD, (&p[0], &p[1])))
+            .map(|p| ctx.spawn_registered_with(o, ADD, (&p[0], &p[1])))
             .collect();
     }
     assert_eq!(level[0].fetch().expect("tree succeeds"), leaves as u64);
