@@ -26,8 +26,6 @@ mod live_values;
 mod netns_cluster;
 #[path = "main/old_paths.rs"]
 mod old_paths;
-#[path = "main/out_of_core_cluster.rs"]
-mod out_of_core_cluster;
 #[path = "main/profile_cluster.rs"]
 mod profile_cluster;
 #[cfg(feature = "s3")]

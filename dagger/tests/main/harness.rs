@@ -1,5 +1,5 @@
-//! The cluster test harness every module of this binary shares: worker processes re-run
-//! this binary on the ignored test `worker_entry` (in main.rs), which calls `dagger::init()`.
+//! The cluster test harness the modules of both test binaries share: worker processes re-run
+//! their binary on its ignored test `worker_entry`, which calls `dagger::init()`.
 
 use dagger::{Context, ContextBuilder, Options, Scope, WorkerId, WorkerProgram};
 use serde::{Deserialize, Deserializer, Serialize};
