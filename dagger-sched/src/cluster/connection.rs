@@ -321,3 +321,180 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         c.on_lost(id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::driver::Completer;
+    use crate::cluster::protocol::{DoneOk, RunTask};
+    use crate::task::Ready;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::mpsc;
+
+    type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+    /// The transport of a cluster whose one worker the test adds itself.
+    #[derive(Debug)]
+    struct NoTransport;
+
+    impl dagger_core::Transport for NoTransport {
+        fn name(&self) -> &'static str {
+            "none"
+        }
+        fn listen<'s, 'a, 'f>(&'s self, _: &'a str) -> Answer<'f, Box<dyn TransportListener>>
+        where
+            's: 'f,
+            'a: 'f,
+            Self: 'f,
+        {
+            Box::pin(async { Err(Error::Transport("not listening".into())) })
+        }
+        fn connect<'s, 'a, 'f>(&'s self, _: &'a str) -> Answer<'f, dagger_core::Connection>
+        where
+            's: 'f,
+            'a: 'f,
+            Self: 'f,
+        {
+            Box::pin(async { Err(Error::Transport("not connecting".into())) })
+        }
+    }
+
+    /// Counts how often it is told a task ended.
+    #[derive(Default)]
+    struct Told(AtomicUsize);
+
+    impl Completer for Told {
+        fn done(self: Arc<Self>, _: WorkerId, _: Result<DoneOk>) -> Ready {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ready::new()
+        }
+    }
+
+    /// A driver's cluster state with one connected worker, 2, and no connection behind it.
+    fn one_worker_cluster(pool: Arc<Pool>) -> Arc<Cluster> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let io = rt.handle().clone();
+        let config = ClusterConfig::default();
+        let c = Arc::new(Cluster {
+            driver: WorkerId::DRIVER,
+            inline_limit: config.inline_limit,
+            max_retries: config.max_retries,
+            heartbeat: config.heartbeat,
+            heartbeat_timeout: config.heartbeat_timeout,
+            rt: Some(rt),
+            io,
+            _transport: Arc::new(NoTransport),
+            addr: String::new(),
+            cookie: String::new(),
+            pool,
+            driver_threads: 1,
+            workers: RwLock::new(Vec::new()),
+            next_worker: AtomicU32::new(3),
+            joined: (Mutex::new(1), Condvar::new()),
+            inflight: Mutex::new(HashMap::new()),
+            requests: Mutex::new(HashMap::new()),
+            next_req: AtomicU64::new(1),
+            local_running: AtomicUsize::new(0),
+            est_task_s: Mutex::new(1e-4),
+            sent_at: Mutex::new(HashMap::new()),
+            children: Mutex::new(Vec::new()),
+            program: None,
+            worker_threads: None,
+            env: Vec::new(),
+            shutting_down: AtomicBool::new(false),
+            on_join: Mutex::new(Vec::new()),
+        });
+        c.workers.write().push(Arc::new(RemoteWorker {
+            id: WorkerId(2),
+            threads: 1,
+            data_addr: String::new(),
+            node: NodeId(0),
+            pid: 0,
+            outbox: Mutex::new(Outbox::default()),
+            notify: Notify::new(),
+            inflight: AtomicUsize::new(0),
+            alive: AtomicBool::new(true),
+        }));
+        c
+    }
+
+    /// Runs `record` on another thread across the loss of worker 2: it starts while the
+    /// worker is connected and `table` is held, so it waits for the table; meanwhile the
+    /// worker is marked lost, the table freed and `on_lost` run, as the connection's reader
+    /// does. Returns what `record` returned.
+    fn record_while_lost<K, V, R: Send + 'static>(
+        c: &Arc<Cluster>,
+        table: impl Fn(&Cluster) -> &Mutex<HashMap<K, V>>,
+        record: impl FnOnce(&Cluster) -> R + Send + 'static,
+    ) -> R {
+        let held = table(c).lock();
+        let c2 = c.clone();
+        let t = std::thread::spawn(move || record(&c2));
+        // Long enough for `record` to be waiting for the table (past any lookup it makes).
+        std::thread::sleep(Duration::from_millis(100));
+        // What the reader does when the connection ends.
+        let w = c.worker(WorkerId(2)).expect("worker 2");
+        w.alive.store(false, Ordering::Release);
+        drop(held);
+        c.on_lost(WorkerId(2));
+        t.join().expect("the recording thread")
+    }
+
+    /// The tree-reduce hang: a task sent while its worker was being lost stayed in flight for
+    /// ever, never answered by `on_lost`, so it and everything after it stayed "running".
+    #[test]
+    fn a_task_or_request_for_a_worker_lost_meanwhile_is_refused_not_left_pending() {
+        let (pool, threads) = Pool::start(1, WorkerId::DRIVER, "lost-test");
+        let c = one_worker_cluster(pool.clone());
+        let told = Arc::new(Told::default());
+        let completer: Arc<dyn Completer> = told.clone();
+        let run = RunTask {
+            task: TaskId(7),
+            func: "f".into(),
+            args: Vec::new(),
+            inline_limit: 0,
+            threads: Vec::new(),
+            name: None,
+        };
+        let sent = record_while_lost(
+            &c,
+            |c| &c.inflight,
+            move |c| c.submit(WorkerId(2), run, completer),
+        );
+        let answered = told.0.load(Ordering::SeqCst);
+        // Either refused (the sender retries elsewhere) or answered by `on_lost`, never
+        // neither. The worker was marked lost before the table was free, so: refused (it used
+        // to be accepted, and left in flight when `on_lost` had taken the table first).
+        assert!(
+            matches!(sent, Err(Error::WorkerLost { .. })),
+            "{sent:?}, told {answered}"
+        );
+        assert_eq!(answered, 0);
+        assert!(c.inflight.lock().is_empty(), "a task left in flight");
+
+        let (tx, rx) = mpsc::channel();
+        let asked = record_while_lost(
+            &c,
+            |c| &c.requests,
+            move |c| {
+                c.request(WorkerId(2), Reply::Data(tx), |req| ToWorker::Fetch {
+                    req,
+                    chunk: dagger_core::ChunkId(7),
+                })
+            },
+        );
+        assert!(matches!(asked, Err(Error::WorkerLost { .. })), "{asked:?}");
+        assert!(c.requests.lock().is_empty(), "a request left waiting");
+        // Nothing holds the reply's sender: a fetch would not wait for ever.
+        assert!(rx.recv_timeout(Duration::from_secs(5)).is_err());
+
+        drop(c);
+        pool.shutdown();
+        threads
+            .into_iter()
+            .for_each(|t| t.join().expect("a pool thread"));
+    }
+}
