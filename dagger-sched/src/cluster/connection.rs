@@ -3,7 +3,7 @@
 //! (completions, answers, heartbeats) into calls on the [`Cluster`], until the worker is lost.
 
 use super::config::{default_transport, ClusterConfig};
-use super::driver::{Cluster, Outbox, RemoteWorker, Reply};
+use super::driver::{Cluster, RemoteWorker, Reply};
 use super::protocol::{decode, encode, Done, ToDriver, ToWorker};
 use crate::executor::Pool;
 use dagger_core::{Error, NodeId, Result, TaskId, TransportListener, WorkerId};
@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 impl Cluster {
     /// Starts the I/O runtime and listens for workers (the builder then launches them with
@@ -214,17 +213,7 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         tracing::warn!(target: "dagger", "{peer}: {e}");
         return;
     }
-    let worker = Arc::new(RemoteWorker {
-        id,
-        threads,
-        data_addr: data_addr.clone(),
-        node,
-        pid,
-        outbox: Mutex::new(Outbox::default()),
-        notify: Notify::new(),
-        inflight: AtomicUsize::new(0),
-        alive: AtomicBool::new(true),
-    });
+    let worker = Arc::new(RemoteWorker::new(id, threads, data_addr.clone(), node, pid));
     for w in c.workers.read().iter() {
         let addr = data_addr.clone();
         w.push(|o| o.other.push(ToWorker::Peer { worker: id, addr }));
@@ -325,6 +314,7 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::config::TransportFactory;
     use crate::cluster::driver::Completer;
     use crate::cluster::protocol::{DoneOk, RunTask};
     use crate::task::Ready;
@@ -334,13 +324,19 @@ mod tests {
 
     type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-    /// The transport of a cluster whose one worker the test adds itself.
+    /// A transport whose listener never accepts: the test adds the cluster's worker itself.
     #[derive(Debug)]
-    struct NoTransport;
+    struct Unreachable;
 
-    impl dagger_core::Transport for NoTransport {
+    impl TransportFactory for Unreachable {
+        fn transport(&self, _: &str) -> Arc<dyn dagger_core::Transport> {
+            Arc::new(Unreachable)
+        }
+    }
+
+    impl dagger_core::Transport for Unreachable {
         fn name(&self) -> &'static str {
-            "none"
+            "unreachable"
         }
         fn listen<'s, 'a, 'f>(&'s self, _: &'a str) -> Answer<'f, Box<dyn TransportListener>>
         where
@@ -348,7 +344,7 @@ mod tests {
             'a: 'f,
             Self: 'f,
         {
-            Box::pin(async { Err(Error::Transport("not listening".into())) })
+            Box::pin(async { Ok(Box::new(Unreachable) as Box<dyn TransportListener>) })
         }
         fn connect<'s, 'a, 'f>(&'s self, _: &'a str) -> Answer<'f, dagger_core::Connection>
         where
@@ -356,7 +352,20 @@ mod tests {
             'a: 'f,
             Self: 'f,
         {
-            Box::pin(async { Err(Error::Transport("not connecting".into())) })
+            Box::pin(async { Err(Error::Transport("unreachable".into())) })
+        }
+    }
+
+    impl TransportListener for Unreachable {
+        fn local_addr(&self) -> String {
+            "unreachable".into()
+        }
+        fn accept<'s, 'f>(&'s mut self) -> Answer<'f, dagger_core::Connection>
+        where
+            's: 'f,
+            Self: 'f,
+        {
+            Box::pin(std::future::pending())
         }
     }
 
@@ -371,53 +380,15 @@ mod tests {
         }
     }
 
-    /// A driver's cluster state with one connected worker, 2, and no connection behind it.
+    /// A driver's cluster state with one worker, 2, as if connected (no connection behind it).
     fn one_worker_cluster(pool: Arc<Pool>) -> Arc<Cluster> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
-        let io = rt.handle().clone();
-        let config = ClusterConfig::default();
-        let c = Arc::new(Cluster {
-            driver: WorkerId::DRIVER,
-            inline_limit: config.inline_limit,
-            max_retries: config.max_retries,
-            heartbeat: config.heartbeat,
-            heartbeat_timeout: config.heartbeat_timeout,
-            rt: Some(rt),
-            io,
-            _transport: Arc::new(NoTransport),
-            addr: String::new(),
-            cookie: String::new(),
-            pool,
-            driver_threads: 1,
-            workers: RwLock::new(Vec::new()),
-            next_worker: AtomicU32::new(3),
-            joined: (Mutex::new(1), Condvar::new()),
-            inflight: Mutex::new(HashMap::new()),
-            requests: Mutex::new(HashMap::new()),
-            next_req: AtomicU64::new(1),
-            local_running: AtomicUsize::new(0),
-            est_task_s: Mutex::new(1e-4),
-            sent_at: Mutex::new(HashMap::new()),
-            children: Mutex::new(Vec::new()),
-            program: None,
-            worker_threads: None,
-            env: Vec::new(),
-            shutting_down: AtomicBool::new(false),
-            on_join: Mutex::new(Vec::new()),
-        });
-        c.workers.write().push(Arc::new(RemoteWorker {
-            id: WorkerId(2),
-            threads: 1,
-            data_addr: String::new(),
-            node: NodeId(0),
-            pid: 0,
-            outbox: Mutex::new(Outbox::default()),
-            notify: Notify::new(),
-            inflight: AtomicUsize::new(0),
-            alive: AtomicBool::new(true),
-        }));
+        let config = ClusterConfig {
+            transport: Some(Arc::new(Unreachable)),
+            ..ClusterConfig::default()
+        };
+        let c = Cluster::start(config, pool, 1).expect("a cluster");
+        let w = RemoteWorker::new(WorkerId(2), 1, String::new(), NodeId(0), 0);
+        c.workers.write().push(Arc::new(w));
         c
     }
 

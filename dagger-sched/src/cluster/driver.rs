@@ -45,6 +45,27 @@ pub(super) struct RemoteWorker {
 }
 
 impl RemoteWorker {
+    /// A worker that has just joined: connected, nothing queued or in flight.
+    pub(super) fn new(
+        id: WorkerId,
+        threads: u32,
+        data_addr: String,
+        node: NodeId,
+        pid: u32,
+    ) -> Self {
+        RemoteWorker {
+            id,
+            threads,
+            data_addr,
+            node,
+            pid,
+            outbox: Mutex::new(Outbox::default()),
+            notify: Notify::new(),
+            inflight: AtomicUsize::new(0),
+            alive: AtomicBool::new(true),
+        }
+    }
+
     pub(super) fn push(&self, f: impl FnOnce(&mut Outbox)) {
         let was_empty = {
             let mut o = self.outbox.lock();
