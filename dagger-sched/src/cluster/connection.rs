@@ -3,7 +3,7 @@
 //! (completions, answers, heartbeats) into calls on the [`Cluster`], until the worker is lost.
 
 use super::config::{default_transport, ClusterConfig};
-use super::driver::{Cluster, Outbox, RemoteWorker, Reply};
+use super::driver::{Cluster, RemoteWorker, Reply};
 use super::protocol::{decode, encode, Done, ToDriver, ToWorker};
 use crate::executor::Pool;
 use dagger_core::{Error, NodeId, Result, TaskId, TransportListener, WorkerId};
@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 impl Cluster {
     /// Starts the I/O runtime and listens for workers (the builder then launches them with
@@ -214,17 +213,7 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         tracing::warn!(target: "dagger", "{peer}: {e}");
         return;
     }
-    let worker = Arc::new(RemoteWorker {
-        id,
-        threads,
-        data_addr: data_addr.clone(),
-        node,
-        pid,
-        outbox: Mutex::new(Outbox::default()),
-        notify: Notify::new(),
-        inflight: AtomicUsize::new(0),
-        alive: AtomicBool::new(true),
-    });
+    let worker = Arc::new(RemoteWorker::new(id, threads, data_addr.clone(), node, pid));
     for w in c.workers.read().iter() {
         let addr = data_addr.clone();
         w.push(|o| o.other.push(ToWorker::Peer { worker: id, addr }));
@@ -319,5 +308,164 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
             tracing::warn!(target: "dagger", "worker {id} was lost");
         }
         c.on_lost(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::config::TransportFactory;
+    use crate::cluster::driver::Completer;
+    use crate::cluster::protocol::{DoneOk, RunTask};
+    use crate::task::Ready;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::mpsc;
+
+    type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+    /// A transport whose listener never accepts: the test adds the cluster's worker itself.
+    #[derive(Debug)]
+    struct Unreachable;
+
+    impl TransportFactory for Unreachable {
+        fn transport(&self, _: &str) -> Arc<dyn dagger_core::Transport> {
+            Arc::new(Unreachable)
+        }
+    }
+
+    impl dagger_core::Transport for Unreachable {
+        fn name(&self) -> &'static str {
+            "unreachable"
+        }
+        fn listen<'s, 'a, 'f>(&'s self, _: &'a str) -> Answer<'f, Box<dyn TransportListener>>
+        where
+            's: 'f,
+            'a: 'f,
+            Self: 'f,
+        {
+            Box::pin(async { Ok(Box::new(Unreachable) as Box<dyn TransportListener>) })
+        }
+        fn connect<'s, 'a, 'f>(&'s self, _: &'a str) -> Answer<'f, dagger_core::Connection>
+        where
+            's: 'f,
+            'a: 'f,
+            Self: 'f,
+        {
+            Box::pin(async { Err(Error::Transport("unreachable".into())) })
+        }
+    }
+
+    impl TransportListener for Unreachable {
+        fn local_addr(&self) -> String {
+            "unreachable".into()
+        }
+        fn accept<'s, 'f>(&'s mut self) -> Answer<'f, dagger_core::Connection>
+        where
+            's: 'f,
+            Self: 'f,
+        {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// Counts how often it is told a task ended.
+    #[derive(Default)]
+    struct Told(AtomicUsize);
+
+    impl Completer for Told {
+        fn done(self: Arc<Self>, _: WorkerId, _: Result<DoneOk>) -> Ready {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ready::new()
+        }
+    }
+
+    /// A driver's cluster state with one worker, 2, as if connected (no connection behind it).
+    fn one_worker_cluster(pool: Arc<Pool>) -> Arc<Cluster> {
+        let config = ClusterConfig {
+            transport: Some(Arc::new(Unreachable)),
+            ..ClusterConfig::default()
+        };
+        let c = Cluster::start(config, pool, 1).expect("a cluster");
+        let w = RemoteWorker::new(WorkerId(2), 1, String::new(), NodeId(0), 0);
+        c.workers.write().push(Arc::new(w));
+        c
+    }
+
+    /// Runs `record` on another thread across the loss of worker 2: it starts while the
+    /// worker is connected and `table` is held, so it waits for the table; meanwhile the
+    /// worker is marked lost, the table freed and `on_lost` run, as the connection's reader
+    /// does. Returns what `record` returned.
+    fn record_while_lost<K, V, R: Send + 'static>(
+        c: &Arc<Cluster>,
+        table: impl Fn(&Cluster) -> &Mutex<HashMap<K, V>>,
+        record: impl FnOnce(&Cluster) -> R + Send + 'static,
+    ) -> R {
+        let held = table(c).lock();
+        let c2 = c.clone();
+        let t = std::thread::spawn(move || record(&c2));
+        // Long enough for `record` to be waiting for the table (past any lookup it makes).
+        std::thread::sleep(Duration::from_millis(100));
+        // What the reader does when the connection ends.
+        let w = c.worker(WorkerId(2)).expect("worker 2");
+        w.alive.store(false, Ordering::Release);
+        drop(held);
+        c.on_lost(WorkerId(2));
+        t.join().expect("the recording thread")
+    }
+
+    /// The tree-reduce hang: a task sent while its worker was being lost stayed in flight for
+    /// ever, never answered by `on_lost`, so it and everything after it stayed "running".
+    #[test]
+    fn a_task_or_request_for_a_worker_lost_meanwhile_is_refused_not_left_pending() {
+        let (pool, threads) = Pool::start(1, WorkerId::DRIVER, "lost-test");
+        let c = one_worker_cluster(pool.clone());
+        let told = Arc::new(Told::default());
+        let completer: Arc<dyn Completer> = told.clone();
+        let run = RunTask {
+            task: TaskId(7),
+            func: "f".into(),
+            args: Vec::new(),
+            inline_limit: 0,
+            threads: Vec::new(),
+            name: None,
+        };
+        let sent = record_while_lost(
+            &c,
+            |c| &c.inflight,
+            move |c| c.submit(WorkerId(2), run, completer),
+        );
+        let answered = told.0.load(Ordering::SeqCst);
+        // Either refused (the sender retries elsewhere) or answered by `on_lost`, never
+        // neither. The worker was marked lost before the table was free, so: refused (it used
+        // to be accepted, and left in flight when `on_lost` had taken the table first).
+        assert!(
+            matches!(sent, Err(Error::WorkerLost { .. })),
+            "{sent:?}, told {answered}"
+        );
+        assert_eq!(answered, 0);
+        assert!(c.inflight.lock().is_empty(), "a task left in flight");
+
+        let (tx, rx) = mpsc::channel();
+        let asked = record_while_lost(
+            &c,
+            |c| &c.requests,
+            move |c| {
+                c.request(WorkerId(2), Reply::Data(tx), |req| ToWorker::Fetch {
+                    req,
+                    chunk: dagger_core::ChunkId(7),
+                })
+            },
+        );
+        assert!(matches!(asked, Err(Error::WorkerLost { .. })), "{asked:?}");
+        assert!(c.requests.lock().is_empty(), "a request left waiting");
+        // Nothing holds the reply's sender: a fetch would not wait for ever.
+        assert!(rx.recv_timeout(Duration::from_secs(5)).is_err());
+
+        drop(c);
+        pool.shutdown();
+        threads
+            .into_iter()
+            .for_each(|t| t.join().expect("a pool thread"));
     }
 }

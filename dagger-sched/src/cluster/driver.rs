@@ -12,6 +12,7 @@ use dagger_core::{ChunkId, Error, NodeId, Result, ResultStats, TaskId, Transport
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -44,6 +45,27 @@ pub(super) struct RemoteWorker {
 }
 
 impl RemoteWorker {
+    /// A worker that has just joined: connected, nothing queued or in flight.
+    pub(super) fn new(
+        id: WorkerId,
+        threads: u32,
+        data_addr: String,
+        node: NodeId,
+        pid: u32,
+    ) -> Self {
+        RemoteWorker {
+            id,
+            threads,
+            data_addr,
+            node,
+            pid,
+            outbox: Mutex::new(Outbox::default()),
+            notify: Notify::new(),
+            inflight: AtomicUsize::new(0),
+            alive: AtomicBool::new(true),
+        }
+    }
+
     pub(super) fn push(&self, f: impl FnOnce(&mut Outbox)) {
         let was_empty = {
             let mut o = self.outbox.lock();
@@ -168,14 +190,31 @@ impl Cluster {
             .collect()
     }
 
-    /// Worker `to` if it is connected, else `WorkerLost`.
-    fn live_worker(&self, to: WorkerId) -> Result<Arc<RemoteWorker>> {
-        self.worker(to)
-            .filter(|w| w.alive.load(Ordering::Acquire))
-            .ok_or(Error::WorkerLost {
-                worker: to,
-                chunk: None,
-            })
+    /// Worker `to`, once `key → entry` is recorded in `table` (the in-flight tasks or the
+    /// pending requests) for it; `WorkerLost` if it is not connected.
+    ///
+    /// Liveness is checked under the table's lock: a lost worker is marked dead before
+    /// `on_lost` takes that lock to answer its entries, so an entry is either answered there
+    /// or never made. (Checked before taking the lock, a worker lost in between left the
+    /// entry in the table for ever: its task stuck "running", a fetch waiting for ever.)
+    fn record_for<K: Eq + Hash, V>(
+        &self,
+        to: WorkerId,
+        table: &Mutex<HashMap<K, V>>,
+        key: K,
+        entry: V,
+    ) -> Result<Arc<RemoteWorker>> {
+        let lost = || Error::WorkerLost {
+            worker: to,
+            chunk: None,
+        };
+        let w = self.worker(to).ok_or_else(lost)?;
+        let mut table = table.lock();
+        if !w.alive.load(Ordering::Acquire) {
+            return Err(lost());
+        }
+        table.insert(key, entry);
+        Ok(w)
     }
 
     pub(super) fn worker(&self, id: WorkerId) -> Option<Arc<RemoteWorker>> {
@@ -209,8 +248,7 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.live_worker(to)?;
-        self.inflight.lock().insert(run.task, (to, completer));
+        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
         self.sent_at.lock().insert(run.task, Instant::now());
         w.inflight.fetch_add(1, Ordering::Relaxed);
         w.push(|o| o.runs.push(run));
@@ -222,9 +260,8 @@ impl Cluster {
         reply: Reply,
         msg: impl FnOnce(u64) -> ToWorker,
     ) -> Result<()> {
-        let w = self.live_worker(to)?;
         let req = self.next_req.fetch_add(1, Ordering::Relaxed);
-        self.requests.lock().insert(req, (to, reply));
+        let w = self.record_for(to, &self.requests, req, (to, reply))?;
         w.push(|o| o.other.push(msg(req)));
         Ok(())
     }
