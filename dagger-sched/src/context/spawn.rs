@@ -17,6 +17,7 @@ use crate::task::{Cell, Header, Job, Outcome, Pin, Task};
 use dagger_core::{Error, Options, ProcessorId, ProcessorInfo, Result, Scope, TaskId};
 use serde::{de::DeserializeOwned, Serialize};
 use smallvec::SmallVec;
+use std::borrow::Borrow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -89,13 +90,13 @@ impl Context {
     /// let b = ctx.spawn_with(opts, |(a,)| a + 1, (&a,));
     /// assert_eq!(b.fetch().unwrap(), 42);
     /// ```
-    pub fn spawn_with<A, F, R>(&self, opts: impl Into<Options>, f: F, args: A) -> DTask<R>
+    pub fn spawn_with<A, F, R>(&self, opts: impl Borrow<Options>, f: F, args: A) -> DTask<R>
     where
         A: IntoArgs,
         F: FnOnce(ValuesOf<A>) -> R + Send + 'static,
         R: Send + Sync + 'static,
     {
-        self.spawn_inner(&opts.into(), args.into_args(), move |v| Ok(f(v)))
+        self.spawn_inner(opts.borrow(), args.into_args(), move |v| Ok(f(v)))
     }
 
     /// Spawns a fallible `f`: an `Err` fails the task with that error as root cause.
@@ -119,14 +120,14 @@ impl Context {
     }
 
     /// Like [`Context::try_spawn`] with options, given first, borrowed or owned.
-    pub fn try_spawn_with<A, F, R, E>(&self, opts: impl Into<Options>, f: F, args: A) -> DTask<R>
+    pub fn try_spawn_with<A, F, R, E>(&self, opts: impl Borrow<Options>, f: F, args: A) -> DTask<R>
     where
         A: IntoArgs,
         F: FnOnce(ValuesOf<A>) -> std::result::Result<R, E> + Send + 'static,
         R: Send + Sync + 'static,
         E: fmt::Display,
     {
-        self.spawn_inner(&opts.into(), args.into_args(), move |v| {
+        self.spawn_inner(opts.borrow(), args.into_args(), move |v| {
             f(v).map_err(|e| Error::User(e.to_string()))
         })
     }
@@ -293,7 +294,7 @@ impl Context {
     /// ```
     pub fn spawn_registered_with<A, V, R>(
         &self,
-        opts: impl Into<Options>,
+        opts: impl Borrow<Options>,
         f: Registered<V, R>,
         args: A,
     ) -> DTask<R>
@@ -303,7 +304,7 @@ impl Context {
         V: Send + 'static,
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
-        self.spawn_registered_inner(&opts.into(), f, args)
+        self.spawn_registered_inner(opts.borrow(), f, args)
     }
 
     /// Spawns a registered function: the former name of [`Context::spawn_registered`].
