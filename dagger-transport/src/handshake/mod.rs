@@ -236,9 +236,9 @@ pub fn compute_proof(
     verifier_hello: &[u8],
     prover_hello: &[u8],
 ) -> [u8; PROOF_LEN] {
-    // ok: HMAC accepts keys of any length; new_from_slice cannot fail for it.
+    // HMAC accepts keys of any length, so new_from_slice cannot fail for it.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(cookie.as_bytes())
-        .expect("HMAC takes any key length");
+        .expect("HMAC takes any key length"); // ok: infallible for HMAC, whatever the cookie
     mac.update(PROOF_LABEL);
     mac.update(&[prover.byte()]);
     // Length prefixes keep the concatenation unambiguous.
