@@ -11,6 +11,7 @@
 //! | --- | --- |
 //! | [`ids`] | [`WorkerId`], [`TaskId`], [`ChunkId`], [`NodeId`] |
 //! | [`error`] | the one [`Error`] type |
+//! | [`access`] | what a datadeps task declares: [`Access`] = [`ObjectId`] + [`Extent`] + [`Mode`] |
 //! | [`processor`] | [`ProcessorId`], [`ProcessorKind`] and the [`Processor`] trait |
 //! | [`scope`] | the [`Scope`] algebra (`constrain`, `is_subset`) and the [`scope()`](scope::ScopeSpec) builder |
 //! | [`options`] | task [`Options`] |
@@ -30,6 +31,8 @@
 pub mod ids;
 // The one error type (names ids).
 pub mod error;
+// Declared accesses: objects, extents, modes.
+pub mod access;
 // Processors and their kinds.
 pub mod processor;
 // Scopes: where a task may run.
@@ -45,6 +48,7 @@ pub mod store;
 // Frames between processes.
 pub mod transport;
 
+pub use access::{Access, Extent, Mode, ObjectId};
 pub use codec::Codec;
 pub use error::{Error, Failure, Result};
 pub use ids::{ChunkId, NodeId, TaskId, WorkerId};

@@ -6,6 +6,7 @@
 //! value (cloned; wrap large values in `Arc` to share them). The function receives the values
 //! as one tuple: `ctx.spawn(|(a, b)| a + b, (&p, 3))`.
 
+use crate::access::Declared;
 use crate::handle::{Chunk, DTask};
 use crate::task::Dependency;
 use dagger_core::{Error, Result, Scope};
@@ -18,6 +19,13 @@ pub trait Arg: Send + 'static {
     /// Calls `f` with each task this argument waits for, and the scope of its data if that
     /// constrains placement.
     fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>));
+    /// Calls `f` with each access this argument declares to a datadeps region (an object
+    /// read or written in place), or with the error that makes the declaration invalid.
+    /// Plain values and handles declare none.
+    #[inline(always)]
+    fn accesses(&self, f: &mut dyn FnMut(Result<Declared>)) {
+        let _ = f;
+    }
     /// The value, once every dependency is done; a failed dependency's error otherwise.
     fn resolve(self) -> Result<Self::Value>;
 }
@@ -36,6 +44,8 @@ pub trait Args: Send + 'static {
     type Values: Send + 'static;
     /// Visits every dependency and data scope.
     fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>));
+    /// Visits every declared access (see [`Arg::accesses`]).
+    fn accesses(&self, f: &mut dyn FnMut(Result<Declared>));
     /// Resolves every element.
     fn resolve(self) -> Result<Self::Values>;
 }
@@ -274,6 +284,12 @@ macro_rules! tuple_args {
             fn visit(&self, f: &mut dyn FnMut(Option<Dependency>, Option<&Scope>)) {
                 let ($($v,)*) = self;
                 $($v.visit(f);)*
+            }
+            #[allow(unused_variables)]
+            #[inline(always)]
+            fn accesses(&self, f: &mut dyn FnMut(Result<Declared>)) {
+                let ($($v,)*) = self;
+                $($v.accesses(f);)*
             }
             fn resolve(self) -> Result<Self::Values> {
                 let ($($v,)*) = self;

@@ -167,6 +167,38 @@ impl Pool {
         }
     }
 
+    /// Queues many ready tasks at once (a task queue launching its batch): the shared ones
+    /// go in together, then each sleeping thread is woken once, instead of a wake-up check
+    /// per task.
+    pub(crate) fn schedule_batch(self: &Arc<Self>, jobs: Vec<Arc<dyn Job>>) {
+        let mut shared = 0usize;
+        let mut pinned = Vec::new();
+        LOCAL.with(|l| {
+            let local = l.borrow();
+            let deque = match &*local {
+                Some(local) if Arc::ptr_eq(&local.pool, self) => Some(&local.deque),
+                _ => None,
+            };
+            for job in jobs {
+                if job.header().pin != Pin::Any {
+                    pinned.push(job);
+                    continue;
+                }
+                match deque {
+                    Some(d) => d.push(job),
+                    None => self.injector.push(job),
+                }
+                shared += 1;
+            }
+        });
+        for _ in 0..shared.min(self.slots.len()) {
+            self.wake_one();
+        }
+        for job in pinned {
+            self.schedule(job);
+        }
+    }
+
     fn wake_one(&self) {
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.idle_count.load(Ordering::SeqCst) == 0 {

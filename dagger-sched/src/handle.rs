@@ -76,21 +76,29 @@ impl<T: Send + Sync + 'static> DTask<T> {
         self.cell.header().is_done()
     }
 
-    /// Blocks until the task has finished; never raises (check with [`DTask::fetch`]).
+    /// Blocks until the task has finished; never raises (check with [`DTask::fetch`]). A task
+    /// still held unlaunched by a task queue (inside `spawn_bulk` or a datadeps region)
+    /// cannot finish before the queue closes: `wait` returns at once and `fetch` gives an
+    /// [`Error::Concurrency`].
     pub fn wait(&self) {
         if self.is_ready() {
             return;
         }
         let h = self.cell.header();
+        if h.is_queued() {
+            return;
+        }
         executor::wait_until(&|| h.is_done(), &|p| h.add_waiter(p));
     }
 
-    /// Waits, then gives a reference to the outcome.
-    pub(crate) fn outcome(&self) -> &Result<T> {
+    /// Waits, then gives a reference to the value, or the failure (a task held unlaunched
+    /// by a queue gives [`Error::Concurrency`]: `wait` returned without a result).
+    pub(crate) fn outcome(&self) -> Result<&T> {
         self.wait();
         match self.cell.result() {
-            Some(r) => r,
-            None => unreachable!("wait returns only once the result is set"),
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(self.cell.header().unlaunched()),
         }
     }
 
@@ -100,13 +108,17 @@ impl<T: Send + Sync + 'static> DTask<T> {
     where
         T: Clone,
     {
-        self.outcome().clone()
+        self.outcome().cloned()
     }
 
     /// Waits and returns the result as a [`Chunk`] (its metadata and value), or the failure.
     pub fn chunk(&self) -> Result<Chunk<T>> {
         // Waits for the task but does not fetch a result that lives on another worker: a
         // chunk is a reference to where the value is.
+        let h = self.cell.header();
+        if !h.is_done() && h.is_queued() {
+            return Err(h.unlaunched());
+        }
         self.wait();
         match self.job().error() {
             None => Ok(Chunk {
@@ -252,10 +264,7 @@ impl<T: Send + Sync + 'static> Chunk<T> {
 
     /// Calls `f` with a reference to the value, without cloning it.
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R> {
-        match self.task.outcome() {
-            Ok(v) => Ok(f(v)),
-            Err(e) => Err(e.clone()),
-        }
+        self.task.outcome().map(f)
     }
 }
 

@@ -54,11 +54,20 @@ mod cancel;
 // Handles to results: DTask and Chunk.
 mod handle;
 
+// Declared accesses as tasks carry them, and the permits taken on their objects.
+mod access;
+
 // Task arguments: plain values, handles, lists, meta inputs.
 mod args;
 
-// Structured waiting (`Context::sync`).
-mod sync;
+// The datadeps planner: declared accesses in, dependencies out (pure).
+mod plan;
+
+// Data: values read and written in place; In, Out, InOut.
+mod data;
+
+// Task queues: wait_all, bulk, sequential, datadeps regions.
+mod queue;
 
 // The driver's side of a cluster and the vocabulary it shares with workers.
 mod cluster;
@@ -78,6 +87,7 @@ pub use cancel::{current_task, is_cancelled, sleep};
 pub use cluster::{local_piece, pinned_count, registered_names, Pinned, Registered};
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
+pub use data::{Data, DataMut, DataRef, In, InOut, Out, View};
 pub use executor::current_processor;
 pub use handle::{fetch_all, Chunk, DTask, FetchAll};
 pub use lazy::{
@@ -121,6 +131,18 @@ pub use lazy::{AnyThunk, Memo};
 pub use site::{ArgRef, ItemRef, Recompute};
 #[doc(hidden)]
 pub use task::Dependency;
+
+/// The datadeps vocabulary for crates that add objects of their own (a DArray block, a
+/// pinned `mutable`): what an argument declares, the lock it is taken through, and the
+/// region's pure planner.
+pub mod datadeps {
+    pub use crate::access::{take_permit, Declared, ObjectLock};
+    pub use crate::data::new_object_id;
+    pub use crate::plan::{Planner, Preds};
+    pub use dagger_core::{Access, Extent, Mode, ObjectId};
+}
+#[doc(hidden)]
+pub use data::{Immutable, ReadArg, WriteArg};
 
 /// Items the [`register!`] macro expands to; not part of the API.
 #[doc(hidden)]

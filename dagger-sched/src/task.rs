@@ -105,6 +105,9 @@ pub(crate) struct Header {
     done: AtomicBool,
     waiting: Mutex<Waiting>,
     pub cancelled: AtomicBool,
+    /// Recorded by a task queue (`spawn_bulk`, a datadeps region) and not launched yet: a
+    /// wait for it would never end, so `fetch` says so instead.
+    pub queued: AtomicBool,
     /// 1-based thread index it ran on (0 = not run yet).
     pub ran_on: AtomicU32,
     pub get_result: bool,
@@ -131,6 +134,7 @@ impl Header {
                 waiters: Vec::new(),
             }),
             cancelled: AtomicBool::new(false),
+            queued: AtomicBool::new(false),
             ran_on: AtomicU32::new(0),
             get_result,
             observer,
@@ -165,6 +169,20 @@ impl Header {
     /// Counts one more dependency before the task is made visible.
     pub(crate) fn add_pending(&self) {
         self.pending.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether a task queue holds it unlaunched.
+    pub(crate) fn is_queued(&self) -> bool {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// The error a wait for an unlaunched task gives.
+    pub(crate) fn unlaunched(&self) -> Error {
+        Error::Concurrency(format!(
+            "Cannot `fetch` an unlaunched DTask ({}): it was spawned inside a task queue \
+             (`spawn_bulk` or a datadeps region) that has not launched it yet",
+            self.id
+        ))
     }
 
     /// Counts one dependency as done; `true` when this was the last.

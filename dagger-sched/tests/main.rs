@@ -7,6 +7,9 @@
 #[path = "main/behaviours_a.rs"]
 mod behaviours_a;
 
+#[path = "main/datadeps.rs"]
+mod datadeps;
+
 #[path = "main/observe.rs"]
 mod observe;
 

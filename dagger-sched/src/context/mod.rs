@@ -14,5 +14,8 @@ mod accessors;
 // The eager API: spawning closures and registered functions.
 mod spawn;
 
+// Task queues: datadeps regions, bulk, sequential, wait_all and sync.
+mod queues;
+
 pub use builder::ContextBuilder;
 pub use state::Context;

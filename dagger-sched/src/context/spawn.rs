@@ -5,6 +5,7 @@
 //! unless a dependency is still running. Everything else here serves it or shares its steps.
 
 use super::state::Context;
+use crate::access::{self, Declared};
 use crate::args::{Args, IntoArgs, ValuesOf};
 use crate::cluster::lineage::RemoteArgs;
 use crate::cluster::registry::Registered;
@@ -12,7 +13,7 @@ use crate::cluster::remote::RemoteTask;
 use crate::executor;
 use crate::handle::{Chunk, DTask};
 use crate::observe::{Observers, TaskEventKind};
-use crate::sync;
+use crate::queue::{self, Admission};
 use crate::task::{Cell, Header, Job, Outcome, Pin, Task};
 use dagger_core::{Error, Options, ProcessorId, ProcessorInfo, Result, Scope, TaskId};
 use serde::{de::DeserializeOwned, Serialize};
@@ -212,11 +213,17 @@ impl Context {
         R: Send + Sync + 'static,
     {
         let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
+        let inputs = Inputs::of(&args);
+        let mut declared: SmallVec<[Result<Declared>; 2]> = SmallVec::new();
+        args.accesses(&mut |d| declared.push(d));
+        if !declared.is_empty() || queue::active() {
+            return self.spawn_queued(id, opts, args, call, inputs, declared);
+        }
         let Inputs {
             deps,
             dep_ids,
             scopes,
-        } = Inputs::of(&args);
+        } = inputs;
         let opts = self.restricted(opts);
         let placed = self.place(&opts, &scopes);
         let header = Header::new(
@@ -234,14 +241,91 @@ impl Context {
             call(values)
         }));
         let handle = self.handle(task.clone());
-        self.submit(task, deps, placed.err());
+        self.register(task, deps, placed.err(), false);
         handle
     }
 
-    /// Registers a new task with its dependencies and queues it once they are done (or fails
-    /// it at once with `error`).
+    /// The spawn of a task that declares accesses or meets an open task queue: the queue
+    /// may hold it and add dependencies (a region's plan, a sequence's previous batch), and
+    /// the body first fails if a task that wrote its data failed, then takes its objects'
+    /// permits.
+    #[inline(never)]
+    fn spawn_queued<A, R>(
+        &self,
+        id: TaskId,
+        opts: &Options,
+        args: A,
+        call: impl FnOnce(A::Values) -> Outcome<R> + Send + 'static,
+        inputs: Inputs,
+        declared: SmallVec<[Result<Declared>; 2]>,
+    ) -> DTask<R>
+    where
+        A: Args,
+        R: Send + Sync + 'static,
+    {
+        let Inputs {
+            mut deps,
+            mut dep_ids,
+            scopes,
+        } = inputs;
+        let opts = self.restricted(opts);
+        let mut placed = self.place(&opts, &scopes);
+        let accesses = match access::gather(declared) {
+            Ok(a) => a,
+            Err(e) => {
+                placed = Err(e);
+                Default::default()
+            }
+        };
+        let adm = queue::admit(&accesses);
+        let locks = access::locks(&accesses);
+        let wrote: Vec<Arc<dyn Job>> = adm.data.clone();
+        for d in &adm.order {
+            deps.push(d.clone());
+            dep_ids.push(d.header().id);
+        }
+        let header = Header::new(
+            id,
+            opts.name.clone(),
+            placed.as_ref().map_or(Pin::Any, Clone::clone),
+            opts.get_result,
+            self.inner.observers,
+        );
+        self.inner
+            .observers
+            .emit(id, &opts.name, || TaskEventKind::Spawned { deps: &dep_ids });
+        let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
+            if let Some(e) = wrote.iter().find_map(|w| w.error()) {
+                return Err(e);
+            }
+            drop(wrote);
+            let _permits = access::acquire(&locks);
+            let values = args.resolve()?;
+            call(values)
+        }));
+        let handle = self.handle(task.clone());
+        let job: Arc<dyn Job> = task;
+        let held = queue::place(&self.inner.pool, &job, &adm);
+        self.register(job, deps, placed.err(), held);
+        handle
+    }
+
+    /// Registers a new task made outside [`Context::spawn_queued`] (a remote one) with its
+    /// dependencies, in the open task queues if any.
     fn submit(&self, job: Arc<dyn Job>, deps: SmallVec<[Arc<dyn Job>; 4]>, error: Option<Error>) {
-        sync::record(&job);
+        let held = queue::active() && queue::place(&self.inner.pool, &job, &Admission::default());
+        self.register(job, deps, error, held);
+    }
+
+    /// Registers a new task with its dependencies and queues it once they are done, unless
+    /// a task queue holds it (or fails it at once with `error`).
+    fn register(
+        &self,
+        job: Arc<dyn Job>,
+        deps: SmallVec<[Arc<dyn Job>; 4]>,
+        error: Option<Error>,
+        held: bool,
+    ) {
         if let Some(e) = error {
             let ready = job.fail(e);
             executor::schedule_all(&self.inner.pool, ready);
@@ -254,7 +338,7 @@ impl Context {
                 h.dep_done();
             }
         }
-        if h.dep_done() {
+        if !held && h.dep_done() {
             self.inner.pool.schedule(job);
         }
     }
@@ -379,19 +463,6 @@ impl Context {
         let handle = self.handle(task.clone());
         self.submit(task, deps, scope.err());
         handle
-    }
-
-    /// Runs `body`, then waits for every task spawned on this thread inside it (the
-    /// reference's `@sync`). Fails with the first failure among them.
-    ///
-    /// ```
-    /// let ctx = dagger_sched::Context::builder().threads(2).build();
-    /// let mut t = None;
-    /// ctx.sync(|| t = Some(ctx.spawn(|()| dagger_sched::sleep(std::time::Duration::from_millis(20)), ()))).unwrap();
-    /// assert!(t.unwrap().is_ready());
-    /// ```
-    pub fn sync<R>(&self, body: impl FnOnce() -> R) -> Result<R> {
-        sync::run(body)
     }
 }
 

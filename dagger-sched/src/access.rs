@@ -1,0 +1,124 @@
+//! Declared accesses as a task carries them ([`Declared`]), and the permits a task takes on
+//! the objects it names before its arguments resolve.
+//!
+//! A datadeps region orders conflicting tasks, so a task's objects are free when it runs.
+//! The per-object lock still guards them, for two reasons: tasks spawned outside a region
+//! (nothing orders them), and tasks of one region naming disjoint views of one object, which
+//! the plan lets run together but which share the object's one lock. A task therefore takes
+//! all its permits before its body, in object order: two tasks never hold one permit each
+//! while waiting for the other's (no deadlock), whatever order their arguments list them in.
+
+use dagger_core::{Access, ObjectId, Result};
+use smallvec::SmallVec;
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::Arc;
+
+/// The lock of an object datadeps tasks read and write in place.
+pub trait ObjectLock: Send + Sync + 'static {
+    /// Blocks until the object can be read (`write` false) or written, and returns the
+    /// permit (a guard the task's argument then takes over).
+    fn acquire(self: Arc<Self>, write: bool) -> Box<dyn Any + Send>;
+}
+
+/// One access a task argument declares: what it names and how, the shape of the object (for
+/// views), and the object's lock if it has one (a value with interior mutability, such as a
+/// `mutable`, needs none: it is only ordered).
+#[derive(Clone)]
+pub struct Declared {
+    /// Object, extent and mode.
+    pub access: Access,
+    /// `[rows, columns]` of the object, if it has a shape.
+    pub shape: Option<[usize; 2]>,
+    /// The lock taken before the task runs.
+    pub lock: Option<Arc<dyn ObjectLock>>,
+}
+
+impl fmt::Debug for Declared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Declared")
+            .field("access", &self.access)
+            .field("shape", &self.shape)
+            .field("locked", &self.lock.is_some())
+            .finish()
+    }
+}
+
+/// What a task's argument tuple declares (most tasks: nothing).
+pub(crate) type Accesses = SmallVec<[Declared; 2]>;
+
+/// The locks a task takes before it runs, sorted by object.
+pub(crate) type Locks = SmallVec<[(ObjectId, bool, Arc<dyn ObjectLock>); 2]>;
+
+/// Gathers the declared accesses of a task: an error if one declaration is invalid (a view
+/// out of bounds, a write to something immutable) or an object is named twice.
+pub(crate) fn gather(declared: SmallVec<[Result<Declared>; 2]>) -> Result<Accesses> {
+    let mut out = Accesses::new();
+    for d in declared {
+        let d = d?;
+        if out.iter().any(|o| o.access.object == d.access.object) {
+            return Err(dagger_core::Error::Argument(format!(
+                "object {} is named twice by one task (as {} and {}): pass it once, with the \
+                 mode and extent that cover both uses",
+                d.access.object,
+                out.iter()
+                    .find(|o| o.access.object == d.access.object)
+                    .map_or(String::new(), |o| o.access.extent.to_string()),
+                d.access.extent
+            )));
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// The locks of `accesses`, in the order they must be taken.
+pub(crate) fn locks(accesses: &Accesses) -> Locks {
+    let mut l: Locks = accesses
+        .iter()
+        .filter_map(|d| {
+            d.lock
+                .as_ref()
+                .map(|k| (d.access.object, d.access.mode.writes(), k.clone()))
+        })
+        .collect();
+    l.sort_by_key(|(o, _, _)| *o);
+    l
+}
+
+thread_local! {
+    /// Permits taken for the task about to resolve its arguments on this thread.
+    static PERMITS: RefCell<Vec<(ObjectId, Box<dyn Any + Send>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Clears what the arguments did not take when the body's resolution ends (also on error).
+pub(crate) struct Permits(());
+
+impl Drop for Permits {
+    fn drop(&mut self) {
+        // Dropped after the body returned, so no guard of this task outlives it.
+        let left = PERMITS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        drop(left);
+    }
+}
+
+/// Takes every lock in order and leaves the permits for the arguments to take.
+pub(crate) fn acquire(locks: &Locks) -> Permits {
+    let taken: Vec<_> = locks
+        .iter()
+        .map(|(o, w, l)| (*o, l.clone().acquire(*w)))
+        .collect();
+    PERMITS.with(|p| p.borrow_mut().extend(taken));
+    Permits(())
+}
+
+/// The permit taken for `object` before this task's arguments resolve, if any (an argument
+/// resolved outside a permitted task locks for itself).
+pub fn take_permit(object: ObjectId) -> Option<Box<dyn Any + Send>> {
+    PERMITS.with(|p| {
+        let mut p = p.borrow_mut();
+        let i = p.iter().position(|(o, _)| *o == object)?;
+        Some(p.swap_remove(i).1)
+    })
+}

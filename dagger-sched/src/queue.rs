@@ -1,0 +1,271 @@
+//! Task queues: where a task spawned on this thread goes (Dagger.jl's `wait_all`,
+//! `spawn_bulk`, `spawn_sequential` and `spawn_datadeps`).
+//!
+//! Each open queue is a frame on a per-thread stack; a spawn consults the stack:
+//! - every [`Frame::Wait`] notes the task, and waits for it when it closes;
+//! - the innermost holding frame ([`Frame::Bulk`] or [`Frame::Region`]) holds it unlaunched
+//!   (the spawner's count on the task is kept) until it closes; a bulk nested in another
+//!   holder hands its tasks down, so nothing launches before the outermost closes;
+//! - under a [`Frame::Sequential`], each batch (one spawn, or one bulk) waits for every task
+//!   of the batch before it;
+//! - in a [`Frame::Region`] (one per thread: a region inside a region joins it) the planner
+//!   turns the task's declared accesses into dependencies on earlier tasks of the region.
+//!
+//! Queues are per thread and not inherited by the tasks spawned in them.
+
+use crate::access::Declared;
+use crate::executor::{self, Pool};
+use crate::plan::{Planner, Preds};
+use crate::task::Job;
+use dagger_core::Error;
+use std::cell::RefCell;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A task and the pool that runs it.
+type Held = (Arc<Pool>, Arc<dyn Job>);
+
+/// The state of an open datadeps region.
+#[derive(Default)]
+pub(crate) struct Region {
+    planner: Planner,
+    /// The planned tasks, by planner index.
+    planned: Vec<Arc<dyn Job>>,
+    /// Every task of the region, in spawn order (for waiting and the first error).
+    all: Vec<Arc<dyn Job>>,
+    held: Vec<Held>,
+}
+
+/// One open queue.
+pub(crate) enum Frame {
+    /// `wait_all` / `sync`: note each task, wait for all at the end.
+    Wait { jobs: Vec<Arc<dyn Job>> },
+    /// `spawn_bulk`: hold each task; launch all together at the end.
+    Bulk {
+        held: Vec<Held>,
+        /// Its tasks, as the batch of an enclosing sequential queue.
+        batch: Vec<Arc<dyn Job>>,
+    },
+    /// `spawn_sequential`: each batch waits for the previous one.
+    Sequential { previous: Vec<Arc<dyn Job>> },
+    /// A datadeps region.
+    Region(Box<Region>),
+}
+
+thread_local! {
+    static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether a queue is open on this thread (the spawn path's one check).
+#[inline(always)]
+pub(crate) fn active() -> bool {
+    FRAMES.with(|f| !f.borrow().is_empty())
+}
+
+/// Whether a datadeps region is open on this thread.
+pub(crate) fn in_region() -> bool {
+    FRAMES.with(|f| f.borrow().iter().any(|f| matches!(f, Frame::Region(_))))
+}
+
+/// What a new task must wait for, beyond its arguments: earlier tasks of its region (by its
+/// declared accesses) and of its sequential queue's previous batch.
+#[derive(Default)]
+pub(crate) struct Admission {
+    /// Tasks to follow.
+    pub order: Vec<Arc<dyn Job>>,
+    /// Those that wrote what the task touches: their failure is its failure.
+    pub data: Vec<Arc<dyn Job>>,
+    planned: bool,
+}
+
+/// Plans a task about to be made (before [`place`] records it).
+pub(crate) fn admit(accesses: &[Declared]) -> Admission {
+    FRAMES.with(|f| {
+        let mut frames = f.borrow_mut();
+        let mut adm = Admission::default();
+        if let Some(r) = frames.iter_mut().find_map(|f| match f {
+            Frame::Region(r) => Some(r),
+            _ => None,
+        }) {
+            let acc: Vec<_> = accesses
+                .iter()
+                .map(|d| (d.access.clone(), d.shape))
+                .collect();
+            let Preds { order, data } = r.planner.add(&acc);
+            adm.order = order.iter().map(|&i| r.planned[i].clone()).collect();
+            adm.data = data.iter().map(|&i| r.planned[i].clone()).collect();
+            adm.planned = true;
+        }
+        if let Some(prev) = sequential_previous(&frames) {
+            adm.order.extend(prev.iter().cloned());
+        }
+        adm
+    })
+}
+
+/// The previous batch of the sequential queue a new spawn belongs to: the innermost frame
+/// that is not a wait is sequential, or a bulk directly inside one.
+fn sequential_previous(frames: &[Frame]) -> Option<&Vec<Arc<dyn Job>>> {
+    let mut it = frames
+        .iter()
+        .rev()
+        .filter(|f| !matches!(f, Frame::Wait { .. }));
+    match it.next()? {
+        Frame::Sequential { previous } => Some(previous),
+        Frame::Bulk { .. } => match it.next()? {
+            Frame::Sequential { previous } => Some(previous),
+            _ => None,
+        },
+        Frame::Region(_) | Frame::Wait { .. } => None,
+    }
+}
+
+/// Records a new task in the open queues; `true` if one holds it (the caller then leaves
+/// it unlaunched).
+pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bool {
+    FRAMES.with(|f| {
+        let mut frames = f.borrow_mut();
+        let mut held = false;
+        let mut sequenced = false;
+        for frame in frames.iter_mut().rev() {
+            match frame {
+                Frame::Wait { jobs } => jobs.push(job.clone()),
+                Frame::Bulk { held: h, batch } => {
+                    if !held {
+                        h.push((pool.clone(), job.clone()));
+                        held = true;
+                    }
+                    if !sequenced {
+                        batch.push(job.clone());
+                    }
+                    sequenced = true;
+                }
+                Frame::Sequential { previous } => {
+                    if !sequenced {
+                        *previous = vec![job.clone()];
+                    }
+                    sequenced = true;
+                }
+                Frame::Region(r) => {
+                    if adm.planned {
+                        r.planned.push(job.clone());
+                    }
+                    r.all.push(job.clone());
+                    if !held {
+                        r.held.push((pool.clone(), job.clone()));
+                        held = true;
+                    }
+                    sequenced = true;
+                }
+            }
+        }
+        if held {
+            job.header().queued.store(true, Ordering::Release);
+        }
+        held
+    })
+}
+
+/// Launches held tasks: each counts its spawner's share done, and the ready ones are
+/// queued in one batch per pool.
+fn launch(held: Vec<Held>) {
+    let mut ready: Vec<Held> = Vec::new();
+    for (pool, job) in held {
+        let h = job.header();
+        h.queued.store(false, Ordering::Release);
+        if h.dep_done() {
+            ready.push((pool, job));
+        }
+    }
+    while let Some((pool, _)) = ready.first() {
+        let pool = pool.clone();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            ready.into_iter().partition(|(p, _)| Arc::ptr_eq(p, &pool));
+        pool.schedule_batch(mine.into_iter().map(|(_, j)| j).collect());
+        ready = rest;
+    }
+}
+
+/// Hands held tasks to the next holding frame down the stack, or launches them.
+fn hand_down(frames: &mut [Frame], held: Vec<Held>) {
+    for frame in frames.iter_mut().rev() {
+        match frame {
+            Frame::Bulk { held: h, .. } => return h.extend(held),
+            Frame::Region(r) => return r.held.extend(held),
+            _ => {}
+        }
+    }
+    launch(held);
+}
+
+/// Pops the frame `run` pushed, also when the body panics (its held tasks then launch, so
+/// no waiter is left hanging).
+struct Open {
+    closed: bool,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if !self.closed {
+            if let Some(frame) = FRAMES.with(|f| f.borrow_mut().pop()) {
+                let _ = close(frame);
+            }
+        }
+    }
+}
+
+/// Runs `body` with `frame` open, then closes it: a wait or a region waits for its tasks
+/// and gives the first error among them.
+pub(crate) fn run<R>(frame: Frame, body: impl FnOnce() -> R) -> (R, Option<Error>) {
+    FRAMES.with(|f| f.borrow_mut().push(frame));
+    let mut open = Open { closed: false };
+    let out = body();
+    open.closed = true;
+    let frame = FRAMES.with(|f| f.borrow_mut().pop());
+    let first = match frame {
+        Some(frame) => close(frame),
+        None => None,
+    };
+    (out, first)
+}
+
+/// Closes a popped frame; the first error among the tasks it waited for.
+fn close(frame: Frame) -> Option<Error> {
+    match frame {
+        Frame::Wait { jobs } => wait_first_error(&jobs),
+        Frame::Bulk { held, batch } => {
+            FRAMES.with(|f| {
+                let mut frames = f.borrow_mut();
+                if let Some(Frame::Sequential { previous }) = frames
+                    .iter_mut()
+                    .rev()
+                    .find(|f| !matches!(f, Frame::Wait { .. }))
+                {
+                    if !batch.is_empty() {
+                        *previous = batch;
+                    }
+                }
+                hand_down(&mut frames, held);
+            });
+            None
+        }
+        Frame::Sequential { .. } => None,
+        Frame::Region(r) => {
+            let Region { held, all, .. } = *r;
+            launch(held);
+            wait_first_error(&all)
+        }
+    }
+}
+
+fn wait_first_error(jobs: &[Arc<dyn Job>]) -> Option<Error> {
+    let mut first = None;
+    for j in jobs {
+        let h = j.header();
+        executor::wait_until(&|| h.is_done(), &|p| h.add_waiter(p));
+        if first.is_none() {
+            first = j.error();
+        }
+    }
+    first
+}
