@@ -313,26 +313,77 @@ impl<T: Send + Sync + 'static> Arg for WriteArg<T> {
     }
 }
 
-macro_rules! declare {
-    ($($wrap:ident => $arg:ident $(, $mode:ident)?;)*) => {$(
-        impl<'a, T: Send + Sync + 'static> IntoArg for $wrap<&'a Data<T>> {
-            type Arg = $arg<T>;
-            fn into_arg(self) -> $arg<T> {
-                $arg { data: self.0.clone(), extent: Extent::Whole $(, mode: Mode::$mode)? }
-            }
-        }
-        impl<'a, T: Send + Sync + 'static> IntoArg for $wrap<View<'a, T>> {
-            type Arg = $arg<T>;
-            fn into_arg(self) -> $arg<T> {
-                $arg { data: self.0.data.clone(), extent: self.0.extent $(, mode: Mode::$mode)? }
-            }
-        }
-    )*};
+/// An object datadeps tasks can name with [`In`], [`Out`] and [`InOut`]: implemented by
+/// [`Data`], and by other crates' in-place objects (a pinned `mutable`, a DArray block).
+pub trait Tracked {
+    /// What `In(&x)` stores in the task.
+    type Read: Arg;
+    /// What `Out(&x)` and `InOut(&x)` store.
+    type Write: Arg;
+    /// A read of `extent`.
+    fn read_arg(&self, extent: Extent) -> Self::Read;
+    /// A write (`mode` is `Out` or `InOut`) of `extent`.
+    fn write_arg(&self, extent: Extent, mode: Mode) -> Self::Write;
 }
-declare! {
-    In => ReadArg;
-    Out => WriteArg, Out;
-    InOut => WriteArg, InOut;
+
+impl<T: Send + Sync + 'static> Tracked for Data<T> {
+    type Read = ReadArg<T>;
+    type Write = WriteArg<T>;
+    fn read_arg(&self, extent: Extent) -> ReadArg<T> {
+        ReadArg {
+            data: self.clone(),
+            extent,
+        }
+    }
+    fn write_arg(&self, extent: Extent, mode: Mode) -> WriteArg<T> {
+        WriteArg {
+            data: self.clone(),
+            extent,
+            mode,
+        }
+    }
+}
+
+impl<X: Tracked> IntoArg for In<&X> {
+    type Arg = X::Read;
+    fn into_arg(self) -> X::Read {
+        self.0.read_arg(Extent::Whole)
+    }
+}
+
+impl<X: Tracked> IntoArg for Out<&X> {
+    type Arg = X::Write;
+    fn into_arg(self) -> X::Write {
+        self.0.write_arg(Extent::Whole, Mode::Out)
+    }
+}
+
+impl<X: Tracked> IntoArg for InOut<&X> {
+    type Arg = X::Write;
+    fn into_arg(self) -> X::Write {
+        self.0.write_arg(Extent::Whole, Mode::InOut)
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoArg for In<View<'_, T>> {
+    type Arg = ReadArg<T>;
+    fn into_arg(self) -> ReadArg<T> {
+        self.0.data.read_arg(self.0.extent)
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoArg for Out<View<'_, T>> {
+    type Arg = WriteArg<T>;
+    fn into_arg(self) -> WriteArg<T> {
+        self.0.data.write_arg(self.0.extent, Mode::Out)
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoArg for InOut<View<'_, T>> {
+    type Arg = WriteArg<T>;
+    fn into_arg(self) -> WriteArg<T> {
+        self.0.data.write_arg(self.0.extent, Mode::InOut)
+    }
 }
 
 /// A bare `&d` is a read of all of it.

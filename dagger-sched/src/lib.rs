@@ -137,7 +137,7 @@ pub use task::Dependency;
 /// region's pure planner.
 pub mod datadeps {
     pub use crate::access::{take_permit, Declared, ObjectLock};
-    pub use crate::data::new_object_id;
+    pub use crate::data::{new_object_id, Tracked, View};
     pub use crate::plan::{Planner, Preds};
     pub use dagger_core::{Access, Extent, Mode, ObjectId};
 }

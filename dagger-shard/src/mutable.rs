@@ -2,7 +2,9 @@
 //! that takes it pinned to where it lives.
 
 use crate::target::{admitted, check_processor, check_worker, home_scope};
+use dagger_core::{Access, Extent, Mode, ObjectId};
 use dagger_core::{Error, Options, ProcessorId, Result, Scope, WorkerId};
+use dagger_sched::datadeps::{new_object_id, Declared, Tracked};
 use dagger_sched::{
     current_processor, AnyThunk, Arg, Chunk, Context, Dependency, IntoArg, IntoLazyArg, LazyArg,
     Memo,
@@ -112,6 +114,8 @@ impl MutableOptions {
 /// ```
 pub struct Mutable<T> {
     chunk: Chunk<Arc<T>>,
+    /// What datadeps regions order its accesses by.
+    object: ObjectId,
     processor: ProcessorId,
     /// The processors of the context the scope admits, checked again when a task receives the
     /// value (a wrongly placed task gets an error instead of somebody else's memory).
@@ -122,6 +126,7 @@ impl<T> Clone for Mutable<T> {
     fn clone(&self) -> Self {
         Mutable {
             chunk: self.chunk.clone(),
+            object: self.object,
             processor: self.processor,
             admitted: self.admitted.clone(),
         }
@@ -147,6 +152,7 @@ impl<T: Send + Sync + 'static> Mutable<T> {
         let admitted = admitted(ctx, &scope).into();
         Mutable {
             chunk: chunk.with_scope(scope),
+            object: new_object_id(),
             processor,
             admitted,
         }
@@ -204,12 +210,18 @@ impl<T: Send + Sync + 'static> fmt::Debug for Mutable<T> {
     }
 }
 
-/// A [`Mutable`] as stored in a task until it runs; the body receives `Arc<T>`.
-pub struct MutableArg<T>(Mutable<T>);
+/// A [`Mutable`] as stored in a task until it runs, with the access it declares to a
+/// datadeps region (`In` when passed bare); the body receives `Arc<T>`. The value's own
+/// interior mutability keeps it safe, so the region only orders the tasks: an `InOut(&m)`
+/// waits for the earlier readers and writers of `m`, an `In(&m)` for the earlier writers.
+pub struct MutableArg<T>(Mutable<T>, Mode);
 
 impl<T: Send + Sync + 'static> fmt::Debug for MutableArg<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("MutableArg").field(&self.0).finish()
+        f.debug_tuple("MutableArg")
+            .field(&self.0)
+            .field(&self.1)
+            .finish()
     }
 }
 
@@ -224,6 +236,18 @@ impl<T: Send + Sync + 'static> Arg for MutableArg<T> {
         }
     }
 
+    fn accesses(&self, f: &mut dyn FnMut(Result<Declared>)) {
+        f(Ok(Declared {
+            access: Access {
+                object: self.0.object,
+                extent: Extent::Whole,
+                mode: self.1,
+            },
+            shape: None,
+            lock: None,
+        }))
+    }
+
     fn resolve(self) -> Result<Arc<T>> {
         self.0.admits_current()?;
         self.0.fetch()
@@ -233,14 +257,27 @@ impl<T: Send + Sync + 'static> Arg for MutableArg<T> {
 impl<T: Send + Sync + 'static> IntoArg for Mutable<T> {
     type Arg = MutableArg<T>;
     fn into_arg(self) -> MutableArg<T> {
-        MutableArg(self)
+        MutableArg(self, Mode::In)
     }
 }
 
 impl<T: Send + Sync + 'static> IntoArg for &Mutable<T> {
     type Arg = MutableArg<T>;
     fn into_arg(self) -> MutableArg<T> {
-        MutableArg(self.clone())
+        MutableArg(self.clone(), Mode::In)
+    }
+}
+
+/// `In(&m)`, `Out(&m)` and `InOut(&m)`: declared accesses for datadeps regions (whole
+/// value; the body receives the `Arc<T>` either way).
+impl<T: Send + Sync + 'static> Tracked for Mutable<T> {
+    type Read = MutableArg<T>;
+    type Write = MutableArg<T>;
+    fn read_arg(&self, _: Extent) -> MutableArg<T> {
+        MutableArg(self.clone(), Mode::In)
+    }
+    fn write_arg(&self, _: Extent, mode: Mode) -> MutableArg<T> {
+        MutableArg(self.clone(), mode)
     }
 }
 

@@ -74,10 +74,13 @@ mod init;
 
 pub use dagger_core::{codec, error, ids, partition, processor, scope};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec, WorkerId};
+/// Datadeps regions' vocabulary: views, declared accesses, the planner.
+pub use dagger_sched::datadeps;
 pub use dagger_sched::{
     current_processor, current_task, delayed, delayed_meta, delayed_registered,
     delayed_registered_with, delayed_with, fetch_all, is_cancelled, myid, register, sleep, All,
-    Chunk, Context, ContextBuilder, DTask, Meta, Thunk, Val, WorkerProgram,
+    Chunk, Context, ContextBuilder, DTask, Data, DataMut, DataRef, In, InOut, Meta, Out, Thunk,
+    Val, WorkerProgram,
 };
 
 #[cfg(feature = "profile")]

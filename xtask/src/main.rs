@@ -18,7 +18,7 @@ struct Cli {
 enum Cmd {
     /// Runs a benchmark suite and prints one JSON object per line on stdout.
     Bench {
-        /// The suite: `tasks`, `storage`, `shard`, `transport`, `dashboard`, `arrays` (`ooc`: its
+        /// The suite: `tasks`, `datadeps`, `storage`, `shard`, `transport`, `dashboard`, `arrays` (`ooc`: its
         /// out-of-core workload alone, in this process).
         suite: String,
         /// Smaller sizes, for a smoke run.
@@ -111,6 +111,7 @@ fn main() {
                     }
                     l
                 }
+                "datadeps" => bench::datadeps::run(quick, reps),
                 "storage" => dagger::storage::bench::bench_storage(quick),
                 "shard" => dagger::shard::bench::bench_shard(quick),
                 "transport" => dagger::transports::bench::bench_transport(quick),
@@ -122,7 +123,7 @@ fn main() {
                 }
                 "ooc" => bench::ooc::run(quick),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks, storage, shard, transport, dashboard, arrays, ooc");
+                    eprintln!("unknown suite {other:?}; known: tasks, datadeps, storage, shard, transport, dashboard, arrays, ooc");
                     std::process::exit(2);
                 }
             };

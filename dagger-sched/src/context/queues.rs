@@ -83,14 +83,15 @@ impl Context {
     /// use std::sync::{Arc, Mutex};
     /// let ctx = dagger_sched::Context::builder().threads(2).build();
     /// let log = Arc::new(Mutex::new(Vec::new()));
-    /// ctx.spawn_sequential(|| {
-    ///     for i in 0..5 {
-    ///         let log = log.clone();
-    ///         ctx.spawn(move |()| log.lock().unwrap().push(i), ());
-    ///     }
-    /// });
-    /// ctx.wait_all(true, || ctx.spawn(|()| (), ())).unwrap().wait();
-    /// # std::thread::sleep(std::time::Duration::from_millis(50));
+    /// ctx.wait_all(true, || {
+    ///     ctx.spawn_sequential(|| {
+    ///         for i in 0..5 {
+    ///             let log = log.clone();
+    ///             ctx.spawn(move |()| log.lock().unwrap().push(i), ());
+    ///         }
+    ///     })
+    /// })
+    /// .unwrap();
     /// assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 3, 4]);
     /// ```
     pub fn spawn_sequential<R>(&self, body: impl FnOnce() -> R) -> R {

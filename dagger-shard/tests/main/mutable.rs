@@ -354,3 +354,32 @@ fn made_on_the_thread_that_waits() {
     );
     assert_eq!(per_thread.fetch().unwrap().unwrap(), 2);
 }
+
+/// In a datadeps region, declared accesses to a pinned value order the tasks: `InOut`
+/// updates run in program order, and a reader sees every earlier write.
+#[test]
+fn datadeps_orders_declared_accesses_to_a_mutable() {
+    use dagger_sched::{In, InOut};
+    let ctx = dagger_sched::Context::builder().threads(2).build();
+    let log = dagger_shard::mutable(&ctx, || std::sync::Mutex::new(Vec::new())).unwrap();
+    let seen = ctx
+        .datadeps(|| {
+            for i in 0..40 {
+                ctx.spawn(
+                    move |(l,)| {
+                        // A short pause makes a wrong order likely if nothing orders them.
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                        l.lock().unwrap().push(i)
+                    },
+                    (InOut(&log),),
+                );
+            }
+            ctx.spawn(|(l,)| l.lock().unwrap().len(), (In(&log),))
+        })
+        .unwrap();
+    assert_eq!(seen.fetch().unwrap(), 40);
+    assert_eq!(
+        log.with(|l| l.lock().unwrap().clone()).unwrap(),
+        (0..40).collect::<Vec<_>>()
+    );
+}
