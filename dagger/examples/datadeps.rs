@@ -19,8 +19,12 @@ fn tile(f: impl Fn(usize, usize) -> f64) -> Tile {
     Data::with_shape(v, [T, T])
 }
 
+/// What a task writing or reading one tile receives.
+type TileMut = DataMut<Vec<f64>>;
+type TileRef = DataRef<Vec<f64>>;
+
 /// `c += a · b` on row-major T×T tiles.
-fn gemm((mut c, a, b): (DataMut<Vec<f64>>, DataRef<Vec<f64>>, DataRef<Vec<f64>>)) {
+fn gemm((mut c, a, b): (TileMut, TileRef, TileRef)) {
     for i in 0..T {
         for k in 0..T {
             let aik = a[i * T + k];
@@ -75,7 +79,7 @@ fn main() -> dagger::Result<()> {
     //    two writers run in parallel; a reader of the whole tile waits for both.
     let m = tile(|_, _| 0.0);
     let fill = |val: f64| {
-        move |(mut m,): (DataMut<Vec<f64>>,)| {
+        move |(mut m,): (TileMut,)| {
             let s = m.extent().span(Some([T, T]));
             for i in 0..T {
                 for j in 0..T {
@@ -90,10 +94,7 @@ fn main() -> dagger::Result<()> {
         ctx.spawn(fill(1.0), (Out(m.upper(false)),));
         ctx.spawn(fill(-1.0), (Out(m.lower(false)),));
         ctx.spawn(fill(5.0), (Out(m.diagonal()),));
-        ctx.spawn(
-            |(m,): (DataRef<Vec<f64>>,)| m.iter().sum::<f64>(),
-            (In(&m),),
-        )
+        ctx.spawn(|(m,): (TileRef,)| m.iter().sum::<f64>(), (In(&m),))
     })?;
     let total = total.fetch()?;
     println!("triangles and diagonal written by three tasks: sum = {total}");
