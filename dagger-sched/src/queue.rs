@@ -262,6 +262,12 @@ fn wait_first_error(jobs: &[Arc<dyn Job>]) -> Option<Error> {
     let mut first = None;
     for j in jobs {
         let h = j.header();
+        if h.is_queued() {
+            // Held by an enclosing bulk queue or region (a wait inside one): it cannot run
+            // before that closes, so waiting here would never end.
+            first.get_or_insert_with(|| h.unlaunched());
+            continue;
+        }
         executor::wait_until(&|| h.is_done(), &|p| h.add_waiter(p));
         if first.is_none() {
             first = j.error();

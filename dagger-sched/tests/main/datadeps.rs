@@ -548,3 +548,15 @@ fn shared_ctx() -> &'static Context {
     static C: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
     C.get_or_init(ctx)
 }
+
+#[test]
+fn queues_a_wait_inside_a_bulk_queue_reports_instead_of_hanging() {
+    let ctx = ctx();
+    let t = ctx.spawn_bulk(|| {
+        let r = ctx.wait_all(true, || ctx.spawn(|()| 3, ()));
+        let e = r.unwrap_err();
+        assert!(matches!(e, Error::Concurrency(_)), "{e}");
+        ctx.spawn(|()| 4, ())
+    });
+    assert_eq!(t.fetch().unwrap(), 4);
+}
