@@ -168,7 +168,7 @@ impl IndexPlan {
         let shape = full_shape
             .iter()
             .zip(&keep)
-            .filter(|(_, &k)| k)
+            .filter(|&(_, &k)| k)
             .map(|(&n, _)| n)
             .collect();
         Ok(Self {
@@ -270,7 +270,7 @@ impl IndexPlan {
             .full_shape
             .iter()
             .zip(&self.keep)
-            .filter(|(_, &k)| k)
+            .filter(|&(_, &k)| k)
             .map(|(&n, _)| n)
             .collect();
         let ok = self.full_shape.len() == self.keep.len()

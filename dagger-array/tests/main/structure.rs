@@ -123,7 +123,7 @@ fn comparisons_and_bit_ops() {
     testing::comparisons_and_bit_ops(ctx());
 }
 
-fn blocking(shape: &[usize]) -> impl Strategy<Value = Vec<usize>> {
+fn blocking(shape: &[usize]) -> impl Strategy<Value = Vec<usize>> + use<> {
     shape.iter().map(|&n| 1..=n.max(1)).collect::<Vec<_>>()
 }
 

@@ -73,7 +73,11 @@ fn open_store_and_pool_spill_to_s3() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
     ] {
-        std::env::set_var(k, v);
+        // SAFETY: set_var is unsound only next to a C-level getenv on another thread. The
+        // tests of this binary that may run meanwhile read the environment (and spawn
+        // processes) only through std, which takes the lock set_var takes; so does
+        // object_store, which reads these settings with std::env::var.
+        unsafe { std::env::set_var(k, v) };
     }
     let location = format!("s3://{bucket}/spill-prefix");
     let store = open_store(&location).unwrap();

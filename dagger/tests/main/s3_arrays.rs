@@ -21,7 +21,11 @@ fn arrays_save_to_and_load_from_s3() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
     ] {
-        std::env::set_var(k, v);
+        // SAFETY: set_var is unsound only next to a C-level getenv on another thread. The
+        // tests of this binary that may run meanwhile read the environment (and spawn
+        // processes) only through std, which takes the lock set_var takes; so does
+        // object_store, which reads these settings with std::env::var.
+        unsafe { std::env::set_var(k, v) };
     }
     let ctx = Context::builder().threads(2).build();
     let a = ArrayD::from_shape_fn(IxDyn(&[50, 40]), |ix| (ix[0] * 1000 + ix[1]) as f64);

@@ -87,7 +87,7 @@ fn run_local(quick: bool) -> Value {
         r
     };
     match run() {
-        Ok((gen, dt)) => {
+        Ok((generate, dt)) => {
             let mut l = line(
                 WORKLOAD,
                 "dagger-local",
@@ -97,7 +97,7 @@ fn run_local(quick: bool) -> Value {
             );
             l["peak_rss_bytes"] = json!(dagger::own_peak_rss());
             l["mb_per_s"] = json!((3 * n * n * 8) as f64 / dt / 1e6);
-            l["generate_save_s"] = json!(gen);
+            l["generate_save_s"] = json!(generate);
             l
         }
         Err(e) => error_line("dagger-local", e),
@@ -130,11 +130,11 @@ fn run_pool(quick: bool) -> Value {
         let seen = peaks.finish();
         drop(ctx);
         let _ = std::fs::remove_dir_all(&dir);
-        let (gen, dt) = r?;
-        Ok((gen, dt, seen))
+        let (generate, dt) = r?;
+        Ok((generate, dt, seen))
     };
     match run() {
-        Ok((gen, dt, seen)) => {
+        Ok((generate, dt, seen)) => {
             let driver = dagger::own_peak_rss();
             let sum = driver + seen.iter().map(|w| w.peak_rss).sum::<u64>();
             let mut l = line(
@@ -155,7 +155,7 @@ fn run_pool(quick: bool) -> Value {
             l["pool_peak_bytes"] = json!(seen.iter().map(|w| w.pool_peak).max().unwrap_or(0));
             l["spilled_bytes"] = json!(seen.iter().map(|w| w.max_spilled).sum::<u64>());
             l["mb_per_s"] = json!((3 * n * n * 8) as f64 / dt / 1e6);
-            l["generate_save_s"] = json!(gen);
+            l["generate_save_s"] = json!(generate);
             l
         }
         Err(e) => error_line(SYSTEM, e),
