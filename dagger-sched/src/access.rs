@@ -73,8 +73,13 @@ pub(crate) fn gather(declared: SmallVec<[Result<Declared>; 2]>) -> Result<Access
     Ok(out)
 }
 
-/// The locks of `accesses`, in the order they must be taken.
+/// The locks of `accesses` a task takes before its arguments resolve, in the order they
+/// must be taken. A task with one lock takes it as its argument resolves: holding one lock
+/// and waiting for none, it cannot close a cycle.
 pub(crate) fn locks(accesses: &Accesses) -> Locks {
+    if accesses.iter().filter(|d| d.lock.is_some()).count() < 2 {
+        return Locks::new();
+    }
     let mut l: Locks = accesses
         .iter()
         .filter_map(|d| {
@@ -93,24 +98,29 @@ thread_local! {
 }
 
 /// Clears what the arguments did not take when the body's resolution ends (also on error).
-pub(crate) struct Permits(());
+pub(crate) struct Permits(bool);
 
 impl Drop for Permits {
     fn drop(&mut self) {
-        // Dropped after the body returned, so no guard of this task outlives it.
-        let left = PERMITS.with(|p| std::mem::take(&mut *p.borrow_mut()));
-        drop(left);
+        if self.0 {
+            // Dropped after the body returned, so no guard of this task outlives it.
+            let left = PERMITS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+            drop(left);
+        }
     }
 }
 
 /// Takes every lock in order and leaves the permits for the arguments to take.
 pub(crate) fn acquire(locks: &Locks) -> Permits {
+    if locks.is_empty() {
+        return Permits(false);
+    }
     let taken: Vec<_> = locks
         .iter()
         .map(|(o, w, l)| (*o, l.clone().acquire(*w)))
         .collect();
     PERMITS.with(|p| p.borrow_mut().extend(taken));
-    Permits(())
+    Permits(true)
 }
 
 /// The permit taken for `object` before this task's arguments resolve, if any (an argument

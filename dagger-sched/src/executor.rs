@@ -9,11 +9,13 @@
 //! tasks in, a pool thread that emptied the injector lets it fill before looking again, so
 //! the spawner does not pay a cache miss per push (see [`let_queue_fill`]).
 
-use crate::task::{Job, Parking, Pin};
+use crate::observe::Observers;
+use crate::task::{Header, Job, Parking, Pin, Ready};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
 use crossbeam_utils::CachePadded;
 use dagger_core::WorkerId;
+use dagger_core::{Error, TaskId};
 use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -167,36 +169,20 @@ impl Pool {
         }
     }
 
-    /// Queues many ready tasks at once (a task queue launching its batch): the shared ones
-    /// go in together, then each sleeping thread is woken once, instead of a wake-up check
-    /// per task.
-    pub(crate) fn schedule_batch(self: &Arc<Self>, jobs: Vec<Arc<dyn Job>>) {
-        let mut shared = 0usize;
-        let mut pinned = Vec::new();
-        LOCAL.with(|l| {
-            let local = l.borrow();
-            let deque = match &*local {
-                Some(local) if Arc::ptr_eq(&local.pool, self) => Some(&local.deque),
-                _ => None,
-            };
-            for job in jobs {
-                if job.header().pin != Pin::Any {
-                    pinned.push(job);
-                    continue;
-                }
-                match deque {
-                    Some(d) => d.push(job),
-                    None => self.injector.push(job),
-                }
-                shared += 1;
-            }
-        });
-        for _ in 0..shared.min(self.slots.len()) {
-            self.wake_one();
+    /// Launches a batch a task queue held (`spawn_bulk`, a region) as one job: the pool
+    /// threads split it between them and run its ready tasks in place, so the batch costs no
+    /// queue operation per task (only its spawns ran on the spawner's thread).
+    pub(crate) fn launch_batch(self: &Arc<Self>, jobs: Vec<Arc<dyn Job>>) {
+        if jobs.is_empty() {
+            return;
         }
-        for job in pinned {
-            self.schedule(job);
-        }
+        let range = 0..jobs.len();
+        self.schedule(Arc::new(Batch {
+            header: batch_header(),
+            jobs: Arc::new(jobs),
+            range,
+            pool: self.clone(),
+        }));
     }
 
     fn wake_one(&self) {
@@ -269,6 +255,78 @@ fn run_chain(pool: &Arc<Pool>, index: usize, job: Arc<dyn Job>) {
                 pool.schedule(r);
             }
         }
+    }
+}
+
+/// Tasks of a batch a pool thread runs itself; above this it hands half to another thread.
+const BATCH_LEAF: usize = 256;
+
+fn batch_header() -> Header {
+    Header::new(TaskId(0), None, Pin::Any, false, Observers(None))
+}
+
+/// Part of a launched batch: counts each task's launch, runs the ready ones here.
+struct Batch {
+    header: Header,
+    jobs: Arc<Vec<Arc<dyn Job>>>,
+    range: std::ops::Range<usize>,
+    pool: Arc<Pool>,
+}
+
+impl Job for Batch {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn run(self: Arc<Self>, _worker: WorkerId, _thread: u32) -> Ready {
+        let mut r = self.range.clone();
+        while r.len() > BATCH_LEAF {
+            let mid = r.start + r.len() / 2;
+            self.pool.schedule(Arc::new(Batch {
+                header: batch_header(),
+                jobs: self.jobs.clone(),
+                range: mid..r.end,
+                pool: self.pool.clone(),
+            }));
+            r.end = mid;
+        }
+        // The ready tasks go to this thread's deque, where idle threads steal them (running
+        // them here one by one would serialize tasks that must overlap).
+        let mut shared = 0usize;
+        LOCAL.with(|l| {
+            let local = l.borrow();
+            let deque = match &*local {
+                Some(local) if Arc::ptr_eq(&local.pool, &self.pool) => Some(&local.deque),
+                _ => None,
+            };
+            for j in &self.jobs[r] {
+                let h = j.header();
+                if !h.dep_done() {
+                    continue;
+                }
+                match (&h.pin, deque) {
+                    (Pin::Any, Some(d)) => d.push(j.clone()),
+                    (Pin::Any, None) => self.pool.injector.push(j.clone()),
+                    _ => {
+                        self.pool.schedule(j.clone());
+                        continue;
+                    }
+                }
+                shared += 1;
+            }
+        });
+        for _ in 0..shared.min(self.pool.slots.len()) {
+            self.pool.wake_one();
+        }
+        Ready::new()
+    }
+
+    fn fail(self: Arc<Self>, _: Error) -> Ready {
+        Ready::new()
+    }
+
+    fn error(&self) -> Option<Error> {
+        None
     }
 }
 

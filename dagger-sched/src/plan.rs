@@ -26,6 +26,26 @@
 use dagger_core::access::Span;
 use dagger_core::{Access, ObjectId};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Object ids are counters: a multiply spreads them well enough, at a fraction of SipHash's
+/// cost (the planner hashes one id per access).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// What one task must wait for, as indexes of earlier tasks (in the order they were added).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -64,7 +84,7 @@ struct History {
 /// The planner of one region: add each task's accesses in program order.
 #[derive(Debug, Default)]
 pub struct Planner {
-    objects: HashMap<ObjectId, History>,
+    objects: HashMap<ObjectId, History, BuildHasherDefault<IdHasher>>,
     tasks: usize,
 }
 
@@ -82,13 +102,21 @@ impl Planner {
     /// Adds the next task (index [`Planner::len`] before the call) with its accesses, each
     /// with the shape of its object, and returns what it must wait for.
     pub fn add(&mut self, accesses: &[(Access, Option<[usize; 2]>)]) -> Preds {
+        self.add_each(accesses.iter().map(|(a, s)| (a, *s)))
+    }
+
+    /// [`Planner::add`] over borrowed accesses.
+    pub fn add_each<'a>(
+        &mut self,
+        accesses: impl IntoIterator<Item = (&'a Access, Option<[usize; 2]>)>,
+    ) -> Preds {
         let me = self.tasks;
         self.tasks += 1;
         let mut preds = Preds::default();
         for (a, shape) in accesses {
             let h = self.objects.entry(a.object).or_default();
             if h.shape.is_none() {
-                h.shape = *shape;
+                h.shape = shape;
             }
             let span = a.extent.span(h.shape);
             if span.is_empty() {

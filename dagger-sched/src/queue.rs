@@ -22,8 +22,30 @@ use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// A task and the pool that runs it.
-type Held = (Arc<Pool>, Arc<dyn Job>);
+/// Tasks a queue holds, grouped by the pool that runs them (nearly always one: no pool
+/// handle is cloned per task then).
+#[derive(Default)]
+pub(crate) struct Held {
+    pools: Vec<(Arc<Pool>, Vec<Arc<dyn Job>>)>,
+}
+
+impl Held {
+    fn push(&mut self, pool: &Arc<Pool>, job: Arc<dyn Job>) {
+        match self.pools.iter_mut().find(|(p, _)| Arc::ptr_eq(p, pool)) {
+            Some((_, jobs)) => jobs.push(job),
+            None => self.pools.push((pool.clone(), vec![job])),
+        }
+    }
+
+    fn extend(&mut self, other: Held) {
+        for (pool, jobs) in other.pools {
+            match self.pools.iter_mut().find(|(p, _)| Arc::ptr_eq(p, &pool)) {
+                Some((_, mine)) => mine.extend(jobs),
+                None => self.pools.push((pool, jobs)),
+            }
+        }
+    }
+}
 
 /// The state of an open datadeps region.
 #[derive(Default)]
@@ -33,7 +55,7 @@ pub(crate) struct Region {
     planned: Vec<Arc<dyn Job>>,
     /// Every task of the region, in spawn order (for waiting and the first error).
     all: Vec<Arc<dyn Job>>,
-    held: Vec<Held>,
+    held: Held,
 }
 
 /// One open queue.
@@ -42,7 +64,7 @@ pub(crate) enum Frame {
     Wait { jobs: Vec<Arc<dyn Job>> },
     /// `spawn_bulk`: hold each task; launch all together at the end.
     Bulk {
-        held: Vec<Held>,
+        held: Held,
         /// Its tasks, as the batch of an enclosing sequential queue.
         batch: Vec<Arc<dyn Job>>,
     },
@@ -87,11 +109,9 @@ pub(crate) fn admit(accesses: &[Declared]) -> Admission {
             Frame::Region(r) => Some(r),
             _ => None,
         }) {
-            let acc: Vec<_> = accesses
-                .iter()
-                .map(|d| (d.access.clone(), d.shape))
-                .collect();
-            let Preds { order, data } = r.planner.add(&acc);
+            let Preds { order, data } = r
+                .planner
+                .add_each(accesses.iter().map(|d| (&d.access, d.shape)));
             adm.order = order.iter().map(|&i| r.planned[i].clone()).collect();
             adm.data = data.iter().map(|&i| r.planned[i].clone()).collect();
             adm.planned = true;
@@ -132,7 +152,7 @@ pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bo
                 Frame::Wait { jobs } => jobs.push(job.clone()),
                 Frame::Bulk { held: h, batch } => {
                     if !held {
-                        h.push((pool.clone(), job.clone()));
+                        h.push(pool, job.clone());
                         held = true;
                     }
                     if !sequenced {
@@ -152,7 +172,7 @@ pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bo
                     }
                     r.all.push(job.clone());
                     if !held {
-                        r.held.push((pool.clone(), job.clone()));
+                        r.held.push(pool, job.clone());
                         held = true;
                     }
                     sequenced = true;
@@ -166,28 +186,19 @@ pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bo
     })
 }
 
-/// Launches held tasks: each counts its spawner's share done, and the ready ones are
-/// queued in one batch per pool.
-fn launch(held: Vec<Held>) {
-    let mut ready: Vec<Held> = Vec::new();
-    for (pool, job) in held {
-        let h = job.header();
-        h.queued.store(false, Ordering::Release);
-        if h.dep_done() {
-            ready.push((pool, job));
+/// Launches held tasks: each is marked launched here (a `fetch` right after the queue
+/// closes waits, it does not fail), then each pool gets its tasks as one batch.
+fn launch(held: Held) {
+    for (pool, jobs) in held.pools {
+        for job in &jobs {
+            job.header().queued.store(false, Ordering::Release);
         }
-    }
-    while let Some((pool, _)) = ready.first() {
-        let pool = pool.clone();
-        let (mine, rest): (Vec<_>, Vec<_>) =
-            ready.into_iter().partition(|(p, _)| Arc::ptr_eq(p, &pool));
-        pool.schedule_batch(mine.into_iter().map(|(_, j)| j).collect());
-        ready = rest;
+        pool.launch_batch(jobs);
     }
 }
 
 /// Hands held tasks to the next holding frame down the stack, or launches them.
-fn hand_down(frames: &mut [Frame], held: Vec<Held>) {
+fn hand_down(frames: &mut [Frame], held: Held) {
     for frame in frames.iter_mut().rev() {
         match frame {
             Frame::Bulk { held: h, .. } => return h.extend(held),

@@ -69,7 +69,7 @@ impl Context {
     /// ```
     pub fn spawn_bulk<R>(&self, body: impl FnOnce() -> R) -> R {
         let frame = Frame::Bulk {
-            held: Vec::new(),
+            held: Default::default(),
             batch: Vec::new(),
         };
         queue::run(frame, body).0
