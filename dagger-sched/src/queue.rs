@@ -26,8 +26,11 @@ use std::sync::Arc;
 /// handle is cloned per task then).
 #[derive(Default)]
 pub(crate) struct Held {
-    pools: Vec<(Arc<Pool>, Vec<Arc<dyn Job>>)>,
+    pools: Vec<(Arc<Pool>, Jobs)>,
 }
+
+/// Tasks in spawn order.
+type Jobs = Vec<Arc<dyn Job>>;
 
 impl Held {
     fn push(&mut self, pool: &Arc<Pool>, job: Arc<dyn Job>) {
