@@ -301,6 +301,7 @@ impl Job for Batch {
             };
             for j in &self.jobs[r] {
                 let h = j.header();
+                h.queued.store(0, Ordering::Release);
                 if !h.dep_done() {
                     continue;
                 }

@@ -51,8 +51,9 @@ impl Held {
 }
 
 /// The state of an open datadeps region.
-#[derive(Default)]
 pub(crate) struct Region {
+    /// Tags the tasks it holds.
+    serial: u64,
     planner: Planner,
     /// The planned tasks, by planner index.
     planned: Vec<Arc<dyn Job>>,
@@ -61,12 +62,27 @@ pub(crate) struct Region {
     held: Held,
 }
 
+impl Region {
+    /// A new region, open on this thread.
+    pub(crate) fn open() -> Box<Region> {
+        Box::new(Region {
+            serial: crate::task::open_queue(),
+            planner: Planner::default(),
+            planned: Vec::new(),
+            all: Vec::new(),
+            held: Held::default(),
+        })
+    }
+}
+
 /// One open queue.
 pub(crate) enum Frame {
     /// `wait_all` / `sync`: note each task, wait for all at the end.
     Wait { jobs: Vec<Arc<dyn Job>> },
     /// `spawn_bulk`: hold each task; launch all together at the end.
     Bulk {
+        /// Tags the tasks it holds.
+        serial: u64,
         held: Held,
         /// Its tasks, as the batch of an enclosing sequential queue.
         batch: Vec<Arc<dyn Job>>,
@@ -148,15 +164,19 @@ fn sequential_previous(frames: &[Frame]) -> Option<&Vec<Arc<dyn Job>>> {
 pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bool {
     FRAMES.with(|f| {
         let mut frames = f.borrow_mut();
-        let mut held = false;
+        let mut held = 0u64;
         let mut sequenced = false;
         for frame in frames.iter_mut().rev() {
             match frame {
                 Frame::Wait { jobs } => jobs.push(job.clone()),
-                Frame::Bulk { held: h, batch } => {
-                    if !held {
+                Frame::Bulk {
+                    serial,
+                    held: h,
+                    batch,
+                } => {
+                    if held == 0 {
                         h.push(pool, job.clone());
-                        held = true;
+                        held = *serial;
                     }
                     if !sequenced {
                         batch.push(job.clone());
@@ -174,18 +194,18 @@ pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bo
                         r.planned.push(job.clone());
                     }
                     r.all.push(job.clone());
-                    if !held {
+                    if held == 0 {
                         r.held.push(pool, job.clone());
-                        held = true;
+                        held = r.serial;
                     }
                     sequenced = true;
                 }
             }
         }
-        if held {
-            job.header().queued.store(true, Ordering::Release);
+        if held != 0 {
+            job.header().queued.store(held, Ordering::Release);
         }
-        held
+        held != 0
     })
 }
 
@@ -193,19 +213,31 @@ pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bo
 /// closes waits, it does not fail), then each pool gets its tasks as one batch.
 fn launch(held: Held) {
     for (pool, jobs) in held.pools {
-        for job in &jobs {
-            job.header().queued.store(false, Ordering::Release);
-        }
         pool.launch_batch(jobs);
     }
 }
 
 /// Hands held tasks to the next holding frame down the stack, or launches them.
 fn hand_down(frames: &mut [Frame], held: Held) {
+    let retag = |held: &Held, serial: u64| {
+        for (_, jobs) in &held.pools {
+            for j in jobs {
+                j.header().queued.store(serial, Ordering::Release);
+            }
+        }
+    };
     for frame in frames.iter_mut().rev() {
         match frame {
-            Frame::Bulk { held: h, .. } => return h.extend(held),
-            Frame::Region(r) => return r.held.extend(held),
+            Frame::Bulk {
+                serial, held: h, ..
+            } => {
+                retag(&held, *serial);
+                return h.extend(held);
+            }
+            Frame::Region(r) => {
+                retag(&held, r.serial);
+                return r.held.extend(held);
+            }
             _ => {}
         }
     }
@@ -247,7 +279,12 @@ pub(crate) fn run<R>(frame: Frame, body: impl FnOnce() -> R) -> (R, Option<Error
 fn close(frame: Frame) -> Option<Error> {
     match frame {
         Frame::Wait { jobs } => wait_first_error(&jobs),
-        Frame::Bulk { held, batch } => {
+        Frame::Bulk {
+            serial,
+            held,
+            batch,
+        } => {
+            crate::task::close_queue(serial);
             FRAMES.with(|f| {
                 let mut frames = f.borrow_mut();
                 if let Some(Frame::Sequential { previous }) = frames
@@ -265,7 +302,10 @@ fn close(frame: Frame) -> Option<Error> {
         }
         Frame::Sequential { .. } => None,
         Frame::Region(r) => {
-            let Region { held, all, .. } = *r;
+            let Region {
+                serial, held, all, ..
+            } = *r;
+            crate::task::close_queue(serial);
             launch(held);
             wait_first_error(&all)
         }

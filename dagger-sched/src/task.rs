@@ -15,7 +15,7 @@ use std::any::Any;
 use std::cell::Cell as ThreadCell;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// A way to wake one parked thread (a waiter registered on a task).
@@ -40,6 +40,26 @@ impl fmt::Debug for Dependency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Dependency({})", self.id)
     }
+}
+
+thread_local! {
+    /// Serials of the task queues that hold tasks, open on this thread.
+    static OPEN_QUEUES: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The serial of the next holding task queue.
+static NEXT_QUEUE: AtomicU64 = AtomicU64::new(1);
+
+/// Opens a holding queue on this thread; its serial tags the tasks it holds.
+pub(crate) fn open_queue() -> u64 {
+    let q = NEXT_QUEUE.fetch_add(1, Ordering::Relaxed);
+    OPEN_QUEUES.with(|o| o.borrow_mut().push(q));
+    q
+}
+
+/// Closes the holding queue `q` on this thread.
+pub(crate) fn close_queue(q: u64) {
+    OPEN_QUEUES.with(|o| o.borrow_mut().retain(|x| *x != q));
 }
 
 thread_local! {
@@ -105,9 +125,11 @@ pub(crate) struct Header {
     done: AtomicBool,
     waiting: Mutex<Waiting>,
     pub cancelled: AtomicBool,
-    /// Recorded by a task queue (`spawn_bulk`, a datadeps region) and not launched yet: a
-    /// wait for it would never end, so `fetch` says so instead.
-    pub queued: AtomicBool,
+    /// The serial of the task queue (`spawn_bulk`, a datadeps region) that holds it
+    /// unlaunched, 0 once launched: a wait for it from inside that open queue would never
+    /// end, so `fetch` says so instead. Cleared by the pool thread that launches it, not by
+    /// the spawner (which would touch every task of a batch once more).
+    pub queued: AtomicU64,
     /// 1-based thread index it ran on (0 = not run yet).
     pub ran_on: AtomicU32,
     pub get_result: bool,
@@ -134,7 +156,7 @@ impl Header {
                 waiters: Vec::new(),
             }),
             cancelled: AtomicBool::new(false),
-            queued: AtomicBool::new(false),
+            queued: AtomicU64::new(0),
             ran_on: AtomicU32::new(0),
             get_result,
             observer,
@@ -171,9 +193,11 @@ impl Header {
         self.pending.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Whether a task queue holds it unlaunched.
+    /// Whether a task queue still open on this thread holds it unlaunched (a queue that
+    /// closed has launched it, even if no pool thread has reached it yet).
     pub(crate) fn is_queued(&self) -> bool {
-        self.queued.load(Ordering::Acquire)
+        let q = self.queued.load(Ordering::Acquire);
+        q != 0 && OPEN_QUEUES.with(|o| o.borrow().contains(&q))
     }
 
     /// The error a wait for an unlaunched task gives.

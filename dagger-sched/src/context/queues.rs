@@ -47,7 +47,7 @@ impl Context {
         if queue::in_region() {
             return Ok(body());
         }
-        match queue::run(Frame::Region(Box::<Region>::default()), body) {
+        match queue::run(Frame::Region(Region::open()), body) {
             (out, None) => Ok(out),
             (_, Some(e)) => Err(e),
         }
@@ -69,6 +69,7 @@ impl Context {
     /// ```
     pub fn spawn_bulk<R>(&self, body: impl FnOnce() -> R) -> R {
         let frame = Frame::Bulk {
+            serial: crate::task::open_queue(),
             held: Default::default(),
             batch: Vec::new(),
         };
