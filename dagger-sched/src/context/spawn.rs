@@ -226,16 +226,7 @@ impl Context {
         } = inputs;
         let opts = self.restricted(opts);
         let placed = self.place(&opts, &scopes);
-        let header = Header::new(
-            id,
-            opts.name.clone(),
-            placed.as_ref().map_or(Pin::Any, Clone::clone),
-            opts.get_result,
-            self.inner.observers,
-        );
-        self.inner
-            .observers
-            .emit(id, &opts.name, || TaskEventKind::Spawned { deps: &dep_ids });
+        let header = self.spawned_header(id, &opts, &placed, &dep_ids);
         let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
             let values = args.resolve()?;
             call(values)
@@ -284,16 +275,7 @@ impl Context {
             deps.push(d.clone());
             dep_ids.push(d.header().id);
         }
-        let header = Header::new(
-            id,
-            opts.name.clone(),
-            placed.as_ref().map_or(Pin::Any, Clone::clone),
-            opts.get_result,
-            self.inner.observers,
-        );
-        self.inner
-            .observers
-            .emit(id, &opts.name, || TaskEventKind::Spawned { deps: &dep_ids });
+        let header = self.spawned_header(id, &opts, &placed, &dep_ids);
         let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
             if let Some(e) = wrote.iter().find_map(|w| w.error()) {
                 return Err(e);
@@ -308,6 +290,28 @@ impl Context {
         let held = queue::place(&self.inner.pool, &job, &adm);
         self.register(job, deps, placed.err(), held);
         handle
+    }
+
+    /// The header of a new closure task, announced to the observers.
+    #[inline(always)]
+    fn spawned_header(
+        &self,
+        id: TaskId,
+        opts: &Options,
+        placed: &Result<Pin>,
+        dep_ids: &[TaskId],
+    ) -> Header {
+        let header = Header::new(
+            id,
+            opts.name.clone(),
+            placed.as_ref().map_or(Pin::Any, Clone::clone),
+            opts.get_result,
+            self.inner.observers,
+        );
+        self.inner
+            .observers
+            .emit(id, &opts.name, || TaskEventKind::Spawned { deps: dep_ids });
+        header
     }
 
     /// Registers a new task made outside [`Context::spawn_queued`] (a remote one) with its
