@@ -129,6 +129,10 @@ fn h65_tasks_that_kill_all_but_one_worker_still_give_the_result() {
     let c = ctx.spawn_registered_with(&o, F_OR_DIE, (d, &a));
     let r = ctx.spawn_registered_with(&o, F2_OR_DIE, (d, &b, &c));
     assert_eq!(r.fetch().unwrap(), 6);
+    // The result can come back before the driver has noticed the last death (the killed
+    // worker's connection closing races the survivor's reply): wait for it, bounded.
+    wait_lost(&ctx, WorkerId(2));
+    wait_lost(&ctx, WorkerId(4));
     assert_eq!(ctx.live_workers(), vec![WorkerId(1), WorkerId(3)]);
 }
 
