@@ -57,15 +57,11 @@ pub(crate) fn gather(declared: SmallVec<[Result<Declared>; 2]>) -> Result<Access
     let mut out = Accesses::new();
     for d in declared {
         let d = d?;
-        if out.iter().any(|o| o.access.object == d.access.object) {
+        if let Some(o) = out.iter().find(|o| o.access.object == d.access.object) {
             return Err(dagger_core::Error::Argument(format!(
                 "object {} is named twice by one task (as {} and {}): pass it once, with the \
                  mode and extent that cover both uses",
-                d.access.object,
-                out.iter()
-                    .find(|o| o.access.object == d.access.object)
-                    .map_or(String::new(), |o| o.access.extent.to_string()),
-                d.access.extent
+                d.access.object, o.access.extent, d.access.extent
             )));
         }
         out.push(d);

@@ -33,19 +33,25 @@ pub(crate) struct Held {
 type Jobs = Vec<Arc<dyn Job>>;
 
 impl Held {
+    /// The list of `pool`'s tasks, made on first use.
+    fn jobs_of(&mut self, pool: &Arc<Pool>) -> &mut Jobs {
+        let i = match self.pools.iter().position(|(p, _)| Arc::ptr_eq(p, pool)) {
+            Some(i) => i,
+            None => {
+                self.pools.push((pool.clone(), Vec::new()));
+                self.pools.len() - 1
+            }
+        };
+        &mut self.pools[i].1
+    }
+
     fn push(&mut self, pool: &Arc<Pool>, job: Arc<dyn Job>) {
-        match self.pools.iter_mut().find(|(p, _)| Arc::ptr_eq(p, pool)) {
-            Some((_, jobs)) => jobs.push(job),
-            None => self.pools.push((pool.clone(), vec![job])),
-        }
+        self.jobs_of(pool).push(job);
     }
 
     fn extend(&mut self, other: Held) {
         for (pool, jobs) in other.pools {
-            match self.pools.iter_mut().find(|(p, _)| Arc::ptr_eq(p, &pool)) {
-                Some((_, mine)) => mine.extend(jobs),
-                None => self.pools.push((pool, jobs)),
-            }
+            self.jobs_of(&pool).extend(jobs);
         }
     }
 }

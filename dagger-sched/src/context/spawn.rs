@@ -268,12 +268,14 @@ impl Context {
                 Default::default()
             }
         };
-        let adm = queue::admit(&accesses);
+        let mut adm = queue::admit(&accesses);
         let locks = access::locks(&accesses);
-        let wrote: Vec<Arc<dyn Job>> = adm.data.clone();
-        for d in &adm.order {
-            deps.push(d.clone());
+        // The body keeps the writers it follows (to fail with them); the order joins the
+        // dependencies. Neither is needed here again: `place` reads only whether it planned.
+        let wrote = std::mem::take(&mut adm.data);
+        for d in adm.order.drain(..) {
             dep_ids.push(d.header().id);
+            deps.push(d);
         }
         let header = self.spawned_header(id, &opts, &placed, &dep_ids);
         let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
