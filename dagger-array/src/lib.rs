@@ -59,7 +59,8 @@
 //! | [`fuse`] | fusion of element-wise chains (and reductions over them) into one task per block |
 //! | [`darray`] | [`DArray`]: the lazy blocked array on the dagger-sched scheduler, and [`Lazy`] values |
 //! | [`dreduce`] | whole-array and per-dimension reductions of a `DArray` |
-//! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, in-place updates, comparisons, bit ops |
+//! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, comparisons, bit ops |
+//! | [`update`] | in-place updates as new block versions: `fill!`, `rand!`, `randn!`, `map!`, `A .op= B`, `A .= expr`, `mul!` |
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
@@ -178,8 +179,11 @@ pub mod darray;
 // Reductions of a DArray.
 pub mod dreduce;
 
-// Views, cat, setindex, updates, comparisons.
+// Views, cat, setindex, copyto, comparisons.
 pub mod structure;
+
+// In-place updates: fill!, rand!, map!, .op=, .=, mul!.
+pub mod update;
 
 // DVec and DArray::sort.
 pub mod sort;

@@ -1,8 +1,8 @@
 //! Structure and update operations of a [`DArray`]: lazy views (`view`), concatenation
 //! (`hcat`, `vcat`, `cat`),
 //! `permutedims`, non-mutating `setindex`, region assignment (`A[idx] = b`), `copyto`,
-//! scalar access, the "in-place" updates (`A .+= B`, `A .*= 2`, `A .+= v`, `C .= …`) that
-//! rebind an array to its updated blocks, and comparison and bit operations.
+//! scalar access, the broadcast of a column vector, and comparison and bit operations. The
+//! in-place updates built on them are in [`crate::update`].
 //!
 //! Concatenation re-uses the input blocks as they are (no task), so the blockings of the
 //! other dimensions must agree exactly: otherwise [`Error::DimensionMismatch`], as in the
@@ -379,23 +379,6 @@ impl<T: Element> DArray<T> {
         src.reblock(self.grid())
     }
 
-    /// `A .op= B`: `self` becomes `self op other`.
-    pub fn arith_assign(&mut self, other: &DArray<T>, op: ArithOp) -> Result<()> {
-        *self = self.arith(other, op)?;
-        Ok(())
-    }
-
-    /// `A .op= s`.
-    pub fn arith_scalar_assign(&mut self, s: T, op: ArithOp) {
-        *self = self.arith_scalar(s, op, Side::Right);
-    }
-
-    /// `A .= B`: `self` takes `other`'s values in its own blocking.
-    pub fn assign_from(&mut self, other: &DArray<T>) -> Result<()> {
-        *self = self.copy_from(other)?;
-        Ok(())
-    }
-
     /// `A .op v` for a matrix `A` and a vector `v` of its row count (`v` broadcast along the
     /// columns, as Julia does: `A[i, j] op v[i]`).
     pub fn broadcast_col(&self, v: &DArray<T>, op: ArithOp) -> Result<DArray<T>> {
@@ -421,12 +404,6 @@ impl<T: Element> DArray<T> {
             })
             .collect();
         Ok(DArray::from_blocks(g.clone(), Kind::Dense, blocks))
-    }
-
-    /// `A .op= v` (see [`DArray::broadcast_col`]).
-    pub fn broadcast_col_assign(&mut self, v: &DArray<T>, op: ArithOp) -> Result<()> {
-        *self = self.broadcast_col(v, op)?;
-        Ok(())
     }
 
     /// `self cmp other` element-wise as 0/1 bytes (Julia's `BitArray`); blockings may differ.

@@ -4,6 +4,8 @@
 
 #[path = "main/behaviours.rs"]
 mod behaviours;
+#[path = "main/datadeps_updates.rs"]
+mod datadeps_updates;
 #[path = "main/fusion_sort.rs"]
 mod fusion_sort;
 #[path = "main/store_io.rs"]

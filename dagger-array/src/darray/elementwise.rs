@@ -3,12 +3,13 @@
 //! one-task-per-block form, so that lowering can fuse it (see [`crate::fuse`]).
 
 use super::DArray;
-use crate::block::Kind;
+use crate::block::{Block, Kind};
 use crate::element::Element;
 use crate::fuse::Ew;
-use crate::graph::kernel_node;
+use crate::graph::{kernel_node, Node};
 use crate::kernel::named::Kernel;
 use crate::kernel::program::{scalar_tile, Op};
+use crate::mem::{held, BlockValue};
 use crate::ops::{ArithOp, Side};
 use crate::unary::{map_block, UnaryOp};
 use dagger_core::{Error, Options, Result};
@@ -110,6 +111,51 @@ impl<T: Element> DArray<T> {
             _ => None,
         };
         Ok(out.with_chain(ew))
+    }
+
+    /// `f.(self, other)`: `f` applied to each pair of elements, dense; the shapes must
+    /// agree, and `other` is re-blocked to `self`'s blocking when they differ. One task per
+    /// block in this process (a closure cannot travel to a worker).
+    ///
+    /// ```
+    /// use dagger_array::{Blocks, DArray};
+    /// let ctx = dagger_sched::Context::local();
+    /// let x = DArray::<f64>::fill(3.0, &Blocks::new([2]).unwrap(), &[5]).unwrap();
+    /// let y = DArray::<f64>::fill(4.0, &Blocks::new([3]).unwrap(), &[5]).unwrap();
+    /// let h = x.zip_with(&y, |a, b| (a * a + b * b).sqrt()).unwrap();
+    /// assert!(h.collect_dense(&ctx).unwrap().iter().all(|&v| v == 5.0));
+    /// ```
+    pub fn zip_with<U: Element>(
+        &self,
+        other: &DArray<T>,
+        f: impl Fn(T, T) -> U + Send + Sync + 'static,
+    ) -> Result<DArray<U>> {
+        self.check_same_shape(other)?;
+        let other = other.reblock(self.grid())?;
+        let f = Arc::new(f);
+        let blocks = self
+            .blocks
+            .iter()
+            .zip(&other.blocks)
+            .map(|(a, b)| {
+                let f = f.clone();
+                Node::task2(
+                    "zip_with",
+                    a,
+                    b,
+                    move |a: BlockValue<T>, b: BlockValue<T>| {
+                        let (a, b) = (a?.to_dense(), b?.to_dense());
+                        let out = ndarray::Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y));
+                        Ok(held(Block::Dense(out)))
+                    },
+                )
+            })
+            .collect();
+        Ok(DArray::from_blocks(
+            self.meta.grid.clone(),
+            Kind::Dense,
+            blocks,
+        ))
     }
 
     /// `self op s` (or `s op self`) element-wise (`X .* 3.4`).

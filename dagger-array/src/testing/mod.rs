@@ -9,6 +9,7 @@
 mod against_ndarray;
 mod group_g;
 mod structure;
+mod update;
 
 pub use against_ndarray::{ops_against_ndarray, shape_errors_are_typed};
 pub use group_g::{
@@ -21,3 +22,4 @@ pub use structure::{
     g52_extrema_var_std_mapreduce, g53_setindex_and_region_assignment, g54_copyto,
     g55_cat_and_permutedims,
 };
+pub use update::{datadeps_in_place_updates, datadeps_mul_into};

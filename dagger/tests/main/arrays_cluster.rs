@@ -41,6 +41,13 @@ fn structure_ops_on_two_workers() {
 }
 
 #[test]
+fn datadeps_in_place_updates_on_two_workers() {
+    let ctx = cluster();
+    testing::datadeps_in_place_updates(&ctx);
+    testing::datadeps_mul_into(&ctx);
+}
+
+#[test]
 fn random_ops_against_ndarray_on_two_workers() {
     let ctx = cluster();
     testing::ops_against_ndarray(&ctx, 7, 3);

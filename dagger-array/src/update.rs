@@ -1,0 +1,172 @@
+//! In-place updates of a [`DArray`] (Dagger.jl's `fill!`, `map!`, `rand!`, `randn!`,
+//! `A .+= B`, `A .= f.(B, C)`, `copyto!` and `mul!`).
+//!
+//! An update rebinds the array to a new version of its blocks: block `i`'s new version is
+//! a task that reads what it needs of the old version (and of the other operands) and is
+//! ordered after it, so a program of updates gives what running them one after another
+//! gives, as a datadeps region does, while readers of an old version (an earlier clone)
+//! keep seeing it. Whole-block writes need no more than that: a write after a read cannot
+//! clobber what the read sees. The old blocks are freed when nothing reads them any more.
+//!
+//! On a computed array ([`DArray::compute`]) an overwrite (`fill_assign`, `rand_assign`,
+//! `randn_assign`) runs where the block it replaces lives, like a datadeps writer: on a
+//! cluster the new block is made on the worker that held the old one, and nothing crosses
+//! the network (if that worker is gone, the block's task fails with `WorkerLost`).
+//!
+//! ```
+//! use dagger_array::{ArithOp, Blocks, DArray};
+//! use dagger_sched::Context;
+//! let ctx = Context::local();
+//! let part = Blocks::new([2, 2]).unwrap();
+//! let mut a = DArray::<f64>::ones(&part, &[3, 3]).unwrap();
+//! let b = DArray::<f64>::fill(2.0, &part, &[3, 3]).unwrap();
+//! a.arith_assign(&b, ArithOp::Add).unwrap(); // a .+= b
+//! a.map_assign(|x| x * x); // map!(x -> x^2, a, a)
+//! let mut c = DArray::<f64>::zeros(&part, &[3, 3]).unwrap();
+//! DArray::mul_into(&mut c, &a, &b, 0.5, 0.0).unwrap(); // mul!(c, a, b, 0.5, 0)
+//! assert_eq!(c.collect_dense(&ctx).unwrap()[[0, 0]], 0.5 * 3.0 * 9.0 * 2.0);
+//! ```
+
+use crate::block::Kind;
+use crate::darray::DArray;
+use crate::element::Element;
+use crate::graph::{kernel_node, Node};
+use crate::grid::BlockGrid;
+use crate::kernel::named::Kernel;
+use crate::linalg::LinalgElement;
+use crate::mem::BlockValue;
+use crate::ops::{ArithOp, Side};
+use dagger_core::{Error, Options, Result, Scope, WorkerId};
+use rand::distributions::{Distribution, Standard};
+use rand_distr::StandardNormal;
+
+impl<T: Element> DArray<T> {
+    /// Replaces every block with the kernel `make(shape, i)`, which ignores the old values.
+    /// On a computed array the new block is made by the process that holds the old one.
+    fn overwrite(&mut self, kind: Kind, make: impl Fn(Vec<usize>, usize) -> Kernel<T>) {
+        let grid = self.grid().clone();
+        let owners: Option<Vec<WorkerId>> = self
+            .chunks
+            .as_ref()
+            .map(|cs| cs.iter().map(|c| c.owner()).collect());
+        let blocks: Vec<Node<BlockValue<T>>> = (0..grid.num_blocks())
+            .map(|i| {
+                let opts = match &owners {
+                    Some(w) => Options::new().scope(Scope::Process(w[i])),
+                    None => Options::new(),
+                };
+                kernel_node(opts, make(grid.block_shape(&grid.block_coords(i)), i), &[])
+            })
+            .collect();
+        *self = DArray::from_blocks(grid, kind, blocks);
+    }
+
+    /// `fill!(A, v)`: every element becomes `v` (a sparse array becomes dense).
+    pub fn fill_assign(&mut self, value: T) {
+        self.overwrite(Kind::Dense, |shape, _| Kernel::Fill { shape, value });
+    }
+
+    /// `rand!(A)` from `seed`: uniform values, block `i` drawn from stream `i` (the values
+    /// of [`DArray::rand_seeded`] with the same blocking and seed).
+    pub fn rand_assign(&mut self, seed: u64)
+    where
+        Standard: Distribution<T>,
+    {
+        self.overwrite(Kind::Dense, |shape, block| Kernel::Rand {
+            shape,
+            seed,
+            block,
+        });
+    }
+
+    /// `randn!(A)` from `seed`: standard normal values (those of [`DArray::randn_seeded`]).
+    pub fn randn_assign(&mut self, seed: u64)
+    where
+        StandardNormal: Distribution<T>,
+    {
+        self.overwrite(Kind::Dense, |shape, block| Kernel::Randn {
+            shape,
+            seed,
+            block,
+        });
+    }
+
+    /// `map!(f, A, A)`: every element `x` becomes `f(x)` (joins the element-wise chain, so
+    /// a run of updates is fused into one task per block).
+    pub fn map_assign(&mut self, f: impl Fn(T) -> T + Send + Sync + 'static) {
+        *self = self.map(f);
+    }
+
+    /// `A .op= B`: `self` becomes `self op other` (blockings may differ).
+    pub fn arith_assign(&mut self, other: &DArray<T>, op: ArithOp) -> Result<()> {
+        *self = self.arith(other, op)?;
+        Ok(())
+    }
+
+    /// `A .op= s`.
+    pub fn arith_scalar_assign(&mut self, s: T, op: ArithOp) {
+        *self = self.arith_scalar(s, op, Side::Right);
+    }
+
+    /// `A .= B` (and `copyto!(A, B)`): `self` takes `other`'s values in its own blocking.
+    /// With an expression on the right (`A .= f.(B, C)`: `a.assign_from(&b.zip_with(&c,
+    /// f)?)`) the expression is computed block by block into `self`'s blocking.
+    pub fn assign_from(&mut self, other: &DArray<T>) -> Result<()> {
+        *self = self.copy_from(other)?;
+        Ok(())
+    }
+
+    /// `A .op= v` (see [`DArray::broadcast_col`]).
+    pub fn broadcast_col_assign(&mut self, v: &DArray<T>, op: ArithOp) -> Result<()> {
+        *self = self.broadcast_col(v, op)?;
+        Ok(())
+    }
+}
+
+impl<T: LinalgElement> DArray<T> {
+    /// `mul!(C, A, B, alpha, beta)`: `C = alpha·A·B + beta·C`, in `C`'s blocking. With
+    /// `beta == 0` the old `C` is not read (a NaN in it does not survive, as in BLAS).
+    /// The blockings of the three may differ (B is re-blocked to A's column split when they
+    /// do). Shapes that do not fit give [`Error::DimensionMismatch`] naming all three.
+    pub fn mul_into(
+        c: &mut DArray<T>,
+        a: &DArray<T>,
+        b: &DArray<T>,
+        alpha: T,
+        beta: T,
+    ) -> Result<()> {
+        let (sa, sb, sc) = (a.shape(), b.shape(), c.shape());
+        let fits = sa.len() == 2
+            && sb.len() == sc.len()
+            && sb[0] == sa[1]
+            && sc[0] == sa[0]
+            && (sb.len() == 1 || (sb.len() == 2 && sc[1] == sb[1]));
+        if !fits {
+            return Err(Error::DimensionMismatch(format!(
+                "mul!: C {sc:?} = A {sa:?} · B {sb:?} does not fit"
+            )));
+        }
+        // B's rows are cut as A's columns are (the product needs it), whatever the user chose.
+        let (ag, bg) = (a.grid(), b.grid());
+        let b = if bg.ranges()[0] == ag.ranges()[1] {
+            b.clone()
+        } else {
+            let mut ranges = bg.ranges().to_vec();
+            ranges[0] = ag.ranges()[1].clone();
+            b.reblock(&BlockGrid::from_ranges(sb, ranges)?)?
+        };
+        let mut p = a.matmul(&b)?;
+        if alpha != T::one() {
+            p = p.arith_scalar(alpha, ArithOp::Mul, Side::Right);
+        }
+        if beta != T::zero() {
+            let old = if beta == T::one() {
+                c.clone()
+            } else {
+                c.arith_scalar(beta, ArithOp::Mul, Side::Right)
+            };
+            p = p.arith(&old, ArithOp::Add)?;
+        }
+        c.assign_from(&p)
+    }
+}
