@@ -84,7 +84,9 @@ mod worker;
 // The user API.
 pub use args::{All, Meta, Val};
 pub use cancel::{current_task, is_cancelled, sleep};
-pub use cluster::{local_piece, pinned_count, registered_names, Pinned, Registered};
+pub use cluster::{
+    local_piece, pinned_count, registered_names, Pinned, PinnedView, Registered,
+};
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
 pub use data::{Data, DataMut, DataRef, In, InOut, Out, View};
@@ -141,6 +143,8 @@ pub mod datadeps {
     pub use crate::plan::{Planner, Preds};
     pub use dagger_core::{Access, Extent, Mode, ObjectId};
 }
+#[doc(hidden)]
+pub use cluster::PinnedAccess;
 #[doc(hidden)]
 pub use data::{Immutable, ReadArg, WriteArg};
 

@@ -49,6 +49,9 @@ mod connection;
 // How a remote task's arguments travel and are found again.
 pub(crate) mod lineage;
 
+// Pinned values as datadeps objects (In/Out/InOut on a pinned chunk or a view of it).
+pub(crate) mod tracked;
+
 // The driver-side state machine of one registered-function task.
 pub(crate) mod remote;
 
@@ -63,3 +66,4 @@ pub use pinned::{local_piece, pinned_count, Pinned};
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
 pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
 pub use telemetry::{set_telemetry, Telemetry};
+pub use tracked::{PinnedAccess, PinnedView};

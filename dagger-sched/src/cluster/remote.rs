@@ -59,6 +59,9 @@ pub(crate) struct RemoteTask<A: Args, R> {
     me: std::sync::Weak<Self>,
     /// The worker whose loss started the current recomputation.
     lost_from: Mutex<Option<WorkerId>>,
+    /// In a datadeps region: the tasks that wrote what this one touches. Their failure is
+    /// its failure (checked at dispatch, then let go).
+    writers: Mutex<Vec<Arc<dyn Job>>>,
 }
 
 impl<A, R> RemoteTask<A, R>
@@ -92,7 +95,14 @@ where
             ran_here: AtomicBool::new(false),
             handles: AtomicUsize::new(0),
             lost_from: Mutex::new(None),
+            writers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Makes the failure of any of `writers` (the region's writers of what this task
+    /// touches) this task's failure.
+    pub(crate) fn follow_writers(&self, writers: Vec<Arc<dyn Job>>) {
+        *self.writers.lock() = writers;
     }
 
     fn fail_with(&self, e: Error) -> Ready {
@@ -342,9 +352,11 @@ where
         let Some(args) = self.args.lock().take() else {
             return Ready::new();
         };
-        if let Some(e) = args.failure() {
+        let writers = std::mem::take(&mut *self.writers.lock());
+        if let Some(e) = args.failure().or_else(|| writers.iter().find_map(|w| w.error())) {
             return self.fail_with(e);
         }
+        drop(writers);
         if self.header.cancelled.load(Ordering::Acquire) {
             return self.fail_with(Error::Cancelled {
                 task: self.header.id,

@@ -443,11 +443,28 @@ impl Context {
         let opts = &*self.restricted(opts);
         let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
         let Inputs {
-            deps,
-            dep_ids,
+            mut deps,
+            mut dep_ids,
             scopes,
         } = Inputs::of(&args);
-        let scope = effective_scope(opts, &scopes);
+        let mut scope = effective_scope(opts, &scopes);
+        // In a datadeps region the plan adds the tasks to follow (pinned values run where
+        // they live, so ordering is all a region has to add) and the writers whose failure
+        // is this task's.
+        let mut declared: SmallVec<[Result<Declared>; 2]> = SmallVec::new();
+        args.accesses(&mut |d| declared.push(d));
+        let adm = (!declared.is_empty() || queue::active()).then(|| {
+            let accesses = access::gather(declared).unwrap_or_else(|e| {
+                scope = Err(e);
+                Default::default()
+            });
+            let mut adm = queue::admit(&accesses);
+            for d in adm.order.drain(..) {
+                dep_ids.push(d.header().id);
+                deps.push(d);
+            }
+            adm
+        });
         let header = Header::new(
             id,
             opts.name.clone(),
@@ -467,7 +484,15 @@ impl Context {
             args,
         );
         let handle = self.handle(task.clone());
-        self.submit(task, deps, scope.err());
+        match adm {
+            Some(mut adm) => {
+                task.follow_writers(std::mem::take(&mut adm.data));
+                let job: Arc<dyn Job> = task;
+                let held = queue::place(&self.inner.pool, &job, &adm);
+                self.register(job, deps, scope.err(), held);
+            }
+            None => self.submit(task, deps, scope.err()),
+        }
         handle
     }
 }
