@@ -10,6 +10,9 @@ mod behaviours_a;
 #[path = "main/datadeps.rs"]
 mod datadeps;
 
+#[path = "main/datadeps_program.rs"]
+mod datadeps_program;
+
 #[path = "main/observe.rs"]
 mod observe;
 

@@ -14,6 +14,6 @@
 //! ```
 
 pub use dagger_sched::{
-    live_value, local_piece, pinned_count, postcard_codec, registered_names, Pinned, Registered,
-    RemoteArg, RemoteArgs, Site,
+    live_value, local_piece, pinned_count, postcard_codec, registered_names, Pinned, PinnedView,
+    Registered, RemoteArg, RemoteArgs, Site,
 };

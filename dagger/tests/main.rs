@@ -18,6 +18,8 @@ mod cluster;
 #[cfg(feature = "dashboard")]
 #[path = "main/dashboard_cluster.rs"]
 mod dashboard_cluster;
+#[path = "main/datadeps_cluster.rs"]
+mod datadeps_cluster;
 #[path = "main/faults.rs"]
 mod faults;
 #[path = "main/live_values.rs"]

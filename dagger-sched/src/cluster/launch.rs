@@ -4,6 +4,7 @@
 use dagger_core::{Error, Result};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Mutex, OnceLock};
 
 /// The program a cluster runs as its workers, with its arguments. Its `main` must call
 /// `dagger::init()` first, which serves as a worker when `DAGGER_SCHEDULER` is set.
@@ -74,7 +75,44 @@ impl WorkerProgram {
                 });
             }
         }
-        cmd.spawn()
+        spawn_from_launcher(cmd)
             .map_err(|e| Error::Io(format!("starting worker {}: {e}", self.path.display())))
+    }
+}
+
+type Launch = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Starts `cmd` from one thread that lives as long as the process. The kernel sends
+/// `PR_SET_PDEATHSIG` when the *thread* that forked the child exits, not the process: a
+/// context built on a short-lived thread (a test's, a pool's) would otherwise lose its
+/// workers the moment that thread ended, while the context still uses them.
+fn spawn_from_launcher(mut cmd: Command) -> std::io::Result<Child> {
+    static LAUNCHER: OnceLock<Option<Mutex<mpsc::Sender<Launch>>>> = OnceLock::new();
+    let launcher = LAUNCHER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Launch>();
+        std::thread::Builder::new()
+            .name("dagger-launcher".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    let Some(tx) = launcher else {
+        // No thread to spare: start it from this one (it dies with this thread).
+        return cmd.spawn();
+    };
+    let (reply, answer) = mpsc::channel();
+    let sent = tx
+        .lock()
+        .map_err(|_| ())
+        .and_then(|tx| tx.send((cmd, reply)).map_err(|_| ()));
+    match sent {
+        Ok(()) => answer
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the worker launcher thread stopped"))),
+        Err(()) => Err(std::io::Error::other("the worker launcher thread stopped")),
     }
 }

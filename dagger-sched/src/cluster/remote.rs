@@ -353,7 +353,10 @@ where
             return Ready::new();
         };
         let writers = std::mem::take(&mut *self.writers.lock());
-        if let Some(e) = args.failure().or_else(|| writers.iter().find_map(|w| w.error())) {
+        if let Some(e) = args
+            .failure()
+            .or_else(|| writers.iter().find_map(|w| w.error()))
+        {
             return self.fail_with(e);
         }
         drop(writers);

@@ -61,7 +61,12 @@ impl<T: Send + Sync + 'static> std::fmt::Debug for PinnedView<'_, T> {
 
 impl<T: Send + Sync + 'static> std::fmt::Debug for PinnedAccess<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PinnedAccess(chunk {}, {:?})", self.chunk.id(), self.access)
+        write!(
+            f,
+            "PinnedAccess(chunk {}, {:?})",
+            self.chunk.id(),
+            self.access
+        )
     }
 }
 
@@ -139,6 +144,14 @@ impl<T: Send + Sync + 'static> RemoteArg for PinnedAccess<T> {
     }
     fn lineage(&self) -> Result<LineageArg> {
         RemoteArg::lineage(&self.chunk)
+    }
+}
+
+/// An access already made (code that picks the mode at run time builds these first).
+impl<T: Send + Sync + 'static> IntoArg for PinnedAccess<T> {
+    type Arg = PinnedAccess<T>;
+    fn into_arg(self) -> PinnedAccess<T> {
+        self
     }
 }
 

@@ -8,6 +8,8 @@ use dagger_sched::{
     Scope, WriteArg,
 };
 use proptest::prelude::*;
+
+use crate::datadeps_program::{body, program, run_sequential, Acc, SHAPE};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -336,101 +338,6 @@ fn queues_bulk_sequential_and_wait_all() {
 }
 
 // ---- The differential test: random programs against sequential execution. ----
-
-/// One access of a random program: object, extent, and 0 = In, 1 = Out, 2 = InOut.
-#[derive(Clone, Debug)]
-struct Acc {
-    object: usize,
-    extent: Extent,
-    mode: u8,
-}
-
-const SHAPE: [usize; 2] = [4, 3];
-
-fn acc(objects: usize) -> impl Strategy<Value = Acc> {
-    let r = (0usize..=4, 0usize..=4).prop_map(|(a, b)| a.min(b)..a.max(b));
-    let c = (0usize..=3, 0usize..=3).prop_map(|(a, b)| a.min(b)..a.max(b));
-    let extent = prop_oneof![
-        Just(Extent::Whole),
-        (r.clone(), c.clone()).prop_map(|(r, c)| Extent::rect(r, c)),
-        r.prop_map(Extent::rows),
-        c.prop_map(Extent::cols),
-        any::<bool>().prop_map(Extent::upper),
-        any::<bool>().prop_map(Extent::lower),
-        Just(Extent::Diagonal),
-    ];
-    (0..objects, extent, 0u8..3).prop_map(|(object, extent, mode)| Acc {
-        object,
-        extent,
-        mode,
-    })
-}
-
-/// A task of the program: its accesses, one per object (a task names an object once).
-fn program() -> impl Strategy<Value = (usize, Vec<Vec<Acc>>)> {
-    (1usize..=8).prop_flat_map(|n| {
-        let task = proptest::collection::vec(acc(n), 1..4).prop_map(|mut v| {
-            let mut seen = Vec::new();
-            v.retain(|a| {
-                let fresh = !seen.contains(&a.object);
-                seen.push(a.object);
-                fresh
-            });
-            v
-        });
-        (Just(n), proptest::collection::vec(task, 1..100))
-    })
-}
-
-/// What task `t` does: reads a checksum of every element it reads, then writes a value
-/// derived from it into every element it writes. Returns the checksum.
-fn body(t: usize, accs: &[Acc], objects: &mut [&mut Vec<i64>]) -> i64 {
-    let span = |e: &Extent| e.span(Some(SHAPE));
-    let mut sum = t as i64;
-    for (a, v) in accs.iter().zip(objects.iter()) {
-        if a.mode != 1 {
-            let s = span(&a.extent);
-            for r in 0..SHAPE[0] {
-                for c in 0..SHAPE[1] {
-                    if s.contains(r, c) {
-                        sum = sum.wrapping_mul(31).wrapping_add(v[r * SHAPE[1] + c]);
-                    }
-                }
-            }
-        }
-    }
-    for (a, v) in accs.iter().zip(objects.iter_mut()) {
-        if a.mode != 0 {
-            let s = span(&a.extent);
-            for r in 0..SHAPE[0] {
-                for c in 0..SHAPE[1] {
-                    if s.contains(r, c) {
-                        v[r * SHAPE[1] + c] = sum.wrapping_add((r * 7 + c) as i64);
-                    }
-                }
-            }
-        }
-    }
-    sum
-}
-
-fn run_sequential(n: usize, prog: &[Vec<Acc>]) -> (Vec<Vec<i64>>, Vec<i64>) {
-    let mut objs: Vec<Vec<i64>> = (0..n).map(|i| vec![i as i64; 12]).collect();
-    let mut sums = Vec::new();
-    for (t, accs) in prog.iter().enumerate() {
-        // Take the named objects out, run, put them back.
-        let mut taken: Vec<Vec<i64>> = accs
-            .iter()
-            .map(|a| std::mem::take(&mut objs[a.object]))
-            .collect();
-        let mut refs: Vec<&mut Vec<i64>> = taken.iter_mut().collect();
-        sums.push(body(t, accs, &mut refs));
-        for (a, v) in accs.iter().zip(taken) {
-            objs[a.object] = v;
-        }
-    }
-    (objs, sums)
-}
 
 /// The guards a task received, in its access order.
 enum Guard {

@@ -28,7 +28,7 @@ dagger::register! {
 }
 
 use crate::harness::{
-    cluster_builder, listening_driver, remote, signal, wait_lost, worker_process,
+    cluster_builder, listening_driver, on, remote, signal, wait_lost, worker_process,
 };
 
 fn cluster(workers: usize) -> Context {
@@ -619,5 +619,18 @@ fn shard_on_and_mutable_on_per_worker_and_per_thread() {
             total += n;
         }
         assert_eq!(total, 1000);
+    }
+}
+
+/// Workers die with their driver (`PR_SET_PDEATHSIG`), which the kernel ties to the thread
+/// that forked them: a context built on a thread that then ends must keep its workers.
+#[test]
+fn a_cluster_built_on_a_thread_that_ends_keeps_its_workers() {
+    let ctx = std::thread::spawn(|| cluster(2)).join().unwrap();
+    // A kill at that thread's end would have reached the workers by now.
+    std::thread::sleep(Duration::from_millis(300));
+    for w in [2, 3] {
+        let t = ctx.spawn_registered_with(on(w), WHOAMI, (0i64,));
+        assert_eq!(t.fetch().unwrap(), w, "worker {w} still serves");
     }
 }
