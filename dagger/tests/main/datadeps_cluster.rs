@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
-use crate::harness::cluster_builder;
+use crate::harness::{cluster_builder, quick_loss_cluster, signal};
 
 #[path = "../../../dagger-sched/tests/main/datadeps_program.rs"]
 mod program;
@@ -46,6 +46,11 @@ dagger::register! {
     }
     fn read_log(log: Log) -> Vec<u32> { log.get().map(|l| l.lock().unwrap().clone()).unwrap_or_default() }
     fn fail_push(_log: Log, why: String) -> u32 { panic!("{why}") }
+    fn nap_push(log: Log, ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        if let Some(l) = log.get() { l.lock().unwrap().push(0) }
+        dagger::myid().0
+    }
 
     fn make_gauge() -> Pinned<Gauge> { Pinned::new(Gauge::default()) }
     fn slow_read(g: Pinned<Gauge>) -> i32 {
@@ -203,6 +208,50 @@ fn datadeps_a_failed_remote_writer_fails_its_readers_and_nothing_else() {
         })
         .unwrap_err();
     assert!(e.to_string().contains("out of bounds"), "{e}");
+}
+
+/// A worker killed while a region's task runs on it: the region returns `WorkerLost` (a
+/// pinned value dies with its worker, so nothing can re-run its writes), the tasks that
+/// needed the value fail with it, the others finish, and nothing hangs.
+#[test]
+fn datadeps_a_worker_killed_mid_region_fails_the_region_with_worker_lost() {
+    let ctx = quick_loss_cluster(2);
+    let (a, b) = (on(&ctx, 2, MAKE_LOG), on(&ctx, 3, MAKE_LOG));
+    let killer = {
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            signal(&ctx, WorkerId(3), libc::SIGKILL);
+        })
+    };
+    let mut tasks = None;
+    let err = ctx
+        .datadeps(|| {
+            let slow = ctx.spawn_registered(NAP_PUSH, (InOut(b.whole()), 3000u64));
+            let after = ctx.spawn_registered(READ_LOG, (In(b.whole()),));
+            for v in 0..5u32 {
+                ctx.spawn_registered(PUSH, (InOut(a.whole()), v));
+            }
+            let read_a = ctx.spawn_registered(READ_LOG, (In(a.whole()),));
+            tasks = Some((slow, after, read_a));
+        })
+        .unwrap_err();
+    killer.join().unwrap();
+    assert!(
+        matches!(
+            err.root_cause(),
+            Error::WorkerLost {
+                worker: WorkerId(3),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let (slow, after, read_a) = tasks.unwrap();
+    for e in [slow.fetch().unwrap_err(), after.fetch().unwrap_err()] {
+        assert!(matches!(e.root_cause(), Error::WorkerLost { .. }), "{e:?}");
+    }
+    assert_eq!(read_a.fetch().unwrap(), (0..5).collect::<Vec<u32>>());
 }
 
 /// The process object `i` is pinned in: the driver and the two workers in turn.
