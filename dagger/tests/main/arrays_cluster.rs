@@ -47,6 +47,49 @@ fn datadeps_in_place_updates_on_two_workers() {
     testing::datadeps_mul_into(&ctx);
 }
 
+/// After a run of in-place updates, once the old versions' handles are gone, the workers
+/// hold exactly the final version's blocks: every intermediate block and every copy a task
+/// fetched from another worker was freed.
+#[test]
+fn datadeps_in_place_updates_leave_no_copies_on_the_workers() {
+    let ctx = cluster();
+    let workers = [WorkerId(2), WorkerId(3)];
+    let held = || -> u64 { workers.iter().map(|&w| ctx.worker_stats(w).unwrap().chunks).sum() };
+    let before = held();
+    let part = Blocks::from([40, 40]);
+    let mut a = DArray::<f64>::rand_seeded(&part, &[160, 160], 1)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    // Another blocking: each update reads blocks that other workers made.
+    let b = DArray::<f64>::rand_seeded(&Blocks::from([60, 50]), &[160, 160], 2)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    a.arith_assign(&b, ArithOp::Add).unwrap();
+    a.arith_scalar_assign(2.0, ArithOp::Mul);
+    a = a.compute(&ctx).unwrap();
+    a.arith_assign(&b.transpose().unwrap(), ArithOp::Sub).unwrap();
+    a = a.compute(&ctx).unwrap();
+    a.fill_assign(1.5);
+    let a = a.compute(&ctx).unwrap();
+    drop(b);
+    let on_workers = a
+        .chunks()
+        .unwrap()
+        .iter()
+        .filter(|c| c.owner() != WorkerId(1))
+        .count() as u64;
+    assert!(on_workers > 0, "the blocks live on the workers");
+    // Releases travel as messages: wait (bounded) for them to land.
+    let t0 = std::time::Instant::now();
+    while held() != before + on_workers && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(held(), before + on_workers, "the workers hold only the final blocks");
+    assert!(a.collect_dense(&ctx).unwrap().iter().all(|&v| v == 1.5));
+}
+
 #[test]
 fn random_ops_against_ndarray_on_two_workers() {
     let ctx = cluster();
