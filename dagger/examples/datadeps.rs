@@ -2,11 +2,14 @@
 //!
 //! A tiled `C += A·B` on `Data` tiles (each C tile is updated in place by one task per k,
 //! in order; different C tiles in parallel), then two tasks that write the two strict
-//! triangles of one tile at the same time, and a failure that fails only its dependents.
+//! triangles of one tile at the same time, a failure that fails only its dependents, and
+//! a region of registered-function tasks on values pinned in 2 worker processes.
 //!
 //!     cargo run --release --example datadeps
 
-use dagger::{Context, Data, DataMut, DataRef, In, InOut, Out};
+use dagger::remote::Pinned;
+use dagger::{Context, Data, DataMut, DataRef, In, InOut, Out, WorkerId};
+use std::sync::Mutex;
 use std::time::Instant;
 
 const T: usize = 64; // tile edge
@@ -35,7 +38,20 @@ fn gemm((mut c, a, b): (TileMut, TileRef, TileRef)) {
     }
 }
 
+type Log = Pinned<Mutex<Vec<u32>>>;
+
+dagger::register! {
+    fn new_log() -> Log { Pinned::new(Mutex::new(Vec::new())) }
+    fn append(log: Log, v: u32) -> u32 {
+        if let Some(l) = log.get() { l.lock().unwrap().push(v) }
+        dagger::myid().0
+    }
+    fn entries(log: Log) -> Vec<u32> { log.get().map(|l| l.lock().unwrap().clone()).unwrap_or_default() }
+}
+
 fn main() -> dagger::Result<()> {
+    // Worker processes re-run this program; there, this call serves and never returns.
+    dagger::init();
     let ctx = Context::local();
     let seed = |t: usize| move |i: usize, j: usize| ((i * 31 + j * 17 + t * 7) % 13) as f64 - 6.0;
     let a: Vec<Vec<Tile>> = (0..N)
@@ -115,6 +131,24 @@ fn main() -> dagger::Result<()> {
     println!("region error: {err}");
     assert!(err.to_string().contains("sensor offline"));
     assert_eq!(y.get(), 42);
+
+    // 4. On 2 worker processes: a log pinned in each; registered tasks declaring InOut on a
+    //    log run where it lives, in program order per log, the two logs in parallel.
+    let cluster = Context::builder().workers(2).build();
+    let l2 = dagger::mutable_on(&cluster, WorkerId(2), NEW_LOG)?;
+    let l3 = dagger::mutable_on(&cluster, WorkerId(3), NEW_LOG)?;
+    let reads = cluster.datadeps(|| {
+        for v in 0..20u32 {
+            let log = if v % 2 == 0 { &l2 } else { &l3 };
+            cluster.spawn_registered(APPEND, (InOut(log.whole()), v));
+        }
+        [&l2, &l3].map(|l| cluster.spawn_registered(ENTRIES, (In(l.whole()),)))
+    })?;
+    let [even, odd] = reads.map(|r| r.fetch());
+    let (even, odd) = (even?, odd?);
+    println!("on workers 2 and 3: {even:?} and {odd:?}");
+    assert_eq!(even, (0..20).step_by(2).collect::<Vec<u32>>());
+    assert_eq!(odd, (1..20).step_by(2).collect::<Vec<u32>>());
     println!("ok");
     Ok(())
 }

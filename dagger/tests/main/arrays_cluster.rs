@@ -54,7 +54,12 @@ fn datadeps_in_place_updates_on_two_workers() {
 fn datadeps_in_place_updates_leave_no_copies_on_the_workers() {
     let ctx = cluster();
     let workers = [WorkerId(2), WorkerId(3)];
-    let held = || -> u64 { workers.iter().map(|&w| ctx.worker_stats(w).unwrap().chunks).sum() };
+    let held = || -> u64 {
+        workers
+            .iter()
+            .map(|&w| ctx.worker_stats(w).unwrap().chunks)
+            .sum()
+    };
     let before = held();
     let part = Blocks::from([40, 40]);
     let mut a = DArray::<f64>::rand_seeded(&part, &[160, 160], 1)
@@ -69,7 +74,8 @@ fn datadeps_in_place_updates_leave_no_copies_on_the_workers() {
     a.arith_assign(&b, ArithOp::Add).unwrap();
     a.arith_scalar_assign(2.0, ArithOp::Mul);
     a = a.compute(&ctx).unwrap();
-    a.arith_assign(&b.transpose().unwrap(), ArithOp::Sub).unwrap();
+    a.arith_assign(&b.transpose().unwrap(), ArithOp::Sub)
+        .unwrap();
     a = a.compute(&ctx).unwrap();
     a.fill_assign(1.5);
     let a = a.compute(&ctx).unwrap();
@@ -86,7 +92,11 @@ fn datadeps_in_place_updates_leave_no_copies_on_the_workers() {
     while held() != before + on_workers && t0.elapsed() < std::time::Duration::from_secs(10) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(held(), before + on_workers, "the workers hold only the final blocks");
+    assert_eq!(
+        held(),
+        before + on_workers,
+        "the workers hold only the final blocks"
+    );
     assert!(a.collect_dense(&ctx).unwrap().iter().all(|&v| v == 1.5));
 }
 
