@@ -61,6 +61,7 @@
 //! | [`dreduce`] | whole-array and per-dimension reductions of a `DArray` |
 //! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, comparisons, bit ops |
 //! | [`update`] | in-place updates as new block versions: `fill!`, `rand!`, `randn!`, `map!`, `A .op= B`, `A .= expr`, `mul!` |
+//! | [`operators`] | `&a + &b`, `a * 2.0`, `2.0 - &a`, `-&a`, `a += &b`; `powi`, `powf`, `t()`, `dot` |
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
@@ -184,6 +185,9 @@ pub mod structure;
 
 // In-place updates: fill!, rand!, map!, .op=, .=, mul!.
 pub mod update;
+
+// std::ops on DArray, powi/powf, t(), dot.
+pub mod operators;
 
 // DVec and DArray::sort.
 pub mod sort;

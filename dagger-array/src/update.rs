@@ -31,7 +31,6 @@ use crate::block::Kind;
 use crate::darray::DArray;
 use crate::element::Element;
 use crate::graph::{kernel_node, Node};
-use crate::grid::BlockGrid;
 use crate::kernel::named::Kernel;
 use crate::linalg::LinalgElement;
 use crate::mem::BlockValue;
@@ -126,8 +125,7 @@ impl<T: Element> DArray<T> {
 impl<T: LinalgElement> DArray<T> {
     /// `mul!(C, A, B, alpha, beta)`: `C = alpha·A·B + beta·C`, in `C`'s blocking. With
     /// `beta == 0` the old `C` is not read (a NaN in it does not survive, as in BLAS).
-    /// The blockings of the three may differ (B is re-blocked to A's column split when they
-    /// do). Shapes that do not fit give [`Error::DimensionMismatch`] naming all three.
+    /// The blockings of the three may differ (see [`DArray::dot`]). Shapes that do not fit give [`Error::DimensionMismatch`] naming all three.
     pub fn mul_into(
         c: &mut DArray<T>,
         a: &DArray<T>,
@@ -146,16 +144,7 @@ impl<T: LinalgElement> DArray<T> {
                 "mul!: C {sc:?} = A {sa:?} · B {sb:?} does not fit"
             )));
         }
-        // B's rows are cut as A's columns are (the product needs it), whatever the user chose.
-        let (ag, bg) = (a.grid(), b.grid());
-        let b = if bg.ranges()[0] == ag.ranges()[1] {
-            b.clone()
-        } else {
-            let mut ranges = bg.ranges().to_vec();
-            ranges[0] = ag.ranges()[1].clone();
-            b.reblock(&BlockGrid::from_ranges(sb, ranges)?)?
-        };
-        let mut p = a.matmul(&b)?;
+        let mut p = a.dot(b)?;
         if alpha != T::one() {
             p = p.arith_scalar(alpha, ArithOp::Mul, Side::Right);
         }

@@ -8,6 +8,8 @@ mod behaviours;
 mod datadeps_updates;
 #[path = "main/fusion_sort.rs"]
 mod fusion_sort;
+#[path = "main/operators.rs"]
+mod operators;
 #[path = "main/store_io.rs"]
 mod store_io;
 #[path = "main/structure.rs"]
