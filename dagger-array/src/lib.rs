@@ -62,6 +62,7 @@
 //! | [`structure`] | lazy views, cat/hcat/vcat, permutedims, setindex, region assignment, copyto, comparisons, bit ops |
 //! | [`update`] | in-place updates as new block versions: `fill!`, `rand!`, `randn!`, `map!`, `A .op= B`, `A .= expr`, `mul!` |
 //! | [`operators`] | `&a + &b`, `a * 2.0`, `2.0 - &a`, `-&a`, `a += &b`; `powi`, `powf`, `t()`, `dot` |
+//! | [`slicing`] | `a.slice(s![..])`, `a.select(Axis(0), &[..])`, `from_ndarray`, `collect_ndarray::<D>` |
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
@@ -189,6 +190,9 @@ pub mod update;
 // std::ops on DArray, powi/powf, t(), dot.
 pub mod operators;
 
+// ndarray's slicing (s!, select) and typed ndarray in and out.
+pub mod slicing;
+
 // DVec and DArray::sort.
 pub mod sort;
 
@@ -214,13 +218,26 @@ pub mod __private {
     pub use paste::paste;
 }
 
+/// What an array program needs in scope: `use dagger_array::prelude::*;` (the operators
+/// are `std::ops` impls, in scope wherever `DArray` is).
+pub mod prelude {
+    pub use crate::darray::{DArray, Lazy};
+    pub use crate::index::Index;
+    pub use crate::ops::{ArithOp, Side};
+    pub use crate::partition::{AutoBlocks, Blocks};
+    pub use crate::unary_op::UnaryOp;
+    pub use ndarray::{s, Axis};
+}
+
 pub use block::{Block, DenseBlock, Kind};
 pub use darray::{DArray, Lazy};
 pub use element::{Element, IntElement};
 pub use graph::{ArrayOptions, Node};
 pub use grid::BlockGrid;
+pub use index::Index;
 pub use mem::BlockValue;
-pub use ops::{ArithOp, BitOp};
+pub use ndarray::{s, Axis};
+pub use ops::{ArithOp, BitOp, Side};
 pub use partition::{AutoBlocks, Blocks};
 pub use scalar::Scalar;
 pub use unary_op::UnaryOp;

@@ -210,3 +210,71 @@ fn operator_shape_errors_are_typed_when_computed() {
         assert!((g - w).abs() < 1e-12);
     }
 }
+
+/// One `s!` element within a dimension of `n` (ndarray panics out of bounds, so stay in).
+fn slice_elem(n: usize) -> impl Strategy<Value = ndarray::SliceInfoElem> {
+    let n = n as isize;
+    prop_oneof![
+        (0..n).prop_map(ndarray::SliceInfoElem::Index),
+        (
+            0..=n,
+            0..=n,
+            prop_oneof![1isize..4, -3isize..0],
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(move |(a, b, step, neg, open)| {
+                let (lo, hi) = (a.min(b), a.max(b));
+                let start = if neg && lo < n { lo - n } else { lo };
+                ndarray::SliceInfoElem::Slice {
+                    start,
+                    end: (!open).then_some(hi),
+                    step,
+                }
+            }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// `a.slice(s![..])` and `a.select(..)` equal ndarray's on the same data, for every
+    /// blocking, step (negative ones too) and mix of ranges and integers.
+    #[test]
+    fn slices_match_ndarray(
+        (rows, cols, e0, e1) in (1usize..9, 1usize..9).prop_flat_map(|(r, c)| (Just(r), Just(c), slice_elem(r), slice_elem(c))),
+        (br, bc) in (1usize..5, 1usize..5),
+        pick in proptest::collection::vec(0usize..8, 0..5),
+    ) {
+        let a = rand_block::<f64>(&[rows, cols], 7, 0).into_dimensionality::<ndarray::Ix2>().unwrap();
+        let d = DArray::from_ndarray(a.clone(), &Blocks::new([br, bc]).unwrap()).unwrap();
+        let info = [e0, e1];
+        let got = d.slice(info).unwrap().collect(ctx()).unwrap().to_dense();
+        let want = a.slice(ndarray::SliceInfo::<_, ndarray::Ix2, ndarray::IxDyn>::try_from(info).unwrap()).to_owned();
+        prop_assert_eq!(got, want);
+        let pick: Vec<usize> = pick.into_iter().filter(|&i| i < cols).collect();
+        let got = d.select(ndarray::Axis(1), &pick).unwrap().collect(ctx()).unwrap().to_dense();
+        prop_assert_eq!(got, a.select(ndarray::Axis(1), &pick).into_dyn());
+    }
+}
+
+#[test]
+fn slice_errors_are_typed() {
+    let d = DArray::<f64>::ones(&Blocks::from([2, 2]), &[4, 4]).unwrap();
+    assert!(matches!(
+        d.slice(ndarray::s![5, ..]),
+        Err(Error::Argument(_))
+    ));
+    assert!(matches!(
+        d.slice(ndarray::s![.., .., 1]),
+        Err(Error::DimensionMismatch(_))
+    ));
+    assert!(matches!(
+        d.select(ndarray::Axis(2), &[0]),
+        Err(Error::Argument(_))
+    ));
+    assert!(matches!(
+        d.collect_ndarray::<ndarray::Ix3>(ctx()),
+        Err(Error::DimensionMismatch(_))
+    ));
+}
