@@ -154,3 +154,9 @@ pub use storage::PoolResults;
 #[cfg(feature = "tcp")]
 #[doc(hidden)]
 pub use transport::TcpTransport;
+
+/// The examples of `docs/from-dagger-jl.md` (Dagger.jl's array API beside dagger-rs's), run
+/// as this crate's doc tests.
+#[cfg(all(doctest, feature = "array"))]
+#[doc = include_str!("../../docs/from-dagger-jl.md")]
+pub struct FromDaggerJl;
