@@ -11,14 +11,25 @@ use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+/// Counts the tasks spawned on a context.
 #[derive(Default)]
-struct Spawned(AtomicUsize);
+pub(crate) struct Spawned(pub(crate) AtomicUsize);
 impl Observer for Spawned {
     fn on_event(&self, e: &TaskEvent) {
         if matches!(e.kind, TaskEventKind::Spawned { .. }) {
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// A 2-thread context and the count of the tasks spawned on it.
+pub(crate) fn counting_ctx() -> (Arc<Spawned>, Context) {
+    let count = Arc::new(Spawned::default());
+    let ctx = Context::builder()
+        .threads(2)
+        .observer(count.clone())
+        .build();
+    (count, ctx)
 }
 
 fn ctx() -> &'static Context {
@@ -31,11 +42,7 @@ const OFF: ArrayOptions = ArrayOptions { fuse: false };
 
 #[test]
 fn fusion_spawns_one_task_per_block() {
-    let count = Arc::new(Spawned::default());
-    let ctx = Context::builder()
-        .threads(2)
-        .observer(count.clone())
-        .build();
+    let (count, ctx) = counting_ctx();
     let x = DArray::<f64>::ones(&Blocks::from([5, 5]), &[10, 10]).unwrap(); // 4 blocks
     let y = x
         .map(|v| v * v)
@@ -356,11 +363,7 @@ proptest! {
 
 #[test]
 fn a_view_is_read_by_the_fused_kernel() {
-    let count = Arc::new(Spawned::default());
-    let ctx = Context::builder()
-        .threads(2)
-        .observer(count.clone())
-        .build();
+    let (count, ctx) = counting_ctx();
     let x = DArray::<f64>::ones(&Blocks::from([5, 5]), &[10, 10]).unwrap();
     let v = x.view(&[2..8, 0..10]).unwrap(); // 2 × 2 blocks of the view
     assert_eq!(v.grid().grid_shape(), vec![2, 2]);

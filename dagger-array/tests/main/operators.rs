@@ -6,11 +6,13 @@ use dagger_array::binary::Side;
 use dagger_array::create::rand_block;
 use dagger_array::{ArithOp, Blocks, DArray};
 use dagger_core::Error;
-use dagger_sched::{Context, Observer, TaskEvent, TaskEventKind};
+use dagger_sched::Context;
 use ndarray::ArrayD;
 use proptest::prelude::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+
+use crate::fusion_sort::counting_ctx;
 
 fn ctx() -> &'static Context {
     static C: OnceLock<Context> = OnceLock::new();
@@ -135,25 +137,11 @@ proptest! {
     }
 }
 
-#[derive(Default)]
-struct Spawned(AtomicUsize);
-impl Observer for Spawned {
-    fn on_event(&self, e: &TaskEvent) {
-        if matches!(e.kind, TaskEventKind::Spawned { .. }) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
 /// `(&a * &a + 1.0).sum()` spawns the tasks of the explicit `arith`/`arith_scalar` chain
 /// (fused): the operators add nothing to the graph.
 #[test]
 fn operators_build_the_graph_of_the_explicit_calls() {
-    let count = Arc::new(Spawned::default());
-    let ctx = Context::builder()
-        .threads(2)
-        .observer(count.clone())
-        .build();
+    let (count, ctx) = counting_ctx();
     let a = DArray::<f64>::fill(2.0, &Blocks::from([5, 5]), &[10, 15]).unwrap();
     let tasks = |x: &DArray<f64>| {
         count.0.store(0, Ordering::Relaxed);
