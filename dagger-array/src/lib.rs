@@ -30,7 +30,7 @@
 //! | --- | --- |
 //! | [`partition`] | [`Blocks`] and [`AutoBlocks`] |
 //! | [`grid`] | [`BlockGrid`]: shape, block ranges, index ↔ block |
-//! | [`ops`] | the operator vocabulary: [`ArithOp`], [`BitOp`], [`CmpOp`](ops::CmpOp), [`Side`](ops::Side) |
+//! | [`ops`] | the operator vocabulary: [`ArithOp`], [`BitOp`], [`CmpOp`](ops::CmpOp), [`Side`] |
 //! | [`unary_op`] | [`UnaryOp`]: the named element-wise functions (float math) |
 //! | [`scalar`] | [`Scalar`]: the number types, their arithmetic and byte encoding |
 //! | [`block`] | [`Block`]: a dense (ndarray) or sparse (sprs) block |
@@ -63,6 +63,7 @@
 //! | [`update`] | in-place updates as new block versions: `fill!`, `rand!`, `randn!`, `map!`, `A .op= B`, `A .= expr`, `mul!` |
 //! | [`operators`] | `&a + &b`, `a * 2.0`, `2.0 - &a`, `-&a`, `a += &b`; `powi`, `powf`, `t()`, `dot` |
 //! | [`slicing`] | `a.slice(s![..])`, `a.select(Axis(0), &[..])`, `from_ndarray`, `collect_ndarray::<D>` |
+//! | [`element_fn`](mod@element_fn) | [`element_fn!`]: a user's `fn(T) -> T` registered for the workers, and `map_registered` |
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
@@ -193,6 +194,9 @@ pub mod operators;
 // ndarray's slicing (s!, select) and typed ndarray in and out.
 pub mod slicing;
 
+// User element functions registered for the workers (element_fn!, map_registered).
+pub mod element_fn;
+
 // DVec and DArray::sort.
 pub mod sort;
 
@@ -232,6 +236,7 @@ pub mod prelude {
 pub use block::{Block, DenseBlock, Kind};
 pub use darray::{DArray, Lazy};
 pub use element::{Element, IntElement};
+pub use element_fn::ElementFn;
 pub use graph::{ArrayOptions, Node};
 pub use grid::BlockGrid;
 pub use index::Index;

@@ -269,3 +269,40 @@ fn generic_sort_runs_its_stages_on_the_workers() {
         );
     }
 }
+
+dagger::array::element_fn! {
+    /// A user's element function, registered for the workers.
+    fn cube_minus_one(x: f64) -> f64 { x * x * x - 1.0 }
+}
+
+#[test]
+fn registered_element_functions_run_on_the_workers() {
+    let seen = std::sync::Arc::new(Dispatched::default());
+    let ctx = cluster_builder(2)
+        .threads(1)
+        .worker_threads(1)
+        .observer(seen.clone())
+        .build();
+    let x = DArray::<f64>::randn_seeded(&Blocks::from([40, 40]), &[120, 80], 9)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let y = x.map_registered(CUBE_MINUS_ONE).compute(&ctx).unwrap();
+    // Each block is mapped where its input block lives, and that is a worker for some.
+    let owners = |a: &DArray<f64>| -> Vec<WorkerId> {
+        a.chunks().unwrap().iter().map(|c| c.owner()).collect()
+    };
+    assert_eq!(owners(&y), owners(&x));
+    assert!(
+        owners(&y).iter().any(|w| *w != WorkerId(1)),
+        "{:?}",
+        owners(&y)
+    );
+    let names = seen.0.lock().unwrap().clone();
+    assert!(
+        names.iter().any(|n| n.contains("cube_minus_one")),
+        "dispatched {names:?}"
+    );
+    let want = x.collect_dense(&ctx).unwrap().mapv(cube_minus_one);
+    assert_eq!(y.collect_dense(&ctx).unwrap(), want);
+}
