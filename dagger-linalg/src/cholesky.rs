@@ -31,10 +31,10 @@ pub struct Cholesky<T> {
 /// ```
 /// use dagger_linalg::{cholesky, Error, TiledMatrix, Uplo};
 /// let ctx = dagger_sched::Context::builder().threads(2).build();
-/// let a = TiledMatrix::<f64>::from_fn(3, 3, [2, 2], |i, j| if i == j { 2.0 } else { -1.0 }).unwrap();
+/// let a = TiledMatrix::<f64>::from_fn(3, 3, [2, 2], |i, j| if i == j { 1.0 } else { 2.0 }).unwrap();
 /// assert!(matches!(
 ///     cholesky(&ctx, &a, Uplo::Lower).unwrap_err(),
-///     Error::NotPositiveDefinite { tile: [1, 1], pivot: 0, column: 2 }
+///     Error::NotPositiveDefinite { tile: [0, 0], pivot: 1, column: 1 }
 /// ));
 /// ```
 pub fn cholesky<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>, uplo: Uplo) -> Result<Cholesky<T>> {

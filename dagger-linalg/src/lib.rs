@@ -20,29 +20,40 @@
 //! assert!(r.iter().all(|v| v.abs() < 1e-12));
 //! ```
 
-// Modules, bottom to top:
-/// Tiled Cholesky and its factor object.
-pub mod cholesky;
-/// Typed failures naming tile and pivot.
-mod error;
-/// Tile kernels over faer (plain functions on tiles).
-pub mod kernels;
-/// Tiled LU (partial pivoting, or none) and its factor object.
-pub mod lu;
-/// Tiled Householder QR and its factor object.
-pub mod qr;
-/// One datadeps region per algorithm; multi-tile task arguments.
-mod region;
-/// The element types (f32, f64) over faer's real fields.
+// Modules, bottom to top (each uses only those above it).
+
+// The element types (f32, f64) over faer's real fields.
 pub mod scalar;
-/// `solve` and `inv`.
-pub mod solve;
-/// Tiles and the flags of kernel calls.
+
+// Tiles and the flags of kernel calls.
 pub mod tile;
-/// The tiled matrix and its conversions.
+
+// Typed failures naming tile and pivot.
+mod error;
+
+// Tile kernels over faer (plain functions on tiles).
+pub mod kernels;
+
+// The tiled matrix and its conversions.
 pub mod tiled;
-/// Tiled triangular solves.
+
+// One datadeps region per algorithm; multi-tile task arguments.
+mod region;
+
+// Tiled triangular solves.
 pub mod triangular;
+
+// Tiled Cholesky and its factor object.
+pub mod cholesky;
+
+// Tiled LU (partial pivoting, or none) and its factor object.
+pub mod lu;
+
+// Tiled Householder QR and its factor object.
+pub mod qr;
+
+// `solve` and `inv`.
+pub mod solve;
 
 pub use cholesky::{cholesky, Cholesky};
 pub use dagger_core::{Error, Result};

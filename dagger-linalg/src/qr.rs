@@ -69,10 +69,13 @@ pub fn qr<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Qr<T>> {
     Ok(Qr { factors: f, panels })
 }
 
+/// What a task applying a panel to a block column receives.
+type ColumnAndPanel<T> = (Vec<TileMut<T>>, DataRef<Panel<T>>);
+
 /// The task applying one panel's `Q` (or `Qᵀ`) to a block column below the panel's row.
 fn apply<T: Scalar>(
     transpose: bool,
-) -> impl FnOnce((Vec<TileMut<T>>, DataRef<Panel<T>>)) -> Result<()> + Send + 'static {
+) -> impl FnOnce(ColumnAndPanel<T>) -> Result<()> + Send + 'static {
     move |(mut col, p)| {
         if let (Some(v), Some(t)) = (&p.v, &p.t) {
             let mut c = stack(&col);

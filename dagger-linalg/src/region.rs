@@ -44,11 +44,10 @@ impl<'a> Tasks<'a> {
         let slot = self.failed.clone();
         self.ctx.try_spawn(
             move |v| {
-                f(v).map_err(|e| {
+                f(v).inspect_err(|e| {
                     if let Ok(mut s) = slot.lock() {
                         s.get_or_insert_with(|| e.clone());
                     }
-                    e
                 })
             },
             args,

@@ -1,6 +1,6 @@
 //! Tile kernels over faer, as plain functions on tiles (`fn(&mut Tile, &Tile, …)`), each on
-//! one thread: BLAS-3 ([`gemm`], [`syrk`], [`trsm`]) and factorizations ([`potrf`],
-//! [`getrf`], [`getrf_nopiv`], [`geqrf`], [`apply_q`]) with norms and row permutations.
+//! one thread: BLAS-3 (`gemm`, `syrk`, `trsm`) and factorizations (`potrf`,
+//! `getrf`, `getrf_nopiv`, `geqrf`, `apply_q`) with norms and row permutations.
 
 mod blas;
 mod factor;
