@@ -53,37 +53,22 @@ pub fn lu<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
                 Ok(())
             };
             t.spawn(panel, (InOutTiles(f.column(k, k)), Out(piv)));
-            for j in (0..gc).filter(|&j| j != k) {
-                let swap = move |(mut col, piv): (Vec<TileMut<T>>, DataRef<Vec<usize>>)| {
-                    let mut c = stack(&col);
-                    permute_rows(&mut c, &piv);
-                    unstack(&c, &mut col);
+            // Left of the panel: its row swaps; right of it: the swaps, then L[k,k]⁻¹·A[k,j].
+            for j in 0..k {
+                let swap = |(mut col, piv): (Vec<TileMut<T>>, DataRef<Vec<usize>>)| {
+                    swap_rows(&mut col, &piv);
                     Ok(())
                 };
-                if j < k {
-                    t.spawn(swap, (InOutTiles(f.column(j, k)), In(piv)));
-                    continue;
-                }
-                let both =
-                    move |(mut col, piv, l): (Vec<TileMut<T>>, DataRef<Vec<usize>>, TileRef<T>)| {
-                        let mut c = stack(&col);
-                        permute_rows(&mut c, &piv);
-                        unstack(&c, &mut col);
-                        let one = T::of(1.0);
-                        trsm(
-                            &mut col[0],
-                            &l,
-                            Side::Left,
-                            Uplo::Lower,
-                            Trans::No,
-                            Diag::Unit,
-                            one,
-                        )
-                    };
-                t.spawn(
-                    both,
-                    (InOutTiles(f.column(j, k)), In(piv), In(f.tile(k, k))),
-                );
+                t.spawn(swap, (InOutTiles(f.column(j, k)), In(piv)));
+            }
+            for j in k + 1..gc {
+                type Args<T> = (Vec<TileMut<T>>, DataRef<Vec<usize>>, TileRef<T>);
+                let swap_trsm = |(mut col, piv, l): Args<T>| {
+                    swap_rows(&mut col, &piv);
+                    unit_lower_solve(&mut col[0], &l)
+                };
+                let args = (InOutTiles(f.column(j, k)), In(piv), In(f.tile(k, k)));
+                t.spawn(swap_trsm, args);
             }
             trailing_update(t, &f, k);
         }
@@ -97,6 +82,26 @@ pub fn lu<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
         }
     }
     Ok(Lu { factors: f, perm })
+}
+
+/// Applies a panel's row permutation to the tiles of a block column below its row.
+fn swap_rows<T: Scalar>(col: &mut [TileMut<T>], piv: &[usize]) {
+    let mut c = stack(col);
+    permute_rows(&mut c, piv);
+    unstack(&c, col);
+}
+
+/// `x ← L⁻¹·x` for the unit lower triangle `L` of a diagonal tile.
+fn unit_lower_solve<T: Scalar>(x: &mut Tile<T>, l: &Tile<T>) -> Result<()> {
+    trsm(
+        x,
+        l,
+        Side::Left,
+        Uplo::Lower,
+        Trans::No,
+        Diag::Unit,
+        T::of(1.0),
+    )
 }
 
 /// `A[i,j] -= A[i,k]·A[k,j]` for every tile right of and below diagonal tile `k`.
@@ -149,17 +154,7 @@ pub fn lu_nopiv<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
                 t.spawn(s, (InOut(f.tile(i, k)), In(akk)));
             }
             for j in k + 1..gc {
-                let s = move |(mut x, l): (TileMut<T>, TileRef<T>)| {
-                    trsm(
-                        &mut x,
-                        &l,
-                        Side::Left,
-                        Uplo::Lower,
-                        Trans::No,
-                        Diag::Unit,
-                        one,
-                    )
-                };
+                let s = |(mut x, l): (TileMut<T>, TileRef<T>)| unit_lower_solve(&mut x, &l);
                 t.spawn(s, (InOut(f.tile(k, j)), In(akk)));
             }
             trailing_update(t, &f, k);

@@ -187,33 +187,16 @@ pub fn apply_q<T: Scalar>(b: &mut Tile<T>, v: &Tile<T>, t: &HouseholderFactor<T>
         return;
     }
     let (m, bs, n) = (v.nrows(), t.nrows(), b.ncols());
-    if transpose {
-        let req = hh::apply_block_householder_sequence_transpose_on_the_left_in_place_scratch::<T>(
-            m, bs, n,
-        );
-        with_stack(req, |st| {
-            hh::apply_block_householder_sequence_transpose_on_the_left_in_place_with_conj(
-                v.as_ref(),
-                t.as_ref(),
-                Conj::No,
-                b.as_mut(),
-                Par::Seq,
-                st,
-            )
-        });
+    // Both scratch sizes are the same block-size × columns temporary.
+    let req = hh::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(m, bs, n);
+    let apply = if transpose {
+        hh::apply_block_householder_sequence_transpose_on_the_left_in_place_with_conj::<T>
     } else {
-        let req = hh::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(m, bs, n);
-        with_stack(req, |st| {
-            hh::apply_block_householder_sequence_on_the_left_in_place_with_conj(
-                v.as_ref(),
-                t.as_ref(),
-                Conj::No,
-                b.as_mut(),
-                Par::Seq,
-                st,
-            )
-        });
-    }
+        hh::apply_block_householder_sequence_on_the_left_in_place_with_conj::<T>
+    };
+    with_stack(req, |st| {
+        apply(v.as_ref(), t.as_ref(), Conj::No, b.as_mut(), Par::Seq, st)
+    });
 }
 
 /// Permutes the rows of `b` in place: row `i` becomes old row `perm[i]`.
