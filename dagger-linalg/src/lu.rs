@@ -55,16 +55,16 @@ pub fn lu<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
             t.spawn(panel, (InOutTiles(f.column(k, k)), Out(piv)));
             // Left of the panel: its row swaps; right of it: the swaps, then L[k,k]⁻¹·A[k,j].
             for j in 0..k {
-                let swap = |(mut col, piv): (Vec<TileMut<T>>, DataRef<Vec<usize>>)| {
-                    swap_rows(&mut col, &piv);
+                let swap = move |(mut col, piv): (Vec<TileMut<T>>, DataRef<Vec<usize>>)| {
+                    swap_rows(&mut col, &piv, b);
                     Ok(())
                 };
                 t.spawn(swap, (InOutTiles(f.column(j, k)), In(piv)));
             }
             for j in k + 1..gc {
                 type Args<T> = (Vec<TileMut<T>>, DataRef<Vec<usize>>, TileRef<T>);
-                let swap_trsm = |(mut col, piv, l): Args<T>| {
-                    swap_rows(&mut col, &piv);
+                let swap_trsm = move |(mut col, piv, l): Args<T>| {
+                    swap_rows(&mut col, &piv, b);
                     unit_lower_solve(&mut col[0], &l)
                 };
                 let args = (InOutTiles(f.column(j, k)), In(piv), In(f.tile(k, k)));
@@ -84,11 +84,24 @@ pub fn lu<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
     Ok(Lu { factors: f, perm })
 }
 
-/// Applies a panel's row permutation to the tiles of a block column below its row.
-fn swap_rows<T: Scalar>(col: &mut [TileMut<T>], piv: &[usize]) {
-    let mut c = stack(col);
-    permute_rows(&mut c, piv);
-    unstack(&c, col);
+/// Applies a panel's row permutation to the tiles of a block column below its row (tiles of
+/// `b` rows but the last): only the rows the permutation moves (at most twice the panel's
+/// width) are copied.
+fn swap_rows<T: Scalar>(col: &mut [TileMut<T>], piv: &[usize], b: usize) {
+    let w = col.first().map_or(0, |t| t.ncols());
+    let moved: Vec<(usize, Vec<T>)> = (0..piv.len())
+        .filter(|&i| piv[i] != i)
+        .map(|i| {
+            let (t, r) = (piv[i] / b, piv[i] % b);
+            (i, (0..w).map(|j| col[t][(r, j)]).collect())
+        })
+        .collect();
+    for (i, row) in moved {
+        let t = &mut col[i / b];
+        for (j, v) in row.into_iter().enumerate() {
+            t[(i % b, j)] = v;
+        }
+    }
 }
 
 /// `x ← L⁻¹·x` for the unit lower triangle `L` of a diagonal tile.
