@@ -60,3 +60,14 @@ fn shapes() {
         Err(Error::DimensionMismatch(_))
     ));
 }
+
+#[test]
+fn rank_deficient_input_still_factors() {
+    // A zero matrix and one with a zero column: Q stays orthonormal, A = Q·R, no NaN.
+    let mut with_zero = rand(9, 5, 3);
+    with_zero.column_mut(2).fill(0.0);
+    for a in [Array2::<f64>::zeros((6, 4)), with_zero] {
+        let (fact, orth) = residuals::<f64>(&a, [3, 3]);
+        assert!(fact < 1e-12 && orth < 1e-12, "{fact:e} {orth:e}");
+    }
+}
