@@ -1,5 +1,8 @@
-//! Transposes and block products. Dense products go through ndarray's `dot` /
-//! `general_mat_mul` (the `matrixmultiply` GEMM kernels), sparse ones through sprs.
+//! Transposes and block products. Dense products of f32 and f64 blocks go through faer's
+//! SIMD GEMM on one thread (the scheduler runs blocks in parallel); a product `a·aᵀ` (a
+//! diagonal block of `A·Aᵀ`) computes one triangle and mirrors it. Other element types (and
+//! every type with `--features blas`) use ndarray's `dot` / `general_mat_mul`; sparse
+//! products go through sprs.
 //! A product of blocked arrays sums, for each output block `(i, j)`, the partial products
 //! `A[i, k] · B[k, j]` over `k` ([`matmul_blocks`]).
 
@@ -11,6 +14,7 @@ use dagger_core::{Error, Result};
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{ArrayD, Ix1, Ix2};
 use sprs::{CsMat, CsVec};
+use std::any::Any;
 use std::ops::AddAssign;
 
 /// An element type with dense (BLAS-class) and sparse products.
@@ -95,6 +99,81 @@ pub fn transpose_blocks<T: Element>(
     Ok((tg, out))
 }
 
+/// `c ← a·b` (`replace`) or `c += a·b` through faer, when `T` is f32 or f64 and the build
+/// does not ask for BLAS; `None` for other types (the caller uses ndarray). `c` is
+/// `m × n` (or `m` for a vector `b`), checked by the caller.
+fn faer_product<T: LinalgElement>(
+    c: &mut ArrayD<T>,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    replace: bool,
+) -> Option<()> {
+    if cfg!(feature = "blas") {
+        return None;
+    }
+    let (c, a, b) = (c as &mut dyn Any, a as &dyn Any, b as &dyn Any);
+    if let (Some(c), Some(a), Some(b)) = (c.downcast_mut(), a.downcast_ref(), b.downcast_ref()) {
+        faer_gemm::<f64>(c, a, b, replace);
+        return Some(());
+    }
+    let (c, a, b) = (c.downcast_mut()?, a.downcast_ref()?, b.downcast_ref()?);
+    faer_gemm::<f32>(c, a, b, replace);
+    Some(())
+}
+
+/// Whether `b` is exactly `aᵀ` (a square product `a·aᵀ`, which is symmetric). Stops at the
+/// first difference, so a general product pays one or two comparisons.
+fn is_self_transpose<F: PartialEq>(
+    a: &ndarray::ArrayView2<'_, F>,
+    b: &ndarray::ArrayView2<'_, F>,
+) -> bool {
+    a.dim() == (b.ncols(), b.nrows()) && a.iter().zip(b.t().iter()).all(|(x, y)| x == y)
+}
+
+/// The faer product on dense f32/f64 blocks of any layout (copied to row-major when not).
+fn faer_gemm<F: faer::traits::RealField + Copy + Element>(
+    c: &mut ArrayD<F>,
+    a: &ArrayD<F>,
+    b: &ArrayD<F>,
+    replace: bool,
+) {
+    use faer::linalg::matmul::triangular::{matmul as tri_matmul, BlockStructure};
+    use faer::{Accum, MatMut, MatRef, Par};
+    if !c.is_standard_layout() {
+        *c = c.as_standard_layout().into_owned();
+    }
+    let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+    let (m, k) = (a.shape()[0], a.shape()[1]);
+    let n = if b.ndim() == 2 { b.shape()[1] } else { 1 };
+    let (Some(sa), Some(sb), Some(sc)) = (a.as_slice(), b.as_slice(), c.as_slice_mut()) else {
+        return; // ok: standard layout arrays are contiguous
+    };
+    let am = MatRef::from_row_major_slice(sa, m, k);
+    let bm = MatRef::from_row_major_slice(sb, k, n);
+    let mut cm = MatMut::from_row_major_slice_mut(sc, m, n);
+    let acc = if replace { Accum::Replace } else { Accum::Add };
+    let (one, par) = (F::one_impl(), Par::Seq);
+    let symmetric = m == n && m > 1 && {
+        let (a2, b2) = (
+            a.view().into_dimensionality::<Ix2>(),
+            b.view().into_dimensionality::<Ix2>(),
+        );
+        matches!((a2, b2), (Ok(x), Ok(y)) if is_self_transpose(&x, &y))
+    };
+    if !symmetric {
+        faer::linalg::matmul::matmul(cm, acc, am, bm, one, par);
+        return;
+    }
+    // c += a·aᵀ: the lower triangle (half the work), then mirrored.
+    let (lower, rect) = (BlockStructure::TriangularLower, BlockStructure::Rectangular);
+    tri_matmul(cm.as_mut(), lower, acc, am, rect, bm, rect, one, par);
+    for j in 1..n {
+        for i in 0..j {
+            cm[(i, j)] = cm[(j, i)];
+        }
+    }
+}
+
 /// `a · b` for dense blocks: matrix × matrix or matrix × vector.
 pub fn matmul_dense<T: LinalgElement>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>> {
     let a2 = a
@@ -103,6 +182,15 @@ pub fn matmul_dense<T: LinalgElement>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<Ar
         .map_err(|_| dim_err("matmul", a.shape(), b.shape()))?;
     if a.shape()[1] != b.shape().first().copied().unwrap_or(usize::MAX) {
         return Err(dim_err("matmul", a.shape(), b.shape()));
+    }
+    if b.ndim() <= 2 {
+        let shape: Vec<usize> = std::iter::once(a.shape()[0])
+            .chain(b.shape().get(1).copied())
+            .collect();
+        let mut c = ArrayD::zeros(shape);
+        if faer_product(&mut c, a, b, true).is_some() {
+            return Ok(c);
+        }
     }
     match b.ndim() {
         2 => Ok(a2
@@ -132,30 +220,32 @@ pub fn matmul_acc_dense<T: LinalgElement>(
 ) -> Result<()> {
     let err = || dim_err("matmul accumulate", a.shape(), b.shape());
     let a2 = a.view().into_dimensionality::<Ix2>().map_err(|_| err())?;
-    match b.ndim() {
-        2 => {
-            let b2 = b.view().into_dimensionality::<Ix2>().map_err(|_| err())?;
-            let mut c2 = c
-                .view_mut()
-                .into_dimensionality::<Ix2>()
-                .map_err(|_| err())?;
-            if a2.ncols() != b2.nrows() || c2.dim() != (a2.nrows(), b2.ncols()) {
-                return Err(err());
-            }
-            general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
-        }
-        1 => {
-            let b1 = b.view().into_dimensionality::<Ix1>().map_err(|_| err())?;
-            let mut c1 = c
-                .view_mut()
-                .into_dimensionality::<Ix1>()
-                .map_err(|_| err())?;
-            if a2.ncols() != b1.len() || c1.len() != a2.nrows() {
-                return Err(err());
-            }
-            general_mat_vec_mul(T::one(), &a2, &b1, T::one(), &mut c1);
-        }
+    let (m, k) = a2.dim();
+    let want_c: &[usize] = match b.shape() {
+        [bk, n] if *bk == k => &[m, *n],
+        [bk] if *bk == k => &[m],
         _ => return Err(err()),
+    };
+    if c.shape() != want_c {
+        return Err(err());
+    }
+    if faer_product(c, a, b, false).is_some() {
+        return Ok(());
+    }
+    if b.ndim() == 2 {
+        let b2 = b.view().into_dimensionality::<Ix2>().map_err(|_| err())?;
+        let mut c2 = c
+            .view_mut()
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| err())?;
+        general_mat_mul(T::one(), &a2, &b2, T::one(), &mut c2);
+    } else {
+        let b1 = b.view().into_dimensionality::<Ix1>().map_err(|_| err())?;
+        let mut c1 = c
+            .view_mut()
+            .into_dimensionality::<Ix1>()
+            .map_err(|_| err())?;
+        general_mat_vec_mul(T::one(), &a2, &b1, T::one(), &mut c1);
     }
     Ok(())
 }

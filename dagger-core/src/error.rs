@@ -62,6 +62,35 @@ pub enum Error {
     /// Shapes or sizes that must agree do not (Julia's `DimensionMismatch`).
     #[error("DimensionMismatch: {0}")]
     DimensionMismatch(String),
+    /// A matrix that must be symmetric positive definite is not: a Cholesky factorization
+    /// met a pivot that is not positive.
+    #[error(
+        "NotPositiveDefinite: pivot {pivot} of diagonal tile ({}, {}) is not positive (the \
+         leading minor of order {} is not positive definite)",
+        tile[0], tile[1], column + 1
+    )]
+    NotPositiveDefinite {
+        /// The diagonal tile (block row, block column) where the factorization stopped.
+        tile: [usize; 2],
+        /// The pivot's index inside that tile.
+        pivot: usize,
+        /// The pivot's column in the whole matrix.
+        column: usize,
+    },
+    /// A matrix is exactly singular: an LU factorization met a zero pivot.
+    #[error(
+        "Singular: the matrix is exactly singular (zero pivot {pivot} of diagonal tile ({}, {}), \
+         column {column})",
+        tile[0], tile[1]
+    )]
+    Singular {
+        /// The diagonal tile (block row, block column) holding the zero pivot.
+        tile: [usize; 2],
+        /// The pivot's index inside that tile.
+        pivot: usize,
+        /// The pivot's column in the whole matrix.
+        column: usize,
+    },
     /// A task used a handle in a way the API forbids (e.g. waiting inside a bulk region).
     #[error("ConcurrencyViolation: {0}")]
     Concurrency(String),

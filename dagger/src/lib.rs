@@ -105,6 +105,10 @@ pub use dagger_shard::{
 #[cfg(feature = "array")]
 pub use dagger_array as array;
 
+/// Dense linear algebra (feature `linalg`): the `dagger-linalg` crate.
+#[cfg(feature = "linalg")]
+pub use dagger_linalg as linalg;
+
 #[cfg(feature = "dashboard")]
 #[doc(inline)]
 pub use dashboard::{with_dashboard, DashboardExt};

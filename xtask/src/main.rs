@@ -112,6 +112,7 @@ fn main() {
                     l
                 }
                 "datadeps" => bench::datadeps::run(quick, reps),
+                "linalg" => bench::linalg::run(quick, reps),
                 "storage" => dagger::storage::bench::bench_storage(quick),
                 "shard" => dagger::shard::bench::bench_shard(quick),
                 "transport" => dagger::transports::bench::bench_transport(quick),
@@ -123,7 +124,7 @@ fn main() {
                 }
                 "ooc" => bench::ooc::run(quick),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks, datadeps, storage, shard, transport, dashboard, arrays, ooc");
+                    eprintln!("unknown suite {other:?}; known: tasks, datadeps, linalg, storage, shard, transport, dashboard, arrays, ooc");
                     std::process::exit(2);
                 }
             };

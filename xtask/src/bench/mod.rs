@@ -3,6 +3,7 @@
 pub(crate) mod arrays;
 pub(crate) mod dashboard;
 pub(crate) mod datadeps;
+pub(crate) mod linalg;
 pub(crate) mod ooc;
 pub(crate) mod tasks;
 

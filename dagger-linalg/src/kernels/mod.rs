@@ -1,0 +1,12 @@
+//! Tile kernels over faer, as plain functions on tiles (`fn(&mut Tile, &Tile, …)`), each on
+//! one thread: BLAS-3 (`gemm`, `syrk`, `trsm`) and factorizations (`potrf`,
+//! `getrf`, `getrf_nopiv`, `geqrf`, `apply_q`) with norms and row permutations.
+
+mod blas;
+mod factor;
+
+pub use blas::{gemm, scale, syrk, trsm};
+pub use factor::{
+    apply_q, geqrf, getrf, getrf_nopiv, norm_fro, norm_max, permute_rows, potrf, zero_strict,
+    HouseholderFactor,
+};

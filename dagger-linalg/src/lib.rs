@@ -1,0 +1,66 @@
+//! Dense linear algebra for dagger-rs: faer block kernels on tiles, and tiled Cholesky, LU,
+//! QR, triangular solves, `solve` and `inv`, each one datadeps region of tile-kernel tasks
+//! so that independent tile updates overlap.
+//!
+//! A [`TiledMatrix`] holds its tiles as [`Data`](dagger_sched::Data) values in this process.
+//! The algorithms that need square tiles re-block a copy for themselves (tiles of the larger
+//! edge). Failures are typed: [`Error::NotPositiveDefinite`] and [`Error::Singular`] name the
+//! tile and the pivot, shape problems are [`Error::DimensionMismatch`].
+//!
+//! ```
+//! use dagger_linalg::{cholesky, TiledMatrix, Uplo};
+//! let ctx = dagger_sched::Context::builder().threads(2).build();
+//! // A 5×5 symmetric positive definite matrix in 2×2 tiles (ragged edge).
+//! let a = TiledMatrix::<f64>::from_fn(5, 5, [2, 2], |i, j| if i == j { 6.0 } else { 1.0 }).unwrap();
+//! let f = cholesky(&ctx, &a, Uplo::Lower).unwrap();
+//! let b = TiledMatrix::from_fn(5, 1, [2, 1], |i, _| (i + 1) as f64).unwrap();
+//! let x = f.solve(&ctx, &b).unwrap().to_ndarray();
+//! let ad = a.to_ndarray();
+//! let r = ad.dot(&x) - b.to_ndarray();
+//! assert!(r.iter().all(|v| v.abs() < 1e-12));
+//! ```
+
+// Modules, bottom to top (each uses only those above it).
+
+// The element types (f32, f64) over faer's real fields.
+pub mod scalar;
+
+// Tiles and the flags of kernel calls.
+pub mod tile;
+
+// Typed failures naming tile and pivot.
+mod error;
+
+// Tile kernels over faer (plain functions on tiles).
+pub mod kernels;
+
+// The tiled matrix and its conversions.
+pub mod tiled;
+
+// One datadeps region per algorithm; multi-tile task arguments.
+mod region;
+
+// Tiled triangular solves.
+pub mod triangular;
+
+// Tiled Cholesky and its factor object.
+pub mod cholesky;
+
+// Tiled LU (partial pivoting, or none) and its factor object.
+pub mod lu;
+
+// Tiled Householder QR and its factor object.
+pub mod qr;
+
+// `solve` and `inv`.
+pub mod solve;
+
+pub use cholesky::{cholesky, Cholesky};
+pub use dagger_core::{Error, Result};
+pub use lu::{lu, lu_nopiv, Lu};
+pub use qr::{qr, Qr};
+pub use scalar::Scalar;
+pub use solve::{inv, solve, solve_vec, Method};
+pub use tile::{Diag, Side, Tile, Trans, Uplo};
+pub use tiled::TiledMatrix;
+pub use triangular::solve_triangular;

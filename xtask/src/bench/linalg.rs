@@ -1,0 +1,217 @@
+//! The `linalg` suite: dense linear algebra on this machine, dagger-rs against single faer
+//! calls (all threads) in the same run.
+//!
+//! - `gemm_a_at`: `A·Aᵀ` of a random n² DArray in Blocks(b), the lazy
+//!   `A.matmul(&A.transpose())` computed (`dagger-local`, which exploits the symmetry), against
+//!   faer's `matmul(A, Aᵀ)` (`faer`) and faer's lower-triangle product (`faer-syrk`). Figure:
+//!   `gflop_per_s` = 2n³/median_s (even when a triangle does the work).
+//! - `cholesky`: the tiled Cholesky of a symmetric diagonally dominant n² matrix in b² tiles
+//!   against faer's `cholesky_in_place` on a copy. `gflop_per_s` = n³/3 / median_s.
+//! - `lu_solve`: `solve(A, b)` through tiled LU with partial pivoting (one right-hand side)
+//!   against faer's `lu_in_place` and two triangular solves. `gflop_per_s` = 2n³/3 / median_s.
+//!
+//! Sizes: n = 4000 (gemm) and 8000 (factorizations), b = 1000; `--quick`: 1000 / 2000, b = 250 /
+//! 500. `DAGGER_LINALG_N` (factorizations), `DAGGER_LINALG_GEMM_N` and `DAGGER_LINALG_B` override
+//! them. Every line has `ratio_vs_faer` (its rate over the `faer` line's).
+
+use super::{line, measure};
+use dagger::linalg::{cholesky, solve, Method, TiledMatrix, Uplo};
+use dagger::Context;
+use dagger_array::{Blocks, DArray};
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt::factor as llt;
+use faer::linalg::lu::partial_pivoting::factor as plu;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::linalg::triangular_solve as ts;
+use faer::{Accum, Mat, Par};
+use serde_json::{json, Value};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A value in [-1, 1) from a position (a cheap hash), the same for (i, j) and (j, i).
+fn sym_entry(i: usize, j: usize) -> f64 {
+    let (a, b) = (i.min(j) as u64, i.max(j) as u64);
+    let mut h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 32;
+    (h >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+}
+
+/// Symmetric and strictly diagonally dominant with a positive diagonal: positive definite.
+fn spd(n: usize, i: usize, j: usize) -> f64 {
+    if i == j {
+        n as f64
+    } else {
+        sym_entry(i, j)
+    }
+}
+
+/// A general matrix (diagonally dominated, as the NumPy peer's).
+fn general(n: usize, i: usize, j: usize) -> f64 {
+    sym_entry(i, j * 3 + 1) + if i == j { n as f64 } else { 0.0 }
+}
+
+fn ok<T>(r: dagger::Result<T>, what: &str) -> T {
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+fn par(threads: usize) -> Par {
+    Par::rayon(threads)
+}
+
+/// Runs the suite.
+pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
+    let ctx = Context::local();
+    let threads = ctx.num_threads();
+    let gn = env("DAGGER_LINALG_GEMM_N", if quick { 1000 } else { 4000 });
+    let n = env("DAGGER_LINALG_N", if quick { 2000 } else { 8000 });
+    let gb = env("DAGGER_LINALG_B", if quick { 250 } else { 1000 });
+    let b = env("DAGGER_LINALG_B", if quick { 500 } else { 1000 });
+    let mut out = Vec::new();
+    let mut emit =
+        |workload: &str, n: usize, b: usize, flops: f64, runs: Vec<(&str, (f64, f64, f64))>| {
+            let faer_rate = runs
+                .iter()
+                .find(|(s, _)| *s == "faer")
+                .map_or(f64::NAN, |(_, t)| flops / t.0);
+            for (system, t) in runs {
+                let p = json!({"n": n, "block": b, "threads": threads});
+                let mut l = line(workload, system, p, reps, t);
+                let rate = flops / t.0;
+                l["gflop_per_s"] = json!(rate / 1e9);
+                l["ratio_vs_faer"] = json!(rate / faer_rate);
+                eprintln!("{l}");
+                out.push(l);
+            }
+        };
+
+    // A·Aᵀ.
+    let a = Mat::<f64>::from_fn(gn, gn, |i, j| sym_entry(i, j * 7 + 3));
+    let nd = ndarray::Array2::from_shape_fn((gn, gn), |(i, j)| a[(i, j)]).into_dyn();
+    let x = ok(
+        DArray::from_array(nd, &Blocks::from([gb, gb])),
+        "distribute",
+    );
+    let x = ok(x.compute(&ctx), "compute A");
+    let mut c = Mat::<f64>::zeros(gn, gn);
+    let t_dagger = measure(reps, || {
+        let g = ok(x.matmul(&ok(x.transpose(), "transpose")), "matmul");
+        ok(g.compute(&ctx), "compute A·Aᵀ");
+    });
+    let t_faer = measure(reps, || {
+        let at = a.transpose();
+        faer::linalg::matmul::matmul(
+            c.as_mut(),
+            Accum::Replace,
+            a.as_ref(),
+            at,
+            1.0,
+            par(threads),
+        );
+    });
+    let t_syrk = measure(reps, || {
+        let (lower, rect) = (BlockStructure::TriangularLower, BlockStructure::Rectangular);
+        let at = a.transpose();
+        triangular::matmul(
+            c.as_mut(),
+            lower,
+            Accum::Replace,
+            a.as_ref(),
+            rect,
+            at,
+            rect,
+            1.0,
+            par(threads),
+        );
+    });
+    let gflops = 2.0 * (gn as f64).powi(3);
+    emit(
+        "gemm_a_at",
+        gn,
+        gb,
+        gflops,
+        vec![
+            ("dagger-local", t_dagger),
+            ("faer", t_faer),
+            ("faer-syrk", t_syrk),
+        ],
+    );
+    drop((x, a, c));
+
+    // Cholesky.
+    let s = ok(
+        TiledMatrix::<f64>::from_fn(n, n, [b, b], |i, j| spd(n, i, j)),
+        "tiles",
+    );
+    let t_dagger = measure(reps, || {
+        ok(cholesky(&ctx, &s, Uplo::Lower), "cholesky");
+    });
+    let sm = Mat::<f64>::from_fn(n, n, |i, j| spd(n, i, j));
+    let t_faer = measure(reps, || {
+        let mut f = sm.clone();
+        let req = llt::cholesky_in_place_scratch::<f64>(n, par(threads), Default::default());
+        let mut mem = MemBuffer::new(req);
+        let r = llt::cholesky_in_place(
+            f.as_mut(),
+            Default::default(),
+            par(threads),
+            MemStack::new(&mut mem),
+            Default::default(),
+        );
+        assert!(r.is_ok(), "faer cholesky");
+    });
+    emit(
+        "cholesky",
+        n,
+        b,
+        (n as f64).powi(3) / 3.0,
+        vec![("dagger-local", t_dagger), ("faer", t_faer)],
+    );
+    drop((s, sm));
+
+    // LU solve.
+    let g = ok(
+        TiledMatrix::<f64>::from_fn(n, n, [b, b], |i, j| general(n, i, j)),
+        "tiles",
+    );
+    let rhs = ok(
+        TiledMatrix::<f64>::from_fn(n, 1, [b, 1], |i, _| sym_entry(i, n + 1)),
+        "rhs",
+    );
+    let t_dagger = measure(reps, || {
+        ok(solve(&ctx, &g, &rhs, Method::Lu), "solve");
+    });
+    let gm = Mat::<f64>::from_fn(n, n, |i, j| general(n, i, j));
+    let rm = Mat::<f64>::from_fn(n, 1, |i, _| sym_entry(i, n + 1));
+    let t_faer = measure(reps, || {
+        let mut f = gm.clone();
+        let (mut perm, mut inv) = (vec![0usize; n], vec![0usize; n]);
+        let req = plu::lu_in_place_scratch::<usize, f64>(n, n, par(threads), Default::default());
+        let mut mem = MemBuffer::new(req);
+        plu::lu_in_place(
+            f.as_mut(),
+            &mut perm,
+            &mut inv,
+            par(threads),
+            MemStack::new(&mut mem),
+            Default::default(),
+        );
+        let mut x = Mat::<f64>::from_fn(n, 1, |i, _| rm[(perm[i], 0)]);
+        ts::solve_unit_lower_triangular_in_place(f.as_ref(), x.as_mut(), par(threads));
+        ts::solve_upper_triangular_in_place(f.as_ref(), x.as_mut(), par(threads));
+    });
+    emit(
+        "lu_solve",
+        n,
+        b,
+        2.0 * (n as f64).powi(3) / 3.0,
+        vec![("dagger-local", t_dagger), ("faer", t_faer)],
+    );
+    out
+}
