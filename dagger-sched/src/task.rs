@@ -108,6 +108,10 @@ pub(crate) enum Pin {
 /// second allocation per task, freed on another thread, contended on the allocator's lock).
 pub(crate) type Ready = smallvec::SmallVec<[Arc<dyn Job>; 2]>;
 
+/// The earlier tasks of a region that wrote what a task touches (its failure is theirs):
+/// usually none or one, kept inline.
+pub(crate) type Wrote = smallvec::SmallVec<[Arc<dyn Job>; 2]>;
+
 struct Waiting {
     done: bool,
     dependents: Ready,

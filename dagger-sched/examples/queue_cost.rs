@@ -1,0 +1,150 @@
+//! What a datadeps region and a bulk queue cost per task against plain spawns: the quick
+//! loop behind `cargo xtask bench datadeps` (same workloads, no JSON, dagger-sched alone).
+//!
+//! `cargo run --release -p dagger-sched --example queue_cost [n] [reps]`
+
+use dagger_sched::{fetch_all, Context, DTask, Data, DataMut, InOut, Val};
+use std::time::Instant;
+
+/// The median of `reps` timed runs of `f` (after one warm-up), in seconds.
+fn median(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let reps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
+    let which = args.next().unwrap_or_default();
+    let ctx = Context::local();
+    let objs: Vec<Data<u64>> = (0..n).map(|_| Data::new(0u64)).collect();
+    let rate = |s: f64| n as f64 / s / 1e6;
+    let region = || {
+        ctx.datadeps(|| {
+            for o in &objs {
+                ctx.spawn(|(mut x,): (DataMut<u64>,)| *x += 1, (InOut(o),));
+            }
+        })
+        .expect("region succeeds")
+    };
+    let spawn_objs = || {
+        let ts: Vec<DTask<()>> = objs
+            .iter()
+            .map(|o| ctx.spawn(|(x,)| x.write(|x: &mut u64| *x += 1), (Val(o.clone()),)))
+            .collect();
+        fetch_all(&ts).expect("tasks succeed");
+    };
+    let bulk = || {
+        let ts: Vec<DTask<u64>> = ctx.spawn_bulk(|| {
+            (0..n as u64)
+                .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
+                .collect()
+        });
+        fetch_all(&ts).expect("tasks succeed");
+    };
+    let plain = || {
+        let ts: Vec<DTask<u64>> = (0..n as u64)
+            .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
+            .collect();
+        fetch_all(&ts).expect("tasks succeed");
+    };
+    match which.as_str() {
+        // One workload `reps` times, for `perf stat` / `perf record`.
+        "region" => return (0..reps).for_each(|_| region()),
+        "spawn-objs" => return (0..reps).for_each(|_| spawn_objs()),
+        "bulk" => return (0..reps).for_each(|_| bulk()),
+        "plain" => return (0..reps).for_each(|_| plain()),
+        "region-phases" => {
+            for _ in 0..reps {
+                let t0 = Instant::now();
+                let mut t1 = t0;
+                ctx.datadeps(|| {
+                    for o in &objs {
+                        ctx.spawn(|(mut x,): (DataMut<u64>,)| *x += 1, (InOut(o),));
+                    }
+                    t1 = Instant::now();
+                })
+                .expect("region succeeds");
+                let t2 = Instant::now();
+                let us = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e6 / n as f64;
+                let t3 = Instant::now();
+                spawn_objs();
+                let t4 = Instant::now();
+                println!(
+                    "region spawn {:.3} close {:.3} µs/task | spawn-objs {:.3}",
+                    us(t0, t1),
+                    us(t1, t2),
+                    us(t3, t4)
+                );
+            }
+            return;
+        }
+        "phases" => {
+            // Where the time of one bulk and one plain run goes, on the spawning thread.
+            for _ in 0..reps {
+                let t0 = Instant::now();
+                let mut t1 = t0;
+                let ts: Vec<DTask<u64>> = ctx.spawn_bulk(|| {
+                    let ts = (0..n as u64)
+                        .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
+                        .collect();
+                    t1 = Instant::now();
+                    ts
+                });
+                let t2 = Instant::now();
+                fetch_all(&ts).expect("tasks succeed");
+                let t3 = Instant::now();
+                drop(ts);
+                let t4 = Instant::now();
+                let us = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e6 / n as f64;
+                print!(
+                    "bulk spawn {:.3} launch {:.3} fetch {:.3} drop {:.3} µs/task | ",
+                    us(t0, t1),
+                    us(t1, t2),
+                    us(t2, t3),
+                    us(t3, t4)
+                );
+                let t0 = Instant::now();
+                let ts: Vec<DTask<u64>> = (0..n as u64)
+                    .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
+                    .collect();
+                let t1 = Instant::now();
+                fetch_all(&ts).expect("tasks succeed");
+                let t2 = Instant::now();
+                drop(ts);
+                let t3 = Instant::now();
+                println!(
+                    "plain spawn {:.3} fetch {:.3} drop {:.3}",
+                    us(t0, t1),
+                    us(t1, t2),
+                    us(t2, t3)
+                );
+            }
+            return;
+        }
+        _ => {}
+    }
+    let (a, b) = (median(reps, region), median(reps, spawn_objs));
+    println!(
+        "datadeps_independent: region {:.2} M/s, spawn {:.2} M/s, ratio {:.2}",
+        rate(a),
+        rate(b),
+        b / a
+    );
+    let (a, b) = (median(reps, bulk), median(reps, plain));
+    println!(
+        "spawn_bulk: bulk {:.2} M/s, spawn {:.2} M/s, ratio {:.2}",
+        rate(a),
+        rate(b),
+        b / a
+    );
+}
