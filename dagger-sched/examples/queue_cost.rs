@@ -20,6 +20,44 @@ fn median(reps: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
+/// CPU time of the calling thread, in µs (robust to other processes taking the cores).
+fn thread_cpu_us() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-pointer; the clock exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 * 1e6 + t.tv_nsec as f64 / 1e3
+}
+
+/// Summed (on-CPU, waiting-for-CPU) ns of this process's pool threads (`dagger-*`).
+fn pool_sched() -> (f64, f64) {
+    let mut on = 0.0;
+    let mut wait = 0.0;
+    for t in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let p = t.path();
+        let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+        if !comm.starts_with("dagger") {
+            continue;
+        }
+        let st = std::fs::read_to_string(p.join("schedstat")).unwrap_or_default();
+        let v: Vec<f64> = st
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if v.len() >= 2 {
+            on += v[0];
+            wait += v[1];
+        }
+    }
+    (on, wait)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
@@ -63,6 +101,42 @@ fn main() {
         "spawn-objs" => return (0..reps).for_each(|_| spawn_objs()),
         "bulk" => return (0..reps).for_each(|_| bulk()),
         "plain" => return (0..reps).for_each(|_| plain()),
+        "cpu" => {
+            // The spawning thread's CPU time per task while spawning: a region's spawns, a
+            // bulk's, plain spawns (min over reps: the cleanest run).
+            let (mut r, mut b, mut p) = (f64::MAX, f64::MAX, f64::MAX);
+            for _ in 0..reps {
+                let mut t = 0.0;
+                ctx.datadeps(|| {
+                    let c0 = thread_cpu_us();
+                    for o in &objs {
+                        ctx.spawn(|(mut x,): (DataMut<u64>,)| *x += 1, (InOut(o),));
+                    }
+                    t = thread_cpu_us() - c0;
+                })
+                .expect("region succeeds");
+                r = r.min(t / n as f64);
+                let ts: Vec<DTask<u64>> = ctx.spawn_bulk(|| {
+                    let c0 = thread_cpu_us();
+                    let ts = (0..n as u64)
+                        .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
+                        .collect();
+                    t = thread_cpu_us() - c0;
+                    ts
+                });
+                fetch_all(&ts).expect("tasks succeed");
+                drop(ts);
+                b = b.min(t / n as f64);
+                let c0 = thread_cpu_us();
+                let ts: Vec<DTask<u64>> = (0..n as u64)
+                    .map(|i| ctx.spawn(|(x,)| x + 1, (i,)))
+                    .collect();
+                p = p.min((thread_cpu_us() - c0) / n as f64);
+                fetch_all(&ts).expect("tasks succeed");
+            }
+            println!("spawning thread µs/task: region {r:.3} bulk {b:.3} plain {p:.3}");
+            return;
+        }
         "region-phases" => {
             for _ in 0..reps {
                 let t0 = Instant::now();
@@ -101,10 +175,20 @@ fn main() {
                     ts
                 });
                 let t2 = Instant::now();
+                let c2 = thread_cpu_us();
+                let s2 = pool_sched();
                 fetch_all(&ts).expect("tasks succeed");
+                let s3 = pool_sched();
+                let c3 = thread_cpu_us();
+                print!(
+                    "(pool on-cpu {:.3} runq-wait {:.3}) ",
+                    (s3.0 - s2.0) / 1e3 / n as f64,
+                    (s3.1 - s2.1) / 1e3 / n as f64
+                );
                 let t3 = Instant::now();
                 drop(ts);
                 let t4 = Instant::now();
+                print!("(fetch cpu {:.3}) ", (c3 - c2) / n as f64);
                 let us = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e6 / n as f64;
                 print!(
                     "bulk spawn {:.3} launch {:.3} fetch {:.3} drop {:.3} µs/task | ",

@@ -272,7 +272,10 @@ impl Jobs {
         match self.runs.last_mut() {
             Some(run) if run.len() < BATCH_LEAF => run.push(job),
             _ => {
-                let mut run = Vec::with_capacity(16);
+                // The first run grows (a small queue stays small); later ones are full size
+                // from the start (no copy as they fill).
+                let cap = if self.runs.is_empty() { 8 } else { BATCH_LEAF };
+                let mut run = Vec::with_capacity(cap);
                 run.push(job);
                 self.runs.push(run);
             }

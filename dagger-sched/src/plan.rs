@@ -126,6 +126,21 @@ impl Planner {
         self.tasks == 0
     }
 
+    /// Forgets every task, keeping the tables' memory (a region reuses them).
+    pub(crate) fn clear(&mut self) {
+        self.index.clear();
+        self.histories.clear();
+        self.spans.clear();
+        self.tasks = 0;
+    }
+
+    /// Bytes its tables take.
+    pub(crate) fn footprint(&self) -> usize {
+        self.index.capacity() * (std::mem::size_of::<(ObjectId, u32)>() + 1)
+            + self.histories.capacity() * std::mem::size_of::<History>()
+            + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+
     /// Adds the next task (index [`Planner::len`] before the call) with its accesses, each
     /// with the shape of its object, and returns what it must wait for.
     pub fn add(&mut self, accesses: &[(Access, Option<[usize; 2]>)]) -> Preds {
