@@ -317,6 +317,22 @@ where
         }
     }
 
+    /// [`Task::new`] behind its `Arc`, written in place: a task is a few hundred bytes, and
+    /// building it on the stack first costs the spawn path a copy of all of them.
+    #[inline(always)]
+    pub(crate) fn new_arc(header: Header, body: F) -> Arc<Self> {
+        let mut arc = Arc::<Self>::new_uninit();
+        match Arc::get_mut(&mut arc) {
+            Some(slot) => {
+                slot.write(Task::new(header, body));
+                // SAFETY: just written in full; no other handle to it exists yet.
+                unsafe { arc.assume_init() }
+            }
+            // A fresh `Arc` is never shared: not reached.
+            None => Arc::new(Task::new(header, body)),
+        }
+    }
+
     /// A task that is already finished with `value` (a `tochunk`).
     pub(crate) fn ready(header: Header, value: Outcome<T>) -> Self {
         let t = Task {
@@ -340,11 +356,10 @@ where
             // Set on the thread that runs the body, before it reports `Started`.
             started: h.ran_on.load(Ordering::Relaxed) != 0,
         });
-        self.header
-            .finish()
-            .into_iter()
-            .filter(|d| d.header().dep_done())
-            .collect()
+        // Filtered in place: most tasks have no dependent, and then no list is built.
+        let mut ready = self.header.finish();
+        ready.retain(|d| d.header().dep_done());
+        ready
     }
 }
 

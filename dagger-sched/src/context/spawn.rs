@@ -227,10 +227,10 @@ impl Context {
         let opts = self.restricted(opts);
         let placed = self.place(&opts, &scopes);
         let header = self.spawned_header(id, &opts, &placed, &dep_ids);
-        let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
+        let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
             let values = args.resolve()?;
             call(values)
-        }));
+        });
         let handle = self.handle(task.clone());
         self.register(task, deps, placed.err());
         handle
@@ -273,13 +273,13 @@ impl Context {
         let (handle, job) = if wrote.is_empty() && locks.is_empty() {
             // Nothing to check or take first (a bulk queue's tasks, a region's tasks on
             // objects no earlier task wrote): the body of a plain spawn, a smaller task.
-            let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
+            let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
                 let values = args.resolve()?;
                 call(values)
-            }));
+            });
             (self.handle(task.clone()), task as Arc<dyn Job>)
         } else {
-            let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
+            let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
                 if let Some(e) = wrote.iter().find_map(|w| w.error()) {
                     return Err(e);
                 }
@@ -287,7 +287,7 @@ impl Context {
                 let _permits = access::acquire(&locks);
                 let values = args.resolve()?;
                 call(values)
-            }));
+            });
             (self.handle(task.clone()), task as Arc<dyn Job>)
         };
         let ok = self.link(&job, deps, placed.err());
