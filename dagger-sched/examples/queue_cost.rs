@@ -1,7 +1,9 @@
 //! What a datadeps region and a bulk queue cost per task against plain spawns: the quick
 //! loop behind `cargo xtask bench datadeps` (same workloads, no JSON, dagger-sched alone).
 //!
-//! `cargo run --release -p dagger-sched --example queue_cost [n] [reps]`
+//! `cargo run --release -p dagger-sched --example queue_cost [n] [reps] [mode]`: without a
+//! mode, both pairs' rates; `cpu`, `phases`, `region-phases`: where the time goes; `region`,
+//! `spawn-objs`, `bulk`, `plain`: one workload `reps` times (for `perf`).
 
 use dagger_sched::{fetch_all, Context, DTask, Data, DataMut, InOut, Val};
 use std::time::Instant;
@@ -9,15 +11,14 @@ use std::time::Instant;
 /// The median of `reps` timed runs of `f` (after one warm-up), in seconds.
 fn median(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t0 = Instant::now();
-            f();
-            t0.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
+    let mut t = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let t0 = Instant::now();
+        f();
+        t.push(t0.elapsed().as_secs_f64());
+    }
+    let mid = t.len() / 2;
+    *t.select_nth_unstable_by(mid, f64::total_cmp).1
 }
 
 /// CPU time of the calling thread, in µs (robust to other processes taking the cores).
