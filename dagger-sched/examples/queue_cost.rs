@@ -59,6 +59,16 @@ fn pool_sched() -> (f64, f64) {
     (on, wait)
 }
 
+/// Voluntary context switches of the calling thread so far (each a park).
+fn parks() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
@@ -178,8 +188,11 @@ fn main() {
                 let t2 = Instant::now();
                 let c2 = thread_cpu_us();
                 let s2 = pool_sched();
+                let p2 = parks();
                 fetch_all(&ts).expect("tasks succeed");
+                let p3 = parks();
                 let s3 = pool_sched();
+                print!("(parks {}) ", p3 - p2);
                 let c3 = thread_cpu_us();
                 print!(
                     "(pool on-cpu {:.3} runq-wait {:.3}) ",

@@ -19,7 +19,7 @@ use crate::plan::{Planner, Preds};
 use crate::task::{Job, Wrote};
 use dagger_core::{Error, TaskId};
 use smallvec::SmallVec;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -165,6 +165,31 @@ impl Frame {
 
 thread_local! {
     static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+    /// How many of this thread's open frames add dependencies to a new task (regions and
+    /// sequences): while none is, [`admit`] has nothing to look at.
+    static PLANNING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether `frame` adds dependencies to the tasks spawned in it.
+fn plans(frame: &Frame) -> bool {
+    matches!(frame, Frame::Region(_) | Frame::Sequential { .. })
+}
+
+/// Pushes `frame` on this thread's stack.
+fn push(frame: Frame) {
+    if plans(&frame) {
+        PLANNING.with(|p| p.set(p.get() + 1));
+    }
+    FRAMES.with(|f| f.borrow_mut().push(frame));
+}
+
+/// Pops the innermost frame of this thread's stack.
+fn pop() -> Option<Frame> {
+    let frame = FRAMES.with(|f| f.borrow_mut().pop())?;
+    if plans(&frame) {
+        PLANNING.with(|p| p.set(p.get().saturating_sub(1)));
+    }
+    Some(frame)
 }
 
 /// Whether a queue is open on this thread (the spawn path's one check).
@@ -194,6 +219,12 @@ pub(crate) fn admit(
     deps: &mut SmallVec<[Arc<dyn Job>; 4]>,
     dep_ids: &mut SmallVec<[TaskId; 4]>,
 ) -> Admission {
+    if PLANNING.with(Cell::get) == 0 {
+        return Admission {
+            wrote: Wrote::new(),
+            planned: false,
+        };
+    }
     FRAMES.with(|f| {
         let mut frames = f.borrow_mut();
         let mut adm = Admission {
@@ -320,7 +351,7 @@ struct Open {
 impl Drop for Open {
     fn drop(&mut self) {
         if !self.closed {
-            if let Some(frame) = FRAMES.with(|f| f.borrow_mut().pop()) {
+            if let Some(frame) = pop() {
                 let _ = close(frame);
             }
         }
@@ -330,12 +361,11 @@ impl Drop for Open {
 /// Runs `body` with `frame` open, then closes it: a wait or a region waits for its tasks
 /// and gives the first error among them.
 pub(crate) fn run<R>(frame: Frame, body: impl FnOnce() -> R) -> (R, Option<Error>) {
-    FRAMES.with(|f| f.borrow_mut().push(frame));
+    push(frame);
     let mut open = Open { closed: false };
     let out = body();
     open.closed = true;
-    let frame = FRAMES.with(|f| f.borrow_mut().pop());
-    let first = match frame {
+    let first = match pop() {
         Some(frame) => close(frame),
         None => None,
     };

@@ -141,6 +141,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    #[inline(always)]
     pub(crate) fn new(
         id: TaskId,
         name: Option<Arc<str>>,
@@ -309,6 +310,7 @@ where
     T: Send + Sync + 'static,
     F: FnOnce() -> Outcome<T> + Send + 'static,
 {
+    #[inline(always)]
     pub(crate) fn new(header: Header, body: F) -> Self {
         Task {
             header,
@@ -318,18 +320,25 @@ where
     }
 
     /// [`Task::new`] behind its `Arc`, written in place: a task is a few hundred bytes, and
-    /// building it on the stack first costs the spawn path a copy of all of them.
+    /// building it (its header above all) on the stack first costs the spawn path copies of
+    /// all of them. `header` makes the header once the memory is there.
     #[inline(always)]
-    pub(crate) fn new_arc(header: Header, body: F) -> Arc<Self> {
+    pub(crate) fn new_arc(header: impl FnOnce() -> Header, body: F) -> Arc<Self> {
         let mut arc = Arc::<Self>::new_uninit();
         match Arc::get_mut(&mut arc) {
             Some(slot) => {
-                slot.write(Task::new(header, body));
-                // SAFETY: just written in full; no other handle to it exists yet.
-                unsafe { arc.assume_init() }
+                let p = slot.as_mut_ptr();
+                // SAFETY: `p` is the fresh allocation, unshared; each field is written once,
+                // in place, and all of them are before the task is taken as initialized.
+                unsafe {
+                    std::ptr::addr_of_mut!((*p).header).write(header());
+                    std::ptr::addr_of_mut!((*p).body).write(Mutex::new(Some(body)));
+                    std::ptr::addr_of_mut!((*p).result).write(OnceLock::new());
+                    arc.assume_init()
+                }
             }
             // A fresh `Arc` is never shared: not reached.
-            None => Arc::new(Task::new(header, body)),
+            None => Arc::new(Task::new(header(), body)),
         }
     }
 

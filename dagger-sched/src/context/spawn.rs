@@ -152,6 +152,18 @@ impl Context {
         }
     }
 
+    /// A handle to a closure task (a task of this process: no tracker counts its handles).
+    #[inline(always)]
+    fn local_handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn Cell<T>>) -> DTask<T> {
+        DTask {
+            id: cell.header().id,
+            cell,
+            tracker: None,
+            pool: self.inner.pool.clone(),
+            worker: self.inner.worker,
+        }
+    }
+
     /// A handle to `cell`, counted by its tracker if it has one.
     fn handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn Cell<T>>) -> DTask<T> {
         let tracker = cell.clone().tracker();
@@ -231,7 +243,7 @@ impl Context {
             let values = args.resolve()?;
             call(values)
         });
-        let handle = self.handle(task.clone());
+        let handle = self.local_handle(task.clone());
         self.register(task, deps, placed.err());
         handle
     }
@@ -277,7 +289,7 @@ impl Context {
                 let values = args.resolve()?;
                 call(values)
             });
-            (self.handle(task.clone()), task as Arc<dyn Job>)
+            (self.local_handle(task.clone()), task as Arc<dyn Job>)
         } else {
             let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
                 if let Some(e) = wrote.iter().find_map(|w| w.error()) {
@@ -288,33 +300,35 @@ impl Context {
                 let values = args.resolve()?;
                 call(values)
             });
-            (self.handle(task.clone()), task as Arc<dyn Job>)
+            (self.local_handle(task.clone()), task as Arc<dyn Job>)
         };
         let ok = self.link(&job, deps, placed.err());
         self.hand_to_queues(job, planned, ok);
         handle
     }
 
-    /// The header of a new closure task, announced to the observers.
+    /// Announces a new closure task to the observers and gives the maker of its header
+    /// (called once the task's memory is there, so that the header is written in place).
     #[inline(always)]
-    fn spawned_header(
-        &self,
+    fn spawned_header<'a>(
+        &'a self,
         id: TaskId,
-        opts: &Options,
-        placed: &Result<Pin>,
+        opts: &'a Options,
+        placed: &'a Result<Pin>,
         dep_ids: &[TaskId],
-    ) -> Header {
-        let header = Header::new(
-            id,
-            opts.name.clone(),
-            placed.as_ref().map_or(Pin::Any, Clone::clone),
-            opts.get_result,
-            self.inner.observers,
-        );
+    ) -> impl FnOnce() -> Header + 'a {
         self.inner
             .observers
             .emit(id, &opts.name, || TaskEventKind::Spawned { deps: dep_ids });
-        header
+        move || {
+            Header::new(
+                id,
+                opts.name.clone(),
+                placed.as_ref().map_or(Pin::Any, Clone::clone),
+                opts.get_result,
+                self.inner.observers,
+            )
+        }
     }
 
     /// Registers a new task made outside [`Context::spawn_queued`] (a remote one) with its
