@@ -48,31 +48,63 @@ impl fmt::Debug for Declared {
 /// What a task's argument tuple declares (most tasks: nothing).
 pub(crate) type Accesses = SmallVec<[Declared; 2]>;
 
-/// The locks a task takes before it runs, sorted by object.
-pub(crate) type Locks = SmallVec<[(ObjectId, bool, Arc<dyn ObjectLock>); 2]>;
+/// The locks a task takes before it runs, sorted by object (none unless it takes two or
+/// more: the common task carries an empty `Vec`, three words, no allocation).
+pub(crate) type Locks = Vec<(ObjectId, bool, Arc<dyn ObjectLock>)>;
 
-/// Gathers the declared accesses of a task: an error if one declaration is invalid (a view
-/// out of bounds, a write to something immutable) or an object is named twice.
-pub(crate) fn gather(declared: SmallVec<[Result<Declared>; 2]>) -> Result<Accesses> {
-    let mut out = Accesses::new();
-    for d in declared {
-        let d = d?;
-        if let Some(o) = out.iter().find(|o| o.access.object == d.access.object) {
-            return Err(dagger_core::Error::Argument(format!(
+/// The declared accesses of a task, gathered as its arguments name them: the first invalid
+/// declaration (a view out of bounds, a write to something immutable) or object named twice
+/// is kept as the error, and ends the gathering.
+#[derive(Default)]
+pub(crate) struct Gather {
+    accesses: Accesses,
+    error: Option<dagger_core::Error>,
+}
+
+impl Gather {
+    /// Adds the next declaration.
+    pub(crate) fn add(&mut self, d: Result<Declared>) {
+        if self.error.is_some() {
+            return;
+        }
+        let d = match d {
+            Ok(d) => d,
+            Err(e) => return self.error = Some(e),
+        };
+        if let Some(o) = self
+            .accesses
+            .iter()
+            .find(|o| o.access.object == d.access.object)
+        {
+            self.error = Some(dagger_core::Error::Argument(format!(
                 "object {} is named twice by one task (as {} and {}): pass it once, with the \
                  mode and extent that cover both uses",
                 d.access.object, o.access.extent, d.access.extent
             )));
+            return;
         }
-        out.push(d);
+        self.accesses.push(d);
     }
-    Ok(out)
+
+    /// Whether the arguments declared nothing (valid or not).
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.accesses.is_empty() && self.error.is_none()
+    }
+
+    /// The accesses, or none and the error that made them invalid.
+    pub(crate) fn checked(&mut self) -> (&[Declared], Option<dagger_core::Error>) {
+        match self.error.take() {
+            Some(e) => (&[], Some(e)),
+            None => (&self.accesses, None),
+        }
+    }
 }
 
 /// The locks of `accesses` a task takes before its arguments resolve, in the order they
 /// must be taken. A task with one lock takes it as its argument resolves: holding one lock
 /// and waiting for none, it cannot close a cycle.
-pub(crate) fn locks(accesses: &Accesses) -> Locks {
+pub(crate) fn locks(accesses: &[Declared]) -> Locks {
     if accesses.iter().filter(|d| d.lock.is_some()).count() < 2 {
         return Locks::new();
     }

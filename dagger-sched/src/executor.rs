@@ -172,15 +172,13 @@ impl Pool {
     /// Launches a batch a task queue held (`spawn_bulk`, a region) as one job: the pool
     /// threads split it between them and run its ready tasks in place, so the batch costs no
     /// queue operation per task (only its spawns ran on the spawner's thread).
-    pub(crate) fn launch_batch(self: &Arc<Self>, jobs: Vec<Arc<dyn Job>>) {
-        if jobs.is_empty() {
+    pub(crate) fn launch_batch(self: &Arc<Self>, jobs: Jobs) {
+        if jobs.runs.is_empty() {
             return;
         }
-        let range = 0..jobs.len();
         self.schedule(Arc::new(Batch {
             header: batch_header(),
-            jobs: Arc::new(jobs),
-            range,
+            runs: Mutex::new(jobs.runs),
             pool: self.clone(),
         }));
     }
@@ -261,6 +259,40 @@ fn run_chain(pool: &Arc<Pool>, index: usize, job: Arc<dyn Job>) {
 /// Tasks of a batch a pool thread runs itself; above this it hands half to another thread.
 const BATCH_LEAF: usize = 256;
 
+/// Tasks a queue holds for one launch, in spawn order, in runs of at most [`BATCH_LEAF`]:
+/// a launch splits them between threads by moving runs, never copying or cloning a task.
+#[derive(Default)]
+pub(crate) struct Jobs {
+    runs: Vec<Vec<Arc<dyn Job>>>,
+}
+
+impl Jobs {
+    /// Appends a task.
+    pub(crate) fn push(&mut self, job: Arc<dyn Job>) {
+        match self.runs.last_mut() {
+            Some(run) if run.len() < BATCH_LEAF => run.push(job),
+            _ => {
+                // The first run grows (a small queue stays small); later ones are full size
+                // from the start (no copy as they fill).
+                let cap = if self.runs.is_empty() { 8 } else { BATCH_LEAF };
+                let mut run = Vec::with_capacity(cap);
+                run.push(job);
+                self.runs.push(run);
+            }
+        }
+    }
+
+    /// Appends every task of `other`.
+    pub(crate) fn append(&mut self, other: Jobs) {
+        self.runs.extend(other.runs);
+    }
+
+    /// The tasks, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn Job>> {
+        self.runs.iter().flatten()
+    }
+}
+
 fn batch_header() -> Header {
     Header::new(TaskId(0), None, Pin::Any, false, Observers(None))
 }
@@ -268,8 +300,8 @@ fn batch_header() -> Header {
 /// Part of a launched batch: counts each task's launch, runs the ready ones here.
 struct Batch {
     header: Header,
-    jobs: Arc<Vec<Arc<dyn Job>>>,
-    range: std::ops::Range<usize>,
+    /// Taken by the one thread that runs it.
+    runs: Mutex<Vec<Vec<Arc<dyn Job>>>>,
     pool: Arc<Pool>,
 }
 
@@ -279,16 +311,14 @@ impl Job for Batch {
     }
 
     fn run(self: Arc<Self>, _worker: WorkerId, _thread: u32) -> Ready {
-        let mut r = self.range.clone();
-        while r.len() > BATCH_LEAF {
-            let mid = r.start + r.len() / 2;
+        let mut runs = std::mem::take(&mut *self.runs.lock());
+        while runs.len() > 1 {
+            let rest = runs.split_off(runs.len() / 2);
             self.pool.schedule(Arc::new(Batch {
                 header: batch_header(),
-                jobs: self.jobs.clone(),
-                range: mid..r.end,
+                runs: Mutex::new(rest),
                 pool: self.pool.clone(),
             }));
-            r.end = mid;
         }
         // The ready tasks go to this thread's deque, where idle threads steal them (running
         // them here one by one would serialize tasks that must overlap).
@@ -299,17 +329,17 @@ impl Job for Batch {
                 Some(local) if Arc::ptr_eq(&local.pool, &self.pool) => Some(&local.deque),
                 _ => None,
             };
-            for j in &self.jobs[r] {
+            for j in runs.into_iter().flatten() {
                 let h = j.header();
                 h.queued.store(0, Ordering::Release);
                 if !h.dep_done() {
                     continue;
                 }
                 match (&h.pin, deque) {
-                    (Pin::Any, Some(d)) => d.push(j.clone()),
-                    (Pin::Any, None) => self.pool.injector.push(j.clone()),
+                    (Pin::Any, Some(d)) => d.push(j),
+                    (Pin::Any, None) => self.pool.injector.push(j),
                     _ => {
-                        self.pool.schedule(j.clone());
+                        self.pool.schedule(j);
                         continue;
                     }
                 }

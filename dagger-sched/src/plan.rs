@@ -25,11 +25,15 @@
 
 use dagger_core::access::Span;
 use dagger_core::{Access, ObjectId};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// Object ids are counters: a multiply spreads them well enough, at a fraction of SipHash's
-/// cost (the planner hashes one id per access).
+/// Object ids are counters, and a region mostly names objects made one after another: the
+/// hash keeps the id itself in the low bits (the table slot), so such objects take
+/// neighbouring slots and a region of many new objects fills its table in order instead of
+/// missing the cache on each; the top bits (the table's tag) are the id mixed, so that ids
+/// sharing a slot group are still told apart without comparing keys.
 #[derive(Default)]
 struct IdHasher(u64);
 
@@ -43,7 +47,8 @@ impl Hasher for IdHasher {
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        const TAG: u64 = 0x7F << 57;
+        self.0 = (n & !TAG) | (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) & TAG);
     }
 }
 
@@ -68,24 +73,46 @@ impl Preds {
     }
 }
 
-#[derive(Clone, Debug)]
+/// One earlier access a later one may have to wait for: the task, and what it named.
+#[derive(Clone, Copy, Debug)]
 struct Entry {
-    task: usize,
-    span: Span,
+    task: u32,
+    /// An index into [`Planner::spans`], or [`WHOLE`].
+    span: u32,
 }
 
+/// The span of an access to all of its object (most accesses): kept as this mark, with no
+/// span stored.
+const WHOLE: u32 = u32::MAX;
+
+/// What a later access to one object may have to wait for. Most objects have one live
+/// writer (an update covers the one before), kept inline: a new object costs no allocation
+/// of its own, and its history fits in a cache line.
 #[derive(Debug, Default)]
 struct History {
     shape: Option<[usize; 2]>,
-    writers: Vec<Entry>,
+    writers: SmallVec<[Entry; 2]>,
     readers: Vec<Entry>,
 }
 
 /// The planner of one region: add each task's accesses in program order.
 #[derive(Debug, Default)]
 pub struct Planner {
-    objects: HashMap<ObjectId, History, BuildHasherDefault<IdHasher>>,
+    /// Where each object's history is in `histories` (a small entry: the map grows and
+    /// rehashes cheaply; the histories never move but to grow).
+    index: HashMap<ObjectId, u32, BuildHasherDefault<IdHasher>>,
+    histories: Vec<History>,
+    /// The spans of the accesses that name part of their object.
+    spans: Vec<Span>,
     tasks: usize,
+}
+
+/// The span an entry names (`whole`: all of its object).
+fn span_of<'s>(spans: &'s [Span], e: &Entry, whole: &'s Span) -> &'s Span {
+    match e.span {
+        WHOLE => whole,
+        i => &spans[i as usize],
+    }
 }
 
 impl Planner {
@@ -99,6 +126,21 @@ impl Planner {
         self.tasks == 0
     }
 
+    /// Forgets every task, keeping the tables' memory (a region reuses them).
+    pub(crate) fn clear(&mut self) {
+        self.index.clear();
+        self.histories.clear();
+        self.spans.clear();
+        self.tasks = 0;
+    }
+
+    /// Bytes its tables take.
+    pub(crate) fn footprint(&self) -> usize {
+        self.index.capacity() * (std::mem::size_of::<(ObjectId, u32)>() + 1)
+            + self.histories.capacity() * std::mem::size_of::<History>()
+            + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+
     /// Adds the next task (index [`Planner::len`] before the call) with its accesses, each
     /// with the shape of its object, and returns what it must wait for.
     pub fn add(&mut self, accesses: &[(Access, Option<[usize; 2]>)]) -> Preds {
@@ -110,37 +152,71 @@ impl Planner {
         &mut self,
         accesses: impl IntoIterator<Item = (&'a Access, Option<[usize; 2]>)>,
     ) -> Preds {
+        let mut preds = Preds::default();
+        self.add_into(accesses, &mut preds);
+        preds
+    }
+
+    /// [`Planner::add_each`] into `preds` (cleared first), reusing its buffers.
+    pub(crate) fn add_into<'a>(
+        &mut self,
+        accesses: impl IntoIterator<Item = (&'a Access, Option<[usize; 2]>)>,
+        preds: &mut Preds,
+    ) {
         let me = self.tasks;
         self.tasks += 1;
-        let mut preds = Preds::default();
+        // Entries keep task indexes in 32 bits: a region never holds 2^32 tasks (each one
+        // is a live allocation of a few hundred bytes until the region ends).
+        let me32 = me as u32;
+        preds.order.clear();
+        preds.data.clear();
         for (a, shape) in accesses {
-            let h = self.objects.entry(a.object).or_default();
+            let next = self.histories.len() as u32;
+            let at = *self.index.entry(a.object).or_insert(next);
+            if at == next {
+                self.histories.push(History::default());
+            }
+            let h = &mut self.histories[at as usize];
             if h.shape.is_none() {
                 h.shape = shape;
             }
+            let whole = dagger_core::Extent::Whole.span(h.shape);
             let span = a.extent.span(h.shape);
             if span.is_empty() {
                 continue;
             }
+            let spans = &self.spans;
             for w in &h.writers {
-                if w.task != me && !w.span.intersect(&span).is_empty() {
-                    preds.push(w.task, true);
+                if w.task != me32 && !span_of(spans, w, &whole).intersect(&span).is_empty() {
+                    preds.push(w.task as usize, true);
                 }
             }
             if a.mode.writes() {
                 for r in &h.readers {
-                    if r.task != me && !r.span.intersect(&span).is_empty() {
-                        preds.push(r.task, false);
+                    if r.task != me32 && !span_of(spans, r, &whole).intersect(&span).is_empty() {
+                        preds.push(r.task as usize, false);
                     }
                 }
-                h.writers.retain(|w| !span.covers(&w.span));
-                h.readers.retain(|r| !span.covers(&r.span));
-                h.writers.push(Entry { task: me, span });
+                h.writers
+                    .retain(|w| !span.covers(span_of(spans, w, &whole)));
+                h.readers
+                    .retain(|r| !span.covers(span_of(spans, r, &whole)));
+            }
+            let entry = Entry {
+                task: me32,
+                span: if span == whole {
+                    WHOLE
+                } else {
+                    self.spans.push(span);
+                    (self.spans.len() - 1) as u32
+                },
+            };
+            if a.mode.writes() {
+                h.writers.push(entry);
             } else {
-                h.readers.push(Entry { task: me, span });
+                h.readers.push(entry);
             }
         }
-        preds
     }
 }
 

@@ -14,11 +14,12 @@
 //! Queues are per thread and not inherited by the tasks spawned in them.
 
 use crate::access::Declared;
-use crate::executor::{self, Pool};
+use crate::executor::{self, Jobs, Pool};
 use crate::plan::{Planner, Preds};
-use crate::task::Job;
-use dagger_core::Error;
-use std::cell::RefCell;
+use crate::task::{Job, Wrote};
+use dagger_core::{Error, TaskId};
+use smallvec::SmallVec;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -29,16 +30,13 @@ pub(crate) struct Held {
     pools: Vec<(Arc<Pool>, Jobs)>,
 }
 
-/// Tasks in spawn order.
-type Jobs = Vec<Arc<dyn Job>>;
-
 impl Held {
     /// The list of `pool`'s tasks, made on first use.
     fn jobs_of(&mut self, pool: &Arc<Pool>) -> &mut Jobs {
         let i = match self.pools.iter().position(|(p, _)| Arc::ptr_eq(p, pool)) {
             Some(i) => i,
             None => {
-                self.pools.push((pool.clone(), Vec::new()));
+                self.pools.push((pool.clone(), Jobs::default()));
                 self.pools.len() - 1
             }
         };
@@ -51,7 +49,7 @@ impl Held {
 
     fn extend(&mut self, other: Held) {
         for (pool, jobs) in other.pools {
-            self.jobs_of(&pool).extend(jobs);
+            self.jobs_of(&pool).append(jobs);
         }
     }
 }
@@ -61,23 +59,59 @@ pub(crate) struct Region {
     /// Tags the tasks it holds.
     serial: u64,
     planner: Planner,
-    /// The planned tasks, by planner index.
-    planned: Vec<Arc<dyn Job>>,
+    /// The planner's answer for the task being admitted (kept to reuse its buffers).
+    preds: Preds,
+    /// Where each planned task is in `all`, by planner index.
+    planned: Vec<usize>,
     /// Every task of the region, in spawn order (for waiting and the first error).
     all: Vec<Arc<dyn Job>>,
     held: Held,
 }
 
+/// Most bytes of tables a closed region leaves to this thread's next one (those of a region
+/// of about 200 000 objects: what it needed at its peak anyway).
+const SPARE_BYTES: usize = 32 << 20;
+
+thread_local! {
+    /// The emptied tables of the last region closed on this thread: a program that runs
+    /// region after region (an iterative solver) then plans into tables already sized and
+    /// in memory, instead of growing, rehashing and faulting in new ones each time.
+    static SPARE: RefCell<Option<Box<Region>>> = const { RefCell::new(None) };
+}
+
 impl Region {
     /// A new region, open on this thread.
     pub(crate) fn open() -> Box<Region> {
-        Box::new(Region {
-            serial: crate::task::open_queue(),
-            planner: Planner::default(),
-            planned: Vec::new(),
-            all: Vec::new(),
-            held: Held::default(),
-        })
+        let serial = crate::task::open_queue();
+        match SPARE.with(|s| s.borrow_mut().take()) {
+            Some(mut r) => {
+                r.serial = serial;
+                r
+            }
+            None => Box::new(Region {
+                serial,
+                planner: Planner::default(),
+                preds: Preds::default(),
+                planned: Vec::new(),
+                all: Vec::new(),
+                held: Held::default(),
+            }),
+        }
+    }
+
+    /// Empties a closed region and keeps its tables for the next one, unless they are
+    /// large.
+    fn recycle(mut self: Box<Region>) {
+        self.planner.clear();
+        self.planned.clear();
+        self.all.clear();
+        self.held = Held::default();
+        let bytes = self.planner.footprint()
+            + self.planned.capacity() * std::mem::size_of::<usize>()
+            + self.all.capacity() * std::mem::size_of::<Arc<dyn Job>>();
+        if bytes <= SPARE_BYTES {
+            SPARE.with(|s| *s.borrow_mut() = Some(self));
+        }
     }
 }
 
@@ -90,8 +124,9 @@ pub(crate) enum Frame {
         /// Tags the tasks it holds.
         serial: u64,
         held: Held,
-        /// Its tasks, as the batch of an enclosing sequential queue.
-        batch: Vec<Arc<dyn Job>>,
+        /// Its tasks, as the batch of the sequential queue it is directly inside (`None`
+        /// outside one: nothing reads them then).
+        batch: Option<Vec<Arc<dyn Job>>>,
     },
     /// `spawn_sequential`: each batch waits for the previous one.
     Sequential { previous: Vec<Arc<dyn Job>> },
@@ -99,8 +134,62 @@ pub(crate) enum Frame {
     Region(Box<Region>),
 }
 
+impl Frame {
+    /// A new bulk queue, to open on this thread.
+    pub(crate) fn bulk() -> Frame {
+        let in_sequence = FRAMES.with(|f| {
+            matches!(
+                f.borrow()
+                    .iter()
+                    .rev()
+                    .find(|f| !matches!(f, Frame::Wait { .. })),
+                Some(Frame::Sequential { .. })
+            )
+        });
+        Frame::Bulk {
+            serial: crate::task::open_queue(),
+            held: Held::default(),
+            batch: in_sequence.then(Vec::new),
+        }
+    }
+
+    /// The tag and the held tasks of a holding frame.
+    fn holding(&mut self) -> Option<(u64, &mut Held)> {
+        match self {
+            Frame::Bulk { serial, held, .. } => Some((*serial, held)),
+            Frame::Region(r) => Some((r.serial, &mut r.held)),
+            Frame::Wait { .. } | Frame::Sequential { .. } => None,
+        }
+    }
+}
+
 thread_local! {
     static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+    /// How many of this thread's open frames add dependencies to a new task (regions and
+    /// sequences): while none is, [`admit`] has nothing to look at.
+    static PLANNING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether `frame` adds dependencies to the tasks spawned in it.
+fn plans(frame: &Frame) -> bool {
+    matches!(frame, Frame::Region(_) | Frame::Sequential { .. })
+}
+
+/// Pushes `frame` on this thread's stack.
+fn push(frame: Frame) {
+    if plans(&frame) {
+        PLANNING.with(|p| p.set(p.get() + 1));
+    }
+    FRAMES.with(|f| f.borrow_mut().push(frame));
+}
+
+/// Pops the innermost frame of this thread's stack.
+fn pop() -> Option<Frame> {
+    let frame = FRAMES.with(|f| f.borrow_mut().pop())?;
+    if plans(&frame) {
+        PLANNING.with(|p| p.set(p.get().saturating_sub(1)));
+    }
+    Some(frame)
 }
 
 /// Whether a queue is open on this thread (the spawn path's one check).
@@ -114,35 +203,58 @@ pub(crate) fn in_region() -> bool {
     FRAMES.with(|f| f.borrow().iter().any(|f| matches!(f, Frame::Region(_))))
 }
 
-/// What a new task must wait for, beyond its arguments: earlier tasks of its region (by its
-/// declared accesses) and of its sequential queue's previous batch.
-#[derive(Default)]
+/// What a new task must wait for beyond its arguments, as [`admit`] leaves it.
 pub(crate) struct Admission {
-    /// Tasks to follow.
-    pub order: Vec<Arc<dyn Job>>,
-    /// Those that wrote what the task touches: their failure is its failure.
-    pub data: Vec<Arc<dyn Job>>,
-    planned: bool,
+    /// The tasks that wrote what the task touches: their failure is its failure.
+    pub wrote: Wrote,
+    /// Whether a region planned it ([`place`] then records it as planned).
+    pub planned: bool,
 }
 
-/// Plans a task about to be made (before [`place`] records it).
-pub(crate) fn admit(accesses: &[Declared]) -> Admission {
+/// Plans a task about to be made (before [`place`] records it): the earlier tasks of its
+/// region it must follow (by its declared accesses) and those of its sequential queue's
+/// previous batch join `deps`, with their ids in `dep_ids`.
+pub(crate) fn admit(
+    accesses: &[Declared],
+    deps: &mut SmallVec<[Arc<dyn Job>; 4]>,
+    dep_ids: &mut SmallVec<[TaskId; 4]>,
+) -> Admission {
+    if PLANNING.with(Cell::get) == 0 {
+        return Admission {
+            wrote: Wrote::new(),
+            planned: false,
+        };
+    }
     FRAMES.with(|f| {
         let mut frames = f.borrow_mut();
-        let mut adm = Admission::default();
+        let mut adm = Admission {
+            wrote: Wrote::new(),
+            planned: false,
+        };
+        let mut follow = |j: &Arc<dyn Job>| {
+            dep_ids.push(j.header().id);
+            deps.push(j.clone());
+        };
         if let Some(r) = frames.iter_mut().find_map(|f| match f {
             Frame::Region(r) => Some(r),
             _ => None,
         }) {
-            let Preds { order, data } = r
-                .planner
-                .add_each(accesses.iter().map(|d| (&d.access, d.shape)));
-            adm.order = order.iter().map(|&i| r.planned[i].clone()).collect();
-            adm.data = data.iter().map(|&i| r.planned[i].clone()).collect();
+            let r = &mut **r;
+            r.planner
+                .add_into(accesses.iter().map(|d| (&d.access, d.shape)), &mut r.preds);
+            for &i in &r.preds.order {
+                follow(&r.all[r.planned[i]]);
+            }
+            adm.wrote = r
+                .preds
+                .data
+                .iter()
+                .map(|&i| r.all[r.planned[i]].clone())
+                .collect();
             adm.planned = true;
         }
         if let Some(prev) = sequential_previous(&frames) {
-            adm.order.extend(prev.iter().cloned());
+            prev.iter().for_each(follow);
         }
         adm
     })
@@ -165,27 +277,21 @@ fn sequential_previous(frames: &[Frame]) -> Option<&Vec<Arc<dyn Job>>> {
     }
 }
 
-/// Records a new task in the open queues; `true` if one holds it (the caller then leaves
-/// it unlaunched).
-pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bool {
+/// Records a new task in the open queues (`planned`: a region planned it). The innermost
+/// holding queue keeps it unlaunched (the spawner's count on the task is kept): `None`;
+/// otherwise the task comes back, for the caller to launch.
+pub(crate) fn place(pool: &Arc<Pool>, job: Arc<dyn Job>, planned: bool) -> Option<Arc<dyn Job>> {
     FRAMES.with(|f| {
         let mut frames = f.borrow_mut();
-        let mut held = 0u64;
+        let mut holder = None;
         let mut sequenced = false;
-        for frame in frames.iter_mut().rev() {
+        for (i, frame) in frames.iter_mut().enumerate().rev() {
             match frame {
                 Frame::Wait { jobs } => jobs.push(job.clone()),
-                Frame::Bulk {
-                    serial,
-                    held: h,
-                    batch,
-                } => {
-                    if held == 0 {
-                        h.push(pool, job.clone());
-                        held = *serial;
-                    }
-                    if !sequenced {
-                        batch.push(job.clone());
+                Frame::Bulk { batch, .. } => {
+                    holder.get_or_insert(i);
+                    if let (false, Some(b)) = (sequenced, batch) {
+                        b.push(job.clone());
                     }
                     sequenced = true;
                 }
@@ -196,22 +302,22 @@ pub(crate) fn place(pool: &Arc<Pool>, job: &Arc<dyn Job>, adm: &Admission) -> bo
                     sequenced = true;
                 }
                 Frame::Region(r) => {
-                    if adm.planned {
-                        r.planned.push(job.clone());
+                    if planned {
+                        r.planned.push(r.all.len());
                     }
                     r.all.push(job.clone());
-                    if held == 0 {
-                        r.held.push(pool, job.clone());
-                        held = r.serial;
-                    }
+                    holder.get_or_insert(i);
                     sequenced = true;
                 }
             }
         }
-        if held != 0 {
-            job.header().queued.store(held, Ordering::Release);
-        }
-        held != 0
+        // The holder takes the caller's count on the task: no clone.
+        let Some((serial, held)) = holder.and_then(|i| frames[i].holding()) else {
+            return Some(job);
+        };
+        job.header().queued.store(serial, Ordering::Release);
+        held.push(pool, job);
+        None
     })
 }
 
@@ -225,29 +331,15 @@ fn launch(held: Held) {
 
 /// Hands held tasks to the next holding frame down the stack, or launches them.
 fn hand_down(frames: &mut [Frame], held: Held) {
-    let retag = |held: &Held, serial: u64| {
-        for (_, jobs) in &held.pools {
-            for j in jobs {
+    match frames.iter_mut().rev().find_map(Frame::holding) {
+        Some((serial, h)) => {
+            for j in held.pools.iter().flat_map(|(_, jobs)| jobs.iter()) {
                 j.header().queued.store(serial, Ordering::Release);
             }
+            h.extend(held);
         }
-    };
-    for frame in frames.iter_mut().rev() {
-        match frame {
-            Frame::Bulk {
-                serial, held: h, ..
-            } => {
-                retag(&held, *serial);
-                return h.extend(held);
-            }
-            Frame::Region(r) => {
-                retag(&held, r.serial);
-                return r.held.extend(held);
-            }
-            _ => {}
-        }
+        None => launch(held),
     }
-    launch(held);
 }
 
 /// Pops the frame `run` pushed, also when the body panics (its held tasks then launch, so
@@ -259,7 +351,7 @@ struct Open {
 impl Drop for Open {
     fn drop(&mut self) {
         if !self.closed {
-            if let Some(frame) = FRAMES.with(|f| f.borrow_mut().pop()) {
+            if let Some(frame) = pop() {
                 let _ = close(frame);
             }
         }
@@ -269,12 +361,11 @@ impl Drop for Open {
 /// Runs `body` with `frame` open, then closes it: a wait or a region waits for its tasks
 /// and gives the first error among them.
 pub(crate) fn run<R>(frame: Frame, body: impl FnOnce() -> R) -> (R, Option<Error>) {
-    FRAMES.with(|f| f.borrow_mut().push(frame));
+    push(frame);
     let mut open = Open { closed: false };
     let out = body();
     open.closed = true;
-    let frame = FRAMES.with(|f| f.borrow_mut().pop());
-    let first = match frame {
+    let first = match pop() {
         Some(frame) => close(frame),
         None => None,
     };
@@ -298,7 +389,7 @@ fn close(frame: Frame) -> Option<Error> {
                     .rev()
                     .find(|f| !matches!(f, Frame::Wait { .. }))
                 {
-                    if !batch.is_empty() {
+                    if let Some(batch) = batch.filter(|b| !b.is_empty()) {
                         *previous = batch;
                     }
                 }
@@ -307,13 +398,12 @@ fn close(frame: Frame) -> Option<Error> {
             None
         }
         Frame::Sequential { .. } => None,
-        Frame::Region(r) => {
-            let Region {
-                serial, held, all, ..
-            } = *r;
-            crate::task::close_queue(serial);
-            launch(held);
-            wait_first_error(&all)
+        Frame::Region(mut r) => {
+            crate::task::close_queue(r.serial);
+            launch(std::mem::take(&mut r.held));
+            let first = wait_first_error(&r.all);
+            r.recycle();
+            first
         }
     }
 }
@@ -322,6 +412,14 @@ fn wait_first_error(jobs: &[Arc<dyn Job>]) -> Option<Error> {
     let mut first = None;
     for j in jobs {
         let h = j.header();
+        if h.is_done() && h.queued.load(Ordering::Acquire) == 0 {
+            // Most tasks have finished by the time the waiter reaches them: no wait (it
+            // would tell the pool threads that a thread blocks).
+            if first.is_none() {
+                first = j.error();
+            }
+            continue;
+        }
         if h.is_queued() {
             // Held by an enclosing bulk queue or region (a wait inside one): it cannot run
             // before that closes, so waiting here would never end.

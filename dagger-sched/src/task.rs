@@ -108,6 +108,10 @@ pub(crate) enum Pin {
 /// second allocation per task, freed on another thread, contended on the allocator's lock).
 pub(crate) type Ready = smallvec::SmallVec<[Arc<dyn Job>; 2]>;
 
+/// The earlier tasks of a region that wrote what a task touches (its failure is theirs):
+/// usually none or one, kept inline.
+pub(crate) type Wrote = smallvec::SmallVec<[Arc<dyn Job>; 2]>;
+
 struct Waiting {
     done: bool,
     dependents: Ready,
@@ -137,6 +141,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    #[inline(always)]
     pub(crate) fn new(
         id: TaskId,
         name: Option<Arc<str>>,
@@ -305,11 +310,35 @@ where
     T: Send + Sync + 'static,
     F: FnOnce() -> Outcome<T> + Send + 'static,
 {
+    #[inline(always)]
     pub(crate) fn new(header: Header, body: F) -> Self {
         Task {
             header,
             body: Mutex::new(Some(body)),
             result: OnceLock::new(),
+        }
+    }
+
+    /// [`Task::new`] behind its `Arc`, written in place: a task is a few hundred bytes, and
+    /// building it (its header above all) on the stack first costs the spawn path copies of
+    /// all of them. `header` makes the header once the memory is there.
+    #[inline(always)]
+    pub(crate) fn new_arc(header: impl FnOnce() -> Header, body: F) -> Arc<Self> {
+        let mut arc = Arc::<Self>::new_uninit();
+        match Arc::get_mut(&mut arc) {
+            Some(slot) => {
+                let p = slot.as_mut_ptr();
+                // SAFETY: `p` is the fresh allocation, unshared; each field is written once,
+                // in place, and all of them are before the task is taken as initialized.
+                unsafe {
+                    std::ptr::addr_of_mut!((*p).header).write(header());
+                    std::ptr::addr_of_mut!((*p).body).write(Mutex::new(Some(body)));
+                    std::ptr::addr_of_mut!((*p).result).write(OnceLock::new());
+                    arc.assume_init()
+                }
+            }
+            // A fresh `Arc` is never shared: not reached.
+            None => Arc::new(Task::new(header(), body)),
         }
     }
 
@@ -336,11 +365,10 @@ where
             // Set on the thread that runs the body, before it reports `Started`.
             started: h.ran_on.load(Ordering::Relaxed) != 0,
         });
-        self.header
-            .finish()
-            .into_iter()
-            .filter(|d| d.header().dep_done())
-            .collect()
+        // Filtered in place: most tasks have no dependent, and then no list is built.
+        let mut ready = self.header.finish();
+        ready.retain(|d| d.header().dep_done());
+        ready
     }
 }
 

@@ -68,12 +68,7 @@ impl Context {
     /// assert_eq!(dagger_sched::fetch_all(&ts).unwrap()[99], 198);
     /// ```
     pub fn spawn_bulk<R>(&self, body: impl FnOnce() -> R) -> R {
-        let frame = Frame::Bulk {
-            serial: crate::task::open_queue(),
-            held: Default::default(),
-            batch: Vec::new(),
-        };
-        queue::run(frame, body).0
+        queue::run(Frame::bulk(), body).0
     }
 
     /// Runs `body` so that each batch it spawns on this thread (a single spawn, or all the

@@ -5,7 +5,7 @@
 //! unless a dependency is still running. Everything else here serves it or shares its steps.
 
 use super::state::Context;
-use crate::access::{self, Declared};
+use crate::access::{self, Gather};
 use crate::args::{Args, IntoArgs, ValuesOf};
 use crate::cluster::lineage::RemoteArgs;
 use crate::cluster::registry::Registered;
@@ -152,6 +152,18 @@ impl Context {
         }
     }
 
+    /// A handle to a closure task (a task of this process: no tracker counts its handles).
+    #[inline(always)]
+    fn local_handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn Cell<T>>) -> DTask<T> {
+        DTask {
+            id: cell.header().id,
+            cell,
+            tracker: None,
+            pool: self.inner.pool.clone(),
+            worker: self.inner.worker,
+        }
+    }
+
     /// A handle to `cell`, counted by its tracker if it has one.
     fn handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn Cell<T>>) -> DTask<T> {
         let tracker = cell.clone().tracker();
@@ -214,10 +226,10 @@ impl Context {
     {
         let id = TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed));
         let inputs = Inputs::of(&args);
-        let mut declared: SmallVec<[Result<Declared>; 2]> = SmallVec::new();
-        args.accesses(&mut |d| declared.push(d));
+        let mut declared = Gather::default();
+        args.accesses(&mut |d| declared.add(d));
         if !declared.is_empty() || queue::active() {
-            return self.spawn_queued(id, opts, args, call, inputs, declared);
+            return self.spawn_queued(id, opts, args, call, inputs, &mut declared);
         }
         let Inputs {
             deps,
@@ -227,12 +239,12 @@ impl Context {
         let opts = self.restricted(opts);
         let placed = self.place(&opts, &scopes);
         let header = self.spawned_header(id, &opts, &placed, &dep_ids);
-        let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
+        let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
             let values = args.resolve()?;
             call(values)
-        }));
-        let handle = self.handle(task.clone());
-        self.register(task, deps, placed.err(), false);
+        });
+        let handle = self.local_handle(task.clone());
+        self.register(task, deps, placed.err());
         handle
     }
 
@@ -248,7 +260,7 @@ impl Context {
         args: A,
         call: impl FnOnce(A::Values) -> Outcome<R> + Send + 'static,
         inputs: Inputs,
-        declared: SmallVec<[Result<Declared>; 2]>,
+        declared: &mut Gather,
     ) -> DTask<R>
     where
         A: Args,
@@ -261,92 +273,115 @@ impl Context {
         } = inputs;
         let opts = self.restricted(opts);
         let mut placed = self.place(&opts, &scopes);
-        let accesses = match access::gather(declared) {
-            Ok(a) => a,
-            Err(e) => {
-                placed = Err(e);
-                Default::default()
-            }
-        };
-        let mut adm = queue::admit(&accesses);
-        let locks = access::locks(&accesses);
-        // The body keeps the writers it follows (to fail with them); the order joins the
-        // dependencies. Neither is needed here again: `place` reads only whether it planned.
-        let wrote = std::mem::take(&mut adm.data);
-        for d in adm.order.drain(..) {
-            dep_ids.push(d.header().id);
-            deps.push(d);
+        let (accesses, invalid) = declared.checked();
+        if let Some(e) = invalid {
+            placed = Err(e);
         }
+        // The region's plan and the sequence's previous batch join the dependencies; the
+        // body keeps the writers it follows, to fail with them.
+        let Admission { wrote, planned } = queue::admit(accesses, &mut deps, &mut dep_ids);
+        let locks = access::locks(accesses);
         let header = self.spawned_header(id, &opts, &placed, &dep_ids);
-        let task: Arc<Task<R, _>> = Arc::new(Task::new(header, move || {
-            if let Some(e) = wrote.iter().find_map(|w| w.error()) {
-                return Err(e);
-            }
-            drop(wrote);
-            let _permits = access::acquire(&locks);
-            let values = args.resolve()?;
-            call(values)
-        }));
-        let handle = self.handle(task.clone());
-        let job: Arc<dyn Job> = task;
-        let held = queue::place(&self.inner.pool, &job, &adm);
-        self.register(job, deps, placed.err(), held);
+        let (handle, job) = if wrote.is_empty() && locks.is_empty() {
+            // Nothing to check or take first (a bulk queue's tasks, a region's tasks on
+            // objects no earlier task wrote): the body of a plain spawn, a smaller task.
+            let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
+                let values = args.resolve()?;
+                call(values)
+            });
+            (self.local_handle(task.clone()), task as Arc<dyn Job>)
+        } else {
+            let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
+                if let Some(e) = wrote.iter().find_map(|w| w.error()) {
+                    return Err(e);
+                }
+                drop(wrote);
+                let _permits = access::acquire(&locks);
+                let values = args.resolve()?;
+                call(values)
+            });
+            (self.local_handle(task.clone()), task as Arc<dyn Job>)
+        };
+        let ok = self.link(&job, deps, placed.err());
+        self.hand_to_queues(job, planned, ok);
         handle
     }
 
-    /// The header of a new closure task, announced to the observers.
+    /// Announces a new closure task to the observers and gives the maker of its header
+    /// (called once the task's memory is there, so that the header is written in place).
     #[inline(always)]
-    fn spawned_header(
-        &self,
+    fn spawned_header<'a>(
+        &'a self,
         id: TaskId,
-        opts: &Options,
-        placed: &Result<Pin>,
+        opts: &'a Options,
+        placed: &'a Result<Pin>,
         dep_ids: &[TaskId],
-    ) -> Header {
-        let header = Header::new(
-            id,
-            opts.name.clone(),
-            placed.as_ref().map_or(Pin::Any, Clone::clone),
-            opts.get_result,
-            self.inner.observers,
-        );
+    ) -> impl FnOnce() -> Header + 'a {
         self.inner
             .observers
             .emit(id, &opts.name, || TaskEventKind::Spawned { deps: dep_ids });
-        header
+        move || {
+            Header::new(
+                id,
+                opts.name.clone(),
+                placed.as_ref().map_or(Pin::Any, Clone::clone),
+                opts.get_result,
+                self.inner.observers,
+            )
+        }
     }
 
     /// Registers a new task made outside [`Context::spawn_queued`] (a remote one) with its
     /// dependencies, in the open task queues if any.
     fn submit(&self, job: Arc<dyn Job>, deps: SmallVec<[Arc<dyn Job>; 4]>, error: Option<Error>) {
-        let held = queue::active() && queue::place(&self.inner.pool, &job, &Admission::default());
-        self.register(job, deps, error, held);
+        if !queue::active() {
+            return self.register(job, deps, error);
+        }
+        let ok = self.link(&job, deps, error);
+        self.hand_to_queues(job, false, ok);
     }
 
-    /// Registers a new task with its dependencies and queues it once they are done, unless
-    /// a task queue holds it (or fails it at once with `error`).
-    fn register(
+    /// Records a new task in the open task queues and launches it unless one holds it
+    /// (`ok`: it did not fail at once; `planned`: a region planned it).
+    fn hand_to_queues(&self, job: Arc<dyn Job>, planned: bool, ok: bool) {
+        if let Some(job) = queue::place(&self.inner.pool, job, planned) {
+            if ok && job.header().dep_done() {
+                self.inner.pool.schedule(job);
+            }
+        }
+    }
+
+    /// Registers a new task with its dependencies and queues it once they are done (or
+    /// fails it at once with `error`).
+    fn register(&self, job: Arc<dyn Job>, deps: SmallVec<[Arc<dyn Job>; 4]>, error: Option<Error>) {
+        if self.link(&job, deps, error) && job.header().dep_done() {
+            self.inner.pool.schedule(job);
+        }
+    }
+
+    /// Registers a new task with its dependencies, or fails it at once with `error`
+    /// (`false` then). The spawner's own count on it stays: the caller launches it, or hands
+    /// it to a queue.
+    #[inline]
+    fn link(
         &self,
-        job: Arc<dyn Job>,
+        job: &Arc<dyn Job>,
         deps: SmallVec<[Arc<dyn Job>; 4]>,
         error: Option<Error>,
-        held: bool,
-    ) {
+    ) -> bool {
         if let Some(e) = error {
-            let ready = job.fail(e);
+            let ready = job.clone().fail(e);
             executor::schedule_all(&self.inner.pool, ready);
-            return;
+            return false;
         }
         let h = job.header();
         for d in deps {
             h.add_pending();
-            if !d.header().add_dependent(&job) {
+            if !d.header().add_dependent(job) {
                 h.dep_done();
             }
         }
-        if !held && h.dep_done() {
-            self.inner.pool.schedule(job);
-        }
+        true
     }
 
     /// Spawns a registered function (see [`register!`](crate::register)) on `args`. With a

@@ -337,6 +337,75 @@ fn queues_bulk_sequential_and_wait_all() {
         .is_ok());
 }
 
+#[test]
+fn datadeps_large_regions_one_after_another_plan_apart() {
+    // Many more tasks than one launch run holds (256), regions in a row on one thread (the
+    // second reuses the first's tables), chains and independent objects mixed, and views.
+    let ctx = ctx();
+    let objs: Vec<Data<u64>> = (0..700).map(|_| Data::new(0)).collect();
+    let chain = Data::new(0u64);
+    let v = Data::with_shape(vec![0u64; 4], [4, 1]);
+    for round in 1..=3u64 {
+        ctx.datadeps(|| {
+            for (i, o) in objs.iter().enumerate() {
+                ctx.spawn(|(mut x,): (DataMut<u64>,)| *x += 1, (InOut(o),));
+                ctx.spawn(
+                    |(mut c,): (DataMut<u64>,)| *c = (*c * 3 + 1) % 1_000_003,
+                    (InOut(&chain),),
+                );
+                let r = i % 4;
+                ctx.spawn(
+                    move |(mut v,): (DataMut<Vec<u64>>,)| v[r] += 1,
+                    (InOut(v.rows(r..r + 1)),),
+                );
+            }
+            // A reader of all of them, last: it sees every write of this region.
+            let seen = ctx.spawn(
+                |(c, v): (DataRef<u64>, DataRef<Vec<u64>>)| (*c, v.iter().sum::<u64>()),
+                (In(&chain), In(&v)),
+            );
+            assert!(matches!(seen.fetch(), Err(Error::Concurrency(_))));
+        })
+        .unwrap();
+        assert!(objs.iter().all(|o| o.get() == round));
+        assert_eq!(v.get().iter().sum::<u64>(), 700 * round);
+    }
+    let mut c = 0u64;
+    for _ in 0..3 * 700 {
+        c = (c * 3 + 1) % 1_000_003;
+    }
+    assert_eq!(chain.get(), c);
+}
+
+#[test]
+fn queues_a_large_bulk_inside_a_sequence_is_one_batch() {
+    // 1000 tasks (several launch runs) in a bulk between two single spawns of a sequence:
+    // the bulk waits for the first, the last waits for all of the bulk.
+    let ctx = ctx();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new((usize::MAX, usize::MAX)));
+    ctx.wait_all(true, || {
+        ctx.spawn_sequential(|| {
+            let s = seen.clone();
+            let c = count.clone();
+            ctx.spawn(move |()| s.lock().unwrap().0 = c.load(Ordering::SeqCst), ());
+            let ts = ctx.spawn_bulk(|| {
+                (0..1000)
+                    .map(|_| {
+                        let c = count.clone();
+                        ctx.spawn(move |()| c.fetch_add(1, Ordering::SeqCst), ())
+                    })
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(ts.len(), 1000);
+            let (s, c) = (seen.clone(), count.clone());
+            ctx.spawn(move |()| s.lock().unwrap().1 = c.load(Ordering::SeqCst), ());
+        })
+    })
+    .unwrap();
+    assert_eq!(*seen.lock().unwrap(), (0, 1000));
+}
+
 // ---- The differential test: random programs against sequential execution. ----
 
 /// The guards a task received, in its access order.
