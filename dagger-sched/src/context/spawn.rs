@@ -331,16 +331,6 @@ impl Context {
         }
     }
 
-    /// Registers a new task made outside [`Context::spawn_queued`] (a remote one) with its
-    /// dependencies, in the open task queues if any.
-    fn submit(&self, job: Arc<dyn Job>, deps: SmallVec<[Arc<dyn Job>; 4]>, error: Option<Error>) {
-        if !queue::active() {
-            return self.register(job, deps, error);
-        }
-        let ok = self.link(&job, deps, error);
-        self.hand_to_queues(job, false, ok);
-    }
-
     /// Records a new task in the open task queues and launches it unless one holds it
     /// (`ok`: it did not fail at once; `planned`: a region planned it).
     fn hand_to_queues(&self, job: Arc<dyn Job>, planned: bool, ok: bool) {
@@ -486,19 +476,14 @@ impl Context {
         // In a datadeps region the plan adds the tasks to follow (pinned values run where
         // they live, so ordering is all a region has to add) and the writers whose failure
         // is this task's.
-        let mut declared: SmallVec<[Result<Declared>; 2]> = SmallVec::new();
-        args.accesses(&mut |d| declared.push(d));
+        let mut declared = Gather::default();
+        args.accesses(&mut |d| declared.add(d));
         let adm = (!declared.is_empty() || queue::active()).then(|| {
-            let accesses = access::gather(declared).unwrap_or_else(|e| {
+            let (accesses, invalid) = declared.checked();
+            if let Some(e) = invalid {
                 scope = Err(e);
-                Default::default()
-            });
-            let mut adm = queue::admit(&accesses);
-            for d in adm.order.drain(..) {
-                dep_ids.push(d.header().id);
-                deps.push(d);
             }
-            adm
+            queue::admit(accesses, &mut deps, &mut dep_ids)
         });
         let header = Header::new(
             id,
@@ -520,13 +505,13 @@ impl Context {
         );
         let handle = self.handle(task.clone());
         match adm {
-            Some(mut adm) => {
-                task.follow_writers(std::mem::take(&mut adm.data));
+            Some(Admission { wrote, planned }) => {
+                task.follow_writers(wrote.into_vec());
                 let job: Arc<dyn Job> = task;
-                let held = queue::place(&self.inner.pool, &job, &adm);
-                self.register(job, deps, scope.err(), held);
+                let ok = self.link(&job, deps, scope.err());
+                self.hand_to_queues(job, planned, ok);
             }
-            None => self.submit(task, deps, scope.err()),
+            None => self.register(task, deps, scope.err()),
         }
         handle
     }
