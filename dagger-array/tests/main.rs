@@ -4,6 +4,8 @@
 
 #[path = "main/behaviours.rs"]
 mod behaviours;
+#[path = "main/datadeps_blocks.rs"]
+mod datadeps_blocks;
 #[path = "main/datadeps_updates.rs"]
 mod datadeps_updates;
 #[path = "main/fusion_sort.rs"]
