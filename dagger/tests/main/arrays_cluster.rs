@@ -212,15 +212,21 @@ impl dagger::observe::Observer for Dispatched {
     }
 }
 
-#[test]
-fn generic_sort_runs_its_stages_on_the_workers() {
-    use dagger::array::sort::{DVec, SortOptions};
+/// A 2-worker cluster (one thread each) whose dispatched task names are recorded.
+fn observed_cluster() -> (Context, std::sync::Arc<Dispatched>) {
     let seen = std::sync::Arc::new(Dispatched::default());
     let ctx = cluster_builder(2)
         .threads(1)
         .worker_threads(1)
         .observer(seen.clone())
         .build();
+    (ctx, seen)
+}
+
+#[test]
+fn generic_sort_runs_its_stages_on_the_workers() {
+    use dagger::array::sort::{DVec, SortOptions};
+    let (ctx, seen) = observed_cluster();
     // Strings with duplicates, already sorted, reversed; a key type of this crate, stable
     // and descending.
     let words: Vec<String> = (0..500u32)
@@ -277,12 +283,7 @@ dagger::array::element_fn! {
 
 #[test]
 fn registered_element_functions_run_on_the_workers() {
-    let seen = std::sync::Arc::new(Dispatched::default());
-    let ctx = cluster_builder(2)
-        .threads(1)
-        .worker_threads(1)
-        .observer(seen.clone())
-        .build();
+    let (ctx, seen) = observed_cluster();
     let x = DArray::<f64>::randn_seeded(&Blocks::from([40, 40]), &[120, 80], 9)
         .unwrap()
         .compute(&ctx)
