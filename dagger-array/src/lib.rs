@@ -63,6 +63,7 @@
 //! | [`update`] | in-place updates as new block versions: `fill!`, `rand!`, `randn!`, `map!`, `A .op= B`, `A .= expr`, `mul!` |
 //! | [`operators`] | `&a + &b`, `a * 2.0`, `2.0 - &a`, `-&a`, `a += &b`; `powi`, `powf`, `t()`, `dot` |
 //! | [`slicing`] | `a.slice(s![..])`, `a.select(Axis(0), &[..])`, `from_ndarray`, `collect_ndarray::<D>` |
+//! | [`axis`] | ndarray's `sum_axis`, `mean_axis` (the axis dropped) |
 //! | [`tracked`] | a DArray's blocks as datadeps objects: `update_blocks`, `tracked_blocks`, `InOut(&b[[i, j]])` |
 //! | [`element_fn`](mod@element_fn) | [`element_fn!`]: a user's `fn(T) -> T` registered for the workers, and `map_registered` |
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
@@ -195,6 +196,8 @@ pub mod operators;
 // ndarray's slicing (s!, select) and typed ndarray in and out.
 pub mod slicing;
 
+// ndarray's reductions along an axis (sum_axis, mean_axis).
+pub mod axis;
 // A DArray's blocks as datadeps objects, for a user's own in-place regions.
 pub mod tracked;
 // User element functions registered for the workers (element_fn!, map_registered).

@@ -170,6 +170,7 @@ impl<T: Scalar> Kernel<T> {
             Kernel::ToDense => "dense",
             Kernel::Permute { .. } => "permutedims",
             Kernel::Gather(_) => "getindex",
+            Kernel::DropAxis { .. } => "dropdims",
             Kernel::ReduceAxis { op, .. } => {
                 return Cow::Owned(format!("{} dims", op.name()));
             }

@@ -137,6 +137,16 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             in_kind(d, *kind)?
         }
         Kernel::Gather(piece) => IndexPlan::gather(piece, one("index")?)?,
+        Kernel::DropAxis { dim } => {
+            let d = one("dropdims")?.to_dense();
+            if d.shape().get(*dim) != Some(&1) {
+                return Err(Error::DimensionMismatch(format!(
+                    "dropdims: dimension {dim} of a block of shape {:?} is not of length 1",
+                    d.shape()
+                )));
+            }
+            Block::Dense(d.index_axis_move(ndarray::Axis(*dim), 0))
+        }
         Kernel::ReduceAxis { dim, op } => {
             Block::Dense(reduce::reduce_axis(&one("reduce")?.to_dense(), *dim, *op)?)
         }

@@ -93,6 +93,11 @@ pub enum Kernel<T> {
     },
     /// The part of an index request served by the input block. One input.
     Gather(Piece),
+    /// Dimension `dim`, of length 1, dropped (`dropdims`), as a dense block. One input.
+    DropAxis {
+        /// The dimension.
+        dim: usize,
+    },
     /// A built-in reduction along `dim` (kept with length 1), as a dense block. One input.
     ReduceAxis {
         /// The dimension.

@@ -266,3 +266,43 @@ fn slice_errors_are_typed() {
         Err(Error::DimensionMismatch(_))
     ));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// `sum_axis` and `mean_axis` equal ndarray's (the axis dropped) for 1–3-d arrays and
+    /// any blocking; integer arrays sum exactly.
+    #[test]
+    fn axis_reductions_match_ndarray(
+        (shape, block, axis) in proptest::collection::vec(1usize..7, 1..4).prop_flat_map(|s| {
+            let nd = s.len();
+            (Just(s), proptest::collection::vec(1usize..4, nd), 0..nd)
+        }),
+    ) {
+        let a = rand_block::<f64>(&shape, 11, 0);
+        let d = DArray::from_array(a.clone(), &Blocks::new(block.clone()).unwrap()).unwrap();
+        let ax = ndarray::Axis(axis);
+        let got = d.sum_axis(ax).unwrap().collect_dense(ctx()).unwrap();
+        let want = a.sum_axis(ax);
+        prop_assert_eq!(got.shape(), want.shape());
+        prop_assert!(got.iter().zip(&want).all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs())));
+        let got = d.mean_axis(ax).unwrap().collect_dense(ctx()).unwrap();
+        let want = a.mean_axis(ax).unwrap();
+        prop_assert!(got.iter().zip(&want).all(|(x, y)| (x - y).abs() <= 1e-12 * (1.0 + y.abs())));
+        let ints = a.mapv(|v| (v * 100.0) as i64);
+        let di = DArray::from_array(ints.clone(), &Blocks::new(block).unwrap()).unwrap();
+        prop_assert_eq!(di.sum_axis(ax).unwrap().collect_dense(ctx()).unwrap(), ints.sum_axis(ax));
+    }
+}
+
+#[test]
+fn axis_reduction_errors_are_typed() {
+    let d = DArray::<f64>::ones(&Blocks::from([2, 2]), &[4, 4]).unwrap();
+    assert!(matches!(
+        d.sum_axis(ndarray::Axis(2)),
+        Err(Error::Argument(_))
+    ));
+    assert!(
+        matches!(d.mean_axis(ndarray::Axis(5)), Err(Error::Argument(m)) if m.contains("mean_axis(5)"))
+    );
+}
