@@ -21,10 +21,14 @@
 //! ```
 
 use crate::block::Block;
+use crate::block::Kind;
 use crate::darray::{DArray, Lazy};
 use crate::element::Element;
+use crate::graph::Node;
+use crate::grid::BlockGrid;
 use crate::index::Index;
-use crate::partition::Blocks;
+use crate::names::named;
+use crate::partition::{AutoBlocks, Blocks};
 use dagger_core::{Error, Result};
 use dagger_sched::Context;
 use ndarray::{Array, Axis, Dimension, SliceInfoElem};
@@ -125,5 +129,25 @@ impl<T: Element> DArray<T> {
             .map_err(|e| {
                 Error::DimensionMismatch(format!("collect_ndarray of a {nd}-d array: {e}"))
             })
+    }
+}
+
+/// An ndarray as a DArray blocked by [`AutoBlocks`] (one block per processor along the last
+/// dimension), like `distribute(a)`.
+///
+/// ```
+/// use dagger_array::DArray;
+/// let a: DArray<f64> = ndarray::array![[1.0, 2.0], [3.0, 4.0]].into();
+/// assert_eq!(a.sum().collect(&dagger_sched::Context::local()).unwrap(), 10.0);
+/// ```
+impl<T: Element, D: Dimension> From<Array<T, D>> for DArray<T> {
+    fn from(a: Array<T, D>) -> Self {
+        let shape = a.shape().to_vec();
+        DArray::from_array(a.into_dyn(), &AutoBlocks).unwrap_or_else(|e| {
+            // AutoBlocks tiles every shape; should distributing still fail, the array fails
+            // with the reason when computed (a conversion cannot return it).
+            let failed = Node::task0(named("distribute"), move || Err(e.clone()));
+            DArray::from_blocks(BlockGrid::single(&shape), Kind::Dense, vec![failed])
+        })
     }
 }
