@@ -60,13 +60,25 @@ impl<T> StreamTask<T> {
 
     /// The most items any one of its output edges held at once (sent, not yet taken).
     pub fn peak_buffered(&self) -> usize {
-        self.node.stats.lock().iter().map(|s| s.peak()).max().unwrap_or(0)
+        self.node
+            .stats
+            .lock()
+            .iter()
+            .map(|s| s.peak())
+            .max()
+            .unwrap_or(0)
     }
 
     /// The bound of its largest output edge: its output buffer plus the consumer's input
     /// buffer ([`StreamOptions::edge_bound`]); 0 without consumers.
     pub fn buffer_bound(&self) -> usize {
-        self.node.stats.lock().iter().map(|s| s.bound).max().unwrap_or(0)
+        self.node
+            .stats
+            .lock()
+            .iter()
+            .map(|s| s.bound)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The number of consumers (output edges).

@@ -183,10 +183,7 @@ impl Streaming {
         F: FnMut(Acc, A::Value) -> Acc + Send + 'static,
         Acc: Clone + Send + 'static,
     {
-        let body = Fold {
-            acc: Some(init),
-            f,
-        };
+        let body = Fold { acc: Some(init), f };
         self.add(opts, (input,), body)
     }
 
@@ -234,7 +231,10 @@ impl Streaming {
         if let Err(e) = opts.validate() {
             self.error.get_or_insert(e);
         }
-        let name = opts.name.clone().unwrap_or_else(|| format!("stage-{index}"));
+        let name = opts
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("stage-{index}"));
         let inputs = args.into_inputs(&mut Wiring {
             opts,
             region: self.id,
@@ -255,7 +255,17 @@ impl Streaming {
             let thread = std::thread::Builder::new().name(format!("stream-{}", n.name));
             let spawned = thread.spawn(move || {
                 let _running = ctl.enter();
-                let run = || stage::run(n.index, &n.name, inputs, edges, n.opts.max_evals, body, &ctl);
+                let run = || {
+                    stage::run(
+                        n.index,
+                        &n.name,
+                        inputs,
+                        edges,
+                        n.opts.max_evals,
+                        body,
+                        &ctl,
+                    )
+                };
                 let r = catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|p| {
                     let msg = p
                         .downcast_ref::<&str>()
@@ -331,8 +341,11 @@ pub trait StreamingExt {
     /// Runs `body` as a streaming region: see [`streaming`].
     fn streaming<R>(&self, body: impl FnOnce(&mut Streaming) -> R) -> Result<R>;
     /// Runs `body` as a streaming region with teardown on or off: see [`streaming_with`].
-    fn streaming_with<R>(&self, teardown: bool, body: impl FnOnce(&mut Streaming) -> R)
-        -> Result<R>;
+    fn streaming_with<R>(
+        &self,
+        teardown: bool,
+        body: impl FnOnce(&mut Streaming) -> R,
+    ) -> Result<R>;
 }
 
 impl StreamingExt for Context {
