@@ -189,7 +189,7 @@ macro_rules! tuple_args {
         impl<$($n: StreamArg),*> StreamArgs for ($($n,)*) {
             type Values = ($($n::Value,)*);
             type Inputs = ($($n::Input,)*);
-            #[allow(unused_variables)]
+            #[allow(unused_variables, clippy::unused_unit)]
             fn into_inputs(self, w: &mut Wiring<'_>) -> Self::Inputs {
                 #[allow(non_snake_case)]
                 let ($($n,)*) = self;
@@ -198,7 +198,7 @@ macro_rules! tuple_args {
         }
         impl<$($n: Input),*> Inputs for ($($n,)*) {
             type Values = ($($n::Item,)*);
-            #[allow(unused_variables)]
+            #[allow(unused_variables, clippy::unused_unit)]
             fn next_values(&mut self, before_wait: &mut dyn FnMut(), ctl: &Control) -> Next<Self::Values> {
                 #[allow(non_snake_case)]
                 let ($($n,)*) = self;
