@@ -6,8 +6,7 @@ use crate::edge::{edge, EdgeRx, Next};
 use crate::handle::StreamTask;
 use crate::options::StreamOptions;
 use dagger_core::Error;
-use dagger_sched::Val;
-use std::sync::Arc;
+use dagger_sched::{IntoArg, Val};
 
 /// What a consumer being spawned tells its arguments: its options and its region.
 #[derive(Debug)]
@@ -109,57 +108,17 @@ impl<T: Clone + Send + 'static> StreamArg for &StreamTask<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> StreamArg for Val<T> {
-    type Value = T;
-    type Input = Const<T>;
-    fn into_input(self, _: &mut Wiring<'_>) -> Const<T> {
-        Const(self.0)
-    }
-}
-
-macro_rules! const_args {
-    ($($t:ty),*) => {$(
-        impl StreamArg for $t {
-            type Value = $t;
-            type Input = Const<$t>;
-            fn into_input(self, _: &mut Wiring<'_>) -> Const<$t> { Const(self) }
-        }
-    )*};
-}
-const_args!(
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    f32,
-    f64,
-    bool,
-    char,
-    String,
-    &'static str
-);
-
-impl<T: Clone + Send + 'static> StreamArg for Vec<T> {
-    type Value = Vec<T>;
-    type Input = Const<Vec<T>>;
-    fn into_input(self, _: &mut Wiring<'_>) -> Const<Vec<T>> {
-        Const(self)
-    }
-}
-
-impl<T: Send + Sync + 'static + ?Sized> StreamArg for Arc<T> {
-    type Value = Arc<T>;
-    type Input = Const<Arc<T>>;
-    fn into_input(self, _: &mut Wiring<'_>) -> Const<Arc<T>> {
-        Const(self)
+/// Every value dagger-sched passes to a task as a plain value (numbers, `bool`, `char`,
+/// strings, `Vec`, `Arc`, anything in [`Val`]) is a constant of a stage.
+impl<T, V> StreamArg for T
+where
+    T: IntoArg<Arg = Val<V>>,
+    V: Clone + Send + 'static,
+{
+    type Value = V;
+    type Input = Const<V>;
+    fn into_input(self, _: &mut Wiring<'_>) -> Const<V> {
+        Const(self.into_arg().0)
     }
 }
 

@@ -137,6 +137,11 @@ where
             break Ended::Done;
         }
     };
+    // An input that ended because its producer was torn down is no natural end.
+    let ended = match ended {
+        Ended::Done if ctl.is_cancelled() => Ended::Cancelled,
+        e => e,
+    };
     match ended {
         Ended::Done => {
             if outputs.flush(ctl).is_err() {

@@ -324,3 +324,32 @@ proptest! {
 fn finish_helper_is_a_bare_end() {
     assert_eq!(finish::<u8>(), Step::Finish(None));
 }
+
+#[test]
+fn constants_of_every_plain_kind_reach_every_call() {
+    let table = Arc::new(vec![10u64, 20, 30]);
+    let out = streaming(|s| {
+        let src = s.source(0..6u64);
+        let looked = s.spawn(
+            |(i, t, tag, v, w)| format!("{tag}{}:{}:{}", t[i as usize % 3], v.len(), w.0),
+            (
+                &src,
+                table.clone(),
+                String::from("#"),
+                vec![1u8, 2],
+                dagger_sched::Val((7u8,)),
+            ),
+        );
+        s.fold(&looked, Vec::new(), |mut v, x| {
+            v.push(x);
+            v
+        })
+    })
+    .unwrap()
+    .fetch()
+    .unwrap();
+    assert_eq!(
+        out,
+        ["#10:2:7", "#20:2:7", "#30:2:7", "#10:2:7", "#20:2:7", "#30:2:7"]
+    );
+}
