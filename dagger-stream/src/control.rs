@@ -11,6 +11,21 @@ use std::time::Duration;
 /// latency is a few of these).
 pub(crate) const POLL: Duration = Duration::from_millis(2);
 
+thread_local! {
+    /// The region of the stage running on this thread.
+    static CURRENT: std::cell::RefCell<Option<Arc<Control>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether the region of the stage running on this thread is being torn down (false
+/// outside a stage). A stage whose function runs long can look at it and return early.
+///
+/// ```
+/// assert!(!dagger_stream::is_cancelled());
+/// ```
+pub fn is_cancelled() -> bool {
+    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|c| c.is_cancelled()))
+}
+
 /// Stages running in this process, over every region.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
@@ -79,6 +94,7 @@ impl Control {
 
     /// Counts a stage in for as long as the guard lives.
     pub(crate) fn enter(self: &Arc<Self>) -> Running {
+        CURRENT.with(|c| *c.borrow_mut() = Some(self.clone()));
         self.running.fetch_add(1, Ordering::AcqRel);
         RUNNING.fetch_add(1, Ordering::AcqRel);
         Running(self.clone())
@@ -96,6 +112,7 @@ pub(crate) struct Running(Arc<Control>);
 
 impl Drop for Running {
     fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().take());
         self.0.running.fetch_sub(1, Ordering::AcqRel);
         RUNNING.fetch_sub(1, Ordering::AcqRel);
     }

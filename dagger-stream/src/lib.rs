@@ -47,7 +47,7 @@ mod stage;
 // The region: spawning stages, launching and awaiting them.
 mod region;
 
-pub use control::{running_stages, Canceller};
+pub use control::{is_cancelled, running_stages, Canceller};
 pub use handle::StreamTask;
 pub use input::{Input, Inputs, StreamArg, StreamArgs};
 pub use options::StreamOptions;

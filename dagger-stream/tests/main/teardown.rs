@@ -30,7 +30,15 @@ fn a_failing_stage_stops_every_stage_with_its_error() {
             },
             (&a,),
         );
-        let other = s.fold(&src, 0u64, |n, _| n + 1); // a branch that does not fail
+        // A pipeline of its own in the region, whose body runs until the region is torn
+        // down (it looks at the flag).
+        let busy = s.source(0u64..);
+        let other = s.fold(&busy, 0u64, |n, _| {
+            while n > 1000 && !dagger_stream::is_cancelled() {
+                std::thread::yield_now();
+            }
+            n + 1
+        });
         let sink = s.fold(&b, 0u64, |n, _| n + 1);
         handles = Some((src, a, other, sink));
     })

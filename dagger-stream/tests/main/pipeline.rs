@@ -263,6 +263,7 @@ fn a_slow_consumer_keeps_the_producer_within_its_bound() {
     let (src, sink) = streaming(|s| {
         let src = s.source_with(&opts, (0..3000u64).map(move |_| Counted::new(&l)));
         let sink = s.fold_with(&opts, &src, 0u64, |n, _c| {
+            assert!(!dagger_stream::is_cancelled());
             std::thread::sleep(std::time::Duration::from_micros(20));
             n + 1
         });
