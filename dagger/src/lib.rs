@@ -109,6 +109,11 @@ pub use dagger_array as array;
 #[cfg(feature = "linalg")]
 pub use dagger_linalg as linalg;
 
+/// Streaming tasks (feature `stream`): the `dagger-stream` crate (`ctx.streaming(|s| ...)`
+/// with `dagger::stream::StreamingExt` in scope).
+#[cfg(feature = "stream")]
+pub use dagger_stream as stream;
+
 #[cfg(feature = "dashboard")]
 #[doc(inline)]
 pub use dashboard::{with_dashboard, DashboardExt};

@@ -18,7 +18,7 @@ struct Cli {
 enum Cmd {
     /// Runs a benchmark suite and prints one JSON object per line on stdout.
     Bench {
-        /// The suite: `tasks`, `datadeps`, `storage`, `shard`, `transport`, `dashboard`, `arrays` (`ooc`: its
+        /// The suite: `tasks`, `datadeps`, `streaming`, `storage`, `shard`, `transport`, `dashboard`, `arrays` (`ooc`: its
         /// out-of-core workload alone, in this process).
         suite: String,
         /// Smaller sizes, for a smoke run.
@@ -113,6 +113,7 @@ fn main() {
                 }
                 "datadeps" => bench::datadeps::run(quick, reps),
                 "linalg" => bench::linalg::run(quick, reps),
+                "streaming" => bench::streaming::run(quick, reps),
                 "storage" => dagger::storage::bench::bench_storage(quick),
                 "shard" => dagger::shard::bench::bench_shard(quick),
                 "transport" => dagger::transports::bench::bench_transport(quick),
@@ -124,7 +125,7 @@ fn main() {
                 }
                 "ooc" => bench::ooc::run(quick),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks, datadeps, linalg, storage, shard, transport, dashboard, arrays, ooc");
+                    eprintln!("unknown suite {other:?}; known: tasks, datadeps, linalg, streaming, storage, shard, transport, dashboard, arrays, ooc");
                     std::process::exit(2);
                 }
             };

@@ -5,6 +5,7 @@ pub(crate) mod dashboard;
 pub(crate) mod datadeps;
 pub(crate) mod linalg;
 pub(crate) mod ooc;
+pub(crate) mod streaming;
 pub(crate) mod tasks;
 
 use serde_json::{json, Value};

@@ -1,0 +1,88 @@
+//! The handle to a streaming stage: its place in the region, the edges its consumers hang
+//! on it, and its result once the region has ended.
+
+use crate::edge::{EdgeStats, EdgeTx};
+use crate::options::StreamOptions;
+use dagger_core::{Error, Result};
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// One stage as its handles and its consumers see it.
+#[derive(Debug)]
+pub(crate) struct Node<T> {
+    pub(crate) index: usize,
+    pub(crate) region: u64,
+    pub(crate) name: String,
+    pub(crate) opts: StreamOptions,
+    /// The producer ends of the edges to its consumers (taken when the region launches).
+    pub(crate) outputs: Mutex<Vec<EdgeTx<T>>>,
+    pub(crate) stats: Mutex<Vec<Arc<EdgeStats>>>,
+    pub(crate) result: Mutex<Option<Result<T>>>,
+}
+
+/// A streaming stage (what [`Streaming::spawn`](crate::Streaming::spawn) and its kin
+/// return). Passed as an argument to another stage of the same region, it is that stage's
+/// stream of values; after the region has ended, [`fetch`](StreamTask::fetch) gives its
+/// last value, or what its fold gathered.
+#[derive(Debug)]
+pub struct StreamTask<T> {
+    pub(crate) node: Arc<Node<T>>,
+}
+
+impl<T> Clone for StreamTask<T> {
+    fn clone(&self) -> Self {
+        StreamTask {
+            node: self.node.clone(),
+        }
+    }
+}
+
+impl<T: Clone> StreamTask<T> {
+    /// The stage's result: its last value (a fold's: what it gathered), or why it has none:
+    /// its failure, the region's cancellation, [`Error::NotFound`] if it ended without ever
+    /// making a value, [`Error::Concurrency`] while its region has not ended.
+    pub fn fetch(&self) -> Result<T> {
+        match &*self.node.result.lock() {
+            Some(r) => r.clone(),
+            None => Err(Error::Concurrency(format!(
+                "stream task {:?} has not ended: fetch it after its region returns",
+                self.node.name
+            ))),
+        }
+    }
+}
+
+impl<T> StreamTask<T> {
+    /// The stage's name (given in its options, or `stage-<n>`).
+    pub fn name(&self) -> &str {
+        &self.node.name
+    }
+
+    /// The most items any one of its output edges held at once (sent, not yet taken).
+    pub fn peak_buffered(&self) -> usize {
+        self.node
+            .stats
+            .lock()
+            .iter()
+            .map(|s| s.peak())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The bound of its largest output edge: its output buffer plus the consumer's input
+    /// buffer ([`StreamOptions::edge_bound`]); 0 without consumers.
+    pub fn buffer_bound(&self) -> usize {
+        self.node
+            .stats
+            .lock()
+            .iter()
+            .map(|s| s.bound)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The number of consumers (output edges).
+    pub fn consumers(&self) -> usize {
+        self.node.stats.lock().len()
+    }
+}
