@@ -42,6 +42,7 @@
 //! | [`dist`] | `distribute` a whole array into blocks, `assemble` blocks into one |
 //! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` on blocks |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
+//! | [`halo`] | [`Boundary`](halo::Boundary), halo plans and arrays of blocks, stencil [`Taps`](halo::Taps) applied to them |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
 //! | [`sort_kernel`] | the numeric sample sort's stages on blocks |
@@ -67,6 +68,7 @@
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
+//! | [`stencil`] | stencils over halos on a `DArray` (`stencil`, `stencil_map`, `stencil_steps`, `run_statements`) |
 //! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
 //!
 //! ```
@@ -139,6 +141,9 @@ pub mod reduce;
 // Index plans.
 pub mod index;
 
+// Halos and stencils on blocks.
+pub mod halo;
+
 // ArrayMeta.
 pub mod meta;
 
@@ -205,6 +210,9 @@ pub mod sort_registered;
 
 // Block placement.
 pub mod assign;
+
+// Stencils over halos on a DArray.
+pub mod stencil;
 
 // ---- Support: baselines and the shared behaviour checks. ----
 

@@ -194,6 +194,7 @@ impl<T: Scalar> Kernel<T> {
             Kernel::Concat => "concat",
             Kernel::SortMergeParts { .. } | Kernel::SortMerge { .. } => "sort merge",
             Kernel::SortSlice { .. } => "sort slice",
+            Kernel::Stencil(_) => "stencil",
         };
         Cow::Borrowed(s)
     }

@@ -10,6 +10,8 @@ mod datadeps_updates;
 mod fusion_sort;
 #[path = "main/operators.rs"]
 mod operators;
+#[path = "main/stencil.rs"]
+mod stencil;
 #[path = "main/store_io.rs"]
 mod store_io;
 #[path = "main/structure.rs"]

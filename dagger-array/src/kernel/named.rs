@@ -3,6 +3,7 @@
 //! to whichever process runs the task as a plain argument (see [`crate::kernel`]).
 
 use crate::block::Kind;
+use crate::halo::StencilKernel;
 use crate::index::{IndexPlan, Piece};
 use crate::kernel::program::Fused;
 use crate::ops::{ArithOp, BitOp, CmpOp, Side};
@@ -128,6 +129,9 @@ pub enum Kernel<T> {
     Reblock(IndexPlan),
     /// A block assembled from parts already gathered (one per piece of the plan, in order).
     Assemble(IndexPlan),
+    /// A stencil over the halo of one block (one input per piece of its halo plan: the
+    /// whole source block, or the strip already cut where that block lives).
+    Stencil(Box<StencilKernel<T>>),
     /// A fused element-wise chain over its leaf blocks (one input per leaf).
     Fused(Fused<T>),
     /// A built-in whole-block reduction (partial kernels only). One input.
