@@ -115,7 +115,7 @@ impl<T: Element> DArray<T> {
                     }))
                 };
                 // In one process: the whole source blocks, cut in the stencil task.
-                let local = kernel_node(opts.clone(), kernel(vec![false; pieces.len()]), &srcs);
+                let local = kernel_node(Options::new(), kernel(vec![false; pieces.len()]), &srcs);
                 // On a cluster: every strip of another block cut where that block lives.
                 let ins: Vec<_> = pieces
                     .iter()

@@ -30,6 +30,8 @@ mod netns_cluster;
 mod old_paths;
 #[path = "main/profile_cluster.rs"]
 mod profile_cluster;
+#[path = "main/stencil_cluster.rs"]
+mod stencil_cluster;
 #[cfg(feature = "s3")]
 #[path = "main/s3_arrays.rs"]
 mod s3_arrays;
