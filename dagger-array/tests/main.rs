@@ -4,6 +4,8 @@
 
 #[path = "main/behaviours.rs"]
 mod behaviours;
+#[path = "main/cyclic.rs"]
+mod cyclic;
 #[path = "main/datadeps_updates.rs"]
 mod datadeps_updates;
 #[path = "main/fusion_sort.rs"]

@@ -2,9 +2,10 @@
 //! the same stencils in one process under every boundary, radius 1 and 2, 1-, 2- and 3-D on
 //! ragged blockings; and iterating a stencil keeps every block on the worker that holds it.
 
+use dagger::array::cyclic::ProcessGrid;
 use dagger::array::halo::{Boundary, Taps};
 use dagger::array::stencil::{run_statements, Statement};
-use dagger::array::{Blocks, DArray};
+use dagger::array::{Block, Blocks, DArray};
 use dagger::{Context, WorkerId};
 use std::collections::HashSet;
 
@@ -124,4 +125,45 @@ fn stencils_on_two_workers() {
     }
     let stepped = a.stencil_steps(&ctx, 3, &heat, &Boundary::Clamp).unwrap();
     assert_eq!(owners(&stepped), start);
+
+    // Block-cyclic layouts over 2×1 and 1×2 grids of the two workers: placement honours
+    // them, and a stencil step keeps them.
+    let (w2, w3) = (WorkerId(2), WorkerId(3));
+    for (p, q) in [(2, 1), (1, 2)] {
+        let pg = ProcessGrid::of(&ctx, p, q).unwrap();
+        let part = Blocks::from([10, 10]);
+        let x = DArray::<f64>::rand_cyclic(&part, &[40, 30], 3, &pg)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        let grid = x.grid().clone();
+        let want: Vec<WorkerId> = grid
+            .iter_coords()
+            .map(|c| {
+                if (if p == 2 { c[0] } else { c[1] }) % 2 == 0 {
+                    w2
+                } else {
+                    w3
+                }
+            })
+            .collect();
+        assert_eq!(owners(&x), want, "{p}×{q}");
+        assert_eq!(pg.placement(&grid), want);
+        let y = x
+            .stencil(&heat, &Boundary::Wrap)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        assert_eq!(owners(&y), want);
+        let whole = Block::Dense(x.collect_dense(&ctx).unwrap());
+        let z = DArray::distribute_cyclic(whole, &part, &pg)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        assert_eq!(owners(&z), want);
+        assert_eq!(
+            z.collect_dense(&ctx).unwrap(),
+            x.collect_dense(&ctx).unwrap()
+        );
+    }
 }
