@@ -68,6 +68,7 @@
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
+//! | [`permute`] | `permutedims` of N-D arrays into a new blocking |
 //! | [`cyclic`] | block-cyclic layouts over a 2-D grid of worker processes ([`ProcessGrid`](cyclic::ProcessGrid)) |
 //! | [`stencil`] | stencils over halos on a `DArray` (`stencil`, `stencil_map`, `stencil_steps`, `run_statements`) |
 //! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
@@ -211,6 +212,9 @@ pub mod sort_registered;
 
 // Block placement.
 pub mod assign;
+
+// permutedims with re-blocking.
+pub mod permute;
 
 // Block-cyclic layouts over a process grid.
 pub mod cyclic;

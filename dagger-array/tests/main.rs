@@ -12,6 +12,8 @@ mod datadeps_updates;
 mod fusion_sort;
 #[path = "main/operators.rs"]
 mod operators;
+#[path = "main/permute.rs"]
+mod permute;
 #[path = "main/stencil.rs"]
 mod stencil;
 #[path = "main/store_io.rs"]
