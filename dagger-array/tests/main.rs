@@ -8,6 +8,8 @@ mod behaviours;
 mod cyclic;
 #[path = "main/datadeps_updates.rs"]
 mod datadeps_updates;
+#[path = "main/fft.rs"]
+mod fft;
 #[path = "main/fusion_sort.rs"]
 mod fusion_sort;
 #[path = "main/operators.rs"]

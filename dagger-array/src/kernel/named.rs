@@ -3,6 +3,7 @@
 //! to whichever process runs the task as a plain argument (see [`crate::kernel`]).
 
 use crate::block::Kind;
+use crate::fft_kernel::FftOp;
 use crate::halo::StencilKernel;
 use crate::index::{IndexPlan, Piece};
 use crate::kernel::program::Fused;
@@ -132,6 +133,8 @@ pub enum Kernel<T> {
     /// A stencil over the halo of one block (one input per piece of its halo plan: the
     /// whole source block, or the strip already cut where that block lives).
     Stencil(Box<StencilKernel<T>>),
+    /// An FFT along one dimension (float types; complex blocks as pairs). One input.
+    Fft(FftOp),
     /// A fused element-wise chain over its leaf blocks (one input per leaf).
     Fused(Fused<T>),
     /// A built-in whole-block reduction (partial kernels only). One input.
