@@ -121,7 +121,7 @@ fn check_axis(axis: usize, nd: usize, shape: &[usize]) -> Result<usize> {
 
 /// Complex FFTs of `c` along `axis` (in place; inverse divided by the length).
 pub fn fft_complex(c: &mut ArrayD<Complex64>, axis: usize, inverse: bool) -> Result<()> {
-    let n = check_axis(axis, c.ndim(), &c.shape().to_vec())?;
+    let n = check_axis(axis, c.ndim(), c.shape())?;
     let plan = PLAN.with(|p| {
         let mut p = p.borrow_mut();
         if inverse {
@@ -172,7 +172,7 @@ pub fn run_fft<T: Scalar>(op: &FftOp, b: &Block<T>) -> Result<Block<T>> {
         }
         FftOp::RealInverse { axis, n } => {
             let c = to_complex(b)?;
-            let m = check_axis(axis, c.ndim(), &c.shape().to_vec())?;
+            let m = check_axis(axis, c.ndim(), c.shape())?;
             if n == 0 || n / 2 + 1 != m {
                 return Err(arg(format!(
                     "an inverse real FFT of length {n} from {m} values"

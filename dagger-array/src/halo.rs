@@ -204,7 +204,7 @@ pub fn build_halo<T: Scalar>(
                 }
             }
             for (d, l) in p.local.iter().enumerate() {
-                if !(contiguous(l) && !l.is_empty()) {
+                if !contiguous(l) || l.is_empty() {
                     let cur = picked.as_ref().map_or(part.view(), |a| a.view());
                     picked = Some(cur.select(Axis(d), l));
                 }
