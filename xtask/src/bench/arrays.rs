@@ -14,6 +14,7 @@
 //!   (reset before each configuration where the kernel allows). MB/s.
 //! - `sort_u64`: 10⁸ random u64 (10⁶ with `--quick`) in 8 blocks, `sort` (sample sort) against rayon's
 //!   `par_sort_unstable` on a copy. MB/s.
+//! - `stencil_heat2d` and `fft2d`: see [`super::arrays_stencil`].
 
 use dagger::Context;
 use dagger_array::bench::line;
@@ -28,7 +29,7 @@ use serde_json::{json, Value};
 use std::time::Instant;
 
 /// Times `f` `reps` times after `setup` (untimed) each time.
-fn timed<S>(reps: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S)) -> Vec<f64> {
+pub(crate) fn timed<S>(reps: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S)) -> Vec<f64> {
     (0..reps.max(1))
         .map(|_| {
             let s = setup();
@@ -43,14 +44,14 @@ fn times(reps: usize, mut f: impl FnMut()) -> Vec<f64> {
     timed(reps, || (), |()| f())
 }
 
-fn ok<T>(r: dagger::Result<T>, what: &str) -> T {
+pub(crate) fn ok<T>(r: dagger::Result<T>, what: &str) -> T {
     match r {
         Ok(v) => v,
         Err(e) => panic!("{what}: {e}"),
     }
 }
 
-fn blocks(b: &[usize]) -> Blocks {
+pub(crate) fn blocks(b: &[usize]) -> Blocks {
     ok(Blocks::new(b), "block sizes")
 }
 
@@ -319,16 +320,37 @@ fn sort(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
 /// returns one JSON value per line.
 pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     let ctx = Context::local();
+    // `DAGGER_ARRAYS_WORKLOADS=stencil_heat2d,fft2d` runs only those workloads.
+    let only = std::env::var("DAGGER_ARRAYS_WORKLOADS").ok();
+    let on = |w: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == w));
     let mut out = Vec::new();
-    eprintln!("arrays: randn sum of squares");
-    out.extend(sum_of_squares(&ctx, quick, reps));
-    eprintln!("arrays: A·Aᵀ");
-    out.extend(gemm(&ctx, quick, reps));
-    eprintln!("arrays: sparse matrix × vector");
-    out.extend(spmv(&ctx, quick, reps));
-    eprintln!("arrays: fused sum(x.^2 .+ 1)");
-    out.extend(fused(&ctx, quick, reps));
-    eprintln!("arrays: sort u64");
-    out.extend(sort(&ctx, quick, reps));
+    if on("randn_sum_squares") {
+        eprintln!("arrays: randn sum of squares");
+        out.extend(sum_of_squares(&ctx, quick, reps));
+    }
+    if on("gemm_a_at") {
+        eprintln!("arrays: A·Aᵀ");
+        out.extend(gemm(&ctx, quick, reps));
+    }
+    if on("spmv") {
+        eprintln!("arrays: sparse matrix × vector");
+        out.extend(spmv(&ctx, quick, reps));
+    }
+    if on("fused_sum_sq_plus_one") {
+        eprintln!("arrays: fused sum(x.^2 .+ 1)");
+        out.extend(fused(&ctx, quick, reps));
+    }
+    if on("sort_u64") {
+        eprintln!("arrays: sort u64");
+        out.extend(sort(&ctx, quick, reps));
+    }
+    if on("stencil_heat2d") {
+        eprintln!("arrays: 2-D heat stencil");
+        out.extend(super::arrays_stencil::stencil_heat2d(&ctx, quick, reps));
+    }
+    if on("fft2d") {
+        eprintln!("arrays: 2-D FFT");
+        out.extend(super::arrays_stencil::fft2d(&ctx, quick, reps));
+    }
     out
 }
