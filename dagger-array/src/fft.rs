@@ -14,7 +14,7 @@
 //! let ctx = dagger_sched::Context::local();
 //! // 8 complex values 1 + 0i: the spectrum is 8 at frequency 0, else 0.
 //! let mut a = ndarray::ArrayD::<f64>::zeros(vec![8, 2]);
-//! a.column_mut(0).fill(1.0);
+//! a.index_axis_mut(ndarray::Axis(1), 0).fill(1.0);
 //! let x = DArray::from_array(a, &Blocks::new([3, 2]).unwrap()).unwrap();
 //! let f = x.fft(0, false).unwrap().collect_dense(&ctx).unwrap();
 //! assert!((f[[0, 0]] - 8.0).abs() < 1e-12 && f[[1, 0]].abs() < 1e-12);

@@ -11,10 +11,14 @@ use std::time::Instant;
 
 fn main() -> dagger::Result<()> {
     let ctx = Context::local();
-    let (n, b, steps, alpha) = (512, 128, 200, 0.2);
+    let (n, b, steps, alpha): (usize, usize, usize, f64) = (512, 128, 200, 0.2);
     let plate = ndarray::Array2::from_shape_fn((n, n), |(i, j)| {
         let hot = (n / 4..n / 2).contains(&i) && (n / 4..n / 2).contains(&j);
-        if hot { 100.0 } else { 0.0 }
+        if hot {
+            100.0
+        } else {
+            0.0
+        }
     })
     .into_dyn();
     let x = DArray::from_array(plate.clone(), &Blocks::from([b, b]))?;
@@ -24,7 +28,10 @@ fn main() -> dagger::Result<()> {
     let heat = Taps::heat(2, alpha);
     let y = x.stencil_steps(&ctx, steps, &heat, &Boundary::Clamp)?;
     let got = y.collect_dense(&ctx)?;
-    println!("{steps} heat steps on {n}×{n} in {b}² blocks: {:?}", t0.elapsed());
+    println!(
+        "{steps} heat steps on {n}×{n} in {b}² blocks: {:?}",
+        t0.elapsed()
+    );
 
     // The same steps as a plain double-buffered loop.
     let (mut a, mut next) = (plate.clone(), plate);
@@ -41,7 +48,11 @@ fn main() -> dagger::Result<()> {
         }
         std::mem::swap(&mut a, &mut next);
     }
-    let diff = got.iter().zip(&a).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+    let diff = got
+        .iter()
+        .zip(&a)
+        .map(|(p, q): (&f64, &f64)| (p - q).abs())
+        .fold(0.0, f64::max);
     let total: f64 = got.sum();
     println!("max difference from the plain loop: {diff:.2e}; heat kept: {total:.1}");
     assert!(diff < 1e-9, "stencil and loop disagree by {diff}");
@@ -50,13 +61,21 @@ fn main() -> dagger::Result<()> {
     assert!((total - start).abs() < 1e-6 * start);
 
     // The 2-D FFT of the plate (complex as pairs: [n, n, 2]) and back.
-    let pairs = ndarray::Array3::from_shape_fn((n, n, 2), |(i, j, k)| if k == 0 { got[[i, j]] } else { 0.0 });
+    let pairs = ndarray::Array3::from_shape_fn(
+        (n, n, 2),
+        |(i, j, k)| if k == 0 { got[[i, j]] } else { 0.0 },
+    );
     let c = DArray::from_array(pairs.into_dyn(), &Blocks::from([b, n, 2]))?;
     let t0 = Instant::now();
     let spectrum = c.fft2(false)?.compute(&ctx)?;
     println!("2-D FFT of {n}×{n}: {:?}", t0.elapsed());
-    let dc = spectrum.index(&[0.into(), 0.into(), 0.into()])?.collect(&ctx)?;
-    println!("frequency (0, 0) holds the total heat: {:.1}", dc.to_dense().sum());
+    let dc = spectrum
+        .index(&[0.into(), 0.into(), 0.into()])?
+        .collect(&ctx)?;
+    println!(
+        "frequency (0, 0) holds the total heat: {:.1}",
+        dc.to_dense().sum()
+    );
     let back = spectrum.fft2(true)?.collect_dense(&ctx)?;
     let err = (0..n)
         .flat_map(|i| (0..n).map(move |j| (i, j)))

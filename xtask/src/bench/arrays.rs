@@ -29,7 +29,11 @@ use serde_json::{json, Value};
 use std::time::Instant;
 
 /// Times `f` `reps` times after `setup` (untimed) each time.
-pub(crate) fn timed<S>(reps: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S)) -> Vec<f64> {
+pub(crate) fn timed<S>(
+    reps: usize,
+    mut setup: impl FnMut() -> S,
+    mut f: impl FnMut(S),
+) -> Vec<f64> {
     (0..reps.max(1))
         .map(|_| {
             let s = setup();

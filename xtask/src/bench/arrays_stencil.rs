@@ -35,7 +35,11 @@ fn heat_step(a: &[f64], b: &mut [f64], n: usize) {
 
 /// `stencil_heat2d` as `rayon` and `dagger-local`.
 pub(crate) fn stencil_heat2d(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
-    let (n, b, steps) = if quick { (1024, 256, 10) } else { (4096, 1024, 10) };
+    let (n, b, steps) = if quick {
+        (1024, 256, 10)
+    } else {
+        (4096, 1024, 10)
+    };
     let bytes = (n * n * 8 * steps) as f64;
     let mb = move |t: f64| bytes / 1e6 / t;
     let a0 = rand_block::<f64>(&[n, n], 4, 0);
@@ -83,9 +87,12 @@ pub(crate) fn stencil_heat2d(ctx: &Context, quick: bool, reps: usize) -> Vec<Val
             got = Some(ok(a.compute(ctx), "compute stencil"));
         },
     );
-    let diff = got
-        .map(|g| ok(g.collect_dense(ctx), "collect"))
-        .map(|g| g.iter().zip(&want).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max));
+    let diff = got.map(|g| ok(g.collect_dense(ctx), "collect")).map(|g| {
+        g.iter()
+            .zip(&want)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    });
     let mut v = line(
         "stencil_heat2d",
         "dagger-local",
@@ -152,7 +159,12 @@ pub(crate) fn fft2d(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     let t = timed(
         reps,
         || (),
-        |()| got = Some(ok(ok(x.fft2_transposed(false), "fft2").compute(ctx), "compute fft2")),
+        |()| {
+            got = Some(ok(
+                ok(x.fft2_transposed(false), "fft2").compute(ctx),
+                "compute fft2",
+            ))
+        },
     );
     let err = got.map(|g| ok(g.collect_dense(ctx), "collect")).map(|g| {
         let g = g.as_slice().unwrap_or(&[]).to_vec();
