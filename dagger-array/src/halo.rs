@@ -130,12 +130,16 @@ impl HaloPlan {
 
     /// The output block's shape (the halo shrunk by the radius).
     pub fn out_shape(&self) -> Vec<usize> {
-        self.halo_shape()
-            .iter()
-            .zip(&self.radius)
-            .map(|(&h, &r)| h.saturating_sub(2 * r))
-            .collect()
+        shrink(self.halo_shape(), &self.radius)
     }
+}
+
+/// A halo's shape shrunk by its radius on both sides: the output block's shape.
+fn shrink(halo: &[usize], radius: &[usize]) -> Vec<usize> {
+    halo.iter()
+        .zip(radius)
+        .map(|(&h, &r)| h.saturating_sub(2 * r))
+        .collect()
 }
 
 /// Whether `v` is `a, a+1, a+2, …`.
@@ -331,12 +335,7 @@ pub fn apply_taps<T: Scalar>(
             "stencil taps need a radius of {need:?}, the halo has {radius:?}"
         )));
     }
-    let out_shape: Vec<usize> = halo
-        .shape()
-        .iter()
-        .zip(radius)
-        .map(|(&h, &r)| h.saturating_sub(2 * r))
-        .collect();
+    let out_shape = shrink(halo.shape(), radius);
     let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
     let (Some(h), Some(o)) = (halo.as_slice(), out.as_slice_mut()) else {
         return Err(Error::Argument("halo arrays are in standard layout".into()));
@@ -388,12 +387,7 @@ pub fn apply_fn<T: Scalar>(
             "a halo's radius does not match its dimensions".into(),
         ));
     }
-    let out_shape: Vec<usize> = halo
-        .shape()
-        .iter()
-        .zip(radius)
-        .map(|(&h, &r)| h.saturating_sub(2 * r))
-        .collect();
+    let out_shape = shrink(halo.shape(), radius);
     let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
     for (idx, o) in out.indexed_iter_mut() {
         let mut v = halo.view();
