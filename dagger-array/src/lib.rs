@@ -42,6 +42,8 @@
 //! | [`dist`] | `distribute` a whole array into blocks, `assemble` blocks into one |
 //! | [`reduce`] | `sum`, `prod`, `min`, `max`, `mean`, `reduce`, `reduceblock`, `reducebykey` on blocks |
 //! | [`index`] | planning `X[ranges, lists, :, scalars]` into per-block pieces and assembling them |
+//! | [`halo`] | [`Boundary`](halo::Boundary), halo plans and arrays of blocks, stencil [`Taps`](halo::Taps) applied to them |
+//! | [`fft_kernel`] | FFTs of blocks of interleaved complex pairs (rustfft, realfft) |
 //! | [`meta`] | [`ArrayMeta`](meta::ArrayMeta) and its summary line |
 //! | [`io`] | the `save`/`load` file format (metadata + checksummed block payloads) |
 //! | [`sort_kernel`] | the numeric sample sort's stages on blocks |
@@ -69,6 +71,10 @@
 //! | [`sort`] | distributed sample sort ([`sort::DVec`], `DArray::sort`) |
 //! | [`sort_registered`] | the sample sort with registered stages, for `Ord + serde` types ([`sortable!`]) |
 //! | [`assign`] | block placement on processors ([`assign::Assignment`]) |
+//! | [`permute`] | `permutedims` of N-D arrays into a new blocking |
+//! | [`fft`] | 1-D and 2-D FFTs of a `DArray` (complex as pairs, real-to-complex), forward and inverse |
+//! | [`cyclic`] | block-cyclic layouts over a 2-D grid of worker processes ([`ProcessGrid`](cyclic::ProcessGrid)) |
+//! | [`stencil`] | stencils over halos on a `DArray` (`stencil`, `stencil_map`, `stencil_steps`, `run_statements`) |
 //! | [`bench`](mod@bench) | single-threaded ndarray/sprs baselines for `cargo xtask bench arrays` |
 //!
 //! ```
@@ -141,6 +147,12 @@ pub mod reduce;
 // Index plans.
 pub mod index;
 
+// Halos and stencils on blocks.
+pub mod halo;
+
+// FFTs of blocks.
+pub mod fft_kernel;
+
 // ArrayMeta.
 pub mod meta;
 
@@ -211,6 +223,18 @@ pub mod sort_registered;
 
 // Block placement.
 pub mod assign;
+
+// permutedims with re-blocking.
+pub mod permute;
+
+// FFTs of a DArray.
+pub mod fft;
+
+// Block-cyclic layouts over a process grid.
+pub mod cyclic;
+
+// Stencils over halos on a DArray.
+pub mod stencil;
 
 // ---- Support: baselines and the shared behaviour checks. ----
 

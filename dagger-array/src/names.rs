@@ -195,6 +195,8 @@ impl<T: Scalar> Kernel<T> {
             Kernel::Concat => "concat",
             Kernel::SortMergeParts { .. } | Kernel::SortMerge { .. } => "sort merge",
             Kernel::SortSlice { .. } => "sort slice",
+            Kernel::Stencil(_) => "stencil",
+            Kernel::Fft(_) => "fft",
         };
         Cow::Borrowed(s)
     }

@@ -4,14 +4,22 @@
 
 #[path = "main/behaviours.rs"]
 mod behaviours;
+#[path = "main/cyclic.rs"]
+mod cyclic;
 #[path = "main/datadeps_blocks.rs"]
 mod datadeps_blocks;
 #[path = "main/datadeps_updates.rs"]
 mod datadeps_updates;
+#[path = "main/fft.rs"]
+mod fft;
 #[path = "main/fusion_sort.rs"]
 mod fusion_sort;
 #[path = "main/operators.rs"]
 mod operators;
+#[path = "main/permute.rs"]
+mod permute;
+#[path = "main/stencil.rs"]
+mod stencil;
 #[path = "main/store_io.rs"]
 mod store_io;
 #[path = "main/structure.rs"]

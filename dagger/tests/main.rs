@@ -33,6 +33,8 @@ mod profile_cluster;
 #[cfg(feature = "s3")]
 #[path = "main/s3_arrays.rs"]
 mod s3_arrays;
+#[path = "main/stencil_cluster.rs"]
+mod stencil_cluster;
 
 /// The body of every worker process these tests start.
 #[test]

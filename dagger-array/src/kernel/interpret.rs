@@ -188,6 +188,11 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
                 .collect::<Result<Vec<_>>>()?;
             plan.assemble(&parts)?
         }
+        Kernel::Fft(op) => crate::fft_kernel::run_fft(op, one("fft")?)?,
+        Kernel::Stencil(s) => {
+            let blocks: Vec<&Block<T>> = ins.iter().map(|h| &***h).collect();
+            crate::halo::run_stencil(s, &blocks)?
+        }
         Kernel::Assemble(plan) => {
             arity(&ins, plan.pieces().len(), "assemble")?;
             let parts: Vec<Block<T>> = ins.into_iter().map(Held::into_block).collect();

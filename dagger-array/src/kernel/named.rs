@@ -3,6 +3,8 @@
 //! to whichever process runs the task as a plain argument (see [`crate::kernel`]).
 
 use crate::block::Kind;
+use crate::fft_kernel::FftOp;
+use crate::halo::StencilKernel;
 use crate::index::{IndexPlan, Piece};
 use crate::kernel::program::Fused;
 use crate::ops::{ArithOp, BitOp, CmpOp, Side};
@@ -133,6 +135,11 @@ pub enum Kernel<T> {
     Reblock(IndexPlan),
     /// A block assembled from parts already gathered (one per piece of the plan, in order).
     Assemble(IndexPlan),
+    /// A stencil over the halo of one block (one input per piece of its halo plan: the
+    /// whole source block, or the strip already cut where that block lives).
+    Stencil(Box<StencilKernel<T>>),
+    /// An FFT along one dimension (float types; complex blocks as pairs). One input.
+    Fft(FftOp),
     /// A fused element-wise chain over its leaf blocks (one input per leaf).
     Fused(Fused<T>),
     /// A built-in whole-block reduction (partial kernels only). One input.

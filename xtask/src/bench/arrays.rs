@@ -14,7 +14,9 @@
 //!   (reset before each configuration where the kernel allows). MB/s.
 //! - `sort_u64`: 10⁸ random u64 (10⁶ with `--quick`) in 8 blocks, `sort` (sample sort) against rayon's
 //!   `par_sort_unstable` on a copy. MB/s.
+//! - `stencil_heat2d` and `fft2d`: see [`super::arrays_stencil`].
 
+use super::measure::{blocks, ok, timed};
 use dagger::Context;
 use dagger_array::bench::line;
 use dagger_array::binary::Side;
@@ -22,36 +24,12 @@ use dagger_array::create::{rand_block, randn_block, sprand_block};
 use dagger_array::linalg::{matmul_dense, transpose_dense};
 use dagger_array::mem::{live_bytes, peak_bytes, reset_peak};
 use dagger_array::sort::SortOptions;
-use dagger_array::{ArithOp, ArrayOptions, Block, Blocks, DArray};
+use dagger_array::{ArithOp, ArrayOptions, Block, DArray};
 use rayon::prelude::*;
 use serde_json::{json, Value};
-use std::time::Instant;
-
-/// Times `f` `reps` times after `setup` (untimed) each time.
-fn timed<S>(reps: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S)) -> Vec<f64> {
-    (0..reps.max(1))
-        .map(|_| {
-            let s = setup();
-            let t = Instant::now();
-            f(s);
-            t.elapsed().as_secs_f64()
-        })
-        .collect()
-}
 
 fn times(reps: usize, mut f: impl FnMut()) -> Vec<f64> {
     timed(reps, || (), |()| f())
-}
-
-fn ok<T>(r: dagger::Result<T>, what: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{what}: {e}"),
-    }
-}
-
-fn blocks(b: &[usize]) -> Blocks {
-    ok(Blocks::new(b), "block sizes")
 }
 
 /// The process's peak resident set (VmHWM), in bytes.
@@ -319,16 +297,37 @@ fn sort(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
 /// returns one JSON value per line.
 pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     let ctx = Context::local();
+    // `DAGGER_ARRAYS_WORKLOADS=stencil_heat2d,fft2d` runs only those workloads.
+    let only = std::env::var("DAGGER_ARRAYS_WORKLOADS").ok();
+    let on = |w: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == w));
     let mut out = Vec::new();
-    eprintln!("arrays: randn sum of squares");
-    out.extend(sum_of_squares(&ctx, quick, reps));
-    eprintln!("arrays: A·Aᵀ");
-    out.extend(gemm(&ctx, quick, reps));
-    eprintln!("arrays: sparse matrix × vector");
-    out.extend(spmv(&ctx, quick, reps));
-    eprintln!("arrays: fused sum(x.^2 .+ 1)");
-    out.extend(fused(&ctx, quick, reps));
-    eprintln!("arrays: sort u64");
-    out.extend(sort(&ctx, quick, reps));
+    if on("randn_sum_squares") {
+        eprintln!("arrays: randn sum of squares");
+        out.extend(sum_of_squares(&ctx, quick, reps));
+    }
+    if on("gemm_a_at") {
+        eprintln!("arrays: A·Aᵀ");
+        out.extend(gemm(&ctx, quick, reps));
+    }
+    if on("spmv") {
+        eprintln!("arrays: sparse matrix × vector");
+        out.extend(spmv(&ctx, quick, reps));
+    }
+    if on("fused_sum_sq_plus_one") {
+        eprintln!("arrays: fused sum(x.^2 .+ 1)");
+        out.extend(fused(&ctx, quick, reps));
+    }
+    if on("sort_u64") {
+        eprintln!("arrays: sort u64");
+        out.extend(sort(&ctx, quick, reps));
+    }
+    if on("stencil_heat2d") {
+        eprintln!("arrays: 2-D heat stencil");
+        out.extend(super::arrays_stencil::stencil_heat2d(&ctx, quick, reps));
+    }
+    if on("fft2d") {
+        eprintln!("arrays: 2-D FFT");
+        out.extend(super::arrays_stencil::fft2d(&ctx, quick, reps));
+    }
     out
 }

@@ -1,9 +1,11 @@
 //! Benchmark suites. Each returns JSON lines in the shared format (DESIGN.md, "Benchmarks").
 
 pub(crate) mod arrays;
+pub(crate) mod arrays_stencil;
 pub(crate) mod dashboard;
 pub(crate) mod datadeps;
 pub(crate) mod linalg;
+pub(crate) mod measure;
 pub(crate) mod ooc;
 pub(crate) mod streaming;
 pub(crate) mod tasks;

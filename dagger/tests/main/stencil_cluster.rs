@@ -1,0 +1,169 @@
+//! Stencils on a cluster of 2 worker processes (one cluster for every case): results equal
+//! the same stencils in one process under every boundary, radius 1 and 2, 1-, 2- and 3-D on
+//! ragged blockings; and iterating a stencil keeps every block on the worker that holds it.
+
+use dagger::array::cyclic::ProcessGrid;
+use dagger::array::halo::{Boundary, Taps};
+use dagger::array::stencil::{run_statements, Statement};
+use dagger::array::{Block, Blocks, DArray};
+use dagger::{Context, WorkerId};
+use std::collections::HashSet;
+
+use crate::harness::cluster_builder;
+
+fn owners(a: &DArray<f64>) -> Vec<WorkerId> {
+    a.chunks().unwrap().iter().map(|c| c.owner()).collect()
+}
+
+#[test]
+fn stencils_on_two_workers() {
+    let ctx = cluster_builder(2).threads(2).worker_threads(2).build();
+    let local = Context::builder().threads(2).build();
+    let boundaries = [
+        Boundary::Wrap,
+        Boundary::Clamp,
+        Boundary::Constant(0.5),
+        Boundary::Reflect,
+        Boundary::Mirror,
+    ];
+    let cases: [(&[usize], &[usize]); 3] = [
+        (&[29], &[4]),
+        (&[23, 17], &[5, 4]),
+        (&[7, 6, 5], &[3, 2, 4]),
+    ];
+    for (shape, blocks) in cases {
+        let x = DArray::<f64>::rand_seeded(&Blocks::new(blocks).unwrap(), shape, 4)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        let x0 = DArray::from_array(
+            x.collect_dense(&ctx).unwrap(),
+            &Blocks::new(blocks).unwrap(),
+        )
+        .unwrap();
+        for r in [1, 2] {
+            let mut taps = Taps::<f64>::box_sum(shape.len(), r);
+            for (k, (_, w)) in taps.taps.iter_mut().enumerate() {
+                *w = 0.5 + k as f64;
+            }
+            for b in &boundaries {
+                let got = x.stencil(&taps, b).unwrap().collect_dense(&ctx).unwrap();
+                let want = x0.stencil(&taps, b).unwrap().collect_dense(&local).unwrap();
+                let ok = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(g, w)| (g - w).abs() <= 1e-9 * (1.0 + w.abs()));
+                assert!(ok, "{shape:?} {blocks:?} r={r} {b:?}");
+            }
+        }
+    }
+
+    // Ten heat steps: every step's block is made where the block it replaces lives.
+    let heat = Taps::heat(2, 0.2);
+    let mut a = DArray::<f64>::rand_seeded(&Blocks::from([40, 30]), &[160, 120], 8)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let start = owners(&a);
+    let used: HashSet<WorkerId> = start.iter().copied().collect();
+    assert!(
+        used.contains(&WorkerId(2)) && used.contains(&WorkerId(3)),
+        "{used:?}"
+    );
+    let mut want = a.collect_dense(&local).unwrap();
+    for _ in 0..10 {
+        a = a
+            .stencil(&heat, &Boundary::Clamp)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        assert_eq!(owners(&a), start, "blocks stay on their workers");
+    }
+    for _ in 0..10 {
+        let w = DArray::from_array(want.clone(), &Blocks::from([40, 30])).unwrap();
+        want = w
+            .stencil(&heat, &Boundary::Clamp)
+            .unwrap()
+            .collect_dense(&local)
+            .unwrap();
+    }
+    let got = a.collect_dense(&ctx).unwrap();
+    assert!(got
+        .iter()
+        .zip(&want)
+        .all(|(g, w)| (g - w).abs() <= 1e-12 * (1.0 + w.abs())));
+
+    // Statements in order on the workers, and stencil_steps.
+    let mut arrays = vec![a.clone(), a.clone()];
+    let stmts = [
+        Statement {
+            target: 1,
+            source: 0,
+            taps: heat.clone(),
+            boundary: Boundary::Wrap,
+        },
+        Statement {
+            target: 0,
+            source: 1,
+            taps: Taps::box_sum(2, 2),
+            boundary: Boundary::Reflect,
+        },
+    ];
+    run_statements(&ctx, &mut arrays, &stmts).unwrap();
+    let a0 = DArray::from_array(a.collect_dense(&ctx).unwrap(), &Blocks::from([40, 30])).unwrap();
+    let mut here = vec![a0.clone(), a0];
+    run_statements(&local, &mut here, &stmts).unwrap();
+    for (x, y) in arrays.iter().zip(&here) {
+        let (g, w) = (
+            x.collect_dense(&ctx).unwrap(),
+            y.collect_dense(&local).unwrap(),
+        );
+        assert!(g
+            .iter()
+            .zip(&w)
+            .all(|(g, w)| (g - w).abs() <= 1e-9 * (1.0 + w.abs())));
+    }
+    let stepped = a.stencil_steps(&ctx, 3, &heat, &Boundary::Clamp).unwrap();
+    assert_eq!(owners(&stepped), start);
+
+    // Block-cyclic layouts over 2×1 and 1×2 grids of the two workers: placement honours
+    // them, and a stencil step keeps them.
+    let (w2, w3) = (WorkerId(2), WorkerId(3));
+    for (p, q) in [(2, 1), (1, 2)] {
+        let pg = ProcessGrid::of(&ctx, p, q).unwrap();
+        let part = Blocks::from([10, 10]);
+        let x = DArray::<f64>::rand_cyclic(&part, &[40, 30], 3, &pg)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        let grid = x.grid().clone();
+        let want: Vec<WorkerId> = grid
+            .iter_coords()
+            .map(|c| {
+                if (if p == 2 { c[0] } else { c[1] }) % 2 == 0 {
+                    w2
+                } else {
+                    w3
+                }
+            })
+            .collect();
+        assert_eq!(owners(&x), want, "{p}×{q}");
+        assert_eq!(pg.placement(&grid), want);
+        let y = x
+            .stencil(&heat, &Boundary::Wrap)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        assert_eq!(owners(&y), want);
+        let whole = Block::Dense(x.collect_dense(&ctx).unwrap());
+        let z = DArray::distribute_cyclic(whole, &part, &pg)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
+        assert_eq!(owners(&z), want);
+        assert_eq!(
+            z.collect_dense(&ctx).unwrap(),
+            x.collect_dense(&ctx).unwrap()
+        );
+    }
+}
