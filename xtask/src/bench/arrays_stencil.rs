@@ -3,9 +3,9 @@
 //!   4096² f64 array in Blocks(1024) [1024², Blocks(256)], as `dagger-local` (the 10
 //!   stencils as one lazy graph, computed once) against `rayon` (a plain double-buffered
 //!   loop, `par_chunks_mut` over rows, on a 2-thread pool). MB/s of f64 per step.
-//! - `fft2d`: the forward 2-D FFT of a 4096² complex f64 array [512²] as row FFTs, a
+//! - `fft2d`: the forward 2-D FFT of a 4096² complex f64 array \[512²\] as row FFTs, a
 //!   transpose and row FFTs (no transpose back), as `dagger-local` (`fft2_transposed`,
-//!   row blocks of 1024 [128]) against `rustfft` (the same steps on one thread, plans made
+//!   row blocks of 1024 \[128\]) against `rustfft` (the same steps on one thread, plans made
 //!   before timing). MB/s of complex values.
 
 use super::measure::{blocks, ok, timed};
