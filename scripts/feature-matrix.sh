@@ -2,7 +2,7 @@
 # Checks that the `dagger` facade builds with no optional features, with each feature alone,
 # and with all of them: a feature that only compiles next to another one shows up here.
 #
-#   scripts/feature-matrix.sh                 # cargo check of the library, 6 combinations
+#   scripts/feature-matrix.sh                 # cargo check of the library, every feature alone, none and all
 #   scripts/feature-matrix.sh --all-targets   # extra arguments go to every `cargo check`
 #
 # Exits non-zero, naming the combination, as soon as one fails.
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The facade's optional features (dagger/Cargo.toml `[features]`, less `default`).
-features=(profile disk tcp shard array sparse object-store dashboard)
+features=(profile disk tcp shard array sparse linalg stream object-store dashboard)
 
 combos=("" "${features[@]}" "$(IFS=,; echo "${features[*]}")")
 for combo in "${combos[@]}"; do
