@@ -81,13 +81,43 @@ pub(crate) trait AnyNode: Send + Sync {
     fn id(&self) -> u64;
     fn inputs(&self, fuse: bool, cluster: bool) -> Vec<Arc<dyn AnyNode>>;
     fn lower(&self, memo: &mut Memo);
+    /// The task's name and site; `None` for a switch or a computed value.
+    fn site(&self) -> Option<Site>;
 }
 
 type Make<R> = Box<dyn Fn(&Memo) -> DTask<R> + Send + Sync>;
 
+/// What a task node is called and where it can run: in the driver (a closure, which cannot
+/// travel) or on whichever process the scheduler picks (a registered function). Only
+/// `Debug` of an array reads it.
+#[derive(Clone)]
+pub(crate) struct Site {
+    name: Option<Arc<str>>,
+    in_driver: bool,
+}
+
+impl Site {
+    /// A closure task: it runs in the driver process.
+    fn driver(opts: &Options) -> Self {
+        Self {
+            name: opts.name.clone(),
+            in_driver: true,
+        }
+    }
+
+    /// A registered-function task: it runs where the scheduler places it.
+    fn anywhere(opts: &Options) -> Self {
+        Self {
+            name: opts.name.clone(),
+            in_driver: false,
+        }
+    }
+}
+
 enum Body<R> {
     /// A task: built from its inputs' tasks.
     Task {
+        site: Site,
         inputs: Vec<Arc<dyn AnyNode>>,
         make: Make<R>,
     },
@@ -136,6 +166,13 @@ impl<R: Send + Sync + 'static> AnyNode for Inner<R> {
         };
         memo.tasks.insert(self.id, Box::new(task));
     }
+
+    fn site(&self) -> Option<Site> {
+        match &self.body {
+            Body::Task { site, .. } => Some(site.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// A lazy value of type `R` in the array library's graph.
@@ -166,8 +203,12 @@ fn new_node<R: Send + Sync + 'static>(body: Body<R>) -> Node<R> {
     }
 }
 
-fn task_node<R: Send + Sync + 'static>(inputs: Vec<Arc<dyn AnyNode>>, make: Make<R>) -> Node<R> {
-    new_node(Body::Task { inputs, make })
+fn task_node<R: Send + Sync + 'static>(
+    site: Site,
+    inputs: Vec<Arc<dyn AnyNode>>,
+    make: Make<R>,
+) -> Node<R> {
+    new_node(Body::Task { site, inputs, make })
 }
 
 impl<R: Clone + Send + Sync + 'static> Node<R> {
@@ -199,6 +240,7 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
     pub(crate) fn task0(opts: Options, f: impl Fn() -> R + Send + Sync + 'static) -> Self {
         let f = Arc::new(f);
         task_node(
+            Site::driver(&opts),
             vec![],
             Box::new(move |m| {
                 let f = f.clone();
@@ -217,6 +259,7 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
         let ia = a.id();
         let opts = named(name);
         task_node(
+            Site::driver(&opts),
             vec![a.any()],
             Box::new(move |m| {
                 let f = f.clone();
@@ -241,6 +284,7 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
         let (ia, ib) = (a.id(), b.id());
         let opts = named(name);
         task_node(
+            Site::driver(&opts),
             vec![a.any(), b.any()],
             Box::new(move |m| {
                 let f = f.clone();
@@ -268,6 +312,7 @@ impl<R: Clone + Send + Sync + 'static> Node<R> {
             .map(Node::any)
             .collect();
         task_node(
+            Site::driver(&opts),
             inputs,
             Box::new(move |m| {
                 let f = f.clone();
@@ -299,6 +344,7 @@ pub(crate) fn kernel_node<T: Element>(
     // Named once per node; lowering only borrows the options.
     let opts = or_named(opts, || k.task_name());
     task_node(
+        Site::anywhere(&opts),
         distinct(xs),
         Box::new(move |m| {
             let set = T::kernels();
@@ -338,6 +384,7 @@ pub(crate) fn partial_node<T: Element>(
     let ids: Vec<u64> = xs.iter().map(Node::id).collect();
     let o = Options::new().name(k.task_name());
     task_node(
+        Site::anywhere(&o),
         distinct(xs),
         Box::new(move |m| {
             let set = T::kernels();
@@ -370,6 +417,7 @@ pub(crate) fn moments_node<T: Element>(
     let id = b.id();
     let opts = named("moments");
     task_node(
+        Site::anywhere(&opts),
         vec![b.any()],
         Box::new(move |m| {
             let k = Val(Kernel::<T>::Moments);
@@ -411,6 +459,7 @@ pub(crate) fn save_node<T: Element>(
     let id = b.id();
     let opts = named("save block");
     task_node(
+        Site::anywhere(&opts),
         vec![b.any()],
         Box::new(move |m| {
             let args = (Val((*path).clone()), Val(index), m.get::<BlockValue<T>>(id));
@@ -430,6 +479,7 @@ pub(crate) fn load_node<T: Element>(
 ) -> Node<BlockValue<T>> {
     let opts = named("load block");
     task_node(
+        Site::anywhere(&opts),
         vec![],
         Box::new(move |m| {
             let args = (Val((*path).clone()), Val(entry.clone()), Val(shape.clone()));
@@ -447,6 +497,7 @@ pub(crate) fn compare_node<T: Element>(
     let ids: Vec<u64> = xs.iter().map(Node::id).collect();
     let o = Options::new().name(k.task_name());
     task_node(
+        Site::anywhere(&o),
         distinct(xs),
         Box::new(move |m| {
             let set = T::kernels();
@@ -484,26 +535,66 @@ pub(crate) fn lower<R: Clone + Send + Sync + 'static>(
         cluster,
         tasks: HashMap::new(),
     };
+    let (fuse, cluster) = (memo.fuse, memo.cluster);
+    post_order(roots, fuse, cluster, |n| n.lower(&mut memo));
+    roots.iter().map(|r| memo.get::<R>(r.id())).collect()
+}
+
+/// Visits every node below `roots` once, inputs before the nodes that read them, taking
+/// the branches a lowering with `fuse` on a context with or without a `cluster` takes.
+fn post_order<R: Clone + Send + Sync + 'static>(
+    roots: &[Node<R>],
+    fuse: bool,
+    cluster: bool,
+    mut visit: impl FnMut(&Arc<dyn AnyNode>),
+) {
     let mut seen = HashSet::new();
-    // Iterative post-order: long chains must not overflow the stack.
+    // Iterative: long chains must not overflow the stack.
     let mut stack: Vec<(Arc<dyn AnyNode>, bool)> =
         roots.iter().rev().map(|r| (r.any(), false)).collect();
     while let Some((n, expanded)) = stack.pop() {
         if expanded {
-            n.lower(&mut memo);
+            visit(&n);
             continue;
         }
         if !seen.insert(n.id()) {
             continue;
         }
         stack.push((n.clone(), true));
-        for i in n.inputs(memo.fuse, memo.cluster).iter().rev() {
+        for i in n.inputs(fuse, cluster).iter().rev() {
             if !seen.contains(&i.id()) {
                 stack.push((i.clone(), false));
             }
         }
     }
-    roots.iter().map(|r| memo.get::<R>(r.id())).collect()
+}
+
+/// Writes `; to run: ` and the tasks a default lowering of `roots` on a cluster would
+/// spawn, grouped by name and site in the order they first run (`ones ×4 [any process],
+/// map ×4 [driver]`); nothing for a computed value. Closures run in the `[driver]`, which
+/// is where they were made; registered kernels run on `[any process]`.
+pub(crate) fn fmt_pending<R: Clone + Send + Sync + 'static>(
+    f: &mut std::fmt::Formatter<'_>,
+    roots: &[Node<R>],
+) -> std::fmt::Result {
+    let mut groups: Vec<(Arc<str>, bool, usize)> = Vec::new();
+    post_order(roots, ArrayOptions::default().fuse, true, |n| {
+        let Some(site) = n.site() else { return };
+        let name = site.name.unwrap_or_else(|| Arc::from("unnamed"));
+        match groups
+            .iter_mut()
+            .find(|(g, d, _)| *d == site.in_driver && **g == *name)
+        {
+            Some(g) => g.2 += 1,
+            None => groups.push((name, site.in_driver, 1)),
+        }
+    });
+    for (i, (name, in_driver, n)) in groups.iter().enumerate() {
+        let sep = if i == 0 { "; to run: " } else { ", " };
+        let site = if *in_driver { "driver" } else { "any process" };
+        write!(f, "{sep}{name} ×{n} [{site}]")?;
+    }
+    Ok(())
 }
 
 /// A task running the registered function `f` on one node's value and a plain value `p`:
@@ -521,6 +612,7 @@ where
 {
     let (ia, opts) = (a.id(), named(name));
     task_node(
+        Site::anywhere(&opts),
         vec![a.any()],
         Box::new(move |m| {
             m.ctx
@@ -545,6 +637,7 @@ where
 {
     let (ia, ib, opts) = (a.id(), b.id(), named(name));
     task_node(
+        Site::anywhere(&opts),
         vec![a.any(), b.any()],
         Box::new(move |m| {
             m.ctx
@@ -568,6 +661,7 @@ where
     let ids: Vec<u64> = xs.iter().map(Node::id).collect();
     let opts = named(name);
     task_node(
+        Site::anywhere(&opts),
         distinct(xs),
         Box::new(move |m| {
             let deps = All(ids.iter().map(|&i| m.get::<A>(i)).collect());

@@ -65,6 +65,7 @@
 //! | [`update`] | in-place updates as new block versions: `fill!`, `rand!`, `randn!`, `map!`, `A .op= B`, `A .= expr`, `mul!` |
 //! | [`operators`] | `&a + &b`, `a * 2.0`, `2.0 - &a`, `-&a`, `a += &b`; `powi`, `powf`, `t()`, `dot` |
 //! | [`slicing`] | `a.slice(s![..])`, `a.select(Axis(0), &[..])`, `from_ndarray`, `collect_ndarray::<D>` |
+//! | [`show`] | `a.show(&ctx)`: the values, printed as ndarray prints them (corners of a large array) |
 //! | [`axis`] | ndarray's `sum_axis`, `mean_axis` (the axis dropped) |
 //! | [`tracked`] | a DArray's blocks as datadeps objects: `update_blocks`, `tracked_blocks`, `InOut(&b[[i, j]])` |
 //! | [`element_fn`](mod@element_fn) | [`element_fn!`]: a user's `fn(T) -> T` registered for the workers, and `map_registered` |
@@ -208,6 +209,9 @@ pub mod operators;
 // ndarray's slicing (s!, select) and typed ndarray in and out.
 pub mod slicing;
 
+// Printing values as ndarray does (show).
+pub mod show;
+
 // ndarray's reductions along an axis (sum_axis, mean_axis).
 pub mod axis;
 // A DArray's blocks as datadeps objects, for a user's own in-place regions.
@@ -275,5 +279,6 @@ pub use ndarray::{s, Axis};
 pub use ops::{ArithOp, BitOp, Side};
 pub use partition::{AutoBlocks, Blocks};
 pub use scalar::Scalar;
+pub use show::Shown;
 pub use tracked::TrackedBlocks;
 pub use unary_op::UnaryOp;

@@ -15,9 +15,13 @@ pub struct Lazy<V> {
     pub(crate) node: Node<Result<V>>,
 }
 
-impl<V> std::fmt::Debug for Lazy<V> {
+/// `Lazy(`, the node, the tasks computing it would spawn and where each runs (as for
+/// `DArray`'s `Debug`), `)`.
+impl<V: Clone + Send + Sync + 'static> std::fmt::Debug for Lazy<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Lazy({:?})", self.node)
+        write!(f, "Lazy({:?}", self.node)?;
+        crate::graph::fmt_pending(f, std::slice::from_ref(&self.node))?;
+        f.write_str(")")
     }
 }
 

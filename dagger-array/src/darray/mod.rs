@@ -91,9 +91,32 @@ impl<T: Element> fmt::Display for DArray<T> {
     }
 }
 
+/// The summary line, then the tasks computing the array would spawn and where each runs:
+/// `[any process]` for registered kernels (on a cluster, where their input blocks live),
+/// `[driver]` for closures, which cannot travel (`map_registered` runs a user's element
+/// function on the workers instead).
+///
+/// ```
+/// use dagger_array::{Blocks, DArray};
+/// let x = DArray::<f64>::ones(&Blocks::new([4, 4]).unwrap(), &[8, 8]).unwrap();
+/// let registered = &x * 2.0; // a named kernel: it runs where its block lives
+/// let closure = x.map(|v| v * 2.0); // a closure: it runs in the driver
+/// assert_eq!(
+///     format!("{registered:?}"),
+///     "DArray(8×8 f64 in 4 parts of at most 4×4; to run: ones ×4 [any process], \
+///      fused(*2) ×4 [any process])"
+/// );
+/// assert_eq!(
+///     format!("{closure:?}"),
+///     "DArray(8×8 f64 in 4 parts of at most 4×4; to run: ones ×4 [any process], \
+///      fused(map) ×4 [driver])"
+/// );
+/// ```
 impl<T: Element> fmt::Debug for DArray<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DArray({self})")
+        write!(f, "DArray({self}")?;
+        crate::graph::fmt_pending(f, &self.blocks)?;
+        f.write_str(")")
     }
 }
 
