@@ -26,7 +26,7 @@ fn main() -> Result<()> {
     println!("sum(x.^2) = {s:e}  (close to 1e8)");
 
     // Distributing data.
-    let a = dagger_array::create::rand_block::<f64>(&[1000, 1000], rand::random(), 0);
+    let a = dagger_array::extend::rand_block::<f64>(&[1000, 1000], rand::random(), 0);
     let b = DArray::from_array(a.clone(), &Blocks::new([100, 100])?)?;
     let c = b.map(|v| v * v);
     let d = c.sum().collect(&ctx)?;

@@ -1,7 +1,7 @@
 //! [`Scalar`]: the element types of the linear algebra (f32 and f64), the small trait over
 //! faer's real fields that the kernels and algorithms are generic over.
 
-use dagger_array::linalg::LinalgElement;
+use dagger_array::extend::LinalgElement;
 use faer::traits::RealField;
 use std::fmt::Debug;
 

@@ -8,8 +8,7 @@
 //! `SECONDS` (default 20). Every block kernel is a registered function, so the scheduler
 //! places them on the worker processes; the memory panel shows what each worker holds.
 
-use dagger::array::binary::Side;
-use dagger::array::{ArithOp, Blocks, DArray, UnaryOp};
+use dagger::array::{ArithOp, Blocks, DArray, Side, UnaryOp};
 use dagger::{Context, DashboardExt};
 use std::time::{Duration, Instant};
 

@@ -79,7 +79,7 @@ fn main() -> Result<()> {
         "saved s1 as {} blocks to {} (+ {}) in {:.0} ms",
         saved.blocks.len(),
         path.display(),
-        dagger_array::io::data_dir(&path).display(),
+        dagger_array::data_dir(&path).display(),
         t.elapsed().as_secs_f64() * 1e3
     );
     let loaded = DArray::<f64>::load(&path)?;

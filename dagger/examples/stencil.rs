@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release --example stencil
 
-use dagger::array::halo::{Boundary, Taps};
+use dagger::array::{Boundary, Taps};
 use dagger::array::{Blocks, DArray};
 use dagger::Context;
 use std::time::Instant;
