@@ -27,7 +27,7 @@ pub use crate::ops::{ArithOp, BitOp};
 /// ```
 pub trait Element: Scalar {
     /// The registered block kernels of this element type (what a block task runs on any
-    /// process of a cluster; see [`crate::remote`]).
+    /// process of a cluster; see the crate's `remote` module).
     #[doc(hidden)]
     fn kernels() -> KernelSet<Self>;
     /// Uniform random values of this type (see [`crate::create::rand_block`]).

@@ -5,19 +5,6 @@
 //! [`DArray::map`] takes a closure, and a closure cannot leave the process that made it: on a
 //! cluster its block tasks run in the driver, and the blocks travel there and back. Going from
 //! the one to the other is one line: put the closure's body in `element_fn!`.
-//!
-//! ```
-//! use dagger_array::{Blocks, DArray};
-//! dagger_array::element_fn! {
-//!     /// Squares, then adds one.
-//!     pub fn square_plus_one(x: f64) -> f64 { x * x + 1.0 }
-//! }
-//! let ctx = dagger_sched::Context::local();
-//! let a = DArray::<f64>::fill(3.0, &Blocks::new([2]).unwrap(), &[5]).unwrap();
-//! let b = a.map_registered(SQUARE_PLUS_ONE); // was: a.map(|x| x * x + 1.0)
-//! assert_eq!(b.sum().collect(&ctx).unwrap(), 50.0);
-//! assert_eq!(square_plus_one(2.0), 5.0); // the function itself stays callable
-//! ```
 
 use crate::darray::DArray;
 use crate::element::Element;
@@ -81,7 +68,21 @@ impl<T: Element> DArray<T> {
 
 /// Registers `fn name(x: T) -> T` as an element function for the workers and defines
 /// `NAME` (upper case), the [`ElementFn`] to pass to [`DArray::map_registered`]; the
-/// function itself is defined as written. See [the module](mod@crate::element_fn) for an example.
+/// function itself is defined as written. Going from a closure to a registered function is
+/// one line: put the closure's body in `element_fn!`.
+///
+/// ```
+/// use dagger_array::{Blocks, DArray};
+/// dagger_array::element_fn! {
+///     /// Squares, then adds one.
+///     pub fn square_plus_one(x: f64) -> f64 { x * x + 1.0 }
+/// }
+/// let ctx = dagger_sched::Context::local();
+/// let a = DArray::<f64>::fill(3.0, &Blocks::new([2]).unwrap(), &[5]).unwrap();
+/// let b = a.map_registered(SQUARE_PLUS_ONE); // was: a.map(|x| x * x + 1.0)
+/// assert_eq!(b.sum().collect(&ctx).unwrap(), 50.0);
+/// assert_eq!(square_plus_one(2.0), 5.0); // the function itself stays callable
+/// ```
 #[macro_export]
 macro_rules! element_fn {
     ($(#[$m:meta])* $vis:vis fn $name:ident ( $x:ident : $t:ty ) -> $r:ty $body:block) => {

@@ -4,8 +4,8 @@
 //!
 //!     cargo run --release --example stencil
 
-use dagger::array::{Boundary, Taps};
 use dagger::array::{Blocks, DArray};
+use dagger::array::{Boundary, Taps};
 use dagger::Context;
 use std::time::Instant;
 

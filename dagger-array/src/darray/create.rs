@@ -124,7 +124,7 @@ impl<T: Element> DArray<T> {
     }
 
     /// [`DArray::distribute`] with the options of block `i`'s task (its scope: see
-    /// [`crate::assign`]).
+    /// the crate's `assign` module).
     pub(crate) fn distribute_with(
         whole: Block<T>,
         part: &dyn Partitioning,

@@ -26,6 +26,12 @@ fn same_type<A: 'static, B: 'static>(a: A) -> Option<B> {
 impl<T: Element> DArray<T> {
     /// `f` applied to every element (`map(f, c)`); sparse stays sparse when `f(0) == 0`.
     /// A map from `T` to `T` on a dense array joins the element-wise chain (fusion).
+    ///
+    /// `f` is a closure, which cannot leave this process: on a cluster its block tasks run
+    /// in the driver and the blocks travel there and back. The named operations (operators,
+    /// [`DArray::unary`], …) run where the blocks live, and so does a function of your own
+    /// registered with [`element_fn!`](macro@crate::element_fn) and applied with
+    /// [`DArray::map_registered`].
     pub fn map<U: Element>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> DArray<U> {
         let kind = if f(T::zero()) == U::zero() {
             self.meta.kind
