@@ -58,3 +58,11 @@ pub use processor::{Processor, ProcessorId, ProcessorInfo, ProcessorKind};
 pub use scope::{Scope, ScopeSpec, Selector};
 pub use store::{AnyValue, ChunkStore, LiveValue, ResultStats, ResultStore, StoreKey, ValueCodec};
 pub use transport::{Connection, FrameReceiver, FrameSender, Transport, TransportListener};
+
+// ---- Tests of the public API (written as a user writes them, `use dagger_core::…`). ----
+
+#[cfg(test)]
+extern crate self as dagger_core;
+
+#[cfg(test)]
+mod tests;

@@ -64,3 +64,11 @@ pub use solve::{inv, solve, solve_vec, Method};
 pub use tile::{Diag, Side, Tile, Trans, Uplo};
 pub use tiled::TiledMatrix;
 pub use triangular::solve_triangular;
+
+// ---- Tests of the public API (written as a user writes them, `use dagger_linalg::…`). ----
+
+#[cfg(test)]
+extern crate self as dagger_linalg;
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! Tiled Cholesky: residuals over shapes and tiles (ragged edges), solves, and the typed
 //! error naming the tile and the pivot.
 
-use crate::common::*;
+use super::common::*;
 use dagger_linalg::{cholesky, Error, Scalar, TiledMatrix, Uplo};
 use ndarray::Array2;
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! Tiled LU: residuals `‖PA − LU‖/‖A‖` over shapes and tiles (rectangular, ragged), the
 //! no-pivot variant, solves, and the typed `Singular` error.
 
-use crate::common::*;
+use super::common::*;
 use dagger_linalg::{lu, lu_nopiv, Error, Scalar};
 use ndarray::Array2;
 use proptest::prelude::*;

@@ -1,6 +1,6 @@
 //! Tiled triangular solves against the dense reference.
 
-use crate::common::*;
+use super::common::*;
 use dagger_linalg::{solve_triangular, Diag, Error, Trans, Uplo};
 use ndarray::Array2;
 use proptest::prelude::*;

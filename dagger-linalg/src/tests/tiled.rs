@@ -1,6 +1,6 @@
 //! The tiled matrix: conversions and re-blocking keep every element.
 
-use crate::common::*;
+use super::common::*;
 use dagger_array::{Blocks, DArray};
 use dagger_linalg::TiledMatrix;
 use proptest::prelude::*;

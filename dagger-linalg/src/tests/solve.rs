@@ -1,6 +1,6 @@
 //! `solve` and `inv` on tiled matrices and through DArrays.
 
-use crate::common::*;
+use super::common::*;
 use dagger_array::{Blocks, DArray};
 use dagger_linalg::{inv, solve, solve_vec, Error, Method, TiledMatrix};
 use ndarray::Array2;

@@ -1,6 +1,6 @@
 //! The tile kernels against dense references.
 
-use crate::common::*;
+use super::common::*;
 use dagger_linalg::kernels::*;
 use dagger_linalg::{Diag, Side, Trans, Uplo};
 use ndarray::Array2;

@@ -1,6 +1,6 @@
 //! Tiled QR: `‖A − QR‖/‖A‖` and `‖QᵀQ − I‖` over shapes and tiles, and least squares.
 
-use crate::common::*;
+use super::common::*;
 use dagger_linalg::{qr, Error, Scalar};
 use ndarray::Array2;
 use proptest::prelude::*;
