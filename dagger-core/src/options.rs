@@ -28,6 +28,10 @@ pub struct Options {
     pub cache: bool,
     /// A name for profiles, progress and error messages.
     pub name: Option<Arc<str>>,
+    /// Checkpoint the result to the context's checkpoint store and restore it from there in
+    /// a later run (`None`: the context's default). Applies to registered functions and to
+    /// named closures; an unnamed closure is never checkpointed.
+    pub checkpoint: Option<bool>,
 }
 
 impl Options {
@@ -69,6 +73,18 @@ impl Options {
     /// Sets `cache`.
     pub fn cache(mut self, v: bool) -> Self {
         self.cache = v;
+        self
+    }
+
+    /// Sets `checkpoint`: whether this task's result is checkpointed and restored.
+    ///
+    /// ```
+    /// use dagger_core::Options;
+    /// assert_eq!(Options::new().checkpoint(true).checkpoint, Some(true));
+    /// assert_eq!(Options::new().checkpoint, None); // the context decides
+    /// ```
+    pub fn checkpoint(mut self, v: bool) -> Self {
+        self.checkpoint = Some(v);
         self
     }
 

@@ -1,6 +1,7 @@
 //! Handles to results: [`DTask`] (an eager task) and [`Chunk`] (a finished, stored result).
 
 use crate::executor::{self, Pool};
+use crate::lineage_key::LineageKey;
 use crate::site::Site;
 use crate::task::{processor_of, Cell, Dependency, HandleTracker, Job};
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, TaskId, WorkerId};
@@ -28,6 +29,9 @@ pub struct DTask<T> {
     pub(crate) worker: WorkerId,
     /// The task's id, kept here so that naming the task never reads the task itself.
     pub(crate) id: TaskId,
+    /// The stable key of its lineage, for a task spawned with checkpointing (see
+    /// [`crate::checkpoint`]); its dependents' keys are made from it.
+    pub(crate) key: Option<LineageKey>,
 }
 
 impl<T> Clone for DTask<T> {
@@ -41,6 +45,7 @@ impl<T> Clone for DTask<T> {
             pool: self.pool.clone(),
             worker: self.worker,
             id: self.id,
+            key: self.key,
         }
     }
 }
@@ -57,6 +62,12 @@ impl<T: Send + Sync + 'static> DTask<T> {
     /// The task's id.
     pub fn id(&self) -> TaskId {
         self.id
+    }
+
+    /// The stable key of the task's lineage, if it was spawned with checkpointing and has
+    /// one (see [`crate::checkpoint`]).
+    pub fn checkpoint_key(&self) -> Option<LineageKey> {
+        self.key
     }
 
     pub(crate) fn job(&self) -> Arc<dyn Job> {

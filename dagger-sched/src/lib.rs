@@ -39,6 +39,9 @@ mod size;
 // Task events and the observers that hear them.
 mod observe;
 
+// Stable keys of task lineages (what checkpoints are stored under).
+mod lineage_key;
+
 // Where data is and how to reach it: Site, Location, ArgRef, Recompute.
 mod site;
 
@@ -71,6 +74,9 @@ mod queue;
 
 // The driver's side of a cluster and the vocabulary it shares with workers.
 mod cluster;
+
+// Durable runs: checkpoint files, the checkpoint store's I/O and counters.
+pub mod checkpoint;
 
 // Context: builder, accessors, the eager API.
 mod context;

@@ -7,6 +7,9 @@
 #[path = "main/behaviours_a.rs"]
 mod behaviours_a;
 
+#[path = "main/checkpoint.rs"]
+mod checkpoint;
+
 #[path = "main/datadeps.rs"]
 mod datadeps;
 

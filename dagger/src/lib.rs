@@ -31,6 +31,7 @@
 //! | [`transport`] | the `Transport` trait; TCP and in-process transports (`tcp`) | `dagger-core` + `dagger-transport` |
 //! | [`storage`] | the `ChunkStore`/`ResultStore` traits; stores, codecs, the spilling pool (`disk`) | `dagger-core` + `dagger-storage` |
 //! | [`cluster`] | worker processes: what [`init`] installs and runs | `dagger-sched` + this crate |
+//! | [`checkpoint`] | durable runs: lineage keys, checkpoint files, restore counters | `dagger-sched` + `dagger-storage` |
 //! | `profile` (feature `profile`) | timespans, summaries, traces, pictures | `dagger-profile` |
 //! | `shard` (feature `shard`) | pinned mutable state | `dagger-shard` |
 //! | `array` (feature `array`) | blocked dense and sparse arrays | `dagger-array` |
@@ -68,6 +69,8 @@ mod debug;
 pub mod dashboard;
 // Worker processes: the factories and entry points `init` uses.
 pub mod cluster;
+// Durable runs: checkpoint and restore task results (and, with `disk`, a store for them).
+pub mod checkpoint;
 // `init()`, the first line of every program's `main`.
 #[cfg(feature = "tcp")]
 mod init;

@@ -20,6 +20,8 @@ mod cluster;
 mod dashboard_cluster;
 #[path = "main/datadeps_cluster.rs"]
 mod datadeps_cluster;
+#[path = "main/durable.rs"]
+mod durable;
 #[path = "main/faults.rs"]
 mod faults;
 #[path = "main/live_values.rs"]

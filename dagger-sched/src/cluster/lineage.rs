@@ -9,6 +9,7 @@
 
 use crate::args::{All, Arg, Args, Meta, Val};
 use crate::handle::{Chunk, DTask};
+use crate::lineage_key::KeyHasher;
 use crate::site::{ArgRef, ItemRef, Recompute, Site, Waiter};
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, Result, WorkerId};
@@ -134,6 +135,13 @@ pub trait RemoteArg: Arg {
     fn failure(&self) -> Option<Error>;
     /// How to get it again: its encoded value, or the task that makes it.
     fn lineage(&self) -> Result<LineageArg>;
+    /// Adds this argument to a checkpoint key: a plain value by its encoding, a handle by
+    /// its task's key. `false`: it has no stable key (then neither has the task). The
+    /// default has none, so an argument kind that says nothing is never checkpointed.
+    fn lineage_key(&self, h: &mut KeyHasher) -> bool {
+        let _ = h;
+        false
+    }
 }
 
 /// A tuple of [`RemoteArg`]s.
@@ -144,6 +152,11 @@ pub trait RemoteArgs: Args {
     fn failure(&self) -> Option<Error>;
     /// Every argument's lineage.
     fn lineage(&self) -> Result<Vec<LineageArg>>;
+    /// Adds every argument to a checkpoint key, in order; `false` if one has no key.
+    fn lineage_key(&self, h: &mut KeyHasher) -> bool {
+        let _ = h;
+        false
+    }
 }
 
 fn encode_value<T: Serialize>(v: &T) -> Result<LineageArg> {
@@ -161,6 +174,15 @@ impl<T: Serialize + Send + 'static> RemoteArg for Val<T> {
     }
     fn lineage(&self) -> Result<LineageArg> {
         encode_value(&self.0)
+    }
+    fn lineage_key(&self, h: &mut KeyHasher) -> bool {
+        match postcard::to_allocvec(&self.0) {
+            Ok(b) => {
+                h.value(&b);
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 
@@ -184,6 +206,15 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg 
             ))),
         }
     }
+    fn lineage_key(&self, h: &mut KeyHasher) -> bool {
+        match &self.key {
+            Some(k) => {
+                h.task(k);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg for Chunk<T> {
@@ -195,6 +226,9 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg 
     }
     fn lineage(&self) -> Result<LineageArg> {
         self.task().lineage()
+    }
+    fn lineage_key(&self, h: &mut KeyHasher) -> bool {
+        RemoteArg::lineage_key(self.task(), h)
     }
 }
 
@@ -217,6 +251,10 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RemoteArg 
             .map(RemoteArg::lineage)
             .collect::<Result<_>>()
             .map(LineageArg::List)
+    }
+    fn lineage_key(&self, h: &mut KeyHasher) -> bool {
+        h.list(self.0.len());
+        self.0.iter().all(|t| RemoteArg::lineage_key(t, h))
     }
 }
 
@@ -248,6 +286,10 @@ macro_rules! remote_tuple {
             fn lineage(&self) -> Result<Vec<LineageArg>> {
                 let ($($v,)*) = self;
                 Ok(vec![$($v.lineage()?),*])
+            }
+            fn lineage_key(&self, h: &mut KeyHasher) -> bool {
+                let ($($v,)*) = self;
+                true $(&& RemoteArg::lineage_key($v, h))*
             }
         }
     };

@@ -2,13 +2,14 @@
 //! worker processes and their settings).
 
 use super::state::{Context, Inner};
+use crate::checkpoint::io::Checkpoints;
 use crate::cluster::config::{ClusterConfig, TransportFactory};
 use crate::cluster::driver::Cluster;
 use crate::cluster::launch::WorkerProgram;
 use crate::executor::Pool;
 use crate::observe::{Observer, Observers};
 use dagger_core::scope::Universe;
-use dagger_core::{NodeId, ProcessorId, ProcessorInfo, Result, WorkerId};
+use dagger_core::{ChunkStore, NodeId, ProcessorId, ProcessorInfo, Result, WorkerId};
 use parking_lot::{Mutex, RwLock};
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub struct ContextBuilder {
     observer: Option<Arc<dyn Observer>>,
     cluster: Option<ClusterConfig>,
     worker: Option<WorkerId>,
+    checkpoint: Option<Arc<dyn ChunkStore>>,
+    checkpoint_tag: Option<Arc<str>>,
+    checkpoint_all: bool,
 }
 
 impl fmt::Debug for ContextBuilder {
@@ -164,6 +168,31 @@ impl ContextBuilder {
         self
     }
 
+    /// Checkpoints results to `store` and restores them from it (see
+    /// [`crate::checkpoint`]): tasks whose options ask for it, or every registered task with
+    /// [`ContextBuilder::checkpoint_all`]. Any store works: a directory (the `dagger`
+    /// facade's `checkpoint_dir`), an object store bucket.
+    pub fn checkpoint(mut self, store: Arc<dyn ChunkStore>) -> Self {
+        self.checkpoint = Some(store);
+        self
+    }
+
+    /// The code tag in every checkpoint key (default `"0"`): change it when a function's
+    /// code changes, and no checkpoint of the old code is used.
+    pub fn checkpoint_tag(mut self, tag: &str) -> Self {
+        self.checkpoint_tag = Some(tag.into());
+        self
+    }
+
+    /// Whether tasks whose options say nothing ([`Options::checkpoint`] unset) are
+    /// checkpointed (default `false`). Needs [`ContextBuilder::checkpoint`].
+    ///
+    /// [`Options::checkpoint`]: dagger_core::Options::checkpoint
+    pub fn checkpoint_all(mut self, on: bool) -> Self {
+        self.checkpoint_all = on;
+        self
+    }
+
     pub(crate) fn worker_id(mut self, w: WorkerId) -> Self {
         self.worker = Some(w);
         self
@@ -222,6 +251,10 @@ impl ContextBuilder {
             workers: vec![(worker, threads as u32)],
             keys: vec![],
         };
+        let checkpoints = self.checkpoint.map(|store| {
+            let tag = self.checkpoint_tag.unwrap_or_else(|| "0".into());
+            Arc::new(Checkpoints::new(store, tag, self.checkpoint_all))
+        });
         let _init = tracing::trace_span!(target: "dagger", "scheduler_init", threads).entered();
         Context {
             restrict: None,
@@ -237,6 +270,7 @@ impl ContextBuilder {
                 cluster: OnceLock::new(),
                 local_threads: threads,
                 node,
+                checkpoints,
             }),
         }
     }

@@ -14,6 +14,9 @@ mod accessors;
 // The eager API: spawning closures and registered functions.
 mod spawn;
 
+// Checkpointed tasks: restore at spawn, write after success.
+mod durable;
+
 // Task queues: datadeps regions, bulk, sequential, wait_all and sync.
 mod queues;
 

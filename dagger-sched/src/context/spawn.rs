@@ -26,6 +26,11 @@ use std::sync::Arc;
 /// The id of the next task spawned in this process (ids are unique per process).
 static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
 
+/// A fresh task id.
+pub(super) fn next_task_id() -> TaskId {
+    TaskId(NEXT_TASK.fetch_add(1, Ordering::Relaxed))
+}
+
 /// What a new task's arguments say: the tasks it waits for and the scopes of its data.
 struct Inputs {
     deps: SmallVec<[Arc<dyn Job>; 4]>,
@@ -161,11 +166,12 @@ impl Context {
             tracker: None,
             pool: self.inner.pool.clone(),
             worker: self.inner.worker,
+            key: None,
         }
     }
 
     /// A handle to `cell`, counted by its tracker if it has one.
-    fn handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn Cell<T>>) -> DTask<T> {
+    pub(super) fn handle<T: Send + Sync + 'static>(&self, cell: Arc<dyn Cell<T>>) -> DTask<T> {
         let tracker = cell.clone().tracker();
         if let Some(t) = &tracker {
             t.retain();
@@ -176,6 +182,7 @@ impl Context {
             tracker,
             pool: self.inner.pool.clone(),
             worker: self.inner.worker,
+            key: None,
         }
     }
 
@@ -461,6 +468,27 @@ impl Context {
         R: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let args = args.into_args();
+        let plan = self.checkpoint_plan(opts, f.name, &args, false);
+        if let Some(t) = self.try_restore(opts, &plan) {
+            return t;
+        }
+        let mut t = self.spawn_registered_args(opts, f, args);
+        self.checkpoint_after(&mut t, plan);
+        t
+    }
+
+    /// Spawns a registered function on its arguments (checkpoints aside).
+    fn spawn_registered_args<A, R>(
+        &self,
+        opts: &Options,
+        f: Registered<A::Values, R>,
+        args: A,
+    ) -> DTask<R>
+    where
+        A: RemoteArgs,
+        A::Values: Send + 'static,
+        R: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
         let Some(cluster) = self.inner.cluster.get().cloned() else {
             let local = f.local;
             return self.spawn_inner(opts, args, move |v| Ok(local(v)));

@@ -1,5 +1,6 @@
 //! The [`Context`] value and the scheduler state its clones share.
 
+use crate::checkpoint::io::Checkpoints;
 use crate::cluster::driver::Cluster;
 use crate::executor::{self, Pool};
 use crate::observe::Observers;
@@ -44,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) cluster: OnceLock<Arc<Cluster>>,
     pub(crate) local_threads: usize,
     pub(crate) node: NodeId,
+    /// Where and how results are checkpointed, if they are.
+    pub(crate) checkpoints: Option<Arc<Checkpoints>>,
 }
 
 impl Inner {
