@@ -17,7 +17,7 @@
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// The stable key of a task's lineage (see the [module docs](self)).
+/// The stable key of a task's lineage (see [`crate::checkpoint`]).
 ///
 /// ```
 /// use dagger_sched::checkpoint::{KeyHasher, LineageKey};
