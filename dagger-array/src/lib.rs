@@ -150,6 +150,9 @@ pub mod index;
 // Halos and stencils on blocks.
 pub mod halo;
 
+// The stencil kernel: taps over a halo built slab by slab.
+pub mod halo_apply;
+
 // FFTs of blocks.
 pub mod fft_kernel;
 

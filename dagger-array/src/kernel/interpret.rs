@@ -191,7 +191,7 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
         Kernel::Fft(op) => crate::fft_kernel::run_fft(op, one("fft")?)?,
         Kernel::Stencil(s) => {
             let blocks: Vec<&Block<T>> = ins.iter().map(|h| &***h).collect();
-            crate::halo::run_stencil(s, &blocks)?
+            crate::halo_apply::run_stencil(s, &blocks)?
         }
         Kernel::Assemble(plan) => {
             arity(&ins, plan.pieces().len(), "assemble")?;
