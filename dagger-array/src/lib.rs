@@ -147,6 +147,9 @@ pub mod reduce;
 // Index plans.
 pub mod index;
 
+// The block kernel of permutedims with a new blocking.
+pub mod permute_kernel;
+
 // Halos and stencils on blocks.
 pub mod halo;
 
