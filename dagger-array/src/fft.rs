@@ -75,6 +75,16 @@ impl<T: Element> DArray<T> {
         self.blocked(&sizes)
     }
 
+    /// A complex matrix `[n, m, 2]` transposed to `[m, n, 2]` in row blocks of `rows`
+    /// (whole rows): one task per result block ([`DArray::permutedims_to`]).
+    fn transposed_rows(&self, rows: usize) -> Result<DArray<T>> {
+        let s = self.shape();
+        let shape = [s[1], s[0], s[2]];
+        let b = [rows.max(1), s[0].max(1), s[2].max(1)];
+        let grid = BlockGrid::new(&shape, &Blocks::new(b)?, 1)?;
+        self.permutedims_to(&[1, 0, 2], &grid)
+    }
+
     /// The array of the kernel `op` on every block, of `shape` with `axis` whole.
     fn fft_blocks(&self, op: FftOp, axis: usize, len: usize) -> Result<DArray<T>> {
         let mut shape = self.shape().to_vec();
@@ -167,7 +177,7 @@ impl<T: Element> DArray<T> {
         self.complex_axis(1)?;
         let rows = self.grid().block_shape(&[0, 0, 0])[0];
         let a = self.fft(1, inverse)?;
-        let t = a.permutedims(&[1, 0, 2])?.blocked(&[rows, 0, 0])?;
+        let t = a.transposed_rows(rows)?;
         t.fft(1, inverse)
     }
 
@@ -175,9 +185,7 @@ impl<T: Element> DArray<T> {
     /// transposed back.
     pub fn fft2(&self, inverse: bool) -> Result<DArray<T>> {
         let rows = self.grid().block_shape(&vec![0; self.grid().ndim()])[0];
-        self.fft2_transposed(inverse)?
-            .permutedims(&[1, 0, 2])?
-            .blocked(&[rows, 0, 0])
+        self.fft2_transposed(inverse)?.transposed_rows(rows)
     }
 
     /// The 2-D FFT of a real `n × m` matrix: `[n, m / 2 + 1, 2]` (real FFTs of the rows,

@@ -6,6 +6,7 @@
 //! elements.
 
 use crate::block::Block;
+use crate::mem::Held;
 use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -13,7 +14,9 @@ use num_complex::Complex64;
 use realfft::RealFftPlanner;
 use rustfft::FftPlanner;
 use serde::{Deserialize, Serialize};
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// One FFT of a block, along `axis`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +150,99 @@ pub fn fft_complex(c: &mut ArrayD<Complex64>, axis: usize, inverse: bool) -> Res
         c.mapv_inplace(|z| z * k);
     }
     Ok(())
+}
+
+/// `a` as an array of `B` when `A` is `B` (a safe type cast through [`Any`]).
+fn cast_array<A: 'static, B: 'static>(a: ArrayD<A>) -> Result<ArrayD<B>> {
+    let boxed: Box<dyn Any> = Box::new(a);
+    boxed
+        .downcast::<ArrayD<B>>()
+        .map(|b| *b)
+        .map_err(|_| arg("an FFT block of another element type".into()))
+}
+
+/// The complex FFT of every row of a row-major `f64` block of pairs (`[.., n, 2]`), in
+/// place: the pairs are read as `Complex64` without a copy.
+fn rows_in_place(x: &mut [f64], plan: &dyn rustfft::Fft<f64>, inverse: bool, n: usize) {
+    let c: &mut [Complex64] = bytemuck::cast_slice_mut(x);
+    let mut scratch = vec![Complex64::default(); plan.get_inplace_scratch_len()];
+    plan.process_with_scratch(c, &mut scratch);
+    if inverse {
+        let k = 1.0 / n as f64;
+        c.iter_mut().for_each(|z| *z *= k);
+    }
+}
+
+/// Whether the fast path of [`complex_rows`] takes a complex FFT of `b` along `axis`.
+fn rows_fit<T: Scalar>(b: &Block<T>, axis: usize) -> bool {
+    let Block::Dense(a) = b else {
+        return false;
+    };
+    let (s, nd) = (a.shape(), a.ndim());
+    TypeId::of::<T>() == TypeId::of::<f64>()
+        && nd >= 2
+        && s[nd - 1] == 2
+        && axis + 2 == nd
+        && s[axis] > 0
+        && a.is_standard_layout()
+}
+
+/// The complex FFT along the rows of a dense row-major `f64` block of pairs
+/// ([`rows_fit`]): in place when `held` is the only holder of the block, else each row
+/// copied into the result and transformed there while in cache.
+fn complex_rows<T: Scalar>(held: Arc<Held<T>>, axis: usize, inverse: bool) -> Result<Block<T>> {
+    let shape = held.shape();
+    let n = shape[axis];
+    let plan = PLAN.with(|p| {
+        let mut p = p.borrow_mut();
+        if inverse {
+            p.plan_fft_inverse(n)
+        } else {
+            p.plan_fft_forward(n)
+        }
+    });
+    let out: ArrayD<f64> = if Arc::strong_count(&held) == 1 {
+        let Block::Dense(a) = held.into_block() else {
+            return Err(arg("a sparse block in the dense FFT path".into()));
+        };
+        let mut a = cast_array::<T, f64>(a)?;
+        match a.as_slice_mut() {
+            Some(x) => rows_in_place(x, &*plan, inverse, n),
+            None => return Err(arg("an FFT block not in row-major order".into())),
+        }
+        a
+    } else {
+        let Block::Dense(a) = &**held else {
+            return Err(arg("a sparse block in the dense FFT path".into()));
+        };
+        let src = (a as &dyn Any)
+            .downcast_ref::<ArrayD<f64>>()
+            .and_then(|a| a.as_slice())
+            .ok_or_else(|| arg("an FFT block not in row-major f64".into()))?;
+        let mut v: Vec<f64> = Vec::with_capacity(src.len());
+        for row in src.chunks_exact(2 * n) {
+            let at = v.len();
+            v.extend_from_slice(row);
+            rows_in_place(&mut v[at..], &*plan, inverse, n);
+        }
+        ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| arg(e.to_string()))?
+    };
+    Ok(Block::Dense(cast_array::<f64, T>(out)?))
+}
+
+/// Runs `op` on a block it may take: a complex FFT along the rows of a dense `f64` block
+/// is done in place when no one else holds the block (else in one copy); everything else as
+/// [`run_fft`] does.
+pub fn run_fft_held<T: Scalar>(op: &FftOp, held: Arc<Held<T>>) -> Result<Block<T>> {
+    if !T::FLOAT {
+        return Err(arg(format!("FFTs are for float elements, not {}", T::NAME)));
+    }
+    match *op {
+        FftOp::Complex { axis, inverse } if rows_fit(&held, axis) => {
+            complex_rows(held, axis, inverse)
+        }
+        _ => run_fft(op, &held),
+    }
 }
 
 /// Runs `op` on a block.

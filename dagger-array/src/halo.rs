@@ -413,9 +413,3 @@ pub struct StencilKernel<T> {
     /// The stencil.
     pub taps: Taps<T>,
 }
-
-/// Runs a stencil kernel on its inputs (one per piece of its plan).
-pub fn run_stencil<T: Scalar>(k: &StencilKernel<T>, ins: &[&Block<T>]) -> Result<Block<T>> {
-    let halo = build_halo(&k.halo, ins, &k.gathered, k.pad)?;
-    Ok(Block::Dense(apply_taps(&halo, &k.halo.radius, &k.taps)?))
-}

@@ -69,6 +69,14 @@ pub struct Piece {
     pub out: Vec<Vec<usize>>,
 }
 
+/// `v` as the range `a..a + len` when it is `a, a+1, …` (and not empty).
+pub fn run(v: &[usize]) -> Option<Range<usize>> {
+    let first = *v.first()?;
+    v.windows(2)
+        .all(|w| w[1] == w[0] + 1)
+        .then_some(first..first + v.len())
+}
+
 /// A planned index request.
 ///
 /// ```
@@ -184,6 +192,41 @@ impl IndexPlan {
         &self.shape
     }
 
+    /// This plan with its dimensions permuted: dimension `k` of the result is dimension
+    /// `perm[k]` of this one; pieces keep their blocks. A list that is not a permutation, or
+    /// a plan with dropped (scalar-indexed) dimensions, is an [`Error::Argument`].
+    pub fn permuted(&self, perm: &[usize]) -> Result<Self> {
+        let nd = self.full_shape.len();
+        let mut seen = vec![false; nd];
+        let ok = perm.len() == nd
+            && self.keep.iter().all(|&k| k)
+            && perm
+                .iter()
+                .all(|&p| p < nd && !std::mem::replace(&mut seen[p], true));
+        if !ok {
+            return Err(Error::Argument(format!(
+                "{perm:?} does not permute an index plan of shape {:?}",
+                self.full_shape
+            )));
+        }
+        let pick = |v: &[Vec<usize>]| perm.iter().map(|&p| v[p].clone()).collect();
+        let full_shape: Vec<usize> = perm.iter().map(|&p| self.full_shape[p]).collect();
+        Ok(Self {
+            shape: full_shape.clone(),
+            full_shape,
+            keep: vec![true; nd],
+            pieces: self
+                .pieces
+                .iter()
+                .map(|q| Piece {
+                    block: q.block,
+                    local: pick(&q.local),
+                    out: pick(&q.out),
+                })
+                .collect(),
+        })
+    }
+
     /// The pieces, one per touched block.
     pub fn pieces(&self) -> &[Piece] {
         &self.pieces
@@ -207,11 +250,24 @@ impl IndexPlan {
         }
         match block {
             Block::Dense(a) => {
-                let mut v = a.clone();
+                // Runs are sliced (no copy), the other dimensions selected, one copy made.
+                let mut v = a.view();
                 for (d, l) in piece.local.iter().enumerate() {
-                    v = v.select(Axis(d), l);
+                    if let Some(r) = run(l) {
+                        v.slice_axis_inplace(Axis(d), ndarray::Slice::from(r));
+                    }
                 }
-                Ok(Block::Dense(v))
+                let mut picked: Option<ArrayD<T>> = None;
+                for (d, l) in piece.local.iter().enumerate() {
+                    if run(l).is_none() {
+                        let cur = picked.as_ref().map_or(v.view(), |p| p.view());
+                        picked = Some(cur.select(Axis(d), l));
+                    }
+                }
+                Ok(Block::Dense(match picked {
+                    Some(p) => p,
+                    None => v.as_standard_layout().into_owned(),
+                }))
             }
             _ => {
                 // Each local index may be wanted at several positions.
@@ -305,7 +361,24 @@ impl IndexPlan {
         }
         let mut out = ArrayD::from_elem(IxDyn(&self.full_shape), T::zero());
         for (p, part) in self.pieces.iter().zip(parts) {
-            let d = part.to_dense();
+            let dense;
+            let d = match part {
+                Block::Dense(a) => a.view(),
+                other => {
+                    dense = other.to_dense();
+                    dense.view()
+                }
+            };
+            let runs: Option<Vec<Range<usize>>> = p.out.iter().map(|o| run(o)).collect();
+            if let Some(runs) = runs {
+                // Every dimension a run: one slice assignment.
+                let mut dst = out.view_mut();
+                for (dd, r) in runs.into_iter().enumerate() {
+                    dst.slice_axis_inplace(Axis(dd), ndarray::Slice::from(r));
+                }
+                dst.assign(&d);
+                continue;
+            }
             for (idx, &v) in d.indexed_iter() {
                 let o: Vec<usize> = idx
                     .slice()

@@ -181,9 +181,15 @@ pub mod reduce;
 #[doc(hidden)]
 pub mod index;
 
+// The block kernel of permutedims with a new blocking.
+pub mod permute_kernel;
+
 // Halos and stencils on blocks.
 #[doc(hidden)]
 pub mod halo;
+
+// The stencil kernel: taps over a halo built slab by slab.
+pub mod halo_apply;
 
 // FFTs of blocks.
 #[doc(hidden)]

@@ -168,7 +168,7 @@ impl<T: Scalar> Kernel<T> {
             Kernel::BitScalar { op, .. } | Kernel::Bit(op) => bit_symbol(*op),
             Kernel::Transpose => "transpose",
             Kernel::ToDense => "dense",
-            Kernel::Permute { .. } => "permutedims",
+            Kernel::Permute { .. } | Kernel::PermuteReblock { .. } => "permutedims",
             Kernel::Gather(_) => "getindex",
             Kernel::DropAxis { .. } => "dropdims",
             Kernel::ReduceAxis { op, .. } => {

@@ -1,6 +1,8 @@
 //! `permutedims` with a new blocking: the dimensions of an N-D [`DArray`] in any order, cut
-//! into the blocks of a partitioning of the result (block-wise permutes, then a re-blocking
-//! that moves only the pieces that change blocks).
+//! into the blocks of a grid of the result. Each result block is one task on the source
+//! blocks it overlaps, which cuts and permutes in one pass ([`crate::permute_kernel`]); on a
+//! cluster each overlapping piece is cut and permuted where its source block lives and only
+//! the pieces move. Sparse arrays permute block-wise, then re-block.
 //!
 //! ```
 //! use dagger_array::{Blocks, DArray};
@@ -13,18 +15,96 @@
 //! assert_eq!(p.collect_dense(&ctx).unwrap(), want);
 //! ```
 
-use crate::darray::DArray;
+use crate::block::Kind;
+use crate::darray::{default_nprocs, DArray};
 use crate::element::Element;
-use dagger_core::{Partitioning, Result};
+use crate::graph::{kernel_node, Node};
+use crate::grid::BlockGrid;
+use crate::index::{Index, IndexPlan};
+use crate::kernel::named::Kernel;
+use crate::permute_kernel::is_permutation;
+use dagger_core::{Error, Options, Partitioning, Result};
 
 impl<T: Element> DArray<T> {
     /// [`DArray::permutedims`] re-blocked by `part`: a list that is not a permutation of
-    /// the dimensions is an [`Error::Argument`](dagger_core::Error::Argument).
+    /// the dimensions is an [`Error::Argument`].
     pub fn permutedims_blocked(
         &self,
         perm: &[usize],
         part: &dyn Partitioning,
     ) -> Result<DArray<T>> {
-        self.permutedims(perm)?.redistribute(part)
+        let nd = self.grid().ndim();
+        if !is_permutation(perm, nd) {
+            return Err(Error::Argument(format!(
+                "{perm:?} is not a permutation of the {nd} dimensions"
+            )));
+        }
+        let shape: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
+        self.permutedims_to(perm, &BlockGrid::new(&shape, part, default_nprocs())?)
+    }
+
+    /// [`DArray::permutedims`] with the blocks of `grid` (of the permuted shape): one task
+    /// per result block, see the module docs. A list that is not a permutation is an
+    /// [`Error::Argument`], a grid of another shape an [`Error::DimensionMismatch`].
+    pub fn permutedims_to(&self, perm: &[usize], grid: &BlockGrid) -> Result<DArray<T>> {
+        let nd = self.grid().ndim();
+        if !is_permutation(perm, nd) {
+            return Err(Error::Argument(format!(
+                "{perm:?} is not a permutation of the {nd} dimensions"
+            )));
+        }
+        let shape: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
+        if grid.shape() != shape.as_slice() {
+            return Err(Error::DimensionMismatch(format!(
+                "a permuted array of shape {shape:?} in a grid of shape {:?}",
+                grid.shape()
+            )));
+        }
+        if self.meta.kind != Kind::Dense || self.is_empty() {
+            return self.permutedims(perm)?.reblock(grid);
+        }
+        let blocks = grid
+            .iter_coords()
+            .map(|c| {
+                let ranges = grid.block_ranges(&c);
+                let mut idx = vec![Index::All; nd];
+                for (k, &p) in perm.iter().enumerate() {
+                    idx[p] = Index::Range(ranges[k].clone());
+                }
+                let plan = IndexPlan::new(self.grid(), &idx)?;
+                let srcs: Vec<_> = plan
+                    .pieces()
+                    .iter()
+                    .map(|p| self.blocks[p.block].clone())
+                    .collect();
+                let kernel = Kernel::PermuteReblock {
+                    plan: plan.clone(),
+                    perm: perm.to_vec(),
+                };
+                let local = kernel_node(Options::new(), kernel, &srcs);
+                // On a cluster: each piece cut and permuted next to its source block.
+                let parts: Vec<_> = plan
+                    .pieces()
+                    .iter()
+                    .zip(&srcs)
+                    .map(|(p, s)| {
+                        let cut = kernel_node(
+                            Options::new(),
+                            Kernel::Gather(p.clone()),
+                            std::slice::from_ref(s),
+                        );
+                        let turned = Kernel::Permute {
+                            perm: perm.to_vec(),
+                            kind: Kind::Dense,
+                        };
+                        kernel_node(Options::new(), turned, &[cut])
+                    })
+                    .collect();
+                let whole = Kernel::Assemble(plan.permuted(perm)?);
+                let cluster = kernel_node(Options::new(), whole, &parts);
+                Ok(Node::placed(cluster, local))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DArray::from_blocks(grid.clone(), Kind::Dense, blocks))
     }
 }

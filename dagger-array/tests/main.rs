@@ -20,6 +20,8 @@ mod operators;
 mod permute;
 #[path = "main/stencil.rs"]
 mod stencil;
+#[path = "main/stencil_kernel.rs"]
+mod stencil_kernel;
 #[path = "main/store_io.rs"]
 mod store_io;
 #[path = "main/structure.rs"]

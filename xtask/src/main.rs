@@ -120,7 +120,9 @@ fn main() {
                 "dashboard" => bench::dashboard::run(quick),
                 "arrays" => {
                     let mut l = bench::arrays::run(quick, reps);
-                    l.extend(bench::ooc::run_in_child(quick));
+                    if bench::arrays::selected("out_of_core_a_plus_at") {
+                        l.extend(bench::ooc::run_in_child(quick));
+                    }
                     l
                 }
                 "ooc" => bench::ooc::run(quick),

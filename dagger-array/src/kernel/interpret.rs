@@ -136,6 +136,11 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
                 .into_owned();
             in_kind(d, *kind)?
         }
+        Kernel::PermuteReblock { plan, perm } => {
+            arity(&ins, plan.pieces().len(), "permutedims")?;
+            let bs: Vec<&Block<T>> = ins.iter().map(|h| &***h).collect();
+            crate::permute_kernel::permute_region(plan, perm, &bs)?
+        }
         Kernel::Gather(piece) => IndexPlan::gather(piece, one("index")?)?,
         Kernel::DropAxis { dim } => {
             let d = one("dropdims")?.to_dense();
@@ -188,10 +193,16 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
                 .collect::<Result<Vec<_>>>()?;
             plan.assemble(&parts)?
         }
-        Kernel::Fft(op) => crate::fft_kernel::run_fft(op, one("fft")?)?,
+        Kernel::Fft(op) => {
+            arity(&ins, 1, "fft")?;
+            let Some(b) = ins.into_iter().next() else {
+                return Err(Error::Argument("fft takes 1 input block".into()));
+            };
+            crate::fft_kernel::run_fft_held(op, b)?
+        }
         Kernel::Stencil(s) => {
             let blocks: Vec<&Block<T>> = ins.iter().map(|h| &***h).collect();
-            crate::halo::run_stencil(s, &blocks)?
+            crate::halo_apply::run_stencil(s, &blocks)?
         }
         Kernel::Assemble(plan) => {
             arity(&ins, plan.pieces().len(), "assemble")?;

@@ -93,6 +93,15 @@ pub enum Kernel<T> {
         /// Dense or sparse result.
         kind: Kind,
     },
+    /// The region of an index plan of ranges with its dimensions permuted (dimension `k`
+    /// of the result is dimension `perm[k]` of the region). One input per piece: the whole
+    /// source block.
+    PermuteReblock {
+        /// The region, on the source grid.
+        plan: IndexPlan,
+        /// The order of the dimensions.
+        perm: Vec<usize>,
+    },
     /// The part of an index request served by the input block. One input.
     Gather(Piece),
     /// Dimension `dim`, of length 1, dropped (`dropdims`), as a dense block. One input.

@@ -293,13 +293,19 @@ fn sort(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     out
 }
 
+/// Whether workload `w` runs: `DAGGER_ARRAYS_WORKLOADS=stencil_heat2d,fft2d` runs only
+/// those workloads (`out_of_core_a_plus_at` names the out-of-core one); unset, all run.
+pub(crate) fn selected(w: &str) -> bool {
+    let only = std::env::var("DAGGER_ARRAYS_WORKLOADS").ok();
+    only.as_deref()
+        .is_none_or(|o| o.split(',').any(|x| x.trim() == w))
+}
+
 /// Runs every workload of the suite (`quick`: small sizes) with `reps` timed repetitions and
 /// returns one JSON value per line.
 pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     let ctx = Context::local();
-    // `DAGGER_ARRAYS_WORKLOADS=stencil_heat2d,fft2d` runs only those workloads.
-    let only = std::env::var("DAGGER_ARRAYS_WORKLOADS").ok();
-    let on = |w: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == w));
+    let on = selected;
     let mut out = Vec::new();
     if on("randn_sum_squares") {
         eprintln!("arrays: randn sum of squares");
