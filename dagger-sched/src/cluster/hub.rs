@@ -13,7 +13,7 @@ use bytes::Bytes;
 use dagger_core::{Error, Result, WorkerId};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
 
@@ -229,6 +229,7 @@ impl Hub {
             key: (region, edge),
             from,
             inbox,
+            taking: AtomicU32::new(0),
         }
     }
 
@@ -425,6 +426,9 @@ pub struct InEdge {
     key: Key,
     from: WorkerId,
     inbox: Arc<Inbox>,
+    /// The items of the batch being taken: still on the edge, credited when the next
+    /// message is taken.
+    taking: AtomicU32,
 }
 
 impl std::fmt::Debug for InEdge {
@@ -583,10 +587,14 @@ mod tests {
             Err(SendStop::Cancelled)
         );
         assert!(matches!(inn.recv(POLL), Some(InMsg::Items(v)) if v.len() == 4));
-        out.send(bytes, n, &|| false).unwrap();
+        // Taken, but still being read: no credit yet.
+        let t0 = std::time::Instant::now();
+        assert_eq!(out.send(bytes.clone(), n, &|| t0.elapsed() > POLL * 5), Err(SendStop::Cancelled));
         out.end();
-        assert!(matches!(inn.recv(POLL), Some(InMsg::Items(_))));
+        // Taking the next message gives the 4 back.
         assert!(matches!(inn.recv(POLL), Some(InMsg::End)));
+        out.send(bytes, n, &|| false).unwrap();
+        assert!(matches!(inn.recv(POLL), Some(InMsg::Items(_))));
         drop(inn);
         assert!(!out.is_open());
     }
