@@ -122,17 +122,22 @@ fn check_axis(axis: usize, nd: usize, shape: &[usize]) -> Result<usize> {
     }
 }
 
-/// Complex FFTs of `c` along `axis` (in place; inverse divided by the length).
-pub fn fft_complex(c: &mut ArrayD<Complex64>, axis: usize, inverse: bool) -> Result<()> {
-    let n = check_axis(axis, c.ndim(), c.shape())?;
-    let plan = PLAN.with(|p| {
+/// This thread's cached plan for complex FFTs of length `n`.
+fn complex_plan(n: usize, inverse: bool) -> Arc<dyn rustfft::Fft<f64>> {
+    PLAN.with(|p| {
         let mut p = p.borrow_mut();
         if inverse {
             p.plan_fft_inverse(n)
         } else {
             p.plan_fft_forward(n)
         }
-    });
+    })
+}
+
+/// Complex FFTs of `c` along `axis` (in place; inverse divided by the length).
+pub fn fft_complex(c: &mut ArrayD<Complex64>, axis: usize, inverse: bool) -> Result<()> {
+    let n = check_axis(axis, c.ndim(), c.shape())?;
+    let plan = complex_plan(n, inverse);
     let mut scratch = vec![Complex64::default(); plan.get_inplace_scratch_len()];
     if axis + 1 == c.ndim() && c.is_standard_layout() {
         if let Some(s) = c.as_slice_mut() {
@@ -193,14 +198,7 @@ fn rows_fit<T: Scalar>(b: &Block<T>, axis: usize) -> bool {
 fn complex_rows<T: Scalar>(held: Arc<Held<T>>, axis: usize, inverse: bool) -> Result<Block<T>> {
     let shape = held.shape();
     let n = shape[axis];
-    let plan = PLAN.with(|p| {
-        let mut p = p.borrow_mut();
-        if inverse {
-            p.plan_fft_inverse(n)
-        } else {
-            p.plan_fft_forward(n)
-        }
-    });
+    let plan = complex_plan(n, inverse);
     let out: ArrayD<f64> = if Arc::strong_count(&held) == 1 {
         let Block::Dense(a) = held.into_block() else {
             return Err(arg("a sparse block in the dense FFT path".into()));
