@@ -1,6 +1,6 @@
 //! `cargo xtask soak --minutes N`: random DAGs on 3 worker processes with periodic worker
 //! kills (SIGKILL) and restarts. Prints tasks run, recoveries, wrong results (must be 0) and
-//! driver/worker RSS over time (must be flat).
+//! driver/worker RSS over time (must be flat), then the RSS slope over the run's second half.
 
 use dagger::{All, Context, DTask, Options, Scope, WorkerId};
 use std::time::{Duration, Instant};
@@ -21,6 +21,28 @@ fn rss_kib(pid: u32) -> u64 {
         })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
+}
+
+/// The least-squares slope, in KiB per minute, of `(seconds, KiB)` samples taken at or after
+/// half of `total_s`: the first half holds the warm-up (allocator pools, caches filling), and
+/// what is left to see after it is growth that never stops.
+fn second_half_slope(samples: &[(f64, u64)], total_s: f64) -> Option<f64> {
+    let tail: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|(t, _)| *t >= total_s / 2.0)
+        .map(|&(t, kib)| (t / 60.0, kib as f64))
+        .collect();
+    let n = tail.len() as f64;
+    if tail.len() < 2 {
+        return None;
+    }
+    let (mt, mk) = (
+        tail.iter().map(|p| p.0).sum::<f64>() / n,
+        tail.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let var: f64 = tail.iter().map(|p| (p.0 - mt) * (p.0 - mt)).sum();
+    let cov: f64 = tail.iter().map(|p| (p.0 - mt) * (p.1 - mk)).sum();
+    (var > 0.0).then(|| cov / var)
 }
 
 /// A small xorshift generator: deterministic DAG shapes without a dependency.
@@ -57,6 +79,7 @@ pub(crate) fn run(minutes: f64, kill_every_s: f64) -> u64 {
     let mut last_kill = Instant::now();
     let mut last_report = Instant::now();
     let t0 = Instant::now();
+    let (mut driver_rss, mut worker_rss) = (Vec::new(), Vec::new());
     println!(
         "{:>8} {:>10} {:>6} {:>6} {:>12} {:>12}",
         "t (s)", "tasks", "kills", "wrong", "driver KiB", "workers KiB"
@@ -121,22 +144,46 @@ pub(crate) fn run(minutes: f64, kill_every_s: f64) -> u64 {
                 .filter_map(|w| ctx.worker_pid(*w))
                 .map(rss_kib)
                 .sum();
-            println!(
-                "{:>8.1} {:>10} {:>6} {:>6} {:>12} {:>12}",
-                t0.elapsed().as_secs_f64(),
-                tasks,
-                kills,
-                wrong,
-                rss_kib(std::process::id()),
-                workers
-            );
+            let (t, driver) = (t0.elapsed().as_secs_f64(), rss_kib(std::process::id()));
+            println!("{t:>8.1} {tasks:>10} {kills:>6} {wrong:>6} {driver:>12} {workers:>12}");
+            driver_rss.push((t, driver));
+            worker_rss.push((t, workers));
             last_report = Instant::now();
         }
     }
+    let total_s = t0.elapsed().as_secs_f64();
+    let (driver_slope, workers_slope) = (
+        second_half_slope(&driver_rss, total_s),
+        second_half_slope(&worker_rss, total_s),
+    );
+    let shown = |s: Option<f64>| s.map_or("n/a".to_string(), |s| format!("{s:+.1}"));
+    // Not a 6-number row: scripts that read the rows skip it.
+    println!(
+        "# RSS slope over the second half (KiB/min): driver {} workers {}",
+        shown(driver_slope),
+        shown(workers_slope)
+    );
     println!(
         "{}",
         serde_json::json!({"soak_minutes": minutes, "dags": dags, "tasks": tasks, "worker_kills": kills,
-            "wrong_results": wrong, "driver_rss_kib": rss_kib(std::process::id())})
+            "wrong_results": wrong, "driver_rss_kib": rss_kib(std::process::id()),
+            "driver_slope_kib_per_min": driver_slope, "workers_slope_kib_per_min": workers_slope})
     );
     wrong
+}
+
+#[cfg(test)]
+mod tests {
+    use super::second_half_slope;
+
+    #[test]
+    fn the_slope_ignores_the_warm_up_half_and_reads_kib_per_minute() {
+        // A steep warm-up over the first 5 minutes, then 10 KiB a minute.
+        let mut samples: Vec<(f64, u64)> =
+            (0..10).map(|m| (m as f64 * 30.0, 1000 + m * 500)).collect();
+        samples.extend((0..=10).map(|m| (300.0 + m as f64 * 30.0, 10_000 + m * 5)));
+        let slope = second_half_slope(&samples, 600.0).unwrap();
+        assert!((slope - 10.0).abs() < 1e-9, "slope {slope}");
+        assert_eq!(second_half_slope(&samples[..3], 600.0), None);
+    }
 }
