@@ -66,9 +66,14 @@ impl RemoteWorker {
         }
     }
 
+    /// Queues a message for the writer. A lost worker's writer is gone, so what is pushed
+    /// to it would stay in memory for the driver's lifetime: it is dropped instead.
     pub(super) fn push(&self, f: impl FnOnce(&mut Outbox)) {
         let was_empty = {
             let mut o = self.outbox.lock();
+            if !self.alive.load(Ordering::Acquire) {
+                return;
+            }
             let e = o.runs.is_empty() && o.other.is_empty();
             f(&mut o);
             e
