@@ -70,9 +70,18 @@ pub(crate) struct Checkpoints {
     pub(crate) all: bool,
     counts: Counters,
     warnings: Mutex<Vec<CheckpointWarning>>,
-    /// Writes begun and not yet finished.
-    pending: Mutex<u64>,
+    pending: Mutex<Pending>,
+    /// Notified whenever a count in `pending` falls to zero.
     drained: Condvar,
+}
+
+/// The writes of one context not yet finished.
+#[derive(Default)]
+struct Pending {
+    /// Begun at spawn: the task has not finished, or its write has not.
+    begun: u64,
+    /// Handed to the store and not yet answered.
+    putting: u64,
 }
 
 /// The runtime checkpoint I/O runs on (store methods are async; the scheduler's threads are
@@ -118,7 +127,7 @@ impl Checkpoints {
             all,
             counts: Counters::default(),
             warnings: Mutex::new(Vec::new()),
-            pending: Mutex::new(0),
+            pending: Mutex::new(Pending::default()),
             drained: Condvar::new(),
         }
     }
@@ -206,22 +215,51 @@ impl Checkpoints {
     /// Counts a write about to begin; the returned guard finishes it (also when dropped
     /// unused: a task that failed writes nothing).
     pub(crate) fn begin_write(self: &Arc<Self>) -> PendingWrite {
-        *self.pending.lock() += 1;
+        self.pending.lock().begun += 1;
         PendingWrite(self.clone())
     }
 
     /// Waits until every write begun so far has finished.
     pub(crate) fn flush(&self) {
         let mut p = self.pending.lock();
-        while *p > 0 {
+        while p.begun > 0 {
             self.drained.wait(&mut p);
+        }
+    }
+
+    /// Waits, for at most `limit`, until every write already handed to the store has been
+    /// answered; whether they all were. What the context's drop calls: the results computed
+    /// by then become durable even when the process exits right after (the store's runtime
+    /// is killed with the process). Writes of tasks that never ran are not waited for.
+    pub(crate) fn flush_puts(&self, limit: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        let mut p = self.pending.lock();
+        while p.putting > 0 {
+            if self.drained.wait_until(&mut p, deadline).timed_out() {
+                return p.putting == 0;
+            }
+        }
+        true
+    }
+
+    /// Counts one more write handed to the store.
+    fn put_started(&self) {
+        self.pending.lock().putting += 1;
+    }
+
+    /// The store answered a write.
+    fn put_ended(&self) {
+        let mut p = self.pending.lock();
+        p.putting = p.putting.saturating_sub(1);
+        if p.putting == 0 {
+            self.drained.notify_all();
         }
     }
 
     fn end_write(&self) {
         let mut p = self.pending.lock();
-        *p = p.saturating_sub(1);
-        if *p == 0 {
+        p.begun = p.begun.saturating_sub(1);
+        if p.begun == 0 {
             self.drained.notify_all();
         }
     }
@@ -240,6 +278,7 @@ impl PendingWrite {
             c.counts.write_errors.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        c.put_started();
         rt.spawn(async move {
             match c.store.put(&sk, file).await {
                 Ok(()) => c.counts.written.fetch_add(1, Ordering::Release),
@@ -248,6 +287,7 @@ impl PendingWrite {
                     c.counts.write_errors.fetch_add(1, Ordering::Relaxed)
                 }
             };
+            c.put_ended();
             // The guard ends the write once the store has answered.
             drop(self);
         });

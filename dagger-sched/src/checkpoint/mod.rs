@@ -16,7 +16,10 @@
 //! 2. Its key is a [`LineageKey`]: a hash of the function's name, the context's code tag
 //!    ([`ContextBuilder::checkpoint_tag`](crate::ContextBuilder::checkpoint_tag)) and each
 //!    argument's key (a plain value's encoding, a handle's task key). Keys come from lineage,
-//!    not task ids, so the same program builds the same keys in every run. A task with an
+//!    not task ids, so the same program builds the same keys in every run. A plain value's
+//!    key is only as stable as its encoding: a `HashMap` or `HashSet` argument encodes in
+//!    its iteration order, which is random in each process, so it gets another key in every
+//!    run and is never restored. Pass a `BTreeMap`/`BTreeSet` or a sorted `Vec` instead. A task with an
 //!    argument that has no key (a handle to an unnamed closure's task) is not checkpointed
 //!    and counted as [`CheckpointStats::keyless`].
 //! 3. At spawn, the store is asked for the key. A usable file (same key, code tag and
@@ -26,7 +29,8 @@
 //!    has another key, so it is never found.
 //! 4. When a computed task succeeds, its result is encoded (postcard) into a checkpoint
 //!    file (see [`encode_file`]) and put into the store atomically, off the task's path;
-//!    [`Context::checkpoint_flush`](crate::Context::checkpoint_flush) waits for the writes.
+//!    [`Context::checkpoint_flush`](crate::Context::checkpoint_flush) waits for the writes;
+//!    dropping the context waits (up to 30 s) for those already handed to the store.
 //!
 //! The driver writes every checkpoint, so a result computed on a worker travels to the
 //! driver once (small results already do, with their completion notice).

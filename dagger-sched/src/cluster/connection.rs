@@ -219,7 +219,12 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         return;
     }
     let worker = Arc::new(RemoteWorker::new(id, threads, data_addr.clone(), node, pid));
-    for w in c.workers.read().iter().filter(|w| w.alive.load(Ordering::Acquire)) {
+    for w in c
+        .workers
+        .read()
+        .iter()
+        .filter(|w| w.alive.load(Ordering::Acquire))
+    {
         let addr = data_addr.clone();
         w.push(|o| o.other.push(ToWorker::Peer { worker: id, addr }));
     }
@@ -484,7 +489,11 @@ mod tests {
         let c = one_worker_cluster(pool.clone());
         let w = c.worker(WorkerId(2)).expect("worker 2");
         w.push(|o| o.other.push(ToWorker::StartRecording));
-        assert_eq!(w.outbox.lock().other.len(), 1, "a live worker's message is queued");
+        assert_eq!(
+            w.outbox.lock().other.len(),
+            1,
+            "a live worker's message is queued"
+        );
         w.alive.store(false, Ordering::Release);
         w.push(|o| o.other.push(ToWorker::StartRecording));
         c.release(dagger_core::ChunkId(3));

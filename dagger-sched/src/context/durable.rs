@@ -169,8 +169,9 @@ impl Context {
     }
 
     /// Waits until the checkpoint of every task spawned so far is written (or its task
-    /// failed, or its write failed). Call before the program ends: writes run in the
-    /// background and a process that exits drops the unfinished ones.
+    /// failed, or its write failed). Writes run in the background; dropping the context
+    /// waits (up to 30 s) only for those already handed to the store, so call this first
+    /// when tasks may still be running and their results should be kept.
     pub fn checkpoint_flush(&self) {
         if let Some(c) = &self.inner.checkpoints {
             c.flush();

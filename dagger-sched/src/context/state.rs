@@ -77,6 +77,14 @@ impl Drop for Inner {
                 let _ = h.join();
             }
         }
+        // The results computed by now reach the store, also when the program's `main` ends
+        // with this drop (the store's runtime dies with the process). Bounded: a store that
+        // never answers must not hang the drop.
+        if let Some(c) = &self.checkpoints {
+            if !c.flush_puts(std::time::Duration::from_secs(30)) {
+                tracing::warn!(target: "dagger", "checkpoint writes still unanswered 30 s after the context ended");
+            }
+        }
     }
 }
 impl fmt::Debug for Context {

@@ -272,6 +272,58 @@ fn two_drivers_sharing_a_location_do_not_corrupt_each_other() {
     }
 }
 
+/// A store whose writes take a while: what a remote object store is like.
+#[derive(Debug, Default)]
+struct SlowStore(MapStore);
+
+#[async_trait::async_trait]
+impl ChunkStore for SlowStore {
+    fn location(&self) -> String {
+        self.0.location()
+    }
+    async fn put(&self, key: &StoreKey, value: bytes::Bytes) -> dagger_core::Result<()> {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.0.put(key, value).await
+    }
+    async fn get(&self, key: &StoreKey) -> dagger_core::Result<bytes::Bytes> {
+        self.0.get(key).await
+    }
+    async fn delete(&self, key: &StoreKey) -> dagger_core::Result<()> {
+        self.0.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> dagger_core::Result<Vec<StoreKey>> {
+        self.0.list(prefix).await
+    }
+}
+
+/// A program whose `main` ends without `checkpoint_flush` still leaves every finished task's
+/// checkpoint in the store: the context's drop waits for the writes under way.
+#[test]
+fn dropping_the_context_finishes_the_writes_under_way() {
+    let store = Arc::new(SlowStore::default());
+    let c = Context::builder()
+        .threads(2)
+        .checkpoint(store.clone())
+        .checkpoint_tag("drop")
+        .checkpoint_all(true)
+        .build();
+    let t: Vec<_> = (0..20u64)
+        .map(|i| c.spawn_registered(MIXED, (i + 5000,)))
+        .collect();
+    for t in &t {
+        t.fetch().unwrap();
+    }
+    drop((t, c));
+    let written = store
+        .0
+         .0
+        .lock()
+        .keys()
+        .filter(|k| k.as_str().starts_with(PREFIX))
+        .count();
+    assert_eq!(written, 20, "checkpoints lost when the context was dropped");
+}
+
 /// Polls a ready future once (MapStore's futures are ready at once).
 fn futures_lite_block<F: std::future::Future>(f: F) -> F::Output {
     let waker = std::task::Waker::noop();
