@@ -126,3 +126,70 @@ fn a_driver_that_aborts_mid_run_is_resumed_with_the_same_answer() {
     // And once more: everything restored now.
     assert_eq!(run(dir.path(), None), (TASKS, 0, expected));
 }
+
+/// All checkpoint files under `dir` (temporary files of unfinished writes aside).
+fn checkpoint_paths(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.to_string_lossy().contains('~') {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A 4x4-block random array and `2x + 1` of it, checkpointed to `dir`; (restored, computed,
+/// the values).
+fn darray_run(dir: &Path) -> (u64, u64, ndarray::ArrayD<f64>) {
+    use dagger::array::{ArithOp, Blocks, DArray, Side};
+    let ctx = Context::builder()
+        .threads(2)
+        .checkpoint(dagger::checkpoint::store(dir.to_str().expect("a UTF-8 temp dir")).unwrap())
+        .checkpoint_tag("darray-test")
+        .checkpoint_all(true)
+        .build();
+    let part = Blocks::from([10, 10]);
+    let x = DArray::<f64>::rand_seeded(&part, &[40, 40], 7)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let y = x
+        .arith_scalar(2.0, ArithOp::Mul, Side::Right)
+        .compute(&ctx)
+        .unwrap()
+        .arith_scalar(1.0, ArithOp::Add, Side::Right)
+        .compute(&ctx)
+        .unwrap();
+    let v = y.collect_dense(&ctx).unwrap();
+    ctx.checkpoint_flush();
+    let s = ctx.checkpoint_stats();
+    assert_eq!(s.unusable, 0, "{:?}", ctx.checkpoint_warnings());
+    (s.restored, s.computed, v)
+}
+
+/// A checkpointed DArray resumes block by block: with some blocks' checkpoints gone (as
+/// when a run dies part-way), the next run computes exactly those blocks and restores the
+/// rest, and the values are the same.
+#[test]
+fn a_checkpointed_darray_resumes_block_by_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, computed, expected) = darray_run(dir.path());
+    assert_eq!(r, 0);
+    // 16 blocks in each of the three arrays.
+    assert!(computed >= 48, "only {computed} tasks computed");
+    let files = checkpoint_paths(dir.path());
+    assert_eq!(files.len() as u64, computed);
+    assert_eq!(darray_run(dir.path()), (computed, 0, expected.clone()));
+    // Lose 5 blocks' checkpoints, spread over the run.
+    for p in files.iter().step_by(files.len() / 5).take(5) {
+        std::fs::remove_file(p).unwrap();
+    }
+    assert_eq!(darray_run(dir.path()), (computed - 5, 5, expected));
+}
