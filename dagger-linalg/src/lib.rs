@@ -1,6 +1,6 @@
 //! Dense linear algebra for dagger-rs: faer block kernels on tiles, and tiled Cholesky, LU,
-//! QR, triangular solves, `solve` and `inv`, each one datadeps region of tile-kernel tasks
-//! so that independent tile updates overlap.
+//! QR (and TSQR for tall-skinny matrices), triangular solves, `solve` and `inv`, each one
+//! datadeps region of tile-kernel tasks so that independent tile updates overlap.
 //!
 //! A [`TiledMatrix`] holds its tiles as [`Data`](dagger_sched::Data) values in this process.
 //! The algorithms that need square tiles re-block a copy for themselves (tiles of the larger
@@ -52,6 +52,9 @@ pub mod lu;
 // Tiled Householder QR and its factor object.
 pub mod qr;
 
+// TSQR: QR of tall-skinny matrices by row blocks, in parallel.
+pub mod tsqr;
+
 // `solve` and `inv`.
 pub mod solve;
 
@@ -64,6 +67,7 @@ pub use solve::{inv, solve, solve_vec, Method};
 pub use tile::{Diag, Side, Tile, Trans, Uplo};
 pub use tiled::TiledMatrix;
 pub use triangular::solve_triangular;
+pub use tsqr::{tsqr, Tsqr};
 
 // ---- Tests of the public API (written as a user writes them, `use dagger_linalg::…`). ----
 

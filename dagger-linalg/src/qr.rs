@@ -16,9 +16,9 @@ use dagger_sched::{Context, Data, DataMut, DataRef, In, Out};
 /// The reflectors of one panel: the factored panel (reflectors below its diagonal) and
 /// their block factor.
 #[derive(Clone, Debug, Default)]
-struct Panel<T> {
-    v: Option<Tile<T>>,
-    t: Option<Tile<T>>,
+pub(crate) struct Panel<T> {
+    pub(crate) v: Option<Tile<T>>,
+    pub(crate) t: Option<Tile<T>>,
 }
 
 /// A QR factorization `A = Q·R`, kept to apply `Q` and solve again without refactoring.
@@ -31,7 +31,8 @@ pub struct Qr<T> {
 /// Householder QR of an `m × n` matrix, `A = Q·R`: one datadeps region of a panel task per
 /// block column and a `Qᵀ` update per block column to its right (these run in parallel).
 /// Works on a copy with square tiles (re-blocked to the larger tile edge when `a`'s are not
-/// square).
+/// square). A tall-skinny matrix, with one block column, is one panel task here: factor it
+/// with [`tsqr`](crate::tsqr()), which factors its block rows in parallel.
 ///
 /// ```
 /// use dagger_linalg::{qr, TiledMatrix};

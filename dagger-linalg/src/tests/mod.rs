@@ -10,3 +10,4 @@ mod qr;
 mod solve;
 mod tiled;
 mod triangular;
+mod tsqr;

@@ -9,19 +9,24 @@
 //!   against faer's `cholesky_in_place` on a copy. `gflop_per_s` = n³/3 / median_s.
 //! - `lu_solve`: `solve(A, b)` through tiled LU with partial pivoting (one right-hand side)
 //!   against faer's `lu_in_place` and two triangular solves. `gflop_per_s` = 2n³/3 / median_s.
+//! - `tsqr`: the QR of a tall-skinny m × 64 matrix (m = 400 000; `--quick` 50 000;
+//!   `DAGGER_LINALG_TSQR_M`) in 8 block rows by [`tsqr`] (`dagger-local`) and by the
+//!   block-column [`qr`] (`dagger-local-qr`), against faer's `qr_in_place` (all factor only).
+//!   `gflop_per_s` = (2mn² − 2n³/3) / median_s.
 //!
 //! Sizes: n = 4000 (gemm) and 8000 (factorizations), b = 1000; `--quick`: 1000 / 2000, b = 250 /
 //! 500. `DAGGER_LINALG_N` (factorizations), `DAGGER_LINALG_GEMM_N` and `DAGGER_LINALG_B` override
 //! them. Every line has `ratio_vs_faer` (its rate over the `faer` line's).
 
 use super::{line, measure};
-use dagger::linalg::{cholesky, solve, Method, TiledMatrix, Uplo};
+use dagger::linalg::{cholesky, qr, solve, tsqr, Method, TiledMatrix, Uplo};
 use dagger::Context;
 use dagger_array::{Blocks, DArray};
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor as llt;
 use faer::linalg::lu::partial_pivoting::factor as plu;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::linalg::qr::no_pivoting::factor as fqr;
 use faer::linalg::triangular_solve as ts;
 use faer::{Accum, Mat, Par};
 use serde_json::{json, Value};
@@ -212,6 +217,51 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
         b,
         2.0 * (n as f64).powi(3) / 3.0,
         vec![("dagger-local", t_dagger), ("faer", t_faer)],
+    );
+
+    // TSQR of a tall-skinny matrix in 8 block rows, against faer's QR of the whole (both
+    // factor only; `dagger-local-qr` is the block-column QR, one panel task here).
+    let (tm, tn) = (
+        env("DAGGER_LINALG_TSQR_M", if quick { 50_000 } else { 400_000 }),
+        64,
+    );
+    let tb = tm.div_ceil(8);
+    let tall = ok(
+        TiledMatrix::<f64>::from_fn(tm, tn, [tb, tn], |i, j| general(tm, i, j)),
+        "tiles",
+    );
+    let t_tsqr = measure(reps, || {
+        ok(tsqr(&ctx, &tall), "tsqr");
+    });
+    let t_qr = measure(reps, || {
+        ok(qr(&ctx, &tall), "qr");
+    });
+    let tall_m = Mat::<f64>::from_fn(tm, tn, |i, j| general(tm, i, j));
+    let t_faer = measure(reps, || {
+        let mut f = tall_m.clone();
+        let bs = fqr::recommended_block_size::<f64>(tm, tn);
+        let mut h = Mat::<f64>::zeros(bs, tn);
+        let req = fqr::qr_in_place_scratch::<f64>(tm, tn, bs, par(threads), Default::default());
+        let mut mem = MemBuffer::new(req);
+        fqr::qr_in_place(
+            f.as_mut(),
+            h.as_mut(),
+            par(threads),
+            MemStack::new(&mut mem),
+            Default::default(),
+        );
+    });
+    let (mf, nf) = (tm as f64, tn as f64);
+    emit(
+        "tsqr",
+        tm,
+        tb,
+        2.0 * mf * nf * nf - 2.0 * nf.powi(3) / 3.0,
+        vec![
+            ("dagger-local", t_tsqr),
+            ("dagger-local-qr", t_qr),
+            ("faer", t_faer),
+        ],
     );
     out
 }
