@@ -5,7 +5,8 @@
 //! - every [`Frame::Wait`] notes the task, and waits for it when it closes;
 //! - the innermost holding frame ([`Frame::Bulk`] or [`Frame::Region`]) holds it unlaunched
 //!   (the spawner's count on the task is kept) until it closes; a bulk nested in another
-//!   holder hands its tasks down, so nothing launches before the outermost closes;
+//!   holder hands its tasks down, so nothing launches before the outermost closes (but a
+//!   region launches what it holds each [`EARLY_LAUNCH`] tasks);
 //! - under a [`Frame::Sequential`], each batch (one spawn, or one bulk) waits for every task
 //!   of the batch before it;
 //! - in a [`Frame::Region`] (one per thread: a region inside a region joins it) the planner
@@ -28,6 +29,8 @@ use std::sync::Arc;
 #[derive(Default)]
 pub(crate) struct Held {
     pools: Vec<(Arc<Pool>, Jobs)>,
+    /// How many tasks, over all pools.
+    len: usize,
 }
 
 impl Held {
@@ -45,9 +48,11 @@ impl Held {
 
     fn push(&mut self, pool: &Arc<Pool>, job: Arc<dyn Job>) {
         self.jobs_of(pool).push(job);
+        self.len += 1;
     }
 
     fn extend(&mut self, other: Held) {
+        self.len += other.len;
         for (pool, jobs) in other.pools {
             self.jobs_of(&pool).append(jobs);
         }
@@ -67,6 +72,13 @@ pub(crate) struct Region {
     all: Vec<Arc<dyn Job>>,
     held: Held,
 }
+
+/// A region launches the tasks it holds each time it holds this many, not only when it
+/// closes: each task's dependencies are on earlier tasks only, so an early launch gives the
+/// same result, and the tasks run while the body spawns the rest (held to the end, a region
+/// of 10⁵ small tasks ran at a third of the plain spawns' rate: spawning, then running).
+/// A task launched so is no longer "unlaunched": a `fetch` of it inside the region waits.
+const EARLY_LAUNCH: usize = 1024;
 
 /// Most bytes of tables a closed region leaves to this thread's next one (those of a region
 /// of about 200 000 objects: what it needed at its peak anyway).
@@ -281,7 +293,7 @@ fn sequential_previous(frames: &[Frame]) -> Option<&Vec<Arc<dyn Job>>> {
 /// holding queue keeps it unlaunched (the spawner's count on the task is kept): `None`;
 /// otherwise the task comes back, for the caller to launch.
 pub(crate) fn place(pool: &Arc<Pool>, job: Arc<dyn Job>, planned: bool) -> Option<Arc<dyn Job>> {
-    FRAMES.with(|f| {
+    let (back, early) = FRAMES.with(|f| {
         let mut frames = f.borrow_mut();
         let mut holder = None;
         let mut sequenced = false;
@@ -312,13 +324,35 @@ pub(crate) fn place(pool: &Arc<Pool>, job: Arc<dyn Job>, planned: bool) -> Optio
             }
         }
         // The holder takes the caller's count on the task: no clone.
-        let Some((serial, held)) = holder.and_then(|i| frames[i].holding()) else {
-            return Some(job);
+        let Some(at) = holder else {
+            return (Some(job), None);
+        };
+        let Some((serial, held)) = frames[at].holding() else {
+            return (Some(job), None);
         };
         job.header().queued.store(serial, Ordering::Release);
         held.push(pool, job);
-        None
-    })
+        (None, launch_early(&mut frames[at]))
+    });
+    // Launched once this thread's queues are let go of (a launch touches no queue, but
+    // keeps the borrow short).
+    if let Some(held) = early {
+        launch(held);
+    }
+    back
+}
+
+/// The tasks a region holds, once they are [`EARLY_LAUNCH`] many (`None` for other frames
+/// and below that). The region moves to a fresh serial, so the tasks handed out count as
+/// launched at once (the old serial is closed) without touching each of them.
+fn launch_early(frame: &mut Frame) -> Option<Held> {
+    let Frame::Region(r) = frame else { return None };
+    if r.held.len < EARLY_LAUNCH {
+        return None;
+    }
+    crate::task::close_queue(r.serial);
+    r.serial = crate::task::open_queue();
+    Some(std::mem::take(&mut r.held))
 }
 
 /// Launches held tasks: each is marked launched here (a `fetch` right after the queue

@@ -15,15 +15,16 @@ impl Context {
     /// region whose declared accesses ([`In`](crate::In), [`Out`](crate::Out),
     /// [`InOut`](crate::InOut) on a [`Data`](crate::Data) or a view of one) conflict with
     /// its own (read after write, write after read, write after write, on overlapping
-    /// parts). When `body` returns they all launch; the call waits for every one of them and
+    /// parts). They launch in batches of 1 024 while `body` runs (each depends only on
+    /// earlier ones), and the rest when it returns; the call waits for every one of them and
     /// returns `body`'s value, or the first error in spawn order. The outcome is always the
     /// one of running the tasks one after another in spawn order, while readers of one
     /// version, and tasks on disjoint objects or views, run in parallel.
     ///
     /// A task that fails fails the tasks that read or overwrite what it wrote (each names
     /// the root cause); tasks that do not depend on it still run. Inside the region, a
-    /// `fetch` of one of its tasks is an [`Error::Concurrency`](crate::Error::Concurrency):
-    /// nothing has launched yet. A region opened inside another joins it (its tasks are
+    /// `fetch` of one of its tasks not launched yet is an
+    /// [`Error::Concurrency`](crate::Error::Concurrency), not a deadlock. A region opened inside another joins it (its tasks are
     /// planned and awaited with the outer one's).
     ///
     /// ```

@@ -536,3 +536,43 @@ fn queues_a_wait_inside_a_bulk_queue_reports_instead_of_hanging() {
     });
     assert_eq!(t.fetch().unwrap(), 4);
 }
+
+/// A long region starts its tasks while its body is still spawning (each has its
+/// dependencies already): the first task runs, and can be fetched, before the region
+/// closes, once enough tasks follow it; the last few are still held (unlaunched).
+#[test]
+fn a_long_region_runs_its_first_tasks_before_it_closes() {
+    let ctx = ctx();
+    let objs: Vec<Data<u64>> = (0..3000).map(|_| Data::new(0)).collect();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    ctx.datadeps(|| {
+        let first = ctx.spawn(
+            move |(mut x,): (DataMut<u64>,)| {
+                r.store(true, Ordering::SeqCst);
+                *x += 1
+            },
+            (InOut(&objs[0]),),
+        );
+        let ts: Vec<_> = objs[1..]
+            .iter()
+            .map(|o| ctx.spawn(|(mut x,): (DataMut<u64>,)| *x += 1, (InOut(o),)))
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !ran.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(
+            ran.load(Ordering::SeqCst),
+            "no task ran while the region was open"
+        );
+        assert!(
+            first.fetch().is_ok(),
+            "a launched task can be fetched inside the region"
+        );
+        let last = ts.last().unwrap().fetch();
+        assert!(matches!(last, Err(Error::Concurrency(_))), "{last:?}");
+    })
+    .unwrap();
+    assert!(objs.iter().all(|o| o.get() == 1));
+}
