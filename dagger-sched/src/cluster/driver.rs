@@ -5,8 +5,8 @@
 
 use super::launch::WorkerProgram;
 use super::protocol::{DoneOk, RunTask, ToWorker};
-use crate::site::{ArgRef, ItemRef};
 use crate::executor::Pool;
+use crate::site::{ArgRef, ItemRef};
 use crate::task::Ready;
 use bytes::Bytes;
 use dagger_core::{

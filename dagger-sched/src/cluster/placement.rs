@@ -19,7 +19,12 @@ const FITS: usize = 8;
 
 /// The threads among `1..=threads` of `worker` on `node` that `scope` allows, empty when it
 /// allows them all, `None` when it allows none.
-fn fitting_threads(scope: &Scope, worker: WorkerId, threads: u32, node: NodeId) -> Option<Vec<u32>> {
+fn fitting_threads(
+    scope: &Scope,
+    worker: WorkerId,
+    threads: u32,
+    node: NodeId,
+) -> Option<Vec<u32>> {
     let ok: Vec<u32> = (1..=threads)
         .filter(|t| {
             scope.matches(&ProcessorInfo {
@@ -118,9 +123,7 @@ impl Cluster {
             .workers
             .read()
             .iter()
-            .filter_map(|w| {
-                fitting_threads(scope, w.id, w.threads, w.node).map(|t| (w.clone(), t))
-            })
+            .filter_map(|w| fitting_threads(scope, w.id, w.threads, w.node).map(|t| (w.clone(), t)))
             .collect();
         let f = Arc::new(Fit {
             scope: scope.clone(),

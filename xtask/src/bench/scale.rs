@@ -126,7 +126,11 @@ fn record(
 /// The suite for one system: every count in [`COUNTS`] started with `start`, both workloads.
 /// A count that cannot be started is reported on stderr and skipped.
 pub(crate) fn run_system(system: &str, start: Starter<'_>, quick: bool, reps: usize) -> Vec<Value> {
-    let (n, leaves) = if quick { (5_000, 2_048) } else { (50_000, 32_768) };
+    let (n, leaves) = if quick {
+        (5_000, 2_048)
+    } else {
+        (50_000, 32_768)
+    };
     let mut out = Vec::new();
     for workers in COUNTS {
         let ctx = match start(workers) {
