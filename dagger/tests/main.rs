@@ -26,6 +26,8 @@ mod durable;
 mod faults;
 #[path = "main/live_values.rs"]
 mod live_values;
+#[path = "main/netns.rs"]
+mod netns;
 #[path = "main/netns_cluster.rs"]
 mod netns_cluster;
 #[path = "main/old_paths.rs"]

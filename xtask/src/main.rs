@@ -18,7 +18,7 @@ struct Cli {
 enum Cmd {
     /// Runs a benchmark suite and prints one JSON object per line on stdout.
     Bench {
-        /// The suite: `tasks`, `datadeps`, `streaming`, `storage`, `shard`, `transport`, `dashboard`, `arrays` (`ooc`: its
+        /// The suite: `tasks`, `datadeps`, `streaming`, `storage`, `shard`, `transport`, `dashboard`, `arrays`, `scale` (`ooc`: its
         /// out-of-core workload alone, in this process).
         suite: String,
         /// Smaller sizes, for a smoke run.
@@ -126,8 +126,9 @@ fn main() {
                     l
                 }
                 "ooc" => bench::ooc::run(quick),
+                "scale" => bench::scale::run(quick, reps),
                 other => {
-                    eprintln!("unknown suite {other:?}; known: tasks, datadeps, linalg, streaming, storage, shard, transport, dashboard, arrays, ooc");
+                    eprintln!("unknown suite {other:?}; known: tasks, datadeps, linalg, streaming, storage, shard, transport, dashboard, arrays, ooc, scale");
                     std::process::exit(2);
                 }
             };

@@ -49,6 +49,8 @@ impl Cluster {
             pool,
             driver_threads,
             workers: RwLock::new(Vec::new()),
+            generation: AtomicU64::new(0),
+            fits: Mutex::new(Vec::new()),
             next_worker: AtomicU32::new(2),
             joined: (Mutex::new(0), Condvar::new()),
             inflight: Mutex::new(HashMap::new()),
@@ -57,6 +59,7 @@ impl Cluster {
             local_running: AtomicUsize::new(0),
             est_task_s: Mutex::new(1e-4),
             sent_at: Mutex::new(HashMap::new()),
+            copies: Mutex::new(HashMap::new()),
             children: Mutex::new(Vec::new()),
             program: config.program.clone(),
             worker_threads: config.worker_threads,
@@ -228,7 +231,7 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         let addr = data_addr.clone();
         w.push(|o| o.other.push(ToWorker::Peer { worker: id, addr }));
     }
-    c.workers.write().push(worker.clone());
+    c.add_worker(worker.clone());
     for f in c.on_join.lock().iter() {
         f(id, threads, node);
     }
@@ -243,10 +246,18 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
     let writer = tokio::spawn(async move {
         loop {
             w2.notify.notified().await;
-            let (runs, other) = {
+            let (runs, mut other, releases) = {
                 let mut o = w2.outbox.lock();
-                (std::mem::take(&mut o.runs), std::mem::take(&mut o.other))
+                (
+                    std::mem::take(&mut o.runs),
+                    std::mem::take(&mut o.other),
+                    std::mem::take(&mut o.releases),
+                )
             };
+            // Last: a fetch queued before a release of the same chunk is answered first.
+            if !releases.is_empty() {
+                other.push(ToWorker::Release(releases));
+            }
             let mut frames = Vec::with_capacity(other.len() + 1);
             if !runs.is_empty() {
                 match encode(&ToWorker::Run(runs)) {
@@ -400,7 +411,7 @@ mod tests {
         };
         let c = Cluster::start(config, pool, 1).expect("a cluster");
         let w = RemoteWorker::new(WorkerId(2), 1, String::new(), NodeId(0), 0);
-        c.workers.write().push(Arc::new(w));
+        c.add_worker(Arc::new(w));
         c
     }
 
@@ -496,7 +507,7 @@ mod tests {
         );
         w.alive.store(false, Ordering::Release);
         w.push(|o| o.other.push(ToWorker::StartRecording));
-        c.release(dagger_core::ChunkId(3));
+        c.release(dagger_core::ChunkId(3), WorkerId(2));
         assert_eq!(w.outbox.lock().other.len(), 1, "queued for a lost worker");
         c.on_lost(WorkerId(2));
         drop((w, c));

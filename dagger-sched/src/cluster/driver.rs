@@ -6,9 +6,12 @@
 use super::launch::WorkerProgram;
 use super::protocol::{DoneOk, RunTask, ToWorker};
 use crate::executor::Pool;
+use crate::site::{ArgRef, ItemRef};
 use crate::task::Ready;
 use bytes::Bytes;
-use dagger_core::{ChunkId, Error, NodeId, Result, ResultStats, TaskId, Transport, WorkerId};
+use dagger_core::{
+    ChunkId, Error, NodeId, Result, ResultStats, Scope, TaskId, Transport, WorkerId,
+};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::fmt;
@@ -29,6 +32,15 @@ pub(crate) trait Completer: Send + Sync {
 pub(super) struct Outbox {
     pub(super) runs: Vec<RunTask>,
     pub(super) other: Vec<ToWorker>,
+    /// Chunks to forget: sent as one `Release` after the rest of the batch (one frame per
+    /// write, not one per chunk).
+    pub(super) releases: Vec<ChunkId>,
+}
+
+impl Outbox {
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty() && self.other.is_empty() && self.releases.is_empty()
+    }
 }
 
 /// A worker process as the driver sees it.
@@ -74,7 +86,7 @@ impl RemoteWorker {
             if !self.alive.load(Ordering::Acquire) {
                 return;
             }
-            let e = o.runs.is_empty() && o.other.is_empty();
+            let e = o.is_empty();
             f(&mut o);
             e
         };
@@ -82,6 +94,17 @@ impl RemoteWorker {
             self.notify.notify_one();
         }
     }
+}
+
+/// What one scope allows among the processes of a cluster, as of one worker generation
+/// (worked out by `placement`).
+pub(super) struct Fit {
+    pub(super) scope: Scope,
+    pub(super) generation: u64,
+    /// The driver's allowed threads (empty: all of them), if it is allowed at all.
+    pub(super) driver: Option<Vec<u32>>,
+    /// The allowed workers, by id, each with its allowed threads (empty: all).
+    pub(super) workers: Vec<(Arc<RemoteWorker>, Vec<u32>)>,
 }
 
 /// A task sent to a worker: where, and whom to tell when it is done.
@@ -114,7 +137,12 @@ pub(crate) struct Cluster {
     pub(super) cookie: String,
     pub(super) pool: Arc<Pool>,
     pub(super) driver_threads: u32,
+    /// Sorted by id (looked up by binary search: once per task sent and per argument).
     pub(super) workers: RwLock<Vec<Arc<RemoteWorker>>>,
+    /// Bumped when a worker joins: placement's cached fits of scopes are then stale.
+    pub(super) generation: AtomicU64,
+    /// What recent scopes allow, for placement (see `placement`).
+    pub(super) fits: Mutex<Vec<Arc<Fit>>>,
     pub(super) next_worker: AtomicU32,
     pub(super) joined: (Mutex<usize>, Condvar),
     pub(super) inflight: Mutex<HashMap<TaskId, Inflight>>,
@@ -124,6 +152,9 @@ pub(crate) struct Cluster {
     /// Estimated seconds per task, learned from completions (an EWMA).
     pub(super) est_task_s: Mutex<f64>,
     pub(super) sent_at: Mutex<HashMap<TaskId, Instant>>,
+    /// The workers other than its owner that were sent a task reading a chunk, so keep a copy
+    /// of it: a release goes to them and the owner only, not to every worker.
+    pub(super) copies: Mutex<HashMap<ChunkId, Vec<WorkerId>>>,
     pub(super) children: Mutex<Vec<std::process::Child>>,
     pub(super) program: Option<WorkerProgram>,
     pub(super) worker_threads: Option<usize>,
@@ -223,7 +254,18 @@ impl Cluster {
     }
 
     pub(super) fn worker(&self, id: WorkerId) -> Option<Arc<RemoteWorker>> {
-        self.workers.read().iter().find(|w| w.id == id).cloned()
+        let ws = self.workers.read();
+        ws.binary_search_by_key(&id, |w| w.id)
+            .ok()
+            .map(|i| ws[i].clone())
+    }
+
+    /// Adds a worker that has just joined, keeping the table sorted by id.
+    pub(super) fn add_worker(&self, w: Arc<RemoteWorker>) {
+        let mut ws = self.workers.write();
+        let at = ws.partition_point(|x| x.id < w.id);
+        ws.insert(at, w);
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Whether worker `w` is connected.
@@ -255,6 +297,7 @@ impl Cluster {
     ) -> Result<()> {
         let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
         self.sent_at.lock().insert(run.task, Instant::now());
+        self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
         w.push(|o| o.runs.push(run));
         Ok(())
@@ -325,15 +368,44 @@ impl Cluster {
             .collect()
     }
 
-    /// The last handle to a chunk is gone: every worker forgets it.
-    pub(crate) fn release(&self, chunk: ChunkId) {
-        for w in self
-            .workers
-            .read()
-            .iter()
-            .filter(|w| w.alive.load(Ordering::Acquire))
-        {
-            w.push(|o| o.other.push(ToWorker::Release(vec![chunk])));
+    /// Worker `to` keeps a copy of every chunk in `args` that another worker owns (it fetches
+    /// it from the owner and holds it), so it must hear of that chunk's release.
+    fn note_copies(&self, to: WorkerId, args: &[ArgRef]) {
+        let note = |id: ChunkId, owner: WorkerId| {
+            // A chunk the driver owns is never released through here (its value travels
+            // encoded in any case).
+            if owner != to && owner != self.driver {
+                let mut copies = self.copies.lock();
+                let holders = copies.entry(id).or_default();
+                if !holders.contains(&to) {
+                    holders.push(to);
+                }
+            }
+        };
+        for a in args {
+            match a {
+                ArgRef::Chunk { id, owner } => note(*id, *owner),
+                ArgRef::List(items) => {
+                    for i in items {
+                        if let ItemRef::Chunk { id, owner } = i {
+                            note(*id, *owner);
+                        }
+                    }
+                }
+                ArgRef::Inline(_) => {}
+            }
+        }
+    }
+
+    /// The last handle to a chunk held by `owner` is gone: the owner and every worker that
+    /// was sent a copy forget it. (Told to every worker, a release cost each task one message
+    /// per worker, to encode, send and decode: the driver's cost grew with the cluster.)
+    pub(crate) fn release(&self, chunk: ChunkId, owner: WorkerId) {
+        let copies = self.copies.lock().remove(&chunk).unwrap_or_default();
+        for id in std::iter::once(owner).chain(copies) {
+            if let Some(w) = self.worker(id).filter(|w| w.alive.load(Ordering::Acquire)) {
+                w.push(|o| o.releases.push(chunk));
+            }
         }
     }
     /// Tells every worker to exit and reaps the processes this driver started.

@@ -1,14 +1,44 @@
 //! Where a registered-function task runs: the worker with the least estimated completion
 //! time (bytes of input that would move, plus that worker's queue), within its scope; and
 //! running one on the driver's own threads.
+//!
+//! Which processes (and threads) a scope allows is worked out once per scope and set of
+//! workers, not once per task: matching a union of W process scopes against every thread of
+//! W workers cost each task O(W²) scope tests, the driver's largest cost at 16 workers.
 
-use super::driver::Cluster;
+use super::driver::{Cluster, Fit};
 use crate::observe::Observers;
 use crate::site::Site;
 use crate::task::{Header, Job, Outcome, Pin, Ready, Task};
 use dagger_core::{Error, NodeId, ProcessorId, ProcessorInfo, Result, Scope, TaskId, WorkerId};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// Scopes whose fit is kept (a program uses few scopes; more are worked out again).
+const FITS: usize = 8;
+
+/// The threads among `1..=threads` of `worker` on `node` that `scope` allows, empty when it
+/// allows them all, `None` when it allows none.
+fn fitting_threads(
+    scope: &Scope,
+    worker: WorkerId,
+    threads: u32,
+    node: NodeId,
+) -> Option<Vec<u32>> {
+    let ok: Vec<u32> = (1..=threads)
+        .filter(|t| {
+            scope.matches(&ProcessorInfo {
+                id: ProcessorId::thread(worker, *t),
+                node,
+            })
+        })
+        .collect();
+    match ok.len() {
+        0 => None,
+        n if n == threads as usize => Some(Vec::new()),
+        _ => Some(ok),
+    }
+}
 
 impl Cluster {
     /// Picks the worker with the least estimated completion time for a task (bytes of input
@@ -31,12 +61,7 @@ impl Cluster {
                 .sum::<f64>()
         };
         let allowed = |w: WorkerId, threads: u32, node: NodeId| {
-            (1..=threads).any(|t| {
-                scope.matches(&ProcessorInfo {
-                    id: ProcessorId::thread(w, t),
-                    node,
-                })
-            })
+            fitting_threads(scope, w, threads, node).is_some()
         };
         let mut best: Option<(f64, WorkerId)> = None;
         let mut consider = |cost: f64, w: WorkerId| {
@@ -44,15 +69,16 @@ impl Cluster {
                 best = Some((cost, w));
             }
         };
-        if !remote_only && allowed(self.driver, self.driver_threads, NodeId(0)) {
+        let fit = self.fit(scope);
+        if !remote_only && fit.driver.is_some() {
             let q = self.local_running.load(Ordering::Relaxed) as f64;
             consider(
                 move_cost(self.driver) + (q + 1.0) / self.driver_threads as f64 * est,
                 self.driver,
             );
         }
-        for w in self.workers.read().iter() {
-            if w.alive.load(Ordering::Acquire) && allowed(w.id, w.threads, w.node) {
+        for (w, _) in &fit.workers {
+            if w.alive.load(Ordering::Acquire) {
                 let q = w.inflight.load(Ordering::Relaxed) as f64;
                 consider(
                     move_cost(w.id) + (q + 1.0) / w.threads.max(1) as f64 * est,
@@ -80,28 +106,50 @@ impl Cluster {
         })
     }
 
+    /// What `scope` allows among the current workers: kept from an earlier task with the
+    /// same scope unless a worker joined since.
+    fn fit(&self, scope: &Scope) -> Arc<Fit> {
+        let generation = self.generation.load(Ordering::Acquire);
+        {
+            let fits = self.fits.lock();
+            if let Some(f) = fits
+                .iter()
+                .find(|f| f.generation == generation && f.scope == *scope)
+            {
+                return f.clone();
+            }
+        }
+        let workers = self
+            .workers
+            .read()
+            .iter()
+            .filter_map(|w| fitting_threads(scope, w.id, w.threads, w.node).map(|t| (w.clone(), t)))
+            .collect();
+        let f = Arc::new(Fit {
+            scope: scope.clone(),
+            generation,
+            driver: fitting_threads(scope, self.driver, self.driver_threads, NodeId(0)),
+            workers,
+        });
+        let mut fits = self.fits.lock();
+        fits.retain(|f| f.generation == generation);
+        if fits.len() >= FITS {
+            fits.remove(0);
+        }
+        fits.push(f.clone());
+        f
+    }
+
     /// The threads of `worker` that `scope` allows, or empty when it allows them all.
     pub(crate) fn allowed_threads(&self, worker: WorkerId, scope: &Scope) -> Vec<u32> {
-        let (threads, node) = if worker == self.driver {
-            (self.driver_threads, NodeId(0))
-        } else {
-            match self.worker(worker) {
-                Some(w) => (w.threads, w.node),
-                None => return Vec::new(),
-            }
-        };
-        let ok: Vec<u32> = (1..=threads)
-            .filter(|t| {
-                scope.matches(&ProcessorInfo {
-                    id: ProcessorId::thread(worker, *t),
-                    node,
-                })
-            })
-            .collect();
-        if ok.len() == threads as usize {
-            Vec::new()
-        } else {
-            ok
+        let fit = self.fit(scope);
+        if worker == self.driver {
+            return fit.driver.clone().unwrap_or_default();
+        }
+        match fit.workers.binary_search_by_key(&worker, |(w, _)| w.id) {
+            Ok(i) => fit.workers[i].1.clone(),
+            // Not allowed (or not known): as before, no restriction to pass on.
+            Err(_) => Vec::new(),
         }
     }
 

@@ -395,7 +395,7 @@ where
         if matches!(self.value.get(), Some(Err(_))) {
             // Cancelled or failed meanwhile: the worker's result is not wanted.
             if outcome.is_ok() {
-                self.cluster.release(ChunkId(self.header.id.0));
+                self.cluster.release(ChunkId(self.header.id.0), owner);
             }
             return Ready::new();
         }
@@ -586,7 +586,7 @@ where
         if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
             if let Data::At(l) = &*self.data.lock() {
                 if l.owner != self.cluster.driver {
-                    self.cluster.release(ChunkId(self.header.id.0));
+                    self.cluster.release(ChunkId(self.header.id.0), l.owner);
                 }
             }
         }
@@ -597,7 +597,7 @@ impl<A: Args, R> Drop for RemoteTask<A, R> {
     fn drop(&mut self) {
         if let Data::At(l) = &*self.data.lock() {
             if l.owner != self.cluster.driver && self.handles.load(Ordering::Relaxed) > 0 {
-                self.cluster.release(ChunkId(self.header.id.0));
+                self.cluster.release(ChunkId(self.header.id.0), l.owner);
             }
         }
     }

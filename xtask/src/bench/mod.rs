@@ -7,6 +7,7 @@ pub(crate) mod datadeps;
 pub(crate) mod linalg;
 pub(crate) mod measure;
 pub(crate) mod ooc;
+pub(crate) mod scale;
 pub(crate) mod streaming;
 pub(crate) mod tasks;
 
