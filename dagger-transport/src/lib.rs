@@ -64,6 +64,6 @@ pub mod bench;
 pub use cookie::Cookie;
 pub use handshake::{Hello, Role};
 pub use inproc::{InProcess, InProcessListener, INPROC_SCHEME};
-pub use tcp::{Tcp, TcpListener};
 #[cfg(feature = "mpi")]
 pub use mpi::{Mpi, MpiListener};
+pub use tcp::{Tcp, TcpListener};

@@ -98,10 +98,16 @@ fn main() -> dagger::Result<()> {
         .worker_threads(1)
         .try_build()?;
     let workers = ctx.workers();
-    check(&format!("2 ranks joined the driver: {workers:?}"), workers.len() == 3)?;
+    check(
+        &format!("2 ranks joined the driver: {workers:?}"),
+        workers.len() == 3,
+    )?;
 
     // A task on the driver, and a registered function pinned to each rank.
-    check("a local task", ctx.spawn(|(x,): (i32,)| x + 1, (41,)).fetch()? == 42)?;
+    check(
+        "a local task",
+        ctx.spawn(|(x,): (i32,)| x + 1, (41,)).fetch()? == 42,
+    )?;
     let mut ranks = Vec::new();
     for w in workers.iter().filter(|w| w.0 != 1) {
         let scope = ctx.scope(&ScopeSpec::new().worker(w.0))?;
@@ -112,7 +118,10 @@ fn main() -> dagger::Result<()> {
         ranks.push(rank);
     }
     ranks.sort();
-    check(&format!("the workers are ranks 1 and 2 ({ranks:?})"), ranks == [1, 2])?;
+    check(
+        &format!("the workers are ranks 1 and 2 ({ranks:?})"),
+        ranks == [1, 2],
+    )?;
 
     // A tree of registered tasks across the ranks.
     let mut level: Vec<_> = (1..=8i64)
@@ -128,10 +137,17 @@ fn main() -> dagger::Result<()> {
 
     // A small array: 8x8 ones in 4x4 blocks.
     let ones = DArray::<f64>::ones(&Blocks::new([4, 4])?, &[8, 8])?;
-    check("the DArray of ones sums to 64", ones.sum().collect(&ctx)? == 64.0)?;
+    check(
+        "the DArray of ones sums to 64",
+        ones.sum().collect(&ctx)? == 64.0,
+    )?;
 
     if kill {
-        let victim = workers.iter().copied().max().ok_or(Error::Argument("no worker".into()))?;
+        let victim = workers
+            .iter()
+            .copied()
+            .max()
+            .ok_or(Error::Argument("no worker".into()))?;
         let scope = ctx.scope(&ScopeSpec::new().worker(victim.0))?;
         let opts = Options::new().scope(scope);
         let r = ctx.spawn_registered_with(opts, DIE, (0u32,)).fetch();

@@ -60,5 +60,8 @@ pub(crate) fn mpi_role() -> Option<(std::sync::Arc<dyn Transport>, String)> {
         dagger_sched::set_prelaunched_workers("mpi://0", (job.size - 1) as usize);
         return None;
     }
-    Some((std::sync::Arc::new(Mpi::new(cookie.as_str())), "mpi://0".into()))
+    Some((
+        std::sync::Arc::new(Mpi::new(cookie.as_str())),
+        "mpi://0".into(),
+    ))
 }

@@ -50,7 +50,9 @@ impl FrameSender for MpiSender {
                 self.peer
             )));
         }
-        let kib = u32::try_from(bytes >> 10).unwrap_or(u32::MAX).clamp(1, WINDOW_KIB);
+        let kib = u32::try_from(bytes >> 10)
+            .unwrap_or(u32::MAX)
+            .clamp(1, WINDOW_KIB);
         let permit = self
             .window
             .clone()
@@ -171,7 +173,9 @@ pub(crate) async fn handshake(
         let peer_bytes = next(conn, "hello").await?;
         let theirs = Hello::parse(&peer_bytes)?;
         if theirs.nonce == ours.nonce {
-            return Err(Error::Protocol(format!("peer {peer} echoed our handshake nonce")));
+            return Err(Error::Protocol(format!(
+                "peer {peer} echoed our handshake nonce"
+            )));
         }
         let proof = compute_proof(cookie, side, &peer_bytes, &our_bytes);
         conn.sender.send(encode_proof(&proof)).await?;

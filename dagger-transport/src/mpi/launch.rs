@@ -17,20 +17,24 @@ pub struct MpiLaunch {
 pub fn launched_by_mpi() -> Option<MpiLaunch> {
     let var = |k: &str| std::env::var(k).ok();
     let num = |k: &str| var(k).and_then(|v| v.trim().parse::<u32>().ok());
-    let (rank, size) = if let (Some(r), Some(s)) =
-        (num("OMPI_COMM_WORLD_RANK"), num("OMPI_COMM_WORLD_SIZE"))
-    {
-        (r, s)
-    } else if let (Some(r), Some(s)) = (num("PMI_RANK"), num("PMI_SIZE")) {
-        (r, s)
-    } else if let (Some(r), Some(s)) = (num("PMIX_RANK"), num("SLURM_NTASKS")) {
-        (r, s)
-    } else {
-        return None;
-    };
-    let job = ["PMIX_NAMESPACE", "OMPI_MCA_orte_ess_jobid", "SLURM_JOB_ID", "PMI_KVSNAME"]
-        .iter()
-        .find_map(|k| var(k))
-        .unwrap_or_default();
+    let (rank, size) =
+        if let (Some(r), Some(s)) = (num("OMPI_COMM_WORLD_RANK"), num("OMPI_COMM_WORLD_SIZE")) {
+            (r, s)
+        } else if let (Some(r), Some(s)) = (num("PMI_RANK"), num("PMI_SIZE")) {
+            (r, s)
+        } else if let (Some(r), Some(s)) = (num("PMIX_RANK"), num("SLURM_NTASKS")) {
+            (r, s)
+        } else {
+            return None;
+        };
+    let job = [
+        "PMIX_NAMESPACE",
+        "OMPI_MCA_orte_ess_jobid",
+        "SLURM_JOB_ID",
+        "PMI_KVSNAME",
+    ]
+    .iter()
+    .find_map(|k| var(k))
+    .unwrap_or_default();
     Some(MpiLaunch { rank, size, job })
 }

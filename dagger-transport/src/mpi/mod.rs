@@ -195,9 +195,7 @@ impl Transport for Mpi {
         }
         let link = tokio::time::timeout(self.handshake_timeout, ask(|tx| Cmd::Connect(to, tx)))
             .await
-            .map_err(|_| {
-                Error::Transport(format!("connecting to {addr} timed out"))
-            })??;
+            .map_err(|_| Error::Transport(format!("connecting to {addr} timed out")))??;
         self.establish(link, Side::Initiator).await
     }
 }

@@ -54,7 +54,10 @@ pub(crate) struct Link {
 
 /// A request to the progress thread.
 pub(crate) enum Cmd {
-    Listen(Option<u32>, oneshot::Sender<Result<(u32, mpsc::UnboundedReceiver<Link>)>>),
+    Listen(
+        Option<u32>,
+        oneshot::Sender<Result<(u32, mpsc::UnboundedReceiver<Link>)>>,
+    ),
     Unlisten(u32),
     Connect(Addr, oneshot::Sender<Result<Link>>),
     Send(u32, Vec<Bytes>, OwnedSemaphorePermit),
@@ -156,8 +159,7 @@ struct State {
 type Ready = std::result::Result<(i32, i32), String>;
 
 fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
-    let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled)
-    else {
+    let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
         let _ = ready.send(Err("MPI was already initialised in this process".into()));
         return;
     };
@@ -228,7 +230,9 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
 impl State {
     fn fresh_id(&mut self) -> Result<u32> {
         if self.next_id > MAX_ID {
-            return Err(Error::Transport("this rank ran out of MPI connection ids".into()));
+            return Err(Error::Transport(
+                "this rank ran out of MPI connection ids".into(),
+            ));
         }
         self.next_id += 1;
         Ok(self.next_id - 1)
@@ -245,7 +249,12 @@ impl State {
             }
             Cmd::Connect(to, reply) => match self.fresh_id() {
                 Ok(id) => {
-                    self.isend(to.rank, wire::tag(to.port, Kind::Connect), wire::encode_id(id), None);
+                    self.isend(
+                        to.rank,
+                        wire::tag(to.port, Kind::Connect),
+                        wire::encode_id(id),
+                        None,
+                    );
                     self.connecting.insert(id, (to, reply));
                 }
                 Err(e) => {
@@ -301,11 +310,18 @@ impl State {
             }
         };
         if port > MAX_ID {
-            return Err(Error::Transport("this rank ran out of MPI listener ports".into()));
+            return Err(Error::Transport(
+                "this rank ran out of MPI listener ports".into(),
+            ));
         }
         let (tx, rx) = mpsc::unbounded_channel();
         self.listeners.insert(port, tx);
-        let waiting: Vec<_> = self.backlog.iter().filter(|b| b.1 == port).copied().collect();
+        let waiting: Vec<_> = self
+            .backlog
+            .iter()
+            .filter(|b| b.1 == port)
+            .copied()
+            .collect();
         self.backlog.retain(|b| b.1 != port);
         for (rank, port, their) in waiting {
             self.accept(rank, port, their);
@@ -336,7 +352,12 @@ impl State {
             return;
         }
         self.conns.insert(id, conn);
-        self.isend(rank, wire::tag(their, Kind::Accept), wire::encode_id(id), None);
+        self.isend(
+            rank,
+            wire::tag(their, Kind::Accept),
+            wire::encode_id(id),
+            None,
+        );
     }
 
     fn new_conn(&self, id: u32, peer: Addr, remote: u32) -> (Link, Conn) {
@@ -368,7 +389,12 @@ impl State {
         let mut permit = Some(permit);
         let flush = |st: &mut State, batch: &mut BytesMut, n: &mut usize| {
             if *n > 0 {
-                st.isend(rank, wire::tag(remote, Kind::Batch), batch.split().freeze(), None);
+                st.isend(
+                    rank,
+                    wire::tag(remote, Kind::Batch),
+                    batch.split().freeze(),
+                    None,
+                );
                 *n = 0;
             }
         };
@@ -441,7 +467,11 @@ impl State {
 
     /// A send to `rank` failed: every connection to it is broken.
     fn peer_failed(&mut self, rank: i32, rc: c_int) {
-        tracing::warn!(rank, code = rc, "MPI send failed: the rank is treated as lost");
+        tracing::warn!(
+            rank,
+            code = rc,
+            "MPI send failed: the rank is treated as lost"
+        );
         for c in self.conns.values_mut().filter(|c| c.peer.rank == rank) {
             c.shared.reset.store(true, Ordering::Release);
             if let Some(ev) = c.events.take() {

@@ -165,7 +165,13 @@ mod test {
 
     #[test]
     fn tags_round_trip_and_garbage_is_an_error() {
-        for kind in [Kind::Data, Kind::Batch, Kind::Eof, Kind::Connect, Kind::Refuse] {
+        for kind in [
+            Kind::Data,
+            Kind::Batch,
+            Kind::Eof,
+            Kind::Connect,
+            Kind::Refuse,
+        ] {
             assert_eq!(parse_tag(tag(MAX_ID, kind)).unwrap(), (MAX_ID, kind));
         }
         assert!(matches!(parse_tag(-1), Err(Error::Protocol(_))));
@@ -181,7 +187,10 @@ mod test {
         }
         let b = b.freeze();
         let got = split_batch(&b, 100).unwrap();
-        assert_eq!(got, vec![Bytes::new(), Bytes::from("a"), Bytes::from("hello")]);
+        assert_eq!(
+            got,
+            vec![Bytes::new(), Bytes::from("a"), Bytes::from("hello")]
+        );
         for cut in 1..b.len() {
             let r = split_batch(&b.slice(..cut), 100);
             assert!(r.is_err() || cut == 4 || cut == 9, "cut at {cut}");
@@ -191,10 +200,22 @@ mod test {
 
     #[test]
     fn addresses() {
-        assert_eq!(parse_addr("mpi://3").unwrap(), Some(Addr { rank: 3, port: 0 }));
-        assert_eq!(parse_addr("mpi://3/9").unwrap(), Some(Addr { rank: 3, port: 9 }));
+        assert_eq!(
+            parse_addr("mpi://3").unwrap(),
+            Some(Addr { rank: 3, port: 0 })
+        );
+        assert_eq!(
+            parse_addr("mpi://3/9").unwrap(),
+            Some(Addr { rank: 3, port: 9 })
+        );
         assert_eq!(parse_addr("mpi://").unwrap(), None);
-        for bad in ["127.0.0.1:0", "mpi://x", "mpi://-1", "mpi://1/y", "mpi://1/2/3"] {
+        for bad in [
+            "127.0.0.1:0",
+            "mpi://x",
+            "mpi://-1",
+            "mpi://1/y",
+            "mpi://1/2/3",
+        ] {
             assert!(matches!(parse_addr(bad), Err(Error::Argument(_))), "{bad}");
         }
         assert_eq!(Addr { rank: 2, port: 5 }.to_url(), "mpi://2/5");

@@ -35,7 +35,15 @@ fn launch(quick: bool, reps: usize) -> Result<Vec<Value>, String> {
         .unwrap_or_else(|| root.join("target"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let built = Command::new(cargo)
-        .args(["build", "--quiet", "--release", "-p", "xtask", "--features", "mpi"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "xtask",
+            "--features",
+            "mpi",
+        ])
         .current_dir(&root)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -46,7 +54,14 @@ fn launch(quick: bool, reps: usize) -> Result<Vec<Value>, String> {
     let mut cmd = Command::new("mpirun");
     cmd.args(["--oversubscribe", "--allow-run-as-root", "-n", "3"])
         .arg(&bin)
-        .args(["bench", "tasks", "--transport", "mpi", "--reps", &reps.to_string()]);
+        .args([
+            "bench",
+            "tasks",
+            "--transport",
+            "mpi",
+            "--reps",
+            &reps.to_string(),
+        ]);
     if quick {
         cmd.arg("--quick");
     }
@@ -120,7 +135,13 @@ fn in_job(quick: bool, reps: usize) -> Vec<Value> {
     for (system, mut s) in [("dagger-mpi2", sm), ("dagger-tcp2", st)] {
         s.sort_by(f64::total_cmp);
         let m = (s[s.len() / 2], s[0], s[s.len() - 1]);
-        let mut l = line("tasks_independent", system, json!({"n": n, "workers": 2}), reps, m);
+        let mut l = line(
+            "tasks_independent",
+            system,
+            json!({"n": n, "workers": 2}),
+            reps,
+            m,
+        );
         l["tasks_per_s"] = json!(n as f64 / m.0);
         l["us_per_task"] = json!(m.0 * 1e6 / n as f64);
         eprintln!("{l}");
