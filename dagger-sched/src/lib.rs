@@ -117,8 +117,9 @@ pub use lazy::{IntoLazyArg, IntoLazyArgs, IntoMetaArgs, LazyArg, LazyArgs, LazyV
 // TCP, the profiler's telemetry and the spilling result store; `dagger::init` calls `serve`
 // in a worker process).
 pub use cluster::{
-    live_value, postcard_codec, set_default_transport, set_result_store_factory, set_telemetry,
-    MemoryResults, ResultStoreFactory, Telemetry, TransportFactory, WorkerProgram,
+    live_value, postcard_codec, set_default_transport, set_prelaunched_workers,
+    set_result_store_factory, set_telemetry, MemoryResults, ResultStoreFactory, Telemetry,
+    TransportFactory, WorkerProgram,
 };
 pub use worker::serve;
 

@@ -360,13 +360,19 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             mut receiver,
             ..
         } = transport.connect(scheduler).await?;
-        let host = if scheduler.contains(':') {
+        // An MPI rank listens on a fresh port of its own rank.
+        let mpi = scheduler.starts_with("mpi://");
+        let host = if mpi {
+            "mpi://".to_string()
+        } else if scheduler.contains(':') {
             local_host_towards(scheduler)
         } else {
             String::new()
         };
         let mut listener = transport
-            .listen(&if host.is_empty() {
+            .listen(&if mpi {
+                host
+            } else if host.is_empty() {
                 "inproc://".to_string()
             } else {
                 format!("{host}:0")

@@ -11,6 +11,7 @@
 //! | [`message`] | frame payloads: postcard messages and raw numeric buffers |
 //! | [`Cookie`] | the cluster's shared secret |
 //! | [`Tcp`] | frames over TCP sockets ([`TcpListener`]) |
+//! | `Mpi` | (feature `mpi`) frames between the ranks of an MPI job (`mpirun`, `srun`) |
 //! | [`InProcess`] | frames over in-process channels ([`InProcessListener`]) |
 //! | `conformance` | (feature `conformance`) checks any `Transport` implementation runs in its tests |
 //! | [`bench`](mod@bench) | loopback benchmarks for `cargo xtask bench transport` |
@@ -51,6 +52,9 @@ pub mod handshake;
 mod inproc;
 // The TCP transport.
 mod tcp;
+// The MPI transport (feature `mpi`).
+#[cfg(feature = "mpi")]
+pub mod mpi;
 // The suite any transport runs in its tests.
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -60,4 +64,6 @@ pub mod bench;
 pub use cookie::Cookie;
 pub use handshake::{Hello, Role};
 pub use inproc::{InProcess, InProcessListener, INPROC_SCHEME};
+#[cfg(feature = "mpi")]
+pub use mpi::{Mpi, MpiListener};
 pub use tcp::{Tcp, TcpListener};

@@ -21,8 +21,20 @@ use std::sync::Arc;
 /// assert_eq!(ctx.spawn(|()| 1, ()).fetch().unwrap(), 1);
 /// ```
 pub fn init() {
+    // A worker a TCP cluster started has DAGGER_SCHEDULER (even under mpirun, whose
+    // variables it inherits); otherwise, under mpirun/srun (feature `mpi`), rank 0 drives
+    // over MPI and the other ranks serve it.
+    let tcp_worker = std::env::var("DAGGER_SCHEDULER").ok().map(|addr| {
+        let cookie = std::env::var("DAGGER_COOKIE").unwrap_or_default();
+        let t: Arc<dyn dagger_core::Transport> =
+            Arc::new(dagger_transport::Tcp::new(cookie.as_str()));
+        (t, addr)
+    });
+    #[cfg(feature = "mpi")]
+    let tcp_worker = tcp_worker.or_else(crate::transport::mpi_role);
     dagger_sched::set_default_transport(Arc::new(TcpTransport));
-    let Ok(addr) = std::env::var("DAGGER_SCHEDULER") else {
+    let scheduler = tcp_worker;
+    let Some((transport, addr)) = scheduler else {
         // The driver: the process-wide dashboard, if DAGGER_DASHBOARD asks for one (workers
         // inherit the variable but never serve a dashboard).
         // It watches every context built without an observer of its own.
@@ -51,7 +63,6 @@ pub fn init() {
     }
     #[cfg(feature = "profile")]
     dagger_sched::set_telemetry(Arc::new(crate::debug::ProfileTelemetry));
-    let cookie = std::env::var("DAGGER_COOKIE").unwrap_or_default();
     let threads = std::env::var("DAGGER_THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
@@ -60,8 +71,6 @@ pub fn init() {
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
-    let transport: Arc<dyn dagger_core::Transport> =
-        Arc::new(dagger_transport::Tcp::new(cookie.as_str()));
     match dagger_sched::serve(transport, &addr, threads) {
         Ok(()) => std::process::exit(0),
         Err(e) => {

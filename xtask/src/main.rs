@@ -30,6 +30,10 @@ enum Cmd {
         /// `tasks` only: also measure with the profiler installed (off, then recording).
         #[arg(long)]
         profile: bool,
+        /// `tasks` only: `mpi` compares MPI ranks with TCP workers (`tasks_independent`,
+        /// built with `--features mpi`, run under `mpirun -n 3`).
+        #[arg(long, default_value = "tcp")]
+        transport: String,
     },
     /// Random DAGs on 3 worker processes with periodic worker kills and restarts.
     Soak {
@@ -102,8 +106,10 @@ fn main() {
             quick,
             reps,
             profile,
+            transport,
         } => {
             let lines = match suite.as_str() {
+                "tasks" if transport == "mpi" => bench::tasks_mpi::run(quick, reps),
                 "tasks" => {
                     let mut l = bench::tasks::run(quick, reps);
                     if profile {

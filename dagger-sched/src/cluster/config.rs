@@ -19,6 +19,23 @@ pub fn set_default_transport(f: Arc<dyn TransportFactory>) {
     let _ = DEFAULT_TRANSPORT.set(f);
 }
 
+/// Workers started by something else (the ranks of an MPI job): the address the first
+/// cluster listens on and how many workers join it, in place of launching its own.
+static PRELAUNCHED: std::sync::Mutex<Option<(String, usize)>> = std::sync::Mutex::new(None);
+
+/// Makes the next cluster a context builds listen on `listen` and wait for `n` workers
+/// started by the launcher (`dagger::init()` calls it on rank 0 of an MPI job), instead of
+/// launching the workers it asks for. Only one cluster gets them.
+pub fn set_prelaunched_workers(listen: &str, n: usize) {
+    if let Ok(mut p) = PRELAUNCHED.lock() {
+        *p = Some((listen.to_string(), n));
+    }
+}
+
+pub(crate) fn take_prelaunched() -> Option<(String, usize)> {
+    PRELAUNCHED.lock().ok().and_then(|mut p| p.take())
+}
+
 pub(crate) fn default_transport() -> Option<Arc<dyn TransportFactory>> {
     DEFAULT_TRANSPORT.get().cloned()
 }

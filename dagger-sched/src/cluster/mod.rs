@@ -55,7 +55,7 @@ pub(crate) mod tracked;
 // The driver-side state machine of one registered-function task.
 pub(crate) mod remote;
 
-pub use config::{set_default_transport, TransportFactory};
+pub use config::{set_default_transport, set_prelaunched_workers, TransportFactory};
 pub use launch::WorkerProgram;
 pub use lineage::{LineageArg, RemoteArg, RemoteArgs};
 pub use live::{

@@ -211,7 +211,12 @@ impl ContextBuilder {
     pub fn try_build(self) -> Result<Context> {
         let cluster_cfg = self.cluster.clone();
         let ctx = self.build_local();
-        if let Some(cfg) = cluster_cfg {
+        if let Some(mut cfg) = cluster_cfg {
+            // Under an MPI launcher the workers already run: listen where they look.
+            let prelaunched = crate::cluster::config::take_prelaunched();
+            if let Some((listen, _)) = &prelaunched {
+                cfg.listen = listen.clone();
+            }
             let n = cfg.workers;
             let timeout = cfg.join_timeout;
             let cluster = Cluster::start(cfg, ctx.inner.pool.clone(), ctx.num_threads() as u32)?;
@@ -222,7 +227,9 @@ impl ContextBuilder {
                 }
             }));
             let _ = ctx.inner.cluster.set(cluster.clone());
-            if n > 0 {
+            if let Some((_, m)) = prelaunched {
+                cluster.wait_for_workers(m, timeout)?;
+            } else if n > 0 {
                 cluster.launch(n)?;
                 cluster.wait_for_workers(n, timeout)?;
             }

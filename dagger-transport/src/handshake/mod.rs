@@ -110,7 +110,7 @@ pub enum Side {
 }
 
 impl Side {
-    fn other(self) -> Side {
+    pub(crate) fn other(self) -> Side {
         match self {
             Side::Initiator => Side::Acceptor,
             Side::Acceptor => Side::Initiator,

@@ -10,6 +10,8 @@ pub(crate) mod ooc;
 pub(crate) mod scale;
 pub(crate) mod streaming;
 pub(crate) mod tasks;
+// `tasks --transport mpi`: the same tasks over MPI ranks and TCP workers.
+pub(crate) mod tasks_mpi;
 
 use serde_json::{json, Value};
 use std::time::Instant;

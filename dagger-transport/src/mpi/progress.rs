@@ -1,0 +1,565 @@
+//! The one thread that calls MPI: it owns the communicator, turns commands from tokio tasks
+//! into non-blocking sends, and hands every received message to its connection's channel.
+//!
+//! MPI libraries support calls from many threads poorly (or only at a cost), so every MPI
+//! call of the process happens here (`MPI_THREAD_FUNNELED`). Sends are `MPI_Isend` straight
+//! from the frame's `Bytes`, kept alive until the request completes: no copy. Receives use a
+//! matched probe from any rank and receive into a buffer of the probed size, which becomes
+//! the frame's `Bytes`. When idle, the thread backs off to waiting on its command channel
+//! with a short timeout, so an idle rank does not burn a core.
+
+use super::wire::{self, Addr, Kind, MAX_ID};
+use bytes::{Bytes, BytesMut};
+use dagger_core::{Error, Result};
+use mpi::ffi;
+use mpi::point_to_point::MatchedReceiveVec;
+use mpi::raw::AsRaw;
+use mpi::traits::{Communicator, Source};
+use std::collections::HashMap;
+use std::os::raw::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+
+/// What a receiving half gets.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A frame.
+    Frame(Bytes),
+    /// Several frames of one batch.
+    Frames(Vec<Bytes>),
+    /// The peer will send nothing more.
+    Eof,
+    /// The peer sent garbage: the connection is closed.
+    Broken(Error),
+}
+
+/// State both halves of a connection and the progress thread share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// The peer's receiving half is gone: sends fail.
+    pub reset: AtomicBool,
+}
+
+/// A connection the progress thread opened: its id here, the peer, its channels.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub id: u32,
+    pub peer: Addr,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub shared: Arc<Shared>,
+}
+
+/// A request to the progress thread.
+pub(crate) enum Cmd {
+    Listen(
+        Option<u32>,
+        oneshot::Sender<Result<(u32, mpsc::UnboundedReceiver<Link>)>>,
+    ),
+    Unlisten(u32),
+    Connect(Addr, oneshot::Sender<Result<Link>>),
+    Send(u32, Vec<Bytes>, OwnedSemaphorePermit),
+    CloseWrite(u32),
+    CloseRead(u32),
+    Stop(std_mpsc::Sender<()>),
+}
+
+/// This process's MPI world, as seen from tokio: its rank and size, and the command queue.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub rank: i32,
+    pub size: i32,
+    cmds: Mutex<std_mpsc::Sender<Cmd>>,
+}
+
+impl World {
+    /// Queues a command (a no-op once the thread has stopped: the process is exiting).
+    pub(crate) fn send(&self, c: Cmd) {
+        if let Ok(tx) = self.cmds.lock() {
+            let _ = tx.send(c);
+        }
+    }
+}
+
+static WORLD: OnceLock<std::result::Result<World, String>> = OnceLock::new();
+
+/// The process's MPI world, started on first use (MPI can be initialised once only).
+///
+/// # Errors
+/// [`Error::Transport`] when MPI cannot be initialised.
+pub(crate) fn world() -> Result<&'static World> {
+    WORLD
+        .get_or_init(start)
+        .as_ref()
+        .map_err(|e| Error::Transport(e.clone()))
+}
+
+fn start() -> std::result::Result<World, String> {
+    let (tx, rx) = std_mpsc::channel();
+    let (ready_tx, ready_rx) = std_mpsc::channel();
+    std::thread::Builder::new()
+        .name("dagger-mpi".into())
+        .spawn(move || run(rx, ready_tx))
+        .map_err(|e| format!("cannot start the MPI progress thread: {e}"))?;
+    let (rank, size) = ready_rx
+        .recv()
+        .map_err(|_| "the MPI progress thread died while initialising".to_string())??;
+    // MPI_Finalize must run before the process exits (mpirun reports a rank that exits
+    // without it as failed): an exit handler asks the thread to finish.
+    // SAFETY: `finalize_at_exit` is a plain extern "C" fn with no arguments.
+    unsafe { libc::atexit(finalize_at_exit) };
+    Ok(World {
+        rank,
+        size,
+        cmds: Mutex::new(tx),
+    })
+}
+
+extern "C" fn finalize_at_exit() {
+    if let Some(Ok(w)) = WORLD.get() {
+        let (tx, rx) = std_mpsc::channel();
+        w.send(Cmd::Stop(tx));
+        // Finalising waits for the other ranks; never hang the exit on them for long.
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+    }
+}
+
+/// A send in flight: the request and what must live until it completes.
+struct InFlight {
+    req: ffi::MPI_Request,
+    _buf: Bytes,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+struct Conn {
+    peer: Addr,
+    /// The peer's id for this connection.
+    remote: u32,
+    events: Option<mpsc::UnboundedSender<Event>>,
+    write_closed: bool,
+    shared: Arc<Shared>,
+}
+
+struct State {
+    comm: ffi::MPI_Comm,
+    rank: i32,
+    conns: HashMap<u32, Conn>,
+    connecting: HashMap<u32, (Addr, oneshot::Sender<Result<Link>>)>,
+    listeners: HashMap<u32, mpsc::UnboundedSender<Link>>,
+    /// Connects that came before their listener (a worker may start before the driver
+    /// listens): answered when it listens, refused at exit.
+    backlog: Vec<(i32, u32, u32)>,
+    inflight: Vec<InFlight>,
+    next_id: u32,
+    next_port: u32,
+}
+
+type Ready = std::result::Result<(i32, i32), String>;
+
+fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
+    let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
+        let _ = ready.send(Err("MPI was already initialised in this process".into()));
+        return;
+    };
+    let world = universe.world();
+    let comm = world.as_raw();
+    // Errors come back as codes (a dead peer is a failed send, not an abort of this rank).
+    // SAFETY: a valid communicator and a predefined error handler.
+    unsafe { ffi::MPI_Comm_set_errhandler(comm, ffi::RSMPI_ERRORS_RETURN) };
+    let mut st = State {
+        comm,
+        rank: world.rank(),
+        conns: HashMap::new(),
+        connecting: HashMap::new(),
+        listeners: HashMap::new(),
+        backlog: Vec::new(),
+        inflight: Vec::new(),
+        next_id: 1,
+        next_port: 1,
+    };
+    let _ = ready.send(Ok((world.rank(), world.size())));
+    let mut idle = 0u32;
+    loop {
+        let mut busy = false;
+        while let Ok(c) = cmds.try_recv() {
+            busy = true;
+            if let Cmd::Stop(done) = c {
+                st.stop();
+                drop(universe);
+                let _ = done.send(());
+                return;
+            }
+            st.command(c);
+        }
+        while let Some((msg, status)) = world.any_process().immediate_matched_probe() {
+            busy = true;
+            let (buf, status) = (msg, status).matched_receive_vec::<u8>();
+            st.received(status.source_rank(), status.tag(), Bytes::from(buf));
+        }
+        busy |= st.complete_sends();
+        if busy {
+            idle = 0;
+            continue;
+        }
+        idle = idle.saturating_add(1);
+        if idle < 64 {
+            std::thread::yield_now();
+            continue;
+        }
+        // Idle: wait for a command, waking now and then to poll the network.
+        let wait = Duration::from_micros(u64::from(idle.min(500)));
+        match cmds.recv_timeout(wait) {
+            Ok(Cmd::Stop(done)) => {
+                st.stop();
+                drop(universe);
+                let _ = done.send(());
+                return;
+            }
+            Ok(c) => {
+                idle = 0;
+                st.command(c);
+            }
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+impl State {
+    fn fresh_id(&mut self) -> Result<u32> {
+        if self.next_id > MAX_ID {
+            return Err(Error::Transport(
+                "this rank ran out of MPI connection ids".into(),
+            ));
+        }
+        self.next_id += 1;
+        Ok(self.next_id - 1)
+    }
+
+    fn command(&mut self, c: Cmd) {
+        match c {
+            Cmd::Listen(port, reply) => {
+                let r = self.listen(port);
+                let _ = reply.send(r);
+            }
+            Cmd::Unlisten(port) => {
+                self.listeners.remove(&port);
+            }
+            Cmd::Connect(to, reply) => match self.fresh_id() {
+                Ok(id) => {
+                    self.isend(
+                        to.rank,
+                        wire::tag(to.port, Kind::Connect),
+                        wire::encode_id(id),
+                        None,
+                    );
+                    self.connecting.insert(id, (to, reply));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Cmd::Send(id, frames, permit) => self.send_frames(id, frames, permit),
+            Cmd::CloseWrite(id) => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.write_closed = true;
+                    let (rank, tag) = (c.peer.rank, wire::tag(c.remote, Kind::Eof));
+                    self.isend(rank, tag, Bytes::new(), None);
+                }
+                self.forget_if_closed(id);
+            }
+            Cmd::CloseRead(id) => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.events = None;
+                    let (rank, tag) = (c.peer.rank, wire::tag(c.remote, Kind::Reset));
+                    self.isend(rank, tag, Bytes::new(), None);
+                }
+                self.forget_if_closed(id);
+            }
+            Cmd::Stop(_) => {}
+        }
+    }
+
+    fn forget_if_closed(&mut self, id: u32) {
+        if self
+            .conns
+            .get(&id)
+            .is_some_and(|c| c.write_closed && c.events.is_none())
+        {
+            self.conns.remove(&id);
+        }
+    }
+
+    fn listen(&mut self, port: Option<u32>) -> Result<(u32, mpsc::UnboundedReceiver<Link>)> {
+        let port = match port {
+            Some(p) if self.listeners.contains_key(&p) => {
+                return Err(Error::Transport(format!(
+                    "mpi://{}/{p} is already listening",
+                    self.rank
+                )))
+            }
+            Some(p) => p,
+            None => {
+                while self.listeners.contains_key(&self.next_port) {
+                    self.next_port += 1;
+                }
+                self.next_port += 1;
+                self.next_port - 1
+            }
+        };
+        if port > MAX_ID {
+            return Err(Error::Transport(
+                "this rank ran out of MPI listener ports".into(),
+            ));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.listeners.insert(port, tx);
+        let waiting: Vec<_> = self
+            .backlog
+            .iter()
+            .filter(|b| b.1 == port)
+            .copied()
+            .collect();
+        self.backlog.retain(|b| b.1 != port);
+        for (rank, port, their) in waiting {
+            self.accept(rank, port, their);
+        }
+        Ok((port, rx))
+    }
+
+    fn accept(&mut self, rank: i32, port: u32, their: u32) {
+        let Some(l) = self.listeners.get(&port) else {
+            self.backlog.push((rank, port, their));
+            return;
+        };
+        let l = l.clone();
+        let id = match self.fresh_id() {
+            Ok(id) => id,
+            Err(e) => {
+                let reason = Bytes::from(e.to_string());
+                self.isend(rank, wire::tag(their, Kind::Refuse), reason, None);
+                return;
+            }
+        };
+        let peer = Addr { rank, port: 0 };
+        let (link, conn) = self.new_conn(id, peer, their);
+        if l.send(link).is_err() {
+            self.listeners.remove(&port);
+            let reason = Bytes::from_static(b"the listener is gone");
+            self.isend(rank, wire::tag(their, Kind::Refuse), reason, None);
+            return;
+        }
+        self.conns.insert(id, conn);
+        self.isend(
+            rank,
+            wire::tag(their, Kind::Accept),
+            wire::encode_id(id),
+            None,
+        );
+    }
+
+    fn new_conn(&self, id: u32, peer: Addr, remote: u32) -> (Link, Conn) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::default());
+        let link = Link {
+            id,
+            peer,
+            events: rx,
+            shared: shared.clone(),
+        };
+        let conn = Conn {
+            peer,
+            remote,
+            events: Some(tx),
+            write_closed: false,
+            shared,
+        };
+        (link, conn)
+    }
+
+    fn send_frames(&mut self, id: u32, frames: Vec<Bytes>, permit: OwnedSemaphorePermit) {
+        let Some(c) = self.conns.get(&id) else {
+            return;
+        };
+        let (rank, remote) = (c.peer.rank, c.remote);
+        let mut batch = BytesMut::new();
+        let mut in_batch = 0;
+        let mut permit = Some(permit);
+        let flush = |st: &mut State, batch: &mut BytesMut, n: &mut usize| {
+            if *n > 0 {
+                st.isend(
+                    rank,
+                    wire::tag(remote, Kind::Batch),
+                    batch.split().freeze(),
+                    None,
+                );
+                *n = 0;
+            }
+        };
+        let count = frames.len();
+        for (i, f) in frames.into_iter().enumerate() {
+            if f.len() <= wire::BATCH_FRAME_MAX && count > 1 {
+                wire::push_batch(&mut batch, &f);
+                in_batch += 1;
+                continue;
+            }
+            flush(self, &mut batch, &mut in_batch);
+            // The permit rides with the last large frame (or the batch below).
+            let p = if i + 1 == count { permit.take() } else { None };
+            self.isend(rank, wire::tag(remote, Kind::Data), f, p);
+        }
+        flush(self, &mut batch, &mut in_batch);
+        drop(permit);
+    }
+
+    /// Starts a non-blocking send of `buf`, kept alive (with `permit`) until it completes.
+    fn isend(&mut self, rank: i32, tag: i32, buf: Bytes, permit: Option<OwnedSemaphorePermit>) {
+        let Ok(len) = c_int::try_from(buf.len()) else {
+            tracing::warn!(len = buf.len(), "an MPI message above 2 GiB was dropped");
+            return;
+        };
+        // SAFETY: MPI_REQUEST_NULL is a valid initial value; `buf` outlives the request
+        // (it is stored with it below), and the datatype and communicator are valid.
+        let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+        let rc = unsafe {
+            ffi::MPI_Isend(
+                buf.as_ptr().cast(),
+                len,
+                ffi::RSMPI_UINT8_T,
+                rank,
+                tag,
+                self.comm,
+                &mut req,
+            )
+        };
+        if rc != ffi::MPI_SUCCESS as c_int {
+            self.peer_failed(rank, rc);
+            return;
+        }
+        self.inflight.push(InFlight {
+            req,
+            _buf: buf,
+            _permit: permit,
+        });
+    }
+
+    /// Drops finished sends (their buffers and window permits); true if any finished.
+    fn complete_sends(&mut self) -> bool {
+        let before = self.inflight.len();
+        let mut failed = Vec::new();
+        self.inflight.retain_mut(|s| {
+            let mut flag: c_int = 0;
+            // SAFETY: a live request; MPI sets it to MPI_REQUEST_NULL once complete.
+            let rc = unsafe { ffi::MPI_Test(&mut s.req, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
+            if rc != ffi::MPI_SUCCESS as c_int {
+                failed.push(rc);
+                return false;
+            }
+            flag == 0
+        });
+        for rc in failed {
+            tracing::warn!(code = rc, "an MPI send failed");
+        }
+        self.inflight.len() != before
+    }
+
+    /// A send to `rank` failed: every connection to it is broken.
+    fn peer_failed(&mut self, rank: i32, rc: c_int) {
+        tracing::warn!(
+            rank,
+            code = rc,
+            "MPI send failed: the rank is treated as lost"
+        );
+        for c in self.conns.values_mut().filter(|c| c.peer.rank == rank) {
+            c.shared.reset.store(true, Ordering::Release);
+            if let Some(ev) = c.events.take() {
+                let _ = ev.send(Event::Broken(Error::Transport(format!(
+                    "MPI rank {rank} is unreachable (error {rc})"
+                ))));
+            }
+        }
+    }
+
+    fn received(&mut self, from: i32, tag: i32, buf: Bytes) {
+        let (id, kind) = match wire::parse_tag(tag) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(rank = from, error = %e, "dropped an MPI message");
+                return;
+            }
+        };
+        match kind {
+            Kind::Connect => match wire::parse_id(&buf) {
+                Ok(their) => self.accept(from, id, their),
+                Err(e) => tracing::warn!(rank = from, error = %e, "dropped a malformed connect"),
+            },
+            Kind::Accept | Kind::Refuse => {
+                let Some((to, reply)) = self.connecting.remove(&id) else {
+                    return;
+                };
+                let r = if kind == Kind::Refuse {
+                    let why = String::from_utf8_lossy(&buf).into_owned();
+                    Err(Error::Transport(format!("{} refused: {why}", to.to_url())))
+                } else {
+                    wire::parse_id(&buf).map(|remote| {
+                        let (link, conn) = self.new_conn(id, to, remote);
+                        self.conns.insert(id, conn);
+                        link
+                    })
+                };
+                if let Err(Ok(link)) = reply.send(r) {
+                    // The connecting task gave up: close our side at once.
+                    drop(link);
+                    self.command(Cmd::CloseRead(id));
+                    self.command(Cmd::CloseWrite(id));
+                }
+            }
+            Kind::Data | Kind::Batch | Kind::Eof | Kind::Reset => self.on_conn(id, kind, buf),
+        }
+    }
+
+    fn on_conn(&mut self, id: u32, kind: Kind, buf: Bytes) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return; // a connection we already closed
+        };
+        let event = match kind {
+            Kind::Data => Event::Frame(buf),
+            Kind::Batch => match wire::split_batch(&buf, usize::MAX) {
+                Ok(frames) => Event::Frames(frames),
+                Err(e) => Event::Broken(e),
+            },
+            Kind::Reset => {
+                c.shared.reset.store(true, Ordering::Release);
+                Event::Eof
+            }
+            _ => Event::Eof,
+        };
+        if let Some(ev) = &c.events {
+            let _ = ev.send(event);
+        }
+    }
+
+    /// Before finalising: refuse waiting connects, and let sends finish (for a while).
+    fn stop(&mut self) {
+        for (rank, _, their) in std::mem::take(&mut self.backlog) {
+            let why = Bytes::from_static(b"the rank is exiting");
+            self.isend(rank, wire::tag(their, Kind::Refuse), why, None);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.inflight.is_empty() && Instant::now() < deadline {
+            self.complete_sends();
+            std::thread::yield_now();
+        }
+        // Requests still pending would make MPI_Finalize wait for ever.
+        for s in &mut self.inflight {
+            // SAFETY: a live request; cancelling then freeing it is allowed.
+            unsafe {
+                ffi::MPI_Cancel(&mut s.req);
+                ffi::MPI_Request_free(&mut s.req);
+            }
+        }
+        self.inflight.clear();
+    }
+}
