@@ -3,7 +3,7 @@
 //! remote stages a region waits for.
 //!
 //! A producer sends a batch only when it holds a credit for every item of it; it starts
-//! with the edge's bound, and the consumer gives one back per item it takes. So an edge
+//! with the edge's bound, and the consumer gives a batch's credits back once it has read it. So an edge
 //! never holds more than its bound, however far apart the processes are. Messages go out
 //! through the process's route (the driver: a worker's connection; a worker: the driver's
 //! connection, or a peer's data port, directly).
@@ -116,6 +116,8 @@ pub enum InMsg {
 struct Inbox {
     queue: Mutex<VecDeque<InMsg>>,
     cv: Condvar,
+    /// Items on this edge here: queued, or in the batch being read (not yet credited).
+    held: AtomicU64,
 }
 
 #[derive(Default)]
@@ -136,6 +138,8 @@ pub struct Hub {
     next_req: AtomicU64,
     running: AtomicUsize,
     received: AtomicU64,
+    /// The most items one inbound edge has held at once here (see [`Hub::peak_held`]).
+    peak: AtomicU64,
 }
 
 impl std::fmt::Debug for Hub {
@@ -161,6 +165,7 @@ impl Hub {
             next_req: AtomicU64::new(1),
             running: AtomicUsize::new(0),
             received: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
         })
     }
 
@@ -195,6 +200,12 @@ impl Hub {
     /// it which edges crossed the driver).
     pub fn items_received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
+    }
+
+    /// The most items any one inbound edge has held in this process at once, queued or
+    /// being read: what back-pressure bounds (a test compares it with the edge's bound).
+    pub fn peak_held(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
     }
 
     pub(crate) fn stage_started(&self) {
@@ -317,6 +328,10 @@ impl Hub {
 
     fn push(&self, key: Key, m: InMsg) {
         let inbox = self.inbox(key);
+        if let InMsg::Items(v) = &m {
+            let held = inbox.held.fetch_add(v.len() as u64, Ordering::AcqRel) + v.len() as u64;
+            self.peak.fetch_max(held, Ordering::Relaxed);
+        }
         inbox.queue.lock().push_back(m);
         inbox.cv.notify_all();
     }
@@ -438,9 +453,20 @@ impl std::fmt::Debug for InEdge {
 }
 
 impl InEdge {
-    /// The next message, waiting up to `wait` (`None`: nothing came). Taking a batch gives
-    /// the producer its credits back.
+    /// The next message, waiting up to `wait` (`None`: nothing came). The caller reads a
+    /// batch to its end before it calls again, so this call first gives the producer the
+    /// credits of the batch taken last: until then its items still count against the
+    /// edge's bound (they sit in this reader's hands). Crediting before waiting keeps an
+    /// edge whose bound is one batch from stalling.
     pub fn recv(&self, wait: Duration) -> Option<InMsg> {
+        let n = self.taking.swap(0, Ordering::AcqRel);
+        if n > 0 {
+            self.inbox.held.fetch_sub(u64::from(n), Ordering::AcqRel);
+            let (region, edge) = self.key;
+            let _ = self
+                .hub
+                .send(self.from, StreamMsg::Credit { region, edge, n });
+        }
         let mut q = self.inbox.queue.lock();
         if q.is_empty() && !wait.is_zero() {
             self.inbox.cv.wait_for(&mut q, wait);
@@ -448,11 +474,7 @@ impl InEdge {
         let m = q.pop_front()?;
         drop(q);
         if let InMsg::Items(items) = &m {
-            let (region, edge) = self.key;
-            let n = items.len() as u32;
-            let _ = self
-                .hub
-                .send(self.from, StreamMsg::Credit { region, edge, n });
+            self.taking.store(items.len() as u32, Ordering::Release);
         }
         Some(m)
     }
@@ -589,12 +611,17 @@ mod tests {
         assert!(matches!(inn.recv(POLL), Some(InMsg::Items(v)) if v.len() == 4));
         // Taken, but still being read: no credit yet.
         let t0 = std::time::Instant::now();
-        assert_eq!(out.send(bytes.clone(), n, &|| t0.elapsed() > POLL * 5), Err(SendStop::Cancelled));
-        out.end();
-        // Taking the next message gives the 4 back.
-        assert!(matches!(inn.recv(POLL), Some(InMsg::End)));
+        assert_eq!(
+            out.send(bytes.clone(), n, &|| t0.elapsed() > POLL * 5),
+            Err(SendStop::Cancelled)
+        );
+        // The reader asks again (the batch is used up): that gives the 4 back, even
+        // though nothing more has come.
+        assert!(inn.recv(Duration::ZERO).is_none());
         out.send(bytes, n, &|| false).unwrap();
-        assert!(matches!(inn.recv(POLL), Some(InMsg::Items(_))));
+        assert!(matches!(inn.recv(POLL), Some(InMsg::Items(v)) if v.len() == 4));
+        out.end();
+        assert!(matches!(inn.recv(POLL), Some(InMsg::End)));
         drop(inn);
         assert!(!out.is_open());
     }
