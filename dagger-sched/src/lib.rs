@@ -134,6 +134,16 @@ pub use cluster::{
 };
 #[doc(hidden)]
 pub use lazy::{AnyThunk, Memo};
+
+/// Streaming stages on worker processes: the per-process hub of edges that cross processes,
+/// and what a stage for a worker is made of (plumbing for `dagger-stream`).
+#[doc(hidden)]
+pub mod stream_wire {
+    pub use crate::cluster::{
+        batch_items, BatchBuf, Hub, InEdge, InMsg, OnEnd, OutEdge, OutSpec, SendStop, SpecArg,
+        StageSpec,
+    };
+}
 #[doc(hidden)]
 pub use site::{ArgRef, ItemRef, Recompute};
 #[doc(hidden)]

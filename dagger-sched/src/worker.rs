@@ -2,12 +2,14 @@
 //! serve them to peers, forget them when told. At the top of the crate: a worker's own
 //! tasks run on an ordinary [`Context`].
 
+use crate::cluster::hub::Hub;
+use crate::cluster::links::Links;
 use crate::cluster::live::ArgValue;
 use crate::cluster::protocol::{
-    decode, encode, Done, DoneOk, PeerMsg, RemoteError, RunTask, ToDriver, ToWorker,
+    decode, encode, Done, DoneOk, PeerMsg, RemoteError, RunTask, StreamMsg, ToDriver, ToWorker,
 };
 use crate::cluster::registry::lookup_live;
-use crate::cluster::{list, pinned, results, telemetry};
+use crate::cluster::{list, pinned, results, stream_stage, telemetry};
 use crate::context::state::Context;
 use crate::site::{ArgRef, ItemRef};
 use bytes::Bytes;
@@ -41,6 +43,9 @@ struct WorkerState {
     done: Mutex<Vec<Done>>,
     notify: Notify,
     next_req: AtomicU64,
+    /// Streaming: this worker's edges and stages, and its links to peers.
+    hub: Arc<Hub>,
+    links: Links,
 }
 
 impl WorkerState {
@@ -250,7 +255,7 @@ impl WorkerState {
                             let _ = tx.send(bytes.map_err(Error::from));
                         }
                     }
-                    Ok(PeerMsg::Get { .. }) => {}
+                    Ok(PeerMsg::Get { .. } | PeerMsg::Stream(_)) => {}
                     Err(e) => {
                         tracing::warn!(target: "dagger", "peer {w}: {e}");
                         break;
@@ -419,7 +424,22 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             done: Mutex::new(Vec::new()),
             notify: Notify::new(),
             next_req: AtomicU64::new(1),
+            hub: Hub::new(me),
+            links: Links::new(transport.clone(), handle.clone()),
         });
+        let weak = Arc::downgrade(&state);
+        state.hub.set_route(Box::new(move |to, m| {
+            let s = weak.upgrade().ok_or(Error::WorkerLost {
+                worker: to,
+                chunk: None,
+            })?;
+            if to == WorkerId::DRIVER {
+                s.send(ToDriver::Stream(m));
+                return Ok(());
+            }
+            let addr = s.peers.lock().get(&to).cloned();
+            s.links.send(to, addr, encode(&PeerMsg::Stream(m))?)
+        }));
         // Data server: peers ask for chunks we hold.
         let s2 = state.clone();
         tokio::spawn(async move {
@@ -435,8 +455,13 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                 let s3 = s2.clone();
                 tokio::spawn(async move {
                     while let Ok(Some(f)) = receiver.recv().await {
-                        let Ok(PeerMsg::Get { req, chunk }) = decode::<PeerMsg>(&f) else {
-                            break;
+                        let (req, chunk) = match decode::<PeerMsg>(&f) {
+                            Ok(PeerMsg::Get { req, chunk }) => (req, chunk),
+                            Ok(PeerMsg::Stream(m)) => {
+                                s3.hub.deliver(m);
+                                continue;
+                            }
+                            _ => break,
                         };
                         let bytes = s3.bytes_for(chunk).await.map_err(|e| RemoteError::from(&e));
                         let Ok(out) = encode(&PeerMsg::Data { req, bytes }) else {
@@ -551,6 +576,10 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                     let bytes = telemetry::telemetry().map(|t| t.take()).unwrap_or_default();
                     state.send(ToDriver::Spans { req, bytes });
                 }
+                Ok(ToWorker::Stream(StreamMsg::Start(spec))) => {
+                    stream_stage::launch(state.hub.clone(), spec)
+                }
+                Ok(ToWorker::Stream(m)) => state.hub.deliver(m),
                 Ok(ToWorker::Shutdown) => break Ok(()),
                 Err(e) => break Err(e),
             }

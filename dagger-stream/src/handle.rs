@@ -1,9 +1,12 @@
 //! The handle to a streaming stage: its place in the region, the edges its consumers hang
 //! on it, and its result once the region has ended.
 
-use crate::edge::{EdgeStats, EdgeTx};
+use crate::edge::EdgeStats;
 use crate::options::StreamOptions;
+use crate::wire::{Decode, Tx};
+use dagger_core::WorkerId;
 use dagger_core::{Error, Result};
+use dagger_sched::stream_wire::OutSpec;
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -15,9 +18,19 @@ pub(crate) struct Node<T> {
     pub(crate) name: String,
     pub(crate) opts: StreamOptions,
     /// The producer ends of the edges to its consumers (taken when the region launches).
-    pub(crate) outputs: Mutex<Vec<EdgeTx<T>>>,
+    pub(crate) outputs: Mutex<Vec<Tx<T>>>,
+    /// Set when the stage runs on a worker process.
+    pub(crate) remote: Option<RemoteNode<T>>,
     pub(crate) stats: Mutex<Vec<Arc<EdgeStats>>>,
     pub(crate) result: Mutex<Option<Result<T>>>,
+}
+
+/// A stage that runs on a worker: where, how its items decode here, and its consumers.
+#[derive(Debug)]
+pub(crate) struct RemoteNode<T> {
+    pub(crate) worker: WorkerId,
+    pub(crate) decode: Decode<T>,
+    pub(crate) outs: Mutex<Vec<OutSpec>>,
 }
 
 /// A streaming stage (what [`Streaming::spawn`](crate::Streaming::spawn) and its kin
@@ -83,6 +96,11 @@ impl<T> StreamTask<T> {
 
     /// The number of consumers (output edges).
     pub fn consumers(&self) -> usize {
-        self.node.stats.lock().len()
+        self.node.stats.lock().len() + self.node.remote.as_ref().map_or(0, |r| r.outs.lock().len())
+    }
+
+    /// The worker process the stage runs on (`None`: this process).
+    pub fn worker(&self) -> Option<WorkerId> {
+        self.node.remote.as_ref().map(|r| r.worker)
     }
 }

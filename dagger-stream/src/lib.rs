@@ -32,6 +32,9 @@ mod control;
 // One edge: a bounded channel of batches with a count of its items.
 mod edge;
 
+// Edges that cross a process: the driver's ends, through its streaming hub.
+mod wire;
+
 // A stage's fan-out: batches gathered for every consumer and sent together.
 mod output;
 
@@ -47,12 +50,16 @@ mod stage;
 // The region: spawning stages, launching and awaiting them.
 mod region;
 
+// Registered stages, here or placed on worker processes.
+mod workers;
+
 pub use control::{is_cancelled, running_stages, Canceller};
 pub use handle::StreamTask;
-pub use input::{Input, Inputs, StreamArg, StreamArgs};
+pub use input::{Input, Inputs, RemoteStreamArg, RemoteStreamArgs, StreamArg, StreamArgs};
 pub use options::StreamOptions;
 pub use region::{streaming, streaming_with, Streaming, StreamingExt};
 pub use stage::{finish, IntoStep, Step};
+pub use workers::running_stages_on;
 
 /// The types the argument traits name; not part of the API.
 #[doc(hidden)]
@@ -60,4 +67,5 @@ pub mod __private {
     pub use crate::control::Control;
     pub use crate::edge::{EdgeRx, Next};
     pub use crate::input::{Const, StreamIn, Unwired, Wiring};
+    pub use crate::wire::RemoteRx;
 }

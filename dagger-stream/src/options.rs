@@ -1,6 +1,6 @@
 //! Per-stage options: buffer sizes, batch size, a name, a bound on evaluations.
 
-use dagger_core::{Error, Result};
+use dagger_core::{Error, Result, Scope, WorkerId};
 
 /// The options of one streaming stage (Dagger.jl's `stream_input_buffer_amount`,
 /// `stream_output_buffer_amount` and `stream_max_evals`, plus the batch size items travel
@@ -24,6 +24,7 @@ pub struct StreamOptions {
     pub(crate) output_buffer: usize,
     pub(crate) batch: usize,
     pub(crate) max_evals: Option<u64>,
+    pub(crate) scope: Option<Scope>,
 }
 
 impl Default for StreamOptions {
@@ -34,6 +35,7 @@ impl Default for StreamOptions {
             output_buffer: Self::DEFAULT_BUFFER,
             batch: Self::DEFAULT_BATCH,
             max_evals: None,
+            scope: None,
         }
     }
 }
@@ -79,6 +81,23 @@ impl StreamOptions {
     pub fn max_evals(mut self, n: u64) -> Self {
         self.max_evals = Some(n);
         self
+    }
+
+    /// Where a registered stage may run ([`Streaming::spawn_registered_with`] and
+    /// [`Streaming::source_registered_with`]): the stage goes to the matching worker process
+    /// with the fewest stages of the region so far (the driver counts too). Without a scope
+    /// a stage runs in the calling process. Closures always run there.
+    ///
+    /// [`Streaming::spawn_registered_with`]: crate::Streaming::spawn_registered_with
+    /// [`Streaming::source_registered_with`]: crate::Streaming::source_registered_with
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// Places a registered stage in worker process `w`: `scope(Scope::Process(w))`.
+    pub fn worker(self, w: WorkerId) -> Self {
+        self.scope(Scope::Process(w))
     }
 
     /// The items an edge from a producer with these options to `consumer` holds at most.

@@ -1,13 +1,14 @@
 //! A streaming region: the stages spawned in its body, wired by their arguments, launched
 //! together when the body returns, and awaited.
 
-use crate::control::{Canceller, Control};
+use crate::control::{Canceller, Control, POLL};
 use crate::handle::{Node, StreamTask};
 use crate::input::{StreamArg, StreamArgs, Wiring};
 use crate::options::StreamOptions;
 use crate::stage::{self, Body, Fold, IntoStep, Map, Step};
-use dagger_core::{Error, Result};
-use dagger_sched::{Context, Registered};
+use dagger_core::{Error, Result, WorkerId};
+use dagger_sched::stream_wire::Hub;
+use dagger_sched::Context;
 use parking_lot::Mutex;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,10 +29,48 @@ type Launch = Box<dyn FnOnce() -> Option<std::thread::JoinHandle<()>> + Send>;
 /// consumers have ended; its consumers then end in turn.
 #[derive(Debug)]
 pub struct Streaming {
-    ctl: Arc<Control>,
-    id: u64,
+    pub(crate) ctl: Arc<Control>,
+    pub(crate) id: u64,
     launches: Vec<LaunchBox>,
-    error: Option<Error>,
+    pub(crate) error: Option<Error>,
+    /// The context the region was opened from (stages on workers need its cluster).
+    pub(crate) ctx: Option<Context>,
+    /// Stages spawned so far.
+    pub(crate) stages: usize,
+    /// Stages on workers, started when the region launches.
+    pub(crate) remotes: Vec<RemoteBox>,
+    /// Stages placed per process so far (the driver's are its local ones).
+    pub(crate) placed: std::collections::BTreeMap<WorkerId, usize>,
+}
+
+/// Starts a stage on a worker: the driver's hub, and the count of stages the region awaits.
+pub(crate) type RemoteLaunch = Box<dyn FnOnce(&Arc<Hub>, &Arc<Waiting>) + Send>;
+
+/// A stage on a worker, to start (its worker, and how).
+pub(crate) struct RemoteBox(pub(crate) WorkerId, pub(crate) RemoteLaunch);
+
+impl std::fmt::Debug for RemoteBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RemoteLaunch(on {})", self.0)
+    }
+}
+
+/// The stages on workers a region still waits for.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    n: Mutex<usize>,
+    cv: parking_lot::Condvar,
+}
+
+impl Waiting {
+    pub(crate) fn add(&self) {
+        *self.n.lock() += 1;
+    }
+
+    pub(crate) fn done(&self) {
+        *self.n.lock() -= 1;
+        self.cv.notify_all();
+    }
 }
 
 struct LaunchBox(Launch);
@@ -43,13 +82,22 @@ impl std::fmt::Debug for LaunchBox {
 }
 
 impl Streaming {
-    fn new(teardown: bool) -> Self {
+    fn new(teardown: bool, ctx: Option<Context>) -> Self {
         Streaming {
             ctl: Control::new(teardown),
             id: REGIONS.fetch_add(1, Ordering::Relaxed),
             launches: Vec::new(),
             error: None,
+            ctx,
+            stages: 0,
+            remotes: Vec::new(),
+            placed: Default::default(),
         }
+    }
+
+    /// The driver's streaming hub (`None` without a cluster).
+    pub(crate) fn hub(&self) -> Option<Arc<Hub>> {
+        self.ctx.as_ref().and_then(|c| c.stream_hub().ok())
     }
 
     /// A stage calling `f` on one value of each stream argument (and the constants) per
@@ -187,47 +235,21 @@ impl Streaming {
         self.add(opts, (input,), body)
     }
 
-    /// A stage calling a registered function (made by `register!`) per value, as
-    /// [`Streaming::spawn`] calls a closure.
-    pub fn spawn_registered<A, V, R>(&mut self, f: Registered<V, R>, args: A) -> StreamTask<R>
-    where
-        A: StreamArgs<Values = V>,
-        V: 'static,
-        R: Clone + Send + 'static,
-    {
-        let opts = StreamOptions::new().name(f.name);
-        self.spawn_registered_with(&opts, f, args)
-    }
-
-    /// [`Streaming::spawn_registered`] with options.
-    pub fn spawn_registered_with<A, V, R>(
-        &mut self,
-        opts: &StreamOptions,
-        f: Registered<V, R>,
-        args: A,
-    ) -> StreamTask<R>
-    where
-        A: StreamArgs<Values = V>,
-        V: 'static,
-        R: Clone + Send + 'static,
-    {
-        let local = f.local;
-        self.spawn_with(opts, local, args)
-    }
-
     /// A handle that cancels the region from any thread (a stage, or a thread of the
     /// caller's); the region then returns [`Error::Cancelled`].
     pub fn canceller(&self) -> Canceller {
         Canceller(self.ctl.clone())
     }
 
-    fn add<A, B, T>(&mut self, opts: &StreamOptions, args: A, body: B) -> StreamTask<T>
+    pub(crate) fn add<A, B, T>(&mut self, opts: &StreamOptions, args: A, body: B) -> StreamTask<T>
     where
         A: StreamArgs,
         B: Body<A::Values, T>,
         T: Clone + Send + 'static,
     {
-        let index = self.launches.len() + 1;
+        self.stages += 1;
+        let index = self.stages;
+        *self.placed.entry(WorkerId::DRIVER).or_default() += 1;
         if let Err(e) = opts.validate() {
             self.error.get_or_insert(e);
         }
@@ -235,10 +257,13 @@ impl Streaming {
             .name
             .clone()
             .unwrap_or_else(|| format!("stage-{index}"));
+        let hub = self.hub();
         let inputs = args.into_inputs(&mut Wiring {
             opts,
             region: self.id,
             error: &mut self.error,
+            hub,
+            to: WorkerId::DRIVER,
         });
         let node = Arc::new(Node {
             index,
@@ -248,6 +273,7 @@ impl Streaming {
             outputs: Mutex::new(Vec::new()),
             stats: Mutex::new(Vec::new()),
             result: Mutex::new(None),
+            remote: None,
         });
         let (n, ctl) = (node.clone(), self.ctl.clone());
         let launch: Launch = Box::new(move || {
@@ -287,6 +313,20 @@ impl Streaming {
         if let Some(e) = self.error {
             return Err(e);
         }
+        let waiting = Arc::new(Waiting::default());
+        let mut workers: Vec<WorkerId> = self.remotes.iter().map(|r| r.0).collect();
+        workers.sort_unstable();
+        workers.dedup();
+        let hub = if self.remotes.is_empty() {
+            None
+        } else {
+            self.hub()
+        };
+        if let Some(hub) = &hub {
+            for r in self.remotes {
+                (r.1)(hub, &waiting);
+            }
+        }
         let mut threads = Vec::new();
         for l in self.launches {
             match (l.0)() {
@@ -296,9 +336,24 @@ impl Streaming {
                 )),
             }
         }
+        if let Some(hub) = &hub {
+            // Wait for the stages on workers; tell them when the region is torn down.
+            let mut told = false;
+            let mut n = waiting.n.lock();
+            while *n > 0 {
+                waiting.cv.wait_for(&mut n, POLL);
+                if !told && self.ctl.is_cancelled() {
+                    hub.cancel_region(self.id, &workers);
+                    told = true;
+                }
+            }
+        }
         for t in threads {
             // A stage catches its own panics; a join error cannot carry anything more.
             let _ = t.join();
+        }
+        if let Some(hub) = &hub {
+            hub.end_region(self.id, &workers);
         }
         match self.ctl.error() {
             Some(e) => Err(e),
@@ -330,7 +385,15 @@ pub fn streaming<R>(body: impl FnOnce(&mut Streaming) -> R) -> Result<R> {
 /// [`streaming`] choosing teardown: without it a failing stage ends only its own stream
 /// (its consumers end in turn, the others run on); the region still returns the failure.
 pub fn streaming_with<R>(teardown: bool, body: impl FnOnce(&mut Streaming) -> R) -> Result<R> {
-    let mut s = Streaming::new(teardown);
+    run(teardown, None, body)
+}
+
+fn run<R>(
+    teardown: bool,
+    ctx: Option<Context>,
+    body: impl FnOnce(&mut Streaming) -> R,
+) -> Result<R> {
+    let mut s = Streaming::new(teardown, ctx);
     let out = body(&mut s);
     s.launch().map(|()| out)
 }
@@ -350,13 +413,13 @@ pub trait StreamingExt {
 
 impl StreamingExt for Context {
     fn streaming<R>(&self, body: impl FnOnce(&mut Streaming) -> R) -> Result<R> {
-        streaming(body)
+        run(true, Some(self.clone()), body)
     }
     fn streaming_with<R>(
         &self,
         teardown: bool,
         body: impl FnOnce(&mut Streaming) -> R,
     ) -> Result<R> {
-        streaming_with(teardown, body)
+        run(teardown, Some(self.clone()), body)
     }
 }

@@ -3,9 +3,10 @@
 //! have all gone, or the region is torn down.
 
 use crate::control::Control;
-use crate::edge::{EdgeTx, Next};
+use crate::edge::Next;
 use crate::input::Inputs;
 use crate::output::Outputs;
+use crate::wire::Tx;
 use dagger_core::{Error, Result, TaskId};
 use std::fmt::Display;
 
@@ -94,7 +95,7 @@ pub(crate) fn run<I, T, B>(
     index: usize,
     name: &str,
     mut inputs: I,
-    edges: Vec<EdgeTx<T>>,
+    edges: Vec<Tx<T>>,
     max_evals: Option<u64>,
     mut body: B,
     ctl: &Control,

@@ -4,20 +4,23 @@
 //! A sensor-like source of 10⁶ readings, a calibration stage with a constant argument, a
 //! filter, a fan-out to two sinks (a running sum and a histogram), a fan-in that zips two
 //! streams, a registered function as a stage, and a stage failing mid-stream that tears the
-//! whole pipeline down with its error.
+//! whole pipeline down with its error. Then the registered stages of a pipeline on two
+//! worker processes, passing values worker to worker.
 //!
 //!     cargo run --release --example streaming
 
 use dagger::register;
 use dagger::stream::{Step, StreamOptions, StreamingExt};
-use dagger::Context;
+use dagger::{Context, WorkerId};
 use std::time::Instant;
 
 register! {
     fn scale(x: u64, k: u64) -> u64 { x * k }
+    fn below(i: u64, n: u64) -> Option<u64> { (i < n).then_some(i) }
 }
 
 fn main() -> dagger::Result<()> {
+    dagger::init(); // the worker processes below serve here
     let ctx = Context::local();
     let n = 1_000_000u64;
 
@@ -87,5 +90,35 @@ fn main() -> dagger::Result<()> {
         .expect_err("the stage fails");
     println!("failure after {:.3} s: {err}", t0.elapsed().as_secs_f64());
     assert_eq!(dagger::stream::running_stages(), 0);
+
+    // Stages on worker processes: a source on worker 2, a stage on worker 3, one on worker 2,
+    // the sink here; every edge crosses a process, in batches of 2048 with credits.
+    let cluster = Context::builder().workers(2).try_build()?;
+    let on = |w| {
+        StreamOptions::new()
+            .worker(WorkerId(w))
+            .input_buffer(8192)
+            .output_buffer(8192)
+            .batch(2048)
+    };
+    let t0 = Instant::now();
+    let (count, sum) = cluster
+        .streaming(|s| {
+            let src = s.source_registered_with(&on(2), BELOW, n);
+            let a = s.spawn_registered_with(&on(3), SCALE, (&src, 3u64));
+            let b = s.spawn_registered_with(&on(2), SCALE, (&a, 2u64));
+            let here = StreamOptions::new().input_buffer(8192);
+            s.fold_with(&here, &b, (0u64, 0u64), |(k, sum), x| (k + 1, sum + x))
+        })?
+        .fetch()?;
+    let secs = t0.elapsed().as_secs_f64();
+    assert_eq!((count, sum), (n, 6 * (0..n).sum::<u64>()));
+    println!(
+        "{n} items through stages on workers 2, 3, 2 to the driver in {secs:.3} s ({:.1} M items/s)",
+        n as f64 / secs / 1e6
+    );
+    for w in [WorkerId(2), WorkerId(3)] {
+        assert_eq!(dagger::stream::running_stages_on(&cluster, w)?, 0);
+    }
     Ok(())
 }

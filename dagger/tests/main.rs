@@ -39,6 +39,8 @@ mod profile_cluster;
 mod s3_arrays;
 #[path = "main/stencil_cluster.rs"]
 mod stencil_cluster;
+#[path = "main/stream_cluster.rs"]
+mod stream_cluster;
 
 /// The body of every worker process these tests start.
 #[test]

@@ -4,6 +4,7 @@
 
 use super::config::{default_transport, ClusterConfig};
 use super::driver::{Cluster, Outbox, RemoteWorker, Reply};
+use super::hub::Hub;
 use super::protocol::{decode, encode, Done, ToDriver, ToWorker};
 use crate::executor::Pool;
 use dagger_core::{Error, NodeId, Result, TaskId, TransportListener, WorkerId};
@@ -66,7 +67,22 @@ impl Cluster {
             env: config.env.clone(),
             shutting_down: AtomicBool::new(false),
             on_join: Mutex::new(Vec::new()),
+            streams: Hub::new(WorkerId::DRIVER),
         });
+        let weak = Arc::downgrade(&cluster);
+        cluster.streams.set_route(Box::new(move |to, m| {
+            let lost = || Error::WorkerLost {
+                worker: to,
+                chunk: None,
+            };
+            let c = weak.upgrade().ok_or_else(lost)?;
+            let w = c
+                .worker(to)
+                .filter(|w| w.alive.load(Ordering::Acquire))
+                .ok_or_else(lost)?;
+            w.push(|o| o.other.push(ToWorker::Stream(m)));
+            Ok(())
+        }));
         let weak = Arc::downgrade(&cluster);
         cluster.io.spawn(accept_loop(weak, listener));
         Ok(cluster)
@@ -97,6 +113,7 @@ impl Cluster {
     }
 
     fn on_lost(&self, id: WorkerId) {
+        self.streams.lost(id);
         // Reap the processes that have exited (a killed worker's, usually): each would stay
         // a zombie, and its `Child` in the table, for the driver's lifetime.
         self.children
@@ -296,6 +313,7 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
         let Some(c) = cluster.upgrade() else { break };
         match decode::<ToDriver>(&frame) {
             Ok(ToDriver::Heartbeat) => {}
+            Ok(ToDriver::Stream(m)) => c.streams.deliver(m),
             Ok(ToDriver::Done(list)) => c.on_done(id, list),
             Ok(ToDriver::Data { req, bytes }) => c.answer(req, |r| {
                 if let Reply::Data(tx) = r {

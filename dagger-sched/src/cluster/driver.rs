@@ -3,6 +3,7 @@
 //! release one, shut down). Where a task goes is in `placement`; the connection to each
 //! worker, which feeds the answers back here, is in `connection`.
 
+use super::hub::Hub;
 use super::launch::WorkerProgram;
 use super::protocol::{DoneOk, RunTask, ToWorker};
 use crate::executor::Pool;
@@ -161,6 +162,8 @@ pub(crate) struct Cluster {
     pub(super) env: Vec<(String, String)>,
     pub(super) shutting_down: AtomicBool,
     pub(super) on_join: Mutex<Vec<JoinHook>>,
+    /// The driver's streaming hub (edges to and from stages on workers).
+    pub(crate) streams: Arc<Hub>,
 }
 
 impl fmt::Debug for Cluster {

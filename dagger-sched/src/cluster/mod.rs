@@ -22,6 +22,15 @@ pub(crate) mod registry;
 // The messages the driver and workers exchange.
 pub(crate) mod protocol;
 
+// The streaming hub of a process: edges across processes, credits, remote stages.
+pub(crate) mod hub;
+
+// A streaming stage on a worker: a registered function per value, on its own thread.
+pub(crate) mod stream_stage;
+
+// A worker's links to its peers for streaming.
+pub(crate) mod links;
+
 // Starting worker processes.
 pub(crate) mod launch;
 
@@ -56,6 +65,7 @@ pub(crate) mod tracked;
 pub(crate) mod remote;
 
 pub use config::{set_default_transport, set_prelaunched_workers, TransportFactory};
+pub use hub::{batch_items, BatchBuf, Hub, InEdge, InMsg, OnEnd, OutEdge, SendStop};
 pub use launch::WorkerProgram;
 pub use lineage::{LineageArg, RemoteArg, RemoteArgs};
 pub use live::{
@@ -63,6 +73,7 @@ pub use live::{
     LiveRet, ViaClone, ViaCodec, ViaEncoded, ViaLive,
 };
 pub use pinned::{local_piece, pinned_count, Pinned};
+pub use protocol::{OutSpec, SpecArg, StageSpec};
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
 pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
 pub use telemetry::{set_telemetry, Telemetry};

@@ -31,6 +31,8 @@ pub(crate) enum ToWorker {
     TakeSpans { req: u64 },
     /// Exit now.
     Shutdown,
+    /// Streaming: a stage to start, a batch, a credit, an end (see `hub`).
+    Stream(StreamMsg),
 }
 
 /// One task for a worker.
@@ -70,6 +72,8 @@ pub(crate) enum ToDriver {
     Spans { req: u64, bytes: Bytes },
     /// Still here (sent when there was nothing else to say for a while).
     Heartbeat,
+    /// Streaming: a batch, a credit, an end, a stage that ended (see `hub`).
+    Stream(StreamMsg),
 }
 
 /// One finished task.
@@ -99,6 +103,105 @@ pub(crate) enum PeerMsg {
         req: u64,
         bytes: Result<Bytes, RemoteError>,
     },
+    /// Streaming, producer worker to consumer worker and back (see `hub`).
+    Stream(StreamMsg),
+}
+
+/// What the processes of a streaming region say to each other. `region` and `edge` name an
+/// edge (ids the driver gives out); items travel as batches (see `hub::BatchBuf`), and a
+/// consumer gives the producer one credit per item it has taken, so no more than the
+/// edge's bound is ever in flight.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum StreamMsg {
+    /// Driver → worker: run this stage.
+    Start(StageSpec),
+    /// Producer → consumer: items.
+    Batch {
+        region: u64,
+        edge: u64,
+        items: Bytes,
+    },
+    /// Consumer → producer: it took `n` more items.
+    Credit { region: u64, edge: u64, n: u32 },
+    /// Producer → consumer: nothing more will come.
+    End { region: u64, edge: u64 },
+    /// Consumer → producer: it has gone; send nothing more.
+    Close { region: u64, edge: u64 },
+    /// Driver → worker: stop every stage of the region.
+    Cancel { region: u64 },
+    /// Driver → worker: the region has ended; forget its edges.
+    Forget { region: u64 },
+    /// Worker → driver: a stage ended.
+    Ended {
+        region: u64,
+        stage: u32,
+        outcome: StageEnd,
+    },
+    /// Driver → worker: how many stages run here?
+    Count { req: u64 },
+    /// Worker → driver: the answer to `Count`.
+    Counted { req: u64, running: u64 },
+}
+
+/// How a stage on a worker ended.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum StageEnd {
+    /// Its inputs or its function ended the stream; its last value, encoded, if it made one.
+    Done(Option<Bytes>),
+    /// The region was torn down.
+    Cancelled,
+    /// Its function failed (or panicked), or it could not start.
+    Failed(RemoteError),
+}
+
+/// A stage for a worker to run: a registered function called once per value of its
+/// stream arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageSpec {
+    /// The region it belongs to.
+    pub region: u64,
+    /// Its index in the region.
+    pub stage: u32,
+    /// Its name, for errors.
+    pub name: String,
+    /// The registered function.
+    pub func: String,
+    /// A source: the function takes the call's index first, and returns an `Option`
+    /// (`None` ends the stream).
+    pub source: bool,
+    /// Its arguments, in order.
+    pub args: Vec<SpecArg>,
+    /// Its consumers.
+    pub outputs: Vec<OutSpec>,
+    /// Items per batch.
+    pub batch: u32,
+    /// Stops after this many calls.
+    pub max_evals: Option<u64>,
+}
+
+/// One argument of a remote stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SpecArg {
+    /// The same encoded value for every call.
+    Const(Bytes),
+    /// The next item of the edge from the stage on worker `from`.
+    Stream {
+        /// The edge.
+        edge: u64,
+        /// The producer's process.
+        from: WorkerId,
+    },
+}
+
+/// One consumer of a remote stage.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct OutSpec {
+    /// The edge.
+    pub edge: u64,
+    /// The consumer's process.
+    pub to: WorkerId,
+    /// Items the edge may hold (sent and not yet taken).
+    pub bound: u32,
 }
 
 /// An error that crossed a process boundary.
@@ -194,6 +297,7 @@ mod tests {
             let _ = decode::<ToWorker>(&bytes);
             let _ = decode::<ToDriver>(&bytes);
             let _ = decode::<PeerMsg>(&bytes);
+            let _ = decode::<StreamMsg>(&bytes);
         }
 
         #[test]

@@ -130,6 +130,13 @@ impl Context {
         self.inner.cluster.get().and_then(|c| c.pid(worker))
     }
 
+    /// The driver's streaming hub, for streaming regions whose stages run on workers
+    /// (plumbing for `dagger-stream`).
+    #[doc(hidden)]
+    pub fn stream_hub(&self) -> Result<Arc<crate::cluster::Hub>> {
+        Ok(self.cluster()?.streams.clone())
+    }
+
     /// What `worker` holds: results, bytes in memory (and the peak), bytes spilled.
     pub fn worker_stats(&self, worker: WorkerId) -> Result<dagger_core::ResultStats> {
         self.cluster()?.stats(worker)

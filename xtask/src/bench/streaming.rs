@@ -6,11 +6,26 @@
 //!   (default buffers and batches); `crossbeam` is a source thread, three stage threads and
 //!   a sink thread joined by `crossbeam-channel` `bounded(1024)`, one `u64` per send.
 //!
-//! Every line carries `items_per_s`, and the dagger line `ratio_vs_crossbeam`.
+//! - `dagger-tcp2`: the same pipeline of registered stages on 2 worker processes on
+//!   loopback: the source on worker 2, stage 1 on worker 3, stage 2 on worker 2, stage 3 on
+//!   worker 3 and the sink in the driver, so every edge crosses a process (larger buffers
+//!   and batches than the local default: a batch is one message).
+//!
+//! Every line carries `items_per_s`, and the dagger lines `ratio_vs_crossbeam`.
 
 use super::{line, measure};
-use dagger::stream::{streaming, StreamOptions};
+use dagger::stream::{streaming, StreamOptions, StreamingExt};
+use dagger::{Context, WorkerId};
 use serde_json::{json, Value};
+
+dagger::register! {
+    fn bench_stream_below(i: u64, n: u64) -> Option<u64> { (i < n).then_some(i) }
+    fn bench_stream_inc(x: u64) -> u64 { x + 1 }
+}
+
+/// The buffers and batch of the `dagger-tcp2` pipeline.
+const TCP_BUFFER: usize = 8192;
+const TCP_BATCH: usize = 2048;
 
 /// The sink's expected (count, checksum) for a source of `0..n` through three `x + 1`.
 fn expected(n: u64) -> (u64, u64) {
@@ -28,6 +43,29 @@ fn dagger_local(n: u64, opts: &StreamOptions) {
         })
     })
     .expect("the pipeline runs");
+    assert_eq!(sink.fetch().expect("the sink has a result"), expected(n));
+}
+
+fn dagger_tcp2(ctx: &Context, n: u64) {
+    let on = |w: u32| {
+        StreamOptions::new()
+            .worker(WorkerId(w))
+            .input_buffer(TCP_BUFFER)
+            .output_buffer(TCP_BUFFER)
+            .batch(TCP_BATCH)
+    };
+    let sink = ctx
+        .streaming(|s| {
+            let src = s.source_registered_with(&on(2), BENCH_STREAM_BELOW, n);
+            let a = s.spawn_registered_with(&on(3), BENCH_STREAM_INC, (&src,));
+            let b = s.spawn_registered_with(&on(2), BENCH_STREAM_INC, (&a,));
+            let c = s.spawn_registered_with(&on(3), BENCH_STREAM_INC, (&b,));
+            let here = StreamOptions::new().input_buffer(TCP_BUFFER);
+            s.fold_with(&here, &c, (0u64, 0u64), |(k, sum), x| {
+                (k + 1, sum.wrapping_add(x))
+            })
+        })
+        .expect("the pipeline runs");
     assert_eq!(sink.fetch().expect("the sink has a result"), expected(n));
 }
 
@@ -84,13 +122,26 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     let d = measure(reps, || dagger_local(n, &opts));
     let c = measure(reps, || crossbeam(n));
     let base = n as f64 / c.0;
+    let mut runs = vec![("dagger-local", d, p.clone()), ("crossbeam", c, p.clone())];
+    match Context::builder().workers(2).try_build() {
+        Ok(ctx) => {
+            let mut p2 = p.clone();
+            p2["workers"] = json!(2);
+            p2["input_buffer"] = json!(TCP_BUFFER);
+            p2["output_buffer"] = json!(TCP_BUFFER);
+            p2["batch"] = json!(TCP_BATCH);
+            p2["placement"] = json!("source@2 stage1@3 stage2@2 stage3@3 sink@driver");
+            runs.push(("dagger-tcp2", measure(reps, || dagger_tcp2(&ctx, n)), p2));
+        }
+        Err(e) => eprintln!("dagger-tcp2 skipped: {e}"),
+    }
     let mut out = Vec::new();
-    for (system, s) in [("dagger-local", d), ("crossbeam", c)] {
-        let mut l = line("stream_pipeline", system, p.clone(), reps, s);
+    for (system, s, p) in runs {
+        let mut l = line("stream_pipeline", system, p, reps, s);
         let rate = n as f64 / s.0;
         l["items_per_s"] = json!(rate);
         l["ns_per_item"] = json!(s.0 * 1e9 / n as f64);
-        if system == "dagger-local" {
+        if system != "crossbeam" {
             l["ratio_vs_crossbeam"] = json!(rate / base);
         }
         eprintln!("{l}");
