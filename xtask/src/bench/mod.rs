@@ -9,6 +9,7 @@ pub(crate) mod measure;
 pub(crate) mod ooc;
 pub(crate) mod streaming;
 pub(crate) mod tasks;
+pub(crate) mod tasks_core;
 
 use serde_json::{json, Value};
 use std::time::Instant;
