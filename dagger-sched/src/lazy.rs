@@ -15,19 +15,57 @@ use dagger_core::{Options, Result, Scope};
 use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Serialize};
 use std::any::Any;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 static NEXT_THUNK: AtomicU64 = AtomicU64::new(1);
 
-/// The tasks spawned so far in one computation, by thunk id (each a boxed `DTask<T>`).
-pub struct Memo(HashMap<u64, Box<dyn Any + Send + Sync>>);
+/// The id of the next computation (`submit` call); 0 is never used, so it marks "none".
+static NEXT_COMPUTATION: AtomicU64 = AtomicU64::new(1);
+
+/// Hashes a thunk id as itself: ids are distinct counters, so the map needs no mixing, and
+/// SipHash was a measurable part of a lazy computation's cost per thunk.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // Spread the low bits into the top ones, which hashbrown uses for its tag byte.
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The tasks spawned so far in one computation.
+///
+/// Each thunk keeps the task of the computation that uses it in its own slot, tagged with
+/// the computation's id: no map entry and no box per thunk (the boxes, and the map's
+/// rehashing, made a lazy computation several times dearer per task than an eager spawn).
+/// Only when two computations overlap on one thunk does the later one keep its task here,
+/// by thunk id.
+pub struct Memo {
+    computation: u64,
+    overflow: HashMap<u64, Box<dyn Any + Send + Sync>, BuildHasherDefault<IdHasher>>,
+}
 
 impl fmt::Debug for Memo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Memo({} tasks)", self.0.len())
+        write!(
+            f,
+            "Memo(computation {}, {} overflow tasks)",
+            self.computation,
+            self.overflow.len()
+        )
     }
 }
 
@@ -37,8 +75,12 @@ pub trait AnyThunk: Send + Sync {
     fn id(&self) -> u64;
     /// The thunks it takes as inputs.
     fn inputs(&self) -> &[Arc<dyn AnyThunk>];
-    /// Spawns it (its inputs are already spawned in `memo`).
-    fn submit(&self, ctx: &Context, memo: &mut Memo);
+    /// Spawns it (its inputs are already spawned in `memo`); false if it already was.
+    fn submit(&self, ctx: &Context, memo: &mut Memo) -> bool;
+    /// Whether it is spawned in `memo`'s computation.
+    fn spawned_in(&self, memo: &Memo) -> bool;
+    /// Drops its task of `memo`'s computation (the computation's walk is over).
+    fn forget(&self, memo: &Memo);
 }
 
 type Make<T> = Box<dyn Fn(&Context, &Memo) -> DTask<T> + Send + Sync>;
@@ -49,6 +91,34 @@ struct ThunkNode<T> {
     inputs: Vec<Arc<dyn AnyThunk>>,
     make: Make<T>,
     kept: Mutex<Option<DTask<T>>>,
+    /// Its task in the computation of that id (see [`Memo`]).
+    spawned: Mutex<(u64, Option<DTask<T>>)>,
+}
+
+impl<T: Send + Sync + 'static> ThunkNode<T> {
+    /// Its task in `memo`'s computation, if spawned.
+    fn task_in(&self, memo: &Memo) -> Option<DTask<T>> {
+        let slot = self.spawned.lock();
+        if slot.0 == memo.computation {
+            return slot.1.clone();
+        }
+        drop(slot);
+        memo.overflow
+            .get(&self.id)
+            .and_then(|b| b.downcast_ref::<DTask<T>>())
+            .cloned()
+    }
+
+    /// Records `task` as its task in `memo`'s computation.
+    fn record(&self, memo: &mut Memo, task: DTask<T>) {
+        let mut slot = self.spawned.lock();
+        if slot.0 == 0 {
+            *slot = (memo.computation, Some(task));
+        } else {
+            drop(slot);
+            memo.overflow.insert(self.id, Box::new(task));
+        }
+    }
 }
 
 impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
@@ -60,22 +130,36 @@ impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
         &self.inputs
     }
 
-    fn submit(&self, ctx: &Context, memo: &mut Memo) {
-        if memo.0.contains_key(&self.id) {
-            return;
+    fn submit(&self, ctx: &Context, memo: &mut Memo) -> bool {
+        if self.spawned_in(memo) {
+            return false;
         }
         if self.opts.cache {
             let kept = self.kept.lock().clone();
             if let Some(t) = kept.filter(|t| !matches!(t.cell.result(), Some(Err(_)))) {
-                memo.0.insert(self.id, Box::new(t));
-                return;
+                self.record(memo, t);
+                return true;
             }
         }
         let task = (self.make)(ctx, memo);
         if self.opts.persist || self.opts.cache {
             *self.kept.lock() = Some(task.clone());
         }
-        memo.0.insert(self.id, Box::new(task));
+        self.record(memo, task);
+        true
+    }
+
+    fn spawned_in(&self, memo: &Memo) -> bool {
+        self.spawned.lock().0 == memo.computation || memo.overflow.contains_key(&self.id)
+    }
+
+    fn forget(&self, memo: &Memo) {
+        let mut slot = self.spawned.lock();
+        if slot.0 == memo.computation {
+            let task = std::mem::take(&mut *slot);
+            drop(slot);
+            drop(task);
+        }
     }
 }
 
@@ -136,27 +220,40 @@ impl<T: Send + Sync + 'static> Thunk<T> {
 
     /// Spawns the graph below this thunk without waiting; returns the eager handle.
     pub fn submit(&self, ctx: &Context) -> DTask<T> {
-        let root: Arc<dyn AnyThunk> = self.node.clone();
-        let mut memo = Memo(HashMap::new());
-        let mut seen = HashSet::new();
-        // Iterative post-order: deep chains must not overflow the stack.
-        let mut stack = vec![(root, false)];
+        let root: &dyn AnyThunk = &*self.node;
+        let mut memo = Memo {
+            computation: NEXT_COMPUTATION.fetch_add(1, Ordering::Relaxed),
+            overflow: HashMap::default(),
+        };
+        // The nodes this computation spawned, to empty their slots at the end.
+        let mut done: Vec<&dyn AnyThunk> = Vec::new();
+        // Iterative post-order: deep chains must not overflow the stack. The walk borrows
+        // the nodes (the root keeps the graph alive), and the slots double as the set of
+        // nodes seen: a node is expanded once, since everything pushed above it is submitted
+        // before a second copy of it is popped.
+        let mut stack: Vec<(&dyn AnyThunk, bool)> = vec![(root, false)];
         while let Some((n, expanded)) = stack.pop() {
             if expanded {
-                n.submit(ctx, &mut memo);
+                if n.submit(ctx, &mut memo) {
+                    done.push(n);
+                }
                 continue;
             }
-            if !seen.insert(n.id()) {
+            if n.spawned_in(&memo) {
                 continue;
             }
-            stack.push((n.clone(), true));
+            stack.push((n, true));
             for i in n.inputs().iter().rev() {
-                if !seen.contains(&i.id()) {
-                    stack.push((i.clone(), false));
+                if !i.spawned_in(&memo) {
+                    stack.push((&**i, false));
                 }
             }
         }
-        lookup::<T>(&memo, self.node.id)
+        let task = lookup(&memo, &self.node);
+        for n in done {
+            n.forget(&memo);
+        }
+        task
     }
 
     /// Computes and returns the value (the reference's `collect`).
@@ -173,10 +270,13 @@ impl<T: Send + Sync + 'static> Thunk<T> {
     }
 }
 
-fn lookup<T: Send + Sync + 'static>(memo: &Memo, id: u64) -> DTask<T> {
-    match memo.0.get(&id).and_then(|b| b.downcast_ref::<DTask<T>>()) {
-        Some(t) => t.clone(),
-        None => unreachable!("thunk {id} is submitted before anything that uses it"),
+fn lookup<T: Send + Sync + 'static>(memo: &Memo, node: &ThunkNode<T>) -> DTask<T> {
+    match node.task_in(memo) {
+        Some(t) => t,
+        None => unreachable!(
+            "thunk {} is submitted before anything that uses it",
+            node.id
+        ),
     }
 }
 
@@ -222,7 +322,7 @@ impl<T: Send + Sync + 'static + Clone> LazyArg for Thunk<T> {
         Some(self.node.clone())
     }
     fn materialize(&self, memo: &Memo) -> DTask<T> {
-        lookup(memo, self.node.id)
+        lookup(memo, &self.node)
     }
 }
 
@@ -308,7 +408,7 @@ impl<T: Send + Sync + 'static> LazyArg for MetaThunk<T> {
         Some(self.0.node.clone())
     }
     fn materialize(&self, memo: &Memo) -> Meta<T> {
-        Meta(lookup(memo, self.0.node.id))
+        Meta(lookup(memo, &self.0.node))
     }
 }
 
@@ -327,8 +427,11 @@ macro_rules! tuple_lazy {
             type Eager = ($($n::Eager,)*);
             fn inputs(&self) -> Vec<Arc<dyn AnyThunk>> {
                 let ($($v,)*) = self;
-                let v: Vec<Option<Arc<dyn AnyThunk>>> = vec![$($v.input()),*];
-                v.into_iter().flatten().collect()
+                // Pushed in place: no vector of options first (one allocation, or none).
+                #[allow(unused_mut)]
+                let mut v: Vec<Arc<dyn AnyThunk>> = Vec::new();
+                $(if let Some(i) = $v.input() { v.push(i); })*
+                v
             }
             #[allow(unused_variables)]
             fn materialize(&self, memo: &Memo) -> Self::Eager {
@@ -404,6 +507,7 @@ fn thunk<T>(opts: Options, inputs: Vec<Arc<dyn AnyThunk>>, make: Make<T>) -> Thu
             inputs,
             make,
             kept: Mutex::new(None),
+            spawned: Mutex::new((0, None)),
         }),
     }
 }

@@ -10,6 +10,8 @@ pub(crate) mod ooc;
 pub(crate) mod scale;
 pub(crate) mod streaming;
 pub(crate) mod tasks;
+// Lazy trees, pending-task memory and failing DAGs: the core's overheads.
+pub(crate) mod tasks_core;
 // `tasks --transport mpi`: the same tasks over MPI ranks and TCP workers.
 pub(crate) mod tasks_mpi;
 

@@ -182,7 +182,7 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     } else {
         (100_000, 10_000, 65_536)
     };
-    let mut out = Vec::new();
+    let mut out = super::tasks_core::memory(&ctx, quick);
     let mut emit = |w: &str, sys: &str, params: Value, tasks: usize, s| {
         let mut l = line(w, sys, params, reps, s);
         l["tasks_per_s"] = json!(tasks as f64 / s.0);
@@ -277,6 +277,7 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
         rounds,
         measure(reps, || batches_of_10(&ctx, rounds)),
     );
+    out.extend(super::tasks_core::run(&ctx, quick, reps));
     drop(ctx);
     out.extend(run_tcp(quick, reps));
     out
