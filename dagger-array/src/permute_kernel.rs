@@ -1,8 +1,9 @@
 //! The block kernel of `permutedims` with a new blocking ([`permute_region`]): one result
 //! block cut from the source blocks it overlaps and written with its dimensions permuted,
 //! in one pass. Swapping the first two dimensions (a matrix transpose, or the transpose of
-//! a complex matrix of pairs `[n, m, 2]`) copies in cache-sized tiles straight between the
-//! blocks' row-major storage; other orders go through permuted ndarray views.
+//! a complex matrix of pairs `[n, m, 2]`) is written in output order through a cache-sized
+//! band, straight from the blocks' row-major storage ([`BAND`]); other orders go through
+//! permuted ndarray views into a zeroed result.
 
 use crate::block::Block;
 use crate::index::{run, IndexPlan};
@@ -10,9 +11,6 @@ use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn, Slice};
 use std::ops::Range;
-
-/// Tile edge of the transposing copy.
-const TILE: usize = 32;
 
 /// Whether `perm` is a permutation of `0..nd`.
 pub fn is_permutation(perm: &[usize], nd: usize) -> bool {
@@ -23,15 +21,6 @@ pub fn is_permutation(perm: &[usize], nd: usize) -> bool {
             .all(|&p| p < nd && !std::mem::replace(&mut seen[p], true))
 }
 
-/// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        s[d] = s[d + 1] * shape[d + 1];
-    }
-    s
-}
-
 /// One piece as ranges: `src[d]` of the source block, `dst[d]` of the region (source
 /// dimension order).
 struct Runs {
@@ -39,41 +28,75 @@ struct Runs {
     dst: Vec<Range<usize>>,
 }
 
-/// Copies `r` of a row-major source block of `sshape` into a row-major result of `oshape`
-/// whose first two dimensions are the source's swapped (the others equal and whole), tile
-/// by tile.
-fn transpose_tiles<T: Copy>(
-    src: &[T],
-    sshape: &[usize],
-    dst: &mut [T],
-    oshape: &[usize],
-    r: &Runs,
-) {
-    let (ss, ds) = (strides(sshape), strides(oshape));
-    let g: usize = sshape[2..].iter().product();
-    let (rows, cols) = (r.src[0].clone(), r.src[1].clone());
-    for i0 in rows.clone().step_by(TILE) {
-        let i1 = (i0 + TILE).min(rows.end);
-        for j0 in cols.clone().step_by(TILE) {
-            let j1 = (j0 + TILE).min(cols.end);
-            for j in j0..j1 {
-                // Output row: source column j; output column: source row i.
-                let orow = (r.dst[1].start + j - cols.start) * ds[0];
-                for i in i0..i1 {
-                    let so = i * ss[0] + j * ss[1];
-                    let d = orow + (r.dst[0].start + i - rows.start) * ds[1];
-                    match g {
-                        1 => dst[d] = src[so],
-                        2 => {
-                            dst[d] = src[so];
-                            dst[d + 1] = src[so + 1];
+/// Output rows of a transposing copy gathered at once: each source row gives `BAND`
+/// neighbouring values (whole cache lines) to `BAND` rows of a scratch band that stays in
+/// cache, so every source line is read once although the source rows lie a power of two
+/// apart (which maps them to the same cache sets and defeats reuse between output rows).
+const BAND: usize = 8;
+
+/// One piece of a transposing copy: a row-major source block, its stride along dimension 0
+/// and the piece's ranges.
+struct Piece<'a, T> {
+    src: &'a [T],
+    stride: usize,
+    r: Runs,
+}
+
+/// The region (of `shape`, source order) with its first two dimensions swapped, built in
+/// output order from `pieces` (each with the other dimensions whole, `g` values per
+/// `(i, j)`): nothing is zero-filled, and each output value is written once into the result
+/// (by a sequential copy of a scratch band). `None` when the pieces do not tile the region.
+fn transpose_in_order<T: Scalar>(
+    mut pieces: Vec<Piece<'_, T>>,
+    shape: &[usize],
+    g: usize,
+) -> Option<Vec<T>> {
+    pieces.sort_by_key(|p| (p.r.dst[1].start, p.r.dst[0].start));
+    let total: usize = shape.iter().product();
+    let row = shape[0] * g;
+    let mut out = Vec::with_capacity(total);
+    let mut band = vec![T::zero(); BAND * row];
+    let (mut rest, mut col) = (&pieces[..], 0);
+    while let Some(first) = rest.first() {
+        let cols = first.r.dst[1].clone();
+        let n = rest.iter().take_while(|p| p.r.dst[1] == cols).count();
+        let (group, tail) = rest.split_at(n);
+        rest = tail;
+        // The group covers the rows 0..shape[0] once, in order, after the previous group.
+        let mut at = 0;
+        for p in group {
+            if p.r.dst[0].start != at {
+                return None;
+            }
+            at = p.r.dst[0].end;
+        }
+        if at != shape[0] || cols.start != col {
+            return None;
+        }
+        col = cols.end;
+        for a0 in cols.clone().step_by(BAND) {
+            let w = (a0 + BAND).min(cols.end) - a0;
+            for p in group {
+                let j0 = (p.r.src[1].start + a0 - cols.start) * g;
+                for (k, i) in p.r.src[0].clone().enumerate() {
+                    let s = &p.src[i * p.stride + j0..][..w * g];
+                    let b = (p.r.dst[0].start + k) * g;
+                    if g == 2 {
+                        for (c, v) in s.chunks_exact(2).enumerate() {
+                            band[c * row + b] = v[0];
+                            band[c * row + b + 1] = v[1];
                         }
-                        _ => dst[d..d + g].copy_from_slice(&src[so..so + g]),
+                    } else {
+                        for (c, v) in s.chunks_exact(g).enumerate() {
+                            band[c * row + b..][..g].copy_from_slice(v);
+                        }
                     }
                 }
             }
+            out.extend_from_slice(&band[..w * row]);
         }
     }
+    (col == shape[1] && out.len() == total).then_some(out)
 }
 
 /// Copies the piece `r` of `src` into `out` (the region permuted by `perm`) through views.
@@ -111,8 +134,8 @@ pub fn permute_region<T: Scalar>(
         return Err(bad());
     }
     let oshape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
-    let mut out = ArrayD::<T>::zeros(IxDyn(&oshape));
     let swap = nd >= 2 && perm[0] == 1 && perm[1] == 0 && (2..nd).all(|d| perm[d] == d);
+    let mut runs = Vec::with_capacity(ins.len());
     for (p, b) in plan.pieces().iter().zip(ins) {
         let bshape = b.shape();
         if p.local.len() != nd || p.out.len() != nd || bshape.len() != nd {
@@ -129,7 +152,40 @@ pub fn permute_region<T: Scalar>(
         if !fits {
             return Err(bad());
         }
-        let r = Runs { src, dst };
+        runs.push((Runs { src, dst }, bshape));
+    }
+    // A swap of the first two dimensions of dense row-major blocks whose other dimensions
+    // are whole: built in output order, with no zero fill.
+    let g: usize = shape[2.min(nd)..].iter().product();
+    let pieces: Option<Vec<Piece<'_, T>>> = (swap && nd >= 2)
+        .then(|| {
+            runs.iter()
+                .zip(ins)
+                .map(|((r, bshape), b)| {
+                    let whole =
+                        (2..nd).all(|d| r.src[d] == (0..bshape[d]) && r.dst[d] == (0..shape[d]));
+                    match b {
+                        Block::Dense(a) if whole => a.as_slice().map(|src| Piece {
+                            src,
+                            stride: bshape[1] * g,
+                            r: Runs {
+                                src: r.src.clone(),
+                                dst: r.dst.clone(),
+                            },
+                        }),
+                        _ => None,
+                    }
+                })
+                .collect()
+        })
+        .flatten();
+    if let Some(v) = pieces.and_then(|p| transpose_in_order(p, shape, g)) {
+        return ArrayD::from_shape_vec(IxDyn(&oshape), v)
+            .map(Block::Dense)
+            .map_err(|_| bad());
+    }
+    let mut out = ArrayD::<T>::zeros(IxDyn(&oshape));
+    for ((r, _), b) in runs.iter().zip(ins) {
         let dense;
         let view = match b {
             Block::Dense(a) => a.view(),
@@ -138,14 +194,7 @@ pub fn permute_region<T: Scalar>(
                 dense.view()
             }
         };
-        let whole_rest = (2..nd).all(|d| r.src[d] == (0..bshape[d]) && r.dst[d] == (0..shape[d]));
-        match (view.as_slice(), swap && whole_rest) {
-            (Some(s), true) => match out.as_slice_mut() {
-                Some(o) => transpose_tiles(s, &bshape, o, &oshape, &r),
-                None => return Err(bad()),
-            },
-            _ => permuted_views(view, &mut out, perm, &r),
-        }
+        permuted_views(view, &mut out, perm, r);
     }
     Ok(Block::Dense(out))
 }

@@ -24,6 +24,8 @@ mod datadeps_cluster;
 mod durable;
 #[path = "main/faults.rs"]
 mod faults;
+#[path = "main/fft_cluster.rs"]
+mod fft_cluster;
 #[path = "main/live_values.rs"]
 mod live_values;
 #[path = "main/netns.rs"]
