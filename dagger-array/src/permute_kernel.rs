@@ -2,7 +2,7 @@
 //! block cut from the source blocks it overlaps and written with its dimensions permuted,
 //! in one pass. Swapping the first two dimensions (a matrix transpose, or the transpose of
 //! a complex matrix of pairs `[n, m, 2]`) is written in output order through a cache-sized
-//! band, straight from the blocks' row-major storage ([`BAND`]); other orders go through
+//! band, straight from the blocks' row-major storage (`BAND`); other orders go through
 //! permuted ndarray views into a zeroed result.
 
 use crate::block::Block;

@@ -10,8 +10,8 @@
 //! - `lu_solve`: `solve(A, b)` through tiled LU with partial pivoting (one right-hand side)
 //!   against faer's `lu_in_place` and two triangular solves. `gflop_per_s` = 2n³/3 / median_s.
 //! - `tsqr`: the QR of a tall-skinny m × 64 matrix (m = 400 000; `--quick` 50 000;
-//!   `DAGGER_LINALG_TSQR_M`) in 8 block rows by [`tsqr`] (`dagger-local`) and by the
-//!   block-column [`qr`] (`dagger-local-qr`), against faer's `qr_in_place` (all factor only).
+//!   `DAGGER_LINALG_TSQR_M`) in 8 block rows by [`tsqr`](tsqr()) (`dagger-local`) and by the
+//!   block-column [`qr`](qr()) (`dagger-local-qr`), against faer's `qr_in_place` (all factor only).
 //!   `gflop_per_s` = (2mn² − 2n³/3) / median_s.
 //!
 //! Sizes: n = 4000 (gemm) and 8000 (factorizations), b = 1000; `--quick`: 1000 / 2000, b = 250 /
