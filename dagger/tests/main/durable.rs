@@ -66,19 +66,7 @@ fn run(dir: &Path, crash_after: Option<u64>) -> (u64, u64, u64) {
 }
 
 fn checkpoint_files(dir: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !p.to_string_lossy().contains('~') {
-                n += 1;
-            }
-        }
-    }
-    n
+    checkpoint_paths(dir).len()
 }
 
 /// The child driver: runs only when the parent test sets [`DIR_VAR`], and aborts mid-run.
