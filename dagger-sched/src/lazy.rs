@@ -11,13 +11,14 @@ use crate::cluster::lineage::RemoteArgs;
 use crate::cluster::registry::Registered;
 use crate::context::state::Context;
 use crate::handle::{Chunk, DTask};
+use crate::id_hash::IdHasher;
 use dagger_core::{Options, Result, Scope};
 use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Serialize};
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -25,26 +26,6 @@ static NEXT_THUNK: AtomicU64 = AtomicU64::new(1);
 
 /// The id of the next computation (`submit` call); 0 is never used, so it marks "none".
 static NEXT_COMPUTATION: AtomicU64 = AtomicU64::new(1);
-
-/// Hashes a thunk id as itself: ids are distinct counters, so the map needs no mixing, and
-/// SipHash was a measurable part of a lazy computation's cost per thunk.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        // Spread the low bits into the top ones, which hashbrown uses for its tag byte.
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 
 /// The tasks spawned so far in one computation.
 ///

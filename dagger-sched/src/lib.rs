@@ -33,6 +33,9 @@
 // Modules, bottom to top: each imports only modules listed above it (checked by
 // `scripts/check-layers.py`). Blank lines keep `rustfmt` from sorting them.
 
+// The hasher of maps keyed by id counters.
+mod id_hash;
+
 // Deep sizes of values, by type (chunk metadata and the placement cost).
 mod size;
 

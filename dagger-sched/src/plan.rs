@@ -23,34 +23,12 @@
 //! assert_eq!(w2.order, vec![0, 1]);                         // the write waits for the reader of row 0
 //! ```
 
+use crate::id_hash::IdHasher;
 use dagger_core::access::Span;
 use dagger_core::{Access, ObjectId};
 use smallvec::SmallVec;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// Object ids are counters, and a region mostly names objects made one after another: the
-/// hash keeps the id itself in the low bits (the table slot), so such objects take
-/// neighbouring slots and a region of many new objects fills its table in order instead of
-/// missing the cache on each; the top bits (the table's tag) are the id mixed, so that ids
-/// sharing a slot group are still told apart without comparing keys.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        const TAG: u64 = 0x7F << 57;
-        self.0 = (n & !TAG) | (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) & TAG);
-    }
-}
+use std::hash::BuildHasherDefault;
 
 /// What one task must wait for, as indexes of earlier tasks (in the order they were added).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
