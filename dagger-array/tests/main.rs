@@ -1,7 +1,9 @@
 //! The integration tests of dagger-array, one module per former test binary, so they link
-//! once. `release.rs` stays its own binary: it asserts on the process-wide live-bytes
-//! counter, which the tests here would move while it runs.
+//! once. A test that owns process-wide state (`release.rs` asserts on the live-bytes
+//! counter, which the others move) re-runs this binary on itself alone ([`alone`]).
 
+#[path = "main/alone.rs"]
+mod alone;
 #[path = "main/behaviours.rs"]
 mod behaviours;
 #[path = "main/cyclic.rs"]
@@ -18,6 +20,8 @@ mod fusion_sort;
 mod operators;
 #[path = "main/permute.rs"]
 mod permute;
+#[path = "main/release.rs"]
+mod release;
 #[path = "main/stencil.rs"]
 mod stencil;
 #[path = "main/stencil_kernel.rs"]

@@ -1,11 +1,14 @@
 //! The facade's integration tests, in one binary: each former test file is a module under
 //! `tests/main/`, and the cluster tests share one harness. Worker processes re-run this binary
-//! on the ignored test [`worker_entry`].
+//! on the ignored test [`worker_entry`]. Tests that own process-wide state (`out_of_core`,
+//! `recording`) re-run it on themselves alone ([`alone`], shared with dagger-array's tests).
 //!
 //! Modules that need a feature beyond the defaults are compiled only with it:
 //! `cargo test -p dagger --features dashboard --test main dashboard_cluster` and
 //! `DAGGER_TEST_S3_ENDPOINT=... cargo test -p dagger --features s3 --test main s3_arrays`.
 
+#[path = "../../dagger-array/tests/main/alone.rs"]
+mod alone;
 #[path = "main/harness.rs"]
 mod harness;
 
@@ -34,8 +37,12 @@ mod netns;
 mod netns_cluster;
 #[path = "main/old_paths.rs"]
 mod old_paths;
+#[path = "main/out_of_core.rs"]
+mod out_of_core;
 #[path = "main/profile_cluster.rs"]
 mod profile_cluster;
+#[path = "main/recording.rs"]
+mod recording;
 #[cfg(feature = "s3")]
 #[path = "main/s3_arrays.rs"]
 mod s3_arrays;

@@ -1,4 +1,4 @@
-//! The cluster test harness the modules of both test binaries share: worker processes re-run
+//! The cluster test harness the modules of this binary share: worker processes re-run
 //! their binary on its ignored test `worker_entry`, which calls `dagger::init()`.
 
 use dagger::{Context, ContextBuilder, Options, Scope, WorkerId, WorkerProgram};

@@ -36,7 +36,12 @@ fn by_name(events: &[Timespan]) -> BTreeMap<String, usize> {
 // One test: recording is process-wide, so the two runs must not overlap another test's.
 #[test]
 fn fused_and_unfused_differ_in_tasks_and_names_not_in_result() {
-    let _turn = crate::my_turn();
+    if crate::alone::rerun(
+        module_path!(),
+        "fused_and_unfused_differ_in_tasks_and_names_not_in_result",
+    ) {
+        return;
+    }
     let ctx = Context::builder().threads(2).build();
     let (fused, a) = record(&ctx, true);
     let (unfused, b) = record(&ctx, false);

@@ -1,6 +1,6 @@
-//! Its own test binary: it asserts on the live-bytes counter, which is process-wide.
 //! Intermediate blocks are released as soon as their consumers ran (no `cache`), while the
-//! lazy graph that made them is still alive.
+//! lazy graph that made them is still alive. The test runs alone in its own process
+//! ([`crate::alone`]): it asserts on the live-bytes counter, which is process-wide.
 
 use dagger_array::mem::{live_bytes, peak_bytes, reset_peak};
 use dagger_array::{ArrayOptions, Blocks, DArray};
@@ -19,6 +19,12 @@ fn settle(want: i64) -> i64 {
 
 #[test]
 fn intermediates_are_released_while_the_graph_lives() {
+    if crate::alone::rerun(
+        module_path!(),
+        "intermediates_are_released_while_the_graph_lives",
+    ) {
+        return;
+    }
     let ctx = Context::builder().threads(2).build();
     let x = DArray::<f64>::ones(&Blocks::from([100, 100]), &[400, 400])
         .unwrap()

@@ -1,10 +1,12 @@
-// A binary of its own: it asserts that the driver's process-wide live and peak block bytes
-// stay at zero while workers compute, which any other test's arrays in this process would break.
 //! Out of core on real worker processes (started by re-executing this test binary on the
 //! ignored test `worker_entry`): `A + Aᵀ` through `save`/`load` with the workers' results in
 //! a spilling pool whose memory limit is several times smaller than the data. The answer
 //! must equal the same seeded computation in this process alone, the pools must have
 //! spilled, and no pool may ever have held more than its limit in memory.
+//!
+//! Each test runs alone in its own process ([`crate::alone`]): it asserts that the driver's
+//! process-wide live and peak block bytes stay at zero while workers compute, which any
+//! other test's arrays in the same process would break.
 
 use dagger::array::{ArithOp, Blocks, DArray};
 use dagger::memory::WorkerPeaks;
@@ -36,11 +38,7 @@ impl Drop for TempDir {
     }
 }
 
-#[path = "main/harness.rs"]
-#[allow(dead_code)]
-mod harness;
-
-use harness::cluster_builder;
+use crate::harness::cluster_builder;
 
 fn cluster(workers: usize, spill: &std::path::Path) -> Context {
     cluster_builder(workers)
@@ -51,11 +49,7 @@ fn cluster(workers: usize, spill: &std::path::Path) -> Context {
         .build()
 }
 
-/// The driver's block-bytes peak is per process: the tests take turns.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn a_plus_at_through_the_pool(workers: usize) {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = TempDir::new(&format!("w{workers}"));
     let spill = dir.0.join("spill");
     std::fs::create_dir_all(&spill).unwrap();
@@ -196,26 +190,22 @@ fn a_plus_at_through_the_pool(workers: usize) {
 
 #[test]
 fn a_plus_at_on_one_worker_through_a_2mib_pool() {
-    let _turn = my_turn();
+    if crate::alone::rerun(
+        module_path!(),
+        "a_plus_at_on_one_worker_through_a_2mib_pool",
+    ) {
+        return;
+    }
     a_plus_at_through_the_pool(1);
 }
 
 #[test]
 fn a_plus_at_on_two_workers_through_2mib_pools() {
-    let _turn = my_turn();
+    if crate::alone::rerun(
+        module_path!(),
+        "a_plus_at_on_two_workers_through_2mib_pools",
+    ) {
+        return;
+    }
     a_plus_at_through_the_pool(2);
-}
-
-/// The two tests take turns: each measures the driver's peak block bytes, which the other's
-/// driver-side reference computation would raise.
-fn my_turn() -> std::sync::MutexGuard<'static, ()> {
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The body of every worker process these tests start.
-#[test]
-#[ignore]
-fn worker_entry() {
-    dagger::init();
 }
