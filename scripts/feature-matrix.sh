@@ -9,10 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The facade's optional features (dagger/Cargo.toml `[features]`, less `default`).
-features=(profile disk tcp shard array sparse linalg stream object-store dashboard)
+# The facade's optional features (dagger/Cargo.toml `[features]`, less `default`). `sparse`
+# and `object-store` are left out of the one-at-a-time checks: each only names another
+# (`array`, `disk`) and no code is compiled on either, so their checks were those of
+# `array` and `disk` again. The all-features check still has them. A feature that gains a
+# `cfg` of its own goes back in the list.
+features=(profile disk tcp shard array linalg stream dashboard)
+all=(profile disk tcp shard array sparse linalg stream object-store dashboard)
 
-combos=("" "${features[@]}" "$(IFS=,; echo "${features[*]}")")
+combos=("" "${features[@]}" "$(IFS=,; echo "${all[*]}")")
 for combo in "${combos[@]}"; do
   label="${combo:-(none)}"
   echo "== dagger --no-default-features --features ${label}" >&2
