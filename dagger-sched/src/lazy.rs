@@ -93,18 +93,25 @@ struct Node<T, B> {
     inputs: ThunkInputs,
     body: B,
     kept: Mutex<Option<DTask<T>>>,
-    /// Its task in the computation of that id (see [`Memo`]).
-    spawned: Mutex<(u64, Option<DTask<T>>)>,
+    /// The computation whose task `spawned` holds (0: none), readable without the lock:
+    /// the walk asks several times per node whether it is spawned.
+    spawned_by: AtomicU64,
+    /// Its task in computation `spawned_by` (see [`Memo`]).
+    spawned: Mutex<Option<DTask<T>>>,
 }
 
 impl<T: Send + Sync + 'static, B> Node<T, B> {
     /// Records `task` as its task in `memo`'s computation.
     fn record(&self, memo: &mut Memo, task: DTask<T>) {
-        let mut slot = self.spawned.lock();
-        if slot.0 == 0 {
-            *slot = (memo.computation, Some(task));
+        // The slot is claimed first, so a computation that finds it taken by another one
+        // uses its overflow map instead.
+        let claimed = self
+            .spawned_by
+            .compare_exchange(0, memo.computation, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if claimed {
+            *self.spawned.lock() = Some(task);
         } else {
-            drop(slot);
             memo.overflow.insert(self.id, Box::new(task));
         }
     }
@@ -112,11 +119,9 @@ impl<T: Send + Sync + 'static, B> Node<T, B> {
 
 impl<T: Send + Sync + 'static, B: Body<T>> TypedThunk<T> for Node<T, B> {
     fn task_in(&self, memo: &Memo) -> Option<DTask<T>> {
-        let slot = self.spawned.lock();
-        if slot.0 == memo.computation {
-            return slot.1.clone();
+        if self.spawned_by.load(Ordering::Acquire) == memo.computation {
+            return self.spawned.lock().clone();
         }
-        drop(slot);
         memo.overflow
             .get(&self.id)
             .and_then(|b| b.downcast_ref::<DTask<T>>())
@@ -161,17 +166,21 @@ impl<T: Send + Sync + 'static, B: Body<T>> AnyThunk for Node<T, B> {
     }
 
     fn spawned_in(&self, memo: &Memo) -> bool {
-        self.spawned.lock().0 == memo.computation
+        self.spawned_by.load(Ordering::Acquire) == memo.computation
             || (!memo.overflow.is_empty() && memo.overflow.contains_key(&self.id))
     }
 
     fn forget(&self, memo: &Memo) {
-        let mut slot = self.spawned.lock();
-        if slot.0 == memo.computation {
-            let task = std::mem::take(&mut *slot);
-            drop(slot);
-            drop(task);
+        if self.spawned_by.load(Ordering::Acquire) != memo.computation {
+            return;
         }
+        let mut slot = self.spawned.lock();
+        let task = slot.take();
+        // Released while the slot is locked: a computation that claims it next waits for
+        // the lock to put its task there, after this one's is gone.
+        self.spawned_by.store(0, Ordering::Release);
+        drop(slot);
+        drop(task);
     }
 }
 
@@ -564,7 +573,8 @@ where
             inputs,
             body,
             kept: Mutex::new(None),
-            spawned: Mutex::new((0, None)),
+            spawned_by: AtomicU64::new(0),
+            spawned: Mutex::new(None),
         }),
     }
 }
