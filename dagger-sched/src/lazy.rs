@@ -15,6 +15,7 @@ use crate::id_hash::IdHasher;
 use dagger_core::{Options, Result, Scope};
 use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Serialize};
+use smallvec::SmallVec;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -50,6 +51,10 @@ impl fmt::Debug for Memo {
     }
 }
 
+/// The thunks a thunk takes as inputs: most take none, one or two, kept inline (a vector
+/// per thunk was one more allocation per node of a lazy graph).
+pub(crate) type ThunkInputs = SmallVec<[Arc<dyn AnyThunk>; 2]>;
+
 /// A thunk of any result type, as the graph walk sees it.
 pub trait AnyThunk: Send + Sync {
     /// The thunk's id.
@@ -57,52 +62,82 @@ pub trait AnyThunk: Send + Sync {
     /// The thunks it takes as inputs.
     fn inputs(&self) -> &[Arc<dyn AnyThunk>];
     /// Spawns it (its inputs are already spawned in `memo`); false if it already was.
-    fn submit(&self, ctx: &Context, memo: &mut Memo) -> bool;
+    fn submit(self: Arc<Self>, ctx: &Context, memo: &mut Memo) -> bool;
     /// Whether it is spawned in `memo`'s computation.
     fn spawned_in(&self, memo: &Memo) -> bool;
     /// Drops its task of `memo`'s computation (the computation's walk is over).
     fn forget(&self, memo: &Memo);
 }
 
-type Make<T> = Box<dyn Fn(&Context, &Memo) -> DTask<T> + Send + Sync>;
-
-struct ThunkNode<T> {
-    id: u64,
-    opts: Options,
-    inputs: Vec<Arc<dyn AnyThunk>>,
-    make: Make<T>,
-    kept: Mutex<Option<DTask<T>>>,
-    /// Its task in the computation of that id (see [`Memo`]).
-    spawned: Mutex<(u64, Option<DTask<T>>)>,
+/// A thunk of result type `T`, as its handle and its consumers see it.
+trait TypedThunk<T>: AnyThunk {
+    /// Its task in `memo`'s computation, if spawned.
+    fn task_in(&self, memo: &Memo) -> Option<DTask<T>>;
+    /// The options it was made with.
+    fn options(&self) -> &Options;
+    /// The same thunk, as the graph walk sees it.
+    fn any(self: Arc<Self>) -> Arc<dyn AnyThunk>;
 }
 
-impl<T: Send + Sync + 'static> ThunkNode<T> {
-    /// Its task in `memo`'s computation, if spawned.
-    fn task_in(&self, memo: &Memo) -> Option<DTask<T>> {
-        let slot = self.spawned.lock();
-        if slot.0 == memo.computation {
-            return slot.1.clone();
+/// How a thunk's task is spawned: its function and lazy arguments.
+trait Body<T>: Send + Sync + Sized + 'static {
+    /// Spawns `node`'s task in `memo`'s computation.
+    fn spawn(node: &Arc<Node<T, Self>>, ctx: &Context, memo: &Memo) -> DTask<T>;
+}
+
+/// One thunk: one allocation holding its options, inputs, function and arguments (they
+/// were four: the node, a boxed spawner, the shared function and the input vector).
+struct Node<T, B> {
+    id: u64,
+    opts: Options,
+    inputs: ThunkInputs,
+    body: B,
+    kept: Mutex<Option<DTask<T>>>,
+    /// The computation whose task `spawned` holds (0: none), readable without the lock:
+    /// the walk asks several times per node whether it is spawned.
+    spawned_by: AtomicU64,
+    /// Its task in computation `spawned_by` (see [`Memo`]).
+    spawned: Mutex<Option<DTask<T>>>,
+}
+
+impl<T: Send + Sync + 'static, B> Node<T, B> {
+    /// Records `task` as its task in `memo`'s computation.
+    fn record(&self, memo: &mut Memo, task: DTask<T>) {
+        // The slot is claimed first, so a computation that finds it taken by another one
+        // uses its overflow map instead.
+        let claimed = self
+            .spawned_by
+            .compare_exchange(0, memo.computation, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if claimed {
+            *self.spawned.lock() = Some(task);
+        } else {
+            memo.overflow.insert(self.id, Box::new(task));
         }
-        drop(slot);
+    }
+}
+
+impl<T: Send + Sync + 'static, B: Body<T>> TypedThunk<T> for Node<T, B> {
+    fn task_in(&self, memo: &Memo) -> Option<DTask<T>> {
+        if self.spawned_by.load(Ordering::Acquire) == memo.computation {
+            return self.spawned.lock().clone();
+        }
         memo.overflow
             .get(&self.id)
             .and_then(|b| b.downcast_ref::<DTask<T>>())
             .cloned()
     }
 
-    /// Records `task` as its task in `memo`'s computation.
-    fn record(&self, memo: &mut Memo, task: DTask<T>) {
-        let mut slot = self.spawned.lock();
-        if slot.0 == 0 {
-            *slot = (memo.computation, Some(task));
-        } else {
-            drop(slot);
-            memo.overflow.insert(self.id, Box::new(task));
-        }
+    fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    fn any(self: Arc<Self>) -> Arc<dyn AnyThunk> {
+        self
     }
 }
 
-impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
+impl<T: Send + Sync + 'static, B: Body<T>> AnyThunk for Node<T, B> {
     fn id(&self) -> u64 {
         self.id
     }
@@ -111,7 +146,7 @@ impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
         &self.inputs
     }
 
-    fn submit(&self, ctx: &Context, memo: &mut Memo) -> bool {
+    fn submit(self: Arc<Self>, ctx: &Context, memo: &mut Memo) -> bool {
         if self.spawned_in(memo) {
             return false;
         }
@@ -122,7 +157,7 @@ impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
                 return true;
             }
         }
-        let task = (self.make)(ctx, memo);
+        let task = B::spawn(&self, ctx, memo);
         if self.opts.persist || self.opts.cache {
             *self.kept.lock() = Some(task.clone());
         }
@@ -131,16 +166,57 @@ impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
     }
 
     fn spawned_in(&self, memo: &Memo) -> bool {
-        self.spawned.lock().0 == memo.computation || memo.overflow.contains_key(&self.id)
+        self.spawned_by.load(Ordering::Acquire) == memo.computation
+            || (!memo.overflow.is_empty() && memo.overflow.contains_key(&self.id))
     }
 
     fn forget(&self, memo: &Memo) {
-        let mut slot = self.spawned.lock();
-        if slot.0 == memo.computation {
-            let task = std::mem::take(&mut *slot);
-            drop(slot);
-            drop(task);
+        if self.spawned_by.load(Ordering::Acquire) != memo.computation {
+            return;
         }
+        let mut slot = self.spawned.lock();
+        let task = slot.take();
+        // Released while the slot is locked: a computation that claims it next waits for
+        // the lock to put its task there, after this one's is gone.
+        self.spawned_by.store(0, Ordering::Release);
+        drop(slot);
+        drop(task);
+    }
+}
+
+/// The body of a closure thunk: lazy arguments and the function.
+struct Closure<L, F>(L, F);
+
+impl<L, F, R> Body<R> for Closure<L, F>
+where
+    L: LazyArgs,
+    F: Fn(ValuesOf<L::Eager>) -> R + Send + Sync + 'static,
+    R: Send + Sync + 'static,
+{
+    fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
+        // The task holds the node (for its function) until its body runs: no separate
+        // shared copy of the function per thunk.
+        let n = node.clone();
+        ctx.spawn_inner(
+            &node.opts,
+            node.body.0.materialize(memo).into_args(),
+            move |v| Ok((n.body.1)(v)),
+        )
+    }
+}
+
+/// The body of a registered-function thunk.
+struct Remote<L, V, R>(L, Registered<V, R>);
+
+impl<L, V, R> Body<R> for Remote<L, V, R>
+where
+    L: LazyArgs,
+    <L::Eager as IntoArgs>::Args: RemoteArgs + Args<Values = V>,
+    V: Send + 'static,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
+        ctx.spawn_registered_inner(&node.opts, node.body.1, node.body.0.materialize(memo))
     }
 }
 
@@ -158,7 +234,7 @@ impl<T: Send + Sync + 'static> AnyThunk for ThunkNode<T> {
 /// assert_eq!(c.collect().unwrap(), 181);
 /// ```
 pub struct Thunk<T> {
-    node: Arc<ThunkNode<T>>,
+    node: Arc<dyn TypedThunk<T>>,
 }
 
 impl<T> Clone for Thunk<T> {
@@ -174,8 +250,8 @@ impl<T> fmt::Debug for Thunk<T> {
         write!(
             f,
             "Thunk({}, {} inputs)",
-            self.node.id,
-            self.node.inputs.len()
+            self.node.id(),
+            self.node.inputs().len()
         )
     }
 }
@@ -183,39 +259,44 @@ impl<T> fmt::Debug for Thunk<T> {
 impl<T: Send + Sync + 'static> Thunk<T> {
     /// The thunk's id (unique in this process).
     pub fn id(&self) -> u64 {
-        self.node.id
+        self.node.id()
     }
 
     /// The options it was made with.
     pub fn options(&self) -> &Options {
-        &self.node.opts
+        self.node.options()
     }
 
     /// Runs the graph below this thunk and waits for it; the result stays where it was
     /// computed, as a [`Chunk`]. A failure anywhere below is returned as the error.
     pub fn compute(&self, ctx: &Context) -> Result<Chunk<T>> {
         let task = self.submit(ctx);
-        let scope = self.node.opts.result_scope.clone().unwrap_or(Scope::Any);
+        let scope = self
+            .node
+            .options()
+            .result_scope
+            .clone()
+            .unwrap_or(Scope::Any);
         task.chunk().map(|c| c.with_scope(scope))
     }
 
     /// Spawns the graph below this thunk without waiting; returns the eager handle.
     pub fn submit(&self, ctx: &Context) -> DTask<T> {
-        let root: &dyn AnyThunk = &*self.node;
+        let root: Arc<dyn AnyThunk> = self.node.clone().any();
         let mut memo = Memo {
             computation: NEXT_COMPUTATION.fetch_add(1, Ordering::Relaxed),
             overflow: HashMap::default(),
         };
         // The nodes this computation spawned, to empty their slots at the end.
-        let mut done: Vec<&dyn AnyThunk> = Vec::new();
+        let mut done: Vec<&Arc<dyn AnyThunk>> = Vec::new();
         // Iterative post-order: deep chains must not overflow the stack. The walk borrows
         // the nodes (the root keeps the graph alive), and the slots double as the set of
         // nodes seen: a node is expanded once, since everything pushed above it is submitted
         // before a second copy of it is popped.
-        let mut stack: Vec<(&dyn AnyThunk, bool)> = vec![(root, false)];
+        let mut stack: Vec<(&Arc<dyn AnyThunk>, bool)> = vec![(&root, false)];
         while let Some((n, expanded)) = stack.pop() {
             if expanded {
-                if n.submit(ctx, &mut memo) {
+                if n.clone().submit(ctx, &mut memo) {
                     done.push(n);
                 }
                 continue;
@@ -226,11 +307,11 @@ impl<T: Send + Sync + 'static> Thunk<T> {
             stack.push((n, true));
             for i in n.inputs().iter().rev() {
                 if !i.spawned_in(&memo) {
-                    stack.push((&**i, false));
+                    stack.push((i, false));
                 }
             }
         }
-        let task = lookup(&memo, &self.node);
+        let task = lookup(&memo, &*self.node);
         for n in done {
             n.forget(&memo);
         }
@@ -251,12 +332,12 @@ impl<T: Send + Sync + 'static> Thunk<T> {
     }
 }
 
-fn lookup<T: Send + Sync + 'static>(memo: &Memo, node: &ThunkNode<T>) -> DTask<T> {
+fn lookup<T: Send + Sync + 'static>(memo: &Memo, node: &dyn TypedThunk<T>) -> DTask<T> {
     match node.task_in(memo) {
         Some(t) => t,
         None => unreachable!(
             "thunk {} is submitted before anything that uses it",
-            node.id
+            node.id()
         ),
     }
 }
@@ -284,7 +365,7 @@ pub trait LazyArgs: Send + Sync + 'static {
     /// The eager tuple it becomes.
     type Eager: IntoArgs;
     /// The thunks among the arguments.
-    fn inputs(&self) -> Vec<Arc<dyn AnyThunk>>;
+    fn inputs(&self) -> ThunkInputs;
     /// The eager arguments.
     fn materialize(&self, memo: &Memo) -> Self::Eager;
 }
@@ -300,10 +381,10 @@ pub trait IntoLazyArgs {
 impl<T: Send + Sync + 'static + Clone> LazyArg for Thunk<T> {
     type Eager = DTask<T>;
     fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        Some(self.node.clone())
+        Some(self.node.clone().any())
     }
     fn materialize(&self, memo: &Memo) -> DTask<T> {
-        lookup(memo, &self.node)
+        lookup(memo, &*self.node)
     }
 }
 
@@ -386,10 +467,10 @@ pub struct MetaThunk<T>(Thunk<T>);
 impl<T: Send + Sync + 'static> LazyArg for MetaThunk<T> {
     type Eager = Meta<T>;
     fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        Some(self.0.node.clone())
+        Some(self.0.node.clone().any())
     }
     fn materialize(&self, memo: &Memo) -> Meta<T> {
-        Meta(lookup(memo, &self.0.node))
+        Meta(lookup(memo, &*self.0.node))
     }
 }
 
@@ -406,11 +487,11 @@ macro_rules! tuple_lazy {
         #[allow(clippy::unused_unit)]
         impl<$($n: LazyArg),*> LazyArgs for ($($n,)*) {
             type Eager = ($($n::Eager,)*);
-            fn inputs(&self) -> Vec<Arc<dyn AnyThunk>> {
+            fn inputs(&self) -> ThunkInputs {
                 let ($($v,)*) = self;
-                // Pushed in place: no vector of options first (one allocation, or none).
+                // Pushed in place: no vector of options first (inline up to two).
                 #[allow(unused_mut)]
-                let mut v: Vec<Arc<dyn AnyThunk>> = Vec::new();
+                let mut v = ThunkInputs::new();
                 $(if let Some(i) = $v.input() { v.push(i); })*
                 v
             }
@@ -479,16 +560,21 @@ where
     make(opts.into(), f, args.into_lazy())
 }
 
-/// A thunk node over `inputs` whose task `make` spawns.
-fn thunk<T>(opts: Options, inputs: Vec<Arc<dyn AnyThunk>>, make: Make<T>) -> Thunk<T> {
+/// A thunk over the lazy arguments' inputs, spawned by `body`.
+fn thunk<T, B>(opts: Options, inputs: ThunkInputs, body: B) -> Thunk<T>
+where
+    T: Send + Sync + 'static,
+    B: Body<T>,
+{
     Thunk {
-        node: Arc::new(ThunkNode {
+        node: Arc::new(Node {
             id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
             opts,
             inputs,
-            make,
+            body,
             kept: Mutex::new(None),
-            spawned: Mutex::new((0, None)),
+            spawned_by: AtomicU64::new(0),
+            spawned: Mutex::new(None),
         }),
     }
 }
@@ -500,15 +586,7 @@ where
     R: Send + Sync + 'static,
 {
     let inputs = lazy.inputs();
-    let f = Arc::new(f);
-    let task_opts = opts.clone();
-    let make: Make<R> = Box::new(move |ctx, memo| {
-        let f = f.clone();
-        ctx.spawn_inner(&task_opts, lazy.materialize(memo).into_args(), move |v| {
-            Ok(f(v))
-        })
-    });
-    thunk(opts, inputs, make)
+    thunk(opts, inputs, Closure(lazy, f))
 }
 
 /// A thunk running a registered function (see [`register!`](crate::register)), so a lazy
@@ -554,14 +632,9 @@ where
     V: Send + 'static,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    let opts = opts.into();
     let lazy = args.into_lazy();
     let inputs = lazy.inputs();
-    let task_opts = opts.clone();
-    let make: Make<R> = Box::new(move |ctx, memo| {
-        ctx.spawn_registered_inner(&task_opts, f, lazy.materialize(memo))
-    });
-    thunk(opts, inputs, make)
+    thunk(opts.into(), inputs, Remote(lazy, f))
 }
 
 /// A thunk running a registered function: the former name of [`delayed_registered`].

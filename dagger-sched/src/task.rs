@@ -421,7 +421,11 @@ where
 
     fn fail(self: Arc<Self>, error: Error) -> Ready {
         let e = self.header.failure(error);
-        self.complete(Err(e))
+        let ready = self.complete(Err(e));
+        // The body will never run: let go of what it holds now (its arguments; for a lazy
+        // thunk, the thunk itself, which may hold this task), not when the task goes.
+        drop(self.body.lock().take());
+        ready
     }
 
     fn error(&self) -> Option<Error> {

@@ -1,16 +1,29 @@
 //! Writing and reading chunk files in one streaming pass, for large raw payloads.
 //!
 //! The payload moves in blocks; each block is checksummed while it is in cache, so a
-//! chunk file costs about as much memory traffic as the plain bytes would.
+//! chunk file costs about as much memory traffic as the plain bytes would. Large payloads
+//! are written in the aligned layout (version 2), so that every block lands on page
+//! boundaries in the file (see `layout.rs`).
 
-use super::layout::{header_bytes, FIXED_HEADER, MAGIC, VERSION};
+use super::layout::{
+    header_bytes, Layout, FIXED_HEADER, MAGIC, PAD_FIELD, VERSION, VERSION_ALIGNED,
+};
 use dagger_core::{Error, Result};
 use std::io::{ErrorKind, Read, Write};
 
 /// Block size for streaming: large enough for few syscalls, small enough to stay in cache.
 const BLOCK: usize = 1 << 20;
 
-/// Writes a whole chunk file for `payload` to `w`; returns the bytes written.
+/// The length of the file [`write_chunk_file_to`] writes for `payload_len` bytes under
+/// `codec_name` (what the disk limit is charged before writing).
+pub(crate) fn streamed_file_len(codec_name: &str, payload_len: usize) -> usize {
+    Layout::streamed(codec_name, payload_len).file_len(codec_name.len(), payload_len)
+}
+
+/// Writes a whole chunk file for `payload` to `w`, straight from `payload` (no copy on this
+/// side of the kernel), checksumming each block just before it is written, while it is in
+/// cache; returns the bytes written. Payloads of [`ALIGN_FROM`](super::layout::ALIGN_FROM)
+/// bytes and more take the aligned layout.
 pub(crate) fn write_chunk_file_to(
     w: &mut impl Write,
     codec_name: &str,
@@ -22,7 +35,8 @@ pub(crate) fn write_chunk_file_to(
             codec_name.len()
         ))
     })?;
-    let header = header_bytes(name_len, codec_name, payload.len() as u64);
+    let layout = Layout::streamed(codec_name, payload.len());
+    let header = header_bytes(layout, name_len, codec_name, payload.len() as u64);
     let mut crc = crc32fast::Hasher::new();
     crc.update(&header);
     w.write_all(&header)?;
@@ -31,7 +45,7 @@ pub(crate) fn write_chunk_file_to(
         w.write_all(block)?;
     }
     w.write_all(&crc.finalize().to_le_bytes())?;
-    Ok((FIXED_HEADER + codec_name.len() + payload.len()) as u64)
+    Ok(layout.file_len(codec_name.len(), payload.len()) as u64)
 }
 
 /// Reads a chunk file from a stream: [`begin`](Self::begin) checks the header,
@@ -79,28 +93,44 @@ impl<'a, R: Read> StreamDecoder<'a, R> {
             return Err(Self::corrupt(what, "not a chunk file (bad magic)".into()));
         }
         let version = u16::from_le_bytes([fixed[8], fixed[9]]);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_ALIGNED {
             return Err(Self::corrupt(
                 what,
-                format!("unsupported chunk-file version {version} (this build reads {VERSION})"),
+                format!("unsupported chunk-file version {version} (this build reads {VERSION} and {VERSION_ALIGNED})"),
             ));
         }
+        let aligned = version == VERSION_ALIGNED;
         let name_len = usize::from(u16::from_le_bytes([fixed[10], fixed[11]]));
-        let overhead = (FIXED_HEADER + name_len) as u64;
+        let pad_field = if aligned { PAD_FIELD } else { 0 };
+        let mut overhead = (FIXED_HEADER + name_len + pad_field) as u64;
         if file_len < overhead {
             return Err(Self::corrupt(
                 what,
                 format!("truncated header: codec name of {name_len} bytes but only {file_len} bytes in the file"),
             ));
         }
-        let mut rest = vec![0u8; name_len + 8];
+        let mut rest = vec![0u8; name_len + 8 + pad_field];
         Self::read_exact(&mut r, what, &mut rest, "header")?;
         let codec = std::str::from_utf8(&rest[..name_len])
             .map_err(|_| Self::corrupt(what, "codec name is not UTF-8".into()))?
             .to_string();
         let mut len = [0u8; 8];
-        len.copy_from_slice(&rest[name_len..]);
+        len.copy_from_slice(&rest[name_len..name_len + 8]);
         let payload_len = u64::from_le_bytes(len);
+        if aligned {
+            let pad = u16::from_le_bytes([rest[name_len + 8], rest[name_len + 9]]);
+            overhead += u64::from(pad);
+            if file_len < overhead {
+                return Err(Self::corrupt(
+                    what,
+                    format!("truncated header: a pad of {pad} bytes but only {file_len} bytes in the file"),
+                ));
+            }
+            // The pad is part of the checksummed header.
+            rest.resize(rest.len() + usize::from(pad), 0);
+            let start = name_len + 8 + pad_field;
+            Self::read_exact(&mut r, what, &mut rest[start..], "header")?;
+        }
         // Checked before anyone allocates payload_len bytes: a damaged length cannot ask
         // for more memory than the file has.
         if payload_len != file_len - overhead {

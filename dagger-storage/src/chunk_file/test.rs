@@ -119,3 +119,74 @@ proptest! {
         let _ = stream_decode(&bytes);
     }
 }
+
+/// A payload large enough for the aligned layout.
+fn large_payload() -> Vec<u8> {
+    (0..layout::ALIGN_FROM + 1234)
+        .map(|i| (i % 253) as u8)
+        .collect()
+}
+
+#[test]
+fn large_payloads_stream_page_aligned_and_both_readers_read_them() {
+    let payload = large_payload();
+    let mut file = Vec::new();
+    let n = write_chunk_file_to(&mut file, "raw-le-u8", &payload).unwrap();
+    assert_eq!(n as usize, file.len());
+    assert_eq!(file.len(), streamed_file_len("raw-le-u8", payload.len()));
+    let (h, p) = decode_chunk_file("c", &Bytes::from(file.clone())).unwrap();
+    assert_eq!(
+        (h.version, h.codec.as_str()),
+        (VERSION_ALIGNED, "raw-le-u8")
+    );
+    assert_eq!(h.payload_len as usize, payload.len());
+    assert_eq!(&p[..], &payload[..]);
+    // The payload starts on a page boundary of the file.
+    let start = file.len() - 4 - payload.len();
+    assert_eq!(start % layout::ALIGN, 0);
+    assert_eq!(&file[start..start + 16], &payload[..16]);
+    assert_eq!(stream_decode(&file).unwrap(), ("raw-le-u8".into(), payload));
+    // Small payloads keep the compact layout, byte for byte what `encode_chunk_file` writes.
+    let mut small = Vec::new();
+    write_chunk_file_to(&mut small, "postcard", b"tiny").unwrap();
+    assert_eq!(
+        &small[..],
+        &encode_chunk_file("postcard", b"tiny").unwrap()[..]
+    );
+}
+
+#[test]
+fn damage_to_an_aligned_file_is_corrupt_for_both_readers() {
+    let payload = large_payload();
+    let mut file = Vec::new();
+    write_chunk_file_to(&mut file, "raw-le-u8", &payload).unwrap();
+    let start = file.len() - 4 - payload.len();
+    // Every header and pad byte, bytes of the payload and of the trailer.
+    let spots = (0..start + 8).chain([start + 5000, file.len() - 5, file.len() - 1]);
+    for at in spots {
+        let mut bad = file.clone();
+        bad[at] ^= 0x04;
+        let whole = decode_chunk_file("c", &Bytes::from(bad.clone()));
+        assert!(
+            matches!(whole, Err(Error::Corrupt { .. })),
+            "byte {at}: {whole:?}"
+        );
+        let streamed = stream_decode(&bad);
+        assert!(
+            matches!(streamed, Err(Error::Corrupt { .. })),
+            "byte {at}: {streamed:?}"
+        );
+    }
+    for cut in (0..start + 8).chain([start + 5000, file.len() - 1]) {
+        let whole = decode_chunk_file("c", &Bytes::from(file[..cut].to_vec()));
+        assert!(
+            matches!(whole, Err(Error::Corrupt { .. })),
+            "cut {cut}: {whole:?}"
+        );
+        let streamed = stream_decode(&file[..cut]);
+        assert!(
+            matches!(streamed, Err(Error::Corrupt { .. })),
+            "cut {cut}: {streamed:?}"
+        );
+    }
+}

@@ -31,7 +31,7 @@ pub use spill::{AnyValue, SpillCodec};
 pub use stats::PoolStats;
 
 use crate::chunk_file::{
-    chunk_file_len, decode_chunk_file, encode_chunk_file, write_chunk_file_to, StreamDecoder,
+    decode_chunk_file, encode_chunk_file, streamed_file_len, write_chunk_file_to, StreamDecoder,
 };
 use crate::store::{open_store, DiskStore};
 use dagger_core::{ChunkId, ChunkStore, Codec, Error, Result, StoreKey};
@@ -426,20 +426,38 @@ impl MemoryPool {
         if let (Some(disk), Some(raw)) = (&self.disk, codec.raw()) {
             if let Some(bytes) = (raw.bytes)(value) {
                 // Fast path: stream the value's own bytes into the file.
-                let len = chunk_file_len(codec.name(), bytes.len()) as u64;
-                self.make_disk_room(state, id, len)?;
-                disk.put_sync_with(&key, |f| write_chunk_file_to(f, codec.name(), bytes))?;
-                state.file_written(id, len);
-                return Ok(());
+                return self.stream_to_disk(state, disk, id, &key, codec.name(), bytes);
             }
         }
         let payload = codec.encode(value)?;
+        if let Some(disk) = &self.disk {
+            // The encoded bytes go to the file as they are, not copied into a file buffer.
+            return self.stream_to_disk(state, disk, id, &key, codec.name(), &payload);
+        }
         let file = encode_chunk_file(codec.name(), &payload)?;
         drop(payload);
         let len = file.len() as u64;
         self.make_disk_room(state, id, len)?;
         let store = self.store.clone();
         io::run(async move { store.put(&key, file).await })?;
+        state.file_written(id, len);
+        Ok(())
+    }
+
+    /// Writes `payload` as `id`'s chunk file straight into the local disk store, within the
+    /// disk limit.
+    fn stream_to_disk(
+        &self,
+        state: &mut State,
+        disk: &DiskStore,
+        id: ChunkId,
+        key: &StoreKey,
+        codec_name: &str,
+        payload: &[u8],
+    ) -> Result<()> {
+        let len = streamed_file_len(codec_name, payload.len()) as u64;
+        self.make_disk_room(state, id, len)?;
+        disk.put_sync_with(key, |f| write_chunk_file_to(f, codec_name, payload))?;
         state.file_written(id, len);
         Ok(())
     }
