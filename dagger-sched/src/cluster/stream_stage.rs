@@ -309,3 +309,30 @@ fn finish(
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_read_from_its_postcard_bytes() {
+        let b = |v: &[u8]| Bytes::copy_from_slice(v);
+        let read = |v: &[u8]| step(&b(v), "s").map(|(x, done)| (x.map(|x| x.to_vec()), done));
+        assert_eq!(read(&[0, 7]).unwrap(), (Some(vec![7]), false));
+        assert_eq!(read(&[1]).unwrap(), (None, false));
+        assert_eq!(read(&[2, 0]).unwrap(), (None, true));
+        assert_eq!(read(&[2, 1, 0xac, 0x02]).unwrap(), (Some(vec![0xac, 0x02]), true));
+        for bad in [&[][..], &[3], &[1, 0], &[2], &[2, 0, 0], &[2, 2]] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_fold_keeps_each_result_as_its_accumulator_and_sends_nothing() {
+        let mut acc = Some(Bytes::from_static(b"init"));
+        let fold = Returns::Fold(Bytes::from_static(b"init"));
+        let r = outcome(&fold, Bytes::from_static(b"next"), &mut acc, "f").unwrap();
+        assert_eq!(r, (None, false));
+        assert_eq!(acc.as_deref(), Some(&b"next"[..]));
+    }
+}
