@@ -90,7 +90,11 @@ impl<T> StreamTask<T> {
     /// measured them (sent, not yet given back as credits), known once the stage has ended.
     pub fn peak_buffered(&self) -> usize {
         let here = self.node.stats.lock().iter().map(|s| s.peak()).max();
-        let there = self.node.remote.as_ref().map(|r| r.stats.lock().peak_held as usize);
+        let there = self
+            .node
+            .remote
+            .as_ref()
+            .map(|r| r.stats.lock().peak_held as usize);
         here.max(there).unwrap_or(0)
     }
 
@@ -98,9 +102,11 @@ impl<T> StreamTask<T> {
     /// buffer ([`StreamOptions::edge_bound`]); 0 without consumers.
     pub fn buffer_bound(&self) -> usize {
         let here = self.node.stats.lock().iter().map(|s| s.bound).max();
-        let there = self.node.remote.as_ref().and_then(|r| {
-            r.outs.lock().iter().map(|o| o.bound as usize).max()
-        });
+        let there = self
+            .node
+            .remote
+            .as_ref()
+            .and_then(|r| r.outs.lock().iter().map(|o| o.bound as usize).max());
         here.max(there).unwrap_or(0)
     }
 

@@ -257,19 +257,15 @@ impl Streaming {
         T: Clone + Send + Serialize + DeserializeOwned + 'static,
     {
         if let Some(w) = self.worker_for(opts) {
-            return self.remote(
-                opts,
-                w,
-                f.name,
-                (true, Returns::Option),
-                move |wiring| match crate::wire::encode(&arg) {
+            return self.remote(opts, w, f.name, (true, Returns::Option), move |wiring| {
+                match crate::wire::encode(&arg) {
                     Ok(b) => vec![SpecArg::Const(b.into())],
                     Err(e) => {
                         wiring.error.get_or_insert(e);
                         Vec::new()
                     }
-                },
-            );
+                }
+            });
         }
         let (local, mut i) = (f.local, 0u64);
         let body = Map(move |()| {

@@ -476,7 +476,11 @@ mod tests {
         assert!(inn.recv(Duration::ZERO).is_none());
         out.send(bytes, n, &|| false).unwrap();
         assert!(matches!(inn.recv(POLL), Some(InMsg::Items(v)) if v.len() == 4));
-        assert_eq!(out.peak_held(), 4, "never more than one batch of 4 outstanding");
+        assert_eq!(
+            out.peak_held(),
+            4,
+            "never more than one batch of 4 outstanding"
+        );
         out.end();
         assert!(matches!(inn.recv(POLL), Some(InMsg::End)));
         drop(inn);

@@ -81,8 +81,8 @@ pub use live::{
 pub use pinned::{local_piece, pinned_count, Pinned};
 pub use protocol::{OutSpec, Returns, SpecArg, StageSpec, StageStats};
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
+pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
 pub use stream_batch::{batch_items, BatchBuf};
 pub use stream_credits::{InMsg, SendStop};
-pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
 pub use telemetry::{set_telemetry, Telemetry};
 pub use tracked::{PinnedAccess, PinnedView};

@@ -127,11 +127,7 @@ impl Credits {
 
     /// Waits for credits for `count` items, checking `cancelled` while it waits, and takes
     /// them: `Ok(true)`, send the batch; `Ok(false)`, the consumer has gone.
-    pub(crate) fn take(
-        &self,
-        count: u32,
-        cancelled: &dyn Fn() -> bool,
-    ) -> Result<bool, SendStop> {
+    pub(crate) fn take(&self, count: u32, cancelled: &dyn Fn() -> bool) -> Result<bool, SendStop> {
         let count = u64::from(count);
         let mut s = self.state.lock();
         while s.avail < count && !s.closed {

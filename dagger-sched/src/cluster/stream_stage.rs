@@ -7,9 +7,9 @@
 
 use super::hub::{failed, Hub, InEdge, OutEdge};
 use super::protocol::{Returns, SpecArg, StageEnd, StageSpec, StageStats, StreamMsg};
+use super::registry::lookup;
 use super::stream_batch::BatchBuf;
 use super::stream_credits::{InMsg, POLL};
-use super::registry::lookup;
 use bytes::Bytes;
 use dagger_core::{Error, Result, WorkerId};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -273,10 +273,11 @@ fn run(
             break Ok(());
         }
         stats.evals += 1;
-        let (item, done) = match f(&parts).and_then(|out| outcome(&spec.returns, out, &mut acc, &spec.name)) {
-            Ok(c) => c,
-            Err(e) => break Err(e),
-        };
+        let (item, done) =
+            match f(&parts).and_then(|out| outcome(&spec.returns, out, &mut acc, &spec.name)) {
+                Ok(c) => c,
+                Err(e) => break Err(e),
+            };
         if let Some(item) = item {
             if let Err(e) = outs.push(&item, flag) {
                 break Err(e);
@@ -321,7 +322,10 @@ mod tests {
         assert_eq!(read(&[0, 7]).unwrap(), (Some(vec![7]), false));
         assert_eq!(read(&[1]).unwrap(), (None, false));
         assert_eq!(read(&[2, 0]).unwrap(), (None, true));
-        assert_eq!(read(&[2, 1, 0xac, 0x02]).unwrap(), (Some(vec![0xac, 0x02]), true));
+        assert_eq!(
+            read(&[2, 1, 0xac, 0x02]).unwrap(),
+            (Some(vec![0xac, 0x02]), true)
+        );
         for bad in [&[][..], &[3], &[1, 0], &[2], &[2, 0, 0], &[2, 2]] {
             assert!(read(bad).is_err(), "{bad:?}");
         }

@@ -331,9 +331,16 @@ fn a_filter_on_a_worker_skips_items_as_it_does_here() {
     let local = filter_pipeline(&ctx, &here, n);
     assert_eq!(there.2, [2, 3, 2].map(|w| Some(WorkerId(w))));
     assert_eq!(local.2, [None; 3]);
-    let want = (0..n).filter(|x| x % 3 == 0).map(|x| x + 1).fold(START, seen);
+    let want = (0..n)
+        .filter(|x| x % 3 == 0)
+        .map(|x| x + 1)
+        .fold(START, seen);
     assert_eq!(there.0, want);
-    assert_eq!(there.1, (n - 1) / 3 * 3, "the filter's last value is the last it kept");
+    assert_eq!(
+        there.1,
+        (n - 1) / 3 * 3,
+        "the filter's last value is the last it kept"
+    );
     assert_eq!((there.0, there.1), (local.0, local.1));
     assert_idle(&ctx);
 }
@@ -349,7 +356,8 @@ fn early_end_pipeline(ctx: &Context, at: Place<'_>) -> [u64; 6] {
             let inc = s.spawn_registered_with(&at(2), ST_INC, (&through,));
             let a = (through, inc.clone(), s.fold(&inc, 0u64, |k, _| k + 1));
             let src2 = s.source_registered_with(&at(3), ST_BELOW, u64::MAX);
-            let below = s.try_spawn_registered_with(&at(2), ST_BELOW_THEN_FINISH, (&src2, 5_000u64));
+            let below =
+                s.try_spawn_registered_with(&at(2), ST_BELOW_THEN_FINISH, (&src2, 5_000u64));
             let b = (below.clone(), s.fold(&below, 0u64, |k, _| k + 1));
             let bounded = s.source_registered_with(&at(2).max_evals(3_000), ST_BELOW, u64::MAX);
             let c = (bounded.clone(), s.fold(&bounded, 0u64, |k, _| k + 1));
@@ -372,7 +380,10 @@ fn stages_on_workers_that_finish_early_end_the_stream_downstream_as_here() {
     let there = early_end_pipeline(&ctx, &on);
     // `through` ends after 10000 (its last value), `inc` after 10001 items; `below` ends
     // without a value at 5000, its last being 4999; the bounded source made 3000 values.
-    assert_eq!(there, [10_000, 10_001, 10_001, 4_999, 5_000, 2_999_000_000 + 3_000]);
+    assert_eq!(
+        there,
+        [10_000, 10_001, 10_001, 4_999, 5_000, 2_999_000_000 + 3_000]
+    );
     assert_eq!(there, early_end_pipeline(&ctx, &here));
     assert_idle(&ctx);
 }
