@@ -19,7 +19,7 @@ register! {
     fn scale(x: u64, k: u64) -> u64 { x * k }
     fn below(i: u64, n: u64) -> Option<u64> { (i < n).then_some(i) }
     fn multiples_until(x: u64, k: u64) -> Step<u64> {
-        if x >= 100_000 { Step::Finish(None) } else if x % k == 0 { Step::Emit(x) } else { Step::Skip }
+        if x >= 100_000 { Step::Finish(None) } else if x.is_multiple_of(k) { Step::Emit(x) } else { Step::Skip }
     }
     fn count_sum(acc: (u64, u64), x: u64) -> (u64, u64) { (acc.0 + 1, acc.1 + x) }
 }

@@ -21,7 +21,7 @@ dagger::register! {
         x
     }
     fn st_multiple_of(x: u64, k: u64) -> Step<u64> {
-        if x % k == 0 { Step::Emit(x) } else { Step::Skip }
+        if x.is_multiple_of(k) { Step::Emit(x) } else { Step::Skip }
     }
     fn st_through(x: u64, last: u64) -> Step<u64> {
         if x == last { Step::Finish(Some(x)) } else { Step::Emit(x) }
