@@ -143,8 +143,8 @@ pub use lazy::{AnyThunk, Memo};
 #[doc(hidden)]
 pub mod stream_wire {
     pub use crate::cluster::{
-        batch_items, BatchBuf, Hub, InEdge, InMsg, OnEnd, OutEdge, OutSpec, SendStop, SpecArg,
-        StageSpec,
+        batch_items, BatchBuf, Hub, InEdge, InMsg, OnEnd, OutEdge, OutSpec, Returns, SendStop,
+        SpecArg, StageSpec, StageStats,
     };
 }
 #[doc(hidden)]

@@ -6,7 +6,7 @@ use crate::options::StreamOptions;
 use crate::wire::{Decode, Tx};
 use dagger_core::WorkerId;
 use dagger_core::{Error, Result};
-use dagger_sched::stream_wire::OutSpec;
+use dagger_sched::stream_wire::{OutSpec, StageStats};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -25,12 +25,26 @@ pub(crate) struct Node<T> {
     pub(crate) result: Mutex<Option<Result<T>>>,
 }
 
-/// A stage that runs on a worker: where, how its items decode here, and its consumers.
+/// A stage that runs on a worker: where, how its items decode here, its consumers, and
+/// what it measured (told with its end).
 #[derive(Debug)]
 pub(crate) struct RemoteNode<T> {
     pub(crate) worker: WorkerId,
     pub(crate) decode: Decode<T>,
     pub(crate) outs: Mutex<Vec<OutSpec>>,
+    pub(crate) stats: Mutex<StageStats>,
+}
+
+impl<T> RemoteNode<T> {
+    /// A stage on `worker` whose items decode with `decode`.
+    pub(crate) fn new(worker: WorkerId, decode: Decode<T>) -> Self {
+        RemoteNode {
+            worker,
+            decode,
+            outs: Mutex::new(Vec::new()),
+            stats: Mutex::new(StageStats::default()),
+        }
+    }
 }
 
 /// A streaming stage (what [`Streaming::spawn`](crate::Streaming::spawn) and its kin
@@ -71,27 +85,29 @@ impl<T> StreamTask<T> {
         &self.node.name
     }
 
-    /// The most items any one of its output edges held at once (sent, not yet taken).
+    /// The most items any one of its output edges held at once (sent, not yet taken). For a
+    /// stage on a worker: its edges to consumers on other workers or here, as the worker
+    /// measured them (sent, not yet given back as credits), known once the stage has ended.
     pub fn peak_buffered(&self) -> usize {
-        self.node
-            .stats
-            .lock()
-            .iter()
-            .map(|s| s.peak())
-            .max()
-            .unwrap_or(0)
+        let here = self.node.stats.lock().iter().map(|s| s.peak()).max();
+        let there = self
+            .node
+            .remote
+            .as_ref()
+            .map(|r| r.stats.lock().peak_held as usize);
+        here.max(there).unwrap_or(0)
     }
 
     /// The bound of its largest output edge: its output buffer plus the consumer's input
     /// buffer ([`StreamOptions::edge_bound`]); 0 without consumers.
     pub fn buffer_bound(&self) -> usize {
-        self.node
-            .stats
-            .lock()
-            .iter()
-            .map(|s| s.bound)
-            .max()
-            .unwrap_or(0)
+        let here = self.node.stats.lock().iter().map(|s| s.bound).max();
+        let there = self
+            .node
+            .remote
+            .as_ref()
+            .and_then(|r| r.outs.lock().iter().map(|o| o.bound as usize).max());
+        here.max(there).unwrap_or(0)
     }
 
     /// The number of consumers (output edges).

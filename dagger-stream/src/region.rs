@@ -2,7 +2,7 @@
 //! together when the body returns, and awaited.
 
 use crate::control::{Canceller, Control, POLL};
-use crate::handle::{Node, StreamTask};
+use crate::handle::{Node, RemoteNode, StreamTask};
 use crate::input::{StreamArg, StreamArgs, Wiring};
 use crate::options::StreamOptions;
 use crate::stage::{self, Body, Fold, IntoStep, Map, Step};
@@ -247,34 +247,7 @@ impl Streaming {
         B: Body<A::Values, T>,
         T: Clone + Send + 'static,
     {
-        self.stages += 1;
-        let index = self.stages;
-        *self.placed.entry(WorkerId::DRIVER).or_default() += 1;
-        if let Err(e) = opts.validate() {
-            self.error.get_or_insert(e);
-        }
-        let name = opts
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("stage-{index}"));
-        let hub = self.hub();
-        let inputs = args.into_inputs(&mut Wiring {
-            opts,
-            region: self.id,
-            error: &mut self.error,
-            hub,
-            to: WorkerId::DRIVER,
-        });
-        let node = Arc::new(Node {
-            index,
-            region: self.id,
-            name,
-            opts: opts.clone(),
-            outputs: Mutex::new(Vec::new()),
-            stats: Mutex::new(Vec::new()),
-            result: Mutex::new(None),
-            remote: None,
-        });
+        let (node, inputs) = self.new_stage(opts, None, |w| args.into_inputs(w));
         let (n, ctl) = (node.clone(), self.ctl.clone());
         let launch: Launch = Box::new(move || {
             let edges = std::mem::take(&mut *n.outputs.lock());
@@ -306,6 +279,46 @@ impl Streaming {
         });
         self.launches.push(LaunchBox(launch));
         StreamTask { node }
+    }
+
+    /// A new stage's node, on the worker of `remote` (`None`: here), and its arguments as
+    /// `wire` hangs them on their producers.
+    pub(crate) fn new_stage<T, X>(
+        &mut self,
+        opts: &StreamOptions,
+        remote: Option<RemoteNode<T>>,
+        wire: impl FnOnce(&mut Wiring<'_>) -> X,
+    ) -> (Arc<Node<T>>, X) {
+        self.stages += 1;
+        let index = self.stages;
+        let at = remote.as_ref().map_or(WorkerId::DRIVER, |r| r.worker);
+        *self.placed.entry(at).or_default() += 1;
+        if let Err(e) = opts.validate() {
+            self.error.get_or_insert(e);
+        }
+        let name = opts
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("stage-{index}"));
+        let hub = self.hub();
+        let wired = wire(&mut Wiring {
+            opts,
+            region: self.id,
+            error: &mut self.error,
+            hub,
+            to: at,
+        });
+        let node = Arc::new(Node {
+            index,
+            region: self.id,
+            name,
+            opts: opts.clone(),
+            outputs: Mutex::new(Vec::new()),
+            stats: Mutex::new(Vec::new()),
+            result: Mutex::new(None),
+            remote,
+        });
+        (node, wired)
     }
 
     /// Launches every stage and waits for all of them.

@@ -10,8 +10,10 @@ use crate::wire::Tx;
 use dagger_core::{Error, Result, TaskId};
 use std::fmt::Display;
 
-/// What one call of a stage's function asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What one call of a stage's function asks for. A registered function may return it too
+/// ([`Streaming::try_spawn_registered`](crate::Streaming::try_spawn_registered)): a stage
+/// on a worker reads its `serde` (postcard) encoding, so the variants keep their order.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Step<T> {
     /// Send this value to every consumer.
     Emit(T),
@@ -169,5 +171,21 @@ pub(crate) fn torn_down(index: usize, ctl: &Control) -> Error {
         None => Error::Cancelled {
             task: TaskId(index as u64),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stage on a worker reads a registered function's `Step` from these bytes
+    /// (dagger-sched's `stream_stage::step`): the variant's index, then its payload.
+    #[test]
+    fn the_wire_layout_of_a_step_is_what_workers_read() {
+        let enc = |s: &Step<u64>| postcard::to_allocvec(s).unwrap();
+        assert_eq!(enc(&Step::Emit(7)), [0, 7]);
+        assert_eq!(enc(&Step::Skip), [1]);
+        assert_eq!(enc(&Step::Finish(None)), [2, 0]);
+        assert_eq!(enc(&Step::Finish(Some(300))), [2, 1, 0xac, 0x02]);
     }
 }

@@ -2,15 +2,14 @@
 //! runs on the matching worker with the fewest stages of the region; its edges to stages on
 //! other workers go worker to worker, and those to stages here through the driver's hub.
 
-use crate::handle::{Node, RemoteNode, StreamTask};
-use crate::input::{decoder, RemoteStreamArgs, StreamArgs, Wiring};
+use crate::handle::{RemoteNode, StreamTask};
+use crate::input::{decoder, RemoteStreamArg, RemoteStreamArgs, StreamArg, StreamArgs, Wiring};
 use crate::options::StreamOptions;
-use crate::region::{RemoteBox, Streaming};
+use crate::region::{RemoteBox, Streaming, Waiting};
 use crate::stage::{torn_down, Map, Step};
 use dagger_core::{Error, NodeId, ProcessorId, ProcessorInfo, Result, Scope, WorkerId};
-use dagger_sched::stream_wire::{SpecArg, StageSpec};
+use dagger_sched::stream_wire::{Hub, Returns, SpecArg, StageSpec, StageStats};
 use dagger_sched::{Context, Registered};
-use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Serialize};
 use std::sync::Arc;
 
@@ -94,12 +93,128 @@ impl Streaming {
         R: Clone + Send + Serialize + DeserializeOwned + 'static,
     {
         match self.worker_for(opts) {
-            Some(w) => self.remote(opts, w, f.name, false, |wiring| args.into_specs(wiring)),
+            Some(w) => self.remote(opts, w, f.name, (false, Returns::Value), |wiring| {
+                args.into_specs(wiring)
+            }),
             None => {
                 let local = f.local;
                 self.spawn_with(opts, local, args)
             }
         }
+    }
+
+    /// A stage calling a registered function that says what to do with each call: a
+    /// [`Step`] (emit, skip, or finish the stream), as [`Streaming::try_spawn`] calls a
+    /// closure; with a scope in its options it runs on a worker, with the same meaning.
+    ///
+    /// ```
+    /// use dagger_stream::{streaming, Step};
+    /// dagger_sched::register! {
+    ///     fn odd_below(x: u64, n: u64) -> dagger_stream::Step<u64> {
+    ///         if x >= n { Step::Finish(None) } else if x % 2 == 1 { Step::Emit(x) } else { Step::Skip }
+    ///     }
+    /// }
+    /// let (odd, sum) = streaming(|s| {
+    ///     let src = s.source(0..100u64);
+    ///     let odd = s.try_spawn_registered(ODD_BELOW, (&src, 10u64));
+    ///     let sum = s.fold(&odd, 0u64, |a, x| a + x);
+    ///     (odd, sum)
+    /// })
+    /// .unwrap();
+    /// assert_eq!((odd.fetch().unwrap(), sum.fetch().unwrap()), (9, 1 + 3 + 5 + 7 + 9));
+    /// ```
+    pub fn try_spawn_registered<A, V, R>(
+        &mut self,
+        f: Registered<V, Step<R>>,
+        args: A,
+    ) -> StreamTask<R>
+    where
+        A: StreamArgs<Values = V> + RemoteStreamArgs,
+        V: 'static,
+        R: Clone + Send + Serialize + DeserializeOwned + 'static,
+    {
+        let opts = StreamOptions::new().name(f.name);
+        self.try_spawn_registered_with(&opts, f, args)
+    }
+
+    /// [`Streaming::try_spawn_registered`] with options (a scope places it on a worker).
+    pub fn try_spawn_registered_with<A, V, R>(
+        &mut self,
+        opts: &StreamOptions,
+        f: Registered<V, Step<R>>,
+        args: A,
+    ) -> StreamTask<R>
+    where
+        A: StreamArgs<Values = V> + RemoteStreamArgs,
+        V: 'static,
+        R: Clone + Send + Serialize + DeserializeOwned + 'static,
+    {
+        match self.worker_for(opts) {
+            Some(w) => self.remote(opts, w, f.name, (false, Returns::Step), |wiring| {
+                args.into_specs(wiring)
+            }),
+            None => self.try_spawn_with(opts, f.local, args),
+        }
+    }
+
+    /// A sink folding every value of `input` into an accumulator with a registered function
+    /// `f(acc, x)`, as [`Streaming::fold`] does with a closure; with a scope in its options
+    /// it runs on a worker, and its handle gives the accumulator there at the end.
+    ///
+    /// ```
+    /// use dagger_stream::streaming;
+    /// dagger_sched::register! {
+    ///     fn count_sum(acc: (u64, u64), x: u64) -> (u64, u64) { (acc.0 + 1, acc.1 + x) }
+    /// }
+    /// let both = streaming(|s| {
+    ///     let src = s.source(1..=100u64);
+    ///     s.fold_registered(COUNT_SUM, &src, (0, 0))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(both.fetch().unwrap(), (100, 5050));
+    /// ```
+    pub fn fold_registered<A, Acc>(
+        &mut self,
+        f: Registered<(Acc, A::Value), Acc>,
+        input: A,
+        init: Acc,
+    ) -> StreamTask<Acc>
+    where
+        A: StreamArg + RemoteStreamArg,
+        A::Input: Send + 'static,
+        A::Value: 'static,
+        Acc: Clone + Send + Serialize + DeserializeOwned + 'static,
+    {
+        let opts = StreamOptions::new().name(f.name);
+        self.fold_registered_with(&opts, f, input, init)
+    }
+
+    /// [`Streaming::fold_registered`] with options (a scope places it on a worker).
+    pub fn fold_registered_with<A, Acc>(
+        &mut self,
+        opts: &StreamOptions,
+        f: Registered<(Acc, A::Value), Acc>,
+        input: A,
+        init: Acc,
+    ) -> StreamTask<Acc>
+    where
+        A: StreamArg + RemoteStreamArg,
+        A::Input: Send + 'static,
+        A::Value: 'static,
+        Acc: Clone + Send + Serialize + DeserializeOwned + 'static,
+    {
+        let Some(w) = self.worker_for(opts) else {
+            let local = f.local;
+            return self.fold_with(opts, input, init, move |acc, x| local((acc, x)));
+        };
+        let init = crate::wire::encode(&init).unwrap_or_else(|e| {
+            self.error.get_or_insert(e);
+            Vec::new()
+        });
+        let returns = Returns::Fold(init.into());
+        self.remote(opts, w, f.name, (false, returns), |wiring| {
+            vec![input.into_spec(wiring)]
+        })
     }
 
     /// A source calling a registered function `f(i, arg)` for i = 0, 1, 2, …: `Some(v)`
@@ -142,19 +257,15 @@ impl Streaming {
         T: Clone + Send + Serialize + DeserializeOwned + 'static,
     {
         if let Some(w) = self.worker_for(opts) {
-            return self.remote(
-                opts,
-                w,
-                f.name,
-                true,
-                move |wiring| match crate::wire::encode(&arg) {
+            return self.remote(opts, w, f.name, (true, Returns::Option), move |wiring| {
+                match crate::wire::encode(&arg) {
                     Ok(b) => vec![SpecArg::Const(b.into())],
                     Err(e) => {
                         wiring.error.get_or_insert(e);
                         Vec::new()
                     }
-                },
-            );
+                }
+            });
         }
         let (local, mut i) = (f.local, 0u64);
         let body = Map(move |()| {
@@ -165,95 +276,66 @@ impl Streaming {
         self.add(opts, (), body)
     }
 
-    /// A stage of registered function `func` on worker `w`.
+    /// A stage of registered function `func` on worker `w`: a source (its function takes
+    /// the call's index first) or not, returning what `returns` says.
     fn remote<R>(
         &mut self,
         opts: &StreamOptions,
         w: WorkerId,
         func: &'static str,
-        source: bool,
+        (source, returns): (bool, Returns),
         args: impl FnOnce(&mut Wiring<'_>) -> Vec<SpecArg>,
     ) -> StreamTask<R>
     where
         R: Clone + Send + Serialize + DeserializeOwned + 'static,
     {
-        self.stages += 1;
-        let index = self.stages;
-        *self.placed.entry(w).or_default() += 1;
-        if let Err(e) = opts.validate() {
-            self.error.get_or_insert(e);
-        }
-        let name = opts
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("stage-{index}"));
-        let hub = self.hub();
-        let specs: Vec<SpecArg> = args(&mut Wiring {
-            opts,
-            region: self.id,
-            error: &mut self.error,
-            hub,
-            to: w,
-        });
-        let node = Arc::new(Node {
-            index,
-            region: self.id,
-            name,
-            opts: opts.clone(),
-            outputs: Mutex::new(Vec::new()),
-            stats: Mutex::new(Vec::new()),
-            result: Mutex::new(None),
-            remote: Some(RemoteNode {
-                worker: w,
-                decode: decoder::<R>(),
-                outs: Mutex::new(Vec::new()),
-            }),
-        });
+        let remote = RemoteNode::new(w, decoder::<R>());
+        let (node, specs) = self.new_stage(opts, Some(remote), args);
         let (n, ctl, region) = (node.clone(), self.ctl.clone(), self.id);
-        let launch = Box::new(
-            move |hub: &Arc<dagger_sched::stream_wire::Hub>,
-                  waiting: &Arc<crate::region::Waiting>| {
-                let outputs = n
-                    .remote
-                    .as_ref()
-                    .map(|r| r.outs.lock().clone())
-                    .unwrap_or_default();
-                let least = outputs
-                    .iter()
-                    .map(|o| (o.bound / 2).max(1))
-                    .min()
-                    .unwrap_or(1);
-                let spec = StageSpec {
-                    region,
-                    stage: n.index as u32,
-                    name: n.name.clone(),
-                    func: func.to_string(),
-                    source,
-                    args: specs,
-                    outputs,
-                    batch: (n.opts.batch as u32).min(least).max(1),
-                    max_evals: n.opts.max_evals,
+        let launch = Box::new(move |hub: &Arc<Hub>, waiting: &Arc<Waiting>| {
+            let Some(remote) = n.remote.as_ref() else {
+                return;
+            };
+            let outputs = remote.outs.lock().clone();
+            let least = outputs
+                .iter()
+                .map(|o| (o.bound / 2).max(1))
+                .min()
+                .unwrap_or(1);
+            let spec = StageSpec {
+                region,
+                stage: n.index as u32,
+                name: n.name.clone(),
+                func: func.to_string(),
+                source,
+                returns,
+                args: specs,
+                outputs,
+                batch: (n.opts.batch as u32).min(least).max(1),
+                max_evals: n.opts.max_evals,
+            };
+            waiting.add();
+            let (n2, w2) = (n.clone(), waiting.clone());
+            let decode = remote.decode;
+            let on_end = Box::new(move |r: Result<Option<bytes::Bytes>>, stats: StageStats| {
+                let (i, name) = (n2.index, n2.name.as_str());
+                let res = match r {
+                    Ok(Some(b)) => decode(&b).map_err(|e| ctl.fail(i, name, e)),
+                    Ok(None) if ctl.is_cancelled() => Err(torn_down(i, &ctl)),
+                    Ok(None) => Err(Error::NotFound(format!(
+                        "stream task {name:?} ended without a value"
+                    ))),
+                    Err(Error::Cancelled { .. }) => Err(torn_down(i, &ctl)),
+                    Err(e) => Err(ctl.fail(i, name, e)),
                 };
-                waiting.add();
-                let (n2, w2) = (n.clone(), waiting.clone());
-                let decode = decoder::<R>();
-                let on_end = Box::new(move |r: Result<Option<bytes::Bytes>>| {
-                    let (i, name) = (n2.index, n2.name.as_str());
-                    let res = match r {
-                        Ok(Some(b)) => decode(&b).map_err(|e| ctl.fail(i, name, e)),
-                        Ok(None) if ctl.is_cancelled() => Err(torn_down(i, &ctl)),
-                        Ok(None) => Err(Error::NotFound(format!(
-                            "stream task {name:?} ended without a value"
-                        ))),
-                        Err(Error::Cancelled { .. }) => Err(torn_down(i, &ctl)),
-                        Err(e) => Err(ctl.fail(i, name, e)),
-                    };
-                    *n2.result.lock() = Some(res);
-                    w2.done();
-                });
-                let _ = hub.start_stage(w, spec, on_end);
-            },
-        );
+                if let Some(r) = &n2.remote {
+                    *r.stats.lock() = stats;
+                }
+                *n2.result.lock() = Some(res);
+                w2.done();
+            });
+            let _ = hub.start_stage(w, spec, on_end);
+        });
         self.remotes.push(RemoteBox(w, launch));
         StreamTask { node }
     }

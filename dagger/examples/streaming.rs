@@ -5,7 +5,8 @@
 //! filter, a fan-out to two sinks (a running sum and a histogram), a fan-in that zips two
 //! streams, a registered function as a stage, and a stage failing mid-stream that tears the
 //! whole pipeline down with its error. Then the registered stages of a pipeline on two
-//! worker processes, passing values worker to worker.
+//! worker processes, passing values worker to worker, and a filter that ends its stream
+//! early and a fold, there too.
 //!
 //!     cargo run --release --example streaming
 
@@ -17,6 +18,10 @@ use std::time::Instant;
 register! {
     fn scale(x: u64, k: u64) -> u64 { x * k }
     fn below(i: u64, n: u64) -> Option<u64> { (i < n).then_some(i) }
+    fn multiples_until(x: u64, k: u64) -> Step<u64> {
+        if x >= 100_000 { Step::Finish(None) } else if x.is_multiple_of(k) { Step::Emit(x) } else { Step::Skip }
+    }
+    fn count_sum(acc: (u64, u64), x: u64) -> (u64, u64) { (acc.0 + 1, acc.1 + x) }
 }
 
 fn main() -> dagger::Result<()> {
@@ -117,6 +122,18 @@ fn main() -> dagger::Result<()> {
         "{n} items through stages on workers 2, 3, 2 to the driver in {secs:.3} s ({:.1} M items/s)",
         n as f64 / secs / 1e6
     );
+
+    // A filter that ends the stream early, and a fold, on workers too: an endless source on
+    // worker 2, multiples of 7 below 100000 kept on worker 3, counted and summed on worker 2.
+    let (count, sum) = cluster
+        .streaming(|s| {
+            let src = s.source_registered_with(&on(2), BELOW, u64::MAX);
+            let kept = s.try_spawn_registered_with(&on(3), MULTIPLES_UNTIL, (&src, 7u64));
+            s.fold_registered_with(&on(2), COUNT_SUM, &kept, (0, 0))
+        })?
+        .fetch()?;
+    assert_eq!((count, sum), (14_286, (0..100_000u64).step_by(7).sum()));
+    println!("filter and fold on workers: {count} multiples of 7 below 100000, summing to {sum}");
     for w in [WorkerId(2), WorkerId(3)] {
         assert_eq!(dagger::stream::running_stages_on(&cluster, w)?, 0);
     }

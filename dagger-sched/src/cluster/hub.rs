@@ -1,130 +1,31 @@
 //! The streaming hub of one process: the edges of streaming stages that cross a process
-//! boundary (their queues and credits), the regions' cancel flags, and, in the driver, the
-//! remote stages a region waits for.
+//! boundary (their queues and credits: see `stream_credits`), the regions' cancel flags,
+//! and, in the driver, the remote stages a region waits for.
 //!
-//! A producer sends a batch only when it holds a credit for every item of it; it starts
-//! with the edge's bound, and the consumer gives a batch's credits back once it has read it. So an edge
-//! never holds more than its bound, however far apart the processes are. Messages go out
-//! through the process's route (the driver: a worker's connection; a worker: the driver's
-//! connection, or a peer's data port, directly).
+//! Messages go out through the process's route (the driver: a worker's connection; a
+//! worker: the driver's connection, or a peer's data port, directly).
 
-use super::protocol::{RemoteError, StageEnd, StageSpec, StreamMsg};
+use super::protocol::{RemoteError, StageEnd, StageSpec, StageStats, StreamMsg};
+use super::stream_batch::batch_items;
+use super::stream_credits::{Credits, InMsg, Inbox, SendStop};
 use bytes::Bytes;
 use dagger_core::{Error, Result, WorkerId};
-use parking_lot::{Condvar, Mutex};
-use std::collections::{HashMap, VecDeque};
+use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
 
-/// How long a blocked stage waits before it looks at its cancel flag again.
-pub(crate) const POLL: Duration = Duration::from_millis(2);
-
 /// How a process sends a message to another.
 pub(crate) type Route = Box<dyn Fn(WorkerId, StreamMsg) -> Result<()> + Send + Sync>;
 
-/// Told how a remote stage ended (in the driver).
-pub type OnEnd = Box<dyn FnOnce(Result<Option<Bytes>>) + Send>;
+/// Told how a remote stage ended, and what it measured (in the driver).
+pub type OnEnd = Box<dyn FnOnce(Result<Option<Bytes>>, StageStats) + Send>;
 
 type Key = (u64, u64);
 
 /// A `Count` request awaiting its answer: the worker asked, and where the answer goes.
 type Asked = (WorkerId, mpsc::Sender<Result<u64>>);
-
-/// A batch of encoded items being gathered: a count, then each item's length and bytes.
-#[derive(Debug)]
-pub struct BatchBuf {
-    buf: Vec<u8>,
-    count: u32,
-}
-
-impl Default for BatchBuf {
-    fn default() -> Self {
-        BatchBuf {
-            buf: vec![0; 4],
-            count: 0,
-        }
-    }
-}
-
-impl BatchBuf {
-    /// Adds one encoded item.
-    pub fn push(&mut self, item: &[u8]) {
-        self.buf
-            .extend_from_slice(&(item.len() as u32).to_le_bytes());
-        self.buf.extend_from_slice(item);
-        self.count += 1;
-    }
-
-    /// Items gathered.
-    pub fn len(&self) -> u32 {
-        self.count
-    }
-
-    /// Whether nothing is gathered.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// The batch's bytes and item count; the buffer starts again empty.
-    pub fn take(&mut self) -> (Bytes, u32) {
-        let mut b = std::mem::replace(&mut self.buf, vec![0; 4]);
-        b[..4].copy_from_slice(&self.count.to_le_bytes());
-        (Bytes::from(b), std::mem::take(&mut self.count))
-    }
-}
-
-/// The items of a batch's bytes, each a slice of them; a malformed batch is an error.
-pub fn batch_items(b: &Bytes) -> Result<Vec<Bytes>> {
-    let bad = || Error::Protocol(format!("malformed stream batch of {} bytes", b.len()));
-    let word = |at: usize| -> Result<usize> {
-        let w = b.get(at..at + 4).ok_or_else(bad)?;
-        Ok(u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)
-    };
-    let n = word(0)?;
-    // Every item takes at least its 4-byte length: a count beyond that is a lie.
-    if n > b.len() / 4 {
-        return Err(bad());
-    }
-    let mut out = Vec::with_capacity(n);
-    let mut at = 4;
-    for _ in 0..n {
-        let len = word(at)?;
-        let end = (at + 4)
-            .checked_add(len)
-            .filter(|e| *e <= b.len())
-            .ok_or_else(bad)?;
-        out.push(b.slice(at + 4..end));
-        at = end;
-    }
-    if at != b.len() {
-        return Err(bad());
-    }
-    Ok(out)
-}
-
-/// What a consumer's end of an edge gets.
-#[derive(Debug)]
-pub enum InMsg {
-    /// Items, in order.
-    Items(Vec<Bytes>),
-    /// The producer has ended (or its process was lost).
-    End,
-}
-
-#[derive(Default)]
-struct Inbox {
-    queue: Mutex<VecDeque<InMsg>>,
-    cv: Condvar,
-    /// Items on this edge here: queued, or in the batch being read (not yet credited).
-    held: AtomicU64,
-}
-
-#[derive(Default)]
-struct Credits {
-    state: Mutex<(u64, bool)>,
-    cv: Condvar,
-}
 
 /// The per-process hub (see the module docs).
 pub struct Hub {
@@ -247,10 +148,7 @@ impl Hub {
     /// The producer's end of edge `edge` of `region` to the consumer on `to`, holding at
     /// most `bound` items.
     pub fn open_out(self: &Arc<Self>, region: u64, edge: u64, to: WorkerId, bound: u32) -> OutEdge {
-        let credits = Arc::new(Credits {
-            state: Mutex::new((u64::from(bound), false)),
-            cv: Condvar::new(),
-        });
+        let credits = Arc::new(Credits::new(bound));
         self.outbound
             .lock()
             .insert((region, edge), (credits.clone(), to));
@@ -283,14 +181,12 @@ impl Hub {
             StreamMsg::End { region, edge } => self.push((region, edge), InMsg::End),
             StreamMsg::Credit { region, edge, n } => {
                 if let Some((c, _)) = self.outbound.lock().get(&(region, edge)) {
-                    c.state.lock().0 += u64::from(n);
-                    c.cv.notify_all();
+                    c.give(n);
                 }
             }
             StreamMsg::Close { region, edge } => {
                 if let Some((c, _)) = self.outbound.lock().get(&(region, edge)) {
-                    c.state.lock().1 = true;
-                    c.cv.notify_all();
+                    c.close();
                 }
             }
             StreamMsg::Cancel { region } => self.region_flag(region).store(true, Ordering::Release),
@@ -299,15 +195,17 @@ impl Hub {
                 region,
                 stage,
                 outcome,
+                stats,
             } => {
                 if let Some((_, f)) = self.stages.lock().remove(&(region, stage)) {
-                    f(match outcome {
+                    let r = match outcome {
                         StageEnd::Done(v) => Ok(v),
                         StageEnd::Cancelled => Err(Error::Cancelled {
                             task: dagger_core::TaskId(u64::from(stage)),
                         }),
                         StageEnd::Failed(e) => Err(Error::from(e)),
-                    });
+                    };
+                    f(r, stats);
                 }
             }
             StreamMsg::Count { req } => {
@@ -327,13 +225,8 @@ impl Hub {
     }
 
     fn push(&self, key: Key, m: InMsg) {
-        let inbox = self.inbox(key);
-        if let InMsg::Items(v) = &m {
-            let held = inbox.held.fetch_add(v.len() as u64, Ordering::AcqRel) + v.len() as u64;
-            self.peak.fetch_max(held, Ordering::Relaxed);
-        }
-        inbox.queue.lock().push_back(m);
-        inbox.cv.notify_all();
+        let held = self.inbox(key).push(m);
+        self.peak.fetch_max(held, Ordering::Relaxed);
     }
 
     /// Forgets every edge and flag of `region` here.
@@ -350,7 +243,7 @@ impl Hub {
         self.stages.lock().insert(key, (worker, on_end));
         if let Err(e) = self.send(worker, StreamMsg::Start(spec)) {
             if let Some((_, f)) = self.stages.lock().remove(&key) {
-                f(Err(e));
+                f(Err(e), StageStats::default());
             }
         }
         Ok(())
@@ -408,7 +301,7 @@ impl Hub {
                 .collect()
         };
         for f in ended {
-            f(Err(lost()));
+            f(Err(lost()), StageStats::default());
         }
         let from: Vec<Key> = self
             .inbound
@@ -422,8 +315,7 @@ impl Hub {
         }
         for (c, to) in self.outbound.lock().values() {
             if *to == w {
-                c.state.lock().1 = true;
-                c.cv.notify_all();
+                c.close();
             }
         }
         self.requests.lock().retain(|_, (to, tx)| {
@@ -461,18 +353,13 @@ impl InEdge {
     pub fn recv(&self, wait: Duration) -> Option<InMsg> {
         let n = self.taking.swap(0, Ordering::AcqRel);
         if n > 0 {
-            self.inbox.held.fetch_sub(u64::from(n), Ordering::AcqRel);
+            self.inbox.release(n);
             let (region, edge) = self.key;
             let _ = self
                 .hub
                 .send(self.from, StreamMsg::Credit { region, edge, n });
         }
-        let mut q = self.inbox.queue.lock();
-        if q.is_empty() && !wait.is_zero() {
-            self.inbox.cv.wait_for(&mut q, wait);
-        }
-        let m = q.pop_front()?;
-        drop(q);
+        let m = self.inbox.pop(wait)?;
         if let InMsg::Items(items) = &m {
             self.taking.store(items.len() as u32, Ordering::Release);
         }
@@ -501,17 +388,16 @@ impl std::fmt::Debug for OutEdge {
     }
 }
 
-/// Why a send to another process did not go through.
-#[derive(Debug, PartialEq, Eq)]
-pub enum SendStop {
-    /// The region is being torn down.
-    Cancelled,
-}
-
 impl OutEdge {
     /// Whether the consumer is still there.
     pub fn is_open(&self) -> bool {
-        !self.credits.state.lock().1
+        !self.credits.is_closed()
+    }
+
+    /// The most items this edge has held at once: sent, and not yet given back as
+    /// credits (queued at the consumer, in flight, or being read there).
+    pub fn peak_held(&self) -> u64 {
+        self.credits.peak()
     }
 
     /// Sends a batch of `count` items once the edge has room for them, checking
@@ -522,18 +408,8 @@ impl OutEdge {
         count: u32,
         cancelled: &dyn Fn() -> bool,
     ) -> std::result::Result<(), SendStop> {
-        {
-            let mut s = self.credits.state.lock();
-            while s.0 < u64::from(count) && !s.1 {
-                if cancelled() {
-                    return Err(SendStop::Cancelled);
-                }
-                self.credits.cv.wait_for(&mut s, POLL);
-            }
-            if s.1 {
-                return Ok(());
-            }
-            s.0 -= u64::from(count);
+        if !self.credits.take(count, cancelled)? {
+            return Ok(());
         }
         let (region, edge) = self.key;
         if self
@@ -548,7 +424,7 @@ impl OutEdge {
             )
             .is_err()
         {
-            self.credits.state.lock().1 = true;
+            self.credits.close();
         }
         Ok(())
     }
@@ -567,29 +443,9 @@ pub(crate) fn failed(e: &Error) -> StageEnd {
 
 #[cfg(test)]
 mod tests {
+    use super::super::stream_batch::BatchBuf;
+    use super::super::stream_credits::POLL;
     use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn batches_round_trip() {
-        let mut b = BatchBuf::default();
-        for i in 0..5u8 {
-            b.push(&vec![i; i as usize]);
-        }
-        let (bytes, n) = b.take();
-        assert_eq!(n, 5);
-        let items = batch_items(&bytes).unwrap();
-        assert_eq!(items.len(), 5);
-        assert_eq!(items[3].as_ref(), &[3, 3, 3]);
-        assert!(b.is_empty());
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_batches_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-            let _ = batch_items(&Bytes::from(bytes));
-        }
-    }
 
     #[test]
     fn credits_bound_what_is_in_flight() {
@@ -620,6 +476,11 @@ mod tests {
         assert!(inn.recv(Duration::ZERO).is_none());
         out.send(bytes, n, &|| false).unwrap();
         assert!(matches!(inn.recv(POLL), Some(InMsg::Items(v)) if v.len() == 4));
+        assert_eq!(
+            out.peak_held(),
+            4,
+            "never more than one batch of 4 outstanding"
+        );
         out.end();
         assert!(matches!(inn.recv(POLL), Some(InMsg::End)));
         drop(inn);

@@ -22,7 +22,13 @@ pub(crate) mod registry;
 // The messages the driver and workers exchange.
 pub(crate) mod protocol;
 
-// The streaming hub of a process: edges across processes, credits, remote stages.
+// How the items of a streaming edge across processes travel: batches.
+pub(crate) mod stream_batch;
+
+// One streaming edge's accounting on each side: the consumer's queue, the producer's credits.
+pub(crate) mod stream_credits;
+
+// The streaming hub of a process: edges across processes, remote stages.
 pub(crate) mod hub;
 
 // A streaming stage on a worker: a registered function per value, on its own thread.
@@ -65,7 +71,7 @@ pub(crate) mod tracked;
 pub(crate) mod remote;
 
 pub use config::{set_default_transport, set_prelaunched_workers, TransportFactory};
-pub use hub::{batch_items, BatchBuf, Hub, InEdge, InMsg, OnEnd, OutEdge, SendStop};
+pub use hub::{Hub, InEdge, OnEnd, OutEdge};
 pub use launch::WorkerProgram;
 pub use lineage::{LineageArg, RemoteArg, RemoteArgs};
 pub use live::{
@@ -73,8 +79,10 @@ pub use live::{
     LiveRet, ViaClone, ViaCodec, ViaEncoded, ViaLive,
 };
 pub use pinned::{local_piece, pinned_count, Pinned};
-pub use protocol::{OutSpec, SpecArg, StageSpec};
+pub use protocol::{OutSpec, Returns, SpecArg, StageSpec, StageStats};
 pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registration};
 pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
+pub use stream_batch::{batch_items, BatchBuf};
+pub use stream_credits::{InMsg, SendStop};
 pub use telemetry::{set_telemetry, Telemetry};
 pub use tracked::{PinnedAccess, PinnedView};

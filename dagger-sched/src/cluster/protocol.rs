@@ -108,7 +108,7 @@ pub(crate) enum PeerMsg {
 }
 
 /// What the processes of a streaming region say to each other. `region` and `edge` name an
-/// edge (ids the driver gives out); items travel as batches (see `hub::BatchBuf`), and a
+/// edge (ids the driver gives out); items travel as batches (see `stream_batch::BatchBuf`), and a
 /// consumer gives the producer one credit per item it has taken, so no more than the
 /// edge's bound is ever in flight.
 #[derive(Debug, Serialize, Deserialize)]
@@ -131,11 +131,12 @@ pub(crate) enum StreamMsg {
     Cancel { region: u64 },
     /// Driver → worker: the region has ended; forget its edges.
     Forget { region: u64 },
-    /// Worker → driver: a stage ended.
+    /// Worker → driver: a stage ended, and what it measured.
     Ended {
         region: u64,
         stage: u32,
         outcome: StageEnd,
+        stats: StageStats,
     },
     /// Driver → worker: how many stages run here?
     Count { req: u64 },
@@ -166,9 +167,10 @@ pub struct StageSpec {
     pub name: String,
     /// The registered function.
     pub func: String,
-    /// A source: the function takes the call's index first, and returns an `Option`
-    /// (`None` ends the stream).
+    /// A source: the function takes the call's index first.
     pub source: bool,
+    /// What the function returns, and so what the stage does with it.
+    pub returns: Returns,
     /// Its arguments, in order.
     pub args: Vec<SpecArg>,
     /// Its consumers.
@@ -177,6 +179,31 @@ pub struct StageSpec {
     pub batch: u32,
     /// Stops after this many calls.
     pub max_evals: Option<u64>,
+}
+
+/// What a remote stage's function returns (encoded), and what the stage does with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Returns {
+    /// A value, sent to every consumer.
+    Value,
+    /// An `Option`: `Some` is sent, `None` ends the stream.
+    Option,
+    /// A `dagger_stream::Step`: emit a value, skip, or finish the stream (after a last
+    /// value if it has one).
+    Step,
+    /// The new accumulator of a fold, whose first argument is the accumulator so far
+    /// (this, encoded, for the first call); nothing is sent, and the stage ends with it.
+    Fold(Bytes),
+}
+
+/// What a remote stage measured, told with its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageStats {
+    /// Calls of its function.
+    pub evals: u64,
+    /// The most items any one of its output edges held at once: sent, and not yet given
+    /// back as credits (queued at the consumer, in flight, or being read there).
+    pub peak_held: u64,
 }
 
 /// One argument of a remote stage.

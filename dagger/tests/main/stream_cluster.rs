@@ -2,7 +2,7 @@
 //! in batches, with credits; failures, cancellation and a killed worker end the region.
 
 use crate::harness::{cluster_builder, quick_loss_cluster, signal};
-use dagger::stream::{running_stages_on, StreamOptions, StreamingExt};
+use dagger::stream::{running_stages_on, Step, StreamOptions, StreamingExt};
 use dagger::{Context, Error, WorkerId};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,16 @@ dagger::register! {
         std::thread::sleep(Duration::from_micros(us));
         x
     }
+    fn st_multiple_of(x: u64, k: u64) -> Step<u64> {
+        if x.is_multiple_of(k) { Step::Emit(x) } else { Step::Skip }
+    }
+    fn st_through(x: u64, last: u64) -> Step<u64> {
+        if x == last { Step::Finish(Some(x)) } else { Step::Emit(x) }
+    }
+    fn st_below_then_finish(x: u64, end: u64) -> Step<u64> {
+        if x >= end { Step::Finish(None) } else { Step::Emit(x) }
+    }
+    fn st_seen(s: Seen, x: u64) -> Seen { seen(s, x) }
 }
 
 /// Generous: remote stages look at their region's flag every couple of milliseconds, and
@@ -65,7 +75,7 @@ fn assert_idle_on(ctx: &Context, workers: &[u32]) -> Duration {
 }
 
 /// Count, order and checksum of what reached the sink.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Seen {
     n: u64,
     prev: Option<u64>,
@@ -279,6 +289,158 @@ fn a_slow_consumer_in_the_driver_keeps_the_remote_producer_within_the_bound() {
     assert_eq!(hub.items_received(), n);
     let peak = hub.peak_held();
     eprintln!("slow consumer: at most {peak} items held of a bound of {bound}");
+    assert!(
+        peak >= 16,
+        "the producer ran ahead by at least a batch: {peak}"
+    );
+    assert!(
+        peak <= bound,
+        "{peak} items held, beyond the edge's bound {bound}"
+    );
+    assert_idle(&ctx);
+}
+
+/// Where a stage of a pipeline compared across places runs: on worker `w`, or here.
+type Place<'a> = &'a dyn Fn(u32) -> StreamOptions;
+
+/// Here: the same options without a scope (the registered functions run in the driver).
+fn here(_: u32) -> StreamOptions {
+    StreamOptions::new().batch(512)
+}
+
+/// The handles' values of a filter pipeline: every 3rd item of a source passes a filter,
+/// then a stage adds 1; a sink here checks what came.
+fn filter_pipeline(ctx: &Context, at: Place<'_>, n: u64) -> (Seen, u64, Vec<Option<WorkerId>>) {
+    let (sink, kept, places) = ctx
+        .streaming(|s| {
+            let src = s.source_registered_with(&at(2), ST_BELOW, n);
+            let kept = s.try_spawn_registered_with(&at(3), ST_MULTIPLE_OF, (&src, 3u64));
+            let inc = s.spawn_registered_with(&at(2), ST_INC, (&kept,));
+            let places = vec![src.worker(), kept.worker(), inc.worker()];
+            (s.fold(&inc, START, seen), kept, places)
+        })
+        .unwrap();
+    (sink.fetch().unwrap(), kept.fetch().unwrap(), places)
+}
+
+#[test]
+fn a_filter_on_a_worker_skips_items_as_it_does_here() {
+    let ctx = cluster();
+    let n = 100_000u64;
+    let there = filter_pipeline(&ctx, &on, n);
+    let local = filter_pipeline(&ctx, &here, n);
+    assert_eq!(there.2, [2, 3, 2].map(|w| Some(WorkerId(w))));
+    assert_eq!(local.2, [None; 3]);
+    let want = (0..n)
+        .filter(|x| x % 3 == 0)
+        .map(|x| x + 1)
+        .fold(START, seen);
+    assert_eq!(there.0, want);
+    assert_eq!(
+        there.1,
+        (n - 1) / 3 * 3,
+        "the filter's last value is the last it kept"
+    );
+    assert_eq!((there.0, there.1), (local.0, local.1));
+    assert_idle(&ctx);
+}
+
+/// The handles' values of pipelines whose stages end the stream early: after a value
+/// (`Finish(Some)`), without one (`Finish(None)`), and by a bound on evaluations. Their
+/// sources are endless: they stop because their consumers went.
+fn early_end_pipeline(ctx: &Context, at: Place<'_>) -> [u64; 6] {
+    let (a, b, c) = ctx
+        .streaming(|s| {
+            let src = s.source_registered_with(&at(2), ST_BELOW, u64::MAX);
+            let through = s.try_spawn_registered_with(&at(3), ST_THROUGH, (&src, 10_000u64));
+            let inc = s.spawn_registered_with(&at(2), ST_INC, (&through,));
+            let a = (through, inc.clone(), s.fold(&inc, 0u64, |k, _| k + 1));
+            let src2 = s.source_registered_with(&at(3), ST_BELOW, u64::MAX);
+            let below =
+                s.try_spawn_registered_with(&at(2), ST_BELOW_THEN_FINISH, (&src2, 5_000u64));
+            let b = (below.clone(), s.fold(&below, 0u64, |k, _| k + 1));
+            let bounded = s.source_registered_with(&at(2).max_evals(3_000), ST_BELOW, u64::MAX);
+            let c = (bounded.clone(), s.fold(&bounded, 0u64, |k, _| k + 1));
+            (a, b, c)
+        })
+        .unwrap();
+    [
+        a.0.fetch().unwrap(),
+        a.1.fetch().unwrap(),
+        a.2.fetch().unwrap(),
+        b.0.fetch().unwrap(),
+        b.1.fetch().unwrap(),
+        c.0.fetch().unwrap() * 1_000_000 + c.1.fetch().unwrap(),
+    ]
+}
+
+#[test]
+fn stages_on_workers_that_finish_early_end_the_stream_downstream_as_here() {
+    let ctx = cluster();
+    let there = early_end_pipeline(&ctx, &on);
+    // `through` ends after 10000 (its last value), `inc` after 10001 items; `below` ends
+    // without a value at 5000, its last being 4999; the bounded source made 3000 values.
+    assert_eq!(
+        there,
+        [10_000, 10_001, 10_001, 4_999, 5_000, 2_999_000_000 + 3_000]
+    );
+    assert_eq!(there, early_end_pipeline(&ctx, &here));
+    assert_idle(&ctx);
+}
+
+#[test]
+fn a_fold_on_a_worker_gives_its_handle_what_it_gathered() {
+    let ctx = cluster();
+    let n = 100_000u64;
+    let run = |at: Place<'_>| {
+        let (a, b) = ctx
+            .streaming(|s| {
+                // A fold on worker 3 of a source on worker 2, and one on worker 2 of a
+                // source here.
+                let src = s.source_registered_with(&at(2), ST_BELOW, n);
+                let a = s.fold_registered_with(&at(3), ST_SEEN, &src, START);
+                let local = s.source(0..n);
+                let b = s.fold_registered_with(&at(2), ST_SEEN, &local, START);
+                (a, b)
+            })
+            .unwrap();
+        let places = (a.worker(), b.worker());
+        ((a.fetch().unwrap(), b.fetch().unwrap()), places)
+    };
+    let want = (0..n).fold(START, seen);
+    let (there, places) = run(&on);
+    assert_eq!(places, (Some(WorkerId(3)), Some(WorkerId(2))));
+    assert_eq!(there, (want.clone(), want));
+    let (local, places) = run(&here);
+    assert_eq!(places, (None, None));
+    assert_eq!(there, local);
+    assert_idle(&ctx);
+}
+
+#[test]
+fn a_slow_consumer_on_a_worker_keeps_its_producer_on_another_within_the_bound() {
+    let ctx = cluster();
+    let n = 20_000u64;
+    let bound = 64 + 64; // the producer's output buffer plus the consumer's input buffer
+    let (src, sink) = ctx
+        .streaming(|s| {
+            let out = StreamOptions::new()
+                .worker(WorkerId(2))
+                .output_buffer(64)
+                .batch(16);
+            let src = s.source_registered_with(&out, ST_BELOW, n);
+            let slow = StreamOptions::new().worker(WorkerId(3)).input_buffer(64);
+            let a = s.spawn_registered_with(&slow, ST_NAP, (&src, 50u64));
+            (src, s.fold(&a, START, seen))
+        })
+        .unwrap();
+    assert_eq!(sink.fetch().unwrap(), (0..n).fold(START, seen));
+    assert_eq!(src.buffer_bound(), bound);
+    // Memory: the most items the edge from worker 2 to worker 3 held at once, as worker 2
+    // counted them: sent and not yet given back (queued on worker 3, in flight, or being
+    // read there), over the whole stream.
+    let peak = src.peak_buffered();
+    eprintln!("slow consumer on a worker: at most {peak} items held of a bound of {bound}");
     assert!(
         peak >= 16,
         "the producer ran ahead by at least a batch: {peak}"
