@@ -16,6 +16,9 @@ pub(crate) mod list;
 // Values kept live in a worker, and the glue `register!` expands to.
 pub(crate) mod live;
 
+// A worker's counts of values and bytes moved to and from other processes.
+pub(crate) mod transfers;
+
 // Registered functions, collected at link time under stable names.
 pub(crate) mod registry;
 
@@ -78,3 +81,4 @@ pub use registry::{invoke, registered_names, DecodeArgs, Registered, Registratio
 pub use results::{set_result_store_factory, MemoryResults, ResultStoreFactory};
 pub use telemetry::{set_telemetry, Telemetry};
 pub use tracked::{PinnedAccess, PinnedView};
+pub use transfers::TransferStats;
