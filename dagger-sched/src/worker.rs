@@ -311,7 +311,9 @@ impl WorkerState {
             .and_then(|v| {
                 let size = v.size;
                 let inline = inline_bytes(&v, t.inline_limit)?;
-                inline.iter().for_each(|b| self.transfers.to_driver(b.len()));
+                inline
+                    .iter()
+                    .for_each(|b| self.transfers.to_driver(b.len()));
                 self.chunks.put_value(ChunkId(t.task.0), v)?;
                 Ok(DoneOk {
                     size,

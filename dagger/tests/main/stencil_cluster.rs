@@ -208,12 +208,18 @@ fn halo_exchange_moves_only_strips() {
     let (mut strips, mut strip_bytes) = (0u64, 0u64);
     for (i, c) in coords.iter().enumerate() {
         for (j, d) in coords.iter().enumerate() {
-            let off: Vec<isize> = c.iter().zip(d).map(|(&a, &b)| b as isize - a as isize).collect();
+            let off: Vec<isize> = c
+                .iter()
+                .zip(d)
+                .map(|(&a, &b)| b as isize - a as isize)
+                .collect();
             if i == j || off.iter().any(|o| o.abs() > 1) || own[i] == own[j] {
                 continue;
             }
             let extent = grid.block_shape(c);
-            let n: usize = (0..2).map(|k| if off[k] == 0 { extent[k] } else { 1 }).product();
+            let n: usize = (0..2)
+                .map(|k| if off[k] == 0 { extent[k] } else { 1 })
+                .product();
             strips += 1;
             strip_bytes += 8 * n as u64;
         }
@@ -246,15 +252,23 @@ fn halo_exchange_moves_only_strips() {
     );
     let block_bytes = (part[0] * part[1] * 8) as u64;
     assert!(fetched.1 / fetched.0 < block_bytes / 16, "{fetched:?}");
-    assert_eq!(owners(&y), own, "each output block made where its source lives");
+    assert_eq!(
+        owners(&y),
+        own,
+        "each output block made where its source lives"
+    );
 
     let local = Context::builder().threads(2).build();
-    let x0 = DArray::from_array(x.collect_dense(&ctx).unwrap(), &Blocks::new(part).unwrap()).unwrap();
+    let x0 =
+        DArray::from_array(x.collect_dense(&ctx).unwrap(), &Blocks::new(part).unwrap()).unwrap();
     let want = x0
         .stencil(&Taps::box_sum(2, 1), &Boundary::Constant(0.0))
         .unwrap()
         .collect_dense(&local)
         .unwrap();
     let got = y.collect_dense(&ctx).unwrap();
-    assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-12 * (1.0 + w.abs())));
+    assert!(got
+        .iter()
+        .zip(&want)
+        .all(|(g, w)| (g - w).abs() <= 1e-12 * (1.0 + w.abs())));
 }
