@@ -115,7 +115,7 @@ impl WorkerState {
     fn arg(self: &Arc<Self>, a: &ArgRef) -> Result<ArgValue> {
         match a {
             ArgRef::Inline(b) => {
-                self.transfers.from_driver(b.len());
+                self.transfers.received_from_driver(b.len());
                 Ok(ArgValue::Bytes(b.clone()))
             }
             ArgRef::Chunk { id, owner } => {
@@ -154,7 +154,7 @@ impl WorkerState {
         for item in items {
             here.push(match item {
                 ItemRef::Inline(b) => {
-                    self.transfers.from_driver(b.len());
+                    self.transfers.received_from_driver(b.len());
                     Some(Ok(b.clone()))
                 }
                 ItemRef::Chunk { id, owner } => match self.held(*id) {

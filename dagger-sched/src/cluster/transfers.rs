@@ -68,7 +68,7 @@ impl Transfers {
     }
 
     /// A value of `bytes` received from the driver.
-    pub(crate) fn from_driver(&self, bytes: usize) {
+    pub(crate) fn received_from_driver(&self, bytes: usize) {
         add(&self.from_driver, bytes);
     }
 
@@ -99,7 +99,7 @@ mod tests {
         t.fetched(5);
         t.served(7);
         t.to_driver(3);
-        t.from_driver(4);
+        t.received_from_driver(4);
         let s = t.snapshot();
         assert_eq!((s.fetched_values, s.fetched_bytes), (2, 15));
         assert_eq!((s.served_values, s.served_bytes), (1, 7));
