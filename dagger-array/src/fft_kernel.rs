@@ -6,7 +6,7 @@
 //! elements.
 
 use crate::block::Block;
-use crate::mem::Held;
+use crate::mem::{take_buffer, Held};
 use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -46,6 +46,8 @@ thread_local! {
     // Planners cache their plans: one per thread, so block tasks plan each length once.
     static PLAN: RefCell<FftPlanner<f64>> = RefCell::new(FftPlanner::new());
     static REAL: RefCell<RealFftPlanner<f64>> = RefCell::new(RealFftPlanner::new());
+    // The in-place scratch of the row FFTs, grown to the longest plan this thread ran.
+    static SCRATCH: RefCell<Vec<Complex64>> = const { RefCell::new(Vec::new()) };
 }
 
 fn arg(msg: String) -> Error {
@@ -167,11 +169,19 @@ fn cast_array<A: 'static, B: 'static>(a: ArrayD<A>) -> Result<ArrayD<B>> {
 }
 
 /// The complex FFT of every row of a row-major `f64` block of pairs (`[.., n, 2]`), in
-/// place: the pairs are read as `Complex64` without a copy.
+/// place: the pairs are read as `Complex64` without a copy, and the plan's scratch is this
+/// thread's, kept between calls (a fresh zeroed scratch per row would write as many bytes
+/// again as the row itself).
 fn rows_in_place(x: &mut [f64], plan: &dyn rustfft::Fft<f64>, inverse: bool, n: usize) {
     let c: &mut [Complex64] = bytemuck::cast_slice_mut(x);
-    let mut scratch = vec![Complex64::default(); plan.get_inplace_scratch_len()];
-    plan.process_with_scratch(c, &mut scratch);
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        let need = plan.get_inplace_scratch_len();
+        if s.len() < need {
+            s.resize(need, Complex64::default());
+        }
+        plan.process_with_scratch(c, &mut s[..need]);
+    });
     if inverse {
         let k = 1.0 / n as f64;
         c.iter_mut().for_each(|z| *z *= k);
@@ -194,7 +204,7 @@ fn rows_fit<T: Scalar>(b: &Block<T>, axis: usize) -> bool {
 
 /// The complex FFT along the rows of a dense row-major `f64` block of pairs
 /// ([`rows_fit`]): in place when `held` is the only holder of the block, else each row
-/// copied into the result and transformed there while in cache.
+/// copied into the result (a recycled buffer) and transformed there while in cache.
 fn complex_rows<T: Scalar>(held: Arc<Held<T>>, axis: usize, inverse: bool) -> Result<Block<T>> {
     let shape = held.shape();
     let n = shape[axis];
@@ -217,7 +227,8 @@ fn complex_rows<T: Scalar>(held: Arc<Held<T>>, axis: usize, inverse: bool) -> Re
             .downcast_ref::<ArrayD<f64>>()
             .and_then(|a| a.as_slice())
             .ok_or_else(|| arg("an FFT block not in row-major f64".into()))?;
-        let mut v: Vec<f64> = Vec::with_capacity(src.len());
+        // Every value is written: a recycled buffer, not zeroed (see `crate::mem`).
+        let mut v: Vec<f64> = take_buffer(src.len());
         for row in src.chunks_exact(2 * n) {
             let at = v.len();
             v.extend_from_slice(row);

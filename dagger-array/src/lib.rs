@@ -53,7 +53,7 @@
 //! | `unary_op` | `UnaryOp`: the named element-wise functions (float math) |
 //! | `scalar` | `Scalar`: the number types, their arithmetic and byte encoding |
 //! | `block` | `Block`: a dense (ndarray) or sparse (sprs) block |
-//! | `mem` | block storage: `BlockValue`, `Held` and live/peak bytes |
+//! | `mem` | block storage: `BlockValue`, `Held`, live/peak bytes and the pool of large buffers |
 //! | `limits` | bounds on shapes and part counts a kernel (maybe decoded from another process) may ask for |
 //! | `create` | `rand`, `randn`, `ones`, `zeros`, `sprand` per block, seeded per block |
 //! | `wire` | serde for blocks: raw little-endian element bytes, validated decoding |

@@ -6,13 +6,22 @@
 //! A block task's value is a [`BlockValue`]: the block behind an `Arc` (task arguments are
 //! cloned, so big blocks are shared, not copied) in a [`Held`] that counts its bytes, or the
 //! error that stopped it, which then flows to every dependent.
+//!
+//! Large dense buffers are recycled: a kernel that writes a whole block of a size it asks for
+//! often (the FFT of rows, the transpose between a 2-D FFT's passes) takes its output from
+//! [`take_buffer`], and a dropped block of such a size goes back to a bounded pool instead of
+//! to the allocator. Fresh large allocations are fresh pages, which the kernel clears and
+//! maps one fault at a time; recycling them turns a pass that writes 64 MiB blocks from
+//! fault-bound into memory-bound. Only sizes recently asked for are kept, so arrays whose
+//! kernels never ask hold nothing in the pool.
 
 use crate::block::Block;
 use crate::scalar::Scalar;
 use dagger_core::Result;
+use std::any::{Any, TypeId};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// What one block task produces.
 pub type BlockValue<T> = Result<Arc<Held<T>>>;
@@ -77,6 +86,12 @@ impl<T: Scalar> Deref for Held<T> {
 impl<T: Scalar> Drop for Held<T> {
     fn drop(&mut self) {
         LIVE.fetch_sub(self.bytes, Ordering::Relaxed);
+        if self.bytes as usize >= POOL_MIN_BYTES {
+            let empty = Block::Dense(ndarray::ArrayD::zeros(vec![0]));
+            if let Block::Dense(a) = std::mem::replace(&mut self.block, empty) {
+                recycle(a.into_raw_vec_and_offset().0);
+            }
+        }
     }
 }
 
@@ -93,4 +108,187 @@ pub fn peak_bytes() -> i64 {
 /// Starts a new peak measurement at the current live bytes.
 pub fn reset_peak() {
     PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// Buffers smaller than this are left to the allocator, which reuses small allocations
+/// itself; the pool is for blocks whose fresh pages would each cost a fault.
+const POOL_MIN_BYTES: usize = 1 << 20;
+
+/// How many recently asked-for sizes the pool keeps buffers of.
+const WANTED: usize = 8;
+
+/// The most bytes the pool holds ([`set_pool_limit`]); 1 GiB by default.
+static POOL_LIMIT: AtomicUsize = AtomicUsize::new(1 << 30);
+
+/// A spare buffer: a `Vec<T>` of capacity `cap`, its type erased.
+struct Spare {
+    ty: TypeId,
+    cap: usize,
+    bytes: usize,
+    buf: Box<dyn Any + Send>,
+}
+
+/// The spare buffers, their bytes, and the sizes (element type, length) asked for lately.
+struct Pool {
+    free: Vec<Spare>,
+    bytes: usize,
+    wanted: Vec<(TypeId, usize)>,
+}
+
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    free: Vec::new(),
+    bytes: 0,
+    wanted: Vec::new(),
+});
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    // The pool's state is consistent between statements, so a panic elsewhere leaves it usable.
+    POOL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether a buffer of capacity `cap` serves a request for `len` values (at most 1/8 more).
+fn fits(cap: usize, len: usize) -> bool {
+    cap >= len && cap - len <= len / 8
+}
+
+/// An empty buffer with room for `len` values of `T`, for a kernel that then writes all of
+/// them: a recycled one when the pool holds one of the size, else a fresh allocation. Either
+/// way nothing is zero-filled. Asking for a large size makes the pool keep dropped blocks of it.
+///
+/// ```
+/// use dagger_array::mem::take_buffer;
+/// let v = take_buffer::<f64>(1 << 18);
+/// assert!(v.is_empty() && v.capacity() >= 1 << 18);
+/// ```
+pub fn take_buffer<T: Scalar>(len: usize) -> Vec<T> {
+    if len.saturating_mul(std::mem::size_of::<T>()) < POOL_MIN_BYTES {
+        return Vec::with_capacity(len);
+    }
+    let ty = TypeId::of::<T>();
+    let spare = {
+        let mut p = pool();
+        if let Some(k) = p.wanted.iter().position(|&w| w == (ty, len)) {
+            p.wanted.remove(k);
+        } else if p.wanted.len() >= WANTED {
+            p.wanted.remove(0);
+        }
+        p.wanted.push((ty, len));
+        let at = p.free.iter().position(|s| s.ty == ty && fits(s.cap, len));
+        at.map(|k| {
+            let s = p.free.swap_remove(k);
+            p.bytes -= s.bytes;
+            s
+        })
+    };
+    match spare.map(|s| s.buf.downcast::<Vec<T>>()) {
+        Some(Ok(v)) => {
+            let mut v = *v;
+            v.clear();
+            v
+        }
+        _ => Vec::with_capacity(len),
+    }
+}
+
+/// Keeps `v` for [`take_buffer`] when its size was asked for lately and the pool has room;
+/// else it is freed (outside the pool's lock).
+fn recycle<T: Scalar>(v: Vec<T>) {
+    let (ty, cap) = (TypeId::of::<T>(), v.capacity());
+    let bytes = cap * std::mem::size_of::<T>();
+    let mut p = pool();
+    let wanted = p.wanted.iter().any(|&(t, len)| t == ty && fits(cap, len));
+    if wanted && p.bytes + bytes <= POOL_LIMIT.load(Ordering::Relaxed) {
+        p.bytes += bytes;
+        p.free.push(Spare {
+            ty,
+            cap,
+            bytes,
+            buf: Box::new(v),
+        });
+        return;
+    }
+    drop(p);
+    drop(v);
+}
+
+/// Bytes of spare buffers the pool holds now (not counted in [`live_bytes`]).
+pub fn pool_bytes() -> usize {
+    pool().bytes
+}
+
+/// Sets the most bytes the pool holds (0 turns recycling off) and frees what is over it.
+pub fn set_pool_limit(bytes: usize) {
+    POOL_LIMIT.store(bytes, Ordering::Relaxed);
+    let freed: Vec<Spare> = {
+        let mut p = pool();
+        let mut out = Vec::new();
+        while p.bytes > bytes {
+            match p.free.pop() {
+                Some(s) => {
+                    p.bytes -= s.bytes;
+                    out.push(s);
+                }
+                None => break,
+            }
+        }
+        out
+    };
+    drop(freed);
+}
+
+/// Frees every spare buffer of the pool (its limit stays).
+pub fn trim_pool() {
+    let freed = {
+        let mut p = pool();
+        p.bytes = 0;
+        std::mem::take(&mut p.free)
+    };
+    drop(freed);
+}
+
+/// Spare buffers of `T` that would serve a request for `len` values.
+#[cfg(test)]
+fn spares<T: Scalar>(len: usize) -> usize {
+    let ty = TypeId::of::<T>();
+    pool()
+        .free
+        .iter()
+        .filter(|s| s.ty == ty && fits(s.cap, len))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ArrayD;
+
+    /// A block of `len` f64 values held and dropped.
+    fn drop_block(len: usize) {
+        let mut v = take_buffer::<f64>(len);
+        v.resize(len, 1.0);
+        let b = ArrayD::from_shape_vec(vec![len], v).map(Block::Dense);
+        drop(b.map(Held::new));
+    }
+
+    #[test]
+    fn dropped_blocks_of_asked_sizes_are_recycled_others_freed() {
+        // Sizes no other test asks for (the pool is process-wide).
+        let asked = (1 << 20) / 8 + 17;
+        drop_block(asked);
+        assert_eq!(spares::<f64>(asked), 1, "kept for the next request");
+        let v = take_buffer::<f64>(asked);
+        assert!(v.is_empty() && v.capacity() >= asked);
+        assert_eq!(spares::<f64>(asked), 0, "handed out");
+        drop(v);
+
+        let never = (1 << 21) / 8 + 29;
+        let b = Held::new(Block::Dense(ArrayD::<f64>::zeros(vec![never])));
+        drop(b);
+        assert_eq!(spares::<f64>(never), 0, "a size nobody asked for is freed");
+        assert_eq!(spares::<f32>(asked), 0, "pooled by element type");
+
+        // Small buffers are left to the allocator.
+        drop_block(100);
+        assert_eq!(spares::<f64>(100), 0);
+    }
 }

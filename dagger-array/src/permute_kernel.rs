@@ -7,6 +7,7 @@
 
 use crate::block::Block;
 use crate::index::{run, IndexPlan};
+use crate::mem::take_buffer;
 use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn, Slice};
@@ -54,7 +55,8 @@ fn transpose_in_order<T: Scalar>(
     pieces.sort_by_key(|p| (p.r.dst[1].start, p.r.dst[0].start));
     let total: usize = shape.iter().product();
     let row = shape[0] * g;
-    let mut out = Vec::with_capacity(total);
+    // Every value is written once: a recycled buffer, not zeroed (see `crate::mem`).
+    let mut out = take_buffer(total);
     let mut band = vec![T::zero(); BAND * row];
     let (mut rest, mut col) = (&pieces[..], 0);
     while let Some(first) = rest.first() {

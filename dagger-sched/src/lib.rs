@@ -93,7 +93,9 @@ mod worker;
 // The user API.
 pub use args::{All, Meta, Val};
 pub use cancel::{current_task, is_cancelled, sleep};
-pub use cluster::{local_piece, pinned_count, registered_names, Pinned, PinnedView, Registered};
+pub use cluster::{
+    local_piece, pinned_count, registered_names, Pinned, PinnedView, Registered, TransferStats,
+};
 pub use context::{Context, ContextBuilder};
 pub use dagger_core::{Error, Options, Result, Scope, ScopeSpec};
 pub use data::{Data, DataMut, DataRef, In, InOut, Out, View};

@@ -9,6 +9,7 @@ use crate::cluster::protocol::{
     decode, encode, Done, DoneOk, PeerMsg, RemoteError, RunTask, StreamMsg, ToDriver, ToWorker,
 };
 use crate::cluster::registry::lookup_live;
+use crate::cluster::transfers::Transfers;
 use crate::cluster::{list, pinned, results, stream_stage, telemetry};
 use crate::context::state::Context;
 use crate::site::{ArgRef, ItemRef};
@@ -46,6 +47,8 @@ struct WorkerState {
     /// Streaming: this worker's edges and stages, and its links to peers.
     hub: Arc<Hub>,
     links: Links,
+    /// Values and bytes moved to and from other processes.
+    transfers: Transfers,
 }
 
 impl WorkerState {
@@ -71,6 +74,12 @@ impl WorkerState {
         if empty {
             self.notify.notify_one();
         }
+    }
+
+    /// Answers the driver's `Fetch` `req`, counting what is sent.
+    fn to_driver(&self, req: u64, bytes: std::result::Result<Bytes, RemoteError>) {
+        bytes.iter().for_each(|b| self.transfers.to_driver(b.len()));
+        self.send(ToDriver::Data { req, bytes });
     }
 
     fn local(&self, id: ChunkId) -> Result<Bytes> {
@@ -105,7 +114,10 @@ impl WorkerState {
     /// fetched from its owner (and kept).
     fn arg(self: &Arc<Self>, a: &ArgRef) -> Result<ArgValue> {
         match a {
-            ArgRef::Inline(b) => Ok(ArgValue::Bytes(b.clone())),
+            ArgRef::Inline(b) => {
+                self.transfers.received_from_driver(b.len());
+                Ok(ArgValue::Bytes(b.clone()))
+            }
             ArgRef::Chunk { id, owner } => {
                 if let Ok(h) = self.held(*id) {
                     return Ok(match h {
@@ -141,7 +153,10 @@ impl WorkerState {
             Vec::with_capacity(items.len());
         for item in items {
             here.push(match item {
-                ItemRef::Inline(b) => Some(Ok(b.clone())),
+                ItemRef::Inline(b) => {
+                    self.transfers.received_from_driver(b.len());
+                    Some(Ok(b.clone()))
+                }
                 ItemRef::Chunk { id, owner } => match self.held(*id) {
                     Ok(h) => Some(h),
                     Err(_) if *owner == self.me => {
@@ -219,6 +234,7 @@ impl WorkerState {
         .await;
         if let Ok(b) = &got {
             recorder.record("bytes", b.len() as u64);
+            self.transfers.fetched(b.len());
         }
         got
     }
@@ -295,6 +311,9 @@ impl WorkerState {
             .and_then(|v| {
                 let size = v.size;
                 let inline = inline_bytes(&v, t.inline_limit)?;
+                inline
+                    .iter()
+                    .for_each(|b| self.transfers.to_driver(b.len()));
                 self.chunks.put_value(ChunkId(t.task.0), v)?;
                 Ok(DoneOk {
                     size,
@@ -426,6 +445,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             next_req: AtomicU64::new(1),
             hub: Hub::new(me),
             links: Links::new(transport.clone(), handle.clone()),
+            transfers: Transfers::default(),
         });
         let weak = Arc::downgrade(&state);
         state.hub.set_route(Box::new(move |to, m| {
@@ -464,6 +484,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                             _ => break,
                         };
                         let bytes = s3.bytes_for(chunk).await.map_err(|e| RemoteError::from(&e));
+                        bytes.iter().for_each(|b| s3.transfers.served(b.len()));
                         let Ok(out) = encode(&PeerMsg::Data { req, bytes }) else {
                             break;
                         };
@@ -535,14 +556,14 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                                     Err(Error::Io(format!("encoding chunk {chunk}: {e}")))
                                 })
                                 .map_err(|e| RemoteError::from(&e));
-                            s.send(ToDriver::Data { req, bytes });
+                            s.to_driver(req, bytes);
                         });
                     }
                     held => {
                         let bytes = held
                             .and_then(|h| h.or_else(|v| v.encode()))
                             .map_err(|e| RemoteError::from(&e));
-                        state.send(ToDriver::Data { req, bytes });
+                        state.to_driver(req, bytes);
                     }
                 },
                 Ok(ToWorker::Release(ids)) => {
@@ -559,6 +580,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                     state.send(ToDriver::Stats {
                         req,
                         stats: state.chunks.stats(),
+                        transfers: state.transfers.snapshot(),
                     });
                 }
                 Ok(ToWorker::Peer { worker, addr }) => {

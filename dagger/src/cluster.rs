@@ -21,5 +21,5 @@ pub use crate::storage::pool_results::PoolResults;
 pub use crate::transport::TcpTransport;
 pub use dagger_sched::{
     myid, serve, set_default_transport, set_result_store_factory, set_telemetry, MemoryResults,
-    ResultStoreFactory, Telemetry, TransportFactory, WorkerProgram,
+    ResultStoreFactory, Telemetry, TransferStats, TransportFactory, WorkerProgram,
 };

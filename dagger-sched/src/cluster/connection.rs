@@ -320,9 +320,13 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
                     let _ = tx.send(bytes.map_err(Error::from));
                 }
             }),
-            Ok(ToDriver::Stats { req, stats }) => c.answer(req, |r| {
+            Ok(ToDriver::Stats {
+                req,
+                stats,
+                transfers,
+            }) => c.answer(req, |r| {
                 if let Reply::Stats(tx) = r {
-                    let _ = tx.send(stats);
+                    let _ = tx.send((stats, transfers));
                 }
             }),
             Ok(ToDriver::Spans { req, bytes }) => c.answer(req, |r| {

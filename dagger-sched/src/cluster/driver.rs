@@ -6,6 +6,7 @@
 use super::hub::Hub;
 use super::launch::WorkerProgram;
 use super::protocol::{DoneOk, RunTask, ToWorker};
+use super::transfers::TransferStats;
 use crate::executor::Pool;
 use crate::site::{ArgRef, ItemRef};
 use crate::task::Ready;
@@ -117,7 +118,7 @@ pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
 pub(super) enum Reply {
     Data(mpsc::Sender<Result<Bytes>>),
     Spans(mpsc::Sender<Bytes>),
-    Stats(mpsc::Sender<ResultStats>),
+    Stats(mpsc::Sender<(ResultStats, TransferStats)>),
 }
 
 /// The driver's cluster state.
@@ -329,6 +330,14 @@ impl Cluster {
 
     /// What a worker holds.
     pub(crate) fn stats(&self, worker: WorkerId) -> Result<ResultStats> {
+        self.stats_and_transfers(worker).map(|s| s.0)
+    }
+
+    /// What a worker holds, and what it moved to and from other processes.
+    pub(crate) fn stats_and_transfers(
+        &self,
+        worker: WorkerId,
+    ) -> Result<(ResultStats, TransferStats)> {
         let (tx, rx) = mpsc::channel();
         self.request(worker, Reply::Stats(tx), |req| ToWorker::Stats { req })?;
         rx.recv().map_err(|_| Error::WorkerLost {

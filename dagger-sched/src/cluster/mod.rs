@@ -16,6 +16,9 @@ pub(crate) mod list;
 // Values kept live in a worker, and the glue `register!` expands to.
 pub(crate) mod live;
 
+// A worker's counts of values and bytes moved to and from other processes.
+pub(crate) mod transfers;
+
 // Registered functions, collected at link time under stable names.
 pub(crate) mod registry;
 
@@ -86,3 +89,4 @@ pub use stream_batch::{batch_items, BatchBuf};
 pub use stream_credits::{InMsg, SendStop};
 pub use telemetry::{set_telemetry, Telemetry};
 pub use tracked::{PinnedAccess, PinnedView};
+pub use transfers::TransferStats;

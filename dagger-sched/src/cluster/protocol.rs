@@ -1,5 +1,6 @@
 //! The scheduler protocol: what the driver and workers say to each other (postcard frames).
 
+use super::transfers::TransferStats;
 use crate::site::ArgRef;
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, ResultStats, TaskId, WorkerId};
@@ -66,8 +67,12 @@ pub(crate) enum ToDriver {
         req: u64,
         bytes: Result<Bytes, RemoteError>,
     },
-    /// Answer to `Stats`.
-    Stats { req: u64, stats: ResultStats },
+    /// Answer to `Stats`: what the worker holds and what it moved.
+    Stats {
+        req: u64,
+        stats: ResultStats,
+        transfers: TransferStats,
+    },
     /// Answer to `TakeSpans`: encoded by the installed [`Telemetry`](super::Telemetry).
     Spans { req: u64, bytes: Bytes },
     /// Still here (sent when there was nothing else to say for a while).

@@ -142,6 +142,13 @@ impl Context {
         self.cluster()?.stats(worker)
     }
 
+    /// What `worker` moved since it started: values and bytes fetched from and served to
+    /// other workers, and sent to the driver (how tests see that only halo strips or
+    /// pieces cross the network).
+    pub fn worker_transfers(&self, worker: WorkerId) -> Result<crate::cluster::TransferStats> {
+        self.cluster()?.stats_and_transfers(worker).map(|s| s.1)
+    }
+
     /// Builds a scope from the `scope(...)` selectors against this context's workers.
     ///
     /// ```

@@ -1,11 +1,14 @@
 //! Stencils on a cluster of 2 worker processes (one cluster for every case): results equal
 //! the same stencils in one process under every boundary, radius 1 and 2, 1-, 2- and 3-D on
-//! ragged blockings; and iterating a stencil keeps every block on the worker that holds it.
+//! ragged blockings; iterating a stencil keeps every block on the worker that holds it; and
+//! the halo exchange moves only the strips between neighbouring blocks (the workers'
+//! transfer counters).
 
 use dagger::array::cyclic::ProcessGrid;
 use dagger::array::halo::{Boundary, Taps};
 use dagger::array::stencil::{run_statements, Statement};
 use dagger::array::{Block, Blocks, DArray};
+use dagger::cluster::TransferStats;
 use dagger::{Context, WorkerId};
 use std::collections::HashSet;
 
@@ -166,4 +169,125 @@ fn stencils_on_two_workers() {
             x.collect_dense(&ctx).unwrap()
         );
     }
+}
+
+/// The transfers of every worker process of `ctx`, summed.
+fn moved(ctx: &Context) -> TransferStats {
+    let mut t = TransferStats::default();
+    for w in ctx.other_workers() {
+        let s = ctx.worker_transfers(w).unwrap();
+        t.fetched_values += s.fetched_values;
+        t.fetched_bytes += s.fetched_bytes;
+        t.served_values += s.served_values;
+        t.served_bytes += s.served_bytes;
+    }
+    t
+}
+
+/// A radius-1 stencil over 4×3 blocks on 2 workers, with results kept on the workers (no
+/// inline results, so every strip goes from worker to worker): each block fetches, from
+/// each of its up to 8 neighbours that lives on the other worker, the strip its halo
+/// reads (1 row or column along a shared edge, 1 value at a shared corner) and nothing
+/// else; never a whole block.
+///
+/// Ignored: it finds that the halo exchange sometimes does move whole blocks. In 6 runs,
+/// for 34 crossing strips of 17408 bytes in all, the workers fetched 44 to 48 values of
+/// 19389 to 150493 bytes: 0 to 4 whole 32 KiB blocks. The output blocks stay where their
+/// sources live, so some strip-cutting `Gather` tasks, though scoped to the process of
+/// their source block, ran on the other worker; and about 10 small values beyond the
+/// strips cross in every run.
+#[test]
+#[ignore = "the halo exchange sometimes moves whole blocks (see the doc comment)"]
+fn halo_exchange_moves_only_strips() {
+    let full = cluster_builder(2)
+        .threads(2)
+        .worker_threads(2)
+        .inline_limit(0)
+        .build();
+    // Blocks on the two workers only (the driver's own moves are not a worker's counts).
+    let ctx = full.with_workers(&full.other_workers()).unwrap();
+    let (shape, part) = ([256usize, 192], [64usize, 64]);
+    let x = DArray::<f64>::rand_seeded(&Blocks::new(part).unwrap(), &shape, 5)
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let own = owners(&x);
+    let grid = x.grid().clone();
+    let coords: Vec<Vec<usize>> = grid.iter_coords().collect();
+    // The strips that must cross: (count, bytes of f64 values), from the shapes alone.
+    let (mut strips, mut strip_bytes) = (0u64, 0u64);
+    for (i, c) in coords.iter().enumerate() {
+        for (j, d) in coords.iter().enumerate() {
+            let off: Vec<isize> = c
+                .iter()
+                .zip(d)
+                .map(|(&a, &b)| b as isize - a as isize)
+                .collect();
+            if i == j || off.iter().any(|o| o.abs() > 1) || own[i] == own[j] {
+                continue;
+            }
+            let extent = grid.block_shape(c);
+            let n: usize = (0..2)
+                .map(|k| if off[k] == 0 { extent[k] } else { 1 })
+                .product();
+            strips += 1;
+            strip_bytes += 8 * n as u64;
+        }
+    }
+    assert!(strips > 0, "blocks on both workers: {own:?}");
+    let before = moved(&ctx);
+    let y = x
+        .stencil(&Taps::box_sum(2, 1), &Boundary::Constant(0.0))
+        .unwrap()
+        .compute(&ctx)
+        .unwrap();
+    let after = moved(&ctx);
+    let fetched = (
+        after.fetched_values - before.fetched_values,
+        after.fetched_bytes - before.fetched_bytes,
+    );
+    let served = (
+        after.served_values - before.served_values,
+        after.served_bytes - before.served_bytes,
+    );
+    assert_eq!(
+        owners(&y),
+        own,
+        "each output block made where its source lives"
+    );
+    assert_eq!(fetched, served, "what one worker fetched, the other served");
+    assert!(
+        fetched.0 >= strips,
+        "a fetch per strip that crosses: {fetched:?}, {strips} strips"
+    );
+    // Each value travels as its data plus a small header (its shape); a whole block
+    // (32 KiB) in place of any strip breaks the upper bound many times over.
+    let header = 64;
+    assert!(
+        fetched.1 >= strip_bytes && fetched.1 <= strip_bytes + fetched.0 * header,
+        "{} bytes in {} fetches for {strips} strips of {strip_bytes} bytes ({own:?})",
+        fetched.1,
+        fetched.0
+    );
+    let block_bytes = (part[0] * part[1] * 8) as u64;
+    assert!(fetched.1 / fetched.0 < block_bytes / 16, "{fetched:?}");
+    assert_eq!(
+        owners(&y),
+        own,
+        "each output block made where its source lives"
+    );
+
+    let local = Context::builder().threads(2).build();
+    let x0 =
+        DArray::from_array(x.collect_dense(&ctx).unwrap(), &Blocks::new(part).unwrap()).unwrap();
+    let want = x0
+        .stencil(&Taps::box_sum(2, 1), &Boundary::Constant(0.0))
+        .unwrap()
+        .collect_dense(&local)
+        .unwrap();
+    let got = y.collect_dense(&ctx).unwrap();
+    assert!(got
+        .iter()
+        .zip(&want)
+        .all(|(g, w)| (g - w).abs() <= 1e-12 * (1.0 + w.abs())));
 }

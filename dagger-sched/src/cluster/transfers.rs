@@ -1,0 +1,109 @@
+//! What a worker moved to and from other processes: values and their encoded bytes,
+//! fetched from peers, served to peers, sent to the driver (answers to its `Fetch`, and
+//! small results that travel with their completion notice) and received from it (a task's
+//! inline arguments: the driver's own values and small results it relays). Counted where
+//! the bytes cross the process boundary, with relaxed atomics: a few adds per transfer,
+//! read only when someone asks (`Context::worker_transfers`).
+
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A worker's transfer totals since it started (see [`Context::worker_transfers`]).
+///
+/// [`Context::worker_transfers`]: crate::Context::worker_transfers
+///
+/// ```
+/// let t = dagger_sched::TransferStats::default();
+/// assert_eq!(t.fetched_bytes + t.served_bytes + t.to_driver_bytes + t.from_driver_bytes, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferStats {
+    /// Values this worker fetched from other workers (task arguments it did not hold).
+    pub fetched_values: u64,
+    /// Their encoded bytes.
+    pub fetched_bytes: u64,
+    /// Values this worker sent to other workers that asked for them.
+    pub served_values: u64,
+    /// Their encoded bytes.
+    pub served_bytes: u64,
+    /// Values this worker sent to the driver: asked for (`collect`, `fetch`), or results
+    /// small enough to travel with their completion notice (the context's inline limit).
+    pub to_driver_values: u64,
+    /// Their encoded bytes.
+    pub to_driver_bytes: u64,
+    /// Values this worker received from the driver as inline task arguments.
+    pub from_driver_values: u64,
+    /// Their encoded bytes.
+    pub from_driver_bytes: u64,
+}
+
+/// The live counters behind [`TransferStats`], one set per worker.
+#[derive(Debug, Default)]
+pub(crate) struct Transfers {
+    fetched: (AtomicU64, AtomicU64),
+    served: (AtomicU64, AtomicU64),
+    to_driver: (AtomicU64, AtomicU64),
+    from_driver: (AtomicU64, AtomicU64),
+}
+
+fn add(c: &(AtomicU64, AtomicU64), bytes: usize) {
+    c.0.fetch_add(1, Ordering::Relaxed);
+    c.1.fetch_add(bytes as u64, Ordering::Relaxed);
+}
+
+impl Transfers {
+    /// A value of `bytes` fetched from a peer.
+    pub(crate) fn fetched(&self, bytes: usize) {
+        add(&self.fetched, bytes);
+    }
+
+    /// A value of `bytes` served to a peer.
+    pub(crate) fn served(&self, bytes: usize) {
+        add(&self.served, bytes);
+    }
+
+    /// A value of `bytes` sent to the driver.
+    pub(crate) fn to_driver(&self, bytes: usize) {
+        add(&self.to_driver, bytes);
+    }
+
+    /// A value of `bytes` received from the driver.
+    pub(crate) fn received_from_driver(&self, bytes: usize) {
+        add(&self.from_driver, bytes);
+    }
+
+    /// The totals so far.
+    pub(crate) fn snapshot(&self) -> TransferStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        TransferStats {
+            fetched_values: get(&self.fetched.0),
+            fetched_bytes: get(&self.fetched.1),
+            served_values: get(&self.served.0),
+            served_bytes: get(&self.served.1),
+            to_driver_values: get(&self.to_driver.0),
+            to_driver_bytes: get(&self.to_driver.1),
+            from_driver_values: get(&self.from_driver.0),
+            from_driver_bytes: get(&self.from_driver.1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_values_and_bytes_per_direction() {
+        let t = Transfers::default();
+        t.fetched(10);
+        t.fetched(5);
+        t.served(7);
+        t.to_driver(3);
+        t.received_from_driver(4);
+        let s = t.snapshot();
+        assert_eq!((s.fetched_values, s.fetched_bytes), (2, 15));
+        assert_eq!((s.served_values, s.served_bytes), (1, 7));
+        assert_eq!((s.to_driver_values, s.to_driver_bytes), (1, 3));
+        assert_eq!((s.from_driver_values, s.from_driver_bytes), (1, 4));
+    }
+}
