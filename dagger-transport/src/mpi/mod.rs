@@ -15,14 +15,18 @@
 //! A malformed message (unknown tag, truncated batch, oversized frame) is a typed
 //! [`Error::Protocol`](dagger_core::Error::Protocol) for that connection, never a panic.
 
-// Bottom to top: tags, batches and addresses;
+// Bottom to top: how this process was started (by mpirun or srun?);
+mod launch;
+// tags, batches and addresses;
 mod wire;
+// how the progress thread waits when idle, and how it is woken; sends in flight;
+mod doorbell;
+mod idle;
+mod sends;
 // the thread that owns the communicator;
 mod progress;
-// a connection's halves and the handshake over them;
+// a connection's halves and the handshake over them.
 mod conn;
-// how this process was started (by mpirun or srun?).
-mod launch;
 
 pub use launch::{launched_by_mpi, MpiLaunch};
 pub use wire::MPI_SCHEME;

@@ -8,6 +8,10 @@
 //! the frame's `Bytes`. When idle, the thread backs off to waiting on its command channel
 //! with a short timeout, so an idle rank does not burn a core.
 
+use super::doorbell::Doorbell;
+use super::idle::Backoff;
+use super::launch::launched_by_mpi;
+use super::sends::InFlight;
 use super::wire::{self, Addr, Kind, MAX_ID};
 use bytes::{Bytes, BytesMut};
 use dagger_core::{Error, Result};
@@ -19,7 +23,7 @@ use std::collections::HashMap;
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
@@ -71,14 +75,18 @@ pub(crate) enum Cmd {
 pub(crate) struct World {
     pub rank: i32,
     pub size: i32,
-    cmds: Mutex<std_mpsc::Sender<Cmd>>,
+    /// `Sender` is `Sync`: tokio threads queue commands without a lock.
+    cmds: std_mpsc::Sender<Cmd>,
+    /// Wakes the progress thread when it sleeps (see [`Doorbell`]).
+    bell: Option<Doorbell>,
 }
 
 impl World {
     /// Queues a command (a no-op once the thread has stopped: the process is exiting).
     pub(crate) fn send(&self, c: Cmd) {
-        if let Ok(tx) = self.cmds.lock() {
-            let _ = tx.send(c);
+        let _ = self.cmds.send(c);
+        if let Some(b) = &self.bell {
+            b.ring(self.rank);
         }
     }
 }
@@ -103,7 +111,7 @@ fn start() -> std::result::Result<World, String> {
         .name("dagger-mpi".into())
         .spawn(move || run(rx, ready_tx))
         .map_err(|e| format!("cannot start the MPI progress thread: {e}"))?;
-    let (rank, size) = ready_rx
+    let (rank, size, bell) = ready_rx
         .recv()
         .map_err(|_| "the MPI progress thread died while initialising".to_string())??;
     // MPI_Finalize must run before the process exits (mpirun reports a rank that exits
@@ -113,7 +121,8 @@ fn start() -> std::result::Result<World, String> {
     Ok(World {
         rank,
         size,
-        cmds: Mutex::new(tx),
+        cmds: tx,
+        bell,
     })
 }
 
@@ -124,13 +133,6 @@ extern "C" fn finalize_at_exit() {
         // Finalising waits for the other ranks; never hang the exit on them for long.
         let _ = rx.recv_timeout(Duration::from_secs(10));
     }
-}
-
-/// A send in flight: the request and what must live until it completes.
-struct InFlight {
-    req: ffi::MPI_Request,
-    _buf: Bytes,
-    _permit: Option<OwnedSemaphorePermit>,
 }
 
 struct Conn {
@@ -151,12 +153,14 @@ struct State {
     /// Connects that came before their listener (a worker may start before the driver
     /// listens): answered when it listens, refused at exit.
     backlog: Vec<(i32, u32, u32)>,
-    inflight: Vec<InFlight>,
+    inflight: InFlight,
+    /// Rung after each send, in case its rank sleeps.
+    bell: Option<Doorbell>,
     next_id: u32,
     next_port: u32,
 }
 
-type Ready = std::result::Result<(i32, i32), String>;
+type Ready = std::result::Result<(i32, i32, Option<Doorbell>), String>;
 
 fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
     let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
@@ -168,6 +172,14 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
     // Errors come back as codes (a dead peer is a failed send, not an abort of this rank).
     // SAFETY: a valid communicator and a predefined error handler.
     unsafe { ffi::MPI_Comm_set_errhandler(comm, ffi::RSMPI_ERRORS_RETURN) };
+    // DAGGER_MPI_DOORBELL=0: sleep and poll only (to measure what the doorbell buys).
+    let bell = match std::env::var("DAGGER_MPI_DOORBELL").as_deref() {
+        Ok("0") => None,
+        _ => {
+            let job = launched_by_mpi().map(|j| j.job).unwrap_or_default();
+            Doorbell::open(&job, world.rank(), world.size())
+        }
+    };
     let mut st = State {
         comm,
         rank: world.rank(),
@@ -175,11 +187,13 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
         connecting: HashMap::new(),
         listeners: HashMap::new(),
         backlog: Vec::new(),
-        inflight: Vec::new(),
+        inflight: InFlight::default(),
+        bell,
         next_id: 1,
         next_port: 1,
     };
-    let _ = ready.send(Ok((world.rank(), world.size())));
+    let _ = ready.send(Ok((world.rank(), world.size(), bell)));
+    let backoff = Backoff::from_env();
     let mut idle = 0u32;
     loop {
         let mut busy = false;
@@ -204,27 +218,59 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
             continue;
         }
         idle = idle.saturating_add(1);
-        if idle < 64 {
+        let Some(wait) = backoff.wait(idle, !st.inflight.is_empty()) else {
             std::thread::yield_now();
             continue;
-        }
-        // Idle: wait for a command, waking now and then to poll the network.
-        let wait = Duration::from_micros(u64::from(idle.min(500)));
-        match cmds.recv_timeout(wait) {
-            Ok(Cmd::Stop(done)) => {
+        };
+        // Idle: sleep until a command, a ring of the doorbell, or the next poll.
+        let got = match &bell {
+            Some(b) => doze(b, &cmds, &world, wait),
+            None => match cmds.recv_timeout(wait) {
+                Ok(c) => Ok(Some(c)),
+                Err(std_mpsc::RecvTimeoutError::Timeout) => Ok(None),
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(()),
+            },
+        };
+        match got {
+            Ok(Some(Cmd::Stop(done))) => {
                 st.stop();
                 drop(universe);
                 let _ = done.send(());
                 return;
             }
-            Ok(c) => {
+            Ok(Some(c)) => {
                 idle = 0;
                 st.command(c);
             }
-            Err(std_mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            Ok(None) => {}
+            Err(()) => return,
         }
     }
+}
+
+/// Sleeps on the doorbell for at most `wait`, unless a command or a message is already
+/// there once it is armed. `Err` when every command sender is gone.
+fn doze(
+    bell: &Doorbell,
+    cmds: &std_mpsc::Receiver<Cmd>,
+    world: &mpi::topology::SimpleCommunicator,
+    wait: Duration,
+) -> std::result::Result<Option<Cmd>, ()> {
+    bell.arm();
+    match cmds.try_recv() {
+        Ok(c) => {
+            bell.disarm();
+            return Ok(Some(c));
+        }
+        Err(std_mpsc::TryRecvError::Disconnected) => return Err(()),
+        Err(std_mpsc::TryRecvError::Empty) => {}
+    }
+    if world.any_process().immediate_probe().is_some() {
+        bell.disarm();
+        return Ok(None);
+    }
+    bell.sleep(wait);
+    Ok(None)
 }
 
 impl State {
@@ -438,31 +484,15 @@ impl State {
             self.peer_failed(rank, rc);
             return;
         }
-        self.inflight.push(InFlight {
-            req,
-            _buf: buf,
-            _permit: permit,
-        });
+        self.inflight.push(req, buf, permit);
+        if let Some(b) = &self.bell {
+            b.ring(rank);
+        }
     }
 
     /// Drops finished sends (their buffers and window permits); true if any finished.
     fn complete_sends(&mut self) -> bool {
-        let before = self.inflight.len();
-        let mut failed = Vec::new();
-        self.inflight.retain_mut(|s| {
-            let mut flag: c_int = 0;
-            // SAFETY: a live request; MPI sets it to MPI_REQUEST_NULL once complete.
-            let rc = unsafe { ffi::MPI_Test(&mut s.req, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
-            if rc != ffi::MPI_SUCCESS as c_int {
-                failed.push(rc);
-                return false;
-            }
-            flag == 0
-        });
-        for rc in failed {
-            tracing::warn!(code = rc, "an MPI send failed");
-        }
-        self.inflight.len() != before
+        self.inflight.complete()
     }
 
     /// A send to `rank` failed: every connection to it is broken.
@@ -553,13 +583,6 @@ impl State {
             std::thread::yield_now();
         }
         // Requests still pending would make MPI_Finalize wait for ever.
-        for s in &mut self.inflight {
-            // SAFETY: a live request; cancelling then freeing it is allowed.
-            unsafe {
-                ffi::MPI_Cancel(&mut s.req);
-                ffi::MPI_Request_free(&mut s.req);
-            }
-        }
-        self.inflight.clear();
+        self.inflight.cancel_all();
     }
 }
