@@ -14,7 +14,7 @@
 //! full fence) looks for work once more; a waker publishes its work, then (after a full
 //! fence) looks at the word. One of the two sees the other.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ use std::time::Duration;
 pub(crate) struct Doorbell {
     words: &'static [AtomicU32],
     me: usize,
+    /// The shared-memory object's name, removed at exit (mappings outlive the name).
+    name: &'static CStr,
 }
 
 const ARMED: u32 = 1;
@@ -77,7 +79,8 @@ impl Doorbell {
         // SAFETY: the mapping holds `size` u32s, page-aligned, and is never unmapped (it
         // lives as long as the process); other processes touch it through atomics only.
         let words = unsafe { std::slice::from_raw_parts(ptr.cast::<AtomicU32>(), size) };
-        Some(Doorbell { words, me })
+        let name: &'static CStr = Box::leak(name.into_boxed_c_str());
+        Some(Doorbell { words, me, name })
     }
 
     /// Before sleeping: arms this rank's word. The caller then looks for work once more, and
@@ -127,5 +130,12 @@ impl Doorbell {
                 libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1);
             }
         }
+    }
+
+    /// At exit: removes the name, so no file is left behind in `/dev/shm`. Ranks still
+    /// running keep their mappings; one that opened later would get fresh words and poll.
+    pub(crate) fn unlink(&self) {
+        // SAFETY: a valid NUL-terminated name; failure (already removed) is harmless.
+        unsafe { libc::shm_unlink(self.name.as_ptr()) };
     }
 }

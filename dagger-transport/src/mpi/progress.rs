@@ -573,6 +573,9 @@ impl State {
 
     /// Before finalising: refuse waiting connects, and let sends finish (for a while).
     fn stop(&mut self) {
+        if let Some(b) = &self.bell {
+            b.unlink();
+        }
         for (rank, _, their) in std::mem::take(&mut self.backlog) {
             let why = Bytes::from_static(b"the rank is exiting");
             self.isend(rank, wire::tag(their, Kind::Refuse), why, None);
