@@ -139,3 +139,37 @@ impl Doorbell {
         unsafe { libc::shm_unlink(self.name.as_ptr()) };
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn a_ring_wakes_the_sleeper_and_only_an_armed_word_sleeps() {
+        let job = format!("unit-test-{}", std::process::id());
+        let sleeper = Doorbell::open(&job, 0, 2).expect("shared memory");
+        // Another rank's view of the same words (here: the same process, a second mapping).
+        let waker = Doorbell::open(&job, 1, 2).expect("shared memory");
+        sleeper.unlink();
+        // Not armed: sleeping returns at once instead of waiting out the timeout.
+        let t0 = Instant::now();
+        sleeper.sleep(Duration::from_secs(30));
+        assert!(t0.elapsed() < Duration::from_secs(20));
+        // Armed: only the ring (from the other mapping) ends the sleep before its timeout.
+        sleeper.arm();
+        let h = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            sleeper.sleep(Duration::from_secs(30));
+            t0.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        waker.ring(0);
+        let slept = h.join().expect("the sleeper thread");
+        assert!(slept < Duration::from_secs(20), "slept {slept:?}");
+        assert_eq!(waker.words[0].load(Ordering::SeqCst), CLEAR);
+        // Ranks past the end are ignored.
+        waker.ring(7);
+        waker.ring(-1);
+    }
+}
