@@ -4,8 +4,10 @@
 //! `mpi://<rank>/<port>`; listening on `mpi://` picks a fresh port on this rank. A rank can
 //! connect to itself, so one process can run the whole conformance suite.
 //!
-//! One thread per process (see [`progress`]) makes every MPI call; tokio tasks talk to it
-//! through channels. A frame is sent with `MPI_Isend` from its own buffer and received into
+//! One thread per process (see [`progress`]) polls MPI and delivers what arrives; tokio
+//! tasks send through it or, when MPI allows calls from any thread one at a time and the
+//! thread is not polling, make the send themselves. An idle progress thread sleeps, and a
+//! rank on the same host that sends to it wakes it through a futex in shared memory. A frame is sent with `MPI_Isend` from its own buffer and received into
 //! a buffer of the probed size that becomes the frame: array blocks cross without a copy.
 //! `send_many` packs frames up to 8 KiB into one message (a batch), so a burst of small
 //! messages costs few MPI sends. Each connection then runs the same cookie handshake as

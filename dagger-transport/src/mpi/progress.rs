@@ -1,12 +1,17 @@
-//! The one thread that calls MPI: it owns the communicator, turns commands from tokio tasks
-//! into non-blocking sends, and hands every received message to its connection's channel.
+//! The thread that polls MPI: it owns the communicator's state, carries out commands from
+//! tokio tasks (non-blocking sends, connects), and hands every received message to its
+//! connection's channel.
 //!
-//! MPI libraries support calls from many threads poorly (or only at a cost), so every MPI
-//! call of the process happens here (`MPI_THREAD_FUNNELED`). Sends are `MPI_Isend` straight
-//! from the frame's `Bytes`, kept alive until the request completes: no copy. Receives use a
-//! matched probe from any rank and receive into a buffer of the probed size, which becomes
-//! the frame's `Bytes`. When idle, the thread backs off to waiting on its command channel
-//! with a short timeout, so an idle rank does not burn a core.
+//! MPI calls are serialised: they are made under one mutex around the state, by this thread
+//! while it polls and, at `MPI_THREAD_SERIALIZED` or above, by the tokio thread that sends a
+//! frame when the mutex is free (no hand-over to this thread and no wake-up of it per
+//! frame: in the driver, that is a context switch per `Run` frame saved). A command that
+//! finds the mutex held is queued, and whoever takes the mutex next carries out the queue
+//! first, so frames keep their order. Sends are `MPI_Isend` straight from the frame's
+//! `Bytes`, kept alive until the request completes: no copy. Receives use a matched probe
+//! from any rank and receive into a buffer of the probed size, which becomes the frame's
+//! `Bytes`. When idle, the thread sleeps (see [`Backoff`]) until the next poll or until
+//! it is woken through the [`Doorbell`], so an idle rank does not burn a core.
 
 use super::doorbell::Doorbell;
 use super::idle::Backoff;
@@ -23,7 +28,7 @@ use std::collections::HashMap;
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
@@ -79,14 +84,45 @@ pub(crate) struct World {
     cmds: std_mpsc::Sender<Cmd>,
     /// Wakes the progress thread when it sleeps (see [`Doorbell`]).
     bell: Option<Doorbell>,
+    /// The progress thread's state, when MPI allows calls from any thread one at a time
+    /// (`MPI_THREAD_SERIALIZED`): a command is then carried out by the calling thread if
+    /// the progress thread is not polling, sparing a hand-over and a wake-up per frame.
+    direct: Option<Arc<Mutex<State>>>,
+    /// The progress thread, unparked for a queued command when there is no doorbell.
+    thread: std::thread::Thread,
 }
 
 impl World {
-    /// Queues a command (a no-op once the thread has stopped: the process is exiting).
+    /// Carries out a command now, or queues it for the progress thread when that one holds
+    /// the state (a no-op once the thread has stopped: the process is exiting).
     pub(crate) fn send(&self, c: Cmd) {
+        let c = match (&self.direct, c) {
+            (_, c @ Cmd::Stop(_)) | (None, c) => c,
+            (Some(state), c) => match state.try_lock() {
+                Ok(mut st) => {
+                    // Commands queued before this one go first: frames keep their order.
+                    st.drain();
+                    st.command(c);
+                    // Small sends are done at once; one still in flight (a large one)
+                    // needs polling to progress: the progress thread must not sleep long.
+                    st.complete_sends();
+                    let pending = !st.inflight.is_empty();
+                    drop(st);
+                    if pending {
+                        match &self.bell {
+                            Some(b) => b.ring(self.rank),
+                            None => self.thread.unpark(),
+                        }
+                    }
+                    return;
+                }
+                Err(_) => c,
+            },
+        };
         let _ = self.cmds.send(c);
-        if let Some(b) = &self.bell {
-            b.ring(self.rank);
+        match &self.bell {
+            Some(b) => b.ring(self.rank),
+            None => self.thread.unpark(),
         }
     }
 }
@@ -107,11 +143,13 @@ pub(crate) fn world() -> Result<&'static World> {
 fn start() -> std::result::Result<World, String> {
     let (tx, rx) = std_mpsc::channel();
     let (ready_tx, ready_rx) = std_mpsc::channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("dagger-mpi".into())
         .spawn(move || run(rx, ready_tx))
-        .map_err(|e| format!("cannot start the MPI progress thread: {e}"))?;
-    let (rank, size, bell) = ready_rx
+        .map_err(|e| format!("cannot start the MPI progress thread: {e}"))?
+        .thread()
+        .clone();
+    let (rank, size, bell, direct) = ready_rx
         .recv()
         .map_err(|_| "the MPI progress thread died while initialising".to_string())??;
     // MPI_Finalize must run before the process exits (mpirun reports a rank that exits
@@ -123,6 +161,8 @@ fn start() -> std::result::Result<World, String> {
         size,
         cmds: tx,
         bell,
+        direct,
+        thread,
     })
 }
 
@@ -146,6 +186,10 @@ struct Conn {
 
 struct State {
     comm: ffi::MPI_Comm,
+    /// Commands queued while another thread held the state.
+    cmds: std_mpsc::Receiver<Cmd>,
+    /// A `Stop` taken from the queue: the progress thread finishes.
+    stop: Option<std_mpsc::Sender<()>>,
     rank: i32,
     conns: HashMap<u32, Conn>,
     connecting: HashMap<u32, (Addr, oneshot::Sender<Result<Link>>)>,
@@ -160,10 +204,24 @@ struct State {
     next_port: u32,
 }
 
-type Ready = std::result::Result<(i32, i32, Option<Doorbell>), String>;
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("rank", &self.rank)
+            .field("conns", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the MPI handles in the state (communicator, requests) are process-wide; MPI is
+// called from other threads only at MPI_THREAD_SERIALIZED or above, and only through the
+// mutex around the state, so never from two threads at once.
+unsafe impl Send for State {}
+
+type Ready = std::result::Result<(i32, i32, Option<Doorbell>, Option<Arc<Mutex<State>>>), String>;
 
 fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
-    let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
+    let Some((universe, level)) = mpi::initialize_with_threading(mpi::Threading::Serialized) else {
         let _ = ready.send(Err("MPI was already initialised in this process".into()));
         return;
     };
@@ -180,8 +238,10 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
             Doorbell::open(&job, world.rank(), world.size())
         }
     };
-    let mut st = State {
+    let st = State {
         comm,
+        cmds,
+        stop: None,
         rank: world.rank(),
         conns: HashMap::new(),
         connecting: HashMap::new(),
@@ -192,20 +252,20 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
         next_id: 1,
         next_port: 1,
     };
-    let _ = ready.send(Ok((world.rank(), world.size(), bell)));
+    let state = Arc::new(Mutex::new(st));
+    let direct = (level >= mpi::Threading::Serialized).then(|| state.clone());
+    let _ = ready.send(Ok((world.rank(), world.size(), bell, direct)));
     let backoff = Backoff::from_env();
     let mut idle = 0u32;
     loop {
-        let mut busy = false;
-        while let Ok(c) = cmds.try_recv() {
-            busy = true;
-            if let Cmd::Stop(done) = c {
-                st.stop();
-                drop(universe);
-                let _ = done.send(());
-                return;
-            }
-            st.command(c);
+        let Ok(mut st) = state.lock() else { return };
+        let mut busy = st.drain();
+        if let Some(done) = st.stop.take() {
+            st.stop();
+            drop(st);
+            drop(universe);
+            let _ = done.send(());
+            return;
         }
         while let Some((msg, status)) = world.any_process().immediate_matched_probe() {
             busy = true;
@@ -213,67 +273,56 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
             st.received(status.source_rank(), status.tag(), Bytes::from(buf));
         }
         busy |= st.complete_sends();
+        let sending = !st.inflight.is_empty();
+        drop(st);
         if busy {
             idle = 0;
             continue;
         }
         idle = idle.saturating_add(1);
-        let Some(wait) = backoff.wait(idle, !st.inflight.is_empty()) else {
+        let Some(wait) = backoff.wait(idle, sending) else {
             std::thread::yield_now();
             continue;
         };
         // Idle: sleep until a command, a ring of the doorbell, or the next poll.
-        let got = match &bell {
-            Some(b) => doze(b, &cmds, &world, wait),
-            None => match cmds.recv_timeout(wait) {
-                Ok(c) => Ok(Some(c)),
-                Err(std_mpsc::RecvTimeoutError::Timeout) => Ok(None),
-                Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(()),
-            },
-        };
-        match got {
-            Ok(Some(Cmd::Stop(done))) => {
-                st.stop();
-                drop(universe);
-                let _ = done.send(());
-                return;
+        match &bell {
+            Some(b) => {
+                b.arm();
+                if has_work(&state, &world) {
+                    b.disarm();
+                } else {
+                    b.sleep(wait);
+                }
             }
-            Ok(Some(c)) => {
-                idle = 0;
-                st.command(c);
-            }
-            Ok(None) => {}
-            Err(()) => return,
+            None => std::thread::park_timeout(wait),
         }
     }
 }
 
-/// Sleeps on the doorbell for at most `wait`, unless a command or a message is already
-/// there once it is armed. `Err` when every command sender is gone.
-fn doze(
-    bell: &Doorbell,
-    cmds: &std_mpsc::Receiver<Cmd>,
-    world: &mpi::topology::SimpleCommunicator,
-    wait: Duration,
-) -> std::result::Result<Option<Cmd>, ()> {
-    bell.arm();
-    match cmds.try_recv() {
-        Ok(c) => {
-            bell.disarm();
-            return Ok(Some(c));
-        }
-        Err(std_mpsc::TryRecvError::Disconnected) => return Err(()),
-        Err(std_mpsc::TryRecvError::Empty) => {}
-    }
-    if world.any_process().immediate_probe().is_some() {
-        bell.disarm();
-        return Ok(None);
-    }
-    bell.sleep(wait);
-    Ok(None)
+/// Once the doorbell is armed: whether a command is queued or a message waits (commands
+/// found are carried out here). False when the state is poisoned: the loop then ends.
+fn has_work(state: &Mutex<State>, world: &mpi::topology::SimpleCommunicator) -> bool {
+    let Ok(mut st) = state.lock() else {
+        return true;
+    };
+    st.drain() || st.stop.is_some() || world.any_process().immediate_probe().is_some()
 }
 
 impl State {
+    /// Carries out the queued commands (keeping a `Stop` for the progress thread); true if
+    /// there were any.
+    fn drain(&mut self) -> bool {
+        let mut any = false;
+        while let Ok(c) = self.cmds.try_recv() {
+            any = true;
+            match c {
+                Cmd::Stop(done) => self.stop = Some(done),
+                c => self.command(c),
+            }
+        }
+        any
+    }
+
     fn fresh_id(&mut self) -> Result<u32> {
         if self.next_id > MAX_ID {
             return Err(Error::Transport(
