@@ -123,8 +123,7 @@ impl Doorbell {
             return;
         };
         fence(Ordering::SeqCst);
-        if word.load(Ordering::Relaxed) == ARMED && word.swap(CLEAR, Ordering::SeqCst) == ARMED
-        {
+        if word.load(Ordering::Relaxed) == ARMED && word.swap(CLEAR, Ordering::SeqCst) == ARMED {
             // SAFETY: FUTEX_WAKE on a live, aligned u32 of a shared mapping.
             unsafe {
                 libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1);

@@ -31,7 +31,11 @@ impl Backoff {
     /// The default, with `DAGGER_MPI_SPINS`, `DAGGER_MPI_IDLE_MIN_US` and
     /// `DAGGER_MPI_IDLE_MAX_US` overriding its parts (for tuning a machine; benchmarks).
     pub(crate) fn from_env() -> Backoff {
-        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let num = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         let mut b = Backoff::DEFAULT;
         if let Some(n) = num("DAGGER_MPI_SPINS") {
             b.spins = u32::try_from(n).unwrap_or(u32::MAX);

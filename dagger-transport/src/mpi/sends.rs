@@ -97,7 +97,8 @@ impl InFlight {
         while i < self.reqs.len() {
             let mut flag: c_int = 0;
             // SAFETY: a live request (or MPI_REQUEST_NULL, which tests as complete).
-            let rc = unsafe { ffi::MPI_Test(&mut self.reqs[i], &mut flag, ffi::RSMPI_STATUS_IGNORE) };
+            let rc =
+                unsafe { ffi::MPI_Test(&mut self.reqs[i], &mut flag, ffi::RSMPI_STATUS_IGNORE) };
             let failed = rc != ffi::MPI_SUCCESS as c_int;
             if failed {
                 tracing::warn!(code = rc, "an MPI send failed");

@@ -78,7 +78,12 @@ pub(crate) fn mpirun(
     args: &[&str],
 ) -> Result<Vec<Value>, String> {
     let mut cmd = Command::new("mpirun");
-    cmd.args(["--oversubscribe", "--allow-run-as-root", "-n", &ranks.to_string()]);
+    cmd.args([
+        "--oversubscribe",
+        "--allow-run-as-root",
+        "-n",
+        &ranks.to_string(),
+    ]);
     for (k, v) in env {
         cmd.env(k, v).args(["-x", k]);
     }
