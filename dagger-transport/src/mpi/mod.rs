@@ -21,6 +21,8 @@
 mod launch;
 // tags, batches and addresses;
 mod wire;
+// what tokio tasks and the progress thread pass each other;
+mod cmd;
 // how the progress thread waits when idle, and how it is woken; sends in flight;
 mod doorbell;
 mod idle;

@@ -13,6 +13,7 @@
 //! `Bytes`. When idle, the thread sleeps (see [`Backoff`]) until the next poll or until
 //! it is woken through the [`Doorbell`], so an idle rank does not burn a core.
 
+pub(crate) use super::cmd::{Cmd, Event, Link, Shared};
 use super::doorbell::Doorbell;
 use super::idle::Backoff;
 use super::launch::launched_by_mpi;
@@ -26,54 +27,11 @@ use mpi::raw::AsRaw;
 use mpi::traits::{Communicator, Source};
 use std::collections::HashMap;
 use std::os::raw::c_int;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
-
-/// What a receiving half gets.
-#[derive(Debug)]
-pub(crate) enum Event {
-    /// A frame.
-    Frame(Bytes),
-    /// Several frames of one batch.
-    Frames(Vec<Bytes>),
-    /// The peer will send nothing more.
-    Eof,
-    /// The peer sent garbage: the connection is closed.
-    Broken(Error),
-}
-
-/// State both halves of a connection and the progress thread share.
-#[derive(Debug, Default)]
-pub(crate) struct Shared {
-    /// The peer's receiving half is gone: sends fail.
-    pub reset: AtomicBool,
-}
-
-/// A connection the progress thread opened: its id here, the peer, its channels.
-#[derive(Debug)]
-pub(crate) struct Link {
-    pub id: u32,
-    pub peer: Addr,
-    pub events: mpsc::UnboundedReceiver<Event>,
-    pub shared: Arc<Shared>,
-}
-
-/// A request to the progress thread.
-pub(crate) enum Cmd {
-    Listen(
-        Option<u32>,
-        oneshot::Sender<Result<(u32, mpsc::UnboundedReceiver<Link>)>>,
-    ),
-    Unlisten(u32),
-    Connect(Addr, oneshot::Sender<Result<Link>>),
-    Send(u32, Vec<Bytes>, OwnedSemaphorePermit),
-    CloseWrite(u32),
-    CloseRead(u32),
-    Stop(std_mpsc::Sender<()>),
-}
 
 /// This process's MPI world, as seen from tokio: its rank and size, and the command queue.
 #[derive(Debug)]
