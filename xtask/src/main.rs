@@ -30,8 +30,9 @@ enum Cmd {
         /// `tasks` only: also measure with the profiler installed (off, then recording).
         #[arg(long)]
         profile: bool,
-        /// `tasks` only: `mpi` compares MPI ranks with TCP workers (`tasks_independent`,
-        /// built with `--features mpi`, run under `mpirun -n 3`).
+        /// `tasks` and `scale`: `mpi` compares MPI ranks with TCP workers (built with
+        /// `--features mpi`, run under `mpirun`: `-n 3` for `tasks`, W + 1 ranks per worker
+        /// count for `scale`).
         #[arg(long, default_value = "tcp")]
         transport: String,
     },
@@ -132,6 +133,7 @@ fn main() {
                     l
                 }
                 "ooc" => bench::ooc::run(quick),
+                "scale" if transport == "mpi" => bench::scale_mpi::run(quick, reps),
                 "scale" => bench::scale::run(quick, reps),
                 other => {
                     eprintln!("unknown suite {other:?}; known: tasks, datadeps, linalg, streaming, storage, shard, transport, dashboard, arrays, ooc, scale");

@@ -4,8 +4,10 @@
 //! `mpi://<rank>/<port>`; listening on `mpi://` picks a fresh port on this rank. A rank can
 //! connect to itself, so one process can run the whole conformance suite.
 //!
-//! One thread per process (see [`progress`]) makes every MPI call; tokio tasks talk to it
-//! through channels. A frame is sent with `MPI_Isend` from its own buffer and received into
+//! One thread per process (see [`progress`]) polls MPI and delivers what arrives; tokio
+//! tasks send through it or, when MPI allows calls from any thread one at a time and the
+//! thread is not polling, make the send themselves. An idle progress thread sleeps, and a
+//! rank on the same host that sends to it wakes it through a futex in shared memory. A frame is sent with `MPI_Isend` from its own buffer and received into
 //! a buffer of the probed size that becomes the frame: array blocks cross without a copy.
 //! `send_many` packs frames up to 8 KiB into one message (a batch), so a burst of small
 //! messages costs few MPI sends. Each connection then runs the same cookie handshake as
@@ -15,14 +17,20 @@
 //! A malformed message (unknown tag, truncated batch, oversized frame) is a typed
 //! [`Error::Protocol`](dagger_core::Error::Protocol) for that connection, never a panic.
 
-// Bottom to top: tags, batches and addresses;
+// Bottom to top: how this process was started (by mpirun or srun?);
+mod launch;
+// tags, batches and addresses;
 mod wire;
+// what tokio tasks and the progress thread pass each other;
+mod cmd;
+// how the progress thread waits when idle, and how it is woken; sends in flight;
+mod doorbell;
+mod idle;
+mod sends;
 // the thread that owns the communicator;
 mod progress;
-// a connection's halves and the handshake over them;
+// a connection's halves and the handshake over them.
 mod conn;
-// how this process was started (by mpirun or srun?).
-mod launch;
 
 pub use launch::{launched_by_mpi, MpiLaunch};
 pub use wire::MPI_SCHEME;

@@ -1,13 +1,23 @@
-//! The one thread that calls MPI: it owns the communicator, turns commands from tokio tasks
-//! into non-blocking sends, and hands every received message to its connection's channel.
+//! The thread that polls MPI: it owns the communicator's state, carries out commands from
+//! tokio tasks (non-blocking sends, connects), and hands every received message to its
+//! connection's channel.
 //!
-//! MPI libraries support calls from many threads poorly (or only at a cost), so every MPI
-//! call of the process happens here (`MPI_THREAD_FUNNELED`). Sends are `MPI_Isend` straight
-//! from the frame's `Bytes`, kept alive until the request completes: no copy. Receives use a
-//! matched probe from any rank and receive into a buffer of the probed size, which becomes
-//! the frame's `Bytes`. When idle, the thread backs off to waiting on its command channel
-//! with a short timeout, so an idle rank does not burn a core.
+//! MPI calls are serialised: they are made under one mutex around the state, by this thread
+//! while it polls and, at `MPI_THREAD_SERIALIZED` or above, by the tokio thread that sends a
+//! frame when the mutex is free (no hand-over to this thread and no wake-up of it per
+//! frame: in the driver, that is a context switch per `Run` frame saved). A command that
+//! finds the mutex held is queued, and whoever takes the mutex next carries out the queue
+//! first, so frames keep their order. Sends are `MPI_Isend` straight from the frame's
+//! `Bytes`, kept alive until the request completes: no copy. Receives use a matched probe
+//! from any rank and receive into a buffer of the probed size, which becomes the frame's
+//! `Bytes`. When idle, the thread sleeps (see [`Backoff`]) until the next poll or until
+//! it is woken through the [`Doorbell`], so an idle rank does not burn a core.
 
+pub(crate) use super::cmd::{Cmd, Event, Link, Shared};
+use super::doorbell::Doorbell;
+use super::idle::Backoff;
+use super::launch::launched_by_mpi;
+use super::sends::InFlight;
 use super::wire::{self, Addr, Kind, MAX_ID};
 use bytes::{Bytes, BytesMut};
 use dagger_core::{Error, Result};
@@ -17,68 +27,60 @@ use mpi::raw::AsRaw;
 use mpi::traits::{Communicator, Source};
 use std::collections::HashMap;
 use std::os::raw::c_int;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
-
-/// What a receiving half gets.
-#[derive(Debug)]
-pub(crate) enum Event {
-    /// A frame.
-    Frame(Bytes),
-    /// Several frames of one batch.
-    Frames(Vec<Bytes>),
-    /// The peer will send nothing more.
-    Eof,
-    /// The peer sent garbage: the connection is closed.
-    Broken(Error),
-}
-
-/// State both halves of a connection and the progress thread share.
-#[derive(Debug, Default)]
-pub(crate) struct Shared {
-    /// The peer's receiving half is gone: sends fail.
-    pub reset: AtomicBool,
-}
-
-/// A connection the progress thread opened: its id here, the peer, its channels.
-#[derive(Debug)]
-pub(crate) struct Link {
-    pub id: u32,
-    pub peer: Addr,
-    pub events: mpsc::UnboundedReceiver<Event>,
-    pub shared: Arc<Shared>,
-}
-
-/// A request to the progress thread.
-pub(crate) enum Cmd {
-    Listen(
-        Option<u32>,
-        oneshot::Sender<Result<(u32, mpsc::UnboundedReceiver<Link>)>>,
-    ),
-    Unlisten(u32),
-    Connect(Addr, oneshot::Sender<Result<Link>>),
-    Send(u32, Vec<Bytes>, OwnedSemaphorePermit),
-    CloseWrite(u32),
-    CloseRead(u32),
-    Stop(std_mpsc::Sender<()>),
-}
 
 /// This process's MPI world, as seen from tokio: its rank and size, and the command queue.
 #[derive(Debug)]
 pub(crate) struct World {
     pub rank: i32,
     pub size: i32,
-    cmds: Mutex<std_mpsc::Sender<Cmd>>,
+    /// `Sender` is `Sync`: tokio threads queue commands without a lock.
+    cmds: std_mpsc::Sender<Cmd>,
+    /// Wakes the progress thread when it sleeps (see [`Doorbell`]).
+    bell: Option<Doorbell>,
+    /// The progress thread's state, when MPI allows calls from any thread one at a time
+    /// (`MPI_THREAD_SERIALIZED`): a command is then carried out by the calling thread if
+    /// the progress thread is not polling, sparing a hand-over and a wake-up per frame.
+    direct: Option<Arc<Mutex<State>>>,
+    /// The progress thread, unparked for a queued command when there is no doorbell.
+    thread: std::thread::Thread,
 }
 
 impl World {
-    /// Queues a command (a no-op once the thread has stopped: the process is exiting).
+    /// Carries out a command now, or queues it for the progress thread when that one holds
+    /// the state (a no-op once the thread has stopped: the process is exiting).
     pub(crate) fn send(&self, c: Cmd) {
-        if let Ok(tx) = self.cmds.lock() {
-            let _ = tx.send(c);
+        let c = match (&self.direct, c) {
+            (_, c @ Cmd::Stop(_)) | (None, c) => c,
+            (Some(state), c) => match state.try_lock() {
+                Ok(mut st) => {
+                    // Commands queued before this one go first: frames keep their order.
+                    st.drain();
+                    st.command(c);
+                    // Small sends are done at once; one still in flight (a large one)
+                    // needs polling to progress: the progress thread must not sleep long.
+                    st.complete_sends();
+                    let pending = !st.inflight.is_empty();
+                    drop(st);
+                    if pending {
+                        match &self.bell {
+                            Some(b) => b.ring(self.rank),
+                            None => self.thread.unpark(),
+                        }
+                    }
+                    return;
+                }
+                Err(_) => c,
+            },
+        };
+        let _ = self.cmds.send(c);
+        match &self.bell {
+            Some(b) => b.ring(self.rank),
+            None => self.thread.unpark(),
         }
     }
 }
@@ -99,11 +101,13 @@ pub(crate) fn world() -> Result<&'static World> {
 fn start() -> std::result::Result<World, String> {
     let (tx, rx) = std_mpsc::channel();
     let (ready_tx, ready_rx) = std_mpsc::channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("dagger-mpi".into())
         .spawn(move || run(rx, ready_tx))
-        .map_err(|e| format!("cannot start the MPI progress thread: {e}"))?;
-    let (rank, size) = ready_rx
+        .map_err(|e| format!("cannot start the MPI progress thread: {e}"))?
+        .thread()
+        .clone();
+    let (rank, size, bell, direct) = ready_rx
         .recv()
         .map_err(|_| "the MPI progress thread died while initialising".to_string())??;
     // MPI_Finalize must run before the process exits (mpirun reports a rank that exits
@@ -113,7 +117,10 @@ fn start() -> std::result::Result<World, String> {
     Ok(World {
         rank,
         size,
-        cmds: Mutex::new(tx),
+        cmds: tx,
+        bell,
+        direct,
+        thread,
     })
 }
 
@@ -124,13 +131,6 @@ extern "C" fn finalize_at_exit() {
         // Finalising waits for the other ranks; never hang the exit on them for long.
         let _ = rx.recv_timeout(Duration::from_secs(10));
     }
-}
-
-/// A send in flight: the request and what must live until it completes.
-struct InFlight {
-    req: ffi::MPI_Request,
-    _buf: Bytes,
-    _permit: Option<OwnedSemaphorePermit>,
 }
 
 struct Conn {
@@ -144,6 +144,10 @@ struct Conn {
 
 struct State {
     comm: ffi::MPI_Comm,
+    /// Commands queued while another thread held the state.
+    cmds: std_mpsc::Receiver<Cmd>,
+    /// A `Stop` taken from the queue: the progress thread finishes.
+    stop: Option<std_mpsc::Sender<()>>,
     rank: i32,
     conns: HashMap<u32, Conn>,
     connecting: HashMap<u32, (Addr, oneshot::Sender<Result<Link>>)>,
@@ -151,15 +155,31 @@ struct State {
     /// Connects that came before their listener (a worker may start before the driver
     /// listens): answered when it listens, refused at exit.
     backlog: Vec<(i32, u32, u32)>,
-    inflight: Vec<InFlight>,
+    inflight: InFlight,
+    /// Rung after each send, in case its rank sleeps.
+    bell: Option<Doorbell>,
     next_id: u32,
     next_port: u32,
 }
 
-type Ready = std::result::Result<(i32, i32), String>;
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("rank", &self.rank)
+            .field("conns", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the MPI handles in the state (communicator, requests) are process-wide; MPI is
+// called from other threads only at MPI_THREAD_SERIALIZED or above, and only through the
+// mutex around the state, so never from two threads at once.
+unsafe impl Send for State {}
+
+type Ready = std::result::Result<(i32, i32, Option<Doorbell>, Option<Arc<Mutex<State>>>), String>;
 
 fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
-    let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
+    let Some((universe, level)) = mpi::initialize_with_threading(mpi::Threading::Serialized) else {
         let _ = ready.send(Err("MPI was already initialised in this process".into()));
         return;
     };
@@ -168,30 +188,42 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
     // Errors come back as codes (a dead peer is a failed send, not an abort of this rank).
     // SAFETY: a valid communicator and a predefined error handler.
     unsafe { ffi::MPI_Comm_set_errhandler(comm, ffi::RSMPI_ERRORS_RETURN) };
-    let mut st = State {
+    // DAGGER_MPI_DOORBELL=0: sleep and poll only (to measure what the doorbell buys).
+    let bell = match std::env::var("DAGGER_MPI_DOORBELL").as_deref() {
+        Ok("0") => None,
+        _ => {
+            let job = launched_by_mpi().map(|j| j.job).unwrap_or_default();
+            Doorbell::open(&job, world.rank(), world.size())
+        }
+    };
+    let st = State {
         comm,
+        cmds,
+        stop: None,
         rank: world.rank(),
         conns: HashMap::new(),
         connecting: HashMap::new(),
         listeners: HashMap::new(),
         backlog: Vec::new(),
-        inflight: Vec::new(),
+        inflight: InFlight::default(),
+        bell,
         next_id: 1,
         next_port: 1,
     };
-    let _ = ready.send(Ok((world.rank(), world.size())));
+    let state = Arc::new(Mutex::new(st));
+    let direct = (level >= mpi::Threading::Serialized).then(|| state.clone());
+    let _ = ready.send(Ok((world.rank(), world.size(), bell, direct)));
+    let backoff = Backoff::from_env();
     let mut idle = 0u32;
     loop {
-        let mut busy = false;
-        while let Ok(c) = cmds.try_recv() {
-            busy = true;
-            if let Cmd::Stop(done) = c {
-                st.stop();
-                drop(universe);
-                let _ = done.send(());
-                return;
-            }
-            st.command(c);
+        let Ok(mut st) = state.lock() else { return };
+        let mut busy = st.drain();
+        if let Some(done) = st.stop.take() {
+            st.stop();
+            drop(st);
+            drop(universe);
+            let _ = done.send(());
+            return;
         }
         while let Some((msg, status)) = world.any_process().immediate_matched_probe() {
             busy = true;
@@ -199,35 +231,56 @@ fn run(cmds: std_mpsc::Receiver<Cmd>, ready: std_mpsc::Sender<Ready>) {
             st.received(status.source_rank(), status.tag(), Bytes::from(buf));
         }
         busy |= st.complete_sends();
+        let sending = !st.inflight.is_empty();
+        drop(st);
         if busy {
             idle = 0;
             continue;
         }
         idle = idle.saturating_add(1);
-        if idle < 64 {
+        let Some(wait) = backoff.wait(idle, sending) else {
             std::thread::yield_now();
             continue;
-        }
-        // Idle: wait for a command, waking now and then to poll the network.
-        let wait = Duration::from_micros(u64::from(idle.min(500)));
-        match cmds.recv_timeout(wait) {
-            Ok(Cmd::Stop(done)) => {
-                st.stop();
-                drop(universe);
-                let _ = done.send(());
-                return;
+        };
+        // Idle: sleep until a command, a ring of the doorbell, or the next poll.
+        match &bell {
+            Some(b) => {
+                b.arm();
+                if has_work(&state, &world) {
+                    b.disarm();
+                } else {
+                    b.sleep(wait);
+                }
             }
-            Ok(c) => {
-                idle = 0;
-                st.command(c);
-            }
-            Err(std_mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            None => std::thread::park_timeout(wait),
         }
     }
 }
 
+/// Once the doorbell is armed: whether a command is queued or a message waits (commands
+/// found are carried out here). False when the state is poisoned: the loop then ends.
+fn has_work(state: &Mutex<State>, world: &mpi::topology::SimpleCommunicator) -> bool {
+    let Ok(mut st) = state.lock() else {
+        return true;
+    };
+    st.drain() || st.stop.is_some() || world.any_process().immediate_probe().is_some()
+}
+
 impl State {
+    /// Carries out the queued commands (keeping a `Stop` for the progress thread); true if
+    /// there were any.
+    fn drain(&mut self) -> bool {
+        let mut any = false;
+        while let Ok(c) = self.cmds.try_recv() {
+            any = true;
+            match c {
+                Cmd::Stop(done) => self.stop = Some(done),
+                c => self.command(c),
+            }
+        }
+        any
+    }
+
     fn fresh_id(&mut self) -> Result<u32> {
         if self.next_id > MAX_ID {
             return Err(Error::Transport(
@@ -438,31 +491,15 @@ impl State {
             self.peer_failed(rank, rc);
             return;
         }
-        self.inflight.push(InFlight {
-            req,
-            _buf: buf,
-            _permit: permit,
-        });
+        self.inflight.push(req, buf, permit);
+        if let Some(b) = &self.bell {
+            b.ring(rank);
+        }
     }
 
     /// Drops finished sends (their buffers and window permits); true if any finished.
     fn complete_sends(&mut self) -> bool {
-        let before = self.inflight.len();
-        let mut failed = Vec::new();
-        self.inflight.retain_mut(|s| {
-            let mut flag: c_int = 0;
-            // SAFETY: a live request; MPI sets it to MPI_REQUEST_NULL once complete.
-            let rc = unsafe { ffi::MPI_Test(&mut s.req, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
-            if rc != ffi::MPI_SUCCESS as c_int {
-                failed.push(rc);
-                return false;
-            }
-            flag == 0
-        });
-        for rc in failed {
-            tracing::warn!(code = rc, "an MPI send failed");
-        }
-        self.inflight.len() != before
+        self.inflight.complete()
     }
 
     /// A send to `rank` failed: every connection to it is broken.
@@ -543,6 +580,9 @@ impl State {
 
     /// Before finalising: refuse waiting connects, and let sends finish (for a while).
     fn stop(&mut self) {
+        if let Some(b) = &self.bell {
+            b.unlink();
+        }
         for (rank, _, their) in std::mem::take(&mut self.backlog) {
             let why = Bytes::from_static(b"the rank is exiting");
             self.isend(rank, wire::tag(their, Kind::Refuse), why, None);
@@ -553,13 +593,6 @@ impl State {
             std::thread::yield_now();
         }
         // Requests still pending would make MPI_Finalize wait for ever.
-        for s in &mut self.inflight {
-            // SAFETY: a live request; cancelling then freeing it is allowed.
-            unsafe {
-                ffi::MPI_Cancel(&mut s.req);
-                ffi::MPI_Request_free(&mut s.req);
-            }
-        }
-        self.inflight.clear();
+        self.inflight.cancel_all();
     }
 }

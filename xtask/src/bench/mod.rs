@@ -8,6 +8,8 @@ pub(crate) mod linalg;
 pub(crate) mod measure;
 pub(crate) mod ooc;
 pub(crate) mod scale;
+// `scale --transport mpi`: one mpirun job per worker count.
+pub(crate) mod scale_mpi;
 pub(crate) mod streaming;
 pub(crate) mod tasks;
 // Lazy trees, pending-task memory and failing DAGs: the core's overheads.

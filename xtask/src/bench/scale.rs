@@ -9,7 +9,8 @@
 //! resident memory afterwards (`VmRSS`).
 //!
 //! A system is a name and a way to start a context with n workers ([`run_system`]); loopback
-//! TCP is `dagger-tcp`. Another transport (MPI, say) adds one call with its own starter.
+//! TCP is `dagger-tcp`. MPI ranks (`dagger-mpi`) cannot be started from inside a process:
+//! [`scale_mpi`](super::scale_mpi) runs one `mpirun` job per count, and [`run_count`] in it.
 
 use super::line;
 use dagger::{fetch_all, Context, DTask, Options, Scope, WorkerId};
@@ -126,53 +127,56 @@ fn record(
 /// The suite for one system: every count in [`COUNTS`] started with `start`, both workloads.
 /// A count that cannot be started is reported on stderr and skipped.
 pub(crate) fn run_system(system: &str, start: Starter<'_>, quick: bool, reps: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    for workers in COUNTS {
+        match start(workers) {
+            Ok(ctx) => out.extend(run_count(system, &ctx, quick, reps)),
+            Err(e) => eprintln!("{system} with {workers} workers skipped: {e}"),
+        }
+    }
+    summarize(&out);
+    out
+}
+
+/// Both workloads on one started context (its workers are the count recorded).
+pub(crate) fn run_count(system: &str, ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     let (n, leaves) = if quick {
         (5_000, 2_048)
     } else {
         (50_000, 32_768)
     };
     let mut out = Vec::new();
-    for workers in COUNTS {
-        let ctx = match start(workers) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("{system} with {workers} workers skipped: {e}");
-                continue;
-            }
-        };
-        let Some(o) = on_workers(&ctx) else {
-            eprintln!("{system} with {workers} workers skipped: no worker joined");
-            continue;
-        };
-        let joined = ctx.workers().len() - 1;
-        let mut emit = |l: Value| {
-            eprintln!("{l}");
-            out.push(l);
-        };
-        emit(record(
-            "scale_independent",
-            system,
-            json!({"n": n, "workers": joined, "worker_threads": 1}),
-            n,
-            reps,
-            || independent(&ctx, &o, n),
-        ));
-        emit(record(
-            "scale_tree",
-            system,
-            json!({"leaves": leaves, "tasks": 2 * leaves - 1, "workers": joined, "worker_threads": 1}),
-            2 * leaves - 1,
-            reps,
-            || tree(&ctx, &o, leaves),
-        ));
-    }
-    summarize(&out);
+    let Some(o) = on_workers(ctx) else {
+        eprintln!("{system}: skipped, no worker joined");
+        return out;
+    };
+    let joined = ctx.workers().len() - 1;
+    let mut emit = |l: Value| {
+        eprintln!("{l}");
+        out.push(l);
+    };
+    emit(record(
+        "scale_independent",
+        system,
+        json!({"n": n, "workers": joined, "worker_threads": 1}),
+        n,
+        reps,
+        || independent(ctx, &o, n),
+    ));
+    emit(record(
+        "scale_tree",
+        system,
+        json!({"leaves": leaves, "tasks": 2 * leaves - 1, "workers": joined, "worker_threads": 1}),
+        2 * leaves - 1,
+        reps,
+        || tree(ctx, &o, leaves),
+    ));
     out
 }
 
 /// Prints, per system and workload, throughput at 16 workers over throughput at 2 (the
 /// suite's target: at least 0.7).
-fn summarize(lines: &[Value]) {
+pub(crate) fn summarize(lines: &[Value]) {
     let at = |sys: &str, w: &str, n: u64| {
         lines
             .iter()

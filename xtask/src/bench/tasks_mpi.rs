@@ -10,13 +10,12 @@
 //! see the same machine. Rank 0 prints the records; this process passes them on.
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Runs the comparison (inside the MPI job when started by `mpirun`, else launches it).
 pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
-    if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() || std::env::var_os("PMI_SIZE").is_some()
-    {
+    if in_mpi_job() {
         return in_job(quick, reps);
     }
     match launch(quick, reps) {
@@ -29,6 +28,23 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
 }
 
 fn launch(quick: bool, reps: usize) -> Result<Vec<Value>, String> {
+    let bin = build_with_mpi()?;
+    let mut args = vec!["bench", "tasks", "--transport", "mpi", "--reps"];
+    let reps = reps.to_string();
+    args.push(&reps);
+    if quick {
+        args.push("--quick");
+    }
+    mpirun(&bin, 3, &[], &args)
+}
+
+/// True inside a job an MPI launcher started (`mpirun`, `srun --mpi=...`).
+pub(crate) fn in_mpi_job() -> bool {
+    std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() || std::env::var_os("PMI_SIZE").is_some()
+}
+
+/// Builds the release xtask with `--features mpi` (same target directory); its path.
+pub(crate) fn build_with_mpi() -> Result<PathBuf, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -50,27 +66,35 @@ fn launch(quick: bool, reps: usize) -> Result<Vec<Value>, String> {
     if !built.success() {
         return Err("building xtask with --features mpi failed (are libopenmpi-dev and libclang-dev installed?)".into());
     }
-    let bin = target.join("release").join("xtask");
+    Ok(target.join("release").join("xtask"))
+}
+
+/// Runs `bin args` as `ranks` ranks under `mpirun --oversubscribe --allow-run-as-root`, with
+/// `env` exported to every rank; the JSON lines it printed.
+pub(crate) fn mpirun(
+    bin: &Path,
+    ranks: usize,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Result<Vec<Value>, String> {
     let mut cmd = Command::new("mpirun");
-    cmd.args(["--oversubscribe", "--allow-run-as-root", "-n", "3"])
-        .arg(&bin)
-        .args([
-            "bench",
-            "tasks",
-            "--transport",
-            "mpi",
-            "--reps",
-            &reps.to_string(),
-        ]);
-    if quick {
-        cmd.arg("--quick");
+    cmd.args([
+        "--oversubscribe",
+        "--allow-run-as-root",
+        "-n",
+        &ranks.to_string(),
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v).args(["-x", k]);
     }
     let out = cmd
+        .arg(bin)
+        .args(args)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run mpirun (is openmpi-bin installed?): {e}"))?;
     if !out.status.success() {
-        return Err(format!("mpirun exited with {}", out.status));
+        return Err(format!("mpirun -n {ranks} exited with {}", out.status));
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
