@@ -168,7 +168,17 @@ impl<T: LinalgElement> DArray<T> {
                 "mul!: C {sc:?} = A {sa:?} · B {sb:?} does not fit"
             )));
         }
-        let mut p = a.dot(b)?;
+        // On a computed `C` each product block is computed where `C`'s block lives.
+        let owners = c.owners();
+        let aligned = b.grid().ndim() == 2
+            && b.grid().ranges()[0] == a.grid().ranges()[1]
+            && a.grid().matmul(b.grid()).ok().as_ref() == Some(c.grid());
+        let mut p = match owners {
+            Some(w) if aligned => {
+                a.matmul_on(b, &|i| Options::new().scope(Scope::Process(w[i])))?
+            }
+            _ => a.dot(b)?,
+        };
         if alpha != T::one() {
             p = p.arith_scalar(alpha, ArithOp::Mul, Side::Right);
         }
@@ -180,6 +190,12 @@ impl<T: LinalgElement> DArray<T> {
             };
             p = p.arith(&old, ArithOp::Add)?;
         }
-        c.assign_from(&p)
+        if p.grid() == c.grid() {
+            // The sum is computed where each block of `C` lives, and stays there.
+            c.in_place(p);
+            Ok(())
+        } else {
+            c.assign_from(&p)
+        }
     }
 }

@@ -205,3 +205,97 @@ fn datadeps_in_place_array_ops_on_two_workers_run_where_the_blocks_live() {
     assert!(seen.take().is_empty());
     assert!(a.collect_dense(&ctx).unwrap().iter().all(|&v| v == 1.5));
 }
+
+/// A symmetric positive definite `n × n` matrix: `M·Mᵀ/n + I` for a fixed pseudo-random `M`.
+fn spd(n: usize) -> ndarray::Array2<f64> {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let m = ndarray::Array2::from_shape_fn((n, n), |_| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    });
+    m.dot(&m.t()) / n as f64 + ndarray::Array2::<f64>::eye(n)
+}
+
+fn rel_fro(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
+    let d: f64 = (a - b).iter().map(|v| v * v).sum::<f64>().sqrt();
+    d / a.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+#[test]
+fn datadeps_mul_into_on_two_workers_computes_where_c_lives() {
+    let (ctx, workers, seen) = observed_cluster();
+    let part = Blocks::from([40, 40]);
+    let on = |seed| {
+        DArray::<f64>::rand_seeded(&part, &[100, 100], seed)
+            .unwrap()
+            .compute(&workers)
+            .unwrap()
+    };
+    let (a, b, mut c) = (on(1), on(2), on(3));
+    let local = Context::builder().threads(2).build();
+    let dense = |x: &DArray<f64>| {
+        x.collect_dense(&local)
+            .unwrap()
+            .into_dimensionality::<ndarray::Ix2>()
+            .unwrap()
+    };
+    let want = dense(&a).dot(&dense(&b)) * 0.5 + dense(&c) * 2.0;
+    let placed = owners(&c);
+    seen.take();
+    DArray::mul_into(&mut c, &a, &b, 0.5, 2.0).unwrap(); // mul!(C, A, B, ½, 2)
+    let c = c.compute(&ctx).unwrap();
+    assert_eq!(owners(&c), placed, "each block of C was updated where it lives");
+    let ran_here = seen.take();
+    assert!(ran_here.is_empty(), "tasks ran in the driver: {ran_here:?}");
+    assert!(rel_fro(&want, &dense(&c)) < 1e-14);
+}
+
+#[test]
+fn datadeps_cholesky_on_two_workers_keeps_its_tiles_there() {
+    use dagger::linalg::{blocks::to_workers, cholesky, cholesky_darray, TiledMatrix, Uplo};
+    let (ctx, _, seen) = observed_cluster();
+    let before = settle(&ctx, 0);
+    // 130² in 40² tiles: a ragged last block row and column.
+    let n = 130;
+    let a = spd(n);
+    let d = to_workers(&ctx, &DArray::from_array(a.clone().into_dyn(), &Blocks::from([40, 40])).unwrap())
+        .unwrap();
+    let placed = owners(&d);
+    assert!(placed.iter().all(|w| *w != WorkerId(1)), "{placed:?}");
+    let tiles = placed.len() as u64;
+    for uplo in [Uplo::Lower, Uplo::Upper] {
+        seen.take();
+        let f = cholesky_darray(&ctx, &d, uplo).unwrap();
+        let ran_here = seen.take();
+        assert!(ran_here.is_empty(), "tasks ran in the driver: {ran_here:?}");
+        assert_eq!(owners(&f), placed, "every factor tile stayed on its worker");
+        let t = f
+            .collect_dense(&ctx)
+            .unwrap()
+            .into_dimensionality::<ndarray::Ix2>()
+            .unwrap();
+        let back = match uplo {
+            Uplo::Lower => t.dot(&t.t()),
+            Uplo::Upper => t.t().dot(&t),
+        };
+        let r = rel_fro(&a, &back);
+        assert!(r < 1e-12, "{uplo:?}: ‖A − LLᵀ‖/‖A‖ = {r:e}");
+        // Every pin, export and fetched copy is gone: the input's tiles and the factor's.
+        drop(t);
+        assert_eq!(settle(&ctx, before + 2 * tiles), before + 2 * tiles, "a temporary copy outlived the region");
+    }
+    // The TiledMatrix call factors on the workers too, and a matrix that is not positive
+    // definite is the typed error naming the tile and the pivot.
+    let tm = TiledMatrix::from_ndarray(a.view(), [40, 40]).unwrap();
+    let l = cholesky(&ctx, &tm, Uplo::Lower).unwrap().factor().to_ndarray();
+    assert!(rel_fro(&a, &l.dot(&l.t())) < 1e-12);
+    let mut bad = a.clone();
+    bad[[90, 90]] = -5.0;
+    let tm = TiledMatrix::from_ndarray(bad.view(), [40, 40]).unwrap();
+    match cholesky(&ctx, &tm, Uplo::Lower) {
+        Err(dagger::Error::NotPositiveDefinite { tile, .. }) => assert_eq!(tile, [2, 2]),
+        other => panic!("want NotPositiveDefinite, got {other:?}"),
+    }
+}
