@@ -9,10 +9,10 @@
 use crate::darray::DArray;
 use crate::element::Element;
 use crate::graph::{registered1, registered1_with};
-use crate::names::named;
-use dagger_core::Scope;
 use crate::mem::{held, BlockValue};
+use crate::names::named;
 use crate::unary::map_block;
+use dagger_core::Scope;
 use dagger_sched::Registered;
 
 /// An element function registered with [`element_fn!`](macro@crate::element_fn): its name (for

@@ -32,15 +32,15 @@ use crate::kernel::named::{Kernel, Moments};
 use crate::linalg;
 use crate::mem::{held, BlockValue, Held};
 use crate::resident::{BlockCell, BlockRef, Resident};
-use dagger_sched::Pinned;
 use crate::scalar::Scalar;
 use dagger_core::Result;
+use dagger_sched::Pinned;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::kernel::set::{
-    ExportCell, KAll, KernelSet, Load, PAll, PinCell, Save, Unpin, UnpinCell, C1, C2, K0, K1, K2, K3, K4,
-    K5, M1, P1, P2, P3, P4,
+    ExportCell, KAll, KernelSet, Load, PAll, PinCell, Save, Unpin, UnpinCell, C1, C2, K0, K1, K2,
+    K3, K4, K5, M1, P1, P2, P3, P4,
 };
 
 /// The size of a block value: its elements' bytes (an error holds none).
@@ -207,13 +207,16 @@ pub fn unpin_cell<T: Element>(r: &Resident<T>, how: Unpin) -> BlockValue<T> {
     if got != want {
         return Err(crate::resident::mismatch(&coords, &got, &want));
     }
-    Ok(if take { c.take() } else { c.read(dagger_core::Extent::Whole).version() })
+    Ok(if take {
+        c.take()
+    } else {
+        c.read(dagger_core::Extent::Whole).version()
+    })
 }
 
 fn cell_of<T: Element>(r: &Resident<T>) -> Result<&BlockCell<T>> {
-    r.cell().ok_or_else(|| {
-        dagger_core::Error::Scheduling(format!("{r:?} is not held by this process"))
-    })
+    r.cell()
+        .ok_or_else(|| dagger_core::Error::Scheduling(format!("{r:?} is not held by this process")))
 }
 
 macro_rules! register_cells {

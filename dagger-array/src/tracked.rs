@@ -162,7 +162,6 @@ impl<T: Element> TrackedBlocks<T> {
     }
 }
 
-
 impl<T: Element> std::ops::Index<[usize; 2]> for TrackedBlocks<T> {
     type Output = TrackedBlock<T>;
     /// The block at `[i, j]` of a 2-D grid; panics outside the grid, like ndarray's indexing

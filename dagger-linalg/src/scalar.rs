@@ -45,4 +45,3 @@ impl<T: Scalar> Clone for TileKernels<T> {
 }
 
 impl<T: Scalar> Copy for TileKernels<T> {}
-

@@ -116,7 +116,12 @@ pub fn trsm_block<T: Scalar>(
 }
 
 /// The body of every `syrk_*` entry point (`c ← c − op(a)·op(a)ᵀ`).
-pub fn syrk_block<T: Scalar>(c: BlockMut<T>, a: BlockRef<T>, trans: bool, lower: bool) -> Result<()> {
+pub fn syrk_block<T: Scalar>(
+    c: BlockMut<T>,
+    a: BlockRef<T>,
+    trans: bool,
+    lower: bool,
+) -> Result<()> {
     let mut c = c;
     let cv = view_mut(&mut c)?;
     with_view(&a, |av| {

@@ -201,7 +201,8 @@ impl<T: Element> DArray<T> {
         for t in &tasks {
             let c = t.chunk()?;
             if on_cluster {
-                let opts = crate::names::named("check").scope(dagger_core::Scope::Process(c.owner()));
+                let opts =
+                    crate::names::named("check").scope(dagger_core::Scope::Process(c.owner()));
                 checks.push(ctx.spawn_registered_with(
                     opts,
                     T::kernels().p1,

@@ -90,7 +90,10 @@ fn spawn_step(ctx: &Context, b: &TrackedBlocks<f64>, step: &Step) {
                     );
                 }
                 None => {
-                    ctx.spawn(move |(mut x,)| update(&mut x, part, 0.0, k), (InOut(&view),));
+                    ctx.spawn(
+                        move |(mut x,)| update(&mut x, part, 0.0, k),
+                        (InOut(&view),),
+                    );
                 }
             }
         }

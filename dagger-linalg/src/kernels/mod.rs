@@ -8,6 +8,5 @@ mod factor;
 pub use blas::{gemm, gemm_view, scale, scale_view, syrk, syrk_view, trsm, trsm_view};
 pub use factor::{
     apply_q, geqrf, getrf, getrf_nopiv, norm_fro, norm_max, permute_rows, potrf, potrf_view,
-    zero_strict,
-    HouseholderFactor,
+    zero_strict, HouseholderFactor,
 };

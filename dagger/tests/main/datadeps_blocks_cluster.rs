@@ -77,7 +77,10 @@ dagger::array::element_fn! {
 /// the other worker), then the triangles of the diagonal blocks scaled by
 /// different factors (disjoint views of one block), then one read of every block. Each
 /// task with the worker of the block it writes.
-fn program(ctx: &Context, b: &TrackedBlocks<f64>) -> (Vec<(DTask<u32>, Option<WorkerId>)>, DTask<f64>) {
+fn program(
+    ctx: &Context,
+    b: &TrackedBlocks<f64>,
+) -> (Vec<(DTask<u32>, Option<WorkerId>)>, DTask<f64>) {
     let g = b.grid().grid_shape();
     let mut tasks = Vec::new();
     for round in 0..2 {
@@ -129,7 +132,10 @@ fn datadeps_update_blocks_on_two_workers_runs_where_the_blocks_live() {
         .compute(&workers)
         .unwrap();
     let placed = owners(&a);
-    assert!(placed.contains(&WorkerId(2)) && placed.contains(&WorkerId(3)), "{placed:?}");
+    assert!(
+        placed.contains(&WorkerId(2)) && placed.contains(&WorkerId(3)),
+        "{placed:?}"
+    );
     let start = a.collect_dense(&ctx).unwrap();
 
     seen.take();
@@ -141,7 +147,11 @@ fn datadeps_update_blocks_on_two_workers_runs_where_the_blocks_live() {
             "task {i} ran on the worker holding the block it writes"
         );
     }
-    assert_eq!(owners(&a), placed, "every block's new version stayed on its worker");
+    assert_eq!(
+        owners(&a),
+        placed,
+        "every block's new version stayed on its worker"
+    );
     let ran_here = seen.take();
     assert!(ran_here.is_empty(), "tasks ran in the driver: {ran_here:?}");
 
@@ -157,7 +167,11 @@ fn datadeps_update_blocks_on_two_workers_runs_where_the_blocks_live() {
     // blocks only.
     drop((tasks, total));
     let blocks = placed.len() as u64;
-    assert_eq!(settle(&ctx, before + blocks), before + blocks, "temporary copies outlived the region");
+    assert_eq!(
+        settle(&ctx, before + blocks),
+        before + blocks,
+        "temporary copies outlived the region"
+    );
 }
 
 #[test]
@@ -181,7 +195,11 @@ fn datadeps_in_place_array_ops_on_two_workers_run_where_the_blocks_live() {
     seen.take();
     a.arith_assign(&b, ArithOp::Add).unwrap(); // A .+= B
     a = a.compute(&ctx).unwrap();
-    assert_eq!(owners(&a), placed, "A += B updated each block where it lives");
+    assert_eq!(
+        owners(&a),
+        placed,
+        "A += B updated each block where it lives"
+    );
     want.zip_mut_with(&bd, |x, y| *x += y);
     a.arith_scalar_assign(3.0, ArithOp::Mul); // A .*= 3
     a = a.compute(&ctx).unwrap();
@@ -194,14 +212,20 @@ fn datadeps_in_place_array_ops_on_two_workers_run_where_the_blocks_live() {
     assert!(ran_here.is_empty(), "tasks ran in the driver: {ran_here:?}");
     let got = a.collect_dense(&ctx).unwrap();
     assert!(
-        got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-12 * w.abs().max(1.0)),
+        got.iter()
+            .zip(&want)
+            .all(|(g, w)| (g - w).abs() <= 1e-12 * w.abs().max(1.0)),
         "in-place ops on the workers agree with ndarray"
     );
 
     seen.take();
     a.fill_assign(1.5); // fill!
     a = a.compute(&ctx).unwrap();
-    assert_eq!(owners(&a), placed, "fill! made each block where the old one lived");
+    assert_eq!(
+        owners(&a),
+        placed,
+        "fill! made each block where the old one lived"
+    );
     assert!(seen.take().is_empty());
     assert!(a.collect_dense(&ctx).unwrap().iter().all(|&v| v == 1.5));
 }
@@ -246,7 +270,11 @@ fn datadeps_mul_into_on_two_workers_computes_where_c_lives() {
     seen.take();
     DArray::mul_into(&mut c, &a, &b, 0.5, 2.0).unwrap(); // mul!(C, A, B, ½, 2)
     let c = c.compute(&ctx).unwrap();
-    assert_eq!(owners(&c), placed, "each block of C was updated where it lives");
+    assert_eq!(
+        owners(&c),
+        placed,
+        "each block of C was updated where it lives"
+    );
     let ran_here = seen.take();
     assert!(ran_here.is_empty(), "tasks ran in the driver: {ran_here:?}");
     assert!(rel_fro(&want, &dense(&c)) < 1e-14);
@@ -260,8 +288,11 @@ fn datadeps_cholesky_on_two_workers_keeps_its_tiles_there() {
     // 130² in 40² tiles: a ragged last block row and column.
     let n = 130;
     let a = spd(n);
-    let d = to_workers(&ctx, &DArray::from_array(a.clone().into_dyn(), &Blocks::from([40, 40])).unwrap())
-        .unwrap();
+    let d = to_workers(
+        &ctx,
+        &DArray::from_array(a.clone().into_dyn(), &Blocks::from([40, 40])).unwrap(),
+    )
+    .unwrap();
     let placed = owners(&d);
     assert!(placed.iter().all(|w| *w != WorkerId(1)), "{placed:?}");
     let tiles = placed.len() as u64;
@@ -284,12 +315,19 @@ fn datadeps_cholesky_on_two_workers_keeps_its_tiles_there() {
         assert!(r < 1e-12, "{uplo:?}: ‖A − LLᵀ‖/‖A‖ = {r:e}");
         // Every pin, export and fetched copy is gone: the input's tiles and the factor's.
         drop(t);
-        assert_eq!(settle(&ctx, before + 2 * tiles), before + 2 * tiles, "a temporary copy outlived the region");
+        assert_eq!(
+            settle(&ctx, before + 2 * tiles),
+            before + 2 * tiles,
+            "a temporary copy outlived the region"
+        );
     }
     // The TiledMatrix call factors on the workers too, and a matrix that is not positive
     // definite is the typed error naming the tile and the pivot.
     let tm = TiledMatrix::from_ndarray(a.view(), [40, 40]).unwrap();
-    let l = cholesky(&ctx, &tm, Uplo::Lower).unwrap().factor().to_ndarray();
+    let l = cholesky(&ctx, &tm, Uplo::Lower)
+        .unwrap()
+        .factor()
+        .to_ndarray();
     assert!(rel_fro(&a, &l.dot(&l.t())) < 1e-12);
     let mut bad = a.clone();
     bad[[90, 90]] = -5.0;
