@@ -8,7 +8,7 @@
 //! use dagger_array::{Blocks, DArray};
 //! use dagger_linalg::{blocks::cholesky_darray, Uplo};
 //! let ctx = dagger_sched::Context::builder().threads(2).build();
-//! let a = ndarray::Array2::from_shape_fn((5, 5), |(i, j)| if i == j { 6.0 } else { 1.0 });
+//! let a = ndarray::Array2::from_shape_fn((5, 5), |(i, j)| if i == j { 6.0f64 } else { 1.0 });
 //! let d = DArray::from_array(a.clone().into_dyn(), &Blocks::from([2, 2])).unwrap();
 //! let l = cholesky_darray(&ctx, &d, Uplo::Lower).unwrap().collect_dense(&ctx).unwrap();
 //! let l = l.into_dimensionality::<ndarray::Ix2>().unwrap();
