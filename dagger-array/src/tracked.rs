@@ -242,14 +242,14 @@ impl<T: Element> DArray<T> {
                 id: new_object_id(),
                 shape: view_shape(&grid.block_shape(&coords)),
                 coords,
-                home: Home::Worker(OnWorker {
+                home: Home::Worker(Box::new(OnWorker {
                     ctx: ctx.clone(),
                     owner: c.owner(),
                     cell,
                     _pin: pin,
                     export: Default::default(),
                     written: Default::default(),
-                }),
+                })),
             });
         }
         Ok(TrackedBlocks {

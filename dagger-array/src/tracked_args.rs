@@ -24,8 +24,8 @@ use std::sync::Arc;
 pub(crate) enum Home<T: Element> {
     /// In this process.
     Here(Arc<BlockCell<T>>),
-    /// In a cell pinned on a worker.
-    Worker(OnWorker<T>),
+    /// In a cell pinned on a worker (boxed: most of a block's handle).
+    Worker(Box<OnWorker<T>>),
 }
 
 /// A block pinned on a worker for the length of a region.

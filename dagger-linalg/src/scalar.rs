@@ -21,6 +21,13 @@ pub trait Scalar: RealField + LinalgElement + Copy + Debug + Send + Sync + 'stat
     fn tile_kernels() -> TileKernels<Self>;
 }
 
+/// `trsm(x, a, right, lower, transposed)` as a registered function.
+pub type TrsmTask<T> = Registered<(BlockMut<T>, BlockRef<T>, bool, bool, bool), Result<()>>;
+/// `syrk(c, a, transposed, lower)` as a registered function.
+pub type SyrkTask<T> = Registered<(BlockMut<T>, BlockRef<T>, bool, bool), Result<()>>;
+/// `gemm(c, a, ta, b, tb)` as a registered function.
+pub type GemmTask<T> = Registered<(BlockMut<T>, BlockRef<T>, bool, BlockRef<T>, bool), Result<()>>;
+
 /// The tile kernels of one element type as registered functions on DArray blocks (see
 /// [`crate::tile_tasks`]); flags are plain `bool`s (`lower`, transposed, right side).
 #[derive(Debug)]
@@ -29,11 +36,11 @@ pub struct TileKernels<T: Scalar> {
     /// `b`) in place, the other strict triangle zeroed.
     pub potrf: Registered<(BlockMut<T>, bool, u64, u64), Result<()>>,
     /// `trsm(x, a, right, lower, transposed)`: `x ← op(a)⁻¹·x` or `x·op(a)⁻¹`.
-    pub trsm: Registered<(BlockMut<T>, BlockRef<T>, bool, bool, bool), Result<()>>,
+    pub trsm: TrsmTask<T>,
     /// `syrk(c, a, transposed, lower)`: `c ← c − op(a)·op(a)ᵀ` on one triangle.
-    pub syrk: Registered<(BlockMut<T>, BlockRef<T>, bool, bool), Result<()>>,
+    pub syrk: SyrkTask<T>,
     /// `gemm(c, a, ta, b, tb)`: `c ← c − op(a)·op(b)`.
-    pub gemm: Registered<(BlockMut<T>, BlockRef<T>, bool, BlockRef<T>, bool), Result<()>>,
+    pub gemm: GemmTask<T>,
     /// `zero(c)`: every element 0.
     pub zero: Registered<(BlockMut<T>,), Result<()>>,
 }
