@@ -73,14 +73,14 @@ dagger::array::element_fn! {
     fn halve_plus_one(x: f64) -> f64 { x * 0.5 + 1.0 }
 }
 
+/// A task of a program, with the worker of the block it writes.
+type Placed = (DTask<u32>, Option<WorkerId>);
+
 /// Two rounds over every block: block (i, j) = ½·itself + ¼·a block of its column (often on
 /// the other worker), then the triangles of the diagonal blocks scaled by
 /// different factors (disjoint views of one block), then one read of every block. Each
 /// task with the worker of the block it writes.
-fn program(
-    ctx: &Context,
-    b: &TrackedBlocks<f64>,
-) -> (Vec<(DTask<u32>, Option<WorkerId>)>, DTask<f64>) {
+fn program(ctx: &Context, b: &TrackedBlocks<f64>) -> (Vec<Placed>, DTask<f64>) {
     let g = b.grid().grid_shape();
     let mut tasks = Vec::new();
     for round in 0..2 {
