@@ -8,9 +8,11 @@
 
 use crate::darray::DArray;
 use crate::element::Element;
-use crate::graph::registered1;
+use crate::graph::{registered1, registered1_with};
 use crate::mem::{held, BlockValue};
+use crate::names::named;
 use crate::unary::map_block;
+use dagger_core::Scope;
 use dagger_sched::Registered;
 
 /// An element function registered with [`element_fn!`](macro@crate::element_fn): its name (for
@@ -63,6 +65,35 @@ impl<T: Element> DArray<T> {
             .map(|b| registered1(f.name, f.block, b, ()))
             .collect();
         DArray::from_blocks(self.grid().clone(), self.meta.kind, blocks)
+    }
+
+    /// `map!(f, A, A)` with a registered element function: every element `x` becomes
+    /// `f(x)`. On a computed array each block's task runs where the block lives, and the
+    /// new block stays there.
+    ///
+    /// ```
+    /// use dagger_array::{Blocks, DArray};
+    /// dagger_array::element_fn! { fn halve(x: f64) -> f64 { x / 2.0 } }
+    /// let ctx = dagger_sched::Context::local();
+    /// let mut a = DArray::<f64>::fill(3.0, &Blocks::new([2]).unwrap(), &[5]).unwrap();
+    /// a.map_registered_assign(HALVE);
+    /// assert_eq!(a.sum().collect(&ctx).unwrap(), 7.5);
+    /// ```
+    pub fn map_registered_assign(&mut self, f: ElementFn<T>) {
+        let owners = self.owners();
+        let blocks = self
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let opts = match &owners {
+                    Some(w) => named(f.name).scope(Scope::Process(w[i])),
+                    None => named(f.name),
+                };
+                registered1_with(opts, f.block, b, ())
+            })
+            .collect();
+        *self = DArray::from_blocks(self.grid().clone(), self.meta.kind, blocks);
     }
 }
 

@@ -194,13 +194,20 @@ impl<T: Element> Ew<T> {
     /// Block `i` of the chain as one task: a registered kernel when the chain is a program
     /// of named operations, else a closure (run in the driver process).
     pub(crate) fn block(&self, i: usize) -> Node<BlockValue<T>> {
+        self.block_with(i, Options::new())
+    }
+
+    /// [`Ew::block`] with the options of its task when it is a registered kernel (an
+    /// in-place update scopes it to where the block it replaces lives); a closure chain
+    /// ignores them (it runs in the driver).
+    pub(crate) fn block_with(&self, i: usize, opts: Options) -> Node<BlockValue<T>> {
         let (ins, flags) = self.inputs(i);
         if let Some(prog) = &self.prog {
             let f = Fused {
                 prog: prog.clone(),
                 reads: flags,
             };
-            return kernel_node(Options::new(), NamedKernel::Fused(f), &ins);
+            return kernel_node(opts, NamedKernel::Fused(f), &ins);
         }
         let k = self.kernel.clone();
         Node::task_all(named("fused(map)"), &ins, move |vs| {

@@ -610,7 +610,22 @@ where
     P: serde::Serialize + Clone + Send + Sync + 'static,
     R: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    let (ia, opts) = (a.id(), named(name));
+    registered1_with(named(name), f, a, p)
+}
+
+/// [`registered1`] with the task's options (a scope, for an in-place update).
+pub(crate) fn registered1_with<A, P, R>(
+    opts: Options,
+    f: dagger_sched::Registered<(A, P), R>,
+    a: &Node<A>,
+    p: P,
+) -> Node<R>
+where
+    A: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    P: serde::Serialize + Clone + Send + Sync + 'static,
+    R: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let ia = a.id();
     task_node(
         Site::anywhere(&opts),
         vec![a.any()],

@@ -165,6 +165,10 @@ pub mod create;
 #[doc(hidden)]
 pub mod wire;
 
+// Block versions written in place where they live: BlockCell, BlockRef, BlockMut.
+#[doc(hidden)]
+pub mod resident;
+
 // Map and unary functions on blocks.
 #[doc(hidden)]
 pub mod unary;
@@ -274,6 +278,10 @@ pub mod show;
 // ndarray's reductions along an axis (sum_axis, mean_axis).
 #[doc(hidden)]
 pub mod axis;
+// One block as a datadeps object: its views and the arguments reading or writing it.
+#[doc(hidden)]
+pub mod tracked_args;
+
 // A DArray's blocks as datadeps objects, for a user's own in-place regions.
 #[doc(hidden)]
 pub mod tracked;
@@ -359,10 +367,11 @@ pub use ndarray::{s, Axis};
 pub use ops::{ArithOp, BitOp, CmpOp, Side};
 pub use partition::{AutoBlocks, Blocks};
 pub use reduce::ReduceOp;
+pub use resident::{BlockMut, BlockRef};
 pub use scalar::Scalar;
 pub use show::Shown;
 pub use sort::{DVec, SortOptions};
 pub use sort_registered::Sortable;
 pub use stencil::Statement;
-pub use tracked::TrackedBlocks;
+pub use tracked::{BlockView, TrackedBlock, TrackedBlocks};
 pub use unary_op::UnaryOp;

@@ -59,6 +59,11 @@ impl<T: Scalar> Held<T> {
         Self { block, bytes }
     }
 
+    /// The block, to write in place (its byte count is kept: a writer keeps the shape).
+    pub(crate) fn block_mut(&mut self) -> &mut Block<T> {
+        &mut self.block
+    }
+
     /// The block (a copy when others still share it).
     pub fn into_block(self: std::sync::Arc<Self>) -> Block<T> {
         match std::sync::Arc::try_unwrap(self) {

@@ -31,13 +31,16 @@ use crate::kernel::interpret;
 use crate::kernel::named::{Kernel, Moments};
 use crate::linalg;
 use crate::mem::{held, BlockValue, Held};
+use crate::resident::{BlockCell, BlockRef, Resident};
 use crate::scalar::Scalar;
 use dagger_core::Result;
+use dagger_sched::Pinned;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::kernel::set::{
-    KAll, KernelSet, Load, PAll, Save, C1, C2, K0, K1, K2, K3, K4, K5, M1, P1, P2, P3, P4,
+    ExportCell, KAll, KernelSet, Load, PAll, PinCell, Save, Unpin, UnpinCell, C1, C2, K0, K1, K2,
+    K3, K4, K5, M1, P1, P2, P3, P4,
 };
 
 /// The size of a block value: its elements' bytes (an error holds none).
@@ -183,6 +186,60 @@ macro_rules! register_io {
 
 register_io!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
 
+/// Pins `v` in a cell of this process (the body of every `pin_*` kernel).
+pub fn pin_cell<T: Element>(v: BlockValue<T>) -> Result<Pinned<BlockCell<T>>> {
+    register_block_sizes();
+    Ok(Resident::pin(v?).0)
+}
+
+/// The current version of the cell `r` names (the body of every `export_*` kernel).
+pub fn export_cell<T: Element>(r: &Resident<T>) -> Result<BlockRef<T>> {
+    cell_of(r).map(|c| c.read(dagger_core::Extent::Whole))
+}
+
+/// The version of the cell `r` names as a block (the body of every `unpin_*` kernel): taken
+/// out of the cell or shared, as `how` says, once its shape is checked.
+pub fn unpin_cell<T: Element>(r: &Resident<T>, how: Unpin) -> BlockValue<T> {
+    register_block_sizes();
+    let (coords, want, take) = how;
+    let c = cell_of(r)?;
+    let got = c.read(dagger_core::Extent::Whole).version().shape();
+    if got != want {
+        return Err(crate::resident::mismatch(&coords, &got, &want));
+    }
+    Ok(if take {
+        c.take()
+    } else {
+        c.read(dagger_core::Extent::Whole).version()
+    })
+}
+
+fn cell_of<T: Element>(r: &Resident<T>) -> Result<&BlockCell<T>> {
+    r.cell()
+        .ok_or_else(|| dagger_core::Error::Scheduling(format!("{r:?} is not held by this process")))
+}
+
+macro_rules! register_cells {
+    ($($t:ident),*) => {$(paste::paste! {
+        dagger_sched::register! {
+            #[doc = concat!("Pins one `", stringify!($t), "` block in a cell where it lives.")]
+            pub fn [<pin_ $t>](v: BlockValue<$t>) -> Result<Pinned<BlockCell<$t>>> { pin_cell(v) }
+            #[doc = concat!("The current version of a pinned `", stringify!($t), "` cell.")]
+            pub fn [<export_ $t>](r: Resident<$t>) -> BlockRef<$t> {
+                match export_cell(&r) {
+                    Ok(v) => v,
+                    // Not reached: decoding `r` already checked the cell is here.
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            #[doc = concat!("The final version of a pinned `", stringify!($t), "` cell.")]
+            pub fn [<unpin_ $t>](r: Resident<$t>, how: Unpin) -> BlockValue<$t> { unpin_cell(&r, how) }
+        }
+    })*};
+}
+
+register_cells!(f32, f64, i8, i16, i32, i64, u8, u16, u32, u64);
+
 /// The [`KernelSet`] of element type `$t` (used by the `Element` impls below).
 macro_rules! kernel_set {
     ($t:ident) => {
@@ -205,6 +262,9 @@ macro_rules! kernel_set {
                 m1: [<M1_ $t:upper>],
                 save: [<SAVE_ $t:upper>],
                 load: [<LOAD_ $t:upper>],
+                pin: [<PIN_ $t:upper>],
+                export: [<EXPORT_ $t:upper>],
+                unpin: [<UNPIN_ $t:upper>],
             }
         }
     };

@@ -61,12 +61,6 @@ impl<T: Element> DArray<T> {
         }
     }
 
-    fn owners(&self) -> Option<Vec<WorkerId>> {
-        self.chunks
-            .as_ref()
-            .map(|cs| cs.iter().map(|c| c.owner()).collect())
-    }
-
     /// The halo plans of every block, checking the radius (one per dimension, or one for
     /// all): a radius that is not smaller than the array along a dimension with a `Wrap`,
     /// `Reflect` or `Mirror` boundary is allowed (indices wrap or reflect again).

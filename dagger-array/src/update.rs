@@ -40,14 +40,32 @@ use rand::distributions::{Distribution, Standard};
 use rand_distr::StandardNormal;
 
 impl<T: Element> DArray<T> {
+    /// Where each block of a computed array lives (`None` for a lazy array).
+    pub(crate) fn owners(&self) -> Option<Vec<WorkerId>> {
+        self.chunks
+            .as_ref()
+            .map(|cs| cs.iter().map(|c| c.owner()).collect())
+    }
+
+    /// Rebinds `self` to `new`, its updated value: on a computed array each fused block
+    /// task of `new` (a registered kernel) is scoped to where the block it replaces lives,
+    /// so the update runs there, reads the old block in place, fetches only the other
+    /// operands' blocks, and leaves the new block on the same worker.
+    fn in_place(&mut self, mut new: DArray<T>) {
+        if let (Some(owners), Some(ew)) = (self.owners(), new.ew.clone()) {
+            for (i, b) in new.blocks.iter_mut().enumerate() {
+                let opts = Options::new().scope(Scope::Process(owners[i]));
+                *b = Node::switch(ew.block_with(i, opts), b.clone());
+            }
+        }
+        *self = new;
+    }
+
     /// Replaces every block with the kernel `make(shape, i)`, which ignores the old values.
     /// On a computed array the new block is made by the process that holds the old one.
     fn overwrite(&mut self, kind: Kind, make: impl Fn(Vec<usize>, usize) -> Kernel<T>) {
         let grid = self.grid().clone();
-        let owners: Option<Vec<WorkerId>> = self
-            .chunks
-            .as_ref()
-            .map(|cs| cs.iter().map(|c| c.owner()).collect());
+        let owners = self.owners();
         let blocks: Vec<Node<BlockValue<T>>> = (0..grid.num_blocks())
             .map(|i| {
                 let opts = match &owners {
@@ -92,19 +110,24 @@ impl<T: Element> DArray<T> {
 
     /// `map!(f, A, A)`: every element `x` becomes `f(x)` (joins the element-wise chain, so
     /// a run of updates is fused into one task per block).
+    /// A closure runs in the driver process: on a cluster use
+    /// [`DArray::map_registered_assign`], which runs where the blocks live.
     pub fn map_assign(&mut self, f: impl Fn(T) -> T + Send + Sync + 'static) {
         *self = self.map(f);
     }
 
-    /// `A .op= B`: `self` becomes `self op other` (blockings may differ).
+    /// `A .op= B`: `self` becomes `self op other` (blockings may differ). On a computed
+    /// array each block is updated where it lives (`other`'s blocks move to it).
     pub fn arith_assign(&mut self, other: &DArray<T>, op: ArithOp) -> Result<()> {
-        *self = self.arith(other, op)?;
+        let new = self.arith(other, op)?;
+        self.in_place(new);
         Ok(())
     }
 
-    /// `A .op= s`.
+    /// `A .op= s` (on a computed array, where each block lives).
     pub fn arith_scalar_assign(&mut self, s: T, op: ArithOp) {
-        *self = self.arith_scalar(s, op, Side::Right);
+        let new = self.arith_scalar(s, op, Side::Right);
+        self.in_place(new);
     }
 
     /// `A .= B` (and `copyto!(A, B)`): `self` takes `other`'s values in its own blocking.
@@ -117,7 +140,8 @@ impl<T: Element> DArray<T> {
 
     /// `A .op= v` (see [`DArray::broadcast_col`]).
     pub fn broadcast_col_assign(&mut self, v: &DArray<T>, op: ArithOp) -> Result<()> {
-        *self = self.broadcast_col(v, op)?;
+        let new = self.broadcast_col(v, op)?;
+        self.in_place(new);
         Ok(())
     }
 }
@@ -144,7 +168,17 @@ impl<T: LinalgElement> DArray<T> {
                 "mul!: C {sc:?} = A {sa:?} · B {sb:?} does not fit"
             )));
         }
-        let mut p = a.dot(b)?;
+        // On a computed `C` each product block is computed where `C`'s block lives.
+        let owners = c.owners();
+        let aligned = b.grid().ndim() == 2
+            && b.grid().ranges()[0] == a.grid().ranges()[1]
+            && a.grid().matmul(b.grid()).ok().as_ref() == Some(c.grid());
+        let mut p = match owners {
+            Some(w) if aligned => {
+                a.matmul_on(b, &|i| Options::new().scope(Scope::Process(w[i])))?
+            }
+            _ => a.dot(b)?,
+        };
         if alpha != T::one() {
             p = p.arith_scalar(alpha, ArithOp::Mul, Side::Right);
         }
@@ -156,6 +190,12 @@ impl<T: LinalgElement> DArray<T> {
             };
             p = p.arith(&old, ArithOp::Add)?;
         }
-        c.assign_from(&p)
+        if p.grid() == c.grid() {
+            // The sum is computed where each block of `C` lives, and stays there.
+            c.in_place(p);
+            Ok(())
+        } else {
+            c.assign_from(&p)
+        }
     }
 }

@@ -23,7 +23,8 @@ pub struct Cholesky<T> {
 /// triangle: one datadeps region of `potrf`, `trsm`, `syrk` and `gemm` tile tasks.
 ///
 /// The factor has square tiles: a copy of `a` re-blocked to tiles of its larger tile edge
-/// when `a`'s are not square. A pivot that is not positive gives
+/// when `a`'s are not square. On a context with worker processes the tiles are factored
+/// on the workers ([`cholesky_darray`](crate::cholesky_darray)), then copied back. A pivot that is not positive gives
 /// [`Error::NotPositiveDefinite`](dagger_core::Error::NotPositiveDefinite) naming the
 /// diagonal tile and the pivot (and nothing after it runs); a non-square `a`,
 /// [`Error::DimensionMismatch`](dagger_core::Error::DimensionMismatch).
@@ -46,6 +47,13 @@ pub fn cholesky<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>, uplo: Uplo) -> Res
         ));
     }
     let factor = a.square_copy()?;
+    if crate::blocks::on_cluster(ctx) {
+        // On worker processes: the tiles go to the workers and are factored there.
+        let d = crate::blocks::to_workers(ctx, &factor.to_darray()?)?;
+        let f = crate::blocks::cholesky_darray(ctx, &d, uplo)?;
+        let factor = TiledMatrix::from_darray_tiled(&f, ctx, factor.tile_shape())?;
+        return Ok(Cholesky { factor, uplo });
+    }
     Tasks::run(ctx, |t| factor_tiles(t, &factor, uplo))?;
     Ok(Cholesky { factor, uplo })
 }

@@ -3,6 +3,9 @@
 //! datadeps region of tile-kernel tasks so that independent tile updates overlap.
 //!
 //! A [`TiledMatrix`] holds its tiles as [`Data`](dagger_sched::Data) values in this process.
+//! On a context with worker processes, [`cholesky`] factors on the workers
+//! ([`cholesky_darray`]: a DArray's tiles factored and kept where they live; the factor
+//! object then holds a copy of them here).
 //! The algorithms that need square tiles re-block a copy for themselves (tiles of the larger
 //! edge). Failures are typed: [`Error::NotPositiveDefinite`] and [`Error::Singular`] name the
 //! tile and the pivot, shape problems are [`Error::DimensionMismatch`].
@@ -34,6 +37,9 @@ mod error;
 // Tile kernels over faer (plain functions on tiles).
 pub mod kernels;
 
+// The tile kernels as registered functions on DArray blocks; the Scalar impls.
+pub mod tile_tasks;
+
 // The tiled matrix and its conversions.
 pub mod tiled;
 
@@ -42,6 +48,9 @@ mod region;
 
 // Tiled triangular solves.
 pub mod triangular;
+
+// Tiled algorithms on a DArray's own blocks, where they live (Cholesky).
+pub mod blocks;
 
 // Tiled Cholesky and its factor object.
 pub mod cholesky;
@@ -58,11 +67,12 @@ pub mod tsqr;
 // `solve` and `inv`.
 pub mod solve;
 
+pub use blocks::cholesky_darray;
 pub use cholesky::{cholesky, Cholesky};
 pub use dagger_core::{Error, Result};
 pub use lu::{lu, lu_nopiv, Lu};
 pub use qr::{qr, Qr};
-pub use scalar::Scalar;
+pub use scalar::{Scalar, TileKernels};
 pub use solve::{inv, solve, solve_vec, Method};
 pub use tile::{Diag, Side, Tile, Trans, Uplo};
 pub use tiled::TiledMatrix;

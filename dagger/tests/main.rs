@@ -21,6 +21,8 @@ mod cluster;
 #[cfg(feature = "dashboard")]
 #[path = "main/dashboard_cluster.rs"]
 mod dashboard_cluster;
+#[path = "main/datadeps_blocks_cluster.rs"]
+mod datadeps_blocks_cluster;
 #[path = "main/datadeps_cluster.rs"]
 mod datadeps_cluster;
 #[path = "main/durable.rs"]

@@ -110,6 +110,16 @@ impl<T: LinalgElement> DArray<T> {
     /// assert!(g.iter().zip(want.iter()).all(|(x, y)| (x - y).abs() < 1e-12));
     /// ```
     pub fn matmul(&self, other: &DArray<T>) -> Result<DArray<T>> {
+        self.matmul_on(other, &|_| Options::new())
+    }
+
+    /// [`DArray::matmul`] with the options of the tasks computing each output block (by
+    /// its row-major index): `mul!` scopes them to where the block of `C` they update lives.
+    pub(crate) fn matmul_on(
+        &self,
+        other: &DArray<T>,
+        place: &dyn Fn(usize) -> Options,
+    ) -> Result<DArray<T>> {
         let (ag, bg) = (self.grid(), other.grid());
         let cg = ag.matmul(bg)?;
         let kn = ag.grid_shape()[1];
@@ -120,6 +130,7 @@ impl<T: LinalgElement> DArray<T> {
         };
         let symmetric = kind == Kind::Dense && other.is_transpose_of(self);
         let product = |c: &[usize]| {
+            let opts = place(cg.block_linear(c));
             let mut acc: Option<Node<BlockValue<T>>> = None;
             for k in 0..kn {
                 let a = &self.blocks[ag.block_linear(&[c[0], k])];
@@ -130,10 +141,10 @@ impl<T: LinalgElement> DArray<T> {
                 };
                 let b = &other.blocks[bg.block_linear(&bc)];
                 acc = Some(match acc {
-                    None => kernel_node(Options::new(), Kernel::Matmul, &[a.clone(), b.clone()]),
+                    None => kernel_node(opts.clone(), Kernel::Matmul, &[a.clone(), b.clone()]),
                     // c += a·b in place when dense: no temporary partial product.
                     Some(prev) => kernel_node(
-                        Options::new(),
+                        opts.clone(),
                         Kernel::MatmulAcc,
                         &[prev, a.clone(), b.clone()],
                     ),
@@ -142,7 +153,7 @@ impl<T: LinalgElement> DArray<T> {
             let shape = cg.block_shape(c);
             acc.unwrap_or_else(|| {
                 kernel_node(
-                    Options::new(),
+                    opts.clone(),
                     Kernel::Fill {
                         shape,
                         value: T::zero(),
@@ -158,7 +169,8 @@ impl<T: LinalgElement> DArray<T> {
         }
         for c in cg.iter_coords().filter(|c| upper(c)) {
             let lower = out[cg.block_linear(&[c[1], c[0]])].clone();
-            let t = lower.map(|l| kernel_node(Options::new(), Kernel::Transpose, &[l]));
+            let opts = place(cg.block_linear(&c));
+            let t = lower.map(|l| kernel_node(opts, Kernel::Transpose, &[l]));
             out[cg.block_linear(&c)] = t;
         }
         let blocks = out

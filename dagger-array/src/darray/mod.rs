@@ -192,35 +192,29 @@ impl<T: Element> DArray<T> {
         // One lowering for all blocks: shared inputs run once, everything runs in parallel.
         let tasks = lower(ctx, opts, &self.blocks);
         // A block's value may be the error that stopped it. On a cluster, ask where each
-        // block lives (a tiny `check` task beside it) instead of moving the blocks here.
-        let checks: Vec<_> = if ctx.workers().iter().any(|w| *w != ctx.worker_id()) {
-            tasks
-                .iter()
-                .map(|t| {
-                    Some(ctx.spawn_registered_with(
-                        &crate::names::named("check"),
-                        T::kernels().p1,
-                        (dagger_sched::Val(Kernel::<T>::Check), t),
-                    ))
-                })
-                .collect()
-        } else {
-            tasks.iter().map(|_| None).collect()
-        };
+        // block lives (a tiny `check` task beside it, scoped there once the block is made:
+        // by cost alone a busy worker's checks went to the driver, fetching the blocks)
+        // instead of moving the blocks here.
+        let on_cluster = ctx.workers().iter().any(|w| *w != ctx.worker_id());
         let mut chunks = Vec::with_capacity(tasks.len());
-        for (t, check) in tasks.into_iter().zip(checks) {
+        let mut checks = Vec::with_capacity(tasks.len());
+        for t in &tasks {
             let c = t.chunk()?;
-            match check {
-                Some(check) => {
-                    check.fetch()??;
-                }
-                None => {
-                    if let Some(e) = c.with(|v| v.as_ref().err().cloned())? {
-                        return Err(e);
-                    }
-                }
+            if on_cluster {
+                let opts =
+                    crate::names::named("check").scope(dagger_core::Scope::Process(c.owner()));
+                checks.push(ctx.spawn_registered_with(
+                    opts,
+                    T::kernels().p1,
+                    (dagger_sched::Val(Kernel::<T>::Check), t),
+                ));
+            } else if let Some(e) = c.with(|v| v.as_ref().err().cloned())? {
+                return Err(e);
             }
             chunks.push(c);
+        }
+        for check in checks {
+            check.fetch()??;
         }
         let blocks = chunks
             .iter()

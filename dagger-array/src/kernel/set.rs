@@ -6,9 +6,10 @@
 use crate::io::format::SavedBlock;
 use crate::kernel::named::{Kernel, Moments};
 use crate::mem::BlockValue;
+use crate::resident::{BlockCell, BlockRef, Resident};
 use crate::scalar::Scalar;
 use dagger_core::Result;
-use dagger_sched::Registered;
+use dagger_sched::{Pinned, Registered};
 use std::path::PathBuf;
 
 /// A kernel taking no block.
@@ -82,6 +83,18 @@ pub type Save<T> = Registered<(PathBuf, usize, BlockValue<T>), Result<SavedBlock
 /// shape: the block stays in the process that read it.
 pub type Load<T> = Registered<(PathBuf, SavedBlock, Vec<usize>), BlockValue<T>>;
 
+/// Pins a block's version in a cell where it lives (the start of an `update_blocks` region
+/// on a cluster); the result travels as the cell's id.
+pub type PinCell<T> = Registered<(BlockValue<T>,), Result<Pinned<BlockCell<T>>>>;
+/// The current version of a pinned cell, as the value its readers fetch.
+pub type ExportCell<T> = Registered<(Resident<T>,), BlockRef<T>>;
+/// How a cell's version becomes a block chunk: the block's grid coordinates and shape (a
+/// version of another shape is a `DimensionMismatch`), and whether to take it out of the
+/// cell (the end of the region) or share it.
+pub type Unpin = (Vec<usize>, Vec<usize>, bool);
+/// A pinned cell's final version, as a block chunk.
+pub type UnpinCell<T> = Registered<(Resident<T>, Unpin), BlockValue<T>>;
+
 /// The registered kernels of one element type.
 #[derive(Debug)]
 pub struct KernelSet<T: Scalar> {
@@ -119,6 +132,12 @@ pub struct KernelSet<T: Scalar> {
     pub save: Save<T>,
     /// Load one block.
     pub load: Load<T>,
+    /// Pin a block in a cell.
+    pub pin: PinCell<T>,
+    /// Export a cell's version.
+    pub export: ExportCell<T>,
+    /// Retire a cell into a block.
+    pub unpin: UnpinCell<T>,
 }
 
 impl<T: Scalar> Clone for KernelSet<T> {

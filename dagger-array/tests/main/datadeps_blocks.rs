@@ -4,7 +4,7 @@
 
 use dagger_array::{Blocks, DArray, TrackedBlocks};
 use dagger_core::Extent;
-use dagger_sched::{Context, Data, Error, In, InOut, Out};
+use dagger_sched::{Context, Error, In, InOut, Out};
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -79,18 +79,21 @@ fn update(x: &mut ArrayD<f64>, part: Part, mean: f64, k: f64) {
 fn spawn_step(ctx: &Context, b: &TrackedBlocks<f64>, step: &Step) {
     match *step {
         Step::Update { dst, part, src, k } => {
-            let d: &Data<ArrayD<f64>> = &b[dst];
+            let d = &b[dst];
             let shape = d.shape().unwrap();
             let view = d.view(part.extent(shape));
             match src {
                 Some(s) => {
                     ctx.spawn(
                         move |(mut x, y)| update(&mut x, part, y.mean().unwrap_or(0.0), k),
-                        (InOut(view), In(&b[s])),
+                        (InOut(&view), In(&b[s])),
                     );
                 }
                 None => {
-                    ctx.spawn(move |(mut x,)| update(&mut x, part, 0.0, k), (InOut(view),));
+                    ctx.spawn(
+                        move |(mut x,)| update(&mut x, part, 0.0, k),
+                        (InOut(&view),),
+                    );
                 }
             }
         }
@@ -153,11 +156,11 @@ proptest! {
         let start = ArrayD::from_shape_fn(IxDyn(&shape), |i| (i[0] * 10 + i[1]) as f64);
         let mut a = DArray::from_array(start.clone(), &Blocks::from(block)).unwrap();
         let mut want: Vec<ArrayD<f64>> =
-            a.tracked_blocks(ctx()).unwrap().iter().map(Data::get).collect();
+            a.tracked_blocks(ctx()).unwrap().iter().map(|d| d.get().unwrap()).collect();
         steps.iter().for_each(|s| reference(&mut want, s));
         a.update_blocks(ctx(), |b| steps.iter().for_each(|s| spawn_step(ctx(), b, s))).unwrap();
         let got: Vec<ArrayD<f64>> =
-            a.tracked_blocks(ctx()).unwrap().iter().map(Data::get).collect();
+            a.tracked_blocks(ctx()).unwrap().iter().map(|d| d.get().unwrap()).collect();
         prop_assert_eq!(got, want);
     }
 }
@@ -229,7 +232,7 @@ fn datadeps_sparse_blocks_become_dense_and_views_are_checked() {
     // A view past the block's rows is a typed error naming it, and the array is unchanged.
     let err = s
         .update_blocks(ctx(), |b| {
-            ctx().spawn(|(mut x,)| x.fill(0.0), (InOut(b[[0, 0]].rows(2..7)),));
+            ctx().spawn(|(mut x,)| x.fill(0.0), (InOut(&b[[0, 0]].rows(2..7)),));
         })
         .unwrap_err();
     assert!(err.to_string().contains("2..7"), "{err}");

@@ -14,12 +14,12 @@ fn mismatch(what: &str, shapes: &[(usize, usize)]) -> Error {
     Error::DimensionMismatch(format!("{what}: operand shapes {shapes:?} do not agree"))
 }
 
-/// `op(a)` as a view.
-fn op<T>(a: &Tile<T>, t: Trans) -> MatRef<'_, T> {
+/// `op(a)`.
+fn op<T>(a: MatRef<'_, T>, t: Trans) -> MatRef<'_, T> {
     if t.is_yes() {
-        a.as_ref().transpose()
+        a.transpose()
     } else {
-        a.as_ref()
+        a
     }
 }
 
@@ -41,10 +41,20 @@ fn scale_part<T: Scalar>(c: MatMut<'_, T>, beta: T, part: Option<Uplo>) {
 
 /// `c ← beta·c` (`beta = 0` clears, even NaNs).
 pub fn scale<T: Scalar>(c: &mut Tile<T>, beta: T) {
+    scale_view(c.as_mut(), beta)
+}
+
+/// [`scale`] on a view.
+pub fn scale_view<T: Scalar>(c: MatMut<'_, T>, beta: T) {
+    let mut c = c;
     if beta == T::of(0.0) {
-        c.fill(T::of(0.0));
+        for j in 0..c.ncols() {
+            for i in 0..c.nrows() {
+                c[(i, j)] = T::of(0.0);
+            }
+        }
     } else if beta != T::of(1.0) {
-        scale_part(c.as_mut(), beta, None);
+        scale_part(c, beta, None);
     }
 }
 
@@ -80,6 +90,20 @@ pub fn gemm<T: Scalar>(
     alpha: T,
     beta: T,
 ) -> Result<()> {
+    gemm_view(c.as_mut(), a.as_ref(), ta, b.as_ref(), tb, alpha, beta)
+}
+
+/// [`gemm`] on views (of any strides: a row-major array block too).
+pub fn gemm_view<T: Scalar>(
+    c: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    ta: Trans,
+    b: MatRef<'_, T>,
+    tb: Trans,
+    alpha: T,
+    beta: T,
+) -> Result<()> {
+    let mut c = c;
     let (a, b) = (op(a, ta), op(b, tb));
     if a.ncols() != b.nrows() || c.nrows() != a.nrows() || c.ncols() != b.ncols() {
         let s = [c.shape(), a.shape(), b.shape()];
@@ -110,6 +134,19 @@ pub fn syrk<T: Scalar>(
     alpha: T,
     beta: T,
 ) -> Result<()> {
+    syrk_view(c.as_mut(), a.as_ref(), trans, uplo, alpha, beta)
+}
+
+/// [`syrk`] on views.
+pub fn syrk_view<T: Scalar>(
+    c: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    trans: Trans,
+    uplo: Uplo,
+    alpha: T,
+    beta: T,
+) -> Result<()> {
+    let mut c = c;
     let a = op(a, trans);
     if c.nrows() != c.ncols() || c.nrows() != a.nrows() {
         return Err(mismatch("syrk (c, op(a))", &[c.shape(), a.shape()]));
@@ -156,6 +193,20 @@ pub fn trsm<T: Scalar>(
     diag: Diag,
     alpha: T,
 ) -> Result<()> {
+    trsm_view(b.as_mut(), a.as_ref(), side, uplo, trans, diag, alpha)
+}
+
+/// [`trsm`] on views.
+pub fn trsm_view<T: Scalar>(
+    b: MatMut<'_, T>,
+    a: MatRef<'_, T>,
+    side: Side,
+    uplo: Uplo,
+    trans: Trans,
+    diag: Diag,
+    alpha: T,
+) -> Result<()> {
+    let mut b = b;
     let k = match side {
         Side::Left => b.nrows(),
         Side::Right => b.ncols(),
@@ -163,7 +214,7 @@ pub fn trsm<T: Scalar>(
     if a.nrows() < k || a.ncols() < k {
         return Err(mismatch("trsm (b, a)", &[b.shape(), a.shape()]));
     }
-    scale(b, alpha);
+    scale_view(b.as_mut(), alpha);
     let a = op(a, trans).get(..k, ..k);
     // A right solve X·op(A) = B is the left solve op(A)ᵀ·Xᵀ = Bᵀ on transposed views.
     let (tri, rhs, tri_uplo) = match side {

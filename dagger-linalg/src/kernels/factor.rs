@@ -36,14 +36,19 @@ fn with_stack<R>(req: StackReq, f: impl FnOnce(&mut MemStack) -> R) -> R {
 /// assert_eq!(potrf(&mut b, Uplo::Upper), Err(1));
 /// ```
 pub fn potrf<T: Scalar>(a: &mut Tile<T>, uplo: Uplo) -> Result<(), usize> {
+    potrf_view(a.as_mut(), uplo)
+}
+
+/// [`potrf`] on a view.
+pub fn potrf_view<T: Scalar>(a: faer::MatMut<'_, T>, uplo: Uplo) -> Result<(), usize> {
     let n = a.nrows();
     if n != a.ncols() {
         return Err(0);
     }
     // The upper factor of A is the lower factor of Aᵀ, on a transposed view.
     let view = match uplo {
-        Uplo::Lower => a.as_mut(),
-        Uplo::Upper => a.as_mut().transpose_mut(),
+        Uplo::Lower => a,
+        Uplo::Upper => a.transpose_mut(),
     };
     let req = llt::cholesky_in_place_scratch::<T>(n, Par::Seq, Default::default());
     let res = with_stack(req, |st| {

@@ -6,7 +6,10 @@
 //!   faer's `matmul(A, Aᵀ)` (`faer`) and faer's lower-triangle product (`faer-syrk`). Figure:
 //!   `gflop_per_s` = 2n³/median_s (even when a triangle does the work).
 //! - `cholesky`: the tiled Cholesky of a symmetric diagonally dominant n² matrix in b² tiles
-//!   against faer's `cholesky_in_place` on a copy. `gflop_per_s` = n³/3 / median_s.
+//!   (`dagger-local`), the same on a DArray whose tiles live on 2 worker processes of one
+//!   thread each, factored and kept there ([`cholesky_darray`], `dagger-tcp2`; the input is
+//!   moved to the workers once, untimed; its line has `ratio_vs_local`), against faer's
+//!   `cholesky_in_place` on a copy. `gflop_per_s` = n³/3 / median_s.
 //! - `lu_solve`: `solve(A, b)` through tiled LU with partial pivoting (one right-hand side)
 //!   against faer's `lu_in_place` and two triangular solves. `gflop_per_s` = 2n³/3 / median_s.
 //! - `tsqr`: the QR of a tall-skinny m × 64 matrix (m = 400 000; `--quick` 50 000;
@@ -19,7 +22,8 @@
 //! them. Every line has `ratio_vs_faer` (its rate over the `faer` line's).
 
 use super::{line, measure};
-use dagger::linalg::{cholesky, qr, solve, tsqr, Method, TiledMatrix, Uplo};
+use dagger::linalg::blocks::to_workers;
+use dagger::linalg::{cholesky, cholesky_darray, qr, solve, tsqr, Method, TiledMatrix, Uplo};
 use dagger::Context;
 use dagger_array::{Blocks, DArray};
 use faer::dyn_stack::{MemBuffer, MemStack};
@@ -68,6 +72,34 @@ fn ok<T>(r: dagger::Result<T>, what: &str) -> T {
 
 fn par(threads: usize) -> Par {
     Par::rayon(threads)
+}
+
+/// The Cholesky of the `spd` matrix on a DArray whose `b²` tiles live on 2 worker processes
+/// (one thread each: the driver's cores between them), timed from the tiles on the workers
+/// to the factor's tiles there. `None` when the workers cannot start.
+fn cholesky_tcp2(n: usize, b: usize, reps: usize) -> Option<(f64, f64, f64)> {
+    let ctx = match Context::builder()
+        .workers(2)
+        .threads(1)
+        .worker_threads(1)
+        .try_build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("dagger-tcp2 skipped: {e}");
+            return None;
+        }
+    };
+    let nd = ndarray::Array2::from_shape_fn((n, n), |(i, j)| spd(n, i, j)).into_dyn();
+    let local = ok(DArray::from_array(nd, &Blocks::from([b, b])), "distribute");
+    let d = ok(to_workers(&ctx, &local), "tiles to the workers");
+    drop(local);
+    Some(measure(reps, || {
+        ok(
+            cholesky_darray(&ctx, &d, Uplo::Lower),
+            "cholesky on 2 workers",
+        );
+    }))
 }
 
 /// Runs the suite.
@@ -171,14 +203,11 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
         );
         assert!(r.is_ok(), "faer cholesky");
     });
-    emit(
-        "cholesky",
-        n,
-        b,
-        (n as f64).powi(3) / 3.0,
-        vec![("dagger-local", t_dagger), ("faer", t_faer)],
-    );
     drop((s, sm));
+    let mut runs = vec![("dagger-local", t_dagger), ("faer", t_faer)];
+    runs.extend(cholesky_tcp2(n, b, reps).map(|t| ("dagger-tcp2", t)));
+    emit("cholesky", n, b, (n as f64).powi(3) / 3.0, runs);
+    let t_cholesky_local = t_dagger.0;
 
     // LU solve.
     let g = ok(
@@ -263,5 +292,14 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
             ("faer", t_faer),
         ],
     );
+    // The 2-worker Cholesky's rate over the local one's (issue #21's target: at least 0.6).
+    let tcp2 = out
+        .iter_mut()
+        .find(|l| l["workload"] == "cholesky" && l["system"] == "dagger-tcp2");
+    if let Some(l) = tcp2 {
+        let ratio = t_cholesky_local / l["median_s"].as_f64().unwrap_or(f64::NAN);
+        l["ratio_vs_local"] = json!(ratio);
+        eprintln!("cholesky dagger-tcp2 / dagger-local = {ratio:.3}");
+    }
     out
 }
