@@ -3,7 +3,7 @@
 //! datadeps region of tile-kernel tasks so that independent tile updates overlap.
 //!
 //! A [`TiledMatrix`] holds its tiles as [`Data`](dagger_sched::Data) values in this process.
-//! On a context with worker processes, [`cholesky`] factors on the workers
+//! On a context with worker processes, [`cholesky()`] factors on the workers
 //! ([`cholesky_darray`]: a DArray's tiles factored and kept where they live; the factor
 //! object then holds a copy of them here).
 //! The algorithms that need square tiles re-block a copy for themselves (tiles of the larger

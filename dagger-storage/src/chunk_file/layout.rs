@@ -6,7 +6,7 @@ pub const MAGIC: [u8; 8] = *b"DGRCHUNK";
 /// The format version [`encode_chunk_file`](super::encode_chunk_file) writes: the compact
 /// layout, payload right after the header.
 pub const VERSION: u16 = 1;
-/// The format version of a file whose payload starts at a multiple of [`ALIGN`] bytes (a
+/// The format version of a file whose payload starts at a multiple of 4 096 bytes (a page; a
 /// pad follows the header): what the pool streams large values to a local disk as.
 pub const VERSION_ALIGNED: u16 = 2;
 /// Bytes of a chunk file besides the codec name and the payload (header and CRC trailer).
