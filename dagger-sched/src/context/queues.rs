@@ -54,9 +54,10 @@ impl Context {
         }
     }
 
-    /// Runs `body`, holding every task it spawns on this thread, then launches them all
-    /// in one batch (Dagger.jl's `spawn_bulk`): one queue operation and one wake-up per
-    /// thread for the batch, instead of one per task. Until then their handles are
+    /// Runs `body`, holding the tasks it spawns on this thread and launching them in
+    /// batches (Dagger.jl's `spawn_bulk`): each 1 024 tasks while `body` runs, so they run
+    /// while it spawns the rest, and the others when it returns; one queue operation and one
+    /// wake-up per thread for a batch, instead of one per task. A task not launched yet is
     /// unlaunched (`fetch` gives an [`Error::Concurrency`](crate::Error::Concurrency)).
     ///
     /// ```

@@ -576,3 +576,45 @@ fn a_long_region_runs_its_first_tasks_before_it_closes() {
     .unwrap();
     assert!(objs.iter().all(|o| o.get() == 1));
 }
+
+/// A bulk queue launches what it holds in batches too: the first of 3 000 tasks runs and
+/// can be fetched before the body returns, the last is still unlaunched, and every task
+/// runs once.
+#[test]
+fn a_long_bulk_runs_its_first_tasks_before_it_closes() {
+    let ctx = ctx();
+    let count = Arc::new(AtomicUsize::new(0));
+    let ts = ctx.spawn_bulk(|| {
+        let ts: Vec<_> = (0..3000u64)
+            .map(|i| {
+                let c = count.clone();
+                ctx.spawn(
+                    move |()| {
+                        c.fetch_add(1, Ordering::SeqCst);
+                        i
+                    },
+                    (),
+                )
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while count.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(
+            count.load(Ordering::SeqCst) > 0,
+            "no task ran while the bulk was open"
+        );
+        assert_eq!(
+            ts[0].fetch().unwrap(),
+            0,
+            "a launched task can be fetched inside the bulk"
+        );
+        let last = ts.last().unwrap().fetch();
+        assert!(matches!(last, Err(Error::Concurrency(_))), "{last:?}");
+        ts
+    });
+    let vs = dagger_sched::fetch_all(&ts).unwrap();
+    assert_eq!(vs, (0..3000u64).collect::<Vec<_>>());
+    assert_eq!(count.load(Ordering::SeqCst), 3000);
+}
