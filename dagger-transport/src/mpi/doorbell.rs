@@ -147,9 +147,10 @@ mod test {
     #[test]
     fn a_ring_wakes_the_sleeper_and_only_an_armed_word_sleeps() {
         let job = format!("unit-test-{}", std::process::id());
-        let sleeper = Doorbell::open(&job, 0, 2).expect("shared memory");
+        let sleeper = Doorbell::open(&job, 0, 2).expect("shared memory"); // ok: test
+
         // Another rank's view of the same words (here: the same process, a second mapping).
-        let waker = Doorbell::open(&job, 1, 2).expect("shared memory");
+        let waker = Doorbell::open(&job, 1, 2).expect("shared memory"); // ok: test
         sleeper.unlink();
         // Not armed: sleeping returns at once instead of waiting out the timeout.
         let t0 = Instant::now();
@@ -164,7 +165,7 @@ mod test {
         });
         std::thread::sleep(Duration::from_millis(50));
         waker.ring(0);
-        let slept = h.join().expect("the sleeper thread");
+        let slept = h.join().expect("the sleeper thread"); // ok: test
         assert!(slept < Duration::from_secs(20), "slept {slept:?}");
         assert_eq!(waker.words[0].load(Ordering::SeqCst), CLEAR);
         // Ranks past the end are ignored.

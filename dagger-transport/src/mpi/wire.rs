@@ -172,7 +172,7 @@ mod test {
             Kind::Connect,
             Kind::Refuse,
         ] {
-            assert_eq!(parse_tag(tag(MAX_ID, kind)).unwrap(), (MAX_ID, kind));
+            assert_eq!(parse_tag(tag(MAX_ID, kind)).unwrap(), (MAX_ID, kind)); // ok: test
         }
         assert!(matches!(parse_tag(-1), Err(Error::Protocol(_))));
         assert!(matches!(parse_tag(7), Err(Error::Protocol(_))));
@@ -186,7 +186,7 @@ mod test {
             push_batch(&mut b, f);
         }
         let b = b.freeze();
-        let got = split_batch(&b, 100).unwrap();
+        let got = split_batch(&b, 100).unwrap(); // ok: test
         assert_eq!(
             got,
             vec![Bytes::new(), Bytes::from("a"), Bytes::from("hello")]
@@ -201,14 +201,14 @@ mod test {
     #[test]
     fn addresses() {
         assert_eq!(
-            parse_addr("mpi://3").unwrap(),
+            parse_addr("mpi://3").unwrap(), // ok: test
             Some(Addr { rank: 3, port: 0 })
         );
         assert_eq!(
-            parse_addr("mpi://3/9").unwrap(),
+            parse_addr("mpi://3/9").unwrap(), // ok: test
             Some(Addr { rank: 3, port: 9 })
         );
-        assert_eq!(parse_addr("mpi://").unwrap(), None);
+        assert_eq!(parse_addr("mpi://").unwrap(), None); // ok: test
         for bad in [
             "127.0.0.1:0",
             "mpi://x",
