@@ -60,7 +60,7 @@ impl WorkerPeaks {
                 let last = s.load(Ordering::SeqCst);
                 let now = sample(&c);
                 if let Ok(mut o) = out.lock() {
-                    merge(&mut o, now);
+                    merge_peaks(&mut o, now);
                 }
                 if last {
                     return;
@@ -114,8 +114,18 @@ fn sample(ctx: &Context) -> Vec<WorkerPeak> {
         .collect()
 }
 
-/// Keeps the maxima of `now` in `seen` (matched by worker; new workers are added).
-fn merge(seen: &mut Vec<WorkerPeak>, now: Vec<WorkerPeak>) {
+/// Keeps the maxima of `now` in `seen` (matched by worker; new workers are added): how the
+/// samples of [`WorkerPeaks`] are folded, for a caller that samples peaks itself.
+///
+/// ```
+/// use dagger::ids::WorkerId;
+/// use dagger::memory::{merge_peaks, WorkerPeak};
+/// let p = |rss| WorkerPeak { worker: WorkerId(2), pid: 7, peak_rss: rss, ..Default::default() };
+/// let mut seen = vec![p(10)];
+/// merge_peaks(&mut seen, vec![p(8)]);
+/// assert_eq!(seen, vec![p(10)]);
+/// ```
+pub fn merge_peaks(seen: &mut Vec<WorkerPeak>, now: Vec<WorkerPeak>) {
     for n in now {
         match seen.iter_mut().find(|s| s.worker == n.worker) {
             Some(s) => {
@@ -150,32 +160,4 @@ fn vm_hwm(proc_name: &str) -> u64 {
                 .and_then(|v| v.parse::<u64>().ok())
         })
         .map_or(0, |kib| kib * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn peak(w: u32, rss: u64, pool: u64, spilled: u64) -> WorkerPeak {
-        WorkerPeak {
-            worker: WorkerId(w),
-            pid: 100 + w,
-            peak_rss: rss,
-            pool_peak: pool,
-            max_spilled: spilled,
-        }
-    }
-
-    #[test]
-    fn merging_keeps_each_workers_maxima() {
-        let mut seen = vec![peak(2, 10, 5, 0)];
-        merge(&mut seen, vec![peak(2, 8, 7, 3), peak(3, 1, 1, 1)]);
-        merge(&mut seen, vec![peak(2, 9, 6, 1)]);
-        assert_eq!(seen, vec![peak(2, 10, 7, 3), peak(3, 1, 1, 1)]);
-    }
-
-    #[test]
-    fn an_unreadable_process_has_no_peak() {
-        assert_eq!(vm_hwm("no-such-process"), 0);
-    }
 }

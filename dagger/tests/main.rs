@@ -52,6 +52,8 @@ mod s3_arrays;
 mod stencil_cluster;
 #[path = "main/stream_cluster.rs"]
 mod stream_cluster;
+#[path = "main/worker_memory.rs"]
+mod worker_memory;
 
 /// The body of every worker process these tests start.
 #[test]
