@@ -32,7 +32,6 @@ fn an_unreadable_process_has_no_peak() {
     assert_eq!(peak_rss(u32::MAX), 0);
 }
 
-
 fn limited(bytes: u64) -> PoolResults {
     PoolResults::new(StorageConfig {
         memory_limit: Some(bytes),
