@@ -30,3 +30,5 @@ mod stencil_kernel;
 mod store_io;
 #[path = "main/structure.rs"]
 mod structure;
+#[path = "main/unit/mod.rs"]
+mod unit;
