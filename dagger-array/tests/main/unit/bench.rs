@@ -1,5 +1,4 @@
-//! The unit tests of `dagger-array/src/bench.rs`, moved here so that the crate builds no test
-//! binary of its own.
+//! The former unit tests of `src/bench.rs` (the module doc of `unit` says why they run here).
 
 use dagger_array::bench::*;
 use serde_json::json;

@@ -1,5 +1,4 @@
-//! The unit tests of `dagger-array/src/binary.rs`, moved here so that the crate builds no test
-//! binary of its own.
+//! The former unit tests of `src/binary.rs` (the module doc of `unit` says why they run here).
 
 use dagger_array::binary::*;
 use dagger_array::create::{rand_block, sprand_block};

@@ -1,5 +1,4 @@
-//! The unit tests of `dagger-array/src/darray/linalg.rs`, moved here so that the crate builds no test
-//! binary of its own.
+//! The former unit tests of `src/darray/linalg.rs` (the module doc of `unit` says why they run here).
 
 use dagger_array::__private::is_transpose_of;
 use dagger_array::partition::Blocks;

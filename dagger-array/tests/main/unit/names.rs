@@ -1,5 +1,4 @@
-//! The unit tests of `dagger-array/src/names.rs`, moved here so that the crate builds no test
-//! binary of its own.
+//! The former unit tests of `src/names.rs` (the module doc of `unit` says why they run here).
 
 use dagger_array::__private::{fused_name, MAX_LISTED};
 use dagger_array::kernel::program::Fused;
