@@ -1,4 +1,4 @@
-//! The former unit tests of `src/binary.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/binary.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::binary::*;
 use dagger_array::create::{rand_block, sprand_block};

@@ -1,4 +1,4 @@
-//! The former unit tests of `src/create.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/create.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::create::*;
 

@@ -1,4 +1,4 @@
-//! The former unit tests of `src/darray/linalg.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/darray/linalg.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::__private::is_transpose_of;
 use dagger_array::partition::Blocks;

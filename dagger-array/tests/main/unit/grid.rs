@@ -1,4 +1,4 @@
-//! The former unit tests of `src/grid.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/grid.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::grid::*;
 use dagger_array::partition::Blocks;

@@ -1,4 +1,4 @@
-//! The former unit tests of `src/io/payload.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/io/payload.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::create::{rand_block, sprand_block};
 use dagger_array::io::*;

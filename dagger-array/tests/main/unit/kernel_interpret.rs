@@ -1,4 +1,4 @@
-//! The former unit tests of `src/kernel/interpret.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/kernel/interpret.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::index::Piece;
 use dagger_array::kernel::interpret::*;

@@ -1,4 +1,4 @@
-//! The former unit tests of `src/names.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/names.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::__private::{fused_name, MAX_LISTED};
 use dagger_array::kernel::program::Fused;

@@ -1,4 +1,4 @@
-//! The former unit tests of `src/show.rs` (the module doc of `unit` says why they run here).
+//! The former unit tests of `src/show.rs` (`unit`'s doc says why they moved).
 
 use dagger_array::partition::Blocks;
 use dagger_array::DArray;
