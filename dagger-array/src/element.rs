@@ -77,19 +77,3 @@ macro_rules! impl_intel {
 }
 
 impl_intel!(i8, i16, i32, i64, u8, u16, u32, u64);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shifts_follow_julia() {
-        assert_eq!(i32::bit(BitOp::Shl, 1, 3), 8);
-        assert_eq!(i32::bit(BitOp::Shl, 1, 40), 0);
-        assert_eq!(i32::bit(BitOp::Shr, -8, 40), -1);
-        assert_eq!(i32::bit(BitOp::Shr, 8, -1), 16);
-        assert_eq!(u8::bit(BitOp::Xor, 0b1100, 0b1010), 0b0110);
-        assert_eq!(i16::bit_op(BitOp::And, 6, 3), Some(2));
-        assert_eq!(f64::bit_op(BitOp::And, 6.0, 3.0), None);
-    }
-}

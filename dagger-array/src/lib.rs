@@ -332,11 +332,36 @@ pub mod bench;
 #[doc(hidden)]
 pub mod testing;
 
-/// Items the [`sortable!`] macro expands to; not part of the API.
+/// Items the [`sortable!`] macro expands to, and the crate-private items this crate's tests
+/// check (they run in `tests/main`, so that the crate builds no test binary of its own); not
+/// part of the API.
 #[doc(hidden)]
 pub mod __private {
     pub use dagger_sched;
     pub use paste::paste;
+
+    use crate::darray::DArray;
+    use crate::element::Element;
+    use crate::kernel::program::Program;
+    use crate::scalar::Scalar;
+
+    /// Most steps of a fused chain listed in its task name.
+    pub const MAX_LISTED: usize = crate::names::MAX_LISTED;
+
+    /// `fused(<steps> <tail>)`: the task name of a fused chain.
+    pub fn fused_name<T: Scalar>(prog: &Program<T>, tail: Option<&str>) -> String {
+        crate::names::fused_name(prog, tail)
+    }
+
+    /// Whether `t` is, lazily, `a.transpose()` (what `matmul` checks for a symmetric product).
+    pub fn is_transpose_of<T: Element>(t: &DArray<T>, a: &DArray<T>) -> bool {
+        t.is_transpose_of(a)
+    }
+
+    /// Spare buffers of `T` in the block pool that would serve a request for `len` values.
+    pub fn spares<T: Scalar>(len: usize) -> usize {
+        crate::mem::spares::<T>(len)
+    }
 }
 
 /// What an array program needs in scope: `use dagger_array::prelude::*;` (the operators

@@ -251,49 +251,13 @@ pub fn trim_pool() {
     drop(freed);
 }
 
-/// Spare buffers of `T` that would serve a request for `len` values.
-#[cfg(test)]
-fn spares<T: Scalar>(len: usize) -> usize {
+/// Spare buffers of `T` that would serve a request for `len` values (for the tests, through
+/// `__private`).
+pub(crate) fn spares<T: Scalar>(len: usize) -> usize {
     let ty = TypeId::of::<T>();
     pool()
         .free
         .iter()
         .filter(|s| s.ty == ty && fits(s.cap, len))
         .count()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::ArrayD;
-
-    /// A block of `len` f64 values held and dropped.
-    fn drop_block(len: usize) {
-        let mut v = take_buffer::<f64>(len);
-        v.resize(len, 1.0);
-        let b = ArrayD::from_shape_vec(vec![len], v).map(Block::Dense);
-        drop(b.map(Held::new));
-    }
-
-    #[test]
-    fn dropped_blocks_of_asked_sizes_are_recycled_others_freed() {
-        // Sizes no other test asks for (the pool is process-wide).
-        let asked = (1 << 20) / 8 + 17;
-        drop_block(asked);
-        assert_eq!(spares::<f64>(asked), 1, "kept for the next request");
-        let v = take_buffer::<f64>(asked);
-        assert!(v.is_empty() && v.capacity() >= asked);
-        assert_eq!(spares::<f64>(asked), 0, "handed out");
-        drop(v);
-
-        let never = (1 << 21) / 8 + 29;
-        let b = Held::new(Block::Dense(ArrayD::<f64>::zeros(vec![never])));
-        drop(b);
-        assert_eq!(spares::<f64>(never), 0, "a size nobody asked for is freed");
-        assert_eq!(spares::<f32>(asked), 0, "pooled by element type");
-
-        // Small buffers are left to the allocator.
-        drop_block(100);
-        assert_eq!(spares::<f64>(100), 0);
-    }
 }

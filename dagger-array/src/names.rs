@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 const MAX_INTERNED: usize = 4096;
 
 /// Most steps of a fused chain listed in its name; a longer chain ends in `…`.
-const MAX_LISTED: usize = 8;
+pub(crate) const MAX_LISTED: usize = 8;
 
 /// The shared `Arc<str>` of `name` (allocated once per distinct name).
 pub fn intern(name: &str) -> Arc<str> {
@@ -117,7 +117,7 @@ fn scalar_step<T: Scalar>(out: &mut String, op: ArithOp, s: T, side: Side) {
 }
 
 /// `fused(<steps> <tail>)`: the chain's steps (leaf reads left out) and what follows them.
-fn fused_name<T: Scalar>(prog: &Program<T>, tail: Option<&str>) -> String {
+pub(crate) fn fused_name<T: Scalar>(prog: &Program<T>, tail: Option<&str>) -> String {
     let mut out = String::from("fused(");
     let mut listed = 0;
     for op in &prog.ops {
@@ -199,65 +199,5 @@ impl<T: Scalar> Kernel<T> {
             Kernel::Fft(_) => "fft",
         };
         Cow::Borrowed(s)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kernel::program::Fused;
-    use crate::reduce::ReduceOp;
-    use crate::unary_op::UnaryOp;
-
-    #[test]
-    fn interned_names_are_shared() {
-        let a = intern("matmul");
-        let b = Kernel::<f32>::Matmul.task_name();
-        assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(named("x").name.as_deref(), Some("x"));
-    }
-
-    #[test]
-    fn names_are_kinds_not_shapes() {
-        let a = Kernel::<f64>::Randn {
-            shape: vec![3, 4],
-            seed: 1,
-            block: 0,
-        };
-        let b = Kernel::<f64>::Randn {
-            shape: vec![7],
-            seed: 9,
-            block: 12,
-        };
-        assert_eq!(a.task_name(), b.task_name());
-        assert_eq!(&*a.task_name(), "randn");
-        let z = Kernel::<i32>::Fill {
-            shape: vec![2],
-            value: 0,
-        };
-        assert_eq!(&*z.task_name(), "zeros");
-    }
-
-    #[test]
-    fn fused_names_list_their_steps() {
-        let prog = Program::<f64>::leaf()
-            .then(Op::Unary(UnaryOp::Exp))
-            .zip(&Program::leaf(), ArithOp::Mul, 1)
-            .then(Op::Scalar(ArithOp::Sub, 3.0, Side::Left));
-        let f = Fused {
-            prog,
-            reads: vec![(false, None), (true, None)],
-        };
-        assert_eq!(&*Kernel::Fused(f.clone()).task_name(), "fused(exp * 3-)");
-        assert_eq!(
-            &*Kernel::FusedReduce(f, ReduceOp::Max).task_name(),
-            "fused(exp * 3- maximum)"
-        );
-        let long = (0..20).fold(Program::<f64>::leaf(), |p, _| {
-            p.then(Op::Unary(UnaryOp::Sin))
-        });
-        let n = fused_name(&long, None);
-        assert!(n.ends_with("…)"), "{n}");
-        assert_eq!(n.matches("sin").count(), MAX_LISTED);
     }
 }

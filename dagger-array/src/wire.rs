@@ -20,13 +20,6 @@ use std::fmt;
 /// borrowed from the input when the format allows (postcard does: no copy).
 struct Raw<'de>(Cow<'de, [u8]>);
 
-#[cfg(test)]
-impl Serialize for Raw<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
 impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<'a>(std::marker::PhantomData<&'a ()>);
@@ -89,7 +82,6 @@ enum WireRef<'a> {
 
 /// The wire form of a block: shapes and sparse structure as integers, values as raw bytes.
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
 enum WireBlock<'a> {
     Dense {
         shape: Vec<u64>,
@@ -246,71 +238,5 @@ impl<T: Scalar> Serialize for Held<T> {
 impl<'de, T: Scalar> Deserialize<'de> for Held<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Block::deserialize(d).map(Held::new)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn round<T: Scalar>(b: &Block<T>) -> Block<T> {
-        let bytes = postcard::to_allocvec(b).unwrap();
-        postcard::from_bytes(&bytes).unwrap()
-    }
-
-    #[test]
-    fn kinds_round_trip() {
-        let d = Block::Dense(crate::create::rand_block::<f64>(&[3, 4, 2], 1, 0));
-        assert_eq!(round(&d), d);
-        let t = Block::Dense(crate::create::rand_block::<i32>(&[5, 3], 1, 0).reversed_axes());
-        assert_eq!(round(&t), t);
-        let m = crate::create::sprand_block::<f32>(&[20, 30], 0.2, 3, 1).unwrap();
-        assert_eq!(round(&m), m);
-        let v = crate::create::sprand_block::<u8>(&[50], 0.3, 3, 1).unwrap();
-        assert_eq!(round(&v), v);
-        // A CSR matrix goes as CSC and comes back equal in value.
-        let Block::SparseMat(csc) = m else { panic!() };
-        let csr = Block::SparseMat(csc.to_other_storage());
-        assert_eq!(round(&csr).to_dense(), csr.to_dense());
-    }
-
-    #[test]
-    fn bad_payloads_are_errors() {
-        let d = Block::Dense(crate::create::ones_block::<f64>(&[2, 2]));
-        let mut bytes = postcard::to_allocvec(&d).unwrap();
-        bytes.truncate(bytes.len() - 1);
-        assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
-        // Shape says 3 elements, data holds 4.
-        let w = WireBlock::Dense {
-            shape: vec![3],
-            data: Raw(Cow::Owned(vec![0; 32])),
-        };
-        let bytes = postcard::to_allocvec(&w).unwrap();
-        assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
-        let w = WireBlock::SparseMat {
-            rows: 2,
-            cols: 2,
-            indptr: vec![0, 1, 9],
-            indices: vec![5],
-            data: Raw(Cow::Owned(vec![0; 8])),
-        };
-        let bytes = postcard::to_allocvec(&w).unwrap();
-        assert!(postcard::from_bytes::<Block<f64>>(&bytes).is_err());
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
-        #[test]
-        fn dense_round_trip(r in 0usize..6, c in 0usize..6, seed in any::<u64>()) {
-            let b = Block::Dense(crate::create::rand_block::<i64>(&[r, c], seed, 0));
-            prop_assert_eq!(round(&b), b);
-        }
-
-        #[test]
-        fn sparse_round_trip(r in 1usize..12, c in 1usize..12, seed in any::<u64>()) {
-            let b = crate::create::sprand_block::<f64>(&[r, c], 0.3, seed, 0).unwrap();
-            prop_assert_eq!(round(&b), b);
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! The integration tests of dagger-array, one module per former test binary, so they link
-//! once. A test that owns process-wide state (`release.rs` asserts on the live-bytes
-//! counter, which the others move) re-runs this binary on itself alone ([`alone`]).
+//! once, and in [`unit`] the crate's former unit tests (the crate has no unit-test binary).
+//! A test that owns process-wide state (`release.rs` asserts on the live-bytes counter,
+//! which the others move) re-runs this binary on itself alone ([`alone`]).
 
 #[path = "main/alone.rs"]
 mod alone;
@@ -30,3 +31,5 @@ mod stencil_kernel;
 mod store_io;
 #[path = "main/structure.rs"]
 mod structure;
+#[path = "main/unit/mod.rs"]
+mod unit;

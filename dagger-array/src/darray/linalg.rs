@@ -58,7 +58,7 @@ fn plain<T: Element>(e: &Ew<T>) -> bool {
 impl<T: Element> DArray<T> {
     /// Whether `self` is, lazily, `a.transpose()` (what [`DArray::transpose`] makes of `a`):
     /// its chain reads `a`'s chain's leaves through the transposed block order and flags.
-    fn is_transpose_of(&self, a: &DArray<T>) -> bool {
+    pub(crate) fn is_transpose_of(&self, a: &DArray<T>) -> bool {
         let (Some(t), Some(s)) = (self.ew.as_deref(), a.chain()) else {
             return false;
         };
@@ -178,40 +178,5 @@ impl<T: LinalgElement> DArray<T> {
             .map(|b| b.ok_or_else(|| Error::Argument("matmul: a block of A·Aᵀ is missing".into())))
             .collect::<Result<Vec<_>>>()?;
         Ok(DArray::from_blocks(cg, kind, blocks))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::partition::Blocks;
-
-    #[test]
-    fn a_times_its_transpose_is_recognised() {
-        let ctx = dagger_sched::Context::builder().threads(2).build();
-        let a = DArray::<f64>::rand_seeded(&Blocks::from([3, 2]), &[7, 5], 1).unwrap();
-        let b = DArray::<f64>::rand_seeded(&Blocks::from([3, 2]), &[7, 5], 2).unwrap();
-        let at = a.transpose().unwrap();
-        assert!(at.is_transpose_of(&a));
-        assert!(!b.transpose().unwrap().is_transpose_of(&a));
-        assert!(!a.is_transpose_of(&a));
-        // The symmetric product equals the general one (A·Bᵀ with B = A by value).
-        let b_same = DArray::<f64>::rand_seeded(&Blocks::from([3, 2]), &[7, 5], 1).unwrap();
-        let sym = a.matmul(&at).unwrap().collect_dense(&ctx).unwrap();
-        let general = a
-            .matmul(&b_same.transpose().unwrap())
-            .unwrap()
-            .collect_dense(&ctx)
-            .unwrap();
-        assert_eq!(sym.shape(), &[7, 7]);
-        assert!(sym
-            .iter()
-            .zip(general.iter())
-            .all(|(x, y)| (x - y).abs() < 1e-12));
-        for i in 0..7 {
-            for j in 0..7 {
-                assert_eq!(sym[[i, j]], sym[[j, i]]);
-            }
-        }
     }
 }

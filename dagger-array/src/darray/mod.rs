@@ -23,8 +23,6 @@ mod io;
 pub(crate) mod lazy;
 mod linalg;
 mod reblock;
-#[cfg(test)]
-mod tests;
 
 use crate::block::{Block, Kind};
 use crate::element::Element;

@@ -1,10 +1,13 @@
-//! Tests of the `DArray` API end to end on a local context.
+//! Tests of the `DArray` API end to end on a local context (formerly
+//! `dagger-array/src/darray/tests.rs`, unit tests of the crate).
 
-use super::*;
-use crate::io;
-use crate::ops::{ArithOp, Side};
-use crate::partition::{AutoBlocks, Blocks};
+use dagger_array::darray::*;
+use dagger_array::io;
+use dagger_array::ops::{ArithOp, Side};
+use dagger_array::partition::{AutoBlocks, Blocks};
+use dagger_array::Block;
 use dagger_core::Error;
+use dagger_sched::Context;
 
 fn ctx() -> Context {
     Context::builder().threads(2).build()
@@ -24,7 +27,7 @@ fn sum_of_squares_of_randn() {
 #[test]
 fn distribute_map_sum_1000() {
     let ctx = ctx();
-    let a = crate::create::rand_block::<f64>(&[1000, 1000], 5, 0);
+    let a = dagger_array::create::rand_block::<f64>(&[1000, 1000], 5, 0);
     let want: f64 = a.iter().map(|x| x * x).sum();
     let b = DArray::from_array(a.clone(), &Blocks::from([100, 100])).unwrap();
     assert_eq!(b.grid().grid_shape(), vec![10, 10]);
@@ -73,13 +76,14 @@ fn sparse_matvec_against_sprs() {
 #[test]
 fn dense_products_transpose_and_dims() {
     let ctx = ctx();
-    let a = crate::create::rand_block::<f64>(&[30, 20], 1, 0);
+    let a = dagger_array::create::rand_block::<f64>(&[30, 20], 1, 0);
     let x = DArray::from_array(a.clone(), &Blocks::from([10, 8])).unwrap();
     let xt = x.transpose().unwrap();
     assert_eq!(xt.grid().grid_shape(), vec![3, 3]);
     assert_eq!(xt.collect_dense(&ctx).unwrap(), a.t().to_owned());
     let g = x.matmul(&xt).unwrap().collect_dense(&ctx).unwrap();
-    let want = crate::linalg::matmul_dense(&a, &crate::linalg::transpose_dense(&a)).unwrap();
+    let want =
+        dagger_array::linalg::matmul_dense(&a, &dagger_array::linalg::transpose_dense(&a)).unwrap();
     assert!((&g - &want).mapv(f64::abs).sum() < 1e-10);
     let bad = DArray::from_array(a.clone(), &Blocks::from([10, 10])).unwrap();
     assert!(matches!(x.matmul(&bad), Err(Error::DimensionMismatch(_))));
@@ -150,16 +154,16 @@ fn save_and_load_kernels() {
         .meta
         .grid
         .block_shape(&saved.meta.grid.block_coords(4));
-    let ok = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap();
+    let ok = dagger_array::remote::load_block::<i32>(&path, &entry, &shape).unwrap();
     assert_eq!(ok.shape(), shape);
     let bad = io::SavedBlock {
         file: "../block_4.bin".into(),
         ..entry.clone()
     };
-    let err = crate::remote::load_block::<i32>(&path, &bad, &shape).unwrap_err();
+    let err = dagger_array::remote::load_block::<i32>(&path, &bad, &shape).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
     // A wrong shape from the driver is a corrupt-payload error, not a panic.
-    let err = crate::remote::load_block::<i32>(&path, &entry, &[3, 3]).unwrap_err();
+    let err = dagger_array::remote::load_block::<i32>(&path, &entry, &[3, 3]).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
 
     // A damaged payload fails the load task; the error names the file.
@@ -179,7 +183,7 @@ fn save_and_load_kernels() {
     }
     // A truncated one too.
     std::fs::write(&f, &bytes[..bytes.len() - 4]).unwrap();
-    let err = crate::remote::load_block::<i32>(&path, &entry, &shape).unwrap_err();
+    let err = dagger_array::remote::load_block::<i32>(&path, &entry, &shape).unwrap_err();
     assert!(
         matches!(&err, Error::Corrupt { what, detail } if what.ends_with("block_4.bin") && detail.contains("expected")),
         "{err:?}"
