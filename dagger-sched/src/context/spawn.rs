@@ -217,7 +217,7 @@ impl Context {
         Ok(if threads.len() == self.num_threads() {
             Pin::Any
         } else {
-            Pin::Threads(threads)
+            Pin::Threads(threads.into_boxed_slice())
         })
     }
 
