@@ -37,7 +37,7 @@ where
         let n = node.clone();
         ctx.spawn_inner(
             node.opts(),
-            node.body.0.materialize(memo).into_args(),
+            node.body.0.spawn_args(memo).into_args(),
             move |v| Ok((n.body.1)(v)),
         )
     }
@@ -54,7 +54,7 @@ where
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
-        ctx.spawn_registered_inner(node.opts(), node.body.1, node.body.0.materialize(memo))
+        ctx.spawn_registered_inner(node.opts(), node.body.1, node.body.0.spawn_args(memo))
     }
 }
 
@@ -147,8 +147,14 @@ impl<T: Send + Sync + 'static> Thunk<T> {
             }
         }
         let task = lookup(&memo, &*self.node);
-        for n in done {
-            n.forget(&memo);
+        // Thunks whose last consumer took their task have let go of their slot already;
+        // when all but the root did (a tree), only the root's is left.
+        if memo.released() + 1 == done.len() {
+            root.forget(&memo);
+        } else {
+            for n in done {
+                n.forget(&memo);
+            }
         }
         task
     }
@@ -164,6 +170,17 @@ impl<T: Send + Sync + 'static> Thunk<T> {
     /// Computes and returns the graph's eager handle (alias of [`Thunk::submit`]).
     pub fn spawn(&self, ctx: &Context) -> DTask<T> {
         self.submit(ctx)
+    }
+}
+
+/// `node`'s task, given up to its last consumer (see [`Memo`]).
+fn take<T: Send + Sync + 'static>(memo: &Memo, node: &dyn TypedThunk<T>) -> DTask<T> {
+    match node.take_in(memo) {
+        Some(t) => t,
+        None => unreachable!(
+            "thunk {} is submitted before anything that uses it",
+            node.id()
+        ),
     }
 }
 
@@ -185,6 +202,13 @@ pub trait LazyArg: Send + Sync + 'static {
     fn input(&self) -> Option<Arc<dyn AnyThunk>>;
     /// The eager argument, given the tasks spawned so far.
     fn materialize(&self, memo: &Memo) -> Self::Eager;
+    /// The eager argument for the one spawn of the thunk that holds this argument (a thunk
+    /// input may then give its task up instead of cloning it). Call it only there: each
+    /// thunk counts its inputs once, and each such call uses one count up.
+    #[doc(hidden)]
+    fn spawn_arg(&self, memo: &Memo) -> Self::Eager {
+        self.materialize(memo)
+    }
 }
 
 /// Anything usable as a lazy argument.
@@ -203,6 +227,12 @@ pub trait LazyArgs: Send + Sync + 'static {
     fn inputs(&self) -> ThunkInputs;
     /// The eager arguments.
     fn materialize(&self, memo: &Memo) -> Self::Eager;
+    /// The eager arguments for the one spawn of the thunk that holds them (see
+    /// [`LazyArg::spawn_arg`]).
+    #[doc(hidden)]
+    fn spawn_args(&self, memo: &Memo) -> Self::Eager {
+        self.materialize(memo)
+    }
 }
 
 /// A tuple of things convertible to lazy arguments: what [`delayed`] takes.
@@ -220,6 +250,9 @@ impl<T: Send + Sync + 'static + Clone> LazyArg for Thunk<T> {
     }
     fn materialize(&self, memo: &Memo) -> DTask<T> {
         lookup(memo, &*self.node)
+    }
+    fn spawn_arg(&self, memo: &Memo) -> DTask<T> {
+        take(memo, &*self.node)
     }
 }
 
@@ -307,6 +340,9 @@ impl<T: Send + Sync + 'static> LazyArg for MetaThunk<T> {
     fn materialize(&self, memo: &Memo) -> Meta<T> {
         Meta(lookup(memo, &*self.0.node))
     }
+    fn spawn_arg(&self, memo: &Memo) -> Meta<T> {
+        Meta(take(memo, &*self.0.node))
+    }
 }
 
 /// Tuples of thunks that [`delayed_meta`] passes as chunks.
@@ -334,6 +370,11 @@ macro_rules! tuple_lazy {
             fn materialize(&self, memo: &Memo) -> Self::Eager {
                 let ($($v,)*) = self;
                 ($($v.materialize(memo),)*)
+            }
+            #[allow(unused_variables)]
+            fn spawn_args(&self, memo: &Memo) -> Self::Eager {
+                let ($($v,)*) = self;
+                ($($v.spawn_arg(memo),)*)
             }
         }
         #[allow(clippy::unused_unit)]
