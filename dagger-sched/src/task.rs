@@ -194,7 +194,9 @@ impl Header {
         if w.done {
             return false;
         }
-        w.waiters.get_or_insert_with(Default::default).push(p.clone());
+        w.waiters
+            .get_or_insert_with(Default::default)
+            .push(p.clone());
         true
     }
 
