@@ -3,8 +3,9 @@
 //! `lazy_tree`, `lazy_dag_failing` and `tasks_memory` records (dagger-sched alone, so a
 //! release build is minutes, not the whole workspace).
 //!
-//! `cargo run --release -p dagger-sched --example lazy_cost [leaves] [reps] [pending] [lazy]`
-//! (`lazy`: only the lazy tree, `reps` times, for a profiler).
+//! `cargo run --release -p dagger-sched --example lazy_cost [leaves] [reps] [pending] [lazy|failing]`
+//! (`lazy`: only the lazy tree, `reps` times, for a profiler; `failing`: only the tree with
+//! 40 % of its leaves failing).
 
 use dagger_sched::{delayed, fetch_all, Context, DTask, Thunk};
 use std::time::Instant;
@@ -74,12 +75,23 @@ fn main() {
     let reps: usize = a.next().and_then(|s| s.parse().ok()).unwrap_or(7);
     let pending: usize = a.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let ctx = Context::local();
-    if a.next().as_deref() == Some("lazy") {
-        // Only the lazy tree, for a profiler.
-        for _ in 0..reps {
-            assert!(lazy_tree(&ctx, leaves, |_| false));
+    match a.next().as_deref() {
+        Some("lazy") => {
+            // Only the lazy tree, for a profiler.
+            for _ in 0..reps {
+                assert!(lazy_tree(&ctx, leaves, |_| false));
+            }
+            return;
         }
-        return;
+        Some("failing") => {
+            // Only the lazy tree with 40 % of its leaves failing, for a profiler.
+            std::panic::set_hook(Box::new(|_| {}));
+            for _ in 0..reps {
+                assert!(!lazy_tree(&ctx, leaves, |i| i % 10 < 4));
+            }
+            return;
+        }
+        _ => {}
     }
     let tasks = (2 * leaves - 1) as f64;
     let e = median(reps, || eager_tree(&ctx, leaves));

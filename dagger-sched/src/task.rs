@@ -15,7 +15,7 @@ use std::any::Any;
 use std::cell::Cell as ThreadCell;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// A way to wake one parked thread (a waiter registered on a task).
@@ -96,17 +96,19 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
 pub(crate) enum Pin {
     /// Any thread; goes through the work-stealing queues.
     Any,
-    /// Only these thread indexes (0-based).
-    Threads(Vec<usize>),
+    /// Only these thread indexes (0-based). Boxed as a slice, not a vector: every task
+    /// header carries a `Pin`, and the smaller it is the fewer cache lines a task spans.
+    Threads(Box<[usize]>),
     /// Not run by a pool thread: dispatched where it becomes ready (to a worker process).
     Dispatch,
 }
 
-/// What a finished task left for those who wait on it.
-/// Tasks made ready by another's completion. Most tasks have one or two dependents, kept
-/// inline: a chain or a tree then allocates nothing per task beyond the task itself (a
-/// second allocation per task, freed on another thread, contended on the allocator's lock).
-pub(crate) type Ready = smallvec::SmallVec<[Arc<dyn Job>; 2]>;
+/// Tasks made ready by another's completion, and a task's dependents before that. Most
+/// tasks have one dependent (a chain, a tree) or none, kept inline: they then allocate
+/// nothing beyond the task itself (a second allocation per task, freed on another thread,
+/// contended on the allocator's lock). One inline, not two: the list is in every task's
+/// header, and each inline slot made every task 16 bytes larger.
+pub(crate) type Ready = smallvec::SmallVec<[Arc<dyn Job>; 1]>;
 
 /// The earlier tasks of a region that wrote what a task touches (its failure is theirs):
 /// usually none or one, kept inline.
@@ -115,7 +117,9 @@ pub(crate) type Wrote = smallvec::SmallVec<[Arc<dyn Job>; 2]>;
 struct Waiting {
     done: bool,
     dependents: Ready,
-    waiters: Vec<Parking>,
+    /// Threads blocked on it: rare (most results are fetched once finished), so boxed
+    /// apart; a vector inline was 24 bytes in every task.
+    waiters: Option<Box<Vec<Parking>>>,
 }
 
 /// The type-independent part of a task.
@@ -123,8 +127,9 @@ pub(crate) struct Header {
     pub id: TaskId,
     pub name: Option<Arc<str>>,
     pub pin: Pin,
-    /// Dependencies not yet finished, plus one held by the spawner until registration ends.
-    pending: AtomicUsize,
+    /// Dependencies not yet finished, plus one held by the spawner until registration ends
+    /// (32 bits: it shares a word with `ran_on`).
+    pending: AtomicU32,
     /// Mirrors `waiting.done` so the common "is it finished?" check takes no lock.
     done: AtomicBool,
     waiting: Mutex<Waiting>,
@@ -153,12 +158,12 @@ impl Header {
             id,
             name,
             pin,
-            pending: AtomicUsize::new(1),
+            pending: AtomicU32::new(1),
             done: AtomicBool::new(false),
             waiting: Mutex::new(Waiting {
                 done: false,
                 dependents: Ready::new(),
-                waiters: Vec::new(),
+                waiters: None,
             }),
             cancelled: AtomicBool::new(false),
             queued: AtomicU64::new(0),
@@ -189,7 +194,9 @@ impl Header {
         if w.done {
             return false;
         }
-        w.waiters.push(p.clone());
+        w.waiters
+            .get_or_insert_with(Default::default)
+            .push(p.clone());
         true
     }
 
@@ -230,7 +237,7 @@ impl Header {
                 std::mem::take(&mut w.waiters),
             )
         };
-        for p in waiters {
+        for p in waiters.into_iter().flat_map(|w| *w) {
             p.unpark();
         }
         deps
@@ -494,5 +501,21 @@ pub(crate) fn processor_of(h: &Header, worker: WorkerId) -> ProcessorId {
     match h.ran_on.load(Ordering::Relaxed) {
         t if t == 0 || h.get_result => ProcessorId::os(worker),
         t => ProcessorId::thread(worker, t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every task carries a header, and the spawn, run, fetch and drop of a task each read
+    /// it: the fewer cache lines it spans, the cheaper a tiny task (and the flatter its cost
+    /// when 10⁶ of them no longer fit in the caches).
+    #[test]
+    fn a_task_header_spans_at_most_two_cache_lines() {
+        let header = std::mem::size_of::<Header>();
+        let task = std::mem::size_of::<Task<u64, fn() -> Outcome<u64>>>();
+        eprintln!("header {header} B, task of a u64 {task} B");
+        assert!(header <= 128, "a header is {header} bytes");
     }
 }

@@ -70,7 +70,7 @@ impl Context {
                 let header = Header::new(id, opts.name.clone(), Pin::Any, true, Observers(None));
                 let task = Arc::new(Task::<R, fn() -> Outcome<R>>::ready(header, Ok(v)));
                 let mut t = self.handle(task);
-                t.key = Some(*key);
+                t.key = Some(Box::new(*key));
                 Some(t)
             }
             None => {
@@ -86,7 +86,7 @@ impl Context {
         R: Serialize + Send + Sync + 'static,
     {
         let Some((c, key)) = plan else { return };
-        task.key = Some(key);
+        task.key = Some(Box::new(key));
         let pending = c.begin_write();
         let opts = Options::new().name("checkpoint");
         let _writer = self.spawn_inner(&opts, (After(task.clone()),), move |(t,)| {

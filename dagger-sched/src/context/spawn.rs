@@ -217,7 +217,7 @@ impl Context {
         Ok(if threads.len() == self.num_threads() {
             Pin::Any
         } else {
-            Pin::Threads(threads)
+            Pin::Threads(threads.into_boxed_slice())
         })
     }
 
@@ -351,7 +351,11 @@ impl Context {
     /// Registers a new task with its dependencies and queues it once they are done (or
     /// fails it at once with `error`).
     fn register(&self, job: Arc<dyn Job>, deps: SmallVec<[Arc<dyn Job>; 4]>, error: Option<Error>) {
-        if self.link(&job, deps, error) && job.header().dep_done() {
+        // A task without dependencies is ready at once: the spawner's count on it is its
+        // only one, and no completion will ever count it down, so it stays as it is (one
+        // atomic operation fewer per independent spawn).
+        let independent = deps.is_empty();
+        if self.link(&job, deps, error) && (independent || job.header().dep_done()) {
             self.inner.pool.schedule(job);
         }
     }

@@ -175,3 +175,56 @@ fn dependent_chain_stays_on_one_thread() {
         first.chunk().unwrap().processor()
     );
 }
+
+/// A thunk gives its task to the last of its consumers a computation spawns and lets go of
+/// its slot then (not at the walk's end): consumers outside the computation, consumers gone,
+/// a consumer taking it twice, and computations overlapping on other threads must all still
+/// find it where they need it.
+#[test]
+fn a_thunk_is_found_by_every_consumer_whatever_its_other_consumers_do() {
+    let ctx = Context::builder().threads(2).build();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    let a = delayed(
+        move |()| {
+            r.fetch_add(1, Ordering::SeqCst);
+            10u64
+        },
+        (),
+    );
+    // A consumer that goes before anything is computed: it no longer counts.
+    drop(delayed(|(a,)| a + 100, (&a,)));
+    let twice = delayed(|(x, y)| x + y, (&a, &a));
+    let b = delayed(|(a,)| a + 1, (&a,));
+    let outside = delayed(|(a,)| a + 2, (&a,)); // never part of the first computation
+    assert_eq!(twice.collect(&ctx).unwrap(), 20);
+    assert_eq!(b.collect(&ctx).unwrap(), 11);
+    let both = delayed(|(t, b, o)| t + b + o, (&twice, &b, &outside));
+    assert_eq!(both.collect(&ctx).unwrap(), 20 + 11 + 12);
+    assert_eq!(runs.load(Ordering::SeqCst), 3, "once per computation");
+    // Overlapping computations of one shared graph, from several threads at once.
+    let leaves: Vec<_> = (0..64u64).map(|i| delayed(move |()| i, ())).collect();
+    let mut level = leaves;
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| delayed(|(x, y)| x + y, (&p[0], &p[1])))
+            .collect();
+    }
+    let root = level.pop().unwrap();
+    let side = delayed(|(r,)| r * 2, (&root,));
+    std::thread::scope(|s| {
+        for k in 0..4 {
+            let (ctx, root, side) = (&ctx, &root, &side);
+            s.spawn(move || {
+                for _ in 0..20 {
+                    if k % 2 == 0 {
+                        assert_eq!(root.collect(ctx).unwrap(), 63 * 64 / 2);
+                    } else {
+                        assert_eq!(side.collect(ctx).unwrap(), 63 * 64);
+                    }
+                }
+            });
+        }
+    });
+}

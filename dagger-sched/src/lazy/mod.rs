@@ -6,183 +6,21 @@
 //! unless the thunk's options say `persist` (keep the result while the thunk lives) or
 //! `cache` (keep it and reuse it in later computations).
 
+// The thunk's node, the memo of a computation, the traits the walk sees thunks through.
+mod node;
+
 use crate::args::{for_plain_types, Args, IntoArg, IntoArgs, Meta, Val, ValuesOf};
 use crate::cluster::lineage::RemoteArgs;
 use crate::cluster::registry::Registered;
 use crate::context::state::Context;
 use crate::handle::{Chunk, DTask};
-use crate::id_hash::IdHasher;
 use dagger_core::{Options, Result, Scope};
-use parking_lot::Mutex;
+use node::{Body, Node, ThunkInputs, TypedThunk};
 use serde::{de::DeserializeOwned, Serialize};
-use smallvec::SmallVec;
-use std::any::Any;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-static NEXT_THUNK: AtomicU64 = AtomicU64::new(1);
-
-/// The id of the next computation (`submit` call); 0 is never used, so it marks "none".
-static NEXT_COMPUTATION: AtomicU64 = AtomicU64::new(1);
-
-/// The tasks spawned so far in one computation.
-///
-/// Each thunk keeps the task of the computation that uses it in its own slot, tagged with
-/// the computation's id: no map entry and no box per thunk (the boxes, and the map's
-/// rehashing, made a lazy computation several times dearer per task than an eager spawn).
-/// Only when two computations overlap on one thunk does the later one keep its task here,
-/// by thunk id.
-pub struct Memo {
-    computation: u64,
-    overflow: HashMap<u64, Box<dyn Any + Send + Sync>, BuildHasherDefault<IdHasher>>,
-}
-
-impl fmt::Debug for Memo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Memo(computation {}, {} overflow tasks)",
-            self.computation,
-            self.overflow.len()
-        )
-    }
-}
-
-/// The thunks a thunk takes as inputs: most take none, one or two, kept inline (a vector
-/// per thunk was one more allocation per node of a lazy graph).
-pub(crate) type ThunkInputs = SmallVec<[Arc<dyn AnyThunk>; 2]>;
-
-/// A thunk of any result type, as the graph walk sees it.
-pub trait AnyThunk: Send + Sync {
-    /// The thunk's id.
-    fn id(&self) -> u64;
-    /// The thunks it takes as inputs.
-    fn inputs(&self) -> &[Arc<dyn AnyThunk>];
-    /// Spawns it (its inputs are already spawned in `memo`); false if it already was.
-    fn submit(self: Arc<Self>, ctx: &Context, memo: &mut Memo) -> bool;
-    /// Whether it is spawned in `memo`'s computation.
-    fn spawned_in(&self, memo: &Memo) -> bool;
-    /// Drops its task of `memo`'s computation (the computation's walk is over).
-    fn forget(&self, memo: &Memo);
-}
-
-/// A thunk of result type `T`, as its handle and its consumers see it.
-trait TypedThunk<T>: AnyThunk {
-    /// Its task in `memo`'s computation, if spawned.
-    fn task_in(&self, memo: &Memo) -> Option<DTask<T>>;
-    /// The options it was made with.
-    fn options(&self) -> &Options;
-    /// The same thunk, as the graph walk sees it.
-    fn any(self: Arc<Self>) -> Arc<dyn AnyThunk>;
-}
-
-/// How a thunk's task is spawned: its function and lazy arguments.
-trait Body<T>: Send + Sync + Sized + 'static {
-    /// Spawns `node`'s task in `memo`'s computation.
-    fn spawn(node: &Arc<Node<T, Self>>, ctx: &Context, memo: &Memo) -> DTask<T>;
-}
-
-/// One thunk: one allocation holding its options, inputs, function and arguments (they
-/// were four: the node, a boxed spawner, the shared function and the input vector).
-struct Node<T, B> {
-    id: u64,
-    opts: Options,
-    inputs: ThunkInputs,
-    body: B,
-    kept: Mutex<Option<DTask<T>>>,
-    /// The computation whose task `spawned` holds (0: none), readable without the lock:
-    /// the walk asks several times per node whether it is spawned.
-    spawned_by: AtomicU64,
-    /// Its task in computation `spawned_by` (see [`Memo`]).
-    spawned: Mutex<Option<DTask<T>>>,
-}
-
-impl<T: Send + Sync + 'static, B> Node<T, B> {
-    /// Records `task` as its task in `memo`'s computation.
-    fn record(&self, memo: &mut Memo, task: DTask<T>) {
-        // The slot is claimed first, so a computation that finds it taken by another one
-        // uses its overflow map instead.
-        let claimed = self
-            .spawned_by
-            .compare_exchange(0, memo.computation, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if claimed {
-            *self.spawned.lock() = Some(task);
-        } else {
-            memo.overflow.insert(self.id, Box::new(task));
-        }
-    }
-}
-
-impl<T: Send + Sync + 'static, B: Body<T>> TypedThunk<T> for Node<T, B> {
-    fn task_in(&self, memo: &Memo) -> Option<DTask<T>> {
-        if self.spawned_by.load(Ordering::Acquire) == memo.computation {
-            return self.spawned.lock().clone();
-        }
-        memo.overflow
-            .get(&self.id)
-            .and_then(|b| b.downcast_ref::<DTask<T>>())
-            .cloned()
-    }
-
-    fn options(&self) -> &Options {
-        &self.opts
-    }
-
-    fn any(self: Arc<Self>) -> Arc<dyn AnyThunk> {
-        self
-    }
-}
-
-impl<T: Send + Sync + 'static, B: Body<T>> AnyThunk for Node<T, B> {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn inputs(&self) -> &[Arc<dyn AnyThunk>] {
-        &self.inputs
-    }
-
-    fn submit(self: Arc<Self>, ctx: &Context, memo: &mut Memo) -> bool {
-        if self.spawned_in(memo) {
-            return false;
-        }
-        if self.opts.cache {
-            let kept = self.kept.lock().clone();
-            if let Some(t) = kept.filter(|t| !matches!(t.cell.result(), Some(Err(_)))) {
-                self.record(memo, t);
-                return true;
-            }
-        }
-        let task = B::spawn(&self, ctx, memo);
-        if self.opts.persist || self.opts.cache {
-            *self.kept.lock() = Some(task.clone());
-        }
-        self.record(memo, task);
-        true
-    }
-
-    fn spawned_in(&self, memo: &Memo) -> bool {
-        self.spawned_by.load(Ordering::Acquire) == memo.computation
-            || (!memo.overflow.is_empty() && memo.overflow.contains_key(&self.id))
-    }
-
-    fn forget(&self, memo: &Memo) {
-        if self.spawned_by.load(Ordering::Acquire) != memo.computation {
-            return;
-        }
-        let mut slot = self.spawned.lock();
-        let task = slot.take();
-        // Released while the slot is locked: a computation that claims it next waits for
-        // the lock to put its task there, after this one's is gone.
-        self.spawned_by.store(0, Ordering::Release);
-        drop(slot);
-        drop(task);
-    }
-}
+pub use node::{AnyThunk, Memo};
 
 /// The body of a closure thunk: lazy arguments and the function.
 struct Closure<L, F>(L, F);
@@ -198,8 +36,8 @@ where
         // shared copy of the function per thunk.
         let n = node.clone();
         ctx.spawn_inner(
-            &node.opts,
-            node.body.0.materialize(memo).into_args(),
+            node.opts(),
+            node.body.0.spawn_args(memo).into_args(),
             move |v| Ok((n.body.1)(v)),
         )
     }
@@ -216,7 +54,7 @@ where
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
-        ctx.spawn_registered_inner(&node.opts, node.body.1, node.body.0.materialize(memo))
+        ctx.spawn_registered_inner(node.opts(), node.body.1, node.body.0.spawn_args(memo))
     }
 }
 
@@ -283,10 +121,7 @@ impl<T: Send + Sync + 'static> Thunk<T> {
     /// Spawns the graph below this thunk without waiting; returns the eager handle.
     pub fn submit(&self, ctx: &Context) -> DTask<T> {
         let root: Arc<dyn AnyThunk> = self.node.clone().any();
-        let mut memo = Memo {
-            computation: NEXT_COMPUTATION.fetch_add(1, Ordering::Relaxed),
-            overflow: HashMap::default(),
-        };
+        let mut memo = Memo::new();
         // The nodes this computation spawned, to empty their slots at the end.
         let mut done: Vec<&Arc<dyn AnyThunk>> = Vec::new();
         // Iterative post-order: deep chains must not overflow the stack. The walk borrows
@@ -312,8 +147,14 @@ impl<T: Send + Sync + 'static> Thunk<T> {
             }
         }
         let task = lookup(&memo, &*self.node);
-        for n in done {
-            n.forget(&memo);
+        // Thunks whose last consumer took their task have let go of their slot already;
+        // when all but the root did (a tree), only the root's is left.
+        if memo.released() + 1 == done.len() {
+            root.forget(&memo);
+        } else {
+            for n in done {
+                n.forget(&memo);
+            }
         }
         task
     }
@@ -329,6 +170,17 @@ impl<T: Send + Sync + 'static> Thunk<T> {
     /// Computes and returns the graph's eager handle (alias of [`Thunk::submit`]).
     pub fn spawn(&self, ctx: &Context) -> DTask<T> {
         self.submit(ctx)
+    }
+}
+
+/// `node`'s task, given up to its last consumer (see [`Memo`]).
+fn take<T: Send + Sync + 'static>(memo: &Memo, node: &dyn TypedThunk<T>) -> DTask<T> {
+    match node.take_in(memo) {
+        Some(t) => t,
+        None => unreachable!(
+            "thunk {} is submitted before anything that uses it",
+            node.id()
+        ),
     }
 }
 
@@ -350,6 +202,13 @@ pub trait LazyArg: Send + Sync + 'static {
     fn input(&self) -> Option<Arc<dyn AnyThunk>>;
     /// The eager argument, given the tasks spawned so far.
     fn materialize(&self, memo: &Memo) -> Self::Eager;
+    /// The eager argument for the one spawn of the thunk that holds this argument (a thunk
+    /// input may then give its task up instead of cloning it). Call it only there: each
+    /// thunk counts its inputs once, and each such call uses one count up.
+    #[doc(hidden)]
+    fn spawn_arg(&self, memo: &Memo) -> Self::Eager {
+        self.materialize(memo)
+    }
 }
 
 /// Anything usable as a lazy argument.
@@ -368,6 +227,12 @@ pub trait LazyArgs: Send + Sync + 'static {
     fn inputs(&self) -> ThunkInputs;
     /// The eager arguments.
     fn materialize(&self, memo: &Memo) -> Self::Eager;
+    /// The eager arguments for the one spawn of the thunk that holds them (see
+    /// [`LazyArg::spawn_arg`]).
+    #[doc(hidden)]
+    fn spawn_args(&self, memo: &Memo) -> Self::Eager {
+        self.materialize(memo)
+    }
 }
 
 /// A tuple of things convertible to lazy arguments: what [`delayed`] takes.
@@ -385,6 +250,9 @@ impl<T: Send + Sync + 'static + Clone> LazyArg for Thunk<T> {
     }
     fn materialize(&self, memo: &Memo) -> DTask<T> {
         lookup(memo, &*self.node)
+    }
+    fn spawn_arg(&self, memo: &Memo) -> DTask<T> {
+        take(memo, &*self.node)
     }
 }
 
@@ -472,6 +340,9 @@ impl<T: Send + Sync + 'static> LazyArg for MetaThunk<T> {
     fn materialize(&self, memo: &Memo) -> Meta<T> {
         Meta(lookup(memo, &*self.0.node))
     }
+    fn spawn_arg(&self, memo: &Memo) -> Meta<T> {
+        Meta(take(memo, &*self.0.node))
+    }
 }
 
 /// Tuples of thunks that [`delayed_meta`] passes as chunks.
@@ -499,6 +370,11 @@ macro_rules! tuple_lazy {
             fn materialize(&self, memo: &Memo) -> Self::Eager {
                 let ($($v,)*) = self;
                 ($($v.materialize(memo),)*)
+            }
+            #[allow(unused_variables)]
+            fn spawn_args(&self, memo: &Memo) -> Self::Eager {
+                let ($($v,)*) = self;
+                ($($v.spawn_arg(memo),)*)
             }
         }
         #[allow(clippy::unused_unit)]
@@ -567,15 +443,7 @@ where
     B: Body<T>,
 {
     Thunk {
-        node: Arc::new(Node {
-            id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
-            opts,
-            inputs,
-            body,
-            kept: Mutex::new(None),
-            spawned_by: AtomicU64::new(0),
-            spawned: Mutex::new(None),
-        }),
+        node: Arc::new(Node::new(opts, inputs, body)),
     }
 }
 
