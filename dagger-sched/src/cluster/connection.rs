@@ -474,6 +474,7 @@ mod tests {
             inline_limit: 0,
             threads: Vec::new(),
             name: None,
+            after: Vec::new(),
         };
         let sent = record_while_lost(
             &c,

@@ -25,6 +25,9 @@ pub(crate) mod registry;
 // The messages the driver and workers exchange.
 pub(crate) mod protocol;
 
+// A worker's table of tasks sent ahead of an input it is still computing.
+pub(crate) mod waiting;
+
 // How the items of a streaming edge across processes travel: batches.
 pub(crate) mod stream_batch;
 

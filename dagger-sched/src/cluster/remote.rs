@@ -272,6 +272,7 @@ where
                             inline_limit: me.cluster.inline_limit,
                             threads: me.cluster.allowed_threads(target, &me.scope),
                             name: me.header.name.as_deref().map(str::to_string),
+                            after: Vec::new(),
                         };
                         // No message tells the driver when a worker starts a task, so it is
                         // reported when sent (before, so `Finished` cannot come first); a
