@@ -27,12 +27,32 @@ use tokio::sync::Notify;
 pub(crate) trait Completer: Send + Sync {
     /// It finished (`Ok`) or failed on worker `owner`; `WorkerLost` errors are retried.
     fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready;
+    /// A task forwarded to `owner` could not run there: an input it waited for failed or
+    /// was abandoned there (see `forward`, step 4).
+    fn upstream(self: Arc<Self>, owner: WorkerId) -> Ready {
+        self.done(
+            owner,
+            Err(Error::WorkerLost {
+                worker: owner,
+                chunk: None,
+            }),
+        )
+    }
+}
+
+/// A task message, in the order the worker must see them: a forwarded task before a
+/// `Cancel` of the input it waits for (see `forward`, step 2).
+pub(super) enum Order {
+    Run(RunTask),
+    Cancel(TaskId),
 }
 
 /// Messages waiting to be written to one worker.
 #[derive(Default)]
 pub(super) struct Outbox {
-    pub(super) runs: Vec<RunTask>,
+    /// Runs and cancellations, in order (written as one `Run` frame when there is no
+    /// cancellation among them).
+    pub(super) runs: Vec<Order>,
     pub(super) other: Vec<ToWorker>,
     /// Chunks to forget: sent as one `Release` after the rest of the batch (one frame per
     /// write, not one per chunk).
@@ -109,8 +129,9 @@ pub(super) struct Fit {
     pub(super) workers: Vec<(Arc<RemoteWorker>, Vec<u32>)>,
 }
 
-/// A task sent to a worker: where, and whom to tell when it is done.
-pub(super) type Inflight = (WorkerId, Arc<dyn Completer>);
+/// A task sent to a worker: where, whom to tell when it is done, and whether it was sent
+/// ahead of an input (so it is not counted in the worker's queue: it waits there).
+pub(super) type Inflight = (WorkerId, Arc<dyn Completer>, bool);
 
 /// Called when a worker joins: its id, threads and node.
 pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
@@ -299,12 +320,35 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
+        let w = self.record_for(to, &self.inflight, run.task, (to, completer, false))?;
         self.sent_at.lock().insert(run.task, Instant::now());
         self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
-        w.push(|o| o.runs.push(run));
+        w.push(|o| o.runs.push(Order::Run(run)));
         Ok(())
+    }
+
+    /// Sends a task ahead of the inputs `to` is still computing (`run.after`): it waits
+    /// there, so it neither counts in that worker's queue nor teaches the estimate of a
+    /// task's duration.
+    pub(crate) fn submit_forwarded(
+        &self,
+        to: WorkerId,
+        run: RunTask,
+        completer: Arc<dyn Completer>,
+    ) -> Result<()> {
+        let w = self.record_for(to, &self.inflight, run.task, (to, completer, true))?;
+        self.note_copies(to, &run.args);
+        w.push(|o| o.runs.push(Order::Run(run)));
+        Ok(())
+    }
+
+    /// Tells `to` that the driver no longer expects `task`'s result from it (see
+    /// `forward`, steps 2 and 8).
+    pub(crate) fn cancel_on(&self, to: WorkerId, task: TaskId) {
+        if let Some(w) = self.worker(to) {
+            w.push(|o| o.runs.push(Order::Cancel(task)));
+        }
     }
     pub(super) fn request(
         &self,

@@ -70,6 +70,9 @@ mod connection;
 // How a remote task's arguments travel and are found again.
 pub(crate) mod lineage;
 
+// Dependents sent ahead to where their inputs are being computed: the protocol.
+pub(crate) mod forward;
+
 // Pinned values as datadeps objects (In/Out/InOut on a pinned chunk or a view of it).
 pub(crate) mod tracked;
 

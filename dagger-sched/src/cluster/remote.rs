@@ -12,6 +12,7 @@
 //! task that loses more workers than the retry limit fails with `WorkerLost`.
 
 use super::driver::{Cluster, Completer};
+use super::forward::{self, Ended, Forward, Plan, RouteCell};
 use super::lineage::{gather, LineageArg, RemoteArgs};
 use super::protocol::{DoneOk, RunTask};
 use crate::args::Args;
@@ -62,6 +63,8 @@ pub(crate) struct RemoteTask<A: Args, R> {
     /// In a datadeps region: the tasks that wrote what this one touches. Their failure is
     /// its failure (checked at dispatch, then let go).
     writers: Mutex<Vec<Arc<dyn Job>>>,
+    /// Where it is placed, and whether it was sent ahead of its inputs (see `forward`).
+    route: RouteCell,
 }
 
 impl<A, R> RemoteTask<A, R>
@@ -96,6 +99,7 @@ where
             handles: AtomicUsize::new(0),
             lost_from: Mutex::new(None),
             writers: Mutex::new(Vec::new()),
+            route: RouteCell::default(),
         })
     }
 
@@ -106,6 +110,17 @@ where
     }
 
     fn fail_with(&self, e: Error) -> Ready {
+        let ended = {
+            let mut r = self.route.lock();
+            let forwarded = r.forwarded;
+            (r.unplace(), forwarded)
+        };
+        if let (Ended { worker: Some(w), ridden }, forwarded) = ended {
+            // Sent ahead (it may still wait there), or waited for: called off there.
+            if forwarded || ridden {
+                self.cluster.cancel_on(w, self.header.id);
+            }
+        }
         let e = self.header.failure(e);
         let waiters = {
             let mut data = self.data.lock();
@@ -287,8 +302,19 @@ where
                                 .emit(h.id, &h.name, || TaskEventKind::Dispatched { processor });
                         }
                         let c: Arc<dyn Completer> = me.clone();
-                        match me.cluster.submit(target, run, c) {
-                            Ok(()) => Ready::new(),
+                        // Placed under its routing lock: a dependent forwarded on it is
+                        // queued in order with this run (see `forward`, step 2).
+                        let sent = {
+                            let mut r = me.route.lock();
+                            me.cluster
+                                .submit(target, run, c)
+                                .map(|()| r.place(target, false))
+                        };
+                        match sent {
+                            Ok(followers) => {
+                                forward::wake_followers(followers);
+                                Ready::new()
+                            }
                             Err(e) => me.clone().lost(e),
                         }
                     }
@@ -335,6 +361,141 @@ where
     }
 }
 
+impl<A, R> RemoteTask<A, R>
+where
+    A: RemoteArgs,
+    A::Values: Send,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// A task just spawned (outside any task queue): sent ahead now if its inputs are being
+    /// computed on one worker, else it follows them (see `forward`, step 1).
+    pub(crate) fn offer(self: Arc<Self>) {
+        forward::wake([self as Arc<dyn Forward>]);
+    }
+
+    /// Step 1 of `forward` for this task.
+    fn try_forward(self: &Arc<Self>) {
+        let h = &self.header;
+        if self.value.get().is_some() || h.is_done() || h.cancelled.load(Ordering::Acquire) {
+            return;
+        }
+        let mut route = self.route.lock();
+        if route.placed.is_some() || route.forwarded {
+            return;
+        }
+        let mut args = self.args.lock();
+        let Some(a) = args.as_ref() else {
+            return; // dispatched already
+        };
+        if a.failure().is_some() {
+            return;
+        }
+        let cached = self.lineage.lock().clone();
+        let lineage = match cached {
+            Some(l) => l,
+            None => match a.lineage() {
+                Ok(l) => l,
+                Err(_) => return, // an input that cannot travel yet: the usual path
+            },
+        };
+        let me: std::sync::Weak<dyn Forward> = self.me.clone();
+        let Plan::Go {
+            worker,
+            refs,
+            after,
+            mut inputs,
+        } = forward::plan(&lineage, &me, self.cluster.driver)
+        else {
+            return;
+        };
+        let Some(threads) = self.cluster.fits(worker, &self.scope) else {
+            return;
+        };
+        let run = RunTask {
+            task: h.id,
+            func: self.func.to_string(),
+            args: refs,
+            inline_limit: self.cluster.inline_limit,
+            threads,
+            name: h.name.as_deref().map(str::to_string),
+            after,
+        };
+        let processor = match run.threads.as_slice() {
+            [t] => ProcessorId::thread(worker, *t),
+            _ => ProcessorId::os(worker),
+        };
+        let c: Arc<dyn Completer> = self.clone();
+        if self.cluster.submit_forwarded(worker, run, c).is_err() {
+            return;
+        }
+        h.observer
+            .emit(h.id, &h.name, || TaskEventKind::Dispatched { processor });
+        for i in inputs.iter_mut() {
+            if i.placed == Some(worker) {
+                i.ridden = true;
+            }
+        }
+        drop(inputs);
+        *self.held.lock() = args.take();
+        drop(args);
+        *self.lineage.lock() = Some(lineage);
+        let followers = route.place(worker, true);
+        drop(route);
+        forward::wake_followers(followers);
+    }
+
+    /// A forwarded task's dependencies have all finished: a failed one is its failure
+    /// (see `forward`, step 6), as is a cancellation.
+    fn inputs_finished(self: Arc<Self>) -> Ready {
+        let failed = self.held.lock().as_ref().and_then(|a| a.failure());
+        if let Some(e) = failed {
+            return self.fail_with(e);
+        }
+        if self.header.cancelled.load(Ordering::Acquire) {
+            return self.fail_with(Error::Cancelled {
+                task: self.header.id,
+            });
+        }
+        Ready::new()
+    }
+
+    /// Its placement ended without a result (`lost`: its worker was lost). A task sent
+    /// ahead whose dependencies have not all finished becomes undispatched again (and is
+    /// forwarded anew, or dispatched when they finish); any other is retried from its
+    /// lineage, counting a loss if `lost` (see `forward`, step 7).
+    fn retry(self: Arc<Self>, lost: Option<Error>) -> Ready {
+        {
+            let mut r = self.route.lock();
+            if r.forwarded && !r.ready {
+                r.forwarded = false;
+                let held = self.held.lock().take();
+                *self.args.lock() = held;
+                drop(r);
+                forward::wake([self as Arc<dyn Forward>]);
+                return Ready::new();
+            }
+        }
+        match lost {
+            Some(e) => self.lost(e),
+            None => {
+                let remote_only = self.held.lock().is_none();
+                self.launch(remote_only)
+            }
+        }
+    }
+}
+
+impl<A, R> Forward for RemoteTask<A, R>
+where
+    A: RemoteArgs,
+    A::Values: Send,
+    R: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn forward(self: Arc<Self>) {
+        self.try_forward();
+    }
+}
+
 impl<A, R> Job for RemoteTask<A, R>
 where
     A: RemoteArgs,
@@ -350,7 +511,17 @@ where
         if self.value.get().is_some() || self.header.is_done() {
             return Ready::new();
         }
-        let Some(args) = self.args.lock().take() else {
+        let args = {
+            let mut r = self.route.lock();
+            if r.forwarded {
+                r.ready = true;
+                drop(r);
+                return self.inputs_finished();
+            }
+            // Taken under the routing lock: forwarding looks for them under it.
+            self.args.lock().take()
+        };
+        let Some(args) = args else {
             return Ready::new();
         };
         let writers = std::mem::take(&mut *self.writers.lock());
@@ -393,6 +564,11 @@ where
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready {
+        let ended = self.route.lock().unplace();
+        if ended.ridden && outcome.is_err() {
+            // Tasks forwarded on this one wait for it there: they fail upstream.
+            self.cluster.cancel_on(owner, self.header.id);
+        }
         if matches!(self.value.get(), Some(Err(_))) {
             // Cancelled or failed meanwhile: the worker's result is not wanted.
             if outcome.is_ok() {
@@ -412,8 +588,25 @@ where
                     inline: d.inline,
                 })
             }
-            Err(e @ Error::WorkerLost { .. }) => self.lost(e),
+            Err(e @ Error::WorkerLost { .. }) => self.retry(Some(e)),
             Err(e) => self.fail_with(e),
+        }
+    }
+
+    fn upstream(self: Arc<Self>, owner: WorkerId) -> Ready {
+        let ended = self.route.lock().unplace();
+        if ended.ridden {
+            self.cluster.cancel_on(owner, self.header.id);
+        }
+        if self.value.get().is_some() {
+            return Ready::new();
+        }
+        // The input failed: that is this task's failure (with the input's root cause);
+        // else it is being made again elsewhere, and this task goes with it.
+        let failed = self.held.lock().as_ref().and_then(|a| a.failure());
+        match failed {
+            Some(e) => self.fail_with(e),
+            None => self.retry(None),
         }
     }
 }
@@ -436,6 +629,10 @@ where
             }),
             _ => None,
         }
+    }
+
+    fn route(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(&self.route)
     }
 
     fn ensure(self: Arc<Self>, then: Box<dyn FnOnce(Result<ArgRef>) + Send>) {
