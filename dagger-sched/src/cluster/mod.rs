@@ -79,6 +79,12 @@ pub(crate) mod tracked;
 // The driver-side state machine of one registered-function task.
 pub(crate) mod remote;
 
+// A remote task sent ahead to where its inputs are being computed, and its retries.
+mod remote_forward;
+
+// A remote task as its handles see it: result, location, handle count.
+mod remote_cell;
+
 pub use config::{set_default_transport, set_prelaunched_workers, TransportFactory};
 pub use hub::{Hub, InEdge, OnEnd, OutEdge};
 pub use launch::WorkerProgram;

@@ -12,13 +12,13 @@
 //! task that loses more workers than the retry limit fails with `WorkerLost`.
 
 use super::driver::{Cluster, Completer};
-use super::forward::{self, Ended, Forward, Plan, RouteCell};
+use super::forward::{self, Ended, RouteCell};
 use super::lineage::{gather, LineageArg, RemoteArgs};
 use super::protocol::{DoneOk, RunTask};
 use crate::args::Args;
 use crate::observe::TaskEventKind;
 use crate::site::{ArgRef, Location, Recompute, Site, Waiter};
-use crate::task::{Cell, HandleTracker, Header, Job, Outcome, Ready};
+use crate::task::{Header, Job, Outcome, Ready};
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, WorkerId};
 use parking_lot::Mutex;
@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where a remote task's data is.
-enum Data {
+pub(super) enum Data {
     /// Not computed yet.
     Pending,
     /// Here (driver) or on a worker.
@@ -38,33 +38,33 @@ enum Data {
 
 /// A registered-function task, as the driver holds it.
 pub(crate) struct RemoteTask<A: Args, R> {
-    header: Header,
-    cluster: Arc<Cluster>,
-    func: &'static str,
-    local: fn(A::Values) -> R,
-    scope: Scope,
+    pub(super) header: Header,
+    pub(super) cluster: Arc<Cluster>,
+    pub(super) func: &'static str,
+    pub(super) local: fn(A::Values) -> R,
+    pub(super) scope: Scope,
     /// The typed arguments, until the first dispatch takes them.
-    args: Mutex<Option<A>>,
+    pub(super) args: Mutex<Option<A>>,
     /// Kept while the task runs remotely, so a retry can still run it here.
-    held: Mutex<Option<A>>,
+    pub(super) held: Mutex<Option<A>>,
     /// How to run it again, without holding any data.
-    lineage: Mutex<Option<Vec<LineageArg>>>,
-    data: Mutex<Data>,
-    value: OnceLock<Outcome<R>>,
-    attempts: AtomicU32,
+    pub(super) lineage: Mutex<Option<Vec<LineageArg>>>,
+    pub(super) data: Mutex<Data>,
+    pub(super) value: OnceLock<Outcome<R>>,
+    pub(super) attempts: AtomicU32,
     /// Whether its body ran here (in the driver), so `Started` was reported for it.
-    ran_here: AtomicBool,
+    pub(super) ran_here: AtomicBool,
     /// User-visible handles; at zero the data is released (the lineage stays).
-    handles: AtomicUsize,
+    pub(super) handles: AtomicUsize,
     /// This task itself, for the paths that only get `&self`.
-    me: std::sync::Weak<Self>,
+    pub(super) me: std::sync::Weak<Self>,
     /// The worker whose loss started the current recomputation.
-    lost_from: Mutex<Option<WorkerId>>,
+    pub(super) lost_from: Mutex<Option<WorkerId>>,
     /// In a datadeps region: the tasks that wrote what this one touches. Their failure is
     /// its failure (checked at dispatch, then let go).
-    writers: Mutex<Vec<Arc<dyn Job>>>,
+    pub(super) writers: Mutex<Vec<Arc<dyn Job>>>,
     /// Where it is placed, and whether it was sent ahead of its inputs (see `forward`).
-    route: RouteCell,
+    pub(super) route: RouteCell,
 }
 
 impl<A, R> RemoteTask<A, R>
@@ -109,13 +109,20 @@ where
         *self.writers.lock() = writers;
     }
 
-    fn fail_with(&self, e: Error) -> Ready {
+    pub(super) fn fail_with(&self, e: Error) -> Ready {
         let ended = {
             let mut r = self.route.lock();
             let forwarded = r.forwarded;
             (r.unplace(), forwarded)
         };
-        if let (Ended { worker: Some(w), ridden }, forwarded) = ended {
+        if let (
+            Ended {
+                worker: Some(w),
+                ridden,
+            },
+            forwarded,
+        ) = ended
+        {
             // Sent ahead (it may still wait there), or waited for: called off there.
             if forwarded || ridden {
                 self.cluster.cancel_on(w, self.header.id);
@@ -175,7 +182,7 @@ where
             .collect()
     }
 
-    fn arg_ref(&self, loc: &Location) -> ArgRef {
+    pub(super) fn arg_ref(&self, loc: &Location) -> ArgRef {
         match &loc.inline {
             Some(b) => ArgRef::Inline(b.clone()),
             None => ArgRef::Chunk {
@@ -222,7 +229,7 @@ where
 
     /// Sends the task (again) to a worker: resolves every argument's location, recomputing
     /// lost ones first, then submits. `remote_only` excludes the driver (no typed arguments).
-    fn launch(self: &Arc<Self>, remote_only: bool) -> Ready {
+    pub(super) fn launch(self: &Arc<Self>, remote_only: bool) -> Ready {
         let lineage = match self.lineage.lock().clone() {
             Some(l) => l,
             None => {
@@ -340,7 +347,7 @@ where
     }
 
     /// The worker running this task (or holding an input it needed) was lost: try again.
-    fn lost(self: Arc<Self>, e: Error) -> Ready {
+    pub(super) fn lost(self: Arc<Self>, e: Error) -> Ready {
         let n = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         if self.cluster.is_shutting_down() {
             return self.fail_with(e);
@@ -358,141 +365,6 @@ where
         tracing::warn!(target: "dagger", "task {} retried after {e}", self.header.id);
         let remote_only = self.held.lock().is_none();
         self.launch(remote_only)
-    }
-}
-
-impl<A, R> RemoteTask<A, R>
-where
-    A: RemoteArgs,
-    A::Values: Send,
-    R: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    /// A task just spawned (outside any task queue): sent ahead now if its inputs are being
-    /// computed on one worker, else it follows them (see `forward`, step 1).
-    pub(crate) fn offer(self: Arc<Self>) {
-        forward::wake([self as Arc<dyn Forward>]);
-    }
-
-    /// Step 1 of `forward` for this task.
-    fn try_forward(self: &Arc<Self>) {
-        let h = &self.header;
-        if self.value.get().is_some() || h.is_done() || h.cancelled.load(Ordering::Acquire) {
-            return;
-        }
-        let mut route = self.route.lock();
-        if route.placed.is_some() || route.forwarded {
-            return;
-        }
-        let mut args = self.args.lock();
-        let Some(a) = args.as_ref() else {
-            return; // dispatched already
-        };
-        if a.failure().is_some() {
-            return;
-        }
-        let cached = self.lineage.lock().clone();
-        let lineage = match cached {
-            Some(l) => l,
-            None => match a.lineage() {
-                Ok(l) => l,
-                Err(_) => return, // an input that cannot travel yet: the usual path
-            },
-        };
-        let me: std::sync::Weak<dyn Forward> = self.me.clone();
-        let Plan::Go {
-            worker,
-            refs,
-            after,
-            mut inputs,
-        } = forward::plan(&lineage, &me, self.cluster.driver)
-        else {
-            return;
-        };
-        let Some(threads) = self.cluster.fits(worker, &self.scope) else {
-            return;
-        };
-        let run = RunTask {
-            task: h.id,
-            func: self.func.to_string(),
-            args: refs,
-            inline_limit: self.cluster.inline_limit,
-            threads,
-            name: h.name.as_deref().map(str::to_string),
-            after,
-        };
-        let processor = match run.threads.as_slice() {
-            [t] => ProcessorId::thread(worker, *t),
-            _ => ProcessorId::os(worker),
-        };
-        let c: Arc<dyn Completer> = self.clone();
-        if self.cluster.submit_forwarded(worker, run, c).is_err() {
-            return;
-        }
-        h.observer
-            .emit(h.id, &h.name, || TaskEventKind::Dispatched { processor });
-        for i in inputs.iter_mut() {
-            if i.placed == Some(worker) {
-                i.ridden = true;
-            }
-        }
-        drop(inputs);
-        *self.held.lock() = args.take();
-        drop(args);
-        *self.lineage.lock() = Some(lineage);
-        let followers = route.place(worker, true);
-        drop(route);
-        forward::wake_followers(followers);
-    }
-
-    /// A forwarded task's dependencies have all finished: a failed one is its failure
-    /// (see `forward`, step 6), as is a cancellation.
-    fn inputs_finished(self: Arc<Self>) -> Ready {
-        let failed = self.held.lock().as_ref().and_then(|a| a.failure());
-        if let Some(e) = failed {
-            return self.fail_with(e);
-        }
-        if self.header.cancelled.load(Ordering::Acquire) {
-            return self.fail_with(Error::Cancelled {
-                task: self.header.id,
-            });
-        }
-        Ready::new()
-    }
-
-    /// Its placement ended without a result (`lost`: its worker was lost). A task sent
-    /// ahead whose dependencies have not all finished becomes undispatched again (and is
-    /// forwarded anew, or dispatched when they finish); any other is retried from its
-    /// lineage, counting a loss if `lost` (see `forward`, step 7).
-    fn retry(self: Arc<Self>, lost: Option<Error>) -> Ready {
-        {
-            let mut r = self.route.lock();
-            if r.forwarded && !r.ready {
-                r.forwarded = false;
-                let held = self.held.lock().take();
-                *self.args.lock() = held;
-                drop(r);
-                forward::wake([self as Arc<dyn Forward>]);
-                return Ready::new();
-            }
-        }
-        match lost {
-            Some(e) => self.lost(e),
-            None => {
-                let remote_only = self.held.lock().is_none();
-                self.launch(remote_only)
-            }
-        }
-    }
-}
-
-impl<A, R> Forward for RemoteTask<A, R>
-where
-    A: RemoteArgs,
-    A::Values: Send,
-    R: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    fn forward(self: Arc<Self>) {
-        self.try_forward();
     }
 }
 
@@ -684,119 +556,5 @@ where
         drop(data);
         let ready = self.launch(true);
         self.cluster.schedule(ready);
-    }
-}
-
-impl<A, R> Cell<R> for RemoteTask<A, R>
-where
-    A: RemoteArgs,
-    A::Values: Send,
-    R: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
-    fn result(&self) -> Option<&Outcome<R>> {
-        if let Some(v) = self.value.get() {
-            return Some(v);
-        }
-        if !self.header.is_done() {
-            return None;
-        }
-        // The value lives on a worker: fetch it now, once (recomputing it if that worker is
-        // gone; a worker lost between finding and fetching is retried).
-        let me = self.me.upgrade()?;
-        let mut last = Error::WorkerLost {
-            worker: WorkerId(0),
-            chunk: Some(ChunkId(self.header.id.0)),
-        };
-        for _ in 0..=self.cluster.max_retries {
-            let (tx, rx) = std::sync::mpsc::channel();
-            me.clone().ensure(Box::new(move |r| {
-                let _ = tx.send(r);
-            }));
-            let bytes = match rx.recv().unwrap_or(Err(last.clone())) {
-                Ok(ArgRef::Inline(b)) => Ok(b),
-                Ok(ArgRef::Chunk { id, owner }) => self.cluster.fetch(owner, id),
-                // `ensure` of a task only ever answers with one value.
-                Ok(ArgRef::List(_)) => Err(Error::Scheduling(format!(
-                    "the result of {} was located as a list",
-                    self.header.id
-                ))),
-                Err(e) => Err(e),
-            };
-            match bytes {
-                Err(e @ Error::WorkerLost { .. }) => last = e,
-                other => {
-                    let v = other.and_then(|b| {
-                        postcard::from_bytes::<R>(&b).map_err(|e| {
-                            Error::Codec(format!(
-                                "result of {} as {}: {e}",
-                                self.header.id,
-                                std::any::type_name::<R>()
-                            ))
-                        })
-                    });
-                    let _ = self.value.set(v.map_err(|e| self.header.failure(e)));
-                    return self.value.get();
-                }
-            }
-        }
-        let _ = self.value.set(Err(self.header.failure(last)));
-        self.value.get()
-    }
-
-    fn job(self: Arc<Self>) -> Arc<dyn Job> {
-        self
-    }
-
-    fn location(&self) -> Option<Location> {
-        match &*self.data.lock() {
-            Data::At(l) => Some(l.clone()),
-            _ => None,
-        }
-    }
-
-    fn recompute(self: Arc<Self>) -> Option<Arc<dyn Recompute>> {
-        match &*self.data.lock() {
-            Data::At(l) if l.owner == self.cluster.driver => None,
-            _ => Some(self.clone()),
-        }
-    }
-
-    fn tracker(self: Arc<Self>) -> Option<Arc<dyn HandleTracker>> {
-        Some(self)
-    }
-}
-
-impl<A, R> HandleTracker for RemoteTask<A, R>
-where
-    A: RemoteArgs,
-    A::Values: Send,
-    R: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    fn retain(&self) {
-        self.handles.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn release_handle(&self) {
-        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if let Data::At(l) = &*self.data.lock() {
-                if l.owner != self.cluster.driver {
-                    self.cluster.release(ChunkId(self.header.id.0), l.owner);
-                }
-            }
-        }
-    }
-}
-
-impl<A: Args, R> Drop for RemoteTask<A, R> {
-    fn drop(&mut self) {
-        if let Data::At(l) = &*self.data.lock() {
-            if l.owner != self.cluster.driver && self.handles.load(Ordering::Relaxed) > 0 {
-                self.cluster.release(ChunkId(self.header.id.0), l.owner);
-            }
-        }
     }
 }
