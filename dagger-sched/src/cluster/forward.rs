@@ -127,10 +127,21 @@ pub(crate) fn wake(tasks: impl IntoIterator<Item = Arc<dyn Forward>>) {
     if !first {
         return;
     }
+    /// Ends this thread's turn even if a forward panics (else it would queue for ever).
+    struct Turn;
+    impl Drop for Turn {
+        fn drop(&mut self) {
+            WAKING.with(|w| {
+                let mut w = w.borrow_mut();
+                w.0 = false;
+                w.1.clear();
+            });
+        }
+    }
+    let _turn = Turn;
     while let Some(t) = WAKING.with(|w| w.borrow_mut().1.pop_front()) {
         t.forward();
     }
-    WAKING.with(|w| w.borrow_mut().0 = false);
 }
 
 /// [`wake`] for followers (those still alive).
@@ -178,6 +189,7 @@ pub(crate) fn plan<'a>(
     lineage: &'a [LineageArg],
     me: &Weak<dyn Forward>,
     driver: WorkerId,
+    alive: impl Fn(WorkerId) -> bool,
 ) -> Plan<'a> {
     let mut inputs: Vec<&Arc<dyn Recompute>> = Vec::new();
     if !lineage.iter().all(|a| tasks(a, &mut inputs, 0)) || inputs.is_empty() {
@@ -197,8 +209,10 @@ pub(crate) fn plan<'a>(
         let here = match (t.site(), g.placed) {
             (Some(s), _) if s.owner == driver => return Plan::No,
             (Some(s), _) => At::Held(s.owner),
-            (None, Some(w)) => At::Computing(w),
-            (None, None) => {
+            (None, Some(w)) if alive(w) => At::Computing(w),
+            // Not placed yet, or placed on a worker just lost (it is about to be placed
+            // again): follow it.
+            (None, _) => {
                 // Not placed yet: told when it is (under this lock, so never missed).
                 let mut g = g;
                 g.followers.push(me.clone());

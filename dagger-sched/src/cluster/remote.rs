@@ -412,9 +412,13 @@ where
         let _span = tracing::trace_span!(target: "dagger", "scheduler", task = self.header.id.0,
             name = self.header.name.as_deref(), timeline = "scheduler")
         .entered();
-        match args.lineage() {
-            Ok(l) => *self.lineage.lock() = Some(l),
-            Err(e) => return self.fail_with(e),
+        // Worked out already if forwarding looked at it (it names the inputs' tasks, which
+        // stay valid however they finish).
+        if self.lineage.lock().is_none() {
+            match args.lineage() {
+                Ok(l) => *self.lineage.lock() = Some(l),
+                Err(e) => return self.fail_with(e),
+            }
         }
         *self.held.lock() = Some(args);
         self.launch(false)

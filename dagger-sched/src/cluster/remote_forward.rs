@@ -42,13 +42,16 @@ where
         if a.failure().is_some() {
             return;
         }
-        let cached = self.lineage.lock().clone();
-        let lineage = match cached {
-            Some(l) => l,
-            None => match a.lineage() {
-                Ok(l) => l,
+        // Worked out once, kept for the dispatch (or the next look).
+        let mut lineage = self.lineage.lock();
+        if lineage.is_none() {
+            match a.lineage() {
+                Ok(l) => *lineage = Some(l),
                 Err(_) => return, // an input that cannot travel yet: the usual path
-            },
+            }
+        }
+        let Some(lin) = lineage.as_ref() else {
+            return;
         };
         let me: std::sync::Weak<dyn Forward> = self.me.clone();
         let Plan::Go {
@@ -56,7 +59,9 @@ where
             refs,
             after,
             mut inputs,
-        } = forward::plan(&lineage, &me, self.cluster.driver)
+        } = forward::plan(lin, &me, self.cluster.driver, |w| {
+            self.cluster.is_alive(w)
+        })
         else {
             return;
         };
@@ -88,9 +93,9 @@ where
             }
         }
         drop(inputs);
+        drop(lineage);
         *self.held.lock() = args.take();
         drop(args);
-        *self.lineage.lock() = Some(lineage);
         let followers = route.place(worker, true);
         drop(route);
         forward::wake_followers(followers);
