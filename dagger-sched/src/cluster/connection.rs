@@ -96,17 +96,15 @@ impl Cluster {
                 let mut inflight = self.inflight.lock();
                 // Only the worker it was sent to answers for a task.
                 match inflight.get(&d.task) {
-                    Some((to, _, _)) if *to == from => inflight.remove(&d.task),
+                    Some((to, _)) if *to == from => inflight.remove(&d.task),
                     _ => None,
                 }
             };
-            let Some((_, c, forwarded)) = entry else {
+            let Some((_, c)) = entry else {
                 continue;
             };
-            if !forwarded {
-                if let Some(w) = &w {
-                    w.inflight.fetch_sub(1, Ordering::Relaxed);
-                }
+            if let Some(w) = &w {
+                w.inflight.fetch_sub(1, Ordering::Relaxed);
             }
             if let Some(t0) = self.sent_at.lock().remove(&d.task) {
                 let mut e = self.est_task_s.lock();
@@ -136,7 +134,7 @@ impl Cluster {
             let mut inflight = self.inflight.lock();
             let ids: Vec<TaskId> = inflight
                 .iter()
-                .filter(|(_, (w, _, _))| *w == id)
+                .filter(|(_, (w, _))| *w == id)
                 .map(|(t, _)| *t)
                 .collect();
             ids.into_iter()
@@ -144,7 +142,7 @@ impl Cluster {
                 .collect()
         };
         let mut ready = Vec::new();
-        for (_, c, _) in lost {
+        for (_, c) in lost {
             ready.extend(c.done(
                 id,
                 Err(Error::WorkerLost {

@@ -129,9 +129,8 @@ pub(super) struct Fit {
     pub(super) workers: Vec<(Arc<RemoteWorker>, Vec<u32>)>,
 }
 
-/// A task sent to a worker: where, whom to tell when it is done, and whether it was sent
-/// ahead of an input (so it is not counted in the worker's queue: it waits there).
-pub(super) type Inflight = (WorkerId, Arc<dyn Completer>, bool);
+/// A task sent to a worker: where, and whom to tell when it is done.
+pub(super) type Inflight = (WorkerId, Arc<dyn Completer>);
 
 /// Called when a worker joins: its id, threads and node.
 pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
@@ -320,7 +319,7 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.record_for(to, &self.inflight, run.task, (to, completer, false))?;
+        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
         self.sent_at.lock().insert(run.task, Instant::now());
         self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
@@ -328,17 +327,19 @@ impl Cluster {
         Ok(())
     }
 
-    /// Sends a task ahead of the inputs `to` is still computing (`run.after`): it waits
-    /// there, so it neither counts in that worker's queue nor teaches the estimate of a
-    /// task's duration.
+    /// Sends a task ahead of the inputs `to` is still computing (`run.after`). It counts in
+    /// that worker's queue, as a task dispatched there would (so placement still spreads
+    /// the tasks that are not forwarded), but its time there, waiting, does not teach the
+    /// estimate of a task's duration.
     pub(crate) fn submit_forwarded(
         &self,
         to: WorkerId,
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.record_for(to, &self.inflight, run.task, (to, completer, true))?;
+        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
         self.note_copies(to, &run.args);
+        w.inflight.fetch_add(1, Ordering::Relaxed);
         w.push(|o| o.runs.push(Order::Run(run)));
         Ok(())
     }

@@ -7,7 +7,9 @@
 //!    again whenever one of its inputs is placed on a worker (sent there to run), the driver
 //!    looks at its inputs. If each is a small value sent along, or a result already held by
 //!    worker W, or a task *placed on W and not yet finished*, at least one is of the last
-//!    kind, and the task's scope allows W, the driver sends it to W at once: a `RunTask`
+//!    kind, no other task was sent ahead on that input (fan-out beyond one is left to
+//!    placement, which spreads it), and the task's scope allows W, the driver sends it to
+//!    W at once (counted in W's queue, as any task sent there): a `RunTask`
 //!    whose `after` lists the chunks W is still computing. An input not yet placed anywhere
 //!    records the task as a follower, told when it is placed (so a chain is forwarded link
 //!    by link as it is spawned, O(1) driver work per task). Anything else (inputs on several
@@ -209,6 +211,10 @@ pub(crate) fn plan<'a>(
         let here = match (t.site(), g.placed) {
             (Some(s), _) if s.owner == driver => return Plan::No,
             (Some(s), _) => At::Held(s.owner),
+            // One task rides each input: it runs right after the input, on its thread; a
+            // second would only queue there, so it is placed as usual once the input is
+            // done (where the least loaded worker is, which may be elsewhere).
+            (None, Some(_)) if g.ridden => return Plan::No,
             (None, Some(w)) if alive(w) => At::Computing(w),
             // Not placed yet, or placed on a worker just lost (it is about to be placed
             // again): follow it.
