@@ -518,9 +518,10 @@ where
         let mut data = self.data.lock();
         match &mut *data {
             Data::At(loc) => {
+                // Computed here, its value travels encoded (below): a lineage made before
+                // it finished names this task even when it ran in the driver.
                 let alive = loc.inline.is_some()
-                    || loc.owner == self.cluster.driver
-                    || self.cluster.is_alive(loc.owner);
+                    || (loc.owner != self.cluster.driver && self.cluster.is_alive(loc.owner));
                 if alive {
                     let r = self.arg_ref(loc);
                     drop(data);

@@ -59,9 +59,7 @@ where
             refs,
             after,
             mut inputs,
-        } = forward::plan(lin, &me, self.cluster.driver, |w| {
-            self.cluster.is_alive(w)
-        })
+        } = forward::plan(lin, &me, self.cluster.driver, |w| self.cluster.is_alive(w))
         else {
             return;
         };
