@@ -105,4 +105,10 @@ pub trait Recompute: Send + Sync {
     /// Calls `then` with where the result's bytes can be fetched, recomputing it first if the
     /// worker holding it is gone.
     fn ensure(self: Arc<Self>, then: Box<dyn FnOnce(Result<ArgRef>) + Send>);
+    /// The driver's routing state of the task that makes it (the cluster's `forward::Route`),
+    /// through which a dependent can be sent ahead to where it is being computed; `None`
+    /// when dependents cannot be forwarded on it.
+    fn route(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        None
+    }
 }

@@ -31,6 +31,8 @@ mod durable;
 mod faults;
 #[path = "main/fft_cluster.rs"]
 mod fft_cluster;
+#[path = "main/forward_cluster.rs"]
+mod forward_cluster;
 #[path = "main/live_values.rs"]
 mod live_values;
 #[path = "main/netns.rs"]

@@ -3,9 +3,9 @@
 //! (completions, answers, heartbeats) into calls on the [`Cluster`], until the worker is lost.
 
 use super::config::{default_transport, ClusterConfig};
-use super::driver::{Cluster, Outbox, RemoteWorker, Reply};
+use super::driver::{Cluster, Order, Outbox, RemoteWorker, Reply};
 use super::hub::Hub;
-use super::protocol::{decode, encode, Done, ToDriver, ToWorker};
+use super::protocol::{decode, encode, Done, ErrorKind, ToDriver, ToWorker};
 use crate::executor::Pool;
 use dagger_core::{Error, NodeId, Result, TaskId, TransportListener, WorkerId};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -92,7 +92,15 @@ impl Cluster {
         let mut ready = Vec::new();
         let now = Instant::now();
         for d in list {
-            let Some((_, c)) = self.inflight.lock().remove(&d.task) else {
+            let entry = {
+                let mut inflight = self.inflight.lock();
+                // Only the worker it was sent to answers for a task.
+                match inflight.get(&d.task) {
+                    Some((to, _)) if *to == from => inflight.remove(&d.task),
+                    _ => None,
+                }
+            };
+            let Some((_, c)) = entry else {
                 continue;
             };
             if let Some(w) = &w {
@@ -102,7 +110,10 @@ impl Cluster {
                 let mut e = self.est_task_s.lock();
                 *e = 0.9 * *e + 0.1 * (now - t0).as_secs_f64();
             }
-            ready.extend(c.done(from, d.outcome.map_err(Error::from)));
+            ready.extend(match d.outcome {
+                Err(e) if matches!(e.kind, ErrorKind::Upstream) => c.upstream(from),
+                outcome => c.done(from, outcome.map_err(Error::from)),
+            });
         }
         crate::executor::schedule_all(&self.pool, ready);
     }
@@ -155,6 +166,39 @@ impl Cluster {
                 }));
             }
         }
+    }
+}
+
+/// Runs and cancellations as frames, in their order: one `Run` frame per stretch of runs,
+/// one `Cancel` frame per stretch of cancellations (usually a single `Run` frame).
+fn order_frames(orders: Vec<Order>, frames: &mut Vec<bytes::Bytes>) {
+    let mut runs = Vec::new();
+    let mut cancels = Vec::new();
+    let push = |m: ToWorker, frames: &mut Vec<bytes::Bytes>| match encode(&m) {
+        Ok(f) => frames.push(f),
+        Err(e) => tracing::warn!(target: "dagger", "{e}"),
+    };
+    for o in orders {
+        match o {
+            Order::Run(r) => {
+                if !cancels.is_empty() {
+                    push(ToWorker::Cancel(std::mem::take(&mut cancels)), frames);
+                }
+                runs.push(r);
+            }
+            Order::Cancel(t) => {
+                if !runs.is_empty() {
+                    push(ToWorker::Run(std::mem::take(&mut runs)), frames);
+                }
+                cancels.push(t);
+            }
+        }
+    }
+    if !runs.is_empty() {
+        push(ToWorker::Run(runs), frames);
+    }
+    if !cancels.is_empty() {
+        push(ToWorker::Cancel(cancels), frames);
     }
 }
 
@@ -276,12 +320,7 @@ async fn serve_worker_conn(cluster: std::sync::Weak<Cluster>, conn: dagger_core:
                 other.push(ToWorker::Release(releases));
             }
             let mut frames = Vec::with_capacity(other.len() + 1);
-            if !runs.is_empty() {
-                match encode(&ToWorker::Run(runs)) {
-                    Ok(f) => frames.push(f),
-                    Err(e) => tracing::warn!(target: "dagger", "{e}"),
-                }
-            }
+            order_frames(runs, &mut frames);
             let mut stop = false;
             for m in &other {
                 stop |= matches!(m, ToWorker::Shutdown);
@@ -474,6 +513,7 @@ mod tests {
             inline_limit: 0,
             threads: Vec::new(),
             name: None,
+            after: Vec::new(),
         };
         let sent = record_while_lost(
             &c,

@@ -27,12 +27,32 @@ use tokio::sync::Notify;
 pub(crate) trait Completer: Send + Sync {
     /// It finished (`Ok`) or failed on worker `owner`; `WorkerLost` errors are retried.
     fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready;
+    /// A task forwarded to `owner` could not run there: an input it waited for failed or
+    /// was abandoned there (see `forward`, step 4).
+    fn upstream(self: Arc<Self>, owner: WorkerId) -> Ready {
+        self.done(
+            owner,
+            Err(Error::WorkerLost {
+                worker: owner,
+                chunk: None,
+            }),
+        )
+    }
+}
+
+/// A task message, in the order the worker must see them: a forwarded task before a
+/// `Cancel` of the input it waits for (see `forward`, step 2).
+pub(super) enum Order {
+    Run(RunTask),
+    Cancel(TaskId),
 }
 
 /// Messages waiting to be written to one worker.
 #[derive(Default)]
 pub(super) struct Outbox {
-    pub(super) runs: Vec<RunTask>,
+    /// Runs and cancellations, in order (written as one `Run` frame when there is no
+    /// cancellation among them).
+    pub(super) runs: Vec<Order>,
     pub(super) other: Vec<ToWorker>,
     /// Chunks to forget: sent as one `Release` after the rest of the batch (one frame per
     /// write, not one per chunk).
@@ -303,8 +323,33 @@ impl Cluster {
         self.sent_at.lock().insert(run.task, Instant::now());
         self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
-        w.push(|o| o.runs.push(run));
+        w.push(|o| o.runs.push(Order::Run(run)));
         Ok(())
+    }
+
+    /// Sends a task ahead of the inputs `to` is still computing (`run.after`). It counts in
+    /// that worker's queue, as a task dispatched there would (so placement still spreads
+    /// the tasks that are not forwarded), but its time there, waiting, does not teach the
+    /// estimate of a task's duration.
+    pub(crate) fn submit_forwarded(
+        &self,
+        to: WorkerId,
+        run: RunTask,
+        completer: Arc<dyn Completer>,
+    ) -> Result<()> {
+        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
+        self.note_copies(to, &run.args);
+        w.inflight.fetch_add(1, Ordering::Relaxed);
+        w.push(|o| o.runs.push(Order::Run(run)));
+        Ok(())
+    }
+
+    /// Tells `to` that the driver no longer expects `task`'s result from it (see
+    /// `forward`, steps 2 and 8).
+    pub(crate) fn cancel_on(&self, to: WorkerId, task: TaskId) {
+        if let Some(w) = self.worker(to) {
+            w.push(|o| o.runs.push(Order::Cancel(task)));
+        }
     }
     pub(super) fn request(
         &self,

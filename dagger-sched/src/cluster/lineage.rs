@@ -46,7 +46,8 @@ impl LineageArg {
     pub(crate) fn sites(&self, out: &mut Vec<Site>) {
         match self {
             LineageArg::Inline(_) => {}
-            LineageArg::Task(t) => out.extend(t.site()),
+            // A result the driver holds travels inline, from anywhere alike.
+            LineageArg::Task(t) => out.extend(t.site().filter(|s| s.owner != WorkerId::DRIVER)),
             LineageArg::List(items) => items.iter().for_each(|i| i.sites(out)),
         }
     }

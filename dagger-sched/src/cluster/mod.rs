@@ -25,6 +25,9 @@ pub(crate) mod registry;
 // The messages the driver and workers exchange.
 pub(crate) mod protocol;
 
+// A worker's table of tasks sent ahead of an input it is still computing.
+pub(crate) mod waiting;
+
 // How the items of a streaming edge across processes travel: batches.
 pub(crate) mod stream_batch;
 
@@ -67,11 +70,20 @@ mod connection;
 // How a remote task's arguments travel and are found again.
 pub(crate) mod lineage;
 
+// Dependents sent ahead to where their inputs are being computed: the protocol.
+pub(crate) mod forward;
+
 // Pinned values as datadeps objects (In/Out/InOut on a pinned chunk or a view of it).
 pub(crate) mod tracked;
 
 // The driver-side state machine of one registered-function task.
 pub(crate) mod remote;
+
+// A remote task sent ahead to where its inputs are being computed, and its retries.
+mod remote_forward;
+
+// A remote task as its handles see it: result, location, handle count.
+mod remote_cell;
 
 pub use config::{set_default_transport, set_prelaunched_workers, TransportFactory};
 pub use hub::{Hub, InEdge, OnEnd, OutEdge};

@@ -140,6 +140,16 @@ impl Cluster {
         f
     }
 
+    /// Whether `scope` allows `worker` (a worker process, not the driver), and then its
+    /// allowed threads (empty: all).
+    pub(crate) fn fits(&self, worker: WorkerId, scope: &Scope) -> Option<Vec<u32>> {
+        let fit = self.fit(scope);
+        fit.workers
+            .binary_search_by_key(&worker, |(w, _)| w.id)
+            .ok()
+            .map(|i| fit.workers[i].1.clone())
+    }
+
     /// The threads of `worker` that `scope` allows, or empty when it allows them all.
     pub(crate) fn allowed_threads(&self, worker: WorkerId, scope: &Scope) -> Vec<u32> {
         let fit = self.fit(scope);

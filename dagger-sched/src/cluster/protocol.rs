@@ -30,6 +30,10 @@ pub(crate) enum ToWorker {
     StartRecording,
     /// Stop recording and send what was recorded.
     TakeSpans { req: u64 },
+    /// The driver no longer expects these tasks' results from you: one still waiting for
+    /// an input (see `RunTask::after`) is dropped, and every task waiting for one of their
+    /// results fails with [`ErrorKind::Upstream`].
+    Cancel(Vec<TaskId>),
     /// Exit now.
     Shutdown,
     /// Streaming: a stage to start, a batch, a credit, an end (see `hub`).
@@ -48,6 +52,9 @@ pub(crate) struct RunTask {
     pub threads: Vec<u32>,
     /// The task's name (its options' `name`), for the worker's `compute` span.
     pub name: Option<String>,
+    /// Chunks among `args` that this worker is still computing: the task was sent ahead
+    /// (forwarded, see `forward`) and runs here as soon as they are all held.
+    pub after: Vec<ChunkId>,
 }
 
 /// Worker → driver.
@@ -253,6 +260,9 @@ pub(crate) enum ErrorKind {
     NotFound,
     Scheduling,
     WorkerLost,
+    /// A forwarded task's input, computed on the same worker, failed or was abandoned
+    /// there: the driver decides what that means (the input's failure, or a retry).
+    Upstream,
     Other,
 }
 
@@ -292,6 +302,7 @@ impl From<RemoteError> for Error {
     fn from(e: RemoteError) -> Self {
         match e.kind {
             ErrorKind::User | ErrorKind::Other => Error::User(e.message),
+            ErrorKind::Upstream => Error::Scheduling(e.message),
             ErrorKind::UnknownFunction => Error::UnknownFunction(e.message),
             ErrorKind::Codec => Error::Codec(e.message),
             ErrorKind::NotFound => Error::NotFound(e.message),
@@ -343,6 +354,7 @@ mod tests {
                 inline_limit: *l,
                 threads: vec![1, 2],
                 name: (t % 2 == 0).then(|| format!("name-{f}")),
+                after: vec![ChunkId(*t)],
             }).collect();
             let bytes = encode(&ToWorker::Run(runs)).unwrap();
             match decode::<ToWorker>(&bytes).unwrap() {
@@ -380,6 +392,7 @@ mod tests {
                 inline_limit: 0,
                 threads: Vec::new(),
                 name: None,
+                after: Vec::new(),
             };
             let bytes = encode(&ToWorker::Run(vec![run])).unwrap();
             match decode::<ToWorker>(&bytes).unwrap() {
@@ -408,6 +421,7 @@ mod tests {
                 inline_limit: 0,
                 threads: Vec::new(),
                 name: None,
+                after: Vec::new(),
             };
             let bytes = encode(&ToWorker::Run(vec![run])).unwrap();
             let cut = cut.min(bytes.len() - 1);

@@ -12,12 +12,13 @@
 //! task that loses more workers than the retry limit fails with `WorkerLost`.
 
 use super::driver::{Cluster, Completer};
+use super::forward::{self, Ended, RouteCell};
 use super::lineage::{gather, LineageArg, RemoteArgs};
 use super::protocol::{DoneOk, RunTask};
 use crate::args::Args;
 use crate::observe::TaskEventKind;
 use crate::site::{ArgRef, Location, Recompute, Site, Waiter};
-use crate::task::{Cell, HandleTracker, Header, Job, Outcome, Ready};
+use crate::task::{Header, Job, Outcome, Ready};
 use bytes::Bytes;
 use dagger_core::{ChunkId, Error, ProcessorId, Result, Scope, WorkerId};
 use parking_lot::Mutex;
@@ -26,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where a remote task's data is.
-enum Data {
+pub(super) enum Data {
     /// Not computed yet.
     Pending,
     /// Here (driver) or on a worker.
@@ -37,31 +38,33 @@ enum Data {
 
 /// A registered-function task, as the driver holds it.
 pub(crate) struct RemoteTask<A: Args, R> {
-    header: Header,
-    cluster: Arc<Cluster>,
-    func: &'static str,
-    local: fn(A::Values) -> R,
-    scope: Scope,
+    pub(super) header: Header,
+    pub(super) cluster: Arc<Cluster>,
+    pub(super) func: &'static str,
+    pub(super) local: fn(A::Values) -> R,
+    pub(super) scope: Scope,
     /// The typed arguments, until the first dispatch takes them.
-    args: Mutex<Option<A>>,
+    pub(super) args: Mutex<Option<A>>,
     /// Kept while the task runs remotely, so a retry can still run it here.
-    held: Mutex<Option<A>>,
+    pub(super) held: Mutex<Option<A>>,
     /// How to run it again, without holding any data.
-    lineage: Mutex<Option<Vec<LineageArg>>>,
-    data: Mutex<Data>,
-    value: OnceLock<Outcome<R>>,
-    attempts: AtomicU32,
+    pub(super) lineage: Mutex<Option<Vec<LineageArg>>>,
+    pub(super) data: Mutex<Data>,
+    pub(super) value: OnceLock<Outcome<R>>,
+    pub(super) attempts: AtomicU32,
     /// Whether its body ran here (in the driver), so `Started` was reported for it.
-    ran_here: AtomicBool,
+    pub(super) ran_here: AtomicBool,
     /// User-visible handles; at zero the data is released (the lineage stays).
-    handles: AtomicUsize,
+    pub(super) handles: AtomicUsize,
     /// This task itself, for the paths that only get `&self`.
-    me: std::sync::Weak<Self>,
+    pub(super) me: std::sync::Weak<Self>,
     /// The worker whose loss started the current recomputation.
-    lost_from: Mutex<Option<WorkerId>>,
+    pub(super) lost_from: Mutex<Option<WorkerId>>,
     /// In a datadeps region: the tasks that wrote what this one touches. Their failure is
     /// its failure (checked at dispatch, then let go).
-    writers: Mutex<Vec<Arc<dyn Job>>>,
+    pub(super) writers: Mutex<Vec<Arc<dyn Job>>>,
+    /// Where it is placed, and whether it was sent ahead of its inputs (see `forward`).
+    pub(super) route: RouteCell,
 }
 
 impl<A, R> RemoteTask<A, R>
@@ -96,6 +99,7 @@ where
             handles: AtomicUsize::new(0),
             lost_from: Mutex::new(None),
             writers: Mutex::new(Vec::new()),
+            route: RouteCell::default(),
         })
     }
 
@@ -105,7 +109,25 @@ where
         *self.writers.lock() = writers;
     }
 
-    fn fail_with(&self, e: Error) -> Ready {
+    pub(super) fn fail_with(&self, e: Error) -> Ready {
+        let ended = {
+            let mut r = self.route.lock();
+            let forwarded = r.forwarded;
+            (r.unplace(), forwarded)
+        };
+        if let (
+            Ended {
+                worker: Some(w),
+                ridden,
+            },
+            forwarded,
+        ) = ended
+        {
+            // Sent ahead (it may still wait there), or waited for: called off there.
+            if forwarded || ridden {
+                self.cluster.cancel_on(w, self.header.id);
+            }
+        }
         let e = self.header.failure(e);
         let waiters = {
             let mut data = self.data.lock();
@@ -160,7 +182,7 @@ where
             .collect()
     }
 
-    fn arg_ref(&self, loc: &Location) -> ArgRef {
+    pub(super) fn arg_ref(&self, loc: &Location) -> ArgRef {
         match &loc.inline {
             Some(b) => ArgRef::Inline(b.clone()),
             None => ArgRef::Chunk {
@@ -207,7 +229,7 @@ where
 
     /// Sends the task (again) to a worker: resolves every argument's location, recomputing
     /// lost ones first, then submits. `remote_only` excludes the driver (no typed arguments).
-    fn launch(self: &Arc<Self>, remote_only: bool) -> Ready {
+    pub(super) fn launch(self: &Arc<Self>, remote_only: bool) -> Ready {
         let lineage = match self.lineage.lock().clone() {
             Some(l) => l,
             None => {
@@ -272,6 +294,7 @@ where
                             inline_limit: me.cluster.inline_limit,
                             threads: me.cluster.allowed_threads(target, &me.scope),
                             name: me.header.name.as_deref().map(str::to_string),
+                            after: Vec::new(),
                         };
                         // No message tells the driver when a worker starts a task, so it is
                         // reported when sent (before, so `Finished` cannot come first); a
@@ -286,8 +309,19 @@ where
                                 .emit(h.id, &h.name, || TaskEventKind::Dispatched { processor });
                         }
                         let c: Arc<dyn Completer> = me.clone();
-                        match me.cluster.submit(target, run, c) {
-                            Ok(()) => Ready::new(),
+                        // Placed under its routing lock: a dependent forwarded on it is
+                        // queued in order with this run (see `forward`, step 2).
+                        let sent = {
+                            let mut r = me.route.lock();
+                            me.cluster
+                                .submit(target, run, c)
+                                .map(|()| r.place(target, false))
+                        };
+                        match sent {
+                            Ok(followers) => {
+                                forward::wake_followers(followers);
+                                Ready::new()
+                            }
                             Err(e) => me.clone().lost(e),
                         }
                     }
@@ -313,7 +347,7 @@ where
     }
 
     /// The worker running this task (or holding an input it needed) was lost: try again.
-    fn lost(self: Arc<Self>, e: Error) -> Ready {
+    pub(super) fn lost(self: Arc<Self>, e: Error) -> Ready {
         let n = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         if self.cluster.is_shutting_down() {
             return self.fail_with(e);
@@ -349,7 +383,17 @@ where
         if self.value.get().is_some() || self.header.is_done() {
             return Ready::new();
         }
-        let Some(args) = self.args.lock().take() else {
+        let args = {
+            let mut r = self.route.lock();
+            if r.forwarded {
+                r.ready = true;
+                drop(r);
+                return self.inputs_finished();
+            }
+            // Taken under the routing lock: forwarding looks for them under it.
+            self.args.lock().take()
+        };
+        let Some(args) = args else {
             return Ready::new();
         };
         let writers = std::mem::take(&mut *self.writers.lock());
@@ -368,9 +412,13 @@ where
         let _span = tracing::trace_span!(target: "dagger", "scheduler", task = self.header.id.0,
             name = self.header.name.as_deref(), timeline = "scheduler")
         .entered();
-        match args.lineage() {
-            Ok(l) => *self.lineage.lock() = Some(l),
-            Err(e) => return self.fail_with(e),
+        // Worked out already if forwarding looked at it (it names the inputs' tasks, which
+        // stay valid however they finish).
+        if self.lineage.lock().is_none() {
+            match args.lineage() {
+                Ok(l) => *self.lineage.lock() = Some(l),
+                Err(e) => return self.fail_with(e),
+            }
         }
         *self.held.lock() = Some(args);
         self.launch(false)
@@ -392,6 +440,11 @@ where
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn done(self: Arc<Self>, owner: WorkerId, outcome: Result<DoneOk>) -> Ready {
+        let ended = self.route.lock().unplace();
+        if ended.ridden && outcome.is_err() {
+            // Tasks forwarded on this one wait for it there: they fail upstream.
+            self.cluster.cancel_on(owner, self.header.id);
+        }
         if matches!(self.value.get(), Some(Err(_))) {
             // Cancelled or failed meanwhile: the worker's result is not wanted.
             if outcome.is_ok() {
@@ -411,8 +464,25 @@ where
                     inline: d.inline,
                 })
             }
-            Err(e @ Error::WorkerLost { .. }) => self.lost(e),
+            Err(e @ Error::WorkerLost { .. }) => self.retry(Some(e)),
             Err(e) => self.fail_with(e),
+        }
+    }
+
+    fn upstream(self: Arc<Self>, owner: WorkerId) -> Ready {
+        let ended = self.route.lock().unplace();
+        if ended.ridden {
+            self.cluster.cancel_on(owner, self.header.id);
+        }
+        if self.value.get().is_some() {
+            return Ready::new();
+        }
+        // The input failed: that is this task's failure (with the input's root cause);
+        // else it is being made again elsewhere, and this task goes with it.
+        let failed = self.held.lock().as_ref().and_then(|a| a.failure());
+        match failed {
+            Some(e) => self.fail_with(e),
+            None => self.retry(None),
         }
     }
 }
@@ -437,6 +507,10 @@ where
         }
     }
 
+    fn route(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(&self.route)
+    }
+
     fn ensure(self: Arc<Self>, then: Box<dyn FnOnce(Result<ArgRef>) + Send>) {
         if let Some(Err(e)) = self.value.get() {
             return then(Err(e.clone()));
@@ -444,9 +518,10 @@ where
         let mut data = self.data.lock();
         match &mut *data {
             Data::At(loc) => {
+                // Computed here, its value travels encoded (below): a lineage made before
+                // it finished names this task even when it ran in the driver.
                 let alive = loc.inline.is_some()
-                    || loc.owner == self.cluster.driver
-                    || self.cluster.is_alive(loc.owner);
+                    || (loc.owner != self.cluster.driver && self.cluster.is_alive(loc.owner));
                 if alive {
                     let r = self.arg_ref(loc);
                     drop(data);
@@ -486,119 +561,5 @@ where
         drop(data);
         let ready = self.launch(true);
         self.cluster.schedule(ready);
-    }
-}
-
-impl<A, R> Cell<R> for RemoteTask<A, R>
-where
-    A: RemoteArgs,
-    A::Values: Send,
-    R: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
-    fn result(&self) -> Option<&Outcome<R>> {
-        if let Some(v) = self.value.get() {
-            return Some(v);
-        }
-        if !self.header.is_done() {
-            return None;
-        }
-        // The value lives on a worker: fetch it now, once (recomputing it if that worker is
-        // gone; a worker lost between finding and fetching is retried).
-        let me = self.me.upgrade()?;
-        let mut last = Error::WorkerLost {
-            worker: WorkerId(0),
-            chunk: Some(ChunkId(self.header.id.0)),
-        };
-        for _ in 0..=self.cluster.max_retries {
-            let (tx, rx) = std::sync::mpsc::channel();
-            me.clone().ensure(Box::new(move |r| {
-                let _ = tx.send(r);
-            }));
-            let bytes = match rx.recv().unwrap_or(Err(last.clone())) {
-                Ok(ArgRef::Inline(b)) => Ok(b),
-                Ok(ArgRef::Chunk { id, owner }) => self.cluster.fetch(owner, id),
-                // `ensure` of a task only ever answers with one value.
-                Ok(ArgRef::List(_)) => Err(Error::Scheduling(format!(
-                    "the result of {} was located as a list",
-                    self.header.id
-                ))),
-                Err(e) => Err(e),
-            };
-            match bytes {
-                Err(e @ Error::WorkerLost { .. }) => last = e,
-                other => {
-                    let v = other.and_then(|b| {
-                        postcard::from_bytes::<R>(&b).map_err(|e| {
-                            Error::Codec(format!(
-                                "result of {} as {}: {e}",
-                                self.header.id,
-                                std::any::type_name::<R>()
-                            ))
-                        })
-                    });
-                    let _ = self.value.set(v.map_err(|e| self.header.failure(e)));
-                    return self.value.get();
-                }
-            }
-        }
-        let _ = self.value.set(Err(self.header.failure(last)));
-        self.value.get()
-    }
-
-    fn job(self: Arc<Self>) -> Arc<dyn Job> {
-        self
-    }
-
-    fn location(&self) -> Option<Location> {
-        match &*self.data.lock() {
-            Data::At(l) => Some(l.clone()),
-            _ => None,
-        }
-    }
-
-    fn recompute(self: Arc<Self>) -> Option<Arc<dyn Recompute>> {
-        match &*self.data.lock() {
-            Data::At(l) if l.owner == self.cluster.driver => None,
-            _ => Some(self.clone()),
-        }
-    }
-
-    fn tracker(self: Arc<Self>) -> Option<Arc<dyn HandleTracker>> {
-        Some(self)
-    }
-}
-
-impl<A, R> HandleTracker for RemoteTask<A, R>
-where
-    A: RemoteArgs,
-    A::Values: Send,
-    R: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    fn retain(&self) {
-        self.handles.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn release_handle(&self) {
-        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if let Data::At(l) = &*self.data.lock() {
-                if l.owner != self.cluster.driver {
-                    self.cluster.release(ChunkId(self.header.id.0), l.owner);
-                }
-            }
-        }
-    }
-}
-
-impl<A: Args, R> Drop for RemoteTask<A, R> {
-    fn drop(&mut self) {
-        if let Data::At(l) = &*self.data.lock() {
-            if l.owner != self.cluster.driver && self.handles.load(Ordering::Relaxed) > 0 {
-                self.cluster.release(ChunkId(self.header.id.0), l.owner);
-            }
-        }
     }
 }

@@ -35,6 +35,10 @@ pub struct TransferStats {
     pub from_driver_values: u64,
     /// Their encoded bytes.
     pub from_driver_bytes: u64,
+    /// Tasks the driver sent here ahead of an input this worker was still computing, that
+    /// then ran as soon as that input was done, with no message to or from the driver in
+    /// between (a dependent following its data; see the cluster protocol).
+    pub forwarded_tasks: u64,
 }
 
 /// The live counters behind [`TransferStats`], one set per worker.
@@ -44,6 +48,7 @@ pub(crate) struct Transfers {
     served: (AtomicU64, AtomicU64),
     to_driver: (AtomicU64, AtomicU64),
     from_driver: (AtomicU64, AtomicU64),
+    forwarded: AtomicU64,
 }
 
 fn add(c: &(AtomicU64, AtomicU64), bytes: usize) {
@@ -72,6 +77,11 @@ impl Transfers {
         add(&self.from_driver, bytes);
     }
 
+    /// A forwarded task was released to run by a result computed here.
+    pub(crate) fn forwarded(&self) {
+        self.forwarded.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The totals so far.
     pub(crate) fn snapshot(&self) -> TransferStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -84,6 +94,7 @@ impl Transfers {
             to_driver_bytes: get(&self.to_driver.1),
             from_driver_values: get(&self.from_driver.0),
             from_driver_bytes: get(&self.from_driver.1),
+            forwarded_tasks: get(&self.forwarded),
         }
     }
 }
@@ -100,7 +111,9 @@ mod tests {
         t.served(7);
         t.to_driver(3);
         t.received_from_driver(4);
+        t.forwarded();
         let s = t.snapshot();
+        assert_eq!(s.forwarded_tasks, 1);
         assert_eq!((s.fetched_values, s.fetched_bytes), (2, 15));
         assert_eq!((s.served_values, s.served_bytes), (1, 7));
         assert_eq!((s.to_driver_values, s.to_driver_bytes), (1, 3));

@@ -543,7 +543,15 @@ impl Context {
                 let ok = self.link(&job, deps, scope.err());
                 self.hand_to_queues(job, planned, ok);
             }
-            None => self.register(task, deps, scope.err()),
+            None => {
+                let ok = scope.is_ok();
+                self.register(task.clone(), deps, scope.err());
+                if ok {
+                    // Sent ahead to where its inputs are being computed, if they all are
+                    // on one worker (the cluster's forwarding protocol).
+                    task.offer();
+                }
+            }
         }
         handle
     }

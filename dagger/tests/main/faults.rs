@@ -125,6 +125,11 @@ fn h65_tasks_that_kill_all_but_one_worker_still_give_the_result() {
     let o = remote(&ctx);
     let d = 3u32; // the designated worker
     let a = ctx.spawn_registered_with(&o, F_OR_DIE, (d, 1u64));
+    // `a` finishes first, so that `b` and `c` are placed side by side (one per worker):
+    // spawned while `a` runs, `b` would follow it to its worker and run right after it
+    // there (forwarding), and `c`, placed where `a`'s result is and nothing else runs, would
+    // never visit the third worker.
+    assert_eq!(a.fetch().unwrap(), 2);
     let b = ctx.spawn_registered_with(&o, F_OR_DIE, (d, &a));
     let c = ctx.spawn_registered_with(&o, F_OR_DIE, (d, &a));
     let r = ctx.spawn_registered_with(&o, F2_OR_DIE, (d, &b, &c));
