@@ -6,8 +6,10 @@
 //! A transform along a dimension re-blocks the array so that the dimension is whole in
 //! every block, then runs one registered FFT kernel per block. The 2-D transform is row
 //! FFTs, a distributed transpose (a block-wise permute and a re-blocking that moves only
-//! the pieces), then row FFTs again; [`DArray::fft2_transposed`] stops there (the spectrum
-//! transposed), [`DArray::fft2`] transposes back.
+//! the pieces), then row FFTs again: the transpose and the second FFTs are one task per
+//! block, which transforms each band of transposed rows while it is in cache.
+//! [`DArray::fft2_transposed`] stops there (the spectrum transposed), [`DArray::fft2`]
+//! transposes back.
 //!
 //! ```
 //! use dagger_array::{Blocks, DArray};
@@ -176,9 +178,17 @@ impl<T: Element> DArray<T> {
         }
         self.complex_axis(1)?;
         let rows = self.grid().block_shape(&[0, 0, 0])[0];
+        if self.shape()[0] == 0 {
+            return Err(Error::Argument("an FFT of length 0".into()));
+        }
         let a = self.fft(1, inverse)?;
-        let t = a.transposed_rows(rows)?;
-        t.fft(1, inverse)
+        // The transpose and the second row FFTs in one pass: each band of transposed rows
+        // is transformed while in cache, before it is written.
+        let s = a.shape();
+        let shape = [s[1], s[0], s[2]];
+        let b = [rows.max(1), s[0].max(1), s[2].max(1)];
+        let grid = BlockGrid::new(&shape, &Blocks::new(b)?, 1)?;
+        a.permuted_then(&[1, 0, 2], &grid, Some(FftOp::Complex { axis: 1, inverse }))
     }
 
     /// The 2-D FFT of a complex matrix (pairs: `[n, m, 2]`): [`DArray::fft2_transposed`]

@@ -6,7 +6,9 @@
 //! elements.
 
 use crate::block::Block;
+use crate::index::IndexPlan;
 use crate::mem::{take_buffer, Held};
+use crate::permute_kernel::{permute_region, permute_region_with};
 use crate::scalar::Scalar;
 use dagger_core::{Error, Result};
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -237,6 +239,53 @@ fn complex_rows<T: Scalar>(held: Arc<Held<T>>, axis: usize, inverse: bool) -> Re
         ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| arg(e.to_string()))?
     };
     Ok(Block::Dense(cast_array::<f64, T>(out)?))
+}
+
+/// The region of `plan` permuted by `perm` ([`permute_region`]), then `op` on it: when the
+/// permutation swaps the first two dimensions and `op` is a complex FFT of `f64` pairs along
+/// the rows that swap writes (the second-last dimension, the last one the pair), each band of
+/// output rows is transformed while it is still in cache, before it is written (the 2-D
+/// FFT's transpose and second pass in one pass over memory); otherwise the permuted block is
+/// transformed afterwards, in place.
+pub fn permute_fft<T: Scalar>(
+    plan: &IndexPlan,
+    perm: &[usize],
+    ins: &[&Block<T>],
+    op: &FftOp,
+) -> Result<Block<T>> {
+    if !T::FLOAT {
+        return Err(arg(format!("FFTs are for float elements, not {}", T::NAME)));
+    }
+    let nd = perm.len();
+    let fits = |axis: usize| {
+        TypeId::of::<T>() == TypeId::of::<f64>()
+            && nd >= 3
+            && axis + 2 == nd
+            && plan.shape().get(nd - 1) == Some(&2)
+            && perm
+                .get(axis)
+                .and_then(|&p| plan.shape().get(p))
+                .is_some_and(|&n| n > 0)
+    };
+    let (block, done) = match *op {
+        FftOp::Complex { axis, inverse } if fits(axis) => {
+            let n = plan.shape()[perm[axis]];
+            let plan_n = complex_plan(n, inverse);
+            let mut rows = |band: &mut Vec<T>, len: usize, out: &mut Vec<T>| {
+                if let Some(b) = (band as &mut dyn Any).downcast_mut::<Vec<f64>>() {
+                    // Whole output rows, each a whole number of lanes of `n` pairs.
+                    rows_in_place(&mut b[..len], &*plan_n, inverse, n);
+                }
+                out.extend_from_slice(&band[..len]);
+            };
+            permute_region_with(plan, perm, ins, &mut rows)?
+        }
+        _ => (permute_region(plan, perm, ins)?, false),
+    };
+    if done {
+        return Ok(block);
+    }
+    run_fft_held(op, Arc::new(Held::new(block)))
 }
 
 /// Runs `op` on a block it may take: a complex FFT along the rows of a dense `f64` block

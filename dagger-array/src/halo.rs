@@ -107,9 +107,13 @@ impl HaloPlan {
                 match map_index(i, n, boundary) {
                     Some(m) => list.push(m),
                     None => {
-                        // Read any valid index; the pad value replaces it.
+                        // Read a valid index the halo reads anyway (the nearest edge: an
+                        // outside index lies beyond every index between it and the block,
+                        // and those are read too); the pad value replaces it. Index 0 for
+                        // every outside position made the blocks at the far edge read a
+                        // strip of the first block, which is no neighbour of theirs.
                         out.push(pos);
-                        list.push(0);
+                        list.push(i.clamp(0, n.saturating_sub(1) as isize) as usize);
                     }
                 }
             }

@@ -196,7 +196,7 @@ impl<T: Scalar> Kernel<T> {
             Kernel::SortMergeParts { .. } | Kernel::SortMerge { .. } => "sort merge",
             Kernel::SortSlice { .. } => "sort slice",
             Kernel::Stencil(_) => "stencil",
-            Kernel::Fft(_) => "fft",
+            Kernel::Fft(_) | Kernel::PermuteReblockFft { .. } => "fft",
         };
         Cow::Borrowed(s)
     }

@@ -22,6 +22,7 @@ use crate::graph::{kernel_node, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::kernel::named::Kernel;
+use crate::fft_kernel::FftOp;
 use crate::permute_kernel::is_permutation;
 use dagger_core::{Error, Options, Partitioning, Result};
 
@@ -47,6 +48,20 @@ impl<T: Element> DArray<T> {
     /// per result block, see the module docs. A list that is not a permutation is an
     /// [`Error::Argument`], a grid of another shape an [`Error::DimensionMismatch`].
     pub fn permutedims_to(&self, perm: &[usize], grid: &BlockGrid) -> Result<DArray<T>> {
+        self.permuted_then(perm, grid, None)
+    }
+
+    /// [`DArray::permutedims_to`], then the FFT `then` of every result block: one task per
+    /// result block that permutes and transforms in one pass (see
+    /// [`crate::fft_kernel::permute_fft`]); on a cluster the pieces are cut and permuted
+    /// where their blocks live, as without an FFT, and the assembled block is transformed
+    /// where it is made.
+    pub(crate) fn permuted_then(
+        &self,
+        perm: &[usize],
+        grid: &BlockGrid,
+        then: Option<FftOp>,
+    ) -> Result<DArray<T>> {
         let nd = self.grid().ndim();
         if !is_permutation(perm, nd) {
             return Err(Error::Argument(format!(
@@ -61,7 +76,11 @@ impl<T: Element> DArray<T> {
             )));
         }
         if self.meta.kind != Kind::Dense || self.is_empty() {
-            return self.permutedims(perm)?.reblock(grid);
+            let p = self.permutedims(perm)?.reblock(grid)?;
+            return match then {
+                Some(op) => Ok(p.derive_k(Kind::Dense, Kernel::Fft(op))),
+                None => Ok(p),
+            };
         }
         let blocks = grid
             .iter_coords()
@@ -77,9 +96,16 @@ impl<T: Element> DArray<T> {
                     .iter()
                     .map(|p| self.blocks[p.block].clone())
                     .collect();
-                let kernel = Kernel::PermuteReblock {
-                    plan: plan.clone(),
-                    perm: perm.to_vec(),
+                let kernel = match then {
+                    Some(op) => Kernel::PermuteReblockFft {
+                        plan: plan.clone(),
+                        perm: perm.to_vec(),
+                        op,
+                    },
+                    None => Kernel::PermuteReblock {
+                        plan: plan.clone(),
+                        perm: perm.to_vec(),
+                    },
                 };
                 let local = kernel_node(Options::new(), kernel, &srcs);
                 // On a cluster: each piece cut and permuted next to its source block.
@@ -101,7 +127,10 @@ impl<T: Element> DArray<T> {
                     })
                     .collect();
                 let whole = Kernel::Assemble(plan.permuted(perm)?);
-                let cluster = kernel_node(Options::new(), whole, &parts);
+                let mut cluster = kernel_node(Options::new(), whole, &parts);
+                if let Some(op) = then {
+                    cluster = kernel_node(Options::new(), Kernel::Fft(op), &[cluster]);
+                }
                 Ok(Node::placed(cluster, local))
             })
             .collect::<Result<Vec<_>>>()?;

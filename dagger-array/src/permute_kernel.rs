@@ -43,14 +43,27 @@ struct Piece<'a, T> {
     r: Runs,
 }
 
+/// What a transposing copy does with each finished band of output rows: called with the
+/// band (its first `len` values are whole output rows, in order) and the output so far,
+/// it appends those rows to the output, changed or not. The band is scratch: the sink may
+/// overwrite it (an FFT of each row in place while it is in cache, see
+/// [`crate::fft_kernel`]).
+pub type BandSink<'a, T> = &'a mut dyn FnMut(&mut Vec<T>, usize, &mut Vec<T>);
+
+/// The plain sink: the band's rows copied to the output.
+fn copy_band<T: Scalar>(band: &mut Vec<T>, len: usize, out: &mut Vec<T>) {
+    out.extend_from_slice(&band[..len]);
+}
+
 /// The region (of `shape`, source order) with its first two dimensions swapped, built in
 /// output order from `pieces` (each with the other dimensions whole, `g` values per
 /// `(i, j)`): nothing is zero-filled, and each output value is written once into the result
-/// (by a sequential copy of a scratch band). `None` when the pieces do not tile the region.
+/// (by `sink`, from a scratch band). `None` when the pieces do not tile the region.
 fn transpose_in_order<T: Scalar>(
     mut pieces: Vec<Piece<'_, T>>,
     shape: &[usize],
     g: usize,
+    sink: BandSink<'_, T>,
 ) -> Option<Vec<T>> {
     pieces.sort_by_key(|p| (p.r.dst[1].start, p.r.dst[0].start));
     let total: usize = shape.iter().product();
@@ -95,7 +108,7 @@ fn transpose_in_order<T: Scalar>(
                     }
                 }
             }
-            out.extend_from_slice(&band[..w * row]);
+            sink(&mut band, w * row, &mut out);
         }
     }
     (col == shape[1] && out.len() == total).then_some(out)
@@ -124,6 +137,19 @@ pub fn permute_region<T: Scalar>(
     perm: &[usize],
     ins: &[&Block<T>],
 ) -> Result<Block<T>> {
+    permute_region_with(plan, perm, ins, &mut copy_band).map(|(b, _)| b)
+}
+
+/// [`permute_region`], and whether `sink` wrote the result's rows: a swap of the first two
+/// dimensions of dense row-major blocks whose other dimensions are whole hands each band
+/// of output rows to `sink` (see [`BandSink`]); any other permutation or block ignores it
+/// (`false`), so a caller that changes the rows there must change them itself.
+pub fn permute_region_with<T: Scalar>(
+    plan: &IndexPlan,
+    perm: &[usize],
+    ins: &[&Block<T>],
+    sink: BandSink<'_, T>,
+) -> Result<(Block<T>, bool)> {
     let shape = plan.shape();
     let nd = shape.len();
     if !is_permutation(perm, nd) {
@@ -181,9 +207,9 @@ pub fn permute_region<T: Scalar>(
                 .collect()
         })
         .flatten();
-    if let Some(v) = pieces.and_then(|p| transpose_in_order(p, shape, g)) {
+    if let Some(v) = pieces.and_then(|p| transpose_in_order(p, shape, g, sink)) {
         return ArrayD::from_shape_vec(IxDyn(&oshape), v)
-            .map(Block::Dense)
+            .map(|a| (Block::Dense(a), true))
             .map_err(|_| bad());
     }
     let mut out = ArrayD::<T>::zeros(IxDyn(&oshape));
@@ -198,5 +224,5 @@ pub fn permute_region<T: Scalar>(
         };
         permuted_views(view, &mut out, perm, r);
     }
-    Ok(Block::Dense(out))
+    Ok((Block::Dense(out), false))
 }

@@ -141,6 +141,11 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             let bs: Vec<&Block<T>> = ins.iter().map(|h| &***h).collect();
             crate::permute_kernel::permute_region(plan, perm, &bs)?
         }
+        Kernel::PermuteReblockFft { plan, perm, op } => {
+            arity(&ins, plan.pieces().len(), "permutedims")?;
+            let bs: Vec<&Block<T>> = ins.iter().map(|h| &***h).collect();
+            crate::fft_kernel::permute_fft(plan, perm, &bs, op)?
+        }
         Kernel::Gather(piece) => IndexPlan::gather(piece, one("index")?)?,
         Kernel::DropAxis { dim } => {
             let d = one("dropdims")?.to_dense();

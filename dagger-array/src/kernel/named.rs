@@ -102,6 +102,18 @@ pub enum Kernel<T> {
         /// The order of the dimensions.
         perm: Vec<usize>,
     },
+    /// [`Kernel::PermuteReblock`], then [`Kernel::Fft`] of its result, in one pass where
+    /// the FFT runs along the rows the permutation writes (the 2-D FFT's transpose and
+    /// second pass: [`crate::fft_kernel::permute_fft`]). One input per piece: the whole
+    /// source block.
+    PermuteReblockFft {
+        /// The region, on the source grid.
+        plan: IndexPlan,
+        /// The order of the dimensions.
+        perm: Vec<usize>,
+        /// The FFT of the permuted region.
+        op: FftOp,
+    },
     /// The part of an index request served by the input block. One input.
     Gather(Piece),
     /// Dimension `dim`, of length 1, dropped (`dropdims`), as a dense block. One input.
