@@ -50,8 +50,10 @@
 //!    every worker before `update_blocks` returns (releases are messages: they land
 //!    shortly after).
 //!
-//! A worker decodes a written block by taking its cell's lock; a task on a worker writing
-//! two blocks takes them in argument order (in the driver, in object order).
+//! A task writing two blocks takes their locks in one global order, so two tasks naming the
+//! same blocks in opposite orders (disjoint views, which the region lets run together)
+//! cannot deadlock: in the driver in object order before it runs, on a worker in cell order
+//! when it first uses one of them (its written arguments decode unlocked).
 
 use crate::block::Kind;
 use crate::darray::DArray;

@@ -337,3 +337,67 @@ fn datadeps_cholesky_on_two_workers_keeps_its_tiles_there() {
         other => panic!("want NotPositiveDefinite, got {other:?}"),
     }
 }
+
+dagger::register! {
+    fn add_to_rows(x: BlockMut<f64>, y: BlockMut<f64>) -> u32 {
+        let (mut x, mut y) = (x, y);
+        // Touch both blocks for a while, holding them (the window two tasks that took
+        // their blocks in opposite orders would deadlock in).
+        for _ in 0..50 {
+            for b in [&mut x, &mut y] {
+                let span = b.extent().span(Some([b.shape()[0], b.shape()[1]]));
+                for (i, v) in b.indexed_iter_mut() {
+                    if span.contains(i[0], i[1]) {
+                        *v += 0.02;
+                    }
+                }
+            }
+        }
+        dagger::myid().0
+    }
+}
+
+/// Two blocks on one worker, and tasks writing disjoint rows of both that name them in
+/// opposite orders (so the region lets them run together): each locks both blocks in one
+/// global order on the worker, so none waits for another that waits for it. Run many
+/// times, with a bounded wait: a deadlock fails the test instead of hanging it.
+#[test]
+fn datadeps_two_block_writers_in_opposite_orders_do_not_deadlock_on_a_worker() {
+    let ctx = cluster_builder(2).threads(2).worker_threads(4).build();
+    let one = ctx.with_workers(&[WorkerId(2)]).unwrap();
+    let rows = 16;
+    let mut a = DArray::<f64>::zeros(&Blocks::from([rows, 8]), &[rows, 16])
+        .unwrap()
+        .compute(&one)
+        .unwrap();
+    assert_eq!(owners(&a), vec![WorkerId(2), WorkerId(2)]);
+    let rounds = 40;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let run = {
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            for _ in 0..rounds {
+                a.update_blocks(&ctx, |b| {
+                    let (p, q) = (&b[[0, 0]], &b[[0, 1]]);
+                    for r in 0..rows {
+                        let (x, y) = if r % 2 == 0 { (p, q) } else { (q, p) };
+                        ctx.spawn_registered(
+                            ADD_TO_ROWS,
+                            (InOut(&x.rows(r..r + 1)), InOut(&y.rows(r..r + 1))),
+                        );
+                    }
+                })
+                .unwrap();
+            }
+            let _ = tx.send(a.collect_dense(&ctx).unwrap());
+        })
+    };
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(d) => {
+            let want = rounds as f64 * 50.0 * 0.02;
+            assert!(d.iter().all(|v| (v - want).abs() < 1e-9), "{d:?}");
+            run.join().unwrap();
+        }
+        Err(e) => panic!("the region did not finish in 60 s ({e}): two writers deadlocked"),
+    }
+}
