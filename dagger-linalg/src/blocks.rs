@@ -16,7 +16,7 @@
 //! assert!(r.iter().all(|v| v.abs() < 1e-12) && l[[0, 1]] == 0.0);
 //! ```
 
-use crate::error::mismatch;
+use crate::error::{mismatch, typed};
 use crate::scalar::{Scalar, TileKernels};
 use crate::tile::Uplo;
 use dagger_array::{ArithOp, DArray, TrackedBlocks};
@@ -59,7 +59,9 @@ pub fn cholesky_darray<T: Scalar>(ctx: &Context, a: &DArray<T>, uplo: Uplo) -> R
     }
     let mut f = a.clone();
     let k = T::tile_kernels();
-    let results = f.update_blocks(ctx, |t| factor(ctx, t, uplo, b[0] as u64, k))?;
+    let results = f
+        .update_blocks(ctx, |t| factor(ctx, t, uplo, b[0] as u64, k))
+        .map_err(typed)?;
     for r in results {
         r.fetch()??;
     }

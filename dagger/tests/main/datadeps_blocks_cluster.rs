@@ -333,9 +333,73 @@ fn datadeps_cholesky_on_two_workers_keeps_its_tiles_there() {
     bad[[90, 90]] = -5.0;
     let tm = TiledMatrix::from_ndarray(bad.view(), [40, 40]).unwrap();
     match cholesky(&ctx, &tm, Uplo::Lower) {
-        Err(dagger::Error::NotPositiveDefinite { tile, .. }) => assert_eq!(tile, [2, 2]),
+        Err(dagger::Error::NotPositiveDefinite {
+            tile,
+            pivot,
+            column,
+        }) => assert_eq!((tile, pivot, column), ([2, 2], 10, 90)),
         other => panic!("want NotPositiveDefinite, got {other:?}"),
     }
+}
+
+/// A pivot that fails on a worker fails its task: the tasks that depend on it fail with
+/// `DTaskFailed` naming it as the root and never run, a task that does not depend on it
+/// still runs, and the call returns the typed error.
+#[test]
+fn datadeps_a_failed_pivot_on_a_worker_fails_the_tasks_after_it() {
+    use dagger::linalg::{blocks::to_workers, cholesky_darray, Scalar, Uplo};
+    let (ctx, _, _) = observed_cluster();
+    let mut bad = spd(80);
+    bad[[5, 5]] = -1.0;
+    let d = to_workers(
+        &ctx,
+        &DArray::from_array(bad.clone().into_dyn(), &Blocks::from([40, 40])).unwrap(),
+    )
+    .unwrap();
+    match cholesky_darray(&ctx, &d, Uplo::Lower) {
+        Err(dagger::Error::NotPositiveDefinite { tile, pivot, .. }) => {
+            assert_eq!((tile, pivot), ([0, 0], 5))
+        }
+        other => panic!("want NotPositiveDefinite, got {other:?}"),
+    }
+    // The same first steps, with the handles kept.
+    let k = f64::tile_kernels();
+    let mut x = d.clone();
+    let mut handles = Vec::new();
+    let err = x
+        .update_blocks(&ctx, |t| {
+            let (d0, p, d1) = (&t[[0, 0]], &t[[1, 0]], &t[[1, 1]]);
+            let potrf = ctx.spawn_registered(k.potrf, (InOut(d0), true, 0u64, 40u64));
+            let trsm = ctx.spawn_registered(k.trsm, (InOut(p), In(d0), true, true, true));
+            let syrk = ctx.spawn_registered(k.syrk, (InOut(d1), In(p), false, true));
+            let other = ctx.spawn_registered(k.zero, (dagger::Out(&t[[0, 1]]),));
+            handles.extend([potrf, trsm, syrk, other]);
+        })
+        .unwrap_err();
+    let [potrf, trsm, syrk, other] = <[DTask<dagger::Result<()>>; 4]>::try_from(handles).unwrap();
+    assert!(
+        err.root_cause().to_string().contains("NotPositiveDefinite"),
+        "{err}"
+    );
+    let own = potrf.fetch().unwrap_err();
+    assert!(own.to_string().contains("NotPositiveDefinite"), "{own}");
+    for t in [&trsm, &syrk] {
+        match t.fetch() {
+            Err(dagger::Error::TaskFailed { task, root }) => {
+                assert_eq!(task, t.id());
+                assert_eq!(root.task, potrf.id(), "the root is the potrf task");
+                assert!(root.error.to_string().contains("NotPositiveDefinite"));
+            }
+            other => panic!("a dependent of the failed pivot ran: {other:?}"),
+        }
+    }
+    assert!(
+        matches!(other.fetch(), Ok(Ok(()))),
+        "an independent task ran"
+    );
+    // The array is as it was.
+    let same = x.collect_dense(&ctx).unwrap();
+    assert_eq!(same, bad.into_dyn());
 }
 
 dagger::register! {
