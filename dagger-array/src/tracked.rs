@@ -278,6 +278,32 @@ impl<T: Element> DArray<T> {
     }
 }
 
+/// Some tracked blocks named as one argument (`In(&BlockList(vec![&b[[0, 0]], &b[[1, 0]]]))`):
+/// the body gets one [`BlockRef`](crate::resident::BlockRef) or
+/// [`BlockMut`](crate::resident::BlockMut) per block, in this order (a block column for a
+/// panel task, say). Only the whole of each block can be named this way.
+#[derive(Debug)]
+pub struct BlockList<'a, T: Element>(pub Vec<&'a TrackedBlock<T>>);
+
+impl<T: Element> Tracked for BlockList<'_, T> {
+    type Read = AllBlocks<BlockRead<T>>;
+    type Write = AllBlocks<BlockWrite<T>>;
+    fn read_arg(&self, extent: Extent) -> Self::Read {
+        AllBlocks {
+            blocks: self.0.iter().map(|d| d.read_arg(extent.clone())).collect(),
+        }
+    }
+    fn write_arg(&self, extent: Extent, mode: Mode) -> Self::Write {
+        AllBlocks {
+            blocks: self
+                .0
+                .iter()
+                .map(|d| d.write_arg(extent.clone(), mode))
+                .collect(),
+        }
+    }
+}
+
 /// Every block of a [`TrackedBlocks`], as one argument stores them: `reads` for `In`,
 /// `writes` for `Out`/`InOut`.
 #[derive(Debug)]

@@ -31,6 +31,8 @@ mod durable;
 mod faults;
 #[path = "main/fft_cluster.rs"]
 mod fft_cluster;
+#[path = "main/linalg_cluster.rs"]
+mod linalg_cluster;
 #[path = "main/live_values.rs"]
 mod live_values;
 #[path = "main/netns.rs"]
