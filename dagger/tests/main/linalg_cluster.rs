@@ -90,6 +90,10 @@ fn linalg_lu_and_solve_on_two_workers_keep_their_tiles_there() {
     let d = on_workers(&ctx, &a, [40, 40]);
     let placed = owners(&d);
     assert!(placed.iter().all(|w| *w != WorkerId(1)), "{placed:?}");
+    // `to_workers` lays the tiles out block-cyclic over the workers (a 1 × 2 grid).
+    let pg = dagger::array::cyclic::ProcessGrid::square(&ctx).unwrap();
+    assert_eq!(pg.shape(), (1, 2));
+    assert_eq!(placed, pg.placement(d.grid()), "block-cyclic tiles");
     seen.0.lock().unwrap().clear();
     let f = lu_darray(&ctx, &d).unwrap();
     assert_eq!(
