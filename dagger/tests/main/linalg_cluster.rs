@@ -183,3 +183,47 @@ fn linalg_lu_nopiv_and_triangular_solves_on_two_workers() {
     let ran_here = std::mem::take(&mut *seen.0.lock().unwrap());
     assert!(ran_here.is_empty(), "tasks ran in the driver: {ran_here:?}");
 }
+
+/// A symmetric positive definite `n × n` matrix: `M·Mᵀ/n + I`.
+fn spd(n: usize) -> Array2<f64> {
+    let m = random(n, n, 21);
+    m.dot(&m.t()) / n as f64 + Array2::<f64>::eye(n)
+}
+
+/// Out of core: a Cholesky on 2 workers whose matrix (and each worker's half of it) is
+/// larger than each worker's memory limit completes, by spilling what the pools cannot
+/// hold, with the residual of one in memory.
+#[test]
+fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() {
+    use dagger::linalg::{cholesky_darray, Uplo};
+    // 480² f64 = 1.8 MB in 64 tiles of 28.8 KB; 256 KiB pools hold a seventh of a half.
+    const LIMIT: u64 = 256 << 10;
+    let n = 480;
+    let spill = std::env::temp_dir().join(format!("dagger-linalg-ooc-{}", std::process::id()));
+    std::fs::create_dir_all(&spill).unwrap();
+    let ctx = cluster_builder(2)
+        .threads(1)
+        .worker_threads(2)
+        .worker_memory_limit(LIMIT)
+        .worker_spill_dir(&spill)
+        .build();
+    let a = spd(n);
+    let d = on_workers(&ctx, &a, [60, 60]);
+    let share = |w: WorkerId| owners(&d).iter().filter(|o| **o == w).count() * 60 * 60 * 8;
+    let f = cholesky_darray(&ctx, &d, Uplo::Lower).unwrap();
+    let stats: Vec<_> = ctx
+        .other_workers()
+        .into_iter()
+        .map(|w| {
+            assert!(share(w) as u64 > LIMIT, "{w:?} holds {} B", share(w));
+            ctx.worker_stats(w).unwrap()
+        })
+        .collect();
+    let spilled: u64 = stats.iter().map(|s| s.spilled_bytes).sum();
+    assert!(spilled > 0, "nothing spilled: {stats:?}");
+    let l = dense(&ctx, &f);
+    let r = fro(&(&a - &l.dot(&l.t()))) / fro(&a);
+    assert!(r < 1e-12, "‖A − LLᵀ‖/‖A‖ = {r:e}");
+    drop((f, d, ctx));
+    let _ = std::fs::remove_dir_all(&spill);
+}
