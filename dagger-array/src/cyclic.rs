@@ -140,16 +140,37 @@ impl<T: Element> DArray<T> {
         part: &dyn Partitioning,
         pg: &ProcessGrid,
     ) -> Result<Self> {
-        let d = Self::distribute(whole, part)?;
-        let grid = d.grid().clone();
+        Ok(Self::distribute(whole, part)?.to_cyclic(pg))
+    }
+
+    /// This array with every block taken (as a dense block) by a task on its worker of `pg`
+    /// (lazy: compute it to move the blocks). Blocks already there are not copied over the
+    /// network; the others come from where they live.
+    pub fn to_cyclic(&self, pg: &ProcessGrid) -> Self {
+        let grid = self.grid().clone();
         let blocks = grid
             .iter_coords()
-            .zip(&d.blocks)
+            .zip(&self.blocks)
             .map(|(c, b)| {
                 let opts = Options::new().scope(Scope::Process(pg.owner(&c)));
                 kernel_node(opts, Kernel::ToDense, std::slice::from_ref(b))
             })
             .collect();
-        Ok(DArray::from_blocks(grid, Kind::Dense, blocks))
+        DArray::from_blocks(grid, Kind::Dense, blocks)
+    }
+}
+
+impl ProcessGrid {
+    /// The most square grid of `ctx`'s worker processes (`p × q` with `p ≤ q`, `p · q` their
+    /// number; the driver alone when it has none): two workers make a `1 × 2` grid, four a
+    /// `2 × 2`, six a `2 × 3`.
+    pub fn square(ctx: &Context) -> Result<Self> {
+        let me = ctx.worker_id();
+        let n = ctx.workers().iter().filter(|w| **w != me).count().max(1);
+        let p = (1..=n)
+            .filter(|p| n % p == 0 && p * p <= n)
+            .max()
+            .unwrap_or(1);
+        Self::of(ctx, p, n / p)
     }
 }

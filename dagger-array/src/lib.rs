@@ -398,5 +398,5 @@ pub use show::Shown;
 pub use sort::{DVec, SortOptions};
 pub use sort_registered::Sortable;
 pub use stencil::Statement;
-pub use tracked::{BlockView, TrackedBlock, TrackedBlocks};
+pub use tracked::{BlockList, BlockView, TrackedBlock, TrackedBlocks};
 pub use unary_op::UnaryOp;

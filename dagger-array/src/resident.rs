@@ -7,8 +7,9 @@
 //! A version is an `Arc` of the block: a reader takes a clone (no copy), and a writer copies
 //! the block only if a reader or an older chunk still shares the version it writes
 //! (`Arc::make_mut`). On a worker a cell is [`Pinned`]: its handle travels as an id, and a
-//! [`BlockMut`] decoded there locks the cell it names (a cell that is not there, because
-//! its worker was lost, is a decoding error, and the task fails with it). A [`BlockRef`]
+//! [`BlockMut`] decoded there names the cell, and locks it (with the task's other written
+//! cells, in cell order) when the task first uses it; a cell that is not there, because
+//! its worker was lost, is a decoding error, and the task fails with it. A [`BlockRef`]
 //! travels as the block's bytes.
 //!
 //! ```
@@ -34,6 +35,7 @@ use parking_lot::lock_api::ArcRwLockWriteGuard;
 use parking_lot::{RawRwLock, RwLock};
 use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 use std::any::Any;
+use std::cell::OnceCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -187,35 +189,162 @@ impl<'de, T: Scalar> Deserialize<'de> for BlockRef<T> {
 /// What a task that writes a block receives: the block, exclusively, in place (`DerefMut`
 /// to the dense array). It travels as the id of the cell it names, so it is decoded only
 /// in the process holding that cell.
+///
+/// Decoded on a worker, it locks its cell when the task first uses one of its written
+/// blocks, together with every other cell the task's arguments named for writing, in cell
+/// order: two tasks writing the same two blocks, listed in opposite
+/// orders, never hold one each while waiting for the other.
+///
+/// (The driver's datadeps tasks take their locks in object order before they run.)
 pub struct BlockMut<T: Scalar> {
-    guard: ArcRwLockWriteGuard<RawRwLock, Version<T>>,
+    guard: OnceCell<WriteGuard<T>>,
+    /// The cell a decoded write names (`None`: locked when made), with its id.
+    cell: Option<(u64, Arc<RwLock<Version<T>>>)>,
     extent: Extent,
 }
 
+/// The write lock of a cell, held by a [`BlockMut`].
+type WriteGuard<T> = ArcRwLockWriteGuard<RawRwLock, Version<T>>;
+
+/// The version under `guard`, made the writer's own: readers of it and the chunk it came
+/// from keep theirs.
+fn unshared<T: Scalar>(mut guard: WriteGuard<T>) -> WriteGuard<T> {
+    Arc::make_mut(&mut guard);
+    guard
+}
+
 impl<T: Scalar> BlockMut<T> {
-    fn new(mut guard: ArcRwLockWriteGuard<RawRwLock, Version<T>>, extent: Extent) -> Self {
-        // Unshare the version: readers of it and the chunk it came from keep theirs.
-        Arc::make_mut(&mut guard);
-        BlockMut { guard, extent }
+    fn new(guard: WriteGuard<T>, extent: Extent) -> Self {
+        BlockMut {
+            guard: OnceCell::from(unshared(guard)),
+            cell: None,
+            extent,
+        }
+    }
+
+    /// A write of the cell `id` decoded on this thread, locked on first use.
+    fn decoded(id: u64, cell: Arc<RwLock<Version<T>>>, extent: Extent) -> Self {
+        ordered::pending(id, cell.clone());
+        BlockMut {
+            guard: OnceCell::new(),
+            cell: Some((id, cell)),
+            extent,
+        }
     }
 
     /// The part of the block the task declared writing.
     pub fn extent(&self) -> &Extent {
         &self.extent
     }
+
+    /// The locked, unshared version.
+    fn guard(&self) -> &WriteGuard<T> {
+        self.guard.get_or_init(|| match &self.cell {
+            Some((id, cell)) => {
+                let permit = ordered::permit(*id, cell.clone());
+                match permit.downcast::<WriteGuard<T>>() {
+                    Ok(g) => unshared(*g),
+                    Err(_) => unshared(RwLock::write_arc(cell)),
+                }
+            }
+            // A `BlockMut` without a cell is made locked.
+            None => unreachable!("a BlockMut made in place holds its lock"),
+        })
+    }
+}
+
+impl<T: Scalar> Drop for BlockMut<T> {
+    fn drop(&mut self) {
+        // Never used: its cell is not left locked, nor waiting to be.
+        if let (None, Some((id, _))) = (self.guard.get(), &self.cell) {
+            ordered::forget(*id);
+        }
+    }
+}
+
+/// The cells the writes decoded on a thread name, locked together in cell order when the
+/// task first uses one (the driver's datadeps tasks take their locks in object order before
+/// they run: this is the same rule for tasks decoded on a worker, where the arguments
+/// decode one at a time and the body runs right after on the same thread).
+mod ordered {
+    use dagger_sched::datadeps::ObjectLock;
+    use std::any::Any;
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    type Permit = Box<dyn Any + Send>;
+
+    thread_local! {
+        /// Cells decoded for writing on this thread, not locked yet.
+        static PENDING: RefCell<Vec<(u64, Arc<dyn ObjectLock>)>> = const { RefCell::new(Vec::new()) };
+        /// Write permits taken in cell order, each waiting for its `BlockMut`'s first use.
+        static TAKEN: RefCell<Vec<(u64, Permit)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Records a write of cell `id` decoded on this thread.
+    pub(super) fn pending(id: u64, lock: Arc<dyn ObjectLock>) {
+        PENDING.with(|p| p.borrow_mut().push((id, lock)));
+    }
+
+    /// The write permit of cell `id`: taken earlier for it in cell order, or now, with every
+    /// cell still pending on this thread, in cell order.
+    pub(super) fn permit(id: u64, lock: Arc<dyn ObjectLock>) -> Permit {
+        if let Some(p) = take(id) {
+            return p;
+        }
+        let mut pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        pending.sort_by_key(|(i, _)| *i);
+        let mut mine = None;
+        for (i, l) in pending {
+            let g = l.acquire(true);
+            if i == id && mine.is_none() {
+                mine = Some(g);
+            } else {
+                TAKEN.with(|t| t.borrow_mut().push((i, g)));
+            }
+        }
+        // Not pending here (a `BlockMut` moved to another thread): it locks alone.
+        mine.unwrap_or_else(|| lock.acquire(true))
+    }
+
+    fn take(id: u64) -> Option<Permit> {
+        TAKEN.with(|t| {
+            let mut t = t.borrow_mut();
+            let i = t.iter().position(|(o, _)| *o == id)?;
+            Some(t.swap_remove(i).1)
+        })
+    }
+
+    /// A write of cell `id` dropped unused: its permit, if taken, is released, and it is
+    /// no longer pending.
+    pub(super) fn forget(id: u64) {
+        drop(take(id));
+        PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            if let Some(i) = p.iter().position(|(o, _)| *o == id) {
+                p.swap_remove(i);
+            }
+        });
+    }
 }
 
 impl<T: Scalar> Deref for BlockMut<T> {
     type Target = ArrayD<T>;
     fn deref(&self) -> &ArrayD<T> {
-        array(&self.guard)
+        array(self.guard())
     }
 }
 
 impl<T: Scalar> DerefMut for BlockMut<T> {
     fn deref_mut(&mut self) -> &mut ArrayD<T> {
-        // Unique since `new` (the lock keeps it so): `get_mut` cannot fail.
-        match Arc::get_mut(&mut self.guard).map(|h| h.block_mut()) {
+        self.guard();
+        // Unique since it was locked (the lock keeps it so): `get_mut` cannot fail.
+        match self
+            .guard
+            .get_mut()
+            .and_then(|g| Arc::get_mut(&mut **g))
+            .map(|h| h.block_mut())
+        {
             Some(Block::Dense(a)) => a,
             _ => unreachable!("a written block version is dense and unshared"),
         }
@@ -288,7 +417,8 @@ impl<'de, T: Scalar> Deserialize<'de> for BlockMut<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (r, extent) = <(Resident<T>, Extent)>::deserialize(d)?;
         match r.cell() {
-            Some(c) => Ok(c.write(extent)),
+            // Locked on first use, with the task's other written cells (in cell order).
+            Some(c) => Ok(BlockMut::decoded(r.0.id(), c.version.clone(), extent)),
             None => Err(D::Error::custom("block cell vanished while decoding")),
         }
     }

@@ -50,8 +50,10 @@
 //!    every worker before `update_blocks` returns (releases are messages: they land
 //!    shortly after).
 //!
-//! A worker decodes a written block by taking its cell's lock; a task on a worker writing
-//! two blocks takes them in argument order (in the driver, in object order).
+//! A task writing two blocks takes their locks in one global order, so two tasks naming the
+//! same blocks in opposite orders (disjoint views, which the region lets run together)
+//! cannot deadlock: in the driver in object order before it runs, on a worker in cell order
+//! when it first uses one of them (its written arguments decode unlocked).
 
 use crate::block::Kind;
 use crate::darray::DArray;
@@ -273,6 +275,32 @@ impl<T: Element> DArray<T> {
         let out = ctx.datadeps(|| region(&blocks))?;
         *self = blocks.finish(true)?;
         Ok(out)
+    }
+}
+
+/// Some tracked blocks named as one argument (`In(&BlockList(vec![&b[[0, 0]], &b[[1, 0]]]))`):
+/// the body gets one [`BlockRef`](crate::resident::BlockRef) or
+/// [`BlockMut`](crate::resident::BlockMut) per block, in this order (a block column for a
+/// panel task, say). Only the whole of each block can be named this way.
+#[derive(Debug)]
+pub struct BlockList<'a, T: Element>(pub Vec<&'a TrackedBlock<T>>);
+
+impl<T: Element> Tracked for BlockList<'_, T> {
+    type Read = AllBlocks<BlockRead<T>>;
+    type Write = AllBlocks<BlockWrite<T>>;
+    fn read_arg(&self, extent: Extent) -> Self::Read {
+        AllBlocks {
+            blocks: self.0.iter().map(|d| d.read_arg(extent.clone())).collect(),
+        }
+    }
+    fn write_arg(&self, extent: Extent, mode: Mode) -> Self::Write {
+        AllBlocks {
+            blocks: self
+                .0
+                .iter()
+                .map(|d| d.write_arg(extent.clone(), mode))
+                .collect(),
+        }
     }
 }
 

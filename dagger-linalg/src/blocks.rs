@@ -16,11 +16,12 @@
 //! assert!(r.iter().all(|v| v.abs() < 1e-12) && l[[0, 1]] == 0.0);
 //! ```
 
-use crate::error::mismatch;
+use crate::error::{mismatch, typed};
 use crate::scalar::{Scalar, TileKernels};
 use crate::tile::Uplo;
-use dagger_array::{ArithOp, DArray, TrackedBlocks};
-use dagger_core::{Error, Result, WorkerId};
+use dagger_array::cyclic::ProcessGrid;
+use dagger_array::{DArray, TrackedBlocks};
+use dagger_core::{Error, Result};
 use dagger_sched::{Context, DTask, In, InOut, Out};
 
 /// Whether `ctx` has worker processes besides this one.
@@ -28,15 +29,13 @@ pub(crate) fn on_cluster(ctx: &Context) -> bool {
     ctx.workers().iter().any(|w| *w != ctx.worker_id())
 }
 
-/// `a` computed on `ctx`'s worker processes only (its blocks moved there from wherever
-/// they are: the driver, for an array made from a local matrix).
+/// `a` computed on `ctx`'s worker processes only, block-cyclic over the most square grid
+/// of them ([`ProcessGrid::square`]: block `(i, j)` on the worker at `(i mod p, j mod q)`),
+/// so that every step of a tiled factorization keeps every worker busy. Blocks move there
+/// from wherever they are (the driver, for an array made from a local matrix).
 pub fn to_workers<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<DArray<T>> {
-    let me = ctx.worker_id();
-    let others: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| *w != me).collect();
-    let view = ctx.with_workers(&others)?;
-    // `x·1` is a registered kernel: it runs on a worker and leaves its block there.
-    a.arith_scalar(T::of(1.0), ArithOp::Mul, dagger_array::Side::Right)
-        .compute(&view)
+    let pg = ProcessGrid::square(ctx)?;
+    a.to_cyclic(&pg).compute(ctx)
 }
 
 /// The Cholesky factor of the symmetric positive definite `a` (its `uplo` triangle is
@@ -59,7 +58,9 @@ pub fn cholesky_darray<T: Scalar>(ctx: &Context, a: &DArray<T>, uplo: Uplo) -> R
     }
     let mut f = a.clone();
     let k = T::tile_kernels();
-    let results = f.update_blocks(ctx, |t| factor(ctx, t, uplo, b[0] as u64, k))?;
+    let results = f
+        .update_blocks(ctx, |t| factor(ctx, t, uplo, b[0] as u64, k))
+        .map_err(typed)?;
     for r in results {
         r.fetch()??;
     }

@@ -40,6 +40,9 @@ pub mod kernels;
 // The tile kernels as registered functions on DArray blocks; the Scalar impls.
 pub mod tile_tasks;
 
+// The LU tile kernels (pivoting across tiles) as registered functions.
+pub mod tile_tasks_lu;
+
 // The tiled matrix and its conversions.
 pub mod tiled;
 
@@ -51,6 +54,9 @@ pub mod triangular;
 
 // Tiled algorithms on a DArray's own blocks, where they live (Cholesky).
 pub mod blocks;
+
+// LU and triangular solves on a DArray's own blocks, where they live.
+pub mod blocks_lu;
 
 // Tiled Cholesky and its factor object.
 pub mod cholesky;
@@ -68,6 +74,7 @@ pub mod tsqr;
 pub mod solve;
 
 pub use blocks::cholesky_darray;
+pub use blocks_lu::{lu_darray, lu_nopiv_darray, solve_darray, solve_triangular_darray, LuBlocks};
 pub use cholesky::{cholesky, Cholesky};
 pub use dagger_core::{Error, Result};
 pub use lu::{lu, lu_nopiv, Lu};
@@ -75,6 +82,7 @@ pub use qr::{qr, Qr};
 pub use scalar::{Scalar, TileKernels};
 pub use solve::{inv, solve, solve_vec, Method};
 pub use tile::{Diag, Side, Tile, Trans, Uplo};
+pub use tile_tasks_lu::LuScalar;
 pub use tiled::TiledMatrix;
 pub use triangular::solve_triangular;
 pub use tsqr::{tsqr, Tsqr};

@@ -4,8 +4,10 @@
 //! [`DArray::update_blocks`](dagger_array::DArray::update_blocks)). A block is a row-major
 //! ndarray; the kernels see it through a faer view with its strides, so nothing is copied.
 //!
-//! A kernel's failure (a pivot that is not positive) is its result, `Err`, not a failed
-//! task: the algorithm reads the results after its region and returns the first error.
+//! A kernel's failure (a pivot that is not positive) fails its task, so the tasks that
+//! depend on it fail with `DTaskFailed` naming it and do not run; the algorithm returns the
+//! typed error (`NotPositiveDefinite { tile, pivot }`) all the same. The `*_block` bodies
+//! return it as a value, for callers outside a task.
 //! The [`Scalar`] impls of f32 and f64 are here, at the top of the kernel stack, because
 //! they hand out these entry points.
 //!
@@ -23,7 +25,7 @@
 //! assert_eq!(a.collect_dense(&ctx).unwrap()[[0, 0]], 2.0);
 //! ```
 
-use crate::error::not_positive_definite;
+use crate::error::{fail_task, not_positive_definite};
 use crate::kernels::{gemm_view, potrf_view, syrk_view, trsm_view};
 use crate::scalar::{Scalar, TileKernels};
 use crate::tile::{Diag, Side, Trans, Uplo};
@@ -173,22 +175,22 @@ macro_rules! tile_tasks {
         dagger_sched::register! {
             #[doc = concat!("`potrf` on a `", stringify!($t), "` block.")]
             pub fn [<potrf_ $t>](a: BlockMut<$t>, lower: bool, k: u64, b: u64) -> Result<()> {
-                potrf_block(a, lower, k, b)
+                fail_task(potrf_block(a, lower, k, b))
             }
             #[doc = concat!("`trsm` on a `", stringify!($t), "` block.")]
             pub fn [<trsm_ $t>](x: BlockMut<$t>, a: BlockRef<$t>, right: bool, lower: bool, trans: bool) -> Result<()> {
-                trsm_block(x, a, right, lower, trans)
+                fail_task(trsm_block(x, a, right, lower, trans))
             }
             #[doc = concat!("`syrk` on a `", stringify!($t), "` block.")]
             pub fn [<syrk_ $t>](c: BlockMut<$t>, a: BlockRef<$t>, trans: bool, lower: bool) -> Result<()> {
-                syrk_block(c, a, trans, lower)
+                fail_task(syrk_block(c, a, trans, lower))
             }
             #[doc = concat!("`gemm` on a `", stringify!($t), "` block.")]
             pub fn [<gemm_ $t>](c: BlockMut<$t>, a: BlockRef<$t>, ta: bool, b: BlockRef<$t>, tb: bool) -> Result<()> {
-                gemm_block(c, a, ta, b, tb)
+                fail_task(gemm_block(c, a, ta, b, tb))
             }
             #[doc = concat!("Zeroes a `", stringify!($t), "` block.")]
-            pub fn [<zero_ $t>](c: BlockMut<$t>) -> Result<()> { zero_block(c) }
+            pub fn [<zero_ $t>](c: BlockMut<$t>) -> Result<()> { fail_task(zero_block(c)) }
         }
 
         impl Scalar for $t {

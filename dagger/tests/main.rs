@@ -33,6 +33,8 @@ mod faults;
 mod fft_cluster;
 #[path = "main/forward_cluster.rs"]
 mod forward_cluster;
+#[path = "main/linalg_cluster.rs"]
+mod linalg_cluster;
 #[path = "main/live_values.rs"]
 mod live_values;
 #[path = "main/netns.rs"]

@@ -333,7 +333,135 @@ fn datadeps_cholesky_on_two_workers_keeps_its_tiles_there() {
     bad[[90, 90]] = -5.0;
     let tm = TiledMatrix::from_ndarray(bad.view(), [40, 40]).unwrap();
     match cholesky(&ctx, &tm, Uplo::Lower) {
-        Err(dagger::Error::NotPositiveDefinite { tile, .. }) => assert_eq!(tile, [2, 2]),
+        Err(dagger::Error::NotPositiveDefinite {
+            tile,
+            pivot,
+            column,
+        }) => assert_eq!((tile, pivot, column), ([2, 2], 10, 90)),
         other => panic!("want NotPositiveDefinite, got {other:?}"),
+    }
+}
+
+/// A pivot that fails on a worker fails its task: the tasks that depend on it fail with
+/// `DTaskFailed` naming it as the root and never run, a task that does not depend on it
+/// still runs, and the call returns the typed error.
+#[test]
+fn datadeps_a_failed_pivot_on_a_worker_fails_the_tasks_after_it() {
+    use dagger::linalg::{blocks::to_workers, cholesky_darray, Scalar, Uplo};
+    let (ctx, _, _) = observed_cluster();
+    let mut bad = spd(80);
+    bad[[5, 5]] = -1.0;
+    let d = to_workers(
+        &ctx,
+        &DArray::from_array(bad.clone().into_dyn(), &Blocks::from([40, 40])).unwrap(),
+    )
+    .unwrap();
+    match cholesky_darray(&ctx, &d, Uplo::Lower) {
+        Err(dagger::Error::NotPositiveDefinite { tile, pivot, .. }) => {
+            assert_eq!((tile, pivot), ([0, 0], 5))
+        }
+        other => panic!("want NotPositiveDefinite, got {other:?}"),
+    }
+    // The same first steps, with the handles kept.
+    let k = f64::tile_kernels();
+    let mut x = d.clone();
+    let mut handles = Vec::new();
+    let err = x
+        .update_blocks(&ctx, |t| {
+            let (d0, p, d1) = (&t[[0, 0]], &t[[1, 0]], &t[[1, 1]]);
+            let potrf = ctx.spawn_registered(k.potrf, (InOut(d0), true, 0u64, 40u64));
+            let trsm = ctx.spawn_registered(k.trsm, (InOut(p), In(d0), true, true, true));
+            let syrk = ctx.spawn_registered(k.syrk, (InOut(d1), In(p), false, true));
+            let other = ctx.spawn_registered(k.zero, (dagger::Out(&t[[0, 1]]),));
+            handles.extend([potrf, trsm, syrk, other]);
+        })
+        .unwrap_err();
+    let [potrf, trsm, syrk, other] = <[DTask<dagger::Result<()>>; 4]>::try_from(handles).unwrap();
+    assert!(
+        err.root_cause().to_string().contains("NotPositiveDefinite"),
+        "{err}"
+    );
+    let own = potrf.fetch().unwrap_err();
+    assert!(own.to_string().contains("NotPositiveDefinite"), "{own}");
+    for t in [&trsm, &syrk] {
+        match t.fetch() {
+            Err(dagger::Error::TaskFailed { task, root }) => {
+                assert_eq!(task, t.id());
+                assert_eq!(root.task, potrf.id(), "the root is the potrf task");
+                assert!(root.error.to_string().contains("NotPositiveDefinite"));
+            }
+            other => panic!("a dependent of the failed pivot ran: {other:?}"),
+        }
+    }
+    assert!(
+        matches!(other.fetch(), Ok(Ok(()))),
+        "an independent task ran"
+    );
+    // The array is as it was.
+    let same = x.collect_dense(&ctx).unwrap();
+    assert_eq!(same, bad.into_dyn());
+}
+
+dagger::register! {
+    fn add_to_rows(x: BlockMut<f64>, y: BlockMut<f64>) -> u32 {
+        let (mut x, mut y) = (x, y);
+        // Touch both blocks for a while, holding them (the window two tasks that took
+        // their blocks in opposite orders would deadlock in).
+        for _ in 0..50 {
+            for b in [&mut x, &mut y] {
+                let span = b.extent().span(Some([b.shape()[0], b.shape()[1]]));
+                for (i, v) in b.indexed_iter_mut() {
+                    if span.contains(i[0], i[1]) {
+                        *v += 0.02;
+                    }
+                }
+            }
+        }
+        dagger::myid().0
+    }
+}
+
+/// Two blocks on one worker, and tasks writing disjoint rows of both that name them in
+/// opposite orders (so the region lets them run together): each locks both blocks in one
+/// global order on the worker, so none waits for another that waits for it. Run many
+/// times, with a bounded wait: a deadlock fails the test instead of hanging it.
+#[test]
+fn datadeps_two_block_writers_in_opposite_orders_do_not_deadlock_on_a_worker() {
+    let ctx = cluster_builder(2).threads(2).worker_threads(4).build();
+    let one = ctx.with_workers(&[WorkerId(2)]).unwrap();
+    let rows = 16;
+    let mut a = DArray::<f64>::zeros(&Blocks::from([rows, 8]), &[rows, 16])
+        .unwrap()
+        .compute(&one)
+        .unwrap();
+    assert_eq!(owners(&a), vec![WorkerId(2), WorkerId(2)]);
+    let rounds = 40;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let run = {
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            for _ in 0..rounds {
+                a.update_blocks(&ctx, |b| {
+                    let (p, q) = (&b[[0, 0]], &b[[0, 1]]);
+                    for r in 0..rows {
+                        let (x, y) = if r % 2 == 0 { (p, q) } else { (q, p) };
+                        ctx.spawn_registered(
+                            ADD_TO_ROWS,
+                            (InOut(&x.rows(r..r + 1)), InOut(&y.rows(r..r + 1))),
+                        );
+                    }
+                })
+                .unwrap();
+            }
+            let _ = tx.send(a.collect_dense(&ctx).unwrap());
+        })
+    };
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(d) => {
+            let want = rounds as f64 * 50.0 * 0.02;
+            assert!(d.iter().all(|v| (v - want).abs() < 1e-9), "{d:?}");
+            run.join().unwrap();
+        }
+        Err(e) => panic!("the region did not finish in 60 s ({e}): two writers deadlocked"),
     }
 }

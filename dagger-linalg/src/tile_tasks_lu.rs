@@ -1,0 +1,286 @@
+//! The tile kernels of LU on DArray blocks as registered functions (for f32 and f64), so
+//! that [`crate::blocks_lu`] factors and solves where the blocks live: the diagonal tile's
+//! `getrf` without pivoting, the unit-diagonal `trsm`, and partial pivoting across tiles.
+//!
+//! A pivoted panel (a block column from the diagonal down) lives on several workers, and a
+//! task writes blocks of one worker only. So the panel task *reads* the column and returns
+//! it factored ([`Panel`]: its row permutation and the stacked factors); each tile of the
+//! column then copies its rows back where it lives (`panel_out`). The panel's row swaps
+//! reach the other block columns the same way: each tile sends the rows it is the source
+//! of (`rows_out`, a few rows), and each tile takes the rows that land in it (`rows_in`).
+//! A zero pivot fails the panel task with `Singular` (see [`crate::tile_tasks`]).
+
+use crate::error::{fail_task, singular, task_message};
+use crate::kernels::{getrf, getrf_nopiv, trsm_view};
+use crate::scalar::Scalar;
+use crate::tile::{Diag, Side, Tile, Trans, Uplo};
+use dagger_array::{BlockMut, BlockRef};
+use dagger_core::{Error, Result};
+use dagger_sched::Registered;
+use faer::{MatMut, MatRef};
+
+/// A factored panel: the permutation of its rows (row `i` of `P·panel` is row `perm[i]`),
+/// its width, and the stacked `L` and `U` factors of `P·panel`, row-major.
+pub type Panel<T> = (Vec<u64>, u64, Vec<T>);
+
+/// The rows a tile sends for a row permutation: (global row, its values).
+pub type Rows<T> = Vec<(u64, Vec<T>)>;
+
+/// The LU tile kernels of one element type as registered functions.
+#[derive(Debug)]
+pub struct LuKernels<T: Scalar> {
+    /// `getrf_nopiv(a, k, b)`: `a = L·U` in place (diagonal tile `k`, tiles of edge `b`).
+    pub getrf_nopiv: Registered<(BlockMut<T>, u64, u64), Result<()>>,
+    /// `trsm_unit(x, a, right, lower, transposed)`: as `trsm`, with a unit diagonal.
+    pub trsm_unit: Registered<(BlockMut<T>, BlockRef<T>, bool, bool, bool), Result<()>>,
+    /// `panel(column, k, b)`: the block column from diagonal tile `k` down, factored.
+    pub panel: Registered<(Vec<BlockRef<T>>, u64, u64), Panel<T>>,
+    /// `perm(panel)`: the panel's row permutation.
+    pub perm: Registered<(Panel<T>,), Vec<u64>>,
+    /// `panel_out(x, panel, row0)`: the tile takes the panel's rows `row0..`.
+    pub panel_out: Registered<(BlockMut<T>, Panel<T>, u64), Result<()>>,
+    /// `rows_out(x, perm, first, row0)`: the rows of the tile (first row `row0`) that the
+    /// permutation of rows `first..` moves elsewhere.
+    pub rows_out: Registered<(BlockRef<T>, Vec<u64>, u64, u64), Rows<T>>,
+    /// `rows_in(x, perm, first, row0, sent)`: the tile takes the rows that land in it.
+    pub rows_in: Registered<(BlockMut<T>, Vec<u64>, u64, u64, Vec<Rows<T>>), Result<()>>,
+}
+
+impl<T: Scalar> Clone for LuKernels<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Scalar> Copy for LuKernels<T> {}
+
+/// An element type with LU tile kernels (f32 and f64).
+pub trait LuScalar: Scalar {
+    /// The kernels.
+    fn lu_kernels() -> LuKernels<Self>;
+}
+
+fn dims(shape: &[usize]) -> Result<(usize, usize)> {
+    match *shape {
+        [r, c] => Ok((r, c)),
+        _ => Err(Error::DimensionMismatch(format!(
+            "a tile kernel needs a 2-d block, got shape {shape:?}"
+        ))),
+    }
+}
+
+/// The block as a faer matrix (a copy).
+fn to_tile<T: Scalar>(a: &ndarray::ArrayD<T>) -> Result<Tile<T>> {
+    let (r, c) = dims(a.shape())?;
+    Ok(Tile::from_fn(r, c, |i, j| a[[i, j]]))
+}
+
+/// Writes `t` into the block.
+fn from_tile<T: Scalar>(t: &Tile<T>, a: &mut ndarray::ArrayD<T>) -> Result<()> {
+    let (r, c) = dims(a.shape())?;
+    for i in 0..r {
+        for j in 0..c {
+            a[[i, j]] = t[(i, j)];
+        }
+    }
+    Ok(())
+}
+
+/// The body of every `getrf_nopiv_*` entry point.
+pub fn getrf_nopiv_block<T: Scalar>(a: BlockMut<T>, k: u64, b: u64) -> Result<()> {
+    let mut a = a;
+    let mut t = to_tile(&a)?;
+    getrf_nopiv(&mut t).map_err(|p| singular(k as usize, b as usize, p))?;
+    from_tile(&t, &mut a)
+}
+
+/// The body of every `trsm_unit_*` entry point (`alpha = 1`, unit diagonal).
+pub fn trsm_unit_block<T: Scalar>(
+    x: BlockMut<T>,
+    a: BlockRef<T>,
+    right: bool,
+    lower: bool,
+    trans: bool,
+) -> Result<()> {
+    let mut x = x;
+    let (r, c) = dims(x.shape())?;
+    let (ar, ac) = dims(a.shape())?;
+    let side = if right { Side::Right } else { Side::Left };
+    let uplo = if lower { Uplo::Lower } else { Uplo::Upper };
+    let a = a.as_standard_layout();
+    let (xs, as_) = match (x.as_slice_mut(), a.as_slice()) {
+        (Some(xs), Some(s)) => (xs, s),
+        _ => return Err(Error::Argument("a block is contiguous".into())),
+    };
+    trsm_view(
+        MatMut::from_row_major_slice_mut(xs, r, c),
+        MatRef::from_row_major_slice(as_, ar, ac),
+        side,
+        uplo,
+        Trans::from_bool(trans),
+        Diag::Unit,
+        T::of(1.0),
+    )
+}
+
+/// The body of every `panel_*` entry point: the stacked column factored with partial
+/// pivoting (a zero pivot is `Singular` naming diagonal tile `k`).
+pub fn panel_block<T: Scalar>(col: Vec<BlockRef<T>>, k: u64, b: u64) -> Result<Panel<T>> {
+    let w = match col.first() {
+        Some(t) => dims(t.shape())?.1,
+        None => 0,
+    };
+    let h: usize = col.iter().map(|t| t.shape()[0]).sum();
+    let mut p = Tile::<T>::zeros(h, w);
+    let mut r0 = 0;
+    for t in &col {
+        let (r, c) = dims(t.shape())?;
+        if c != w {
+            return Err(Error::DimensionMismatch(format!(
+                "a panel's tiles differ in width ({c} and {w})"
+            )));
+        }
+        for i in 0..r {
+            for j in 0..c {
+                p[(r0 + i, j)] = t[[i, j]];
+            }
+        }
+        r0 += r;
+    }
+    let perm = getrf(&mut p).map_err(|q| singular(k as usize, b as usize, q))?;
+    let data = (0..h)
+        .flat_map(|i| (0..w).map(move |j| (i, j)))
+        .map(|(i, j)| p[(i, j)])
+        .collect();
+    Ok((perm.into_iter().map(|v| v as u64).collect(), w as u64, data))
+}
+
+/// The body of every `panel_out_*` entry point.
+pub fn panel_out_block<T: Scalar>(x: BlockMut<T>, p: Panel<T>, row0: u64) -> Result<()> {
+    let mut x = x;
+    let (r, c) = dims(x.shape())?;
+    let (w, r0) = (p.1 as usize, row0 as usize);
+    if w != c || (r0 + r) * w > p.2.len() {
+        return Err(Error::DimensionMismatch(format!(
+            "tile {r}×{c} at panel row {r0} does not fit a panel of width {w}"
+        )));
+    }
+    for i in 0..r {
+        for j in 0..c {
+            x[[i, j]] = p.2[(r0 + i) * w + j];
+        }
+    }
+    Ok(())
+}
+
+/// The moves of a permutation of the rows from `first`: (destination, source) global rows.
+fn moves(perm: &[u64], first: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+    perm.iter()
+        .enumerate()
+        .filter(|(i, p)| **p != *i as u64)
+        .map(move |(i, p)| (first + i as u64, first + p))
+}
+
+/// The body of every `rows_out_*` entry point.
+pub fn rows_out_block<T: Scalar>(
+    x: BlockRef<T>,
+    perm: Vec<u64>,
+    first: u64,
+    row0: u64,
+) -> Result<Rows<T>> {
+    let (r, c) = dims(x.shape())?;
+    let mine = row0..row0 + r as u64;
+    Ok(moves(&perm, first)
+        .filter(|(_, src)| mine.contains(src))
+        .map(|(_, src)| {
+            let i = (src - row0) as usize;
+            (src, (0..c).map(|j| x[[i, j]]).collect())
+        })
+        .collect())
+}
+
+/// The body of every `rows_in_*` entry point.
+pub fn rows_in_block<T: Scalar>(
+    x: BlockMut<T>,
+    perm: Vec<u64>,
+    first: u64,
+    row0: u64,
+    sent: Vec<Rows<T>>,
+) -> Result<()> {
+    let mut x = x;
+    let (r, c) = dims(x.shape())?;
+    let mine = row0..row0 + r as u64;
+    let find = |src: u64| sent.iter().flatten().find(|(s, _)| *s == src);
+    for (dst, src) in moves(&perm, first).filter(|(d, _)| mine.contains(d)) {
+        let row = match find(src) {
+            Some((_, v)) if v.len() == c => v,
+            _ => {
+                return Err(Error::DimensionMismatch(format!(
+                    "row {src} for row {dst} was not sent, or has another width than {c}"
+                )))
+            }
+        };
+        let i = (dst - row0) as usize;
+        for (j, v) in row.iter().enumerate() {
+            x[[i, j]] = *v;
+        }
+    }
+    Ok(())
+}
+
+/// A task's result that is a value: an error fails the task (as [`fail_task`]).
+fn value<V>(r: Result<V>) -> V {
+    match r {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(Box::new(task_message(&e))),
+    }
+}
+
+macro_rules! lu_tasks {
+    ($($t:ident),*) => {$(dagger_sched::__private::paste! {
+        dagger_sched::register! {
+            #[doc = concat!("`getrf` without pivoting on a `", stringify!($t), "` block.")]
+            pub fn [<getrf_nopiv_ $t>](a: BlockMut<$t>, k: u64, b: u64) -> Result<()> {
+                fail_task(getrf_nopiv_block(a, k, b))
+            }
+            #[doc = concat!("Unit-diagonal `trsm` on a `", stringify!($t), "` block.")]
+            pub fn [<trsm_unit_ $t>](x: BlockMut<$t>, a: BlockRef<$t>, right: bool, lower: bool, trans: bool) -> Result<()> {
+                fail_task(trsm_unit_block(x, a, right, lower, trans))
+            }
+            #[doc = concat!("A pivoted `", stringify!($t), "` panel, factored.")]
+            pub fn [<panel_ $t>](col: Vec<BlockRef<$t>>, k: u64, b: u64) -> Panel<$t> {
+                value(panel_block(col, k, b))
+            }
+            #[doc = concat!("The row permutation of a `", stringify!($t), "` panel.")]
+            pub fn [<perm_ $t>](p: Panel<$t>) -> Vec<u64> { p.0 }
+            #[doc = concat!("A `", stringify!($t), "` tile takes its rows of a factored panel.")]
+            pub fn [<panel_out_ $t>](x: BlockMut<$t>, p: Panel<$t>, row0: u64) -> Result<()> {
+                fail_task(panel_out_block(x, p, row0))
+            }
+            #[doc = concat!("The rows a `", stringify!($t), "` tile sends for a row permutation.")]
+            pub fn [<rows_out_ $t>](x: BlockRef<$t>, perm: Vec<u64>, first: u64, row0: u64) -> Rows<$t> {
+                value(rows_out_block(x, perm, first, row0))
+            }
+            #[doc = concat!("A `", stringify!($t), "` tile takes the rows a permutation lands in it.")]
+            pub fn [<rows_in_ $t>](x: BlockMut<$t>, perm: Vec<u64>, first: u64, row0: u64, sent: Vec<Rows<$t>>) -> Result<()> {
+                fail_task(rows_in_block(x, perm, first, row0, sent))
+            }
+        }
+
+        impl LuScalar for $t {
+            fn lu_kernels() -> LuKernels<Self> {
+                LuKernels {
+                    getrf_nopiv: [<GETRF_NOPIV_ $t:upper>],
+                    trsm_unit: [<TRSM_UNIT_ $t:upper>],
+                    panel: [<PANEL_ $t:upper>],
+                    perm: [<PERM_ $t:upper>],
+                    panel_out: [<PANEL_OUT_ $t:upper>],
+                    rows_out: [<ROWS_OUT_ $t:upper>],
+                    rows_in: [<ROWS_IN_ $t:upper>],
+                }
+            }
+        }
+    })*};
+}
+
+lu_tasks!(f64, f32);
