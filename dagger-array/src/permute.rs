@@ -18,11 +18,11 @@
 use crate::block::Kind;
 use crate::darray::{default_nprocs, DArray};
 use crate::element::Element;
+use crate::fft_kernel::FftOp;
 use crate::graph::{kernel_node, Node};
 use crate::grid::BlockGrid;
 use crate::index::{Index, IndexPlan};
 use crate::kernel::named::Kernel;
-use crate::fft_kernel::FftOp;
 use crate::permute_kernel::is_permutation;
 use dagger_core::{Error, Options, Partitioning, Result};
 

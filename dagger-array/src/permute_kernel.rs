@@ -50,11 +50,6 @@ struct Piece<'a, T> {
 /// [`crate::fft_kernel`]).
 pub type BandSink<'a, T> = &'a mut dyn FnMut(&mut Vec<T>, usize, &mut Vec<T>);
 
-/// The plain sink: the band's rows copied to the output.
-fn copy_band<T: Scalar>(band: &mut Vec<T>, len: usize, out: &mut Vec<T>) {
-    out.extend_from_slice(&band[..len]);
-}
-
 /// The region (of `shape`, source order) with its first two dimensions swapped, built in
 /// output order from `pieces` (each with the other dimensions whole, `g` values per
 /// `(i, j)`): nothing is zero-filled, and each output value is written once into the result
@@ -137,7 +132,11 @@ pub fn permute_region<T: Scalar>(
     perm: &[usize],
     ins: &[&Block<T>],
 ) -> Result<Block<T>> {
-    permute_region_with(plan, perm, ins, &mut copy_band).map(|(b, _)| b)
+    // The plain sink: the band's rows copied to the output.
+    let mut copy = |band: &mut Vec<T>, len: usize, out: &mut Vec<T>| {
+        out.extend_from_slice(&band[..len]);
+    };
+    permute_region_with(plan, perm, ins, &mut copy).map(|(b, _)| b)
 }
 
 /// [`permute_region`], and whether `sink` wrote the result's rows: a swap of the first two

@@ -284,7 +284,11 @@ fn halo_exchange_moves_only_strips() {
     let mut z = y.clone();
     for step in 0..3 {
         let before = moved(&ctx);
-        z = z.stencil(&heat, &Boundary::Clamp).unwrap().compute(&ctx).unwrap();
+        z = z
+            .stencil(&heat, &Boundary::Clamp)
+            .unwrap()
+            .compute(&ctx)
+            .unwrap();
         let after = moved(&ctx);
         assert_eq!(owners(&z), own, "step {step}: blocks stay on their workers");
         // The halo is the whole box (corners too, though the 5-point taps skip them): the

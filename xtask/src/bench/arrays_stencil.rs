@@ -8,7 +8,9 @@
 //!   row blocks of 1024 \[128\]) against `rustfft` (the same steps on one thread, plans and
 //!   buffers made before timing and reused; dagger-local likewise runs once untimed and
 //!   drops each result before the next rep, so its block pool is warm; reps alternate
-//!   between the two). MB/s of complex values.
+//!   between the two). MB/s of complex values, and each rep's CPU time (all threads) as
+//!   `cpu_median_s`. `DAGGER_FFT2D_UNFUSED=1` adds `dagger-local-unfused`: the transpose
+//!   and the second row FFTs as separate passes, as before they were fused.
 
 use super::measure::{blocks, ok, timed};
 use dagger::Context;
@@ -123,7 +125,30 @@ fn transpose(a: &[Complex64], b: &mut [Complex64], n: usize) {
     }
 }
 
-/// `fft2d` as `rustfft` (one thread) and `dagger-local`.
+/// The CPU time (user + system, all threads) this process has used, in seconds: what a
+/// rep costs in work, which a shared machine's load does not change the way it changes the
+/// wall time. Clock ticks of `/proc/self/stat` (10 ms); 0 where there is no such file.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) close with ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// The median of `v` (NaN when empty).
+fn median(v: &[f64]) -> f64 {
+    let mut t = v.to_vec();
+    t.sort_by(f64::total_cmp);
+    t.get(t.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// `fft2d` as `rustfft` (one thread) and `dagger-local`; with `DAGGER_FFT2D_UNFUSED=1`
+/// also `dagger-local-unfused` (row FFTs, `permutedims_to`, row FFTs as three lazy steps:
+/// the transpose and the second FFTs as separate passes), interleaved with the others.
+/// Each line also has `cpu_median_s`, the CPU time of a rep (all threads).
 pub(crate) fn fft2d(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     let (n, b) = if quick { (512, 128) } else { (4096, 1024) };
     let bytes = (n * n * 16) as f64;
@@ -152,30 +177,66 @@ pub(crate) fn fft2d(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
     // timing), and the previous result dropped untimed before each rep (its buffers back
     // to the pool, as the baseline overwrites its output). The reps alternate, so both
     // see the same load on a shared machine.
+    let unfused = std::env::var("DAGGER_FFT2D_UNFUSED").is_ok_and(|v| v == "1");
+    let run_unfused = || {
+        let grid = ok(
+            dagger_array::BlockGrid::new(&[n, n, 2], &blocks(&[b, n, 2]), 1),
+            "grid",
+        );
+        let a = ok(x.fft(1, false), "fft rows");
+        let t = ok(a.permutedims_to(&[1, 0, 2], &grid), "transpose");
+        ok(ok(t.fft(1, false), "fft rows").compute(ctx), "compute fft2")
+    };
     let (mut a, mut tr) = (data.clone(), vec![Complex64::default(); n * n]);
     let mut got = Some(run());
-    let (mut base, mut dag) = (Vec::new(), Vec::new());
+    let (mut base, mut dag, mut unf) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut base_cpu, mut dag_cpu, mut unf_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    if unfused {
+        drop(run_unfused());
+    }
     for _ in 0..reps.max(1) {
         a.copy_from_slice(&data);
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), cpu_s());
         plan.process_with_scratch(&mut a, &mut scratch);
         transpose(&a, &mut tr, n);
         plan.process_with_scratch(&mut tr, &mut scratch);
         base.push(t0.elapsed().as_secs_f64());
+        base_cpu.push(cpu_s() - c0);
         drop(got.take());
-        let t0 = Instant::now();
+        if unfused {
+            let (t0, c0) = (Instant::now(), cpu_s());
+            drop(run_unfused());
+            unf.push(t0.elapsed().as_secs_f64());
+            unf_cpu.push(cpu_s() - c0);
+        }
+        let (t0, c0) = (Instant::now(), cpu_s());
         got = Some(run());
         dag.push(t0.elapsed().as_secs_f64());
+        dag_cpu.push(cpu_s() - c0);
     }
     let want = tr;
-    let mut out = vec![line(
+    let mut v = line(
         "fft2d",
         "rustfft",
         json!({"n": n, "threads": 1}),
         &base,
         "mb_per_s",
         mb,
-    )];
+    );
+    v["cpu_median_s"] = json!(median(&base_cpu));
+    let mut out = vec![v];
+    if unfused {
+        let mut v = line(
+            "fft2d",
+            "dagger-local-unfused",
+            json!({"n": n, "block_rows": b, "threads": ctx.num_threads()}),
+            &unf,
+            "mb_per_s",
+            mb,
+        );
+        v["cpu_median_s"] = json!(median(&unf_cpu));
+        out.push(v);
+    }
     let t = dag;
     let err = got.map(|g| ok(g.collect_dense(ctx), "collect")).map(|g| {
         let g = g.as_slice().unwrap_or(&[]).to_vec();
@@ -196,6 +257,7 @@ pub(crate) fn fft2d(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
         mb,
     );
     v["rel_err_vs_rustfft"] = json!(err);
+    v["cpu_median_s"] = json!(median(&dag_cpu));
     out.push(v);
     out
 }
