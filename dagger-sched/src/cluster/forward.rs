@@ -119,6 +119,13 @@ thread_local! {
         const { RefCell::new((false, VecDeque::new())) };
 }
 
+/// Whether forwarding is on: `DAGGER_FORWARD=0` in the driver's environment turns it off
+/// (every task then waits for its inputs on the driver), for A/B benchmarks in one build.
+pub(crate) fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("DAGGER_FORWARD").map_or(true, |v| v != "0"))
+}
+
 /// Tries to forward `tasks` (now, on this thread, unless it is already forwarding).
 pub(crate) fn wake(tasks: impl IntoIterator<Item = Arc<dyn Forward>>) {
     let first = WAKING.with(|w| {

@@ -8,6 +8,12 @@
 //! the last handle to a result is dropped in the driver, its owner (and any worker holding a
 //! copy) forgets it.
 //!
+//! A task whose inputs are still being computed on one worker is sent there ahead of them
+//! and runs there the moment they are done, with no round trip to the driver per hop; the
+//! driver hears of it afterwards, in the worker's batched completions, and stays the
+//! authority for lineage, loss and cancellation. The protocol, as numbered steps, is in
+//! the docs of `forward` (this directory's `forward.rs`).
+//!
 //! Modules, bottom to top (a module imports only those listed before it):
 
 // How an `All` argument's elements are framed as one encoded `Vec`.

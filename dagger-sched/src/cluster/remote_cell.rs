@@ -9,6 +9,7 @@ use crate::site::{ArgRef, Location, Recompute};
 use crate::task::{Cell, HandleTracker, Header, Job, Outcome};
 use dagger_core::{ChunkId, Error, WorkerId};
 use serde::{de::DeserializeOwned, Serialize};
+use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -123,5 +124,35 @@ impl<A: Args, R> Drop for RemoteTask<A, R> {
                 self.cluster.release(ChunkId(self.header.id.0), l.owner);
             }
         }
+        // What names the inputs (each may be the last reference to its task, which names
+        // its own inputs...) is dropped by a loop, not a recursion as deep as the chain.
+        let lineage = self.lineage.get_mut().take();
+        let args = self.args.get_mut().take();
+        let held = self.held.get_mut().take();
+        bury(Box::new((lineage, args, held)));
     }
+}
+
+thread_local! {
+    /// Values left to drop on this thread, and whether a drop loop already runs here.
+    static GRAVE: RefCell<(bool, Vec<Box<dyn Send>>)> = const { RefCell::new((false, Vec::new())) };
+}
+
+/// Drops `x` in this thread's drop loop (started here unless one already runs), so that a
+/// long chain of tasks, each holding the next, does not overflow the stack.
+fn bury(x: Box<dyn Send>) {
+    let start = GRAVE.try_with(|g| {
+        let mut g = g.borrow_mut();
+        g.1.push(x);
+        !std::mem::replace(&mut g.0, true)
+    });
+    // Ok(false): a loop further up drops it. Err: the thread is ending, and `x` was
+    // dropped with the closure that did not run.
+    if start != Ok(true) {
+        return;
+    }
+    while let Some(x) = GRAVE.with(|g| g.borrow_mut().1.pop()) {
+        drop(x);
+    }
+    GRAVE.with(|g| g.borrow_mut().0 = false);
 }

@@ -22,7 +22,9 @@ where
     /// A task just spawned (outside any task queue): sent ahead now if its inputs are being
     /// computed on one worker, else it follows them (see `forward`, step 1).
     pub(crate) fn offer(self: Arc<Self>) {
-        forward::wake([self as Arc<dyn Forward>]);
+        if forward::enabled() {
+            forward::wake([self as Arc<dyn Forward>]);
+        }
     }
 
     /// Step 1 of `forward` for this task.

@@ -16,7 +16,7 @@ dagger::register! {
     fn slow_zero(ms: u64, _x: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); 0 }
 }
 
-use crate::harness::{cluster_builder, quick_loss_cluster, remote, signal};
+use crate::harness::{bench_line, cluster_builder, quick_loss_cluster, remote, signal};
 
 /// Tasks that ran on a worker as soon as an input computed there was done, summed over
 /// the workers of `ctx`.
@@ -118,4 +118,50 @@ fn cancelling_a_forwarded_task_calls_it_off_on_its_worker() {
     // `a` ran where it waited, when the input was done; `b` was dropped there (it would
     // have run right after `a`).
     assert_eq!(forwarded(&ctx) - before, 1);
+}
+
+/// The 10^4-link chain of `cargo xtask bench tasks` (`tasks_chain`, driver + 2 workers),
+/// for a quick A/B in a debug build: `cargo test -p dagger --test main -- --ignored
+/// forward_cluster::chain_bench --nocapture`, once as is and once with `DAGGER_FORWARD=0`.
+#[test]
+#[ignore = "a benchmark"]
+fn chain_bench() {
+    // Dropping a 10^4-link chain's lineage recurses once per link: deeper than a test
+    // thread's stack in a debug build.
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(chain_bench_body)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn chain_bench_body() {
+    let ctx = cluster_builder(2).threads(2).worker_threads(2).build();
+    let o = remote(&ctx);
+    let n = 10_000;
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        let mut t = ctx.spawn_registered_with(&o, SLOW_ONE, (0u64,));
+        for _ in 1..n {
+            t = ctx.spawn_registered_with(&o, INC, (&t,));
+        }
+        assert_eq!(t.fetch().unwrap(), n);
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    let system = match std::env::var("DAGGER_FORWARD") {
+        Ok(v) if v == "0" => "dagger-tcp2-debug-noforward",
+        _ => "dagger-tcp2-debug",
+    };
+    println!(
+        "{}",
+        bench_line(
+            "tasks_chain",
+            system,
+            &format!("{{\"n\":{n},\"workers\":2}}"),
+            &mut times,
+            |_| String::new()
+        )
+    );
 }
