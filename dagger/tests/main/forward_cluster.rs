@@ -107,7 +107,10 @@ fn cancelling_a_forwarded_task_calls_it_off_on_its_worker() {
     let ctx = cluster_builder(2).threads(2).worker_threads(2).build();
     let o = remote(&ctx);
     let before = forwarded(&ctx);
-    let input = ctx.spawn_registered_with(&o, SLOW_ONE, (300u64,));
+    // The input runs long enough that the cancel below comes before it is done even when
+    // this thread is scheduled late (the whole test binary on 2 loaded cores: 300 ms was
+    // once not enough, and `b` had run).
+    let input = ctx.spawn_registered_with(&o, SLOW_ONE, (2_000u64,));
     let a = ctx.spawn_registered_with(&o, INC, (&input,));
     let b = ctx.spawn_registered_with(&o, INC, (&a,));
     std::thread::sleep(Duration::from_millis(50));
