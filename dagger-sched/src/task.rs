@@ -119,6 +119,8 @@ struct Waiting {
     dependents: Ready,
     /// Threads blocked on it: rare (most results are fetched once finished), so boxed
     /// apart; a vector inline was 24 bytes in every task.
+    // The box is the point: one thin pointer in the header instead of a vector's three words.
+    #[allow(clippy::box_collection)]
     waiters: Option<Box<Vec<Parking>>>,
 }
 
