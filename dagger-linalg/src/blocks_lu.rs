@@ -331,3 +331,50 @@ impl<T: LuScalar> LuBlocks<T> {
 pub fn solve_darray<T: LuScalar>(ctx: &Context, a: &DArray<T>, b: &DArray<T>) -> Result<DArray<T>> {
     lu_darray(ctx, a)?.solve(ctx, b)
 }
+
+/// A Cholesky factorization `A = L·Lᵀ` (or `Uᵀ·U`) whose factor is a DArray kept where
+/// its tiles were computed ([`cholesky_darray`](crate::cholesky_darray)), to solve again
+/// without refactoring.
+#[derive(Clone, Debug)]
+pub struct CholeskyBlocks<T: LuScalar> {
+    factor: DArray<T>,
+    uplo: Uplo,
+}
+
+/// The Cholesky factorization of `a` on its blocks where they live (see
+/// [`cholesky_darray`](crate::cholesky_darray)), as a factor object.
+pub fn cholesky_blocks<T: LuScalar>(
+    ctx: &Context,
+    a: &DArray<T>,
+    uplo: Uplo,
+) -> Result<CholeskyBlocks<T>> {
+    let factor = crate::blocks::cholesky_darray(ctx, a, uplo)?;
+    Ok(CholeskyBlocks { factor, uplo })
+}
+
+impl<T: LuScalar> CholeskyBlocks<T> {
+    /// The triangular factor (`L` or `U`), the other strict triangle zero.
+    pub fn factor(&self) -> &DArray<T> {
+        &self.factor
+    }
+
+    /// Solves `A·X = B` with the kept factor on `b`'s blocks where they live (a copy of
+    /// `b`, whose block rows must be the factor's tiles): two triangular solves in one
+    /// region.
+    pub fn solve(&self, ctx: &Context, b: &DArray<T>) -> Result<DArray<T>> {
+        check_rhs(&self.factor, b, "cholesky solve (A, B)")?;
+        // L·Lᵀ·X = B: L·Y = B, then Lᵀ·X = Y (Uᵀ·U: Uᵀ·Y = B, then U·X = Y).
+        let (first, second) = match self.uplo {
+            Uplo::Lower => (Trans::No, Trans::Yes),
+            Uplo::Upper => (Trans::Yes, Trans::No),
+        };
+        let at = self.factor.tracked_blocks(ctx)?;
+        let mut x = b.clone();
+        x.update_blocks(ctx, |xt| {
+            trsm_tasks(ctx, &at, self.uplo, first, Diag::NonUnit, xt);
+            trsm_tasks(ctx, &at, self.uplo, second, Diag::NonUnit, xt);
+        })
+        .map_err(typed)?;
+        Ok(x)
+    }
+}

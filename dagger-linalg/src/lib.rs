@@ -74,7 +74,10 @@ pub mod tsqr;
 pub mod solve;
 
 pub use blocks::cholesky_darray;
-pub use blocks_lu::{lu_darray, lu_nopiv_darray, solve_darray, solve_triangular_darray, LuBlocks};
+pub use blocks_lu::{
+    cholesky_blocks, lu_darray, lu_nopiv_darray, solve_darray, solve_triangular_darray,
+    CholeskyBlocks, LuBlocks,
+};
 pub use cholesky::{cholesky, Cholesky};
 pub use dagger_core::{Error, Result};
 pub use lu::{lu, lu_nopiv, Lu};

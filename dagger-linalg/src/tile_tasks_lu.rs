@@ -26,24 +26,33 @@ pub type Panel<T> = (Vec<u64>, u64, Vec<T>);
 /// The rows a tile sends for a row permutation: (global row, its values).
 pub type Rows<T> = Vec<(u64, Vec<T>)>;
 
+/// `trsm_unit(x, a, right, lower, transposed)` as a registered function.
+pub type TrsmUnitTask<T> = Registered<(BlockMut<T>, BlockRef<T>, bool, bool, bool), Result<()>>;
+/// `panel(column, k, b)` as a registered function.
+pub type PanelTask<T> = Registered<(Vec<BlockRef<T>>, u64, u64), Panel<T>>;
+/// `rows_out(x, perm, first, row0)` as a registered function.
+pub type RowsOutTask<T> = Registered<(BlockRef<T>, Vec<u64>, u64, u64), Rows<T>>;
+/// `rows_in(x, perm, first, row0, sent)` as a registered function.
+pub type RowsInTask<T> = Registered<(BlockMut<T>, Vec<u64>, u64, u64, Vec<Rows<T>>), Result<()>>;
+
 /// The LU tile kernels of one element type as registered functions.
 #[derive(Debug)]
 pub struct LuKernels<T: Scalar> {
     /// `getrf_nopiv(a, k, b)`: `a = L·U` in place (diagonal tile `k`, tiles of edge `b`).
     pub getrf_nopiv: Registered<(BlockMut<T>, u64, u64), Result<()>>,
     /// `trsm_unit(x, a, right, lower, transposed)`: as `trsm`, with a unit diagonal.
-    pub trsm_unit: Registered<(BlockMut<T>, BlockRef<T>, bool, bool, bool), Result<()>>,
+    pub trsm_unit: TrsmUnitTask<T>,
     /// `panel(column, k, b)`: the block column from diagonal tile `k` down, factored.
-    pub panel: Registered<(Vec<BlockRef<T>>, u64, u64), Panel<T>>,
+    pub panel: PanelTask<T>,
     /// `perm(panel)`: the panel's row permutation.
     pub perm: Registered<(Panel<T>,), Vec<u64>>,
     /// `panel_out(x, panel, row0)`: the tile takes the panel's rows `row0..`.
     pub panel_out: Registered<(BlockMut<T>, Panel<T>, u64), Result<()>>,
     /// `rows_out(x, perm, first, row0)`: the rows of the tile (first row `row0`) that the
     /// permutation of rows `first..` moves elsewhere.
-    pub rows_out: Registered<(BlockRef<T>, Vec<u64>, u64, u64), Rows<T>>,
+    pub rows_out: RowsOutTask<T>,
     /// `rows_in(x, perm, first, row0, sent)`: the tile takes the rows that land in it.
-    pub rows_in: Registered<(BlockMut<T>, Vec<u64>, u64, u64, Vec<Rows<T>>), Result<()>>,
+    pub rows_in: RowsInTask<T>,
 }
 
 impl<T: Scalar> Clone for LuKernels<T> {

@@ -182,6 +182,20 @@ fn linalg_lu_nopiv_and_triangular_solves_on_two_workers() {
     }
     let ran_here = std::mem::take(&mut *seen.0.lock().unwrap());
     assert!(ran_here.is_empty(), "tasks ran in the driver: {ran_here:?}");
+
+    // The Cholesky factor object solves on the workers, again without refactoring.
+    let s = spd(n);
+    let c = dagger::linalg::cholesky_blocks(&ctx, &on_workers(&ctx, &s, [32, 32]), Uplo::Upper)
+        .unwrap();
+    for seed in [1, 2] {
+        let b = random(n, 2, seed);
+        let x = dense(
+            &ctx,
+            &c.solve(&ctx, &on_workers(&ctx, &b, [32, 2])).unwrap(),
+        );
+        let r = fro(&(&s.dot(&x) - &b)) / (fro(&s) * fro(&x));
+        assert!(r < 1e-12, "‖AX − B‖/(‖A‖‖X‖) = {r:e}");
+    }
 }
 
 /// A symmetric positive definite `n × n` matrix: `M·Mᵀ/n + I`.
