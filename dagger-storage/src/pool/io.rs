@@ -31,6 +31,10 @@ pub(crate) fn run<T: Send + 'static>(
     fut: impl Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
     let handle = runtime()?.spawn(fut);
-    futures::executor::block_on(handle)
+    // Unconstrained: called from inside a tokio task (a worker's message loop removing a
+    // spilled result), the join handle would draw on that task's co-operative budget,
+    // which only resets when the task yields to its runtime. Once it ran out the handle
+    // answered `Pending` and woke itself forever: a busy hang of the loop (issue #21).
+    futures::executor::block_on(tokio::task::unconstrained(handle))
         .map_err(|e| Error::Storage(format!("memory pool I/O task failed: {e}")))?
 }

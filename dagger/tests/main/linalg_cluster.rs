@@ -241,3 +241,64 @@ fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() 
     drop((f, d, ctx));
     let _ = std::fs::remove_dir_all(&spill);
 }
+
+/// Runs `f` in a thread and fails the test if it has not returned in `secs` seconds (a
+/// stall is a failure, not a hung test binary).
+fn bounded<R: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(r) => r,
+        Err(_) => panic!("{what} did not finish in {secs} s"),
+    }
+}
+
+/// Out of core, the factor objects: an Upper Cholesky and an LU on 2 workers under a
+/// memory limit, each then solving with its kept factors, finish (bounded) with the
+/// residuals of the in-memory runs.
+#[test]
+fn linalg_factor_objects_solve_under_the_workers_memory_limit() {
+    const LIMIT: u64 = 256 << 10;
+    let n = 480;
+    let spill = std::env::temp_dir().join(format!("dagger-linalg-ooc2-{}", std::process::id()));
+    std::fs::create_dir_all(&spill).unwrap();
+    let ctx = cluster_builder(2)
+        .threads(1)
+        .worker_threads(2)
+        .worker_memory_limit(LIMIT)
+        .worker_spill_dir(&spill)
+        .build();
+    let a = spd(n);
+    let b = random(n, 2, 11);
+    let c2 = ctx.clone();
+    let (a2, b2) = (a.clone(), b.clone());
+    let x = bounded(90, "Upper cholesky + solve under the limit", move || {
+        let d = on_workers(&c2, &a2, [60, 60]);
+        let c = dagger::linalg::cholesky_blocks(&c2, &d, Uplo::Upper).unwrap();
+        dense(&c2, &c.solve(&c2, &on_workers(&c2, &b2, [60, 2])).unwrap())
+    });
+    let r = fro(&(&a.dot(&x) - &b)) / (fro(&a) * fro(&x));
+    assert!(r < 1e-12, "cholesky: ‖AX − B‖/(‖A‖‖X‖) = {r:e}");
+    let c2 = ctx.clone();
+    let (a2, b2) = (a.clone(), b.clone());
+    let x = bounded(90, "LU + solve under the limit", move || {
+        let d = on_workers(&c2, &a2, [60, 60]);
+        let f = lu_darray(&c2, &d).unwrap();
+        dense(&c2, &f.solve(&c2, &on_workers(&c2, &b2, [60, 2])).unwrap())
+    });
+    let r = fro(&(&a.dot(&x) - &b)) / (fro(&a) * fro(&x));
+    assert!(r < 1e-12, "lu: ‖AX − B‖/(‖A‖‖X‖) = {r:e}");
+    let stats: Vec<_> = ctx
+        .other_workers()
+        .into_iter()
+        .map(|w| ctx.worker_stats(w).unwrap())
+        .collect();
+    assert!(
+        stats.iter().map(|s| s.spilled_bytes).sum::<u64>() > 0,
+        "{stats:?}"
+    );
+    drop(ctx);
+    let _ = std::fs::remove_dir_all(&spill);
+}
