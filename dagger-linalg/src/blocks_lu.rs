@@ -67,7 +67,7 @@ fn square_blocks<T: LuScalar>(a: &DArray<T>, what: &str) -> Result<usize> {
 /// nothing after it runs).
 pub fn lu_darray<T: LuScalar>(ctx: &Context, a: &DArray<T>) -> Result<LuBlocks<T>> {
     let b = square_blocks(a, "lu_darray")?;
-    let (k, l) = (T::tile_kernels(), T::lu_kernels());
+    let l = T::lu_kernels();
     let mut f = a.clone();
     let perms = f
         .update_blocks(ctx, |t| {
@@ -90,18 +90,7 @@ pub fn lu_darray<T: LuScalar>(ctx: &Context, a: &DArray<T>) -> Result<LuBlocks<T
                         ctx.spawn_registered(l.trsm_unit, args);
                     }
                 }
-                for i in s + 1..gr {
-                    for j in s + 1..gc {
-                        let args = (
-                            InOut(&t[[i, j]]),
-                            In(&t[[i, s]]),
-                            false,
-                            In(&t[[s, j]]),
-                            false,
-                        );
-                        ctx.spawn_registered(k.gemm, args);
-                    }
-                }
+                trailing_update(ctx, t, s, gr, gc);
                 perms.push(perm);
             }
             perms
@@ -127,6 +116,30 @@ enum Perm<'a> {
 
 /// The row permutation `perm` of the rows from `first` applied to block column `j` from
 /// block row `s` down: each tile sends the rows it is the source of, and each takes the
+/// Step `s`'s trailing update of a `gr × gc` block grid: `A[i,j] −= A[i,s]·A[s,j]` for
+/// every `i, j > s` (the same in the pivoted and the unpivoted LU).
+fn trailing_update<T: LuScalar>(
+    ctx: &Context,
+    t: &TrackedBlocks<T>,
+    s: usize,
+    gr: usize,
+    gc: usize,
+) {
+    let k = T::tile_kernels();
+    for i in s + 1..gr {
+        for j in s + 1..gc {
+            let args = (
+                InOut(&t[[i, j]]),
+                In(&t[[i, s]]),
+                false,
+                In(&t[[s, j]]),
+                false,
+            );
+            ctx.spawn_registered(k.gemm, args);
+        }
+    }
+}
+
 /// rows that land in it.
 fn swap_rows<T: LuScalar>(
     ctx: &Context,
@@ -180,18 +193,7 @@ pub fn lu_nopiv_darray<T: LuScalar>(ctx: &Context, a: &DArray<T>) -> Result<LuBl
                 let args = (InOut(&t[[s, j]]), In(d), false, true, false);
                 ctx.spawn_registered(l.trsm_unit, args);
             }
-            for i in s + 1..gr {
-                for j in s + 1..gc {
-                    let args = (
-                        InOut(&t[[i, j]]),
-                        In(&t[[i, s]]),
-                        false,
-                        In(&t[[s, j]]),
-                        false,
-                    );
-                    ctx.spawn_registered(k.gemm, args);
-                }
-            }
+            trailing_update(ctx, t, s, gr, gc);
         }
     })
     .map_err(typed)?;
