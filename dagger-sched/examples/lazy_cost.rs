@@ -3,9 +3,9 @@
 //! `lazy_tree`, `lazy_dag_failing` and `tasks_memory` records (dagger-sched alone, so a
 //! release build is minutes, not the whole workspace).
 //!
-//! `cargo run --release -p dagger-sched --example lazy_cost [leaves] [reps] [pending] [lazy|failing]`
+//! `cargo run --release -p dagger-sched --example lazy_cost [leaves] [reps] [pending] [lazy|failing|panicking]`
 //! (`lazy`: only the lazy tree, `reps` times, for a profiler; `failing`: only the tree with
-//! 40 % of its leaves failing).
+//! 40 % of its leaves returning `Err`; `panicking`: the same leaves panicking).
 
 use dagger_sched::{delayed, fetch_all, Context, DTask, Thunk};
 use std::time::Instant;
@@ -35,19 +35,27 @@ fn eager_tree(ctx: &Context, leaves: usize) {
     assert_eq!(level[0].fetch().unwrap(), leaves as u64);
 }
 
-/// The lazy tree; leaves for which `fail` holds panic. Returns whether the root succeeded.
-fn lazy_tree(ctx: &Context, leaves: usize, fail: fn(u64) -> bool) -> bool {
+/// The lazy tree; leaves for which `fail` holds fail, by returning `Err` or, with
+/// `panics`, by panicking. Returns whether the root succeeded.
+fn lazy_tree(ctx: &Context, leaves: usize, fail: fn(u64) -> bool, panics: bool) -> bool {
     let mut level: Vec<Thunk<u64>> = (0..leaves as u64)
         .map(|i| {
-            delayed(
-                move |(i,)| {
-                    if fail(i) {
-                        panic!("leaf {i} fails");
-                    }
-                    1u64
-                },
-                (i,),
-            )
+            if panics {
+                delayed(
+                    move |(i,)| {
+                        if fail(i) {
+                            panic!("leaf {i} fails");
+                        }
+                        1u64
+                    },
+                    (i,),
+                )
+            } else {
+                Thunk::try_delayed(
+                    move |(i,)| if fail(i) { Err("leaf fails") } else { Ok(1u64) },
+                    (i,),
+                )
+            }
         })
         .collect();
     while level.len() > 1 {
@@ -79,15 +87,15 @@ fn main() {
         Some("lazy") => {
             // Only the lazy tree, for a profiler.
             for _ in 0..reps {
-                assert!(lazy_tree(&ctx, leaves, |_| false));
+                assert!(lazy_tree(&ctx, leaves, |_| false, false));
             }
             return;
         }
-        Some("failing") => {
+        Some(w @ ("failing" | "panicking")) => {
             // Only the lazy tree with 40 % of its leaves failing, for a profiler.
             std::panic::set_hook(Box::new(|_| {}));
             for _ in 0..reps {
-                assert!(!lazy_tree(&ctx, leaves, |i| i % 10 < 4));
+                assert!(!lazy_tree(&ctx, leaves, |i| i % 10 < 4, w == "panicking"));
             }
             return;
         }
@@ -95,17 +103,24 @@ fn main() {
     }
     let tasks = (2 * leaves - 1) as f64;
     let e = median(reps, || eager_tree(&ctx, leaves));
-    let l = median(reps, || assert!(lazy_tree(&ctx, leaves, |_| false)));
+    let l = median(reps, || assert!(lazy_tree(&ctx, leaves, |_| false, false)));
+    let f = median(reps, || {
+        assert!(!lazy_tree(&ctx, leaves, |i| i % 10 < 4, false))
+    });
     std::panic::set_hook(Box::new(|_| {}));
-    let f = median(reps, || assert!(!lazy_tree(&ctx, leaves, |i| i % 10 < 4)));
+    let p = median(reps, || {
+        assert!(!lazy_tree(&ctx, leaves, |i| i % 10 < 4, true))
+    });
     let _ = std::panic::take_hook();
     println!(
-        "tree {leaves} leaves: eager {:.3} M/s, lazy {:.3} M/s ({:.2}x eager), lazy 40% failing {:.3} M/s ({:.2}x succeeding)",
+        "tree {leaves} leaves: eager {:.3} M/s, lazy {:.3} M/s ({:.2}x eager), lazy 40% failing (Err) {:.3} M/s ({:.2}x succeeding), 40% panicking {:.3} M/s ({:.2}x)",
         tasks / e / 1e6,
         tasks / l / 1e6,
         e / l,
         tasks / f / 1e6,
-        l / f
+        l / f,
+        tasks / p / 1e6,
+        l / p
     );
     for n in [10_000usize, 1_000_000] {
         let t = median(reps.min(3), || {

@@ -1,5 +1,6 @@
 //! The lazy API: [`delayed`] builds a graph of [`Thunk`]s; `compute` runs it and returns a
-//! [`Chunk`]; `collect` returns the value.
+//! [`Chunk`]; `collect` returns the value. [`Thunk::try_delayed`] makes a thunk whose function
+//! fails it by returning `Err`.
 //!
 //! Nothing runs until `compute`. Each thunk runs once per computation even when several
 //! others use it. Intermediate results are released as soon as their consumers have run,
@@ -14,7 +15,7 @@ use crate::cluster::lineage::RemoteArgs;
 use crate::cluster::registry::Registered;
 use crate::context::state::Context;
 use crate::handle::{Chunk, DTask};
-use dagger_core::{Options, Result, Scope};
+use dagger_core::{Error, Options, Result, Scope};
 use node::{Body, Node, ThunkInputs, TypedThunk};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt;
@@ -39,6 +40,30 @@ where
             node.opts(),
             node.body.0.spawn_args(memo).into_args(),
             move |v| Ok((n.body.1)(v)),
+        )
+    }
+}
+
+/// The body of a fallible closure thunk: its `Err` fails the task, as
+/// [`Context::try_spawn`](crate::Context::try_spawn)'s does.
+struct TryClosure<L, F>(L, F);
+
+impl<L, F, R, E> Body<R> for TryClosure<L, F>
+where
+    L: LazyArgs,
+    F: Fn(ValuesOf<L::Eager>) -> std::result::Result<R, E> + Send + Sync + 'static,
+    R: Send + Sync + 'static,
+    E: fmt::Display,
+{
+    fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
+        let n = node.clone();
+        ctx.spawn_inner(
+            node.opts(),
+            node.body.0.spawn_args(memo).into_args(),
+            // Why not a panic: unwinding was most of a failing leaf's cost (and Rust code
+            // fails by returning). The error is formatted once, at the root; its dependents
+            // share that failure.
+            move |v| (n.body.1)(v).map_err(|e| Error::User(e.to_string())),
         )
     }
 }
@@ -95,6 +120,42 @@ impl<T> fmt::Debug for Thunk<T> {
 }
 
 impl<T: Send + Sync + 'static> Thunk<T> {
+    /// Makes a fallible thunk (the lazy [`Context::try_spawn`](crate::Context::try_spawn); a
+    /// method, not one more root name): `f` applied to `args`, run at `compute`; an `Err` fails the
+    /// thunk's task with that error as the root cause, and its dependents with
+    /// `DTaskFailedException` naming it, without a panic. A panic in `f` still fails the task.
+    ///
+    /// ```
+    /// use dagger_sched::{delayed, Context, Thunk};
+    /// let ctx = Context::builder().threads(1).build();
+    /// let half = |(x,): (u32,)| if x % 2 == 0 { Ok(x / 2) } else { Err(format!("{x} is odd")) };
+    /// assert_eq!(Thunk::try_delayed(half, (42u32,)).collect(&ctx).unwrap(), 21);
+    /// let bad = Thunk::try_delayed(half, (7u32,));
+    /// let after = delayed(|(h,)| h + 1, (&bad,));
+    /// let msg = after.collect(&ctx).unwrap_err().to_string();
+    /// assert!(msg.contains("7 is odd") && msg.contains("Root Task"), "{msg}");
+    /// ```
+    pub fn try_delayed<A, F, E>(f: F, args: A) -> Thunk<T>
+    where
+        A: IntoLazyArgs,
+        F: Fn(LazyValuesOf<A>) -> std::result::Result<T, E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        Self::try_delayed_with(Options::default(), f, args)
+    }
+
+    /// [`Thunk::try_delayed`] with options, given first, owned or borrowed.
+    pub fn try_delayed_with<A, F, E>(opts: impl Into<Options>, f: F, args: A) -> Thunk<T>
+    where
+        A: IntoLazyArgs,
+        F: Fn(LazyValuesOf<A>) -> std::result::Result<T, E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        let lazy = args.into_lazy();
+        let inputs = lazy.inputs();
+        thunk(opts.into(), inputs, TryClosure(lazy, f))
+    }
+
     /// The thunk's id (unique in this process).
     pub fn id(&self) -> u64 {
         self.node.id()

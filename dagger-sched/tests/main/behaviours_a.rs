@@ -2,7 +2,9 @@
 //! `Context::local()`-style contexts.
 
 use dagger_core::{Error, Options, ProcessorId, ProcessorKind, Scope, WorkerId};
-use dagger_sched::{delayed, delayed_meta, delayed_with, fetch_all, All, Chunk, Context, DTask};
+use dagger_sched::{
+    delayed, delayed_meta, delayed_with, fetch_all, All, Chunk, Context, DTask, Thunk,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -327,6 +329,64 @@ fn a17_lazy_graph_api() {
     assert!(
         e.to_string().contains("lazy boom") && e.to_string().contains("Root Task"),
         "{e}"
+    );
+}
+
+/// A fallible thunk: its `Ok` is the value, its `Err` fails it (the root cause) and its
+/// dependents name it, and a panic in its body is still caught.
+#[test]
+fn a17_try_delayed_fails_without_panicking() {
+    let ctx = ctx();
+    let half = |(x,): (u32,)| {
+        if x % 2 == 0 {
+            Ok(x / 2)
+        } else {
+            Err(format!("{x} is odd"))
+        }
+    };
+    let ok = Thunk::try_delayed(half, (42u32,));
+    let sum = delayed(|(h,)| h + 1, (&ok,));
+    assert_eq!(sum.collect(&ctx).unwrap(), 22);
+
+    let bad = Thunk::try_delayed_with(Options::new().name("halver"), half, (7u32,));
+    let mid = delayed(|(h,)| h + 1, (&bad,));
+    let top = delayed(|(m, o)| m + o, (&mid, &ok));
+    let e = top.collect(&ctx).unwrap_err();
+    let bad_id = match &e {
+        Error::TaskFailed { root, task } => {
+            assert!(
+                matches!(&root.error, Error::User(m) if m == "7 is odd"),
+                "{e}"
+            );
+            assert_eq!(root.name.as_deref(), Some("halver"));
+            assert_ne!(
+                *task, root.task,
+                "the root is the failing leaf, not the top"
+            );
+            root.task
+        }
+        other => panic!("expected TaskFailed, got {other}"),
+    };
+    let msg = e.to_string();
+    assert!(
+        msg.contains("7 is odd") && msg.contains("Root Task"),
+        "{msg}"
+    );
+    // The failing thunk itself reports the same root.
+    match bad.compute(&ctx).unwrap_err() {
+        Error::TaskFailed { root, .. } => {
+            assert!(matches!(&root.error, Error::User(m) if m == "7 is odd"));
+            assert_ne!(root.task, bad_id, "a new computation spawns a new task");
+        }
+        other => panic!("expected TaskFailed, got {other}"),
+    }
+
+    let panics = Thunk::try_delayed(|()| -> Result<u32, String> { panic!("try boom") }, ());
+    let after = delayed(|(p,)| p + 1, (&panics,));
+    let msg = after.collect(&ctx).unwrap_err().to_string();
+    assert!(
+        msg.contains("try boom") && msg.contains("Root Task"),
+        "{msg}"
     );
 }
 

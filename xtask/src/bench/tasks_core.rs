@@ -1,7 +1,7 @@
 //! The core's overhead records of issue 25: `lazy_tree` (a tree of closures built with
 //! `delayed` and run with `collect`, beside the same tree spawned eagerly), `lazy_dag_failing`
-//! (the same lazy tree with 40 % of its leaves failing: per node it must cost no more than the
-//! succeeding tree) and `tasks_memory` (bytes per pending task, measured from outside as RSS).
+//! (the same lazy tree with 40 % of its leaves failing, by `Err` and by panicking: per node the
+//! `Err` tree must cost no more than the succeeding tree) and `tasks_memory` (bytes per pending task, measured from outside as RSS).
 
 use super::{line, measure};
 use dagger::{delayed, Context, DTask, Thunk};
@@ -31,20 +31,28 @@ fn lazy_tree(ctx: &Context, leaves: usize) {
     assert_eq!(level[0].collect(ctx).expect("tree succeeds"), leaves as u64);
 }
 
-/// The lazy tree over leaves that fail (panic) when `fail(i)`: failures propagate to the
+/// The lazy tree over leaves that fail when `fail(i)`: by returning `Err` (a fallible
+/// thunk, as Rust code fails) or, with `panics`, by panicking. Failures propagate to the
 /// root, and every node is still reached once. Returns whether the root succeeded.
-fn lazy_tree_failing(ctx: &Context, leaves: usize, fail: fn(u64) -> bool) -> bool {
+fn lazy_tree_failing(ctx: &Context, leaves: usize, fail: fn(u64) -> bool, panics: bool) -> bool {
     let mut level: Vec<Thunk<u64>> = (0..leaves as u64)
         .map(|i| {
-            delayed(
-                move |(i,)| {
-                    if fail(i) {
-                        panic!("leaf {i} fails");
-                    }
-                    1u64
-                },
-                (i,),
-            )
+            if panics {
+                delayed(
+                    move |(i,)| {
+                        if fail(i) {
+                            panic!("leaf {i} fails");
+                        }
+                        1u64
+                    },
+                    (i,),
+                )
+            } else {
+                Thunk::try_delayed(
+                    move |(i,)| if fail(i) { Err("leaf fails") } else { Ok(1u64) },
+                    (i,),
+                )
+            }
         })
         .collect();
     while level.len() > 1 {
@@ -106,16 +114,27 @@ pub(crate) fn run(ctx: &Context, quick: bool, reps: usize) -> Vec<Value> {
         eprintln!("{l}");
         out.push(l);
     }
-    // The same DAG succeeding, and with 40 % of its leaves failing (panics are silenced
-    // while it runs: the hook's printing is not the scheduler's failure path).
+    // The same DAG succeeding, and with 40 % of its leaves failing: by returning `Err`
+    // (the record the target is set on), and by panicking (panics are silenced while it
+    // runs: the hook's printing is not the scheduler's failure path).
+    let fail = |i: u64| i % 10 < 4;
+    let ok = measure(reps, || {
+        assert!(lazy_tree_failing(ctx, leaves, |_| false, false))
+    });
+    let bad = measure(reps, || {
+        assert!(!lazy_tree_failing(ctx, leaves, fail, false))
+    });
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let ok = measure(reps, || assert!(lazy_tree_failing(ctx, leaves, |_| false)));
-    let bad = measure(reps, || {
-        assert!(!lazy_tree_failing(ctx, leaves, |i| i % 10 < 4));
+    let panicking = measure(reps, || {
+        assert!(!lazy_tree_failing(ctx, leaves, fail, true))
     });
     std::panic::set_hook(hook);
-    for (sys, s) in [("dagger-lazy", ok), ("dagger-lazy-40pct-failing", bad)] {
+    for (sys, s) in [
+        ("dagger-lazy", ok),
+        ("dagger-lazy-40pct-failing", bad),
+        ("dagger-lazy-40pct-panicking", panicking),
+    ] {
         let mut l = line("lazy_dag_failing", sys, p.clone(), reps, s);
         l["tasks_per_s"] = json!(tasks as f64 / s.0);
         eprintln!("{l}");
