@@ -90,10 +90,5 @@ pub use tiled::TiledMatrix;
 pub use triangular::solve_triangular;
 pub use tsqr::{tsqr, Tsqr};
 
-// ---- Tests of the public API (written as a user writes them, `use dagger_linalg::…`). ----
-
-#[cfg(test)]
-extern crate self as dagger_linalg;
-
-#[cfg(test)]
-mod tests;
+// The tests of the public API are in the facade's test binary (dagger/tests/main/linalg_api):
+// they use only `dagger_linalg::…`, and one binary fewer is less to link.

@@ -33,6 +33,9 @@ mod faults;
 mod fft_cluster;
 #[path = "main/forward_cluster.rs"]
 mod forward_cluster;
+#[cfg(feature = "linalg")]
+#[path = "main/linalg_api/mod.rs"]
+mod linalg_api;
 #[path = "main/linalg_cluster.rs"]
 mod linalg_cluster;
 #[path = "main/live_values.rs"]

@@ -5,7 +5,7 @@
 //! unless a dependency is still running. Everything else here serves it or shares its steps.
 
 use super::state::Context;
-use crate::access::{self, Gather};
+use crate::access::{self, Gather, Locks};
 use crate::args::{Args, IntoArgs, ValuesOf};
 use crate::cluster::lineage::RemoteArgs;
 use crate::cluster::registry::Registered;
@@ -14,7 +14,7 @@ use crate::executor;
 use crate::handle::{Chunk, DTask};
 use crate::observe::{Observers, TaskEventKind};
 use crate::queue::{self, Admission};
-use crate::task::{Cell, Header, Job, Outcome, Pin, Task};
+use crate::task::{Cell, Header, Job, Outcome, Pin, Task, Wrote};
 use dagger_core::{Error, Options, ProcessorId, ProcessorInfo, Result, Scope, TaskId};
 use serde::{de::DeserializeOwned, Serialize};
 use smallvec::SmallVec;
@@ -61,6 +61,17 @@ impl Inputs {
             scopes,
         }
     }
+}
+
+/// What [`Context::prepare_queued`] decided for a queued task, for its generic rest.
+struct Queued {
+    header: Header,
+    /// The task fails at once with it (no place to run, an invalid access).
+    error: Option<Error>,
+    deps: SmallVec<[Arc<dyn Job>; 4]>,
+    wrote: Wrote,
+    planned: bool,
+    locks: Locks,
 }
 
 impl Context {
@@ -221,6 +232,10 @@ impl Context {
         })
     }
 
+    /// The spawn of a closure task. Generic (one copy per argument tuple and result type,
+    /// ~200 in dagger-array alone), so it holds only what depends on the types: reading the
+    /// arguments and making the task. The rest is in the non-generic [`Context::prepare`] and
+    /// [`Context::prepare_queued`], compiled once.
     pub(crate) fn spawn_inner<A, R>(
         &self,
         opts: &Options,
@@ -243,16 +258,32 @@ impl Context {
             dep_ids,
             scopes,
         } = inputs;
-        let opts = self.restricted(opts);
-        let placed = self.place(&opts, &scopes);
-        let header = self.spawned_header(id, &opts, &placed, &dep_ids);
-        let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
-            let values = args.resolve()?;
-            call(values)
-        });
+        let (header, error) = self.prepare(id, opts, &scopes, &dep_ids);
+        let task: Arc<Task<R, _>> = Task::new_arc(
+            move || header,
+            move || {
+                let values = args.resolve()?;
+                call(values)
+            },
+        );
         let handle = self.local_handle(task.clone());
-        self.register(task, deps, placed.err());
+        self.register(task, deps, error);
         handle
+    }
+
+    /// The part of a plain spawn that does not depend on the task's types: where it may run
+    /// (an error fails it at once), its header, and the `Spawned` event.
+    #[inline(never)]
+    fn prepare(
+        &self,
+        id: TaskId,
+        opts: &Options,
+        scopes: &[Scope],
+        dep_ids: &[TaskId],
+    ) -> (Header, Option<Error>) {
+        let opts = self.restricted(opts);
+        let placed = self.place(&opts, scopes);
+        self.spawned_header(id, &opts, placed, dep_ids)
     }
 
     /// The spawn of a task that declares accesses or meets an open task queue: the queue
@@ -273,6 +304,56 @@ impl Context {
         A: Args,
         R: Send + Sync + 'static,
     {
+        let Queued {
+            header,
+            error,
+            deps,
+            wrote,
+            planned,
+            locks,
+        } = self.prepare_queued(id, opts, inputs, declared);
+        let (handle, job) = if wrote.is_empty() && locks.is_empty() {
+            // Nothing to check or take first (a bulk queue's tasks, a region's tasks on
+            // objects no earlier task wrote): the body of a plain spawn, a smaller task.
+            let task: Arc<Task<R, _>> = Task::new_arc(
+                move || header,
+                move || {
+                    let values = args.resolve()?;
+                    call(values)
+                },
+            );
+            (self.local_handle(task.clone()), task as Arc<dyn Job>)
+        } else {
+            let task: Arc<Task<R, _>> = Task::new_arc(
+                move || header,
+                move || {
+                    if let Some(e) = wrote.iter().find_map(|w| w.error()) {
+                        return Err(e);
+                    }
+                    drop(wrote);
+                    let _permits = access::acquire(&locks);
+                    let values = args.resolve()?;
+                    call(values)
+                },
+            );
+            (self.local_handle(task.clone()), task as Arc<dyn Job>)
+        };
+        let ok = self.link(&job, deps, error);
+        self.hand_to_queues(job, planned, ok);
+        handle
+    }
+
+    /// The part of [`Context::spawn_queued`] that does not depend on the task's types: its
+    /// placement, the queues' admission (more dependencies, the writers it follows), its
+    /// locks, its header and the `Spawned` event.
+    #[inline(never)]
+    fn prepare_queued(
+        &self,
+        id: TaskId,
+        opts: &Options,
+        inputs: Inputs,
+        declared: &mut Gather,
+    ) -> Queued {
         let Inputs {
             mut deps,
             mut dep_ids,
@@ -288,54 +369,42 @@ impl Context {
         // body keeps the writers it follows, to fail with them.
         let Admission { wrote, planned } = queue::admit(accesses, &mut deps, &mut dep_ids);
         let locks = access::locks(accesses);
-        let header = self.spawned_header(id, &opts, &placed, &dep_ids);
-        let (handle, job) = if wrote.is_empty() && locks.is_empty() {
-            // Nothing to check or take first (a bulk queue's tasks, a region's tasks on
-            // objects no earlier task wrote): the body of a plain spawn, a smaller task.
-            let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
-                let values = args.resolve()?;
-                call(values)
-            });
-            (self.local_handle(task.clone()), task as Arc<dyn Job>)
-        } else {
-            let task: Arc<Task<R, _>> = Task::new_arc(header, move || {
-                if let Some(e) = wrote.iter().find_map(|w| w.error()) {
-                    return Err(e);
-                }
-                drop(wrote);
-                let _permits = access::acquire(&locks);
-                let values = args.resolve()?;
-                call(values)
-            });
-            (self.local_handle(task.clone()), task as Arc<dyn Job>)
-        };
-        let ok = self.link(&job, deps, placed.err());
-        self.hand_to_queues(job, planned, ok);
-        handle
+        let (header, error) = self.spawned_header(id, &opts, placed, &dep_ids);
+        Queued {
+            header,
+            error,
+            deps,
+            wrote,
+            planned,
+            locks,
+        }
     }
 
-    /// Announces a new closure task to the observers and gives the maker of its header
-    /// (called once the task's memory is there, so that the header is written in place).
+    /// Announces a new closure task to the observers and makes its header (on a placement
+    /// error the task runs nowhere: the error, returned, fails it).
     #[inline(always)]
-    fn spawned_header<'a>(
-        &'a self,
+    fn spawned_header(
+        &self,
         id: TaskId,
-        opts: &'a Options,
-        placed: &'a Result<Pin>,
+        opts: &Options,
+        placed: Result<Pin>,
         dep_ids: &[TaskId],
-    ) -> impl FnOnce() -> Header + 'a {
+    ) -> (Header, Option<Error>) {
         self.inner
             .observers
             .emit(id, &opts.name, || TaskEventKind::Spawned { deps: dep_ids });
-        move || {
-            Header::new(
-                id,
-                opts.name.clone(),
-                placed.as_ref().map_or(Pin::Any, Clone::clone),
-                opts.get_result,
-                self.inner.observers,
-            )
-        }
+        let (pin, error) = match placed {
+            Ok(pin) => (pin, None),
+            Err(e) => (Pin::Any, Some(e)),
+        };
+        let header = Header::new(
+            id,
+            opts.name.clone(),
+            pin,
+            opts.get_result,
+            self.inner.observers,
+        );
+        (header, error)
     }
 
     /// Records a new task in the open task queues and launches it unless one holds it
