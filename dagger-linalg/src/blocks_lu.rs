@@ -19,11 +19,12 @@
 //! assert!(a.dot(&x).iter().all(|v| (v - 1.0).abs() < 1e-12));
 //! ```
 
+use crate::blocks::{beside, square_blocks};
 use crate::error::{mismatch, typed};
 use crate::tile::{Diag, Trans, Uplo};
 use crate::tile_tasks_lu::LuScalar;
-use dagger_array::{BlockList, DArray, TrackedBlock, TrackedBlocks};
-use dagger_core::{Error, Options, Result, Scope};
+use dagger_array::{BlockList, DArray, TrackedBlocks};
+use dagger_core::{Error, Result};
 use dagger_sched::{All, Context, DTask, In, InOut};
 
 /// An LU factorization `P·A = L·U` whose factors are a DArray (`L` below the diagonal, unit
@@ -32,31 +33,6 @@ use dagger_sched::{All, Context, DTask, In, InOut};
 pub struct LuBlocks<T: LuScalar> {
     factors: DArray<T>,
     perm: Vec<usize>,
-}
-
-/// Options placing a task that only reads `b` where `b` lives (a reader goes where the
-/// scheduler's cost puts it, which may be the driver: the panel and the row exports run
-/// beside their tiles instead).
-fn beside<T: LuScalar>(b: &TrackedBlock<T>) -> Options {
-    match b.owner() {
-        Some(w) => Options::new().scope(Scope::Process(w)),
-        None => Options::new(),
-    }
-}
-
-/// The tile edge of `a`'s square blocks (the last row and column may be ragged).
-fn square_blocks<T: LuScalar>(a: &DArray<T>, what: &str) -> Result<usize> {
-    if a.shape().len() != 2 {
-        let s = [a.shape()[0], 1];
-        return Err(mismatch(what, s, s));
-    }
-    let b = a.grid().block_shape(&[0, 0]);
-    if b[0] != b[1] {
-        return Err(Error::Argument(format!(
-            "{what} needs square blocks, got {b:?} (reblock first)"
-        )));
-    }
-    Ok(b[0])
 }
 
 /// LU with partial pivoting of the `m × n` DArray `a` (square blocks), computed on its

@@ -37,11 +37,14 @@ mod error;
 // Tile kernels over faer (plain functions on tiles).
 pub mod kernels;
 
-// The tile kernels as registered functions on DArray blocks; the Scalar impls.
+// The tile kernels as registered functions on DArray blocks.
 pub mod tile_tasks;
 
 // The LU tile kernels (pivoting across tiles) as registered functions.
 pub mod tile_tasks_lu;
+
+// The QR tile kernels as registered functions; the Scalar impls (all kernel sets).
+pub mod tile_tasks_qr;
 
 // The tiled matrix and its conversions.
 pub mod tiled;
@@ -57,6 +60,9 @@ pub mod blocks;
 
 // LU and triangular solves on a DArray's own blocks, where they live.
 pub mod blocks_lu;
+
+// Householder QR on a DArray's own blocks, where they live.
+pub mod blocks_qr;
 
 // Tiled Cholesky and its factor object.
 pub mod cholesky;
@@ -78,6 +84,7 @@ pub use blocks_lu::{
     cholesky_blocks, lu_darray, lu_nopiv_darray, solve_darray, solve_triangular_darray,
     CholeskyBlocks, LuBlocks,
 };
+pub use blocks_qr::{qr_darray, QrBlocks};
 pub use cholesky::{cholesky, Cholesky};
 pub use dagger_core::{Error, Result};
 pub use lu::{lu, lu_nopiv, Lu};
