@@ -56,12 +56,20 @@ pub(crate) fn square_blocks<T: Scalar>(a: &DArray<T>, what: &str) -> Result<usiz
 
 /// Where each block of `a` lives (row-major), computing `a` first if it is lazy; and the
 /// computed array.
-pub(crate) fn placed<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<(DArray<T>, Vec<WorkerId>)> {
+pub(crate) fn placed<T: Scalar>(
+    ctx: &Context,
+    a: &DArray<T>,
+) -> Result<(DArray<T>, Vec<WorkerId>)> {
     let a = match a.chunks() {
         Some(_) => a.clone(),
         None => a.compute(ctx)?,
     };
-    let owners = a.chunks().unwrap_or_default().iter().map(|c| c.owner()).collect();
+    let owners = a
+        .chunks()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.owner())
+        .collect();
     Ok((a, owners))
 }
 

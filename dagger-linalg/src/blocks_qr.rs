@@ -95,7 +95,14 @@ pub fn qr_darray<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<QrBlocks<T>>
             ctx.spawn_registered(q.store, (Out(&taut[[s, 0]]), &panel, false));
             for j in s + 1..gc {
                 let c = column(t, j, s);
-                let args = (In(&col), In(&taut[[s, 0]]), 0u64, In(&c), Vec::new(), true);
+                let args = (
+                    In(&col),
+                    In(&BlockList(vec![&taut[[s, 0]]])),
+                    0u64,
+                    In(&c),
+                    Vec::new(),
+                    true,
+                );
                 let p = ctx.spawn_registered_with(beside(&t[[s, j]]), q.apply, args);
                 take_back(ctx, t, (s, j), &p, b);
             }
@@ -158,7 +165,14 @@ impl<T: Scalar> QrBlocks<T> {
             let v = column(f, s, s);
             for j in 0..x.grid().grid_shape()[1] {
                 let c = column(x, j, s);
-                let args = (In(&v), In(&tau[[s, 0]]), 0u64, In(&c), Vec::new(), transpose);
+                let args = (
+                    In(&v),
+                    In(&BlockList(vec![&tau[[s, 0]]])),
+                    0u64,
+                    In(&c),
+                    Vec::new(),
+                    transpose,
+                );
                 let p = ctx.spawn_registered_with(beside(&x[[s, j]]), q.apply, args);
                 take_back(ctx, x, (s, j), &p, b);
             }
@@ -235,7 +249,10 @@ impl<T: Scalar> QrBlocks<T> {
 pub(crate) fn top_rows<T: Scalar>(ctx: &Context, y: &DArray<T>, n: usize) -> Result<DArray<T>> {
     let (y, owners) = placed(ctx, y)?;
     let g = y.grid().grid_shape();
-    let [br, bc] = [y.grid().block_shape(&[0, 0])[0], y.grid().block_shape(&[0, 0])[1]];
+    let [br, bc] = [
+        y.grid().block_shape(&[0, 0])[0],
+        y.grid().block_shape(&[0, 0])[1],
+    ];
     let rows = n.div_ceil(br);
     let at = corner(&owners, g[1], rows, g[1]);
     let mut top = zeros_on::<T>([n, y.shape()[1]], [br, bc], at, [rows, g[1]])?;

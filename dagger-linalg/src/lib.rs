@@ -64,6 +64,9 @@ pub mod blocks_lu;
 // Householder QR on a DArray's own blocks, where they live.
 pub mod blocks_qr;
 
+// TSQR on a DArray's own block rows, where they live.
+pub mod blocks_tsqr;
+
 // Tiled Cholesky and its factor object.
 pub mod cholesky;
 
@@ -85,6 +88,7 @@ pub use blocks_lu::{
     CholeskyBlocks, LuBlocks,
 };
 pub use blocks_qr::{qr_darray, QrBlocks};
+pub use blocks_tsqr::{tsqr_darray, TsqrBlocks};
 pub use cholesky::{cholesky, Cholesky};
 pub use dagger_core::{Error, Result};
 pub use lu::{lu, lu_nopiv, Lu};

@@ -107,9 +107,22 @@ impl<T: Scalar> Copy for LuKernels<T> {}
 /// empty for an applied column).
 pub type QrPanel<T> = (u64, Vec<T>, Vec<T>);
 
+/// `panel(column, rows, upper)` as a registered function.
+pub type QrPanelTask<T> = Registered<(Vec<BlockRef<T>>, Vec<u64>, bool), QrPanel<T>>;
+/// `rows(x, p, row0, count)` as a registered function.
+pub type QrRowsTask<T> = Registered<(BlockMut<T>, QrPanel<T>, u64, u64), Result<()>>;
 /// `apply(v, t, t_row0, c, c_rows, transposed)` as a registered function.
-pub type QrApplyTask<T> =
-    Registered<(Vec<BlockRef<T>>, BlockRef<T>, u64, Vec<BlockRef<T>>, Vec<u64>, bool), QrPanel<T>>;
+pub type QrApplyTask<T> = Registered<
+    (
+        Vec<BlockRef<T>>,
+        Vec<BlockRef<T>>,
+        u64,
+        Vec<BlockRef<T>>,
+        Vec<u64>,
+        bool,
+    ),
+    QrPanel<T>,
+>;
 
 /// The QR tile kernels of one element type as registered functions (see
 /// [`crate::tile_tasks_qr`]).
@@ -118,15 +131,15 @@ pub struct QrKernels<T: Scalar> {
     /// `panel(column, rows, upper)`: the first `rows[i]` rows of each tile (all where
     /// `rows` is shorter; with `upper`, only their upper triangle) stacked and factored (`R`
     /// and the reflectors below it).
-    pub panel: Registered<(Vec<BlockRef<T>>, Vec<u64>, bool), QrPanel<T>>,
+    pub panel: QrPanelTask<T>,
     /// `rows(x, p, row0, count)`: the tile's first `count` rows take `p`'s rows `row0..`.
-    pub rows: Registered<(BlockMut<T>, QrPanel<T>, u64, u64), Result<()>>,
+    pub rows: QrRowsTask<T>,
     /// `store(x, p, with_v)`: the tile becomes `p`'s block factor (below `p`'s rows when
     /// `with_v`), zero elsewhere.
     pub store: Registered<(BlockMut<T>, QrPanel<T>, bool), Result<()>>,
     /// `apply(v, t, t_row0, c, c_rows, transposed)`: the first `c_rows[i]` rows of each
     /// `c[i]` stacked, times `Q` (or `Qᵀ`) of the reflectors stacked in `v` with the block
-    /// factor at row `t_row0` of `t`.
+    /// factor at row `t_row0` of `t`'s one tile (of `v`'s last tile when `t` is empty).
     pub apply: QrApplyTask<T>,
     /// `copy_upper(y, x, from)`: `y[r, c] = x[r, c]` where `c − r ≥ from`, else 0.
     pub copy_upper: Registered<(BlockMut<T>, BlockRef<T>, i64), Result<()>>,

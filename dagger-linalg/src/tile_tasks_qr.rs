@@ -57,7 +57,10 @@ fn stack<T: Scalar>(blocks: &[&ArrayD<T>], rows: &[u64], limit: usize) -> Result
                 "stacked tiles differ in width ({c} and {w:?})"
             )));
         }
-        let r = rows.get(i).map_or(r, |&n| (n as usize).min(r)).min(limit - h);
+        let r = rows
+            .get(i)
+            .map_or(r, |&n| (n as usize).min(r))
+            .min(limit - h);
         take.push(r);
         h += r;
     }
@@ -83,14 +86,20 @@ fn row_major<T: Scalar>(t: &Tile<T>) -> Vec<T> {
 }
 
 /// The body of every `qr_panel_*` entry point.
-pub fn panel_block<T: Scalar>(col: Vec<BlockRef<T>>, rows: Vec<u64>, upper: bool) -> Result<QrPanel<T>> {
+pub fn panel_block<T: Scalar>(
+    col: Vec<BlockRef<T>>,
+    rows: Vec<u64>,
+    upper: bool,
+) -> Result<QrPanel<T>> {
     let refs: Vec<&ArrayD<T>> = col.iter().map(|b| &**b).collect();
     let mut p = stack(&refs, &rows, usize::MAX)?;
     if upper {
         // Each tile's part keeps its upper triangle (an `R` over the reflectors below it).
         let mut r0 = 0;
         for (i, b) in refs.iter().enumerate() {
-            let r = rows.get(i).map_or(b.shape()[0], |&n| (n as usize).min(b.shape()[0]));
+            let r = rows
+                .get(i)
+                .map_or(b.shape()[0], |&n| (n as usize).min(b.shape()[0]));
             for k in 0..r {
                 for j in 0..k.min(p.ncols()) {
                     p[(r0 + k, j)] = T::of(0.0);
@@ -158,7 +167,7 @@ fn geqrf_cols<T>(p: &QrPanel<T>) -> usize {
 /// The body of every `qr_apply_*` entry point.
 pub fn apply_block<T: Scalar>(
     v: Vec<BlockRef<T>>,
-    t: BlockRef<T>,
+    t: Vec<BlockRef<T>>,
     t_row0: u64,
     c: Vec<BlockRef<T>>,
     c_rows: Vec<u64>,
@@ -168,20 +177,24 @@ pub fn apply_block<T: Scalar>(
     let mut x = stack(&crefs, &c_rows, usize::MAX)?;
     let h = x.nrows();
     let vrefs: Vec<&ArrayD<T>> = v.iter().map(|b| &**b).collect();
-    let v = stack(&vrefs, &[], h)?;
-    let (w, k) = (v.ncols(), h.min(v.ncols()));
+    let vs = stack(&vrefs, &[], h)?;
+    let (w, k) = (vs.ncols(), h.min(vs.ncols()));
     let bs = geqrf_block_size::<T>(h, w);
+    let t = match t.first().or(v.last()) {
+        Some(t) => t,
+        None => return Err(Error::Argument("no block factor to apply".into())),
+    };
     let (tr, tc) = dims(t.shape())?;
     let r0 = t_row0 as usize;
-    if v.nrows() != h || r0 + bs > tr || k > tc {
+    if vs.nrows() != h || r0 + bs > tr || k > tc {
         return Err(Error::DimensionMismatch(format!(
             "reflectors {}×{w} for {h} rows, or their {bs}×{k} factor at row {r0} of a {tr}×{tc} tile",
-            v.nrows()
+            vs.nrows()
         )));
     }
     if k > 0 {
         let f = Tile::from_fn(bs, k, |i, j| t[[r0 + i, j]]);
-        apply_q(&mut x, &v, &f, transpose);
+        apply_q(&mut x, &vs, &f, transpose);
     }
     Ok((x.ncols() as u64, row_major(&x), Vec::new()))
 }
@@ -242,7 +255,7 @@ macro_rules! qr_tasks {
                 fail_task(store_block(x, p, with_v))
             }
             #[doc = concat!("A `", stringify!($t), "` panel's `Q` applied to a block column.")]
-            pub fn [<qr_apply_ $t>](v: Vec<BlockRef<$t>>, t: BlockRef<$t>, t_row0: u64, c: Vec<BlockRef<$t>>, c_rows: Vec<u64>, transpose: bool) -> QrPanel<$t> {
+            pub fn [<qr_apply_ $t>](v: Vec<BlockRef<$t>>, t: Vec<BlockRef<$t>>, t_row0: u64, c: Vec<BlockRef<$t>>, c_rows: Vec<u64>, transpose: bool) -> QrPanel<$t> {
                 value(apply_block(v, t, t_row0, c, c_rows, transpose))
             }
             #[doc = concat!("A `", stringify!($t), "` tile's upper part copied.")]

@@ -38,6 +38,8 @@ mod forward_cluster;
 mod linalg_api;
 #[path = "main/linalg_cluster.rs"]
 mod linalg_cluster;
+#[path = "main/linalg_qr_cluster.rs"]
+mod linalg_qr_cluster;
 #[path = "main/live_values.rs"]
 mod live_values;
 #[path = "main/netns.rs"]

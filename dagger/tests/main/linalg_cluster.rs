@@ -17,7 +17,7 @@ use crate::harness::cluster_builder;
 
 /// The tasks the driver ran itself (a task sent to a worker is `Dispatched`).
 #[derive(Default)]
-struct InDriver(Mutex<Vec<String>>);
+pub(crate) struct InDriver(pub(crate) Mutex<Vec<String>>);
 
 impl Observer for InDriver {
     fn on_event(&self, e: &TaskEvent) {
@@ -28,7 +28,7 @@ impl Observer for InDriver {
     }
 }
 
-fn cluster() -> (Context, Arc<InDriver>) {
+pub(crate) fn cluster() -> (Context, Arc<InDriver>) {
     let seen = Arc::new(InDriver::default());
     let ctx = cluster_builder(2)
         .threads(2)
@@ -39,7 +39,7 @@ fn cluster() -> (Context, Arc<InDriver>) {
 }
 
 /// A fixed pseudo-random matrix in [-0.5, 0.5).
-fn random(m: usize, n: usize, seed: u64) -> Array2<f64> {
+pub(crate) fn random(m: usize, n: usize, seed: u64) -> Array2<f64> {
     let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     Array2::from_shape_fn((m, n), |_| {
         s ^= s << 13;
@@ -49,7 +49,7 @@ fn random(m: usize, n: usize, seed: u64) -> Array2<f64> {
     })
 }
 
-fn fro(a: &Array2<f64>) -> f64 {
+pub(crate) fn fro(a: &Array2<f64>) -> f64 {
     a.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
@@ -244,7 +244,11 @@ fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() 
 
 /// Runs `f` in a thread and fails the test if it has not returned in `secs` seconds (a
 /// stall is a failure, not a hung test binary).
-fn bounded<R: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+pub(crate) fn bounded<R: Send + 'static>(
+    secs: u64,
+    what: &str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
