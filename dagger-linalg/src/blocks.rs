@@ -19,6 +19,7 @@
 use crate::error::{mismatch, typed};
 use crate::scalar::{Scalar, TileKernels};
 use crate::tile::Uplo;
+use crate::tiled::TiledMatrix;
 use dagger_array::cyclic::ProcessGrid;
 use dagger_array::{Blocks, DArray, TrackedBlock, TrackedBlocks};
 use dagger_core::{Error, Options, Result, Scope, WorkerId};
@@ -92,6 +93,22 @@ pub(crate) fn zeros_on<T: Scalar>(
 pub fn to_workers<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<DArray<T>> {
     let pg = ProcessGrid::square(ctx)?;
     a.to_cyclic(&pg).compute(ctx)
+}
+
+/// The tiled `a` (in this process) as a DArray in its tiles on `ctx`'s workers
+/// ([`to_workers`]): how the [`TiledMatrix`] calls reach the `*_darray` algorithms on a
+/// cluster.
+pub(crate) fn tiled_to_workers<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<DArray<T>> {
+    to_workers(ctx, &a.to_darray()?)
+}
+
+/// The DArray `d` back in this process, in tiles of `tile`.
+pub(crate) fn tiled_back<T: Scalar>(
+    ctx: &Context,
+    d: &DArray<T>,
+    tile: [usize; 2],
+) -> Result<TiledMatrix<T>> {
+    TiledMatrix::from_darray_tiled(d, ctx, tile)
 }
 
 /// The Cholesky factor of the symmetric positive definite `a` (its `uplo` triangle is
