@@ -204,16 +204,13 @@ fn spd(n: usize) -> Array2<f64> {
     m.dot(&m.t()) / n as f64 + Array2::<f64>::eye(n)
 }
 
-/// Out of core: a Cholesky on 2 workers whose matrix (and each worker's half of it) is
-/// larger than each worker's memory limit completes, by spilling what the pools cannot
-/// hold, with the residual of one in memory.
-#[test]
-fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() {
-    use dagger::linalg::{cholesky_darray, Uplo};
-    // 480² f64 = 1.8 MB in 64 tiles of 28.8 KB; 256 KiB pools hold a seventh of a half.
-    const LIMIT: u64 = 256 << 10;
-    let n = 480;
-    let spill = std::env::temp_dir().join(format!("dagger-linalg-ooc-{}", std::process::id()));
+/// Each worker's memory limit in the out-of-core tests.
+const LIMIT: u64 = 256 << 10;
+
+/// 2 workers (2 threads each, 1 in the driver) under [`LIMIT`], spilling to a fresh
+/// directory named by `tag` (the caller removes it).
+fn limited_cluster(tag: &str) -> (Context, std::path::PathBuf) {
+    let spill = std::env::temp_dir().join(format!("dagger-linalg-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&spill).unwrap();
     let ctx = cluster_builder(2)
         .threads(1)
@@ -221,6 +218,18 @@ fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() 
         .worker_memory_limit(LIMIT)
         .worker_spill_dir(&spill)
         .build();
+    (ctx, spill)
+}
+
+/// Out of core: a Cholesky on 2 workers whose matrix (and each worker's half of it) is
+/// larger than each worker's memory limit completes, by spilling what the pools cannot
+/// hold, with the residual of one in memory.
+#[test]
+fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() {
+    use dagger::linalg::{cholesky_darray, Uplo};
+    // 480² f64 = 1.8 MB in 64 tiles of 28.8 KB; 256 KiB pools hold a seventh of a half.
+    let n = 480;
+    let (ctx, spill) = limited_cluster("ooc");
     let a = spd(n);
     let d = on_workers(&ctx, &a, [60, 60]);
     let share = |w: WorkerId| owners(&d).iter().filter(|o| **o == w).count() * 60 * 60 * 8;
@@ -264,16 +273,8 @@ pub(crate) fn bounded<R: Send + 'static>(
 /// residuals of the in-memory runs.
 #[test]
 fn linalg_factor_objects_solve_under_the_workers_memory_limit() {
-    const LIMIT: u64 = 256 << 10;
     let n = 480;
-    let spill = std::env::temp_dir().join(format!("dagger-linalg-ooc2-{}", std::process::id()));
-    std::fs::create_dir_all(&spill).unwrap();
-    let ctx = cluster_builder(2)
-        .threads(1)
-        .worker_threads(2)
-        .worker_memory_limit(LIMIT)
-        .worker_spill_dir(&spill)
-        .build();
+    let (ctx, spill) = limited_cluster("ooc2");
     let a = spd(n);
     let b = random(n, 2, 11);
     let c2 = ctx.clone();
