@@ -189,8 +189,8 @@ impl<T: Scalar> Cholesky<T> {
             Uplo::Upper => (Trans::Yes, Trans::No),
         };
         Tasks::run(ctx, |t| {
-            trsm_tiled(t, f, self.uplo, first, Diag::NonUnit, &x);
-            trsm_tiled(t, f, self.uplo, second, Diag::NonUnit, &x);
+            trsm_tiled(t, f, (self.uplo, first, Diag::NonUnit), &x);
+            trsm_tiled(t, f, (self.uplo, second, Diag::NonUnit), &x);
         })?;
         Ok(x)
     }

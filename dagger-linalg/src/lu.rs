@@ -272,8 +272,8 @@ impl<T: Scalar> Lu<T> {
         permute_rows(&mut pb, &self.perm);
         let x = TiledMatrix::from_mat(pb.as_ref(), tile)?;
         Tasks::run(ctx, |t| {
-            trsm_tiled(t, f, Uplo::Lower, Trans::No, Diag::Unit, &x);
-            trsm_tiled(t, f, Uplo::Upper, Trans::No, Diag::NonUnit, &x);
+            trsm_tiled(t, f, (Uplo::Lower, Trans::No, Diag::Unit), &x);
+            trsm_tiled(t, f, (Uplo::Upper, Trans::No, Diag::NonUnit), &x);
         })?;
         Ok(x)
     }

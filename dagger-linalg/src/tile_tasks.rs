@@ -93,13 +93,14 @@ pub fn potrf_block<T: Scalar>(a: BlockMut<T>, lower: bool, k: u64, b: u64) -> Re
     Ok(())
 }
 
-/// The body of every `trsm_*` entry point (`alpha = 1`, non-unit diagonal).
-pub fn trsm_block<T: Scalar>(
+/// `x ← op(a)⁻¹·x` (or `x·op(a)⁻¹`; flags: right side, lower, transposed; `alpha = 1`)
+/// with the diagonal `diag`: the body of every `trsm_*` (non-unit) and `trsm_unit_*`
+/// entry point.
+pub fn trsm_diag_block<T: Scalar>(
     x: BlockMut<T>,
     a: BlockRef<T>,
-    right: bool,
-    lower: bool,
-    trans: bool,
+    [right, lower, trans]: [bool; 3],
+    diag: Diag,
 ) -> Result<()> {
     let mut x = x;
     let side = if right { Side::Right } else { Side::Left };
@@ -111,7 +112,7 @@ pub fn trsm_block<T: Scalar>(
             side,
             uplo(lower),
             Trans::from_bool(trans),
-            Diag::NonUnit,
+            diag,
             T::of(1.0),
         )
     })?
@@ -179,7 +180,7 @@ macro_rules! tile_tasks {
             }
             #[doc = concat!("`trsm` on a `", stringify!($t), "` block.")]
             pub fn [<trsm_ $t>](x: BlockMut<$t>, a: BlockRef<$t>, right: bool, lower: bool, trans: bool) -> Result<()> {
-                fail_task(trsm_block(x, a, right, lower, trans))
+                fail_task(trsm_diag_block(x, a, [right, lower, trans], Diag::NonUnit))
             }
             #[doc = concat!("`syrk` on a `", stringify!($t), "` block.")]
             pub fn [<syrk_ $t>](c: BlockMut<$t>, a: BlockRef<$t>, trans: bool, lower: bool) -> Result<()> {

@@ -11,12 +11,12 @@
 //! A zero pivot fails the panel task with `Singular` (see [`crate::tile_tasks`]).
 
 use crate::error::{fail_task, singular, task_message};
-use crate::kernels::{getrf, getrf_nopiv, trsm_view};
+use crate::kernels::{getrf, getrf_nopiv};
 use crate::scalar::Scalar;
-use crate::tile::{Diag, Side, Tile, Trans, Uplo};
+use crate::tile::{Diag, Tile};
+use crate::tile_tasks::trsm_diag_block;
 use dagger_array::{BlockMut, BlockRef};
 use dagger_core::{Error, Result};
-use faer::{MatMut, MatRef};
 
 pub use crate::scalar::{LuKernels, Panel, PanelTask, Rows, RowsInTask, RowsOutTask, TrsmUnitTask};
 
@@ -58,35 +58,6 @@ pub fn getrf_nopiv_block<T: Scalar>(a: BlockMut<T>, k: u64, b: u64) -> Result<()
     let mut t = to_tile(&a)?;
     getrf_nopiv(&mut t).map_err(|p| singular(k as usize, b as usize, p))?;
     from_tile(&t, &mut a)
-}
-
-/// The body of every `trsm_unit_*` entry point (`alpha = 1`, unit diagonal).
-pub fn trsm_unit_block<T: Scalar>(
-    x: BlockMut<T>,
-    a: BlockRef<T>,
-    right: bool,
-    lower: bool,
-    trans: bool,
-) -> Result<()> {
-    let mut x = x;
-    let (r, c) = dims(x.shape())?;
-    let (ar, ac) = dims(a.shape())?;
-    let side = if right { Side::Right } else { Side::Left };
-    let uplo = if lower { Uplo::Lower } else { Uplo::Upper };
-    let a = a.as_standard_layout();
-    let (xs, as_) = match (x.as_slice_mut(), a.as_slice()) {
-        (Some(xs), Some(s)) => (xs, s),
-        _ => return Err(Error::Argument("a block is contiguous".into())),
-    };
-    trsm_view(
-        MatMut::from_row_major_slice_mut(xs, r, c),
-        MatRef::from_row_major_slice(as_, ar, ac),
-        side,
-        uplo,
-        Trans::from_bool(trans),
-        Diag::Unit,
-        T::of(1.0),
-    )
 }
 
 /// The body of every `panel_*` entry point: the stacked column factored with partial
@@ -211,7 +182,7 @@ macro_rules! lu_tasks {
             }
             #[doc = concat!("Unit-diagonal `trsm` on a `", stringify!($t), "` block.")]
             pub fn [<trsm_unit_ $t>](x: BlockMut<$t>, a: BlockRef<$t>, right: bool, lower: bool, trans: bool) -> Result<()> {
-                fail_task(trsm_unit_block(x, a, right, lower, trans))
+                fail_task(trsm_diag_block(x, a, [right, lower, trans], Diag::Unit))
             }
             #[doc = concat!("A pivoted `", stringify!($t), "` panel, factored.")]
             pub fn [<panel_ $t>](col: Vec<BlockRef<$t>>, k: u64, b: u64) -> Panel<$t> {

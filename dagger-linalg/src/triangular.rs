@@ -7,7 +7,7 @@ use crate::error::mismatch;
 use crate::kernels::{gemm, trsm};
 use crate::region::{Tasks, TileMut, TileRef};
 use crate::scalar::Scalar;
-use crate::tile::{effective, Diag, Side, Trans, Uplo};
+use crate::tile::{solve_steps, Diag, Side, Trans, Triangle, Uplo};
 use crate::tiled::TiledMatrix;
 use dagger_core::Result;
 use dagger_sched::{Context, In, InOut};
@@ -54,7 +54,7 @@ pub fn solve_triangular<T: Scalar>(
         let y = solve_triangular_darray(ctx, &a, uplo, trans, diag, &x)?;
         return tiled_back(ctx, &y, tile);
     }
-    Tasks::run(ctx, |t| trsm_tiled(t, a, uplo, trans, diag, &x))?;
+    Tasks::run(ctx, |t| trsm_tiled(t, a, (uplo, trans, diag), &x))?;
     Ok(x)
 }
 
@@ -63,16 +63,12 @@ pub fn solve_triangular<T: Scalar>(
 pub(crate) fn trsm_tiled<T: Scalar>(
     tasks: &Tasks<'_>,
     a: &TiledMatrix<T>,
-    uplo: Uplo,
-    trans: Trans,
-    diag: Diag,
+    op: Triangle,
     x: &TiledMatrix<T>,
 ) {
+    let (uplo, trans, diag) = op;
     let [nt, xc] = x.grid();
-    let order: Vec<usize> = match effective(uplo, trans) {
-        Uplo::Lower => (0..nt).collect(),
-        Uplo::Upper => (0..nt).rev().collect(),
-    };
+    let order = solve_steps(op, nt);
     // Tile (i, k) of op(A), as a stored tile and whether to transpose it.
     let op_tile = |i: usize, k: usize| match trans {
         Trans::No => a.tile(i, k),
