@@ -63,7 +63,7 @@ pub(crate) fn placed<T: Scalar>(
 ) -> Result<(DArray<T>, Vec<WorkerId>)> {
     let a = match a.chunks() {
         Some(_) => a.clone(),
-        None => a.compute(ctx)?,
+        None => a.compute(ctx).map_err(typed)?,
     };
     let owners = a
         .chunks()
@@ -92,7 +92,7 @@ pub(crate) fn zeros_on<T: Scalar>(
 /// from wherever they are (the driver, for an array made from a local matrix).
 pub fn to_workers<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<DArray<T>> {
     let pg = ProcessGrid::square(ctx)?;
-    a.to_cyclic(&pg).compute(ctx)
+    a.to_cyclic(&pg).compute(ctx).map_err(typed)
 }
 
 /// The tiled `a` (in this process) as a DArray in its tiles on `ctx`'s workers

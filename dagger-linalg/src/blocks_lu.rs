@@ -236,7 +236,7 @@ pub fn solve_triangular_darray<T: LuScalar>(
 ) -> Result<DArray<T>> {
     square_blocks(a, "solve_triangular_darray")?;
     check_rhs(a, b, "solve_triangular_darray")?;
-    let at = a.tracked_blocks(ctx)?;
+    let at = a.tracked_blocks(ctx).map_err(typed)?;
     let mut x = b.clone();
     x.update_blocks(ctx, |xt| trsm_tasks(ctx, &at, (uplo, trans, diag), xt))
         .map_err(typed)?;
@@ -270,7 +270,7 @@ impl<T: LuScalar> LuBlocks<T> {
         let bt = f.grid().block_shape(&[0, 0])[0];
         let perm: Vec<u64> = self.perm.iter().map(|&p| p as u64).collect();
         let moved = perm.iter().enumerate().any(|(i, p)| *p != i as u64);
-        let at = f.tracked_blocks(ctx)?;
+        let at = f.tracked_blocks(ctx).map_err(typed)?;
         let mut x = b.clone();
         x.update_blocks(ctx, |xt| {
             if moved {
@@ -328,7 +328,7 @@ impl<T: LuScalar> CholeskyBlocks<T> {
             Uplo::Lower => (Trans::No, Trans::Yes),
             Uplo::Upper => (Trans::Yes, Trans::No),
         };
-        let at = self.factor.tracked_blocks(ctx)?;
+        let at = self.factor.tracked_blocks(ctx).map_err(typed)?;
         let mut x = b.clone();
         x.update_blocks(ctx, |xt| {
             trsm_tasks(ctx, &at, (self.uplo, first, Diag::NonUnit), xt);

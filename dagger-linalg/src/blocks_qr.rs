@@ -83,7 +83,9 @@ pub fn qr_darray<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<QrBlocks<T>>
     let (gr, gc) = (g[0], g[1]);
     let kt = gr.min(gc);
     let diag = (0..kt).map(|s| owners[s * gc + s]).collect();
-    let taut = zeros_on::<T>([kt * b, b], [b, b], diag, [kt, 1])?.tracked_blocks(ctx)?;
+    let taut = zeros_on::<T>([kt * b, b], [b, b], diag, [kt, 1])?
+        .tracked_blocks(ctx)
+        .map_err(typed)?;
     let q = T::qr_kernels();
     f.update_blocks(ctx, |t| {
         for s in 0..kt {
@@ -109,11 +111,11 @@ pub fn qr_darray<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<QrBlocks<T>>
         }
     })
     .map_err(typed)?;
-    let tau = taut.into_darray()?;
+    let tau = taut.into_darray().map_err(typed)?;
     // R: the factors' upper part, in the top `min(m, n)` rows, tile by tile where they live.
     let [m, n] = [a.shape()[0], a.shape()[1]];
     let mut r = zeros_on::<T>([m.min(n), n], [b, b], corner(&owners, gc, kt, gc), [kt, gc])?;
-    let ft = f.tracked_blocks(ctx)?;
+    let ft = f.tracked_blocks(ctx).map_err(typed)?;
     r.update_blocks(ctx, |rt| {
         for i in 0..kt {
             for j in 0..gc {
@@ -195,7 +197,10 @@ impl<T: Scalar> QrBlocks<T> {
             )));
         }
         let bt = f.grid().block_shape(&[0, 0])[0];
-        let (ft, taut) = (f.tracked_blocks(ctx)?, self.tau.tracked_blocks(ctx)?);
+        let (ft, taut) = (
+            f.tracked_blocks(ctx).map_err(typed)?,
+            self.tau.tracked_blocks(ctx).map_err(typed)?,
+        );
         let mut x = b.clone();
         x.update_blocks(ctx, |xt| {
             Self::apply_tasks(ctx, (&ft, &taut), xt, transpose, bt)
@@ -215,7 +220,10 @@ impl<T: Scalar> QrBlocks<T> {
         let (_, owners) = placed(ctx, f)?;
         let at = corner(&owners, g[1], g[0], gp);
         let mut x = zeros_on::<T>([m, m.min(n)], [b, b], at, [g[0], gp])?;
-        let (ft, taut) = (f.tracked_blocks(ctx)?, self.tau.tracked_blocks(ctx)?);
+        let (ft, taut) = (
+            f.tracked_blocks(ctx).map_err(typed)?,
+            self.tau.tracked_blocks(ctx).map_err(typed)?,
+        );
         let eye = T::qr_kernels().eye;
         x.update_blocks(ctx, |xt| {
             for i in 0..g[0] {
@@ -256,7 +264,7 @@ pub(crate) fn top_rows<T: Scalar>(ctx: &Context, y: &DArray<T>, n: usize) -> Res
     let rows = n.div_ceil(br);
     let at = corner(&owners, g[1], rows, g[1]);
     let mut top = zeros_on::<T>([n, y.shape()[1]], [br, bc], at, [rows, g[1]])?;
-    let yt = y.tracked_blocks(ctx)?;
+    let yt = y.tracked_blocks(ctx).map_err(typed)?;
     let copy = T::qr_kernels().copy_upper;
     top.update_blocks(ctx, |tt| {
         for i in 0..rows {

@@ -68,9 +68,11 @@ pub fn tsqr_darray<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<TsqrBlocks
         .map(|r| r.len().min(n) as u64)
         .collect();
     let k: usize = rows.iter().sum::<u64>() as usize;
-    let taut = zeros_on::<T>([gr * n, n], [n, n], owners.clone(), [gr, 1])?.tracked_blocks(ctx)?;
+    let taut = zeros_on::<T>([gr * n, n], [n, n], owners.clone(), [gr, 1])?
+        .tracked_blocks(ctx)
+        .map_err(typed)?;
     let topt = zeros_on::<T>([k + n, n], [k + n, n], vec![owners[0]], [1, 1])?;
-    let topt = topt.tracked_blocks(ctx)?;
+    let topt = topt.tracked_blocks(ctx).map_err(typed)?;
     let q = T::qr_kernels();
     leaves
         .update_blocks(ctx, |t| {
@@ -88,21 +90,21 @@ pub fn tsqr_darray<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<TsqrBlocks
             ctx.spawn_registered(q.store, (Out(&topt[[0, 0]]), &p, true));
         })
         .map_err(typed)?;
-    let top = topt.into_darray()?;
+    let top = topt.into_darray().map_err(typed)?;
     let mut r = zeros_on::<T>(
         [shape[0].min(n), n],
         [shape[0].min(n), n],
         vec![owners[0]],
         [1, 1],
     )?;
-    let tt = top.tracked_blocks(ctx)?;
+    let tt = top.tracked_blocks(ctx).map_err(typed)?;
     r.update_blocks(ctx, |rt| {
         ctx.spawn_registered(q.copy_upper, (Out(&rt[[0, 0]]), In(&tt[[0, 0]]), 0i64));
     })
     .map_err(typed)?;
     Ok(TsqrBlocks {
         leaves,
-        tau: taut.into_darray()?,
+        tau: taut.into_darray().map_err(typed)?,
         top,
         r,
         rows,
@@ -220,10 +222,10 @@ impl<T: Scalar> TsqrBlocks<T> {
     pub fn apply(&self, ctx: &Context, b: &DArray<T>, transpose: bool) -> Result<DArray<T>> {
         self.check(b)?;
         let (lt, taut) = (
-            self.leaves.tracked_blocks(ctx)?,
-            self.tau.tracked_blocks(ctx)?,
+            self.leaves.tracked_blocks(ctx).map_err(typed)?,
+            self.tau.tracked_blocks(ctx).map_err(typed)?,
         );
-        let topt = self.top.tracked_blocks(ctx)?;
+        let topt = self.top.tracked_blocks(ctx).map_err(typed)?;
         let mut x = b.clone();
         x.update_blocks(ctx, |xt| {
             self.apply_tasks(ctx, (&lt, &taut, &topt), xt, transpose, None)
@@ -241,8 +243,11 @@ impl<T: Scalar> TsqrBlocks<T> {
         let (_, owners) = placed(ctx, l)?;
         let gr = owners.len();
         let mut x = zeros_on::<T>([m, p], [br, p], owners, [gr, 1])?;
-        let (lt, taut) = (l.tracked_blocks(ctx)?, self.tau.tracked_blocks(ctx)?);
-        let topt = self.top.tracked_blocks(ctx)?;
+        let (lt, taut) = (
+            l.tracked_blocks(ctx).map_err(typed)?,
+            self.tau.tracked_blocks(ctx).map_err(typed)?,
+        );
+        let topt = self.top.tracked_blocks(ctx).map_err(typed)?;
         let eye = T::qr_kernels().eye;
         x.update_blocks(ctx, |xt| {
             // The identity in stacked rows: row r of block row i is stacked row offᵢ + r.
@@ -265,21 +270,21 @@ impl<T: Scalar> TsqrBlocks<T> {
         }
         self.check(b)?;
         let (lt, taut) = (
-            self.leaves.tracked_blocks(ctx)?,
-            self.tau.tracked_blocks(ctx)?,
+            self.leaves.tracked_blocks(ctx).map_err(typed)?,
+            self.tau.tracked_blocks(ctx).map_err(typed)?,
         );
-        let topt = self.top.tracked_blocks(ctx)?;
+        let topt = self.top.tracked_blocks(ctx).map_err(typed)?;
         let (_, at) = placed(ctx, &self.r)?;
         let bc = b.grid().block_shape(&[0, 0])[1];
         let gc = b.grid().grid_shape()[1];
         let y = zeros_on::<T>([n, b.shape()[1]], [n, bc], vec![at[0]; gc], [1, gc])?;
-        let yt = y.tracked_blocks(ctx)?;
+        let yt = y.tracked_blocks(ctx).map_err(typed)?;
         let mut x = b.clone();
         x.update_blocks(ctx, |xt| {
             self.apply_tasks(ctx, (&lt, &taut, &topt), xt, true, Some(&yt))
         })
         .map_err(typed)?;
-        let y = yt.into_darray()?;
+        let y = yt.into_darray().map_err(typed)?;
         solve_triangular_darray(ctx, &self.r, Uplo::Upper, Trans::No, Diag::NonUnit, &y)
     }
 }

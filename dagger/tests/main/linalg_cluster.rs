@@ -307,3 +307,75 @@ fn linalg_factor_objects_solve_under_the_workers_memory_limit() {
     drop(ctx);
     let _ = std::fs::remove_dir_all(&spill);
 }
+
+/// No silent stall: a factorization (and a solve) whose tiles lived on a worker that is
+/// gone ends in a typed error naming the loss, within a bound, and so does one whose
+/// worker is killed while it runs; the driver's context keeps working afterwards.
+#[test]
+fn linalg_tiles_on_a_lost_worker_end_in_a_typed_error_not_a_stall() {
+    use crate::harness::{quick_loss_cluster, signal, wait_lost};
+    let ctx = quick_loss_cluster(2);
+    let n = 160;
+    let a = spd(n);
+    let d = on_workers(&ctx, &a, [40, 40]);
+    let b = on_workers(&ctx, &random(n, 1, 5), [40, 1]);
+    let f = lu_darray(&ctx, &d).unwrap();
+    let lost = owners(&d)[1];
+    signal(&ctx, lost, libc::SIGKILL);
+    wait_lost(&ctx, lost);
+    let (c2, d2) = (ctx.clone(), d.clone());
+    let r = bounded(60, "LU of tiles on a lost worker", move || {
+        lu_darray(&c2, &d2).map(|_| ())
+    });
+    let gone = |r: &Result<(), dagger::Error>| matches!(r, Err(dagger::Error::WorkerLost { worker, .. }) if *worker == lost);
+    assert!(gone(&r), "LU of tiles on a lost worker: {r:?}");
+    let c2 = ctx.clone();
+    let r = bounded(60, "a solve with factors on a lost worker", move || {
+        f.solve(&c2, &b).map(|_| ())
+    });
+    assert!(gone(&r), "a solve with factors on a lost worker: {r:?}");
+    let (c2, d2) = (ctx.clone(), d.clone());
+    let r = bounded(60, "QR of tiles on a lost worker", move || {
+        dagger::linalg::qr_darray(&c2, &d2).map(|_| ())
+    });
+    assert!(gone(&r), "QR of tiles on a lost worker: {r:?}");
+    // The surviving worker still factors a matrix of its own.
+    let d = on_workers(&ctx, &a, [40, 40]);
+    assert!(owners(&d).iter().all(|w| *w != lost));
+    let l = dense(
+        &ctx,
+        &dagger::linalg::cholesky_darray(&ctx, &d, Uplo::Lower).unwrap(),
+    );
+    assert!(fro(&(&a - &l.dot(&l.t()))) / fro(&a) < 1e-12);
+
+    // Killed while it runs: a QR of a bigger matrix on a fresh pair of workers ends, within
+    // the bound, in `WorkerLost` (or, had it finished first, in the right factors).
+    let ctx = quick_loss_cluster(2);
+    let n = 480;
+    let a = random(n, n, 8);
+    let d = on_workers(&ctx, &a, [30, 30]);
+    let victim = owners(&d)[0];
+    let c2 = ctx.clone();
+    let run = std::thread::spawn(move || {
+        bounded(60, "QR while its worker is killed", move || {
+            dagger::linalg::qr_darray(&c2, &d).map(|f| f.r().clone())
+        })
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&ctx, victim, libc::SIGKILL);
+    match run.join().unwrap() {
+        Err(dagger::Error::WorkerLost { worker, .. }) => assert_eq!(worker, victim),
+        Err(e) => panic!("want WorkerLost, got {e:?}"),
+        Ok(_) => eprintln!("the QR finished before its worker was killed"),
+    }
+    // And the survivor still works.
+    wait_lost(&ctx, victim);
+    let s = spd(64);
+    let d = on_workers(&ctx, &s, [32, 32]);
+    assert!(owners(&d).iter().all(|w| *w != victim));
+    let l = dense(
+        &ctx,
+        &dagger::linalg::cholesky_darray(&ctx, &d, Uplo::Lower).unwrap(),
+    );
+    assert!(fro(&(&s - &l.dot(&l.t()))) / fro(&s) < 1e-12);
+}
