@@ -54,12 +54,17 @@ impl ProcessGrid {
         })
     }
 
-    /// A `rows × cols` grid of `ctx`'s worker processes (the driver only when it has none),
+    /// A `rows × cols` grid of `ctx`'s live worker processes (the driver only when it has none),
     /// repeated as often as `rows · cols` needs: two workers make a `1 × 2`, `2 × 1` or
     /// `2 × 2` grid.
     pub fn of(ctx: &Context, rows: usize, cols: usize) -> Result<Self> {
         let me = ctx.worker_id();
-        let mut ws: Vec<WorkerId> = ctx.workers().into_iter().filter(|w| *w != me).collect();
+        // Live ones only: a block placed on a lost worker would fail every task that makes it.
+        let mut ws: Vec<WorkerId> = ctx
+            .live_workers()
+            .into_iter()
+            .filter(|w| *w != me)
+            .collect();
         if ws.is_empty() {
             ws.push(me);
         }
@@ -161,12 +166,17 @@ impl<T: Element> DArray<T> {
 }
 
 impl ProcessGrid {
-    /// The most square grid of `ctx`'s worker processes (`p × q` with `p ≤ q`, `p · q` their
+    /// The most square grid of `ctx`'s live worker processes (`p × q` with `p ≤ q`, `p · q` their
     /// number; the driver alone when it has none): two workers make a `1 × 2` grid, four a
     /// `2 × 2`, six a `2 × 3`.
     pub fn square(ctx: &Context) -> Result<Self> {
         let me = ctx.worker_id();
-        let n = ctx.workers().iter().filter(|w| **w != me).count().max(1);
+        let n = ctx
+            .live_workers()
+            .iter()
+            .filter(|w| **w != me)
+            .count()
+            .max(1);
         let p = (1..=n)
             .filter(|p| n % p == 0 && p * p <= n)
             .max()

@@ -113,6 +113,13 @@ impl<T: Element> TrackedBlocks<T> {
         self.finish(false)
     }
 
+    /// A DArray of the blocks' final values, taken out of their cells (as
+    /// [`DArray::update_blocks`] does at its end): for blocks a region over another array
+    /// wrote (a factorization's side outputs). On a cluster the blocks stay where they are.
+    pub fn into_darray(self) -> Result<DArray<T>> {
+        self.finish(true)
+    }
+
     /// The array of the final versions; `retire`: take them out of their cells (the end of
     /// `update_blocks`).
     fn finish(&self, retire: bool) -> Result<DArray<T>> {

@@ -19,14 +19,71 @@
 use crate::error::{mismatch, typed};
 use crate::scalar::{Scalar, TileKernels};
 use crate::tile::Uplo;
+use crate::tiled::TiledMatrix;
 use dagger_array::cyclic::ProcessGrid;
-use dagger_array::{DArray, TrackedBlocks};
-use dagger_core::{Error, Result};
+use dagger_array::{Blocks, DArray, TrackedBlock, TrackedBlocks};
+use dagger_core::{Error, Options, Result, Scope, WorkerId};
 use dagger_sched::{Context, DTask, In, InOut, Out};
 
 /// Whether `ctx` has worker processes besides this one.
 pub(crate) fn on_cluster(ctx: &Context) -> bool {
     ctx.workers().iter().any(|w| *w != ctx.worker_id())
+}
+
+/// Options placing a task that only reads `b` where `b` lives (a reader goes where the
+/// scheduler's cost puts it, which may be the driver: the panel and the row exports run
+/// beside their tiles instead).
+pub(crate) fn beside<T: Scalar>(b: &TrackedBlock<T>) -> Options {
+    match b.owner() {
+        Some(w) => Options::new().scope(Scope::Process(w)),
+        None => Options::new(),
+    }
+}
+
+/// The tile edge of `a`'s square blocks (the last row and column may be ragged).
+pub(crate) fn square_blocks<T: Scalar>(a: &DArray<T>, what: &str) -> Result<usize> {
+    if a.shape().len() != 2 {
+        let s = [a.shape()[0], 1];
+        return Err(mismatch(what, s, s));
+    }
+    let b = a.grid().block_shape(&[0, 0]);
+    if b[0] != b[1] {
+        return Err(Error::Argument(format!(
+            "{what} needs square blocks, got {b:?} (reblock first)"
+        )));
+    }
+    Ok(b[0])
+}
+
+/// Where each block of `a` lives (row-major), computing `a` first if it is lazy; and the
+/// computed array.
+pub(crate) fn placed<T: Scalar>(
+    ctx: &Context,
+    a: &DArray<T>,
+) -> Result<(DArray<T>, Vec<WorkerId>)> {
+    let a = match a.chunks() {
+        Some(_) => a.clone(),
+        None => a.compute(ctx).map_err(typed)?,
+    };
+    let owners = a
+        .chunks()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.owner())
+        .collect();
+    Ok((a, owners))
+}
+
+/// A zero `shape` array in blocks of `block` whose `rows × cols` blocks are made on
+/// `owners` (row-major): the side outputs of an algorithm, beside the tiles they belong to.
+pub(crate) fn zeros_on<T: Scalar>(
+    shape: [usize; 2],
+    block: [usize; 2],
+    owners: Vec<WorkerId>,
+    [rows, cols]: [usize; 2],
+) -> Result<DArray<T>> {
+    let pg = ProcessGrid::new(owners, rows, cols)?;
+    DArray::fill_cyclic(T::of(0.0), &Blocks::from(block), &shape, &pg)
 }
 
 /// `a` computed on `ctx`'s worker processes only, block-cyclic over the most square grid
@@ -35,7 +92,23 @@ pub(crate) fn on_cluster(ctx: &Context) -> bool {
 /// from wherever they are (the driver, for an array made from a local matrix).
 pub fn to_workers<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<DArray<T>> {
     let pg = ProcessGrid::square(ctx)?;
-    a.to_cyclic(&pg).compute(ctx)
+    a.to_cyclic(&pg).compute(ctx).map_err(typed)
+}
+
+/// The tiled `a` (in this process) as a DArray in its tiles on `ctx`'s workers
+/// ([`to_workers`]): how the [`TiledMatrix`] calls reach the `*_darray` algorithms on a
+/// cluster.
+pub(crate) fn tiled_to_workers<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<DArray<T>> {
+    to_workers(ctx, &a.to_darray()?)
+}
+
+/// The DArray `d` back in this process, in tiles of `tile`.
+pub(crate) fn tiled_back<T: Scalar>(
+    ctx: &Context,
+    d: &DArray<T>,
+    tile: [usize; 2],
+) -> Result<TiledMatrix<T>> {
+    TiledMatrix::from_darray_tiled(d, ctx, tile)
 }
 
 /// The Cholesky factor of the symmetric positive definite `a` (its `uplo` triangle is

@@ -19,11 +19,12 @@
 //! assert!(a.dot(&x).iter().all(|v| (v - 1.0).abs() < 1e-12));
 //! ```
 
+use crate::blocks::{beside, square_blocks};
 use crate::error::{mismatch, typed};
-use crate::tile::{Diag, Trans, Uplo};
+use crate::tile::{solve_steps, Diag, Trans, Triangle, Uplo};
 use crate::tile_tasks_lu::LuScalar;
-use dagger_array::{BlockList, DArray, TrackedBlock, TrackedBlocks};
-use dagger_core::{Error, Options, Result, Scope};
+use dagger_array::{BlockList, DArray, TrackedBlocks};
+use dagger_core::{Error, Result};
 use dagger_sched::{All, Context, DTask, In, InOut};
 
 /// An LU factorization `P·A = L·U` whose factors are a DArray (`L` below the diagonal, unit
@@ -32,31 +33,6 @@ use dagger_sched::{All, Context, DTask, In, InOut};
 pub struct LuBlocks<T: LuScalar> {
     factors: DArray<T>,
     perm: Vec<usize>,
-}
-
-/// Options placing a task that only reads `b` where `b` lives (a reader goes where the
-/// scheduler's cost puts it, which may be the driver: the panel and the row exports run
-/// beside their tiles instead).
-fn beside<T: LuScalar>(b: &TrackedBlock<T>) -> Options {
-    match b.owner() {
-        Some(w) => Options::new().scope(Scope::Process(w)),
-        None => Options::new(),
-    }
-}
-
-/// The tile edge of `a`'s square blocks (the last row and column may be ragged).
-fn square_blocks<T: LuScalar>(a: &DArray<T>, what: &str) -> Result<usize> {
-    if a.shape().len() != 2 {
-        let s = [a.shape()[0], 1];
-        return Err(mismatch(what, s, s));
-    }
-    let b = a.grid().block_shape(&[0, 0]);
-    if b[0] != b[1] {
-        return Err(Error::Argument(format!(
-            "{what} needs square blocks, got {b:?} (reblock first)"
-        )));
-    }
-    Ok(b[0])
 }
 
 /// LU with partial pivoting of the `m × n` DArray `a` (square blocks), computed on its
@@ -90,7 +66,7 @@ pub fn lu_darray<T: LuScalar>(ctx: &Context, a: &DArray<T>) -> Result<LuBlocks<T
                         ctx.spawn_registered(l.trsm_unit, args);
                     }
                 }
-                trailing_update(ctx, t, s, gr, gc);
+                trailing_update(ctx, t, s);
                 perms.push(perm);
             }
             perms
@@ -114,18 +90,11 @@ enum Perm<'a> {
     Known(&'a [u64]),
 }
 
-/// The row permutation `perm` of the rows from `first` applied to block column `j` from
-/// block row `s` down: each tile sends the rows it is the source of, and each takes the
-/// Step `s`'s trailing update of a `gr × gc` block grid: `A[i,j] −= A[i,s]·A[s,j]` for
-/// every `i, j > s` (the same in the pivoted and the unpivoted LU).
-fn trailing_update<T: LuScalar>(
-    ctx: &Context,
-    t: &TrackedBlocks<T>,
-    s: usize,
-    gr: usize,
-    gc: usize,
-) {
+/// Step `s`'s trailing update: `A[i,j] −= A[i,s]·A[s,j]` for every `i, j > s` of the
+/// block grid (the same in the pivoted and the unpivoted LU).
+fn trailing_update<T: LuScalar>(ctx: &Context, t: &TrackedBlocks<T>, s: usize) {
     let k = T::tile_kernels();
+    let [gr, gc] = [t.grid().grid_shape()[0], t.grid().grid_shape()[1]];
     for i in s + 1..gr {
         for j in s + 1..gc {
             let args = (
@@ -140,6 +109,8 @@ fn trailing_update<T: LuScalar>(
     }
 }
 
+/// The row permutation `perm` of the rows from `first` applied to block column `j` from
+/// block row `s` down: each tile sends the rows it is the source of, and each takes the
 /// rows that land in it.
 fn swap_rows<T: LuScalar>(
     ctx: &Context,
@@ -193,7 +164,7 @@ pub fn lu_nopiv_darray<T: LuScalar>(ctx: &Context, a: &DArray<T>) -> Result<LuBl
                 let args = (InOut(&t[[s, j]]), In(d), false, true, false);
                 ctx.spawn_registered(l.trsm_unit, args);
             }
-            trailing_update(ctx, t, s, gr, gc);
+            trailing_update(ctx, t, s);
         }
     })
     .map_err(typed)?;
@@ -203,27 +174,19 @@ pub fn lu_nopiv_darray<T: LuScalar>(ctx: &Context, a: &DArray<T>) -> Result<LuBl
 
 /// The tasks of `op(A)·X = X` (X overwritten) for the triangular `a` (its `uplo` triangle)
 /// on `x`'s blocks, whose block rows are `a`'s tiles: per step a `trsm` on each block of
-/// the row, then `gemm` on the blocks of the rows after it.
+/// the row, then `gemm` on the blocks of the rows after it (in [`solve_steps`] order).
 fn trsm_tasks<T: LuScalar>(
     ctx: &Context,
     a: &TrackedBlocks<T>,
-    uplo: Uplo,
-    trans: Trans,
-    diag: Diag,
+    op: Triangle,
     x: &TrackedBlocks<T>,
 ) {
     let (k, l) = (T::tile_kernels(), T::lu_kernels());
-    let nt = a.grid().grid_shape()[0];
+    let (uplo, trans, diag) = op;
+    let steps = solve_steps(op, a.grid().grid_shape()[0]);
     let nc = x.grid().grid_shape()[1];
     let (lower, tr) = (uplo == Uplo::Lower, trans.is_yes());
-    // op(A) is lower when exactly one of `lower` and `tr` holds: forward substitution.
-    let forward = lower != tr;
-    let steps: Vec<usize> = if forward {
-        (0..nt).collect()
-    } else {
-        (0..nt).rev().collect()
-    };
-    for &s in &steps {
+    for (step, &s) in steps.iter().enumerate() {
         for c in 0..nc {
             let args = (InOut(&x[[s, c]]), In(&a[[s, s]]), false, lower, tr);
             match diag {
@@ -231,12 +194,7 @@ fn trsm_tasks<T: LuScalar>(
                 Diag::NonUnit => ctx.spawn_registered(k.trsm, args),
             };
         }
-        let rest: Vec<usize> = if forward {
-            (s + 1..nt).collect()
-        } else {
-            (0..s).collect()
-        };
-        for i in rest {
+        for &i in &steps[step + 1..] {
             // X[i] −= op(A)[i,s]·X[s]; op(A)[i,s] is A[s,i]ᵀ when transposed.
             let ais = if tr { &a[[s, i]] } else { &a[[i, s]] };
             for c in 0..nc {
@@ -278,9 +236,9 @@ pub fn solve_triangular_darray<T: LuScalar>(
 ) -> Result<DArray<T>> {
     square_blocks(a, "solve_triangular_darray")?;
     check_rhs(a, b, "solve_triangular_darray")?;
-    let at = a.tracked_blocks(ctx)?;
+    let at = a.tracked_blocks(ctx).map_err(typed)?;
     let mut x = b.clone();
-    x.update_blocks(ctx, |xt| trsm_tasks(ctx, &at, uplo, trans, diag, xt))
+    x.update_blocks(ctx, |xt| trsm_tasks(ctx, &at, (uplo, trans, diag), xt))
         .map_err(typed)?;
     Ok(x)
 }
@@ -312,7 +270,7 @@ impl<T: LuScalar> LuBlocks<T> {
         let bt = f.grid().block_shape(&[0, 0])[0];
         let perm: Vec<u64> = self.perm.iter().map(|&p| p as u64).collect();
         let moved = perm.iter().enumerate().any(|(i, p)| *p != i as u64);
-        let at = f.tracked_blocks(ctx)?;
+        let at = f.tracked_blocks(ctx).map_err(typed)?;
         let mut x = b.clone();
         x.update_blocks(ctx, |xt| {
             if moved {
@@ -320,8 +278,8 @@ impl<T: LuScalar> LuBlocks<T> {
                     swap_rows(ctx, xt, (j, 0), &Perm::Known(&perm), 0, bt);
                 }
             }
-            trsm_tasks(ctx, &at, Uplo::Lower, Trans::No, Diag::Unit, xt);
-            trsm_tasks(ctx, &at, Uplo::Upper, Trans::No, Diag::NonUnit, xt);
+            trsm_tasks(ctx, &at, (Uplo::Lower, Trans::No, Diag::Unit), xt);
+            trsm_tasks(ctx, &at, (Uplo::Upper, Trans::No, Diag::NonUnit), xt);
         })
         .map_err(typed)?;
         Ok(x)
@@ -370,11 +328,11 @@ impl<T: LuScalar> CholeskyBlocks<T> {
             Uplo::Lower => (Trans::No, Trans::Yes),
             Uplo::Upper => (Trans::Yes, Trans::No),
         };
-        let at = self.factor.tracked_blocks(ctx)?;
+        let at = self.factor.tracked_blocks(ctx).map_err(typed)?;
         let mut x = b.clone();
         x.update_blocks(ctx, |xt| {
-            trsm_tasks(ctx, &at, self.uplo, first, Diag::NonUnit, xt);
-            trsm_tasks(ctx, &at, self.uplo, second, Diag::NonUnit, xt);
+            trsm_tasks(ctx, &at, (self.uplo, first, Diag::NonUnit), xt);
+            trsm_tasks(ctx, &at, (self.uplo, second, Diag::NonUnit), xt);
         })
         .map_err(typed)?;
         Ok(x)

@@ -1,6 +1,8 @@
 //! Tiled Cholesky (right-looking: `potrf` on the diagonal tile, `trsm` on the tiles below
 //! it, `syrk` and `gemm` on the trailing matrix) and the [`Cholesky`] factor object.
 
+use crate::blocks::{tiled_back, tiled_to_workers};
+use crate::blocks_lu::{cholesky_blocks, CholeskyBlocks};
 use crate::error::{mismatch, not_positive_definite};
 use crate::kernels::{gemm, potrf, scale, syrk, trsm, zero_strict};
 use crate::region::{Tasks, TileMut, TileRef};
@@ -14,9 +16,11 @@ use dagger_sched::{Context, In, InOut, Out};
 /// A Cholesky factorization `A = L·Lᵀ` (or `Uᵀ·U`), kept to solve again without
 /// refactoring.
 #[derive(Clone, Debug)]
-pub struct Cholesky<T> {
+pub struct Cholesky<T: Scalar> {
     factor: TiledMatrix<T>,
     uplo: Uplo,
+    /// On a cluster: the factor as a DArray on the workers, where solves run.
+    blocks: Option<CholeskyBlocks<T>>,
 }
 
 /// The Cholesky factorization of the symmetric positive definite `a`, reading its `uplo`
@@ -24,7 +28,8 @@ pub struct Cholesky<T> {
 ///
 /// The factor has square tiles: a copy of `a` re-blocked to tiles of its larger tile edge
 /// when `a`'s are not square. On a context with worker processes the tiles are factored
-/// on the workers ([`cholesky_darray`](crate::cholesky_darray)), then copied back. A pivot that is not positive gives
+/// on the workers ([`cholesky_darray`](crate::cholesky_darray)), kept there for
+/// [`Cholesky::solve`], and copied back. A pivot that is not positive gives
 /// [`Error::NotPositiveDefinite`](dagger_core::Error::NotPositiveDefinite) naming the
 /// diagonal tile and the pivot (and nothing after it runs); a non-square `a`,
 /// [`Error::DimensionMismatch`](dagger_core::Error::DimensionMismatch).
@@ -49,13 +54,22 @@ pub fn cholesky<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>, uplo: Uplo) -> Res
     let factor = a.square_copy()?;
     if crate::blocks::on_cluster(ctx) {
         // On worker processes: the tiles go to the workers and are factored there.
-        let d = crate::blocks::to_workers(ctx, &factor.to_darray()?)?;
-        let f = crate::blocks::cholesky_darray(ctx, &d, uplo)?;
-        let factor = TiledMatrix::from_darray_tiled(&f, ctx, factor.tile_shape())?;
-        return Ok(Cholesky { factor, uplo });
+        let d = tiled_to_workers(ctx, &factor)?;
+        let cb = cholesky_blocks(ctx, &d, uplo)?;
+        let factor = tiled_back(ctx, cb.factor(), factor.tile_shape())?;
+        let blocks = Some(cb);
+        return Ok(Cholesky {
+            factor,
+            uplo,
+            blocks,
+        });
     }
     Tasks::run(ctx, |t| factor_tiles(t, &factor, uplo))?;
-    Ok(Cholesky { factor, uplo })
+    Ok(Cholesky {
+        factor,
+        uplo,
+        blocks: None,
+    })
 }
 
 fn factor_tiles<T: Scalar>(tasks: &Tasks<'_>, a: &TiledMatrix<T>, uplo: Uplo) {
@@ -163,15 +177,20 @@ impl<T: Scalar> Cholesky<T> {
         if b.nrows() != f.nrows() {
             return Err(mismatch("cholesky solve (A, B)", f.shape(), b.shape()));
         }
-        let x = b.retiled([f.tile_shape()[0], b.tile_shape()[1]])?;
+        let tile = [f.tile_shape()[0], b.tile_shape()[1]];
+        let x = b.retiled(tile)?;
+        if let Some(cb) = &self.blocks {
+            // On the workers, where the factor is.
+            return tiled_back(ctx, &cb.solve(ctx, &tiled_to_workers(ctx, &x)?)?, tile);
+        }
         // L·Lᵀ·X = B: L·Y = B then Lᵀ·X = Y (Uᵀ·U: Uᵀ·Y = B then U·X = Y).
         let (first, second) = match self.uplo {
             Uplo::Lower => (Trans::No, Trans::Yes),
             Uplo::Upper => (Trans::Yes, Trans::No),
         };
         Tasks::run(ctx, |t| {
-            trsm_tiled(t, f, self.uplo, first, Diag::NonUnit, &x);
-            trsm_tiled(t, f, self.uplo, second, Diag::NonUnit, &x);
+            trsm_tiled(t, f, (self.uplo, first, Diag::NonUnit), &x);
+            trsm_tiled(t, f, (self.uplo, second, Diag::NonUnit), &x);
         })?;
         Ok(x)
     }

@@ -47,9 +47,11 @@ pub(crate) fn task_message(e: &Error) -> String {
 }
 
 /// `e` with the typed pivot failure back when its root cause is a tile task's tagged
-/// message (else `e` itself).
+/// message, the lost worker when a tile lived on one (a chunk that cannot arrive: the
+/// algorithm ends in `WorkerLost`, not a stall), else `e` itself.
 pub(crate) fn typed(e: Error) -> Error {
     let back = match e.root_cause() {
+        lost @ Error::WorkerLost { .. } => Some(lost.clone()),
         Error::User(m) => m.rfind(TAG).and_then(|i| {
             let f: Vec<&str> = m[i + TAG.len()..]
                 .trim_end_matches(']')

@@ -3,9 +3,12 @@
 //! datadeps region of tile-kernel tasks so that independent tile updates overlap.
 //!
 //! A [`TiledMatrix`] holds its tiles as [`Data`](dagger_sched::Data) values in this process.
-//! On a context with worker processes, [`cholesky()`] factors on the workers
-//! ([`cholesky_darray`]: a DArray's tiles factored and kept where they live; the factor
-//! object then holds a copy of them here).
+//! On a context with worker processes the same calls run on the workers: [`cholesky()`],
+//! [`lu()`], [`lu_nopiv`], [`qr()`], [`tsqr()`], [`solve_triangular`], [`solve()`] and
+//! [`inv`] move the tiles there and call their `*_darray` counterparts
+//! ([`cholesky_blocks`], [`lu_darray`], [`qr_darray`], [`tsqr_darray`], …: a DArray's tiles
+//! computed and kept where they live). The factor objects keep those DArrays, so their
+//! solves run on the workers too, and hold a copy of the factors here.
 //! The algorithms that need square tiles re-block a copy for themselves (tiles of the larger
 //! edge). Failures are typed: [`Error::NotPositiveDefinite`] and [`Error::Singular`] name the
 //! tile and the pivot, shape problems are [`Error::DimensionMismatch`].
@@ -37,11 +40,14 @@ mod error;
 // Tile kernels over faer (plain functions on tiles).
 pub mod kernels;
 
-// The tile kernels as registered functions on DArray blocks; the Scalar impls.
+// The tile kernels as registered functions on DArray blocks.
 pub mod tile_tasks;
 
 // The LU tile kernels (pivoting across tiles) as registered functions.
 pub mod tile_tasks_lu;
+
+// The QR tile kernels as registered functions; the Scalar impls (all kernel sets).
+pub mod tile_tasks_qr;
 
 // The tiled matrix and its conversions.
 pub mod tiled;
@@ -49,14 +55,20 @@ pub mod tiled;
 // One datadeps region per algorithm; multi-tile task arguments.
 mod region;
 
-// Tiled triangular solves.
-pub mod triangular;
-
 // Tiled algorithms on a DArray's own blocks, where they live (Cholesky).
 pub mod blocks;
 
 // LU and triangular solves on a DArray's own blocks, where they live.
 pub mod blocks_lu;
+
+// Householder QR on a DArray's own blocks, where they live.
+pub mod blocks_qr;
+
+// TSQR on a DArray's own block rows, where they live.
+pub mod blocks_tsqr;
+
+// Tiled triangular solves.
+pub mod triangular;
 
 // Tiled Cholesky and its factor object.
 pub mod cholesky;
@@ -78,6 +90,8 @@ pub use blocks_lu::{
     cholesky_blocks, lu_darray, lu_nopiv_darray, solve_darray, solve_triangular_darray,
     CholeskyBlocks, LuBlocks,
 };
+pub use blocks_qr::{qr_darray, QrBlocks};
+pub use blocks_tsqr::{tsqr_darray, TsqrBlocks};
 pub use cholesky::{cholesky, Cholesky};
 pub use dagger_core::{Error, Result};
 pub use lu::{lu, lu_nopiv, Lu};

@@ -3,6 +3,8 @@
 //! block row and `gemm` on the trailing tiles), or without pivoting (tile `getrf`, `trsm`,
 //! `gemm`); and the [`Lu`] factor object.
 
+use crate::blocks::{on_cluster, tiled_back, tiled_to_workers};
+use crate::blocks_lu::{lu_darray, lu_nopiv_darray, LuBlocks};
 use crate::error::{mismatch, singular};
 use crate::kernels::{gemm, getrf, getrf_nopiv, permute_rows, trsm};
 use crate::region::{stack, unstack, InOutTiles, Tasks, TileMut, TileRef};
@@ -15,9 +17,31 @@ use dagger_sched::{Context, Data, DataMut, DataRef, In, InOut, Out};
 
 /// An LU factorization `P·A = L·U`, kept to solve again without refactoring.
 #[derive(Clone, Debug)]
-pub struct Lu<T> {
+pub struct Lu<T: Scalar> {
     factors: TiledMatrix<T>,
     perm: Vec<usize>,
+    /// On a cluster: the factors as a DArray on the workers, where solves run.
+    blocks: Option<LuBlocks<T>>,
+}
+
+/// On a context with worker processes: the LU (`pivot`: partial pivoting) of the
+/// square-tiled `f` computed on the workers ([`lu_darray`] / [`lu_nopiv_darray`]), with
+/// a copy of the factors here.
+fn on_workers<T: Scalar>(ctx: &Context, f: &TiledMatrix<T>, pivot: bool) -> Result<Option<Lu<T>>> {
+    if !on_cluster(ctx) {
+        return Ok(None);
+    }
+    let d = tiled_to_workers(ctx, f)?;
+    let lb = if pivot {
+        lu_darray(ctx, &d)?
+    } else {
+        lu_nopiv_darray(ctx, &d)?
+    };
+    Ok(Some(Lu {
+        factors: tiled_back(ctx, lb.factors(), f.tile_shape())?,
+        perm: lb.perm().to_vec(),
+        blocks: Some(lb),
+    }))
 }
 
 /// LU with partial pivoting of an `m × n` matrix: `P·A = L·U`, `L` unit lower `m × min(m, n)`,
@@ -26,7 +50,8 @@ pub struct Lu<T> {
 /// and one `gemm` per trailing tile.
 ///
 /// Works on a copy with square tiles (re-blocked to the larger tile edge when `a`'s are not
-/// square). An exactly zero pivot gives
+/// square). On a context with worker processes the tiles are factored on the workers
+/// ([`lu_darray`]) and kept there for [`Lu::solve`]. An exactly zero pivot gives
 /// [`Error::Singular`](dagger_core::Error::Singular) naming the diagonal tile and pivot.
 ///
 /// ```
@@ -40,6 +65,9 @@ pub struct Lu<T> {
 /// ```
 pub fn lu<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
     let f = a.square_copy()?;
+    if let Some(lu) = on_workers(ctx, &f, true)? {
+        return Ok(lu);
+    }
     let [gr, gc] = f.grid();
     let kt = gr.min(gc);
     let b = f.tile_shape()[0];
@@ -81,7 +109,11 @@ pub fn lu<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
             perm[k * b + i] = old[p];
         }
     }
-    Ok(Lu { factors: f, perm })
+    Ok(Lu {
+        factors: f,
+        perm,
+        blocks: None,
+    })
 }
 
 /// Applies a panel's row permutation to the tiles of a block column below its row (tiles of
@@ -141,8 +173,12 @@ fn trailing_update<T: Scalar>(t: &Tasks<'_>, f: &TiledMatrix<T>, k: usize) {
 /// LU without pivoting, `A = L·U` (for matrices known not to need it, e.g. diagonally
 /// dominant ones): tile `getrf`, `trsm` and `gemm` tasks in one region. `perm` is the
 /// identity. An exactly zero pivot gives [`Error::Singular`](dagger_core::Error::Singular).
+/// On a context with worker processes it runs there ([`lu_nopiv_darray`]).
 pub fn lu_nopiv<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
     let f = a.square_copy()?;
+    if let Some(lu) = on_workers(ctx, &f, false)? {
+        return Ok(lu);
+    }
     let [gr, gc] = f.grid();
     let b = f.tile_shape()[0];
     let one = T::of(1.0);
@@ -174,7 +210,11 @@ pub fn lu_nopiv<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Lu<T>> {
         }
     })?;
     let perm = (0..f.nrows()).collect();
-    Ok(Lu { factors: f, perm })
+    Ok(Lu {
+        factors: f,
+        perm,
+        blocks: None,
+    })
 }
 
 impl<T: Scalar> Lu<T> {
@@ -216,18 +256,24 @@ impl<T: Scalar> Lu<T> {
     }
 
     /// Solves `A·X = B` (square `A`) with the kept factors: the row permutation, then the
-    /// two triangular solves in one region.
+    /// two triangular solves in one region (on the workers, where the factors are, when
+    /// they were computed there).
     pub fn solve(&self, ctx: &Context, b: &TiledMatrix<T>) -> Result<TiledMatrix<T>> {
         let f = &self.factors;
         if f.nrows() != f.ncols() || b.nrows() != f.nrows() {
             return Err(mismatch("LU solve (A, B)", f.shape(), b.shape()));
         }
+        let tile = [f.tile_shape()[0], b.tile_shape()[1]];
+        if let Some(lb) = &self.blocks {
+            let x = lb.solve(ctx, &tiled_to_workers(ctx, &b.retiled(tile)?)?)?;
+            return tiled_back(ctx, &x, tile);
+        }
         let mut pb: Tile<T> = b.to_mat();
         permute_rows(&mut pb, &self.perm);
-        let x = TiledMatrix::from_mat(pb.as_ref(), [f.tile_shape()[0], b.tile_shape()[1]])?;
+        let x = TiledMatrix::from_mat(pb.as_ref(), tile)?;
         Tasks::run(ctx, |t| {
-            trsm_tiled(t, f, Uplo::Lower, Trans::No, Diag::Unit, &x);
-            trsm_tiled(t, f, Uplo::Upper, Trans::No, Diag::NonUnit, &x);
+            trsm_tiled(t, f, (Uplo::Lower, Trans::No, Diag::Unit), &x);
+            trsm_tiled(t, f, (Uplo::Upper, Trans::No, Diag::NonUnit), &x);
         })?;
         Ok(x)
     }

@@ -3,6 +3,8 @@
 //! right by one task each; and the [`Qr`] factor object, which applies `Q`/`Qᵀ` and solves
 //! least-squares problems again without refactoring.
 
+use crate::blocks::{on_cluster, tiled_back, tiled_to_workers};
+use crate::blocks_qr::{qr_darray, QrBlocks};
 use crate::error::mismatch;
 use crate::kernels::{apply_q, geqrf};
 use crate::region::{stack, unstack, InOutTiles, Tasks, TileMut};
@@ -23,16 +25,20 @@ pub(crate) struct Panel<T> {
 
 /// A QR factorization `A = Q·R`, kept to apply `Q` and solve again without refactoring.
 #[derive(Clone, Debug)]
-pub struct Qr<T> {
+pub struct Qr<T: Scalar> {
     factors: TiledMatrix<T>,
     panels: Vec<Data<Panel<T>>>,
+    /// On a cluster: the factors as DArrays on the workers, where `Q` is applied.
+    blocks: Option<QrBlocks<T>>,
 }
 
 /// Householder QR of an `m × n` matrix, `A = Q·R`: one datadeps region of a panel task per
 /// block column and a `Qᵀ` update per block column to its right (these run in parallel).
 /// Works on a copy with square tiles (re-blocked to the larger tile edge when `a`'s are not
 /// square). A tall-skinny matrix, with one block column, is one panel task here: factor it
-/// with [`tsqr`](crate::tsqr()), which factors its block rows in parallel.
+/// with [`tsqr`](crate::tsqr()), which factors its block rows in parallel. On a context
+/// with worker processes the tiles are factored on the workers ([`qr_darray`]) and kept
+/// there for [`Qr::apply`], [`Qr::q`] and [`Qr::solve_least_squares`].
 ///
 /// ```
 /// use dagger_linalg::{qr, TiledMatrix};
@@ -45,6 +51,14 @@ pub struct Qr<T> {
 /// ```
 pub fn qr<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Qr<T>> {
     let f = a.square_copy()?;
+    if on_cluster(ctx) {
+        let qb = qr_darray(ctx, &tiled_to_workers(ctx, &f)?)?;
+        return Ok(Qr {
+            factors: tiled_back(ctx, qb.factors(), f.tile_shape())?,
+            panels: Vec::new(),
+            blocks: Some(qb),
+        });
+    }
     let [gr, gc] = f.grid();
     let panels: Vec<Data<Panel<T>>> = (0..gr.min(gc))
         .map(|_| Data::new(Panel::default()))
@@ -67,7 +81,11 @@ pub fn qr<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Qr<T>> {
             }
         }
     })?;
-    Ok(Qr { factors: f, panels })
+    Ok(Qr {
+        factors: f,
+        panels,
+        blocks: None,
+    })
 }
 
 /// What a task applying a panel to a block column receives.
@@ -114,7 +132,12 @@ impl<T: Scalar> Qr<T> {
         if b.nrows() != f.nrows() {
             return Err(mismatch("QR apply Q (A, B)", f.shape(), b.shape()));
         }
-        let x = b.retiled([f.tile_shape()[0], b.tile_shape()[1]])?;
+        let tile = [f.tile_shape()[0], b.tile_shape()[1]];
+        let x = b.retiled(tile)?;
+        if let Some(qb) = &self.blocks {
+            let y = qb.apply(ctx, &tiled_to_workers(ctx, &x)?, transpose)?;
+            return tiled_back(ctx, &y, tile);
+        }
         let order: Vec<usize> = if transpose {
             (0..self.panels.len()).collect()
         } else {
@@ -135,6 +158,9 @@ impl<T: Scalar> Qr<T> {
 
     /// The thin `Q`, `m × min(m, n)` with orthonormal columns, so that `A = Q·R`.
     pub fn q(&self, ctx: &Context) -> Result<TiledMatrix<T>> {
+        if let Some(qb) = &self.blocks {
+            return tiled_back(ctx, &qb.q(ctx)?, self.factors.tile_shape());
+        }
         let [m, n] = self.factors.shape();
         let e = |i: usize, j: usize| T::of(if i == j { 1.0 } else { 0.0 });
         let id = TiledMatrix::from_fn(m, m.min(n), self.factors.tile_shape(), e)?;
@@ -150,6 +176,11 @@ impl<T: Scalar> Qr<T> {
                 [m, n],
                 b.shape(),
             ));
+        }
+        if let Some(qb) = &self.blocks {
+            let tile = [self.factors.tile_shape()[0], b.tile_shape()[1]];
+            let x = tiled_to_workers(ctx, &b.retiled(tile)?)?;
+            return tiled_back(ctx, &qb.solve_least_squares(ctx, &x)?, tile);
         }
         let qtb = self.apply(ctx, b, true)?.to_mat();
         let top = TiledMatrix::from_mat(qtb.as_ref().get(..n, ..), b.tile_shape())?;

@@ -74,3 +74,19 @@ pub(crate) fn effective(uplo: Uplo, trans: Trans) -> Uplo {
         uplo
     }
 }
+
+/// A triangular operand as a solve names it: which triangle is stored, whether it is used
+/// transposed, and whether its diagonal is taken as ones.
+pub(crate) type Triangle = (Uplo, Trans, Diag);
+
+/// The order in which a tiled triangular solve with `nt` diagonal tiles takes its steps:
+/// forward substitution when `op(A)` is lower, backward when it is upper. The tiled solves
+/// of both places (tiles here, DArray blocks on the workers) walk it the same way: at each
+/// step a `trsm` on the step's block row, then a `gemm` on every block row after it in
+/// this order.
+pub(crate) fn solve_steps((uplo, trans, _): Triangle, nt: usize) -> Vec<usize> {
+    match effective(uplo, trans) {
+        Uplo::Lower => (0..nt).collect(),
+        Uplo::Upper => (0..nt).rev().collect(),
+    }
+}

@@ -8,8 +8,8 @@
 //! depend on it fail with `DTaskFailed` naming it and do not run; the algorithm returns the
 //! typed error (`NotPositiveDefinite { tile, pivot }`) all the same. The `*_block` bodies
 //! return it as a value, for callers outside a task.
-//! The [`Scalar`] impls of f32 and f64 are here, at the top of the kernel stack, because
-//! they hand out these entry points.
+//! The [`Scalar`] impls of f32 and f64, which hand out these entry points, are at the top
+//! of the kernel stack ([`crate::tile_tasks_qr`]).
 //!
 //! ```
 //! use dagger_linalg::Scalar;
@@ -27,7 +27,7 @@
 
 use crate::error::{fail_task, not_positive_definite};
 use crate::kernels::{gemm_view, potrf_view, syrk_view, trsm_view};
-use crate::scalar::{Scalar, TileKernels};
+use crate::scalar::Scalar;
 use crate::tile::{Diag, Side, Trans, Uplo};
 use dagger_array::{BlockMut, BlockRef};
 use dagger_core::{Error, Result};
@@ -93,13 +93,14 @@ pub fn potrf_block<T: Scalar>(a: BlockMut<T>, lower: bool, k: u64, b: u64) -> Re
     Ok(())
 }
 
-/// The body of every `trsm_*` entry point (`alpha = 1`, non-unit diagonal).
-pub fn trsm_block<T: Scalar>(
+/// `x ← op(a)⁻¹·x` (or `x·op(a)⁻¹`; flags: right side, lower, transposed; `alpha = 1`)
+/// with the diagonal `diag`: the body of every `trsm_*` (non-unit) and `trsm_unit_*`
+/// entry point.
+pub fn trsm_diag_block<T: Scalar>(
     x: BlockMut<T>,
     a: BlockRef<T>,
-    right: bool,
-    lower: bool,
-    trans: bool,
+    [right, lower, trans]: [bool; 3],
+    diag: Diag,
 ) -> Result<()> {
     let mut x = x;
     let side = if right { Side::Right } else { Side::Left };
@@ -111,7 +112,7 @@ pub fn trsm_block<T: Scalar>(
             side,
             uplo(lower),
             Trans::from_bool(trans),
-            Diag::NonUnit,
+            diag,
             T::of(1.0),
         )
     })?
@@ -171,7 +172,7 @@ pub fn zero_block<T: Scalar>(c: BlockMut<T>) -> Result<()> {
 }
 
 macro_rules! tile_tasks {
-    ($($t:ident => $eps:expr, $of:expr, $as:expr),*) => {$(dagger_sched::__private::paste! {
+    ($($t:ident),*) => {$(dagger_sched::__private::paste! {
         dagger_sched::register! {
             #[doc = concat!("`potrf` on a `", stringify!($t), "` block.")]
             pub fn [<potrf_ $t>](a: BlockMut<$t>, lower: bool, k: u64, b: u64) -> Result<()> {
@@ -179,7 +180,7 @@ macro_rules! tile_tasks {
             }
             #[doc = concat!("`trsm` on a `", stringify!($t), "` block.")]
             pub fn [<trsm_ $t>](x: BlockMut<$t>, a: BlockRef<$t>, right: bool, lower: bool, trans: bool) -> Result<()> {
-                fail_task(trsm_block(x, a, right, lower, trans))
+                fail_task(trsm_diag_block(x, a, [right, lower, trans], Diag::NonUnit))
             }
             #[doc = concat!("`syrk` on a `", stringify!($t), "` block.")]
             pub fn [<syrk_ $t>](c: BlockMut<$t>, a: BlockRef<$t>, trans: bool, lower: bool) -> Result<()> {
@@ -193,28 +194,7 @@ macro_rules! tile_tasks {
             pub fn [<zero_ $t>](c: BlockMut<$t>) -> Result<()> { fail_task(zero_block(c)) }
         }
 
-        impl Scalar for $t {
-            fn of(x: f64) -> Self {
-                $of(x)
-            }
-            fn as_f64(self) -> f64 {
-                $as(self)
-            }
-            const EPSILON: f64 = $eps;
-            fn tile_kernels() -> TileKernels<Self> {
-                TileKernels {
-                    potrf: [<POTRF_ $t:upper>],
-                    trsm: [<TRSM_ $t:upper>],
-                    syrk: [<SYRK_ $t:upper>],
-                    gemm: [<GEMM_ $t:upper>],
-                    zero: [<ZERO_ $t:upper>],
-                }
-            }
-        }
     })*};
 }
 
-tile_tasks!(
-    f64 => f64::EPSILON, |x: f64| x, |x: f64| x,
-    f32 => f32::EPSILON as f64, |x: f64| x as f32, f64::from
-);
+tile_tasks!(f64, f32);

@@ -11,63 +11,20 @@
 //! A zero pivot fails the panel task with `Singular` (see [`crate::tile_tasks`]).
 
 use crate::error::{fail_task, singular, task_message};
-use crate::kernels::{getrf, getrf_nopiv, trsm_view};
+use crate::kernels::{getrf, getrf_nopiv};
 use crate::scalar::Scalar;
-use crate::tile::{Diag, Side, Tile, Trans, Uplo};
+use crate::tile::{Diag, Tile};
+use crate::tile_tasks::trsm_diag_block;
 use dagger_array::{BlockMut, BlockRef};
 use dagger_core::{Error, Result};
-use dagger_sched::Registered;
-use faer::{MatMut, MatRef};
 
-/// A factored panel: the permutation of its rows (row `i` of `P·panel` is row `perm[i]`),
-/// its width, and the stacked `L` and `U` factors of `P·panel`, row-major.
-pub type Panel<T> = (Vec<u64>, u64, Vec<T>);
+pub use crate::scalar::{LuKernels, Panel, PanelTask, Rows, RowsInTask, RowsOutTask, TrsmUnitTask};
 
-/// The rows a tile sends for a row permutation: (global row, its values).
-pub type Rows<T> = Vec<(u64, Vec<T>)>;
+/// An element type with LU tile kernels: every [`Scalar`] (f32 and f64; the kernels are
+/// [`Scalar::lu_kernels`]). Kept as a name for the bound.
+pub trait LuScalar: Scalar {}
 
-/// `trsm_unit(x, a, right, lower, transposed)` as a registered function.
-pub type TrsmUnitTask<T> = Registered<(BlockMut<T>, BlockRef<T>, bool, bool, bool), Result<()>>;
-/// `panel(column, k, b)` as a registered function.
-pub type PanelTask<T> = Registered<(Vec<BlockRef<T>>, u64, u64), Panel<T>>;
-/// `rows_out(x, perm, first, row0)` as a registered function.
-pub type RowsOutTask<T> = Registered<(BlockRef<T>, Vec<u64>, u64, u64), Rows<T>>;
-/// `rows_in(x, perm, first, row0, sent)` as a registered function.
-pub type RowsInTask<T> = Registered<(BlockMut<T>, Vec<u64>, u64, u64, Vec<Rows<T>>), Result<()>>;
-
-/// The LU tile kernels of one element type as registered functions.
-#[derive(Debug)]
-pub struct LuKernels<T: Scalar> {
-    /// `getrf_nopiv(a, k, b)`: `a = L·U` in place (diagonal tile `k`, tiles of edge `b`).
-    pub getrf_nopiv: Registered<(BlockMut<T>, u64, u64), Result<()>>,
-    /// `trsm_unit(x, a, right, lower, transposed)`: as `trsm`, with a unit diagonal.
-    pub trsm_unit: TrsmUnitTask<T>,
-    /// `panel(column, k, b)`: the block column from diagonal tile `k` down, factored.
-    pub panel: PanelTask<T>,
-    /// `perm(panel)`: the panel's row permutation.
-    pub perm: Registered<(Panel<T>,), Vec<u64>>,
-    /// `panel_out(x, panel, row0)`: the tile takes the panel's rows `row0..`.
-    pub panel_out: Registered<(BlockMut<T>, Panel<T>, u64), Result<()>>,
-    /// `rows_out(x, perm, first, row0)`: the rows of the tile (first row `row0`) that the
-    /// permutation of rows `first..` moves elsewhere.
-    pub rows_out: RowsOutTask<T>,
-    /// `rows_in(x, perm, first, row0, sent)`: the tile takes the rows that land in it.
-    pub rows_in: RowsInTask<T>,
-}
-
-impl<T: Scalar> Clone for LuKernels<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T: Scalar> Copy for LuKernels<T> {}
-
-/// An element type with LU tile kernels (f32 and f64).
-pub trait LuScalar: Scalar {
-    /// The kernels.
-    fn lu_kernels() -> LuKernels<Self>;
-}
+impl<T: Scalar> LuScalar for T {}
 
 fn dims(shape: &[usize]) -> Result<(usize, usize)> {
     match *shape {
@@ -101,35 +58,6 @@ pub fn getrf_nopiv_block<T: Scalar>(a: BlockMut<T>, k: u64, b: u64) -> Result<()
     let mut t = to_tile(&a)?;
     getrf_nopiv(&mut t).map_err(|p| singular(k as usize, b as usize, p))?;
     from_tile(&t, &mut a)
-}
-
-/// The body of every `trsm_unit_*` entry point (`alpha = 1`, unit diagonal).
-pub fn trsm_unit_block<T: Scalar>(
-    x: BlockMut<T>,
-    a: BlockRef<T>,
-    right: bool,
-    lower: bool,
-    trans: bool,
-) -> Result<()> {
-    let mut x = x;
-    let (r, c) = dims(x.shape())?;
-    let (ar, ac) = dims(a.shape())?;
-    let side = if right { Side::Right } else { Side::Left };
-    let uplo = if lower { Uplo::Lower } else { Uplo::Upper };
-    let a = a.as_standard_layout();
-    let (xs, as_) = match (x.as_slice_mut(), a.as_slice()) {
-        (Some(xs), Some(s)) => (xs, s),
-        _ => return Err(Error::Argument("a block is contiguous".into())),
-    };
-    trsm_view(
-        MatMut::from_row_major_slice_mut(xs, r, c),
-        MatRef::from_row_major_slice(as_, ar, ac),
-        side,
-        uplo,
-        Trans::from_bool(trans),
-        Diag::Unit,
-        T::of(1.0),
-    )
 }
 
 /// The body of every `panel_*` entry point: the stacked column factored with partial
@@ -254,7 +182,7 @@ macro_rules! lu_tasks {
             }
             #[doc = concat!("Unit-diagonal `trsm` on a `", stringify!($t), "` block.")]
             pub fn [<trsm_unit_ $t>](x: BlockMut<$t>, a: BlockRef<$t>, right: bool, lower: bool, trans: bool) -> Result<()> {
-                fail_task(trsm_unit_block(x, a, right, lower, trans))
+                fail_task(trsm_diag_block(x, a, [right, lower, trans], Diag::Unit))
             }
             #[doc = concat!("A pivoted `", stringify!($t), "` panel, factored.")]
             pub fn [<panel_ $t>](col: Vec<BlockRef<$t>>, k: u64, b: u64) -> Panel<$t> {
@@ -276,19 +204,6 @@ macro_rules! lu_tasks {
             }
         }
 
-        impl LuScalar for $t {
-            fn lu_kernels() -> LuKernels<Self> {
-                LuKernels {
-                    getrf_nopiv: [<GETRF_NOPIV_ $t:upper>],
-                    trsm_unit: [<TRSM_UNIT_ $t:upper>],
-                    panel: [<PANEL_ $t:upper>],
-                    perm: [<PERM_ $t:upper>],
-                    panel_out: [<PANEL_OUT_ $t:upper>],
-                    rows_out: [<ROWS_OUT_ $t:upper>],
-                    rows_in: [<ROWS_IN_ $t:upper>],
-                }
-            }
-        }
     })*};
 }
 

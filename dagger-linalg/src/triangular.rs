@@ -1,11 +1,13 @@
 //! Tiled triangular solves: `op(A)·X = B` for a triangular tiled `A` and a tiled `B` with
 //! any number of columns (a vector is one column), as tile `trsm` and `gemm` tasks.
 
+use crate::blocks::{on_cluster, tiled_back, tiled_to_workers};
+use crate::blocks_lu::solve_triangular_darray;
 use crate::error::mismatch;
 use crate::kernels::{gemm, trsm};
 use crate::region::{Tasks, TileMut, TileRef};
 use crate::scalar::Scalar;
-use crate::tile::{effective, Diag, Side, Trans, Uplo};
+use crate::tile::{solve_steps, Diag, Side, Trans, Triangle, Uplo};
 use crate::tiled::TiledMatrix;
 use dagger_core::Result;
 use dagger_sched::{Context, In, InOut};
@@ -16,7 +18,8 @@ use dagger_sched::{Context, In, InOut};
 /// above) them, so different columns of `B` and independent updates run in parallel.
 ///
 /// `A` needs square tiles: one with other tiles is re-blocked (a copy, tiles of its larger
-/// edge); `B` is copied with its rows in `A`'s tiles.
+/// edge); `B` is copied with its rows in `A`'s tiles. On a context with worker processes
+/// both go to the workers and the solve runs there ([`solve_triangular_darray`]).
 ///
 /// ```
 /// use dagger_linalg::{solve_triangular, Diag, TiledMatrix, Trans, Uplo};
@@ -44,8 +47,14 @@ pub fn solve_triangular<T: Scalar>(
         sq = a.square_copy()?;
         &sq
     };
-    let x = b.retiled([a.tile_shape()[0], b.tile_shape()[1]])?;
-    Tasks::run(ctx, |t| trsm_tiled(t, a, uplo, trans, diag, &x))?;
+    let tile = [a.tile_shape()[0], b.tile_shape()[1]];
+    let x = b.retiled(tile)?;
+    if on_cluster(ctx) {
+        let (a, x) = (tiled_to_workers(ctx, a)?, tiled_to_workers(ctx, &x)?);
+        let y = solve_triangular_darray(ctx, &a, uplo, trans, diag, &x)?;
+        return tiled_back(ctx, &y, tile);
+    }
+    Tasks::run(ctx, |t| trsm_tiled(t, a, (uplo, trans, diag), &x))?;
     Ok(x)
 }
 
@@ -54,16 +63,12 @@ pub fn solve_triangular<T: Scalar>(
 pub(crate) fn trsm_tiled<T: Scalar>(
     tasks: &Tasks<'_>,
     a: &TiledMatrix<T>,
-    uplo: Uplo,
-    trans: Trans,
-    diag: Diag,
+    op: Triangle,
     x: &TiledMatrix<T>,
 ) {
+    let (uplo, trans, diag) = op;
     let [nt, xc] = x.grid();
-    let order: Vec<usize> = match effective(uplo, trans) {
-        Uplo::Lower => (0..nt).collect(),
-        Uplo::Upper => (0..nt).rev().collect(),
-    };
+    let order = solve_steps(op, nt);
     // Tile (i, k) of op(A), as a stored tile and whether to transpose it.
     let op_tile = |i: usize, k: usize| match trans {
         Trans::No => a.tile(i, k),

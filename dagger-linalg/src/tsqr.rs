@@ -7,6 +7,8 @@
 //! communication-avoiding QR, with a flat tree of height 2: the stacked factors are
 //! `Σ min(mᵢ, n)` rows, small next to `m` when the blocks are tall).
 
+use crate::blocks::{on_cluster, tiled_back};
+use crate::blocks_tsqr::{tsqr_darray, TsqrBlocks};
 use crate::error::mismatch;
 use crate::kernels::{apply_q, geqrf};
 use crate::qr::Panel;
@@ -15,6 +17,7 @@ use crate::scalar::Scalar;
 use crate::tile::{Diag, Tile, Trans, Uplo};
 use crate::tiled::TiledMatrix;
 use crate::triangular::solve_triangular;
+use dagger_array::cyclic::ProcessGrid;
 use dagger_core::Result;
 use dagger_sched::{Context, Data, DataMut, DataRef, In, InOut, Out};
 
@@ -32,7 +35,7 @@ use dagger_sched::{Context, Data, DataMut, DataRef, In, InOut, Out};
 /// assert!(err < 1e-12);
 /// ```
 #[derive(Clone, Debug)]
-pub struct Tsqr<T> {
+pub struct Tsqr<T: Scalar> {
     /// One tile per block row of `A`, factored: `Rᵢ` on and above the diagonal, the block's
     /// reflectors below it.
     leaves: TiledMatrix<T>,
@@ -44,11 +47,15 @@ pub struct Tsqr<T> {
     rows: Vec<usize>,
     /// `A`'s tile shape, for the results.
     tile: [usize; 2],
+    /// On a cluster: the factors as DArrays on the workers, where `Q` is applied.
+    blocks: Option<TsqrBlocks<T>>,
 }
 
 /// TSQR of `a`: one task per block row of `a` (its tile rows), then one for the stacked
 /// `R` factors. Any tile shape works (each block row is gathered into one tile first);
-/// it pays when `a` has many more rows than columns and several block rows.
+/// it pays when `a` has many more rows than columns and several block rows. On a context
+/// with worker processes the block rows are spread over the workers and factored there
+/// ([`tsqr_darray`]), and kept there for [`Tsqr::q`] and [`Tsqr::solve_least_squares`].
 pub fn tsqr<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Tsqr<T>> {
     let [m, n] = a.shape();
     if m == 0 || n == 0 {
@@ -57,6 +64,24 @@ pub fn tsqr<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Tsqr<T>> {
     let leaves = a.retiled([a.tile_shape()[0], n])?;
     let gr = leaves.grid()[0];
     let rows: Vec<usize> = (0..gr).map(|i| leaves.tile_rows(i).len().min(n)).collect();
+    if on_cluster(ctx) {
+        // Block row i on worker i mod (workers): the leaves factor in parallel.
+        let pg = ProcessGrid::of(ctx, ctx.other_workers().len().max(1), 1)?;
+        let d = leaves.to_darray()?.to_cyclic(&pg).compute(ctx)?;
+        let tb = tsqr_darray(ctx, &d)?;
+        let r = tiled_back(ctx, tb.r(), [m.min(n), n])?.to_mat();
+        return Ok(Tsqr {
+            leaves: tiled_back(ctx, tb.leaves(), leaves.tile_shape())?,
+            factors: Vec::new(),
+            top: Data::new(Panel {
+                v: Some(r),
+                t: None,
+            }),
+            rows,
+            tile: a.tile_shape(),
+            blocks: Some(tb),
+        });
+    }
     let factors: Vec<Data<Tile<T>>> = (0..gr).map(|_| Data::new(Tile::zeros(0, 0))).collect();
     let top = Data::new(Panel::default());
     let stacked_rows: Vec<usize> = rows.clone();
@@ -95,6 +120,7 @@ pub fn tsqr<T: Scalar>(ctx: &Context, a: &TiledMatrix<T>) -> Result<Tsqr<T>> {
         top,
         rows,
         tile: a.tile_shape(),
+        blocks: None,
     })
 }
 
@@ -133,6 +159,9 @@ impl<T: Scalar> Tsqr<T> {
     /// The thin `Q`, `m × min(m, n)` with orthonormal columns, so that `A = Q·R`: the top
     /// factor's `Q` by one task, then each block row of `Q` by its own.
     pub fn q(&self, ctx: &Context) -> Result<TiledMatrix<T>> {
+        if let Some(tb) = &self.blocks {
+            return tiled_back(ctx, &tb.q(ctx)?, self.tile);
+        }
         let [m, n] = self.shape();
         let p = m.min(n);
         let k: usize = self.rows.iter().sum();
@@ -185,6 +214,13 @@ impl<T: Scalar> Tsqr<T> {
             return Err(mismatch("TSQR solve (A, B)", [m, n], b.shape()));
         }
         let nb = b.ncols();
+        if let Some(tb) = &self.blocks {
+            let pg = ProcessGrid::of(ctx, ctx.other_workers().len().max(1), 1)?;
+            let x = b.retiled([self.leaves.tile_shape()[0], b.tile_shape()[1]])?;
+            let x = x.to_darray()?.to_cyclic(&pg).compute(ctx)?;
+            let tile = [self.tile[0], b.tile_shape()[1]];
+            return tiled_back(ctx, &tb.solve_least_squares(ctx, &x)?, tile);
+        }
         let x = b.retiled([self.leaves.tile_shape()[0], nb.max(1)])?;
         let stacked = Data::new(Tile::zeros(0, 0));
         let rows = self.rows.clone();

@@ -36,8 +36,12 @@ mod forward_cluster;
 #[cfg(feature = "linalg")]
 #[path = "main/linalg_api/mod.rs"]
 mod linalg_api;
+#[path = "main/linalg_calls_cluster.rs"]
+mod linalg_calls_cluster;
 #[path = "main/linalg_cluster.rs"]
 mod linalg_cluster;
+#[path = "main/linalg_qr_cluster.rs"]
+mod linalg_qr_cluster;
 #[path = "main/live_values.rs"]
 mod live_values;
 #[path = "main/netns.rs"]

@@ -157,6 +157,12 @@ fn nopiv<T: Scalar>(a: MatMut<'_, T>, offset: usize) -> Result<(), usize> {
 /// the factored matrix.
 pub type HouseholderFactor<T> = Tile<T>;
 
+/// The rows of the block factor [`geqrf`] returns for an `m × n` matrix (its columns are
+/// `min(m, n)`): what [`apply_q`] needs to find a factor stored padded in a larger tile.
+pub fn geqrf_block_size<T: Scalar>(m: usize, n: usize) -> usize {
+    qr::recommended_block_size::<T>(m, n)
+}
+
 /// Householder QR in place: afterwards `R` is on and above the diagonal of `a` and the
 /// reflectors below it; returns their block factor (for [`apply_q`]).
 ///
@@ -176,7 +182,7 @@ pub fn geqrf<T: Scalar>(a: &mut Tile<T>) -> HouseholderFactor<T> {
     if k == 0 {
         return Tile::zeros(1, 0);
     }
-    let bs = qr::recommended_block_size::<T>(m, n);
+    let bs = geqrf_block_size::<T>(m, n);
     let mut t = Tile::zeros(bs, k);
     let req = qr::qr_in_place_scratch::<T>(m, n, bs, Par::Seq, Default::default());
     with_stack(req, |st| {

@@ -7,6 +7,6 @@ mod factor;
 
 pub use blas::{gemm, gemm_view, scale, scale_view, syrk, syrk_view, trsm, trsm_view};
 pub use factor::{
-    apply_q, geqrf, getrf, getrf_nopiv, norm_fro, norm_max, permute_rows, potrf, potrf_view,
-    zero_strict, HouseholderFactor,
+    apply_q, geqrf, geqrf_block_size, getrf, getrf_nopiv, norm_fro, norm_max, permute_rows, potrf,
+    potrf_view, zero_strict, HouseholderFactor,
 };

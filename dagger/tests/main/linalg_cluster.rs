@@ -17,7 +17,7 @@ use crate::harness::cluster_builder;
 
 /// The tasks the driver ran itself (a task sent to a worker is `Dispatched`).
 #[derive(Default)]
-struct InDriver(Mutex<Vec<String>>);
+pub(crate) struct InDriver(pub(crate) Mutex<Vec<String>>);
 
 impl Observer for InDriver {
     fn on_event(&self, e: &TaskEvent) {
@@ -28,7 +28,7 @@ impl Observer for InDriver {
     }
 }
 
-fn cluster() -> (Context, Arc<InDriver>) {
+pub(crate) fn cluster() -> (Context, Arc<InDriver>) {
     let seen = Arc::new(InDriver::default());
     let ctx = cluster_builder(2)
         .threads(2)
@@ -39,7 +39,7 @@ fn cluster() -> (Context, Arc<InDriver>) {
 }
 
 /// A fixed pseudo-random matrix in [-0.5, 0.5).
-fn random(m: usize, n: usize, seed: u64) -> Array2<f64> {
+pub(crate) fn random(m: usize, n: usize, seed: u64) -> Array2<f64> {
     let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     Array2::from_shape_fn((m, n), |_| {
         s ^= s << 13;
@@ -49,7 +49,7 @@ fn random(m: usize, n: usize, seed: u64) -> Array2<f64> {
     })
 }
 
-fn fro(a: &Array2<f64>) -> f64 {
+pub(crate) fn fro(a: &Array2<f64>) -> f64 {
     a.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
@@ -204,16 +204,13 @@ fn spd(n: usize) -> Array2<f64> {
     m.dot(&m.t()) / n as f64 + Array2::<f64>::eye(n)
 }
 
-/// Out of core: a Cholesky on 2 workers whose matrix (and each worker's half of it) is
-/// larger than each worker's memory limit completes, by spilling what the pools cannot
-/// hold, with the residual of one in memory.
-#[test]
-fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() {
-    use dagger::linalg::{cholesky_darray, Uplo};
-    // 480² f64 = 1.8 MB in 64 tiles of 28.8 KB; 256 KiB pools hold a seventh of a half.
-    const LIMIT: u64 = 256 << 10;
-    let n = 480;
-    let spill = std::env::temp_dir().join(format!("dagger-linalg-ooc-{}", std::process::id()));
+/// Each worker's memory limit in the out-of-core tests.
+const LIMIT: u64 = 256 << 10;
+
+/// 2 workers (2 threads each, 1 in the driver) under [`LIMIT`], spilling to a fresh
+/// directory named by `tag` (the caller removes it).
+fn limited_cluster(tag: &str) -> (Context, std::path::PathBuf) {
+    let spill = std::env::temp_dir().join(format!("dagger-linalg-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&spill).unwrap();
     let ctx = cluster_builder(2)
         .threads(1)
@@ -221,6 +218,18 @@ fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() 
         .worker_memory_limit(LIMIT)
         .worker_spill_dir(&spill)
         .build();
+    (ctx, spill)
+}
+
+/// Out of core: a Cholesky on 2 workers whose matrix (and each worker's half of it) is
+/// larger than each worker's memory limit completes, by spilling what the pools cannot
+/// hold, with the residual of one in memory.
+#[test]
+fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() {
+    use dagger::linalg::{cholesky_darray, Uplo};
+    // 480² f64 = 1.8 MB in 64 tiles of 28.8 KB; 256 KiB pools hold a seventh of a half.
+    let n = 480;
+    let (ctx, spill) = limited_cluster("ooc");
     let a = spd(n);
     let d = on_workers(&ctx, &a, [60, 60]);
     let share = |w: WorkerId| owners(&d).iter().filter(|o| **o == w).count() * 60 * 60 * 8;
@@ -244,7 +253,11 @@ fn linalg_cholesky_larger_than_the_workers_memory_limit_completes_by_spilling() 
 
 /// Runs `f` in a thread and fails the test if it has not returned in `secs` seconds (a
 /// stall is a failure, not a hung test binary).
-fn bounded<R: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+pub(crate) fn bounded<R: Send + 'static>(
+    secs: u64,
+    what: &str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -260,16 +273,8 @@ fn bounded<R: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> R + Sen
 /// residuals of the in-memory runs.
 #[test]
 fn linalg_factor_objects_solve_under_the_workers_memory_limit() {
-    const LIMIT: u64 = 256 << 10;
     let n = 480;
-    let spill = std::env::temp_dir().join(format!("dagger-linalg-ooc2-{}", std::process::id()));
-    std::fs::create_dir_all(&spill).unwrap();
-    let ctx = cluster_builder(2)
-        .threads(1)
-        .worker_threads(2)
-        .worker_memory_limit(LIMIT)
-        .worker_spill_dir(&spill)
-        .build();
+    let (ctx, spill) = limited_cluster("ooc2");
     let a = spd(n);
     let b = random(n, 2, 11);
     let c2 = ctx.clone();
@@ -301,4 +306,76 @@ fn linalg_factor_objects_solve_under_the_workers_memory_limit() {
     );
     drop(ctx);
     let _ = std::fs::remove_dir_all(&spill);
+}
+
+/// No silent stall: a factorization (and a solve) whose tiles lived on a worker that is
+/// gone ends in a typed error naming the loss, within a bound, and so does one whose
+/// worker is killed while it runs; the driver's context keeps working afterwards.
+#[test]
+fn linalg_tiles_on_a_lost_worker_end_in_a_typed_error_not_a_stall() {
+    use crate::harness::{quick_loss_cluster, signal, wait_lost};
+    let ctx = quick_loss_cluster(2);
+    let n = 160;
+    let a = spd(n);
+    let d = on_workers(&ctx, &a, [40, 40]);
+    let b = on_workers(&ctx, &random(n, 1, 5), [40, 1]);
+    let f = lu_darray(&ctx, &d).unwrap();
+    let lost = owners(&d)[1];
+    signal(&ctx, lost, libc::SIGKILL);
+    wait_lost(&ctx, lost);
+    let (c2, d2) = (ctx.clone(), d.clone());
+    let r = bounded(60, "LU of tiles on a lost worker", move || {
+        lu_darray(&c2, &d2).map(|_| ())
+    });
+    let gone = |r: &Result<(), dagger::Error>| matches!(r, Err(dagger::Error::WorkerLost { worker, .. }) if *worker == lost);
+    assert!(gone(&r), "LU of tiles on a lost worker: {r:?}");
+    let c2 = ctx.clone();
+    let r = bounded(60, "a solve with factors on a lost worker", move || {
+        f.solve(&c2, &b).map(|_| ())
+    });
+    assert!(gone(&r), "a solve with factors on a lost worker: {r:?}");
+    let (c2, d2) = (ctx.clone(), d.clone());
+    let r = bounded(60, "QR of tiles on a lost worker", move || {
+        dagger::linalg::qr_darray(&c2, &d2).map(|_| ())
+    });
+    assert!(gone(&r), "QR of tiles on a lost worker: {r:?}");
+    // The surviving worker still factors a matrix of its own.
+    let d = on_workers(&ctx, &a, [40, 40]);
+    assert!(owners(&d).iter().all(|w| *w != lost));
+    let l = dense(
+        &ctx,
+        &dagger::linalg::cholesky_darray(&ctx, &d, Uplo::Lower).unwrap(),
+    );
+    assert!(fro(&(&a - &l.dot(&l.t()))) / fro(&a) < 1e-12);
+
+    // Killed while it runs: a QR of a bigger matrix on a fresh pair of workers ends, within
+    // the bound, in `WorkerLost` (or, had it finished first, in the right factors).
+    let ctx = quick_loss_cluster(2);
+    let n = 480;
+    let a = random(n, n, 8);
+    let d = on_workers(&ctx, &a, [30, 30]);
+    let victim = owners(&d)[0];
+    let c2 = ctx.clone();
+    let run = std::thread::spawn(move || {
+        bounded(60, "QR while its worker is killed", move || {
+            dagger::linalg::qr_darray(&c2, &d).map(|f| f.r().clone())
+        })
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&ctx, victim, libc::SIGKILL);
+    match run.join().unwrap() {
+        Err(dagger::Error::WorkerLost { worker, .. }) => assert_eq!(worker, victim),
+        Err(e) => panic!("want WorkerLost, got {e:?}"),
+        Ok(_) => eprintln!("the QR finished before its worker was killed"),
+    }
+    // And the survivor still works.
+    wait_lost(&ctx, victim);
+    let s = spd(64);
+    let d = on_workers(&ctx, &s, [32, 32]);
+    assert!(owners(&d).iter().all(|w| *w != victim));
+    let l = dense(
+        &ctx,
+        &dagger::linalg::cholesky_darray(&ctx, &d, Uplo::Lower).unwrap(),
+    );
+    assert!(fro(&(&s - &l.dot(&l.t()))) / fro(&s) < 1e-12);
 }

@@ -14,7 +14,10 @@
 //!   against faer's `lu_in_place` and two triangular solves. `gflop_per_s` = 2n³/3 / median_s.
 //! - `tsqr`: the QR of a tall-skinny m × 64 matrix (m = 400 000; `--quick` 50 000;
 //!   `DAGGER_LINALG_TSQR_M`) in 8 block rows by [`tsqr`](tsqr()) (`dagger-local`) and by the
-//!   block-column [`qr`](qr()) (`dagger-local-qr`), against faer's `qr_in_place` (all factor only).
+//!   block-column [`qr`](qr()) (`dagger-local-qr`), the same 8 block rows spread over 2
+//!   worker processes of one thread each and factored there ([`tsqr_darray`],
+//!   `dagger-tcp2`; moved there once, untimed), against faer's `qr_in_place` (all factor
+//!   only).
 //!   `gflop_per_s` = (2mn² − 2n³/3) / median_s.
 //!
 //! Sizes: n = 4000 (gemm) and 8000 (factorizations), b = 1000; `--quick`: 1000 / 2000, b = 250 /
@@ -23,8 +26,11 @@
 
 use super::{line, measure};
 use dagger::linalg::blocks::to_workers;
-use dagger::linalg::{cholesky, cholesky_darray, qr, solve, tsqr, Method, TiledMatrix, Uplo};
+use dagger::linalg::{
+    cholesky, cholesky_darray, qr, solve, tsqr, tsqr_darray, Method, TiledMatrix, Uplo,
+};
 use dagger::Context;
+use dagger_array::cyclic::ProcessGrid;
 use dagger_array::{Blocks, DArray};
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor as llt;
@@ -74,22 +80,27 @@ fn par(threads: usize) -> Par {
     Par::rayon(threads)
 }
 
-/// The Cholesky of the `spd` matrix on a DArray whose `b²` tiles live on 2 worker processes
-/// (one thread each: the driver's cores between them), timed from the tiles on the workers
-/// to the factor's tiles there. `None` when the workers cannot start.
-fn cholesky_tcp2(n: usize, b: usize, reps: usize) -> Option<(f64, f64, f64)> {
-    let ctx = match Context::builder()
+/// 2 worker processes of one thread each (the driver's cores between them), or `None`
+/// (said on stderr) when they cannot start.
+fn tcp2() -> Option<Context> {
+    match Context::builder()
         .workers(2)
         .threads(1)
         .worker_threads(1)
         .try_build()
     {
-        Ok(c) => c,
+        Ok(c) => Some(c),
         Err(e) => {
             eprintln!("dagger-tcp2 skipped: {e}");
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// The Cholesky of the `spd` matrix on a DArray whose `b²` tiles live on 2 worker processes
+/// ([`tcp2`]), timed from the tiles on the workers to the factor's tiles there.
+fn cholesky_tcp2(n: usize, b: usize, reps: usize) -> Option<(f64, f64, f64)> {
+    let ctx = tcp2()?;
     let nd = ndarray::Array2::from_shape_fn((n, n), |(i, j)| spd(n, i, j)).into_dyn();
     let local = ok(DArray::from_array(nd, &Blocks::from([b, b])), "distribute");
     let d = ok(to_workers(&ctx, &local), "tiles to the workers");
@@ -99,6 +110,24 @@ fn cholesky_tcp2(n: usize, b: usize, reps: usize) -> Option<(f64, f64, f64)> {
             cholesky_darray(&ctx, &d, Uplo::Lower),
             "cholesky on 2 workers",
         );
+    }))
+}
+
+/// TSQR of the tall-skinny `general` `m × n` matrix in block rows of `b` spread over 2
+/// worker processes ([`tcp2`]; block row `i` on worker `i mod 2`), timed from the block
+/// rows on the workers to the factors there ([`tsqr_darray`]).
+fn tsqr_tcp2(m: usize, n: usize, b: usize, reps: usize) -> Option<(f64, f64, f64)> {
+    let ctx = tcp2()?;
+    let nd = ndarray::Array2::from_shape_fn((m, n), |(i, j)| general(m, i, j)).into_dyn();
+    let local = ok(DArray::from_array(nd, &Blocks::from([b, n])), "distribute");
+    let pg = ok(ProcessGrid::of(&ctx, 2, 1), "a 2 × 1 process grid");
+    let d = ok(
+        local.to_cyclic(&pg).compute(&ctx),
+        "block rows to the workers",
+    );
+    drop(local);
+    Some(measure(reps, || {
+        ok(tsqr_darray(&ctx, &d), "tsqr on 2 workers");
     }))
 }
 
@@ -265,6 +294,7 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
     let t_qr = measure(reps, || {
         ok(qr(&ctx, &tall), "qr");
     });
+    drop(tall);
     let tall_m = Mat::<f64>::from_fn(tm, tn, |i, j| general(tm, i, j));
     let t_faer = measure(reps, || {
         let mut f = tall_m.clone();
@@ -286,11 +316,15 @@ pub(crate) fn run(quick: bool, reps: usize) -> Vec<Value> {
         tm,
         tb,
         2.0 * mf * nf * nf - 2.0 * nf.powi(3) / 3.0,
-        vec![
-            ("dagger-local", t_tsqr),
-            ("dagger-local-qr", t_qr),
-            ("faer", t_faer),
-        ],
+        {
+            let mut runs = vec![
+                ("dagger-local", t_tsqr),
+                ("dagger-local-qr", t_qr),
+                ("faer", t_faer),
+            ];
+            runs.extend(tsqr_tcp2(tm, tn, tb, reps).map(|t| ("dagger-tcp2", t)));
+            runs
+        },
     );
     // The 2-worker Cholesky's rate over the local one's (issue #21's target: at least 0.6).
     let tcp2 = out
