@@ -54,12 +54,12 @@ impl Cluster {
             fits: Mutex::new(Vec::new()),
             next_worker: AtomicU32::new(2),
             joined: (Mutex::new(0), Condvar::new()),
-            inflight: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::default()),
             requests: Mutex::new(HashMap::new()),
             next_req: AtomicU64::new(1),
             local_running: AtomicUsize::new(0),
             est_task_s: Mutex::new(1e-4),
-            sent_at: Mutex::new(HashMap::new()),
+            sent_at: Mutex::new(HashMap::default()),
             copies: Mutex::new(HashMap::new()),
             children: Mutex::new(Vec::new()),
             program: config.program.clone(),
@@ -480,9 +480,9 @@ mod tests {
     /// worker is connected and `table` is held, so it waits for the table; meanwhile the
     /// worker is marked lost, the table freed and `on_lost` run, as the connection's reader
     /// does. Returns what `record` returned.
-    fn record_while_lost<K, V, R: Send + 'static>(
+    fn record_while_lost<K, V, S, R: Send + 'static>(
         c: &Arc<Cluster>,
-        table: impl Fn(&Cluster) -> &Mutex<HashMap<K, V>>,
+        table: impl Fn(&Cluster) -> &Mutex<HashMap<K, V, S>>,
         record: impl FnOnce(&Cluster) -> R + Send + 'static,
     ) -> R {
         let held = table(c).lock();

@@ -132,6 +132,10 @@ pub(super) struct Fit {
 /// A task sent to a worker: where, and whom to tell when it is done.
 pub(super) type Inflight = (WorkerId, Arc<dyn Completer>);
 
+/// The hasher of the per-task tables (keyed by task ids, counters): one insert and one
+/// remove a task, on the driver's hot path, where SipHash showed in a chain's profile.
+pub(super) type IdBuild = std::hash::BuildHasherDefault<crate::id_hash::IdHasher>;
+
 /// Called when a worker joins: its id, threads and node.
 pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
 
@@ -167,13 +171,13 @@ pub(crate) struct Cluster {
     pub(super) fits: Mutex<Vec<Arc<Fit>>>,
     pub(super) next_worker: AtomicU32,
     pub(super) joined: (Mutex<usize>, Condvar),
-    pub(super) inflight: Mutex<HashMap<TaskId, Inflight>>,
+    pub(super) inflight: Mutex<HashMap<TaskId, Inflight, IdBuild>>,
     pub(super) requests: Mutex<HashMap<u64, (WorkerId, Reply)>>,
     pub(super) next_req: AtomicU64,
     pub(super) local_running: AtomicUsize,
     /// Estimated seconds per task, learned from completions (an EWMA).
     pub(super) est_task_s: Mutex<f64>,
-    pub(super) sent_at: Mutex<HashMap<TaskId, Instant>>,
+    pub(super) sent_at: Mutex<HashMap<TaskId, Instant, IdBuild>>,
     /// The workers other than its owner that were sent a task reading a chunk, so keep a copy
     /// of it: a release goes to them and the owner only, not to every worker.
     pub(super) copies: Mutex<HashMap<ChunkId, Vec<WorkerId>>>,
@@ -257,10 +261,10 @@ impl Cluster {
     /// `on_lost` takes that lock to answer its entries, so an entry is either answered there
     /// or never made. (Checked before taking the lock, a worker lost in between left the
     /// entry in the table for ever: its task stuck "running", a fetch waiting for ever.)
-    fn record_for<K: Eq + Hash, V>(
+    fn record_for<K: Eq + Hash, V, S: std::hash::BuildHasher>(
         &self,
         to: WorkerId,
-        table: &Mutex<HashMap<K, V>>,
+        table: &Mutex<HashMap<K, V, S>>,
         key: K,
         entry: V,
     ) -> Result<Arc<RemoteWorker>> {
