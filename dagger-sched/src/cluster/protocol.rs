@@ -264,6 +264,9 @@ pub(crate) enum ErrorKind {
     /// there: the driver decides what that means (the input's failure, or a retry).
     Upstream,
     Other,
+    /// The task was cancelled there (a `Cancel` reached it before it ran): kept as a
+    /// cancellation, so the driver's `is_cancelled` holds whichever side settles it first.
+    Cancelled(TaskId),
 }
 
 impl From<&Error> for RemoteError {
@@ -276,6 +279,7 @@ impl From<&Error> for RemoteError {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Scheduling(_) => ErrorKind::Scheduling,
             Error::WorkerLost { .. } => ErrorKind::WorkerLost,
+            Error::Cancelled { task } => ErrorKind::Cancelled(*task),
             _ => ErrorKind::Other,
         };
         let lost = match root {
@@ -307,6 +311,7 @@ impl From<RemoteError> for Error {
             ErrorKind::Codec => Error::Codec(e.message),
             ErrorKind::NotFound => Error::NotFound(e.message),
             ErrorKind::Scheduling => Error::Scheduling(e.message),
+            ErrorKind::Cancelled(task) => Error::Cancelled { task },
             ErrorKind::WorkerLost => {
                 let (worker, chunk) = e.lost.unwrap_or((WorkerId(0), None));
                 Error::WorkerLost { worker, chunk }
@@ -443,10 +448,15 @@ mod tests {
             Error::User("boom".into()),
             Error::UnknownFunction("x::y".into()),
             Error::Codec("bad".into()),
+            Error::Cancelled { task: TaskId(3) },
         ] {
             let back = Error::from(RemoteError::from(&e));
             assert_eq!(back.to_string(), e.to_string());
         }
+        // A task the driver cancelled may be settled by its worker's report first.
+        assert!(
+            Error::from(RemoteError::from(&Error::Cancelled { task: TaskId(3) })).is_cancelled()
+        );
         assert!(
             matches!(super::super::registry::lookup("no::such::function"), Err(Error::UnknownFunction(m)) if m.contains("no::such::function"))
         );
