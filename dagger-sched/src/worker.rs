@@ -195,6 +195,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                 }
                 if !done.is_empty() {
                     frames.push(encode(&ToDriver::Done(done))?);
+                    s4.transfers.done_frame();
                 }
                 for m in &other {
                     frames.push(encode(m)?);
@@ -213,6 +214,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             };
             match decode::<ToWorker>(&frame) {
                 Ok(ToWorker::Run(tasks)) => {
+                    state.transfers.run_frame();
                     for t in tasks {
                         state.arrived(t);
                     }

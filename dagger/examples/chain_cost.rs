@@ -22,14 +22,25 @@ fn main() -> dagger::Result<()> {
     let reps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let ctx = Context::builder().workers(2).try_build()?;
-    let ws = ctx
+    let ids: Vec<WorkerId> = ctx
         .workers()
         .into_iter()
         .filter(|w| *w != WorkerId::DRIVER)
-        .map(Scope::Process);
-    let o = Options::new().scope(Scope::union(ws)?);
+        .collect();
+    let o = Options::new().scope(Scope::union(ids.iter().map(|w| Scope::Process(*w)))?);
+    // Frames of runs read and of completions written, summed over the workers: how well
+    // each side batches (one frame a task means one wake-up a task).
+    let frames = || -> dagger::Result<(u64, u64)> {
+        let mut f = (0, 0);
+        for w in &ids {
+            let t = ctx.worker_transfers(*w)?;
+            f = (f.0 + t.run_frames, f.1 + t.done_frames);
+        }
+        Ok(f)
+    };
     let mut totals = Vec::with_capacity(reps);
     for _ in 0..reps {
+        let f0 = frames()?;
         let t0 = Instant::now();
         let mut t = ctx.spawn_registered_with(&o, ONE, (0u64,));
         for _ in 1..n {
@@ -39,11 +50,14 @@ fn main() -> dagger::Result<()> {
         let v = t.fetch()?;
         let total = t0.elapsed();
         assert_eq!(v, n as u64);
+        let f1 = frames()?;
         println!(
-            "spawn {:.2} ms  fetch {:.2} ms  total {:.2} ms",
+            "spawn {:.2} ms  fetch {:.2} ms  total {:.2} ms  run frames {}  done frames {}",
             spawned.as_secs_f64() * 1e3,
             (total - spawned).as_secs_f64() * 1e3,
-            total.as_secs_f64() * 1e3
+            total.as_secs_f64() * 1e3,
+            f1.0 - f0.0,
+            f1.1 - f0.1
         );
         totals.push(total.as_secs_f64());
     }

@@ -3,7 +3,7 @@
 //! (completions, answers, heartbeats) into calls on the [`Cluster`], until the worker is lost.
 
 use super::config::{default_transport, ClusterConfig};
-use super::driver::{Cluster, Order, Outbox, RemoteWorker, Reply};
+use super::driver::{Cluster, Inflight, Order, Outbox, RemoteWorker, Reply};
 use super::hub::Hub;
 use super::protocol::{decode, encode, Done, ErrorKind, ToDriver, ToWorker};
 use crate::executor::Pool;
@@ -59,7 +59,6 @@ impl Cluster {
             next_req: AtomicU64::new(1),
             local_running: AtomicUsize::new(0),
             est_task_s: Mutex::new(1e-4),
-            sent_at: Mutex::new(HashMap::default()),
             copies: Mutex::new(HashMap::new()),
             children: Mutex::new(Vec::new()),
             program: config.program.clone(),
@@ -88,28 +87,31 @@ impl Cluster {
         Ok(cluster)
     }
     fn on_done(&self, from: WorkerId, list: Vec<Done>) {
-        let w = self.worker(from);
-        let mut ready = Vec::new();
-        let now = Instant::now();
-        for d in list {
-            let entry = {
-                let mut inflight = self.inflight.lock();
-                // Only the worker it was sent to answers for a task.
-                match inflight.get(&d.task) {
-                    Some((to, _)) if *to == from => inflight.remove(&d.task),
+        // Only the worker it was sent to answers for a task. One lock for the batch: the
+        // entries are taken first, and told after it is released (a completer may send).
+        let entries: Vec<(Done, Inflight)> = {
+            let mut inflight = self.inflight.lock();
+            list.into_iter()
+                .filter_map(|d| match inflight.get(&d.task) {
+                    Some(e) if e.to == from => inflight.remove(&d.task).map(|e| (d, e)),
                     _ => None,
-                }
-            };
-            let Some((_, c)) = entry else {
-                continue;
-            };
-            if let Some(w) = &w {
-                w.inflight.fetch_sub(1, Ordering::Relaxed);
+                })
+                .collect()
+        };
+        if entries.is_empty() {
+            return;
+        }
+        if let Some(w) = self.worker(from) {
+            w.inflight.fetch_sub(entries.len(), Ordering::Relaxed);
+        }
+        let now = Instant::now();
+        let mut ready = Vec::new();
+        for (d, e) in entries {
+            if let Some(t0) = e.sent {
+                let mut est = self.est_task_s.lock();
+                *est = 0.9 * *est + 0.1 * (now - t0).as_secs_f64();
             }
-            if let Some(t0) = self.sent_at.lock().remove(&d.task) {
-                let mut e = self.est_task_s.lock();
-                *e = 0.9 * *e + 0.1 * (now - t0).as_secs_f64();
-            }
+            let c = e.completer;
             ready.extend(match d.outcome {
                 Err(e) if matches!(e.kind, ErrorKind::Upstream) => c.upstream(from),
                 outcome => c.done(from, outcome.map_err(Error::from)),
@@ -134,7 +136,7 @@ impl Cluster {
             let mut inflight = self.inflight.lock();
             let ids: Vec<TaskId> = inflight
                 .iter()
-                .filter(|(_, (w, _))| *w == id)
+                .filter(|(_, e)| e.to == id)
                 .map(|(t, _)| *t)
                 .collect();
             ids.into_iter()
@@ -142,8 +144,8 @@ impl Cluster {
                 .collect()
         };
         let mut ready = Vec::new();
-        for (_, c) in lost {
-            ready.extend(c.done(
+        for e in lost {
+            ready.extend(e.completer.done(
                 id,
                 Err(Error::WorkerLost {
                     worker: id,

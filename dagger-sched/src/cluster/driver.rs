@@ -129,8 +129,14 @@ pub(super) struct Fit {
     pub(super) workers: Vec<(Arc<RemoteWorker>, Vec<u32>)>,
 }
 
-/// A task sent to a worker: where, and whom to tell when it is done.
-pub(super) type Inflight = (WorkerId, Arc<dyn Completer>);
+/// A task sent to a worker: where, whom to tell when it is done, and when it was sent
+/// (to learn how long a task takes; `None` for a task sent ahead of its inputs, whose
+/// time there is mostly waiting). One entry, so a completion costs one table lookup.
+pub(super) struct Inflight {
+    pub(super) to: WorkerId,
+    pub(super) completer: Arc<dyn Completer>,
+    pub(super) sent: Option<Instant>,
+}
 
 /// The hasher of the per-task tables (keyed by task ids, counters): one insert and one
 /// remove a task, on the driver's hot path, where SipHash showed in a chain's profile.
@@ -177,7 +183,6 @@ pub(crate) struct Cluster {
     pub(super) local_running: AtomicUsize,
     /// Estimated seconds per task, learned from completions (an EWMA).
     pub(super) est_task_s: Mutex<f64>,
-    pub(super) sent_at: Mutex<HashMap<TaskId, Instant, IdBuild>>,
     /// The workers other than its owner that were sent a task reading a chunk, so keep a copy
     /// of it: a release goes to them and the owner only, not to every worker.
     pub(super) copies: Mutex<HashMap<ChunkId, Vec<WorkerId>>>,
@@ -323,8 +328,12 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
-        self.sent_at.lock().insert(run.task, Instant::now());
+        let entry = Inflight {
+            to,
+            completer,
+            sent: Some(Instant::now()),
+        };
+        let w = self.record_for(to, &self.inflight, run.task, entry)?;
         self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
         w.push(|o| o.runs.push(Order::Run(run)));
@@ -341,7 +350,12 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
+        let entry = Inflight {
+            to,
+            completer,
+            sent: None,
+        };
+        let w = self.record_for(to, &self.inflight, run.task, entry)?;
         self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
         w.push(|o| o.runs.push(Order::Run(run)));

@@ -44,7 +44,9 @@ pub(crate) enum ToWorker {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RunTask {
     pub task: TaskId,
-    pub func: String,
+    /// The registered function's name: borrowed on the driver (every task of a chain
+    /// allocated a copy of it), owned once decoded on the worker.
+    pub func: std::borrow::Cow<'static, str>,
     pub args: Vec<ArgRef>,
     /// Results up to this many bytes come back with `Done`.
     pub inline_limit: u32,
@@ -354,7 +356,7 @@ mod tests {
         ) {
             let runs: Vec<RunTask> = tasks.iter().map(|(t, f, b, l)| RunTask {
                 task: TaskId(*t),
-                func: f.clone(),
+                func: f.clone().into(),
                 args: vec![ArgRef::Inline(Bytes::from(b.clone())), ArgRef::Chunk { id: ChunkId(*t), owner: WorkerId(*l) }],
                 inline_limit: *l,
                 threads: vec![1, 2],
@@ -367,7 +369,7 @@ mod tests {
                     prop_assert_eq!(back.len(), tasks.len());
                     for (r, (t, f, b, l)) in back.iter().zip(&tasks) {
                         prop_assert_eq!(r.task, TaskId(*t));
-                        prop_assert_eq!(&r.func, f);
+                        prop_assert_eq!(&*r.func, f.as_str());
                         prop_assert_eq!(r.inline_limit, *l);
                         prop_assert_eq!(r.name.clone(), (t % 2 == 0).then(|| format!("name-{f}")));
                         prop_assert!(matches!(&r.args[0], ArgRef::Inline(x) if x.as_ref() == b.as_slice()));
