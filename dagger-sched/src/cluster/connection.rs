@@ -5,7 +5,7 @@
 use super::config::{default_transport, ClusterConfig};
 use super::driver::{Cluster, Inflight, Order, Outbox, RemoteWorker, Reply};
 use super::hub::Hub;
-use super::protocol::{decode, encode, Done, ErrorKind, ToDriver, ToWorker};
+use super::protocol::{decode, encode, encode_sized, Done, ErrorKind, ToDriver, ToWorker};
 use crate::executor::Pool;
 use dagger_core::{Error, NodeId, Result, TaskId, TransportListener, WorkerId};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -59,7 +59,7 @@ impl Cluster {
             next_req: AtomicU64::new(1),
             local_running: AtomicUsize::new(0),
             est_task_s: Mutex::new(1e-4),
-            copies: Mutex::new(HashMap::new()),
+            copies: Mutex::new(HashMap::default()),
             children: Mutex::new(Vec::new()),
             program: config.program.clone(),
             worker_threads: config.worker_threads,
@@ -197,7 +197,12 @@ fn order_frames(orders: Vec<Order>, frames: &mut Vec<bytes::Bytes>) {
         }
     }
     if !runs.is_empty() {
-        push(ToWorker::Run(runs), frames);
+        // The usual case, one stretch of runs: sized for it (a chain link is ~30 bytes).
+        let hint = 16 + 48 * runs.len();
+        match encode_sized(&ToWorker::Run(runs), hint) {
+            Ok(f) => frames.push(f),
+            Err(e) => tracing::warn!(target: "dagger", "{e}"),
+        }
     }
     if !cancels.is_empty() {
         push(ToWorker::Cancel(cancels), frames);

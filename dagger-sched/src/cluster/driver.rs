@@ -185,7 +185,7 @@ pub(crate) struct Cluster {
     pub(super) est_task_s: Mutex<f64>,
     /// The workers other than its owner that were sent a task reading a chunk, so keep a copy
     /// of it: a release goes to them and the owner only, not to every worker.
-    pub(super) copies: Mutex<HashMap<ChunkId, Vec<WorkerId>>>,
+    pub(super) copies: Mutex<HashMap<ChunkId, Vec<WorkerId>, IdBuild>>,
     pub(super) children: Mutex<Vec<std::process::Child>>,
     pub(super) program: Option<WorkerProgram>,
     pub(super) worker_threads: Option<usize>,

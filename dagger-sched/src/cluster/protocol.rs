@@ -329,6 +329,14 @@ pub(crate) fn encode<T: Serialize>(m: &T) -> Result<Bytes, Error> {
         .map_err(|e| Error::Codec(format!("encoding {}: {e}", std::any::type_name::<T>())))
 }
 
+/// [`encode`] into a buffer of `hint` bytes to start with: a batch of many tasks or
+/// completions, encoded into a growing buffer, was copied at every doubling.
+pub(crate) fn encode_sized<T: Serialize>(m: &T, hint: usize) -> Result<Bytes, Error> {
+    postcard::to_extend(m, Vec::with_capacity(hint))
+        .map(Bytes::from)
+        .map_err(|e| Error::Codec(format!("encoding {}: {e}", std::any::type_name::<T>())))
+}
+
 /// Decodes one frame; a malformed frame is an error naming the message type.
 pub(crate) fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, Error> {
     postcard::from_bytes(b)
