@@ -1,9 +1,13 @@
 //! Where the time of a 10⁴-task dependent chain on driver + 2 workers goes (the
 //! `tasks_chain` / `dagger-tcp2` figure of `cargo xtask bench tasks`): the same chain of
 //! registered functions, scoped to the worker processes, timed in two phases (spawning
-//! every link, then fetching the last), for profiling with `perf record -g`.
+//! every link, then fetching the last), for profiling with `perf record -g`. Each line also
+//! gives the frames of runs the workers read and of completions they wrote in that rep
+//! (`TransferStats::run_frames`, `done_frames`): 1–3 run frames for 10⁴ links means the
+//! driver's writer hardly ran while the chain was spawned, and the workers started late.
 //!
-//! Run with `cargo run --release -p dagger --example chain_cost -- [reps] [n]`.
+//! Run with `cargo run --release -p dagger --example chain_cost -- [reps] [n]`
+//! (`DAGGER_FORWARD=0` for the chain without forwarding).
 
 use dagger::{Context, Options, Scope, WorkerId};
 use std::time::Instant;
