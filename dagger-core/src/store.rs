@@ -237,4 +237,11 @@ pub trait ResultStore: Send + Sync + fmt::Debug {
         let _ = id;
         Ok(None)
     }
+
+    /// Whether chunk `id` is here. The default asks [`get`](Self::get); a store that can
+    /// tell without reading (or making an error for a missing id) overrides it: a worker
+    /// asks this of every task sent ahead of its input, usually for a chunk not yet made.
+    fn contains(&self, id: ChunkId) -> bool {
+        self.get(id).is_ok()
+    }
 }

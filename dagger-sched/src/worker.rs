@@ -5,7 +5,7 @@
 use crate::cluster::hub::Hub;
 use crate::cluster::links::Links;
 use crate::cluster::protocol::{
-    decode, encode, PeerMsg, RemoteError, StreamMsg, ToDriver, ToWorker,
+    decode, encode, encode_sized, PeerMsg, RemoteError, StreamMsg, ToDriver, ToWorker,
 };
 use crate::cluster::transfers::Transfers;
 use crate::cluster::waiting::Waiting;
@@ -194,7 +194,9 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
                     frames.push(encode(&ToDriver::Heartbeat)?);
                 }
                 if !done.is_empty() {
-                    frames.push(encode(&ToDriver::Done(done))?);
+                    let hint = 16 + 24 * done.len();
+                    frames.push(encode_sized(&ToDriver::Done(done), hint)?);
+                    s4.transfers.done_frame();
                 }
                 for m in &other {
                     frames.push(encode(m)?);
@@ -213,6 +215,7 @@ pub fn serve(transport: Arc<dyn Transport>, scheduler: &str, threads: usize) -> 
             };
             match decode::<ToWorker>(&frame) {
                 Ok(ToWorker::Run(tasks)) => {
+                    state.transfers.run_frame();
                     for t in tasks {
                         state.arrived(t);
                     }

@@ -3,9 +3,9 @@
 //! (completions, answers, heartbeats) into calls on the [`Cluster`], until the worker is lost.
 
 use super::config::{default_transport, ClusterConfig};
-use super::driver::{Cluster, Order, Outbox, RemoteWorker, Reply};
+use super::driver::{Cluster, Inflight, Order, Outbox, RemoteWorker, Reply};
 use super::hub::Hub;
-use super::protocol::{decode, encode, Done, ErrorKind, ToDriver, ToWorker};
+use super::protocol::{decode, encode, encode_sized, Done, ErrorKind, ToDriver, ToWorker};
 use crate::executor::Pool;
 use dagger_core::{Error, NodeId, Result, TaskId, TransportListener, WorkerId};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -54,13 +54,12 @@ impl Cluster {
             fits: Mutex::new(Vec::new()),
             next_worker: AtomicU32::new(2),
             joined: (Mutex::new(0), Condvar::new()),
-            inflight: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::default()),
             requests: Mutex::new(HashMap::new()),
             next_req: AtomicU64::new(1),
             local_running: AtomicUsize::new(0),
             est_task_s: Mutex::new(1e-4),
-            sent_at: Mutex::new(HashMap::new()),
-            copies: Mutex::new(HashMap::new()),
+            copies: Mutex::new(HashMap::default()),
             children: Mutex::new(Vec::new()),
             program: config.program.clone(),
             worker_threads: config.worker_threads,
@@ -88,28 +87,31 @@ impl Cluster {
         Ok(cluster)
     }
     fn on_done(&self, from: WorkerId, list: Vec<Done>) {
-        let w = self.worker(from);
-        let mut ready = Vec::new();
-        let now = Instant::now();
-        for d in list {
-            let entry = {
-                let mut inflight = self.inflight.lock();
-                // Only the worker it was sent to answers for a task.
-                match inflight.get(&d.task) {
-                    Some((to, _)) if *to == from => inflight.remove(&d.task),
+        // Only the worker it was sent to answers for a task. One lock for the batch: the
+        // entries are taken first, and told after it is released (a completer may send).
+        let entries: Vec<(Done, Inflight)> = {
+            let mut inflight = self.inflight.lock();
+            list.into_iter()
+                .filter_map(|d| match inflight.get(&d.task) {
+                    Some(e) if e.to == from => inflight.remove(&d.task).map(|e| (d, e)),
                     _ => None,
-                }
-            };
-            let Some((_, c)) = entry else {
-                continue;
-            };
-            if let Some(w) = &w {
-                w.inflight.fetch_sub(1, Ordering::Relaxed);
+                })
+                .collect()
+        };
+        if entries.is_empty() {
+            return;
+        }
+        if let Some(w) = self.worker(from) {
+            w.inflight.fetch_sub(entries.len(), Ordering::Relaxed);
+        }
+        let now = Instant::now();
+        let mut ready = Vec::new();
+        for (d, e) in entries {
+            if let Some(t0) = e.sent {
+                let mut est = self.est_task_s.lock();
+                *est = 0.9 * *est + 0.1 * (now - t0).as_secs_f64();
             }
-            if let Some(t0) = self.sent_at.lock().remove(&d.task) {
-                let mut e = self.est_task_s.lock();
-                *e = 0.9 * *e + 0.1 * (now - t0).as_secs_f64();
-            }
+            let c = e.completer;
             ready.extend(match d.outcome {
                 Err(e) if matches!(e.kind, ErrorKind::Upstream) => c.upstream(from),
                 outcome => c.done(from, outcome.map_err(Error::from)),
@@ -134,7 +136,7 @@ impl Cluster {
             let mut inflight = self.inflight.lock();
             let ids: Vec<TaskId> = inflight
                 .iter()
-                .filter(|(_, (w, _))| *w == id)
+                .filter(|(_, e)| e.to == id)
                 .map(|(t, _)| *t)
                 .collect();
             ids.into_iter()
@@ -142,8 +144,8 @@ impl Cluster {
                 .collect()
         };
         let mut ready = Vec::new();
-        for (_, c) in lost {
-            ready.extend(c.done(
+        for e in lost {
+            ready.extend(e.completer.done(
                 id,
                 Err(Error::WorkerLost {
                     worker: id,
@@ -195,7 +197,12 @@ fn order_frames(orders: Vec<Order>, frames: &mut Vec<bytes::Bytes>) {
         }
     }
     if !runs.is_empty() {
-        push(ToWorker::Run(runs), frames);
+        // The usual case, one stretch of runs: sized for it (a chain link is ~30 bytes).
+        let hint = 16 + 48 * runs.len();
+        match encode_sized(&ToWorker::Run(runs), hint) {
+            Ok(f) => frames.push(f),
+            Err(e) => tracing::warn!(target: "dagger", "{e}"),
+        }
     }
     if !cancels.is_empty() {
         push(ToWorker::Cancel(cancels), frames);
@@ -480,9 +487,9 @@ mod tests {
     /// worker is connected and `table` is held, so it waits for the table; meanwhile the
     /// worker is marked lost, the table freed and `on_lost` run, as the connection's reader
     /// does. Returns what `record` returned.
-    fn record_while_lost<K, V, R: Send + 'static>(
+    fn record_while_lost<K, V, S, R: Send + 'static>(
         c: &Arc<Cluster>,
-        table: impl Fn(&Cluster) -> &Mutex<HashMap<K, V>>,
+        table: impl Fn(&Cluster) -> &Mutex<HashMap<K, V, S>>,
         record: impl FnOnce(&Cluster) -> R + Send + 'static,
     ) -> R {
         let held = table(c).lock();

@@ -129,8 +129,18 @@ pub(super) struct Fit {
     pub(super) workers: Vec<(Arc<RemoteWorker>, Vec<u32>)>,
 }
 
-/// A task sent to a worker: where, and whom to tell when it is done.
-pub(super) type Inflight = (WorkerId, Arc<dyn Completer>);
+/// A task sent to a worker: where, whom to tell when it is done, and when it was sent
+/// (to learn how long a task takes; `None` for a task sent ahead of its inputs, whose
+/// time there is mostly waiting). One entry, so a completion costs one table lookup.
+pub(super) struct Inflight {
+    pub(super) to: WorkerId,
+    pub(super) completer: Arc<dyn Completer>,
+    pub(super) sent: Option<Instant>,
+}
+
+/// The hasher of the per-task tables (keyed by task ids, counters): one insert and one
+/// remove a task, on the driver's hot path, where SipHash showed in a chain's profile.
+pub(super) type IdBuild = std::hash::BuildHasherDefault<crate::id_hash::IdHasher>;
 
 /// Called when a worker joins: its id, threads and node.
 pub(crate) type JoinHook = Box<dyn Fn(WorkerId, u32, NodeId) + Send + Sync>;
@@ -167,16 +177,15 @@ pub(crate) struct Cluster {
     pub(super) fits: Mutex<Vec<Arc<Fit>>>,
     pub(super) next_worker: AtomicU32,
     pub(super) joined: (Mutex<usize>, Condvar),
-    pub(super) inflight: Mutex<HashMap<TaskId, Inflight>>,
+    pub(super) inflight: Mutex<HashMap<TaskId, Inflight, IdBuild>>,
     pub(super) requests: Mutex<HashMap<u64, (WorkerId, Reply)>>,
     pub(super) next_req: AtomicU64,
     pub(super) local_running: AtomicUsize,
     /// Estimated seconds per task, learned from completions (an EWMA).
     pub(super) est_task_s: Mutex<f64>,
-    pub(super) sent_at: Mutex<HashMap<TaskId, Instant>>,
     /// The workers other than its owner that were sent a task reading a chunk, so keep a copy
     /// of it: a release goes to them and the owner only, not to every worker.
-    pub(super) copies: Mutex<HashMap<ChunkId, Vec<WorkerId>>>,
+    pub(super) copies: Mutex<HashMap<ChunkId, Vec<WorkerId>, IdBuild>>,
     pub(super) children: Mutex<Vec<std::process::Child>>,
     pub(super) program: Option<WorkerProgram>,
     pub(super) worker_threads: Option<usize>,
@@ -257,10 +266,10 @@ impl Cluster {
     /// `on_lost` takes that lock to answer its entries, so an entry is either answered there
     /// or never made. (Checked before taking the lock, a worker lost in between left the
     /// entry in the table for ever: its task stuck "running", a fetch waiting for ever.)
-    fn record_for<K: Eq + Hash, V>(
+    fn record_for<K: Eq + Hash, V, S: std::hash::BuildHasher>(
         &self,
         to: WorkerId,
-        table: &Mutex<HashMap<K, V>>,
+        table: &Mutex<HashMap<K, V, S>>,
         key: K,
         entry: V,
     ) -> Result<Arc<RemoteWorker>> {
@@ -319,8 +328,12 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
-        self.sent_at.lock().insert(run.task, Instant::now());
+        let entry = Inflight {
+            to,
+            completer,
+            sent: Some(Instant::now()),
+        };
+        let w = self.record_for(to, &self.inflight, run.task, entry)?;
         self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
         w.push(|o| o.runs.push(Order::Run(run)));
@@ -337,7 +350,12 @@ impl Cluster {
         run: RunTask,
         completer: Arc<dyn Completer>,
     ) -> Result<()> {
-        let w = self.record_for(to, &self.inflight, run.task, (to, completer))?;
+        let entry = Inflight {
+            to,
+            completer,
+            sent: None,
+        };
+        let w = self.record_for(to, &self.inflight, run.task, entry)?;
         self.note_copies(to, &run.args);
         w.inflight.fetch_add(1, Ordering::Relaxed);
         w.push(|o| o.runs.push(Order::Run(run)));

@@ -51,6 +51,7 @@ use super::lineage::LineageArg;
 use crate::site::{ArgRef, ItemRef, Recompute};
 use dagger_core::{ChunkId, WorkerId};
 use parking_lot::{Mutex, MutexGuard};
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -170,12 +171,12 @@ pub(crate) enum Plan<'a> {
         worker: WorkerId,
         refs: Vec<ArgRef>,
         after: Vec<ChunkId>,
-        inputs: Vec<MutexGuard<'a, Route>>,
+        inputs: SmallVec<[MutexGuard<'a, Route>; 2]>,
     },
 }
 
 /// The tasks among a lineage's arguments; `false` for a list inside a list.
-fn tasks<'a>(a: &'a LineageArg, out: &mut Vec<&'a Arc<dyn Recompute>>, depth: u8) -> bool {
+fn tasks<'a>(a: &'a LineageArg, out: &mut Inputs<'a>, depth: u8) -> bool {
     match a {
         LineageArg::Inline(_) => true,
         LineageArg::Task(t) => {
@@ -185,6 +186,9 @@ fn tasks<'a>(a: &'a LineageArg, out: &mut Vec<&'a Arc<dyn Recompute>>, depth: u8
         LineageArg::List(items) => depth == 0 && items.iter().all(|i| tasks(i, out, 1)),
     }
 }
+
+/// A task's inputs: one or two, usually (kept inline: step 1 runs once a task spawned).
+type Inputs<'a> = SmallVec<[&'a Arc<dyn Recompute>; 2]>;
 
 /// Where an input is.
 enum At {
@@ -200,7 +204,7 @@ pub(crate) fn plan<'a>(
     driver: WorkerId,
     alive: impl Fn(WorkerId) -> bool,
 ) -> Plan<'a> {
-    let mut inputs: Vec<&Arc<dyn Recompute>> = Vec::new();
+    let mut inputs: Inputs<'a> = SmallVec::new();
     if !lineage.iter().all(|a| tasks(a, &mut inputs, 0)) || inputs.is_empty() {
         return Plan::No;
     }
@@ -208,8 +212,8 @@ pub(crate) fn plan<'a>(
     // its own route before its inputs', so every thread locks in one order.
     inputs.sort_by_key(|t| std::cmp::Reverse(t.chunk_id()));
     inputs.dedup_by_key(|t| t.chunk_id());
-    let mut guards = Vec::with_capacity(inputs.len());
-    let mut at = Vec::with_capacity(inputs.len());
+    let mut guards = SmallVec::with_capacity(inputs.len());
+    let mut at: SmallVec<[(ChunkId, At); 2]> = SmallVec::with_capacity(inputs.len());
     for t in &inputs {
         let Some(cell) = t.route().and_then(|r| r.downcast_ref::<RouteCell>()) else {
             return Plan::No;

@@ -44,7 +44,9 @@ pub(crate) enum ToWorker {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RunTask {
     pub task: TaskId,
-    pub func: String,
+    /// The registered function's name: borrowed on the driver (every task of a chain
+    /// allocated a copy of it), owned once decoded on the worker.
+    pub func: std::borrow::Cow<'static, str>,
     pub args: Vec<ArgRef>,
     /// Results up to this many bytes come back with `Done`.
     pub inline_limit: u32,
@@ -264,6 +266,9 @@ pub(crate) enum ErrorKind {
     /// there: the driver decides what that means (the input's failure, or a retry).
     Upstream,
     Other,
+    /// The task was cancelled there (a `Cancel` reached it before it ran): kept as a
+    /// cancellation, so the driver's `is_cancelled` holds whichever side settles it first.
+    Cancelled(TaskId),
 }
 
 impl From<&Error> for RemoteError {
@@ -276,6 +281,7 @@ impl From<&Error> for RemoteError {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Scheduling(_) => ErrorKind::Scheduling,
             Error::WorkerLost { .. } => ErrorKind::WorkerLost,
+            Error::Cancelled { task } => ErrorKind::Cancelled(*task),
             _ => ErrorKind::Other,
         };
         let lost = match root {
@@ -307,6 +313,7 @@ impl From<RemoteError> for Error {
             ErrorKind::Codec => Error::Codec(e.message),
             ErrorKind::NotFound => Error::NotFound(e.message),
             ErrorKind::Scheduling => Error::Scheduling(e.message),
+            ErrorKind::Cancelled(task) => Error::Cancelled { task },
             ErrorKind::WorkerLost => {
                 let (worker, chunk) = e.lost.unwrap_or((WorkerId(0), None));
                 Error::WorkerLost { worker, chunk }
@@ -318,6 +325,14 @@ impl From<RemoteError> for Error {
 /// Encodes a message into one frame.
 pub(crate) fn encode<T: Serialize>(m: &T) -> Result<Bytes, Error> {
     postcard::to_allocvec(m)
+        .map(Bytes::from)
+        .map_err(|e| Error::Codec(format!("encoding {}: {e}", std::any::type_name::<T>())))
+}
+
+/// [`encode`] into a buffer of `hint` bytes to start with: a batch of many tasks or
+/// completions, encoded into a growing buffer, was copied at every doubling.
+pub(crate) fn encode_sized<T: Serialize>(m: &T, hint: usize) -> Result<Bytes, Error> {
+    postcard::to_extend(m, Vec::with_capacity(hint))
         .map(Bytes::from)
         .map_err(|e| Error::Codec(format!("encoding {}: {e}", std::any::type_name::<T>())))
 }
@@ -349,7 +364,7 @@ mod tests {
         ) {
             let runs: Vec<RunTask> = tasks.iter().map(|(t, f, b, l)| RunTask {
                 task: TaskId(*t),
-                func: f.clone(),
+                func: f.clone().into(),
                 args: vec![ArgRef::Inline(Bytes::from(b.clone())), ArgRef::Chunk { id: ChunkId(*t), owner: WorkerId(*l) }],
                 inline_limit: *l,
                 threads: vec![1, 2],
@@ -362,7 +377,7 @@ mod tests {
                     prop_assert_eq!(back.len(), tasks.len());
                     for (r, (t, f, b, l)) in back.iter().zip(&tasks) {
                         prop_assert_eq!(r.task, TaskId(*t));
-                        prop_assert_eq!(&r.func, f);
+                        prop_assert_eq!(&*r.func, f.as_str());
                         prop_assert_eq!(r.inline_limit, *l);
                         prop_assert_eq!(r.name.clone(), (t % 2 == 0).then(|| format!("name-{f}")));
                         prop_assert!(matches!(&r.args[0], ArgRef::Inline(x) if x.as_ref() == b.as_slice()));
@@ -443,10 +458,15 @@ mod tests {
             Error::User("boom".into()),
             Error::UnknownFunction("x::y".into()),
             Error::Codec("bad".into()),
+            Error::Cancelled { task: TaskId(3) },
         ] {
             let back = Error::from(RemoteError::from(&e));
             assert_eq!(back.to_string(), e.to_string());
         }
+        // A task the driver cancelled may be settled by its worker's report first.
+        assert!(
+            Error::from(RemoteError::from(&Error::Cancelled { task: TaskId(3) })).is_cancelled()
+        );
         assert!(
             matches!(super::super::registry::lookup("no::such::function"), Err(Error::UnknownFunction(m)) if m.contains("no::such::function"))
         );

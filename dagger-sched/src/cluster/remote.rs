@@ -289,7 +289,7 @@ where
                     Ok(args) => {
                         let run = RunTask {
                             task: me.header.id,
-                            func: me.func.to_string(),
+                            func: me.func.into(),
                             args,
                             inline_limit: me.cluster.inline_limit,
                             threads: me.cluster.allowed_threads(target, &me.scope),

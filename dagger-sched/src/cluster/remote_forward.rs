@@ -70,7 +70,7 @@ where
         };
         let run = RunTask {
             task: h.id,
-            func: self.func.to_string(),
+            func: self.func.into(),
             args: refs,
             inline_limit: self.cluster.inline_limit,
             threads,

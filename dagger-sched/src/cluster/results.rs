@@ -23,9 +23,12 @@ impl Held {
     }
 }
 
+/// Keyed by chunk ids (task counters): one insert and one remove a task.
+type IdMap<V> = HashMap<ChunkId, V, std::hash::BuildHasherDefault<crate::id_hash::IdHasher>>;
+
 #[derive(Debug, Default)]
 struct Map {
-    held: HashMap<ChunkId, Held>,
+    held: IdMap<Held>,
     bytes: u64,
     peak: u64,
 }
@@ -83,6 +86,10 @@ impl ResultStore for MemoryResults {
             Some(Held::Live(v)) => Some(v.clone()),
             _ => None,
         })
+    }
+
+    fn contains(&self, id: ChunkId) -> bool {
+        self.map.lock().held.contains_key(&id)
     }
 
     fn remove(&self, id: ChunkId) -> Result<()> {

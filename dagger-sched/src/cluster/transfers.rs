@@ -39,6 +39,11 @@ pub struct TransferStats {
     /// then ran as soon as that input was done, with no message to or from the driver in
     /// between (a dependent following its data; see the cluster protocol).
     pub forwarded_tasks: u64,
+    /// Frames of tasks to run this worker read from the driver (each holds every task the
+    /// driver had queued for it when its writer woke: fewer frames, fewer wake-ups).
+    pub run_frames: u64,
+    /// Frames of completions this worker wrote to the driver (each a batch of `Done`s).
+    pub done_frames: u64,
 }
 
 /// The live counters behind [`TransferStats`], one set per worker.
@@ -49,6 +54,8 @@ pub(crate) struct Transfers {
     to_driver: (AtomicU64, AtomicU64),
     from_driver: (AtomicU64, AtomicU64),
     forwarded: AtomicU64,
+    run_frames: AtomicU64,
+    done_frames: AtomicU64,
 }
 
 fn add(c: &(AtomicU64, AtomicU64), bytes: usize) {
@@ -82,6 +89,16 @@ impl Transfers {
         self.forwarded.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A frame of tasks to run was read from the driver.
+    pub(crate) fn run_frame(&self) {
+        self.run_frames.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A frame of completions was written to the driver.
+    pub(crate) fn done_frame(&self) {
+        self.done_frames.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The totals so far.
     pub(crate) fn snapshot(&self) -> TransferStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -95,6 +112,8 @@ impl Transfers {
             from_driver_values: get(&self.from_driver.0),
             from_driver_bytes: get(&self.from_driver.1),
             forwarded_tasks: get(&self.forwarded),
+            run_frames: get(&self.run_frames),
+            done_frames: get(&self.done_frames),
         }
     }
 }
@@ -112,8 +131,12 @@ mod tests {
         t.to_driver(3);
         t.received_from_driver(4);
         t.forwarded();
+        t.run_frame();
+        t.done_frame();
+        t.done_frame();
         let s = t.snapshot();
         assert_eq!(s.forwarded_tasks, 1);
+        assert_eq!((s.run_frames, s.done_frames), (1, 2));
         assert_eq!((s.fetched_values, s.fetched_bytes), (2, 15));
         assert_eq!((s.served_values, s.served_bytes), (1, 7));
         assert_eq!((s.to_driver_values, s.to_driver_bytes), (1, 3));

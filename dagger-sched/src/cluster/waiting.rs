@@ -7,10 +7,15 @@
 //! lock, so a task either finds its chunk held or is found by the completion: never neither.
 
 use super::protocol::RunTask;
+use crate::id_hash::IdHasher;
 use dagger_core::{ChunkId, TaskId};
 use parking_lot::Mutex;
 use smallvec::SmallVec;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+/// Keyed by task and chunk ids (counters): SipHash was a visible part of a chain's hop here.
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// A forwarded task, and how many of its chunks are not yet held.
 struct Parked {
@@ -22,8 +27,8 @@ struct Parked {
 struct Table {
     /// Chunk → the tasks waiting for it. An id whose task has left `tasks` (it failed or
     /// was cancelled) is skipped when the chunk finishes.
-    by_chunk: HashMap<ChunkId, SmallVec<[TaskId; 1]>>,
-    tasks: HashMap<TaskId, Parked>,
+    by_chunk: IdMap<ChunkId, SmallVec<[TaskId; 1]>>,
+    tasks: IdMap<TaskId, Parked>,
 }
 
 /// What a completion, a failure or a cancellation settled.

@@ -18,7 +18,7 @@ impl WorkerState {
         let t = if t.after.is_empty() {
             Some(t)
         } else {
-            self.waiting.park(t, |c| self.held(c).is_ok())
+            self.waiting.park(t, |c| self.chunks.contains(c))
         };
         if let Some(t) = t {
             self.spawn_run(t);

@@ -115,7 +115,8 @@ fn cancelling_a_forwarded_task_calls_it_off_on_its_worker() {
     let b = ctx.spawn_registered_with(&o, INC, (&a,));
     std::thread::sleep(Duration::from_millis(50));
     b.cancel();
-    assert!(b.fetch().unwrap_err().is_cancelled());
+    let e = b.fetch().unwrap_err();
+    assert!(e.is_cancelled(), "{e:?}");
     assert_eq!(a.fetch().unwrap(), 2);
     assert_eq!(input.fetch().unwrap(), 1);
     // `a` ran where it waited, when the input was done; `b` was dropped there (it would
