@@ -196,6 +196,122 @@ fn faer_gemm<F: faer::traits::RealField + Copy + Element>(
     mirror_lower(sc, n);
 }
 
+/// The dense row-major `F` matrices of `blocks`, when every block is one.
+fn dense_as<'a, T: Element, F: 'static>(blocks: &[&'a Block<T>]) -> Option<Vec<&'a [F]>> {
+    blocks
+        .iter()
+        .map(|b| match b {
+            Block::Dense(d) => (d as &dyn Any)
+                .downcast_ref::<ArrayD<F>>()
+                .and_then(|d| d.as_slice()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`matmul_nt`] through faer when `T` is `F` and every block is dense and row-major: each
+/// `b_kᵀ` is a transposed view of `b_k`'s storage (no copy), the products accumulate into
+/// one `m × n` result on this thread; `None` otherwise. `ks[k]` is the inner size of pair `k`.
+fn faer_nt<T: Element, F: faer::traits::RealField + Copy + Element>(
+    a: &[&Block<T>],
+    b: Option<&[&Block<T>]>,
+    (m, n): (usize, usize),
+    ks: &[usize],
+) -> Option<Block<T>> {
+    use faer::linalg::matmul::triangular::{matmul as tri_matmul, BlockStructure};
+    use faer::{Accum, MatMut, MatRef, Par};
+    if cfg!(feature = "blas") {
+        return None;
+    }
+    let av = dense_as::<T, F>(a)?;
+    let bv = match b {
+        Some(b) => Some(dense_as::<T, F>(b)?),
+        None => None,
+    };
+    // Every value is written: the first product replaces (a triangle of) `c`, the mirror
+    // writes the other one.
+    let mut c = vec![F::zero_impl(); m * n];
+    let mut cm = MatMut::from_row_major_slice_mut(&mut c, m, n);
+    let (one, par) = (F::one_impl(), Par::Seq);
+    let (lower, rect) = (BlockStructure::TriangularLower, BlockStructure::Rectangular);
+    for (k, (&x, &kk)) in av.iter().zip(ks).enumerate() {
+        let acc = if k == 0 { Accum::Replace } else { Accum::Add };
+        let ak = MatRef::from_row_major_slice(x, m, kk);
+        match &bv {
+            Some(bv) => {
+                let bk = MatRef::from_row_major_slice(bv[k], n, kk).transpose();
+                faer::linalg::matmul::matmul(cm.as_mut(), acc, ak, bk, one, par);
+            }
+            None => tri_matmul(
+                cm.as_mut(),
+                lower,
+                acc,
+                ak,
+                rect,
+                ak.transpose(),
+                rect,
+                one,
+                par,
+            ),
+        }
+    }
+    if bv.is_none() {
+        mirror_lower(&mut c, n);
+    }
+    let c = ArrayD::from_shape_vec(vec![m, n], c).ok()?;
+    let boxed: Box<dyn Any> = Box::new(c);
+    boxed.downcast::<ArrayD<T>>().ok().map(|c| Block::Dense(*c))
+}
+
+/// `Σ_k a_k · b_kᵀ` of two rows of blocks (`a_k` is `m × k_k`, `b_k` is `n × k_k`): a block
+/// of `A·Bᵀ` in one call, without `Bᵀ`'s blocks. `b = None` means `b` is `a`: the block is
+/// symmetric (a diagonal block of `A·Aᵀ`), one triangle is computed and mirrored (as BLAS
+/// `syrk`). Dense f32/f64 blocks go through faer with transposed views; others through
+/// transposed blocks and [`matmul_block`]. Rows of different lengths or blocks that are not
+/// matrices of matching sizes are an [`Error::DimensionMismatch`].
+///
+/// ```
+/// use dagger_array::{linalg, Block};
+/// use ndarray::Array2;
+/// let a = Array2::from_shape_fn((3, 2), |(i, j)| (i + 2 * j) as f64);
+/// let (x, y) = (Block::Dense(a.clone().into_dyn()), Block::Dense(a.t().to_owned().into_dyn()));
+/// // [a a] · [a a]ᵀ = 2 a·aᵀ
+/// let c = linalg::matmul_nt(&[&x, &x], None).unwrap().to_dense();
+/// assert_eq!(c, (2.0 * a.dot(&a.t())).into_dyn());
+/// let d = linalg::matmul_nt(&[&x], Some(&[&y])).unwrap_err();
+/// assert!(matches!(d, dagger_core::Error::DimensionMismatch(_)));
+/// ```
+pub fn matmul_nt<T: LinalgElement>(a: &[&Block<T>], b: Option<&[&Block<T>]>) -> Result<Block<T>> {
+    let bs = b.unwrap_or(a);
+    let (Some(a0), Some(b0)) = (a.first(), bs.first()) else {
+        return Err(Error::DimensionMismatch(
+            "matmul nt of empty block rows".into(),
+        ));
+    };
+    let (m, n) = (a0.shape()[0], b0.shape()[0]);
+    let mut ks = Vec::with_capacity(a.len());
+    for (x, y) in a.iter().zip(bs) {
+        let (sx, sy) = (x.shape(), y.shape());
+        if sx.len() != 2 || sy.len() != 2 || sx[1] != sy[1] || sx[0] != m || sy[0] != n {
+            return Err(dim_err("matmul nt", &sx, &sy));
+        }
+        ks.push(sx[1]);
+    }
+    if a.len() != bs.len() {
+        return Err(dim_err("matmul nt", &[m, a.len()], &[n, bs.len()]));
+    }
+    let fast =
+        faer_nt::<T, f64>(a, b, (m, n), &ks).or_else(|| faer_nt::<T, f32>(a, b, (m, n), &ks));
+    if let Some(c) = fast {
+        return Ok(c);
+    }
+    let mut acc = None;
+    for (x, y) in a.iter().zip(bs) {
+        acc = Some(accumulate(acc, matmul_block(x, &transpose_block(y))?)?);
+    }
+    acc.ok_or_else(|| Error::DimensionMismatch("matmul nt of empty block rows".into()))
+}
+
 /// `a · b` for dense blocks: matrix × matrix or matrix × vector.
 pub fn matmul_dense<T: LinalgElement>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>> {
     let a2 = a
