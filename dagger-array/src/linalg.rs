@@ -27,8 +27,26 @@ fn dim_err(what: &str, a: &[usize], b: &[usize]) -> Error {
     ))
 }
 
-/// The transpose of a dense block (all axes reversed), in standard layout.
+/// The transpose of a dense block (all axes reversed), in standard layout. A row-major
+/// matrix is copied in 32×32 tiles (the upper blocks of `A·Aᵀ` are such copies of the lower
+/// ones); other layouts and dimensions through ndarray.
 pub fn transpose_dense<T: Element>(a: &ArrayD<T>) -> ArrayD<T> {
+    if let (2, Some(src)) = (a.ndim(), a.as_slice()) {
+        let (m, n) = (a.shape()[0], a.shape()[1]);
+        let mut out = vec![T::zero(); m * n];
+        for i0 in (0..m).step_by(TILE) {
+            for j0 in (0..n).step_by(TILE) {
+                for i in i0..(i0 + TILE).min(m) {
+                    for j in j0..(j0 + TILE).min(n) {
+                        out[j * m + i] = src[i * n + j];
+                    }
+                }
+            }
+        }
+        if let Ok(t) = ArrayD::from_shape_vec(vec![n, m], out) {
+            return t;
+        }
+    }
     a.view().reversed_axes().as_standard_layout().into_owned()
 }
 
