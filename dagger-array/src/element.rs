@@ -56,6 +56,12 @@ pub trait Element: Scalar {
         a: &Block<Self>,
         b: &Block<Self>,
     ) -> dagger_core::Result<Block<Self>>;
+    /// `Σ_k a_k · b_kᵀ` (`b` is `a` when `None`; see [`crate::linalg::matmul_nt`]).
+    #[doc(hidden)]
+    fn matmul_nt(
+        a: &[&Block<Self>],
+        b: Option<&[&Block<Self>]>,
+    ) -> dagger_core::Result<Block<Self>>;
 }
 
 /// An integer element type: bit operations and shifts (`& | $ << >>`).

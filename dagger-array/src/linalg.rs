@@ -27,8 +27,26 @@ fn dim_err(what: &str, a: &[usize], b: &[usize]) -> Error {
     ))
 }
 
-/// The transpose of a dense block (all axes reversed), in standard layout.
+/// The transpose of a dense block (all axes reversed), in standard layout. A row-major
+/// matrix is copied in 32×32 tiles (the upper blocks of `A·Aᵀ` are such copies of the lower
+/// ones); other layouts and dimensions through ndarray.
 pub fn transpose_dense<T: Element>(a: &ArrayD<T>) -> ArrayD<T> {
+    if let (2, Some(src)) = (a.ndim(), a.as_slice()) {
+        let (m, n) = (a.shape()[0], a.shape()[1]);
+        let mut out = vec![T::zero(); m * n];
+        for i0 in (0..m).step_by(TILE) {
+            for j0 in (0..n).step_by(TILE) {
+                for i in i0..(i0 + TILE).min(m) {
+                    for j in j0..(j0 + TILE).min(n) {
+                        out[j * m + i] = src[i * n + j];
+                    }
+                }
+            }
+        }
+        if let Ok(t) = ArrayD::from_shape_vec(vec![n, m], out) {
+            return t;
+        }
+    }
     a.view().reversed_axes().as_standard_layout().into_owned()
 }
 
@@ -121,13 +139,45 @@ fn faer_product<T: LinalgElement>(
     Some(())
 }
 
-/// Whether `b` is exactly `aᵀ` (a square product `a·aᵀ`, which is symmetric). Stops at the
-/// first difference, so a general product pays one or two comparisons.
-fn is_self_transpose<F: PartialEq>(
-    a: &ndarray::ArrayView2<'_, F>,
-    b: &ndarray::ArrayView2<'_, F>,
-) -> bool {
-    a.dim() == (b.ncols(), b.nrows()) && a.iter().zip(b.t().iter()).all(|(x, y)| x == y)
+/// The side of the square tiles in which [`is_self_transpose`] and [`mirror_lower`] walk a
+/// row-major matrix: a column walk of a 1000-wide f64 block touches a new cache line (and
+/// every 512th a new page) at each step, so an element-by-element walk costs a miss per
+/// element; in 32×32 tiles the 32 lines of a tile's columns stay in L1.
+const TILE: usize = 32;
+
+/// Whether the row-major `m × n` matrix `b` is exactly `aᵀ` (`a` row-major `n × m`): a
+/// square product `a·aᵀ`, which is symmetric. Compares in [`TILE`]s, stopping at the first
+/// tile with a difference, so a general product pays one tile.
+fn is_self_transpose<F: PartialEq>(a: &[F], b: &[F], n: usize, m: usize) -> bool {
+    if a.len() != n * m || b.len() != n * m {
+        return false;
+    }
+    for i0 in (0..n).step_by(TILE) {
+        for j0 in (0..m).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(n) {
+                for j in j0..(j0 + TILE).min(m) {
+                    if a[i * m + j] != b[j * n + i] {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Copies the lower triangle of the row-major `n × n` matrix `c` onto its upper one, in
+/// [`TILE`]s (see there).
+fn mirror_lower<F: Copy>(c: &mut [F], n: usize) {
+    for j0 in (0..n).step_by(TILE) {
+        for i0 in (0..=j0).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(n) {
+                for j in j0.max(i + 1)..(j0 + TILE).min(n) {
+                    c[i * n + j] = c[j * n + i];
+                }
+            }
+        }
+    }
 }
 
 /// The faer product on dense f32/f64 blocks of any layout (copied to row-major when not).
@@ -150,28 +200,134 @@ fn faer_gemm<F: faer::traits::RealField + Copy + Element>(
     };
     let am = MatRef::from_row_major_slice(sa, m, k);
     let bm = MatRef::from_row_major_slice(sb, k, n);
-    let mut cm = MatMut::from_row_major_slice_mut(sc, m, n);
+    let cm = MatMut::from_row_major_slice_mut(sc, m, n);
     let acc = if replace { Accum::Replace } else { Accum::Add };
     let (one, par) = (F::one_impl(), Par::Seq);
-    let symmetric = m == n && m > 1 && {
-        let (a2, b2) = (
-            a.view().into_dimensionality::<Ix2>(),
-            b.view().into_dimensionality::<Ix2>(),
-        );
-        matches!((a2, b2), (Ok(x), Ok(y)) if is_self_transpose(&x, &y))
-    };
+    let symmetric = m == n && m > 1 && b.ndim() == 2 && is_self_transpose(sa, sb, m, k);
     if !symmetric {
         faer::linalg::matmul::matmul(cm, acc, am, bm, one, par);
         return;
     }
     // c += a·aᵀ: the lower triangle (half the work), then mirrored.
     let (lower, rect) = (BlockStructure::TriangularLower, BlockStructure::Rectangular);
-    tri_matmul(cm.as_mut(), lower, acc, am, rect, bm, rect, one, par);
-    for j in 1..n {
-        for i in 0..j {
-            cm[(i, j)] = cm[(j, i)];
+    tri_matmul(cm, lower, acc, am, rect, bm, rect, one, par);
+    mirror_lower(sc, n);
+}
+
+/// The dense row-major `F` matrices of `blocks`, when every block is one.
+fn dense_as<'a, T: Element, F: 'static>(blocks: &[&'a Block<T>]) -> Option<Vec<&'a [F]>> {
+    blocks
+        .iter()
+        .map(|b| match b {
+            Block::Dense(d) => (d as &dyn Any)
+                .downcast_ref::<ArrayD<F>>()
+                .and_then(|d| d.as_slice()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`matmul_nt`] through faer when `T` is `F` and every block is dense and row-major: each
+/// `b_kᵀ` is a transposed view of `b_k`'s storage (no copy), the products accumulate into
+/// one `m × n` result on this thread; `None` otherwise. `ks[k]` is the inner size of pair `k`.
+fn faer_nt<T: Element, F: faer::traits::RealField + Copy + Element>(
+    a: &[&Block<T>],
+    b: Option<&[&Block<T>]>,
+    (m, n): (usize, usize),
+    ks: &[usize],
+) -> Option<Block<T>> {
+    use faer::linalg::matmul::triangular::{matmul as tri_matmul, BlockStructure};
+    use faer::{Accum, MatMut, MatRef, Par};
+    if cfg!(feature = "blas") {
+        return None;
+    }
+    let av = dense_as::<T, F>(a)?;
+    let bv = match b {
+        Some(b) => Some(dense_as::<T, F>(b)?),
+        None => None,
+    };
+    // Every value is written: the first product replaces (a triangle of) `c`, the mirror
+    // writes the other one.
+    let mut c = vec![F::zero_impl(); m * n];
+    let mut cm = MatMut::from_row_major_slice_mut(&mut c, m, n);
+    let (one, par) = (F::one_impl(), Par::Seq);
+    let (lower, rect) = (BlockStructure::TriangularLower, BlockStructure::Rectangular);
+    for (k, (&x, &kk)) in av.iter().zip(ks).enumerate() {
+        let acc = if k == 0 { Accum::Replace } else { Accum::Add };
+        let ak = MatRef::from_row_major_slice(x, m, kk);
+        match &bv {
+            Some(bv) => {
+                let bk = MatRef::from_row_major_slice(bv[k], n, kk).transpose();
+                faer::linalg::matmul::matmul(cm.as_mut(), acc, ak, bk, one, par);
+            }
+            None => tri_matmul(
+                cm.as_mut(),
+                lower,
+                acc,
+                ak,
+                rect,
+                ak.transpose(),
+                rect,
+                one,
+                par,
+            ),
         }
     }
+    if bv.is_none() {
+        mirror_lower(&mut c, n);
+    }
+    let c = ArrayD::from_shape_vec(vec![m, n], c).ok()?;
+    let boxed: Box<dyn Any> = Box::new(c);
+    boxed.downcast::<ArrayD<T>>().ok().map(|c| Block::Dense(*c))
+}
+
+/// `Σ_k a_k · b_kᵀ` of two rows of blocks (`a_k` is `m × k_k`, `b_k` is `n × k_k`): a block
+/// of `A·Bᵀ` in one call, without `Bᵀ`'s blocks. `b = None` means `b` is `a`: the block is
+/// symmetric (a diagonal block of `A·Aᵀ`), one triangle is computed and mirrored (as BLAS
+/// `syrk`). Dense f32/f64 blocks go through faer with transposed views; others through
+/// transposed blocks and [`matmul_block`]. Rows of different lengths or blocks that are not
+/// matrices of matching sizes are an [`Error::DimensionMismatch`].
+///
+/// ```
+/// use dagger_array::{linalg, Block};
+/// use ndarray::Array2;
+/// let a = Array2::from_shape_fn((3, 2), |(i, j)| (i + 2 * j) as f64);
+/// let (x, y) = (Block::Dense(a.clone().into_dyn()), Block::Dense(a.t().to_owned().into_dyn()));
+/// // [a a] · [a a]ᵀ = 2 a·aᵀ
+/// let c = linalg::matmul_nt(&[&x, &x], None).unwrap().to_dense();
+/// assert_eq!(c, (2.0 * a.dot(&a.t())).into_dyn());
+/// let d = linalg::matmul_nt(&[&x], Some(&[&y])).unwrap_err();
+/// assert!(matches!(d, dagger_core::Error::DimensionMismatch(_)));
+/// ```
+pub fn matmul_nt<T: LinalgElement>(a: &[&Block<T>], b: Option<&[&Block<T>]>) -> Result<Block<T>> {
+    let bs = b.unwrap_or(a);
+    let (Some(a0), Some(b0)) = (a.first(), bs.first()) else {
+        return Err(Error::DimensionMismatch(
+            "matmul nt of empty block rows".into(),
+        ));
+    };
+    let (m, n) = (a0.shape()[0], b0.shape()[0]);
+    let mut ks = Vec::with_capacity(a.len());
+    for (x, y) in a.iter().zip(bs) {
+        let (sx, sy) = (x.shape(), y.shape());
+        if sx.len() != 2 || sy.len() != 2 || sx[1] != sy[1] || sx[0] != m || sy[0] != n {
+            return Err(dim_err("matmul nt", &sx, &sy));
+        }
+        ks.push(sx[1]);
+    }
+    if a.len() != bs.len() {
+        return Err(dim_err("matmul nt", &[m, a.len()], &[n, bs.len()]));
+    }
+    let fast =
+        faer_nt::<T, f64>(a, b, (m, n), &ks).or_else(|| faer_nt::<T, f32>(a, b, (m, n), &ks));
+    if let Some(c) = fast {
+        return Ok(c);
+    }
+    let mut acc = None;
+    for (x, y) in a.iter().zip(bs) {
+        acc = Some(accumulate(acc, matmul_block(x, &transpose_block(y))?)?);
+    }
+    acc.ok_or_else(|| Error::DimensionMismatch("matmul nt of empty block rows".into()))
 }
 
 /// `a · b` for dense blocks: matrix × matrix or matrix × vector.

@@ -191,8 +191,39 @@ pub fn take_buffer<T: Scalar>(len: usize) -> Vec<T> {
             v.clear();
             v
         }
-        _ => Vec::with_capacity(len),
+        _ => huge_pages(Vec::with_capacity(len)),
     }
+}
+
+/// The size of a transparent huge page (x86-64, aarch64 with 4 KiB pages).
+const HUGE_PAGE: usize = 2 << 20;
+
+/// `v` (fresh, untouched) with its storage marked for transparent huge pages where it spans
+/// whole 2 MiB pages. A pooled buffer is read in column strips by the transposes of a 2-D
+/// FFT (and other permutes): with 4 KiB pages a row of 64 KiB is 16 pages, so every step
+/// down a column is a TLB miss; 2 MiB pages make the whole block a few dozen TLB entries.
+/// Where THP is `madvise` (the common default) nothing else asks for them; where it is off,
+/// or on other systems, this does nothing.
+fn huge_pages<T>(v: Vec<T>) -> Vec<T> {
+    let bytes = v.capacity() * std::mem::size_of::<T>();
+    #[cfg(target_os = "linux")]
+    if bytes >= 2 * HUGE_PAGE {
+        let start = v.as_ptr() as usize;
+        let (lo, hi) = (
+            start.next_multiple_of(HUGE_PAGE),
+            (start + bytes) / HUGE_PAGE * HUGE_PAGE,
+        );
+        if hi > lo {
+            // SAFETY: [lo, hi) lies inside `v`'s allocation, which this function owns; the
+            // advice changes how the kernel backs the pages, never their contents (none are
+            // written yet), and a refusal (EINVAL where THP is absent) is harmless.
+            unsafe {
+                libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    let _ = bytes;
+    v
 }
 
 /// Keeps `v` for [`take_buffer`] when its size was asked for lately and the pool has room;

@@ -181,6 +181,8 @@ impl<T: Scalar> Kernel<T> {
             Kernel::CombineAxis(op) => return Cow::Owned(format!("{} combine", op.name())),
             Kernel::Matmul => "matmul",
             Kernel::MatmulAcc => "matmul+",
+            Kernel::MatmulNt { diagonal: true, .. } => "syrk",
+            Kernel::MatmulNt { .. } => "matmul nt",
             Kernel::Reblock(_) => "reblock",
             Kernel::Assemble(_) => "assemble",
             Kernel::Fused(f) => return Cow::Owned(fused_name(&f.prog, None)),

@@ -293,6 +293,9 @@ macro_rules! element_hooks {
         fn matmul_acc(c: Block<Self>, a: &Block<Self>, b: &Block<Self>) -> Result<Block<Self>> {
             linalg::matmul_acc(c, a, b)
         }
+        fn matmul_nt(a: &[&Block<Self>], b: Option<&[&Block<Self>]>) -> Result<Block<Self>> {
+            linalg::matmul_nt(a, b)
+        }
     };
 }
 

@@ -97,8 +97,9 @@ impl<T: LinalgElement> DArray<T> {
     /// splits must agree.
     ///
     /// `A.matmul(&A.transpose())` is symmetric: its blocks above the diagonal are the
-    /// transposes of those below (one copy task each instead of a row of products), and the
-    /// diagonal blocks' kernels compute one triangle (as BLAS `syrk`): about half the work.
+    /// transposes of those below (one copy task each instead of a row of products), each
+    /// block below is one task reading two block rows of `A` (`Aᵀ`'s blocks are never made),
+    /// and the diagonal blocks compute one triangle (as BLAS `syrk`): about half the work.
     ///
     /// ```
     /// use dagger_array::{Blocks, DArray};
@@ -129,8 +130,20 @@ impl<T: LinalgElement> DArray<T> {
             Kind::Dense
         };
         let symmetric = kind == Kind::Dense && other.is_transpose_of(self);
+        let row = |i: usize| (0..kn).map(move |k| self.blocks[ag.block_linear(&[i, k])].clone());
         let product = |c: &[usize]| {
             let opts = place(cg.block_linear(c));
+            if symmetric && kn > 0 {
+                // A block of A·Aᵀ from A's block rows i and j in one task: no Aᵀ blocks, no
+                // chain of per-k partial products, and a diagonal block is one triangle.
+                let diagonal = c[0] == c[1];
+                let ins: Vec<_> = if diagonal {
+                    row(c[0]).collect()
+                } else {
+                    row(c[0]).chain(row(c[1])).collect()
+                };
+                return kernel_node(opts, Kernel::MatmulNt { kn, diagonal }, &ins);
+            }
             let mut acc: Option<Node<BlockValue<T>>> = None;
             for k in 0..kn {
                 let a = &self.blocks[ag.block_linear(&[c[0], k])];

@@ -188,6 +188,12 @@ pub fn run<T: Element>(k: &Kernel<T>, ins: Vec<Arc<Held<T>>>) -> Result<Block<T>
             };
             T::matmul_acc(c.into_block(), &a, &b)?
         }
+        Kernel::MatmulNt { kn, diagonal } => {
+            arity(&ins, if *diagonal { *kn } else { 2 * kn }, "matmul nt")?;
+            let blocks: Vec<&Block<T>> = ins.iter().map(|h| &***h).collect();
+            let (a, b) = blocks.split_at(*kn);
+            T::matmul_nt(a, (!*diagonal).then_some(b))?
+        }
         Kernel::Reblock(plan) => {
             arity(&ins, plan.pieces().len(), "reblock")?;
             let parts = plan

@@ -152,6 +152,15 @@ pub enum Kernel<T> {
     Matmul,
     /// `c + a · b` (in place when dense). Three inputs: `c`, `a`, `b`.
     MatmulAcc,
+    /// `Σ_k a_k · b_kᵀ`, a block of `A·Aᵀ` from two block rows of `A` in one task (no `Aᵀ`
+    /// blocks, no per-`k` partial products). `2 · kn` inputs, `a_0..a_kn` then `b_0..b_kn`;
+    /// `kn` inputs when `diagonal` (`b` is `a`: one triangle computed, then mirrored).
+    MatmulNt {
+        /// The blocks in each row.
+        kn: usize,
+        /// A diagonal block (`b` is `a`).
+        diagonal: bool,
+    },
     /// A block cut and glued from the input blocks (one per piece of the plan, in order).
     Reblock(IndexPlan),
     /// A block assembled from parts already gathered (one per piece of the plan, in order).

@@ -75,3 +75,81 @@ fn mismatches() {
     let x = ArrayD::<f64>::zeros(vec![3]);
     assert!(matmul_dense(&ArrayD::<f64>::zeros(vec![2, 2]), &x).is_err());
 }
+
+/// `matmul_nt` of block rows: Σ a_k·b_kᵀ for dense f64 (faer, transposed views), the
+/// symmetric form (one triangle, mirrored), sparse blocks (the generic path), and typed
+/// errors for rows that do not match.
+#[test]
+fn matmul_nt_of_block_rows() {
+    let ks = [3usize, 5, 1];
+    let a: Vec<ArrayD<f64>> = ks
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| rand_block(&[4, k], 9, i))
+        .collect();
+    let b: Vec<ArrayD<f64>> = ks
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| rand_block(&[6, k], 8, i))
+        .collect();
+    let blocks = |v: &[ArrayD<f64>]| {
+        v.iter()
+            .map(|x| Block::Dense(x.clone()))
+            .collect::<Vec<_>>()
+    };
+    let (ab, bb) = (blocks(&a), blocks(&b));
+    let (ar, br): (Vec<&Block<f64>>, Vec<&Block<f64>>) = (ab.iter().collect(), bb.iter().collect());
+    let view = |v: &ArrayD<f64>| {
+        v.view()
+            .into_dimensionality::<ndarray::Ix2>()
+            .unwrap()
+            .to_owned()
+    };
+    let mut want = ndarray::Array2::<f64>::zeros((4, 6));
+    let mut sym = ndarray::Array2::<f64>::zeros((4, 4));
+    for (x, y) in a.iter().zip(&b) {
+        want += &view(x).dot(&view(y).t());
+        sym += &view(x).dot(&view(x).t());
+    }
+    assert!(close(
+        &matmul_nt(&ar, Some(&br)).unwrap().to_dense(),
+        &want.into_dyn()
+    ));
+    let s = matmul_nt(&ar, None).unwrap().to_dense();
+    assert!(close(&s, &sym.clone().into_dyn()));
+    assert!((0..4).all(|i| (0..4).all(|j| s[[i, j]] == s[[j, i]])));
+    let sp: Vec<Block<f64>> = ab.iter().map(sparse_like).collect();
+    let spr: Vec<&Block<f64>> = sp.iter().collect();
+    let ss = matmul_nt(&spr, None).unwrap().to_dense();
+    let mut want_sp = ndarray::Array2::<f64>::zeros((4, 4));
+    for x in &sp {
+        let d = view(&x.to_dense());
+        want_sp += &d.dot(&d.t());
+    }
+    assert!(close(&ss, &want_sp.into_dyn()));
+    assert!(matches!(
+        matmul_nt(&ar[..2], Some(&br)),
+        Err(Error::DimensionMismatch(_))
+    ));
+    assert!(matches!(
+        matmul_nt(&ar, Some(&ar[..1])),
+        Err(Error::DimensionMismatch(_))
+    ));
+    let none: [&Block<f64>; 0] = [];
+    assert!(matches!(
+        matmul_nt(&none, None),
+        Err(Error::DimensionMismatch(_))
+    ));
+}
+
+/// A sparse block with the pattern of every other value of `x`.
+fn sparse_like(x: &Block<f64>) -> Block<f64> {
+    let d = x.to_dense().into_dimensionality::<ndarray::Ix2>().unwrap();
+    let mut t = sprs::TriMat::new(d.dim());
+    for ((i, j), &v) in d.indexed_iter() {
+        if (i + j) % 2 == 0 {
+            t.add_triplet(i, j, v);
+        }
+    }
+    Block::SparseMat(t.to_csc())
+}
