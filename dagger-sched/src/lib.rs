@@ -143,7 +143,7 @@ pub use cluster::{
     invoke, ArgValue, DecodeArgs, LineageArg, LiveInvoke, Registration, RemoteArg, RemoteArgs,
 };
 #[doc(hidden)]
-pub use lazy::{AnyThunk, Memo};
+pub use lazy::{AnyThunk, Memo, ThunkArg};
 
 /// Streaming stages on worker processes: the per-process hub of edges that cross processes,
 /// and what a stage for a worker is made of (plumbing for `dagger-stream`).
