@@ -66,7 +66,11 @@ fn main() {
     let reps: usize = a.next().and_then(|s| s.parse().ok()).unwrap_or(7);
     let pending: usize = a.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let ctx = Context::local();
-    let fails = |panics| !failing_lazy_tree(leaves, forty_percent, panics).collect(&ctx).is_ok();
+    let fails = |panics| {
+        !failing_lazy_tree(leaves, forty_percent, panics)
+            .collect(&ctx)
+            .is_ok()
+    };
     // A mode runs one workload `reps` times, for a profiler.
     match a.next().as_deref() {
         Some("eager") => {

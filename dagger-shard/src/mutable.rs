@@ -6,8 +6,7 @@ use dagger_core::{Access, Extent, Mode, ObjectId};
 use dagger_core::{Error, Options, ProcessorId, Result, Scope, WorkerId};
 use dagger_sched::datadeps::{new_object_id, Declared, Tracked};
 use dagger_sched::{
-    current_processor, Arg, Chunk, Context, Dependency, IntoArg, IntoLazyArg, LazyArg,
-    Memo,
+    current_processor, Arg, Chunk, Context, Dependency, IntoArg, IntoLazyArg, LazyArg, Memo,
 };
 use std::fmt;
 use std::sync::Arc;

@@ -5,8 +5,7 @@ use crate::mutable::Mutable;
 use crate::target::{check_processor, check_worker, home_scope, threads_of, workers};
 use dagger_core::{Error, Options, ProcessorId, Result, Scope, WorkerId};
 use dagger_sched::{
-    current_processor, Arg, Context, DTask, Dependency, IntoArg, IntoLazyArg, LazyArg,
-    Memo,
+    current_processor, Arg, Context, DTask, Dependency, IntoArg, IntoLazyArg, LazyArg, Memo,
 };
 use std::fmt;
 use std::sync::Arc;
