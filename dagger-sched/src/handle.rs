@@ -319,7 +319,13 @@ impl<T: Clone + Send + Sync + 'static> FetchAll for Chunk<T> {
 impl<F: FetchAll> FetchAll for [F] {
     type Output = Vec<F::Output>;
     fn fetch_all(&self) -> Result<Self::Output> {
-        self.iter().map(FetchAll::fetch_all).collect()
+        // Sized up front: collecting into a `Result` does not know the length, and grew a
+        // vector of 10⁶ results by doubling (a copy and fresh pages each time).
+        let mut out = Vec::with_capacity(self.len());
+        for x in self {
+            out.push(x.fetch_all()?);
+        }
+        Ok(out)
     }
 }
 

@@ -90,6 +90,11 @@ mod lazy;
 // The worker's serve loop (runs its tasks on a Context of its own).
 mod worker;
 
+/// The graphs of the core's overhead benchmarks (the quick example and `cargo xtask bench
+/// tasks` share them); not part of the API.
+#[doc(hidden)]
+pub mod testing;
+
 // The user API.
 pub use args::{All, Meta, Val};
 pub use cancel::{current_task, is_cancelled, sleep};
@@ -138,7 +143,7 @@ pub use cluster::{
     invoke, ArgValue, DecodeArgs, LineageArg, LiveInvoke, Registration, RemoteArg, RemoteArgs,
 };
 #[doc(hidden)]
-pub use lazy::{AnyThunk, Memo};
+pub use lazy::{AnyThunk, Memo, ThunkArg};
 
 /// Streaming stages on worker processes: the per-process hub of edges that cross processes,
 /// and what a stage for a worker is made of (plumbing for `dagger-stream`).

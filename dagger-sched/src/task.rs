@@ -412,13 +412,11 @@ fn started(h: &Header, worker: WorkerId, thread: u32) -> (Entered, tracing::span
     (current, span)
 }
 
-/// A body's return or panic as the task's outcome (a failure names the task).
+/// A body's panic as the task's failure (outlined: the payload's text is the cold part; a
+/// returned error goes through [`Header::failure`] in place).
 #[inline(never)]
-fn failed_outcome(h: &Header, e: std::result::Result<Error, Box<dyn Any + Send>>) -> Error {
-    match e {
-        Ok(e) => h.failure(e),
-        Err(panic) => h.failure(Error::User(panic_message(panic))),
-    }
+fn panicked(h: &Header, panic: Box<dyn Any + Send>) -> Error {
+    h.failure(Error::User(panic_message(panic)))
 }
 
 impl<T, F> Job for Task<T, F>
@@ -445,8 +443,8 @@ where
         let (_current, span) = started(&self.header, worker, thread);
         let outcome = match std::panic::catch_unwind(AssertUnwindSafe(body)) {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(failed_outcome(&self.header, Ok(e))),
-            Err(panic) => Err(failed_outcome(&self.header, Err(panic))),
+            Ok(Err(e)) => Err(self.header.failure(e)),
+            Err(panic) => Err(panicked(&self.header, panic)),
         };
         // Close the span before waking anyone: a waiter may stop the profiler at once.
         drop(span);

@@ -6,8 +6,7 @@ use dagger_core::{Access, Extent, Mode, ObjectId};
 use dagger_core::{Error, Options, ProcessorId, Result, Scope, WorkerId};
 use dagger_sched::datadeps::{new_object_id, Declared, Tracked};
 use dagger_sched::{
-    current_processor, AnyThunk, Arg, Chunk, Context, Dependency, IntoArg, IntoLazyArg, LazyArg,
-    Memo,
+    current_processor, Arg, Chunk, Context, Dependency, IntoArg, IntoLazyArg, LazyArg, Memo,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -284,9 +283,6 @@ impl<T: Send + Sync + 'static> Tracked for Mutable<T> {
 // In a lazy graph (`delayed`) a mutable value is an input that is already there.
 impl<T: Send + Sync + 'static> LazyArg for Mutable<T> {
     type Eager = Mutable<T>;
-    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        None
-    }
     fn materialize(&self, _: &Memo) -> Mutable<T> {
         self.clone()
     }

@@ -5,8 +5,7 @@ use crate::mutable::Mutable;
 use crate::target::{check_processor, check_worker, home_scope, threads_of, workers};
 use dagger_core::{Error, Options, ProcessorId, Result, Scope, WorkerId};
 use dagger_sched::{
-    current_processor, AnyThunk, Arg, Context, DTask, Dependency, IntoArg, IntoLazyArg, LazyArg,
-    Memo,
+    current_processor, Arg, Context, DTask, Dependency, IntoArg, IntoLazyArg, LazyArg, Memo,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -292,9 +291,6 @@ impl<T: Send + Sync + 'static> IntoArg for Shard<T> {
 // In a lazy graph (`delayed`) a shard is an input that is already there.
 impl<T: Send + Sync + 'static> LazyArg for Shard<T> {
     type Eager = Shard<T>;
-    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        None
-    }
     fn materialize(&self, _: &Memo) -> Shard<T> {
         self.clone()
     }

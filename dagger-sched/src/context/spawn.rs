@@ -259,13 +259,7 @@ impl Context {
             scopes,
         } = inputs;
         let (header, error) = self.prepare(id, opts, &scopes, &dep_ids);
-        let task: Arc<Task<R, _>> = Task::new_arc(
-            move || header,
-            move || {
-                let values = args.resolve()?;
-                call(values)
-            },
-        );
+        let task = plain_task(header, args, call);
         let handle = self.local_handle(task.clone());
         self.register(task, deps, error);
         handle
@@ -315,13 +309,7 @@ impl Context {
         let (handle, job) = if wrote.is_empty() && locks.is_empty() {
             // Nothing to check or take first (a bulk queue's tasks, a region's tasks on
             // objects no earlier task wrote): the body of a plain spawn, a smaller task.
-            let task: Arc<Task<R, _>> = Task::new_arc(
-                move || header,
-                move || {
-                    let values = args.resolve()?;
-                    call(values)
-                },
-            );
+            let task = plain_task(header, args, call);
             (self.local_handle(task.clone()), task as Arc<dyn Job>)
         } else {
             let task: Arc<Task<R, _>> = Task::new_arc(
@@ -624,6 +612,27 @@ impl Context {
         }
         handle
     }
+}
+
+/// The task of a plain spawn: its arguments resolved, then `call` (a plain spawn's and a
+/// queued spawn's that has nothing to check first).
+#[inline(always)]
+fn plain_task<A, R>(
+    header: Header,
+    args: A,
+    call: impl FnOnce(A::Values) -> Outcome<R> + Send + 'static,
+) -> Arc<Task<R, impl FnOnce() -> Outcome<R> + Send + 'static>>
+where
+    A: Args,
+    R: Send + Sync + 'static,
+{
+    Task::new_arc(
+        move || header,
+        move || {
+            let values = args.resolve()?;
+            call(values)
+        },
+    )
 }
 
 /// The scope a task may run in: its own (default [`Scope::Default`]) intersected with its

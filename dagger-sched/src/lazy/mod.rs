@@ -16,12 +16,12 @@ use crate::cluster::registry::Registered;
 use crate::context::state::Context;
 use crate::handle::{Chunk, DTask};
 use dagger_core::{Error, Options, Result, Scope};
-use node::{Body, Node, ThunkInputs, TypedThunk};
+use node::{Body, Node, TypedThunk};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
-pub use node::{AnyThunk, Memo};
+pub use node::{AnyThunk, Memo, ThunkArg};
 
 /// The body of a closure thunk: lazy arguments and the function.
 struct Closure<L, F>(L, F);
@@ -32,6 +32,10 @@ where
     F: Fn(ValuesOf<L::Eager>) -> R + Send + Sync + 'static,
     R: Send + Sync + 'static,
 {
+    fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
+        self.0.visit_inputs(f)
+    }
+
     fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
         // The task holds the node (for its function) until its body runs: no separate
         // shared copy of the function per thunk.
@@ -55,6 +59,10 @@ where
     R: Send + Sync + 'static,
     E: fmt::Display,
 {
+    fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
+        self.0.visit_inputs(f)
+    }
+
     fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
         let n = node.clone();
         ctx.spawn_inner(
@@ -78,6 +86,10 @@ where
     V: Send + 'static,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
+    fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
+        self.0.visit_inputs(f)
+    }
+
     fn spawn(node: &Arc<Node<R, Self>>, ctx: &Context, memo: &Memo) -> DTask<R> {
         ctx.spawn_registered_inner(node.opts(), node.body.1, node.body.0.spawn_args(memo))
     }
@@ -110,12 +122,9 @@ impl<T> Clone for Thunk<T> {
 
 impl<T> fmt::Debug for Thunk<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Thunk({}, {} inputs)",
-            self.node.id(),
-            self.node.inputs().len()
-        )
+        let mut inputs = 0;
+        self.node.visit_inputs(&mut |_| inputs += 1);
+        write!(f, "Thunk({}, {inputs} inputs)", self.node.id())
     }
 }
 
@@ -151,9 +160,7 @@ impl<T: Send + Sync + 'static> Thunk<T> {
         F: Fn(LazyValuesOf<A>) -> std::result::Result<T, E> + Send + Sync + 'static,
         E: fmt::Display,
     {
-        let lazy = args.into_lazy();
-        let inputs = lazy.inputs();
-        thunk(opts.into(), inputs, TryClosure(lazy, f))
+        thunk(opts.into(), TryClosure(args.into_lazy(), f))
     }
 
     /// The thunk's id (unique in this process).
@@ -181,40 +188,43 @@ impl<T: Send + Sync + 'static> Thunk<T> {
 
     /// Spawns the graph below this thunk without waiting; returns the eager handle.
     pub fn submit(&self, ctx: &Context) -> DTask<T> {
-        let root: Arc<dyn AnyThunk> = self.node.clone().any();
         let mut memo = Memo::new();
         // The nodes this computation spawned, to empty their slots at the end.
-        let mut done: Vec<&Arc<dyn AnyThunk>> = Vec::new();
+        let mut done: Vec<&dyn ThunkArg> = Vec::new();
         // Iterative post-order: deep chains must not overflow the stack. The walk borrows
-        // the nodes (the root keeps the graph alive), and the slots double as the set of
-        // nodes seen: a node is expanded once, since everything pushed above it is submitted
-        // before a second copy of it is popped.
-        let mut stack: Vec<(&Arc<dyn AnyThunk>, bool)> = vec![(&root, false)];
-        while let Some((n, expanded)) = stack.pop() {
+        // the arguments that name the nodes (the root keeps the graph alive), and the slots
+        // double as the set of nodes seen: a node is expanded once, since everything pushed
+        // above it is submitted before a second copy of it is popped.
+        let mut stack: Vec<(&dyn ThunkArg, bool)> = vec![(self, false)];
+        while let Some((t, expanded)) = stack.pop() {
             if expanded {
-                if n.clone().submit(ctx, &mut memo) {
-                    done.push(n);
+                if t.submit(ctx, &mut memo) {
+                    done.push(t);
                 }
                 continue;
             }
+            let n = t.node();
             if n.spawned_in(&memo) {
                 continue;
             }
-            stack.push((n, true));
-            for i in n.inputs().iter().rev() {
-                if !i.spawned_in(&memo) {
+            stack.push((t, true));
+            // Pushed in order, then turned around: the first input is spawned first.
+            let first = stack.len();
+            n.visit_inputs(&mut |i| {
+                if !i.node().spawned_in(&memo) {
                     stack.push((i, false));
                 }
-            }
+            });
+            stack[first..].reverse();
         }
         let task = lookup(&memo, &*self.node);
         // Thunks whose last consumer took their task have let go of their slot already;
         // when all but the root did (a tree), only the root's is left.
         if memo.released() + 1 == done.len() {
-            root.forget(&memo);
+            self.node.forget(&memo);
         } else {
-            for n in done {
-                n.forget(&memo);
+            for t in done {
+                t.node().forget(&memo);
             }
         }
         task
@@ -259,8 +269,11 @@ fn lookup<T: Send + Sync + 'static>(memo: &Memo, node: &dyn TypedThunk<T>) -> DT
 pub trait LazyArg: Send + Sync + 'static {
     /// What it becomes once the graph is submitted.
     type Eager: IntoArg;
-    /// The thunk it stands for, if any.
-    fn input(&self) -> Option<Arc<dyn AnyThunk>>;
+    /// Calls `f` with the thunk it stands for, if any (plain values and chunks: none).
+    #[doc(hidden)]
+    fn visit_input<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
+        let _ = f;
+    }
     /// The eager argument, given the tasks spawned so far.
     fn materialize(&self, memo: &Memo) -> Self::Eager;
     /// The eager argument for the one spawn of the thunk that holds this argument (a thunk
@@ -284,8 +297,8 @@ pub trait IntoLazyArg {
 pub trait LazyArgs: Send + Sync + 'static {
     /// The eager tuple it becomes.
     type Eager: IntoArgs;
-    /// The thunks among the arguments.
-    fn inputs(&self) -> ThunkInputs;
+    /// Calls `f` with each thunk among the arguments, in order.
+    fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg));
     /// The eager arguments.
     fn materialize(&self, memo: &Memo) -> Self::Eager;
     /// The eager arguments for the one spawn of the thunk that holds them (see
@@ -304,10 +317,19 @@ pub trait IntoLazyArgs {
     fn into_lazy(self) -> Self::Lazy;
 }
 
+impl<T: Send + Sync + 'static> ThunkArg for Thunk<T> {
+    fn node(&self) -> &dyn AnyThunk {
+        &*self.node
+    }
+    fn submit(&self, ctx: &Context, memo: &mut Memo) -> bool {
+        self.node.clone().submit(ctx, memo)
+    }
+}
+
 impl<T: Send + Sync + 'static + Clone> LazyArg for Thunk<T> {
     type Eager = DTask<T>;
-    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        Some(self.node.clone().any())
+    fn visit_input<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
+        f(self)
     }
     fn materialize(&self, memo: &Memo) -> DTask<T> {
         lookup(memo, &*self.node)
@@ -333,9 +355,6 @@ impl<T: Send + Sync + 'static + Clone> IntoLazyArg for &Thunk<T> {
 
 impl<T: Send + Sync + 'static + Clone> LazyArg for Chunk<T> {
     type Eager = Chunk<T>;
-    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        None
-    }
     fn materialize(&self, _: &Memo) -> Chunk<T> {
         self.clone()
     }
@@ -357,9 +376,6 @@ impl<T: Send + Sync + 'static + Clone> IntoLazyArg for &Chunk<T> {
 
 impl<T: Clone + Send + Sync + 'static> LazyArg for Val<T> {
     type Eager = Val<T>;
-    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        None
-    }
     fn materialize(&self, _: &Memo) -> Val<T> {
         self.clone()
     }
@@ -395,8 +411,8 @@ pub struct MetaThunk<T>(Thunk<T>);
 
 impl<T: Send + Sync + 'static> LazyArg for MetaThunk<T> {
     type Eager = Meta<T>;
-    fn input(&self) -> Option<Arc<dyn AnyThunk>> {
-        Some(self.0.node.clone().any())
+    fn visit_input<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
+        f(&self.0)
     }
     fn materialize(&self, memo: &Memo) -> Meta<T> {
         Meta(lookup(memo, &*self.0.node))
@@ -419,13 +435,10 @@ macro_rules! tuple_lazy {
         #[allow(clippy::unused_unit)]
         impl<$($n: LazyArg),*> LazyArgs for ($($n,)*) {
             type Eager = ($($n::Eager,)*);
-            fn inputs(&self) -> ThunkInputs {
+            #[allow(unused_variables)]
+            fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
                 let ($($v,)*) = self;
-                // Pushed in place: no vector of options first (inline up to two).
-                #[allow(unused_mut)]
-                let mut v = ThunkInputs::new();
-                $(if let Some(i) = $v.input() { v.push(i); })*
-                v
+                $($v.visit_input(f);)*
             }
             #[allow(unused_variables)]
             fn materialize(&self, memo: &Memo) -> Self::Eager {
@@ -497,14 +510,14 @@ where
     make(opts.into(), f, args.into_lazy())
 }
 
-/// A thunk over the lazy arguments' inputs, spawned by `body`.
-fn thunk<T, B>(opts: Options, inputs: ThunkInputs, body: B) -> Thunk<T>
+/// A thunk spawned by `body`.
+fn thunk<T, B>(opts: Options, body: B) -> Thunk<T>
 where
     T: Send + Sync + 'static,
     B: Body<T>,
 {
     Thunk {
-        node: Arc::new(Node::new(opts, inputs, body)),
+        node: Arc::new(Node::new(opts, body)),
     }
 }
 
@@ -514,8 +527,7 @@ where
     F: Fn(ValuesOf<L::Eager>) -> R + Send + Sync + 'static,
     R: Send + Sync + 'static,
 {
-    let inputs = lazy.inputs();
-    thunk(opts, inputs, Closure(lazy, f))
+    thunk(opts, Closure(lazy, f))
 }
 
 /// A thunk running a registered function (see [`register!`](crate::register)), so a lazy
@@ -561,9 +573,7 @@ where
     V: Send + 'static,
     R: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    let lazy = args.into_lazy();
-    let inputs = lazy.inputs();
-    thunk(opts.into(), inputs, Remote(lazy, f))
+    thunk(opts.into(), Remote(args.into_lazy(), f))
 }
 
 /// A thunk running a registered function: the former name of [`delayed_registered`].

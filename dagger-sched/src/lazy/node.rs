@@ -1,14 +1,13 @@
-//! One thunk as the graph walk sees it: a [`Node`] (its id, inputs, body and the slot of
-//! its task in the computation that uses it), the [`Memo`] of one computation, and the
-//! traits a thunk is seen through ([`AnyThunk`] by the walk, [`TypedThunk`] by its handle
-//! and its consumers, [`Body`] by the spawn).
+//! One thunk as the graph walk sees it: a [`Node`] (its id, body and the slot of its task
+//! in the computation that uses it), the [`Memo`] of one computation, and the traits a
+//! thunk is seen through ([`AnyThunk`] by the walk, [`ThunkArg`] as another's argument,
+//! [`TypedThunk`] by its handle and its consumers, [`Body`] by the spawn).
 
 use crate::context::state::Context;
 use crate::handle::DTask;
 use crate::id_hash::IdHasher;
 use dagger_core::Options;
 use parking_lot::Mutex;
-use smallvec::SmallVec;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -67,16 +66,23 @@ impl fmt::Debug for Memo {
     }
 }
 
-/// The thunks a thunk takes as inputs: most take none, one or two, kept inline (a vector
-/// per thunk was one more allocation per node of a lazy graph).
-pub(crate) type ThunkInputs = SmallVec<[Arc<dyn AnyThunk>; 2]>;
+/// A thunk as an argument of another (or as the root of a computation): what the walk
+/// holds for each input, borrowed from the argument itself. Why not a list of the inputs
+/// in each node: it held every input a second time (an `Arc` clone per edge when the graph
+/// is built, and its release when it goes) and made every node 40 bytes larger.
+pub trait ThunkArg: Send + Sync {
+    /// The thunk.
+    fn node(&self) -> &dyn AnyThunk;
+    /// Spawns it in `memo`'s computation (see [`AnyThunk::submit`]).
+    fn submit(&self, ctx: &Context, memo: &mut Memo) -> bool;
+}
 
 /// A thunk of any result type, as the graph walk sees it.
 pub trait AnyThunk: Send + Sync {
     /// The thunk's id.
     fn id(&self) -> u64;
-    /// The thunks it takes as inputs.
-    fn inputs(&self) -> &[Arc<dyn AnyThunk>];
+    /// Calls `f` with each thunk among its arguments, in order.
+    fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg));
     /// Spawns it (its inputs are already spawned in `memo`); false if it already was.
     fn submit(self: Arc<Self>, ctx: &Context, memo: &mut Memo) -> bool;
     /// Whether it is spawned in `memo`'s computation.
@@ -99,12 +105,12 @@ pub(super) trait TypedThunk<T>: AnyThunk {
     fn take_in(&self, memo: &Memo) -> Option<DTask<T>>;
     /// The options it was made with.
     fn options(&self) -> &Options;
-    /// The same thunk, as the graph walk sees it.
-    fn any(self: Arc<Self>) -> Arc<dyn AnyThunk>;
 }
 
 /// How a thunk's task is spawned: its function and lazy arguments.
 pub(super) trait Body<T>: Send + Sync + Sized + 'static {
+    /// Calls `f` with each thunk among its arguments, in order.
+    fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg));
     /// Spawns `node`'s task in `memo`'s computation.
     fn spawn(node: &Arc<Node<T, Self>>, ctx: &Context, memo: &Memo) -> DTask<T>;
 }
@@ -117,13 +123,13 @@ struct Extra<T> {
     kept: Mutex<Option<DTask<T>>>,
 }
 
-/// One thunk: one allocation holding its inputs, function and arguments (they were four:
-/// the node, a boxed spawner, the shared function and the input vector).
-pub(super) struct Node<T, B> {
+/// One thunk: one allocation holding its function and arguments (they were four: the node,
+/// a boxed spawner, the shared function and the input vector); its inputs are the thunks
+/// among the arguments.
+pub(super) struct Node<T, B: Body<T>> {
     id: u64,
     /// `None` for the default options.
     extra: Option<Box<Extra<T>>>,
-    inputs: ThunkInputs,
     /// What the task runs (read by the body's spawn).
     pub(super) body: B,
     /// The computation whose task `spawned` holds (0: none), readable without the lock:
@@ -137,22 +143,19 @@ pub(super) struct Node<T, B> {
     uses_left: AtomicU32,
 }
 
-impl<T: Send + Sync + 'static, B> Node<T, B> {
-    /// A new thunk over `inputs` (the thunks among its arguments), spawned by `body`.
-    pub(super) fn new(opts: Options, inputs: ThunkInputs, body: B) -> Node<T, B> {
+impl<T: Send + Sync + 'static, B: Body<T>> Node<T, B> {
+    /// A new thunk, spawned by `body`.
+    pub(super) fn new(opts: Options, body: B) -> Node<T, B> {
         let extra = (opts != *DEFAULT_OPTIONS).then(|| {
             Box::new(Extra {
                 opts,
                 kept: Mutex::new(None),
             })
         });
-        for i in &inputs {
-            i.count_consumer(true);
-        }
+        body.visit_inputs(&mut |i| i.node().count_consumer(true));
         Node {
             id: NEXT_THUNK.fetch_add(1, Ordering::Relaxed),
             extra,
-            inputs,
             body,
             spawned_by: AtomicU64::new(0),
             spawned: Mutex::new(None),
@@ -232,10 +235,6 @@ impl<T: Send + Sync + 'static, B: Body<T>> TypedThunk<T> for Node<T, B> {
     fn options(&self) -> &Options {
         self.opts()
     }
-
-    fn any(self: Arc<Self>) -> Arc<dyn AnyThunk> {
-        self
-    }
 }
 
 impl<T: Send + Sync + 'static, B: Body<T>> AnyThunk for Node<T, B> {
@@ -243,8 +242,8 @@ impl<T: Send + Sync + 'static, B: Body<T>> AnyThunk for Node<T, B> {
         self.id
     }
 
-    fn inputs(&self) -> &[Arc<dyn AnyThunk>] {
-        &self.inputs
+    fn visit_inputs<'a>(&'a self, f: &mut dyn FnMut(&'a dyn ThunkArg)) {
+        self.body.visit_inputs(f)
     }
 
     fn submit(self: Arc<Self>, ctx: &Context, memo: &mut Memo) -> bool {
@@ -298,10 +297,9 @@ impl<T: Send + Sync + 'static, B: Body<T>> AnyThunk for Node<T, B> {
     }
 }
 
-impl<T, B> Drop for Node<T, B> {
+impl<T, B: Body<T>> Drop for Node<T, B> {
     fn drop(&mut self) {
-        for i in &self.inputs {
-            i.count_consumer(false);
-        }
+        self.body
+            .visit_inputs(&mut |i| i.node().count_consumer(false));
     }
 }

@@ -58,14 +58,8 @@ fn rayon_chain(n: usize) {
 
 /// Pairwise sums over `leaves` ones (a power of two; `2 * leaves - 1` tasks).
 pub(super) fn dagger_tree(ctx: &Context, leaves: usize) {
-    let mut level: Vec<DTask<u64>> = (0..leaves).map(|_| ctx.spawn(|()| 1u64, ())).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| ctx.spawn(|(a, b)| a + b, (&p[0], &p[1])))
-            .collect();
-    }
-    assert_eq!(level[0].fetch().expect("tree succeeds"), leaves as u64);
+    let root = dagger::__private::dagger_sched::testing::eager_tree(ctx, leaves);
+    assert_eq!(root.fetch().expect("tree succeeds"), leaves as u64);
 }
 
 fn rayon_tree(leaves: usize) {

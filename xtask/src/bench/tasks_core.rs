@@ -4,64 +4,32 @@
 //! `Err` tree must cost no more than the succeeding tree) and `tasks_memory` (bytes per pending task, measured from outside as RSS).
 
 use super::{line, measure};
-use dagger::{delayed, Context, DTask, Thunk};
+use dagger::__private::dagger_sched::testing;
+use dagger::{Context, DTask};
 use serde_json::{json, Value};
 
-/// The eager tree (as `tree_reduce`): `leaves` tasks of one, pairwise sums.
+/// The eager tree (as `tree_reduce`), checked.
 fn eager_tree(ctx: &Context, leaves: usize) {
-    let mut level: Vec<DTask<u64>> = (0..leaves).map(|_| ctx.spawn(|()| 1u64, ())).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| ctx.spawn(|(a, b)| a + b, (&p[0], &p[1])))
-            .collect();
-    }
-    assert_eq!(level[0].fetch().expect("tree succeeds"), leaves as u64);
+    assert_eq!(
+        testing::eager_tree(ctx, leaves)
+            .fetch()
+            .expect("tree succeeds"),
+        leaves as u64
+    );
 }
 
-/// The lazy tree: `leaves` thunks of one, pairwise sums; built and collected.
+/// The lazy tree: built and collected, checked.
 fn lazy_tree(ctx: &Context, leaves: usize) {
-    let mut level: Vec<Thunk<u64>> = (0..leaves).map(|_| delayed(|()| 1u64, ())).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| delayed(|(a, b)| a + b, (&p[0], &p[1])))
-            .collect();
-    }
-    assert_eq!(level[0].collect(ctx).expect("tree succeeds"), leaves as u64);
+    let root = testing::lazy_tree(leaves);
+    assert_eq!(root.collect(ctx).expect("tree succeeds"), leaves as u64);
 }
 
-/// The lazy tree over leaves that fail when `fail(i)`: by returning `Err` (a fallible
-/// thunk, as Rust code fails) or, with `panics`, by panicking. Failures propagate to the
-/// root, and every node is still reached once. Returns whether the root succeeded.
+/// The lazy tree whose leaves fail when `fail(i)` (by `Err`, or with `panics` by
+/// panicking), built and collected: whether the root succeeded.
 fn lazy_tree_failing(ctx: &Context, leaves: usize, fail: fn(u64) -> bool, panics: bool) -> bool {
-    let mut level: Vec<Thunk<u64>> = (0..leaves as u64)
-        .map(|i| {
-            if panics {
-                delayed(
-                    move |(i,)| {
-                        if fail(i) {
-                            panic!("leaf {i} fails");
-                        }
-                        1u64
-                    },
-                    (i,),
-                )
-            } else {
-                Thunk::try_delayed(
-                    move |(i,)| if fail(i) { Err("leaf fails") } else { Ok(1u64) },
-                    (i,),
-                )
-            }
-        })
-        .collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| delayed(|(a, b)| a + b, (&p[0], &p[1])))
-            .collect();
-    }
-    level[0].collect(ctx).is_ok()
+    testing::failing_lazy_tree(leaves, fail, panics)
+        .collect(ctx)
+        .is_ok()
 }
 
 /// The resident set size of this process, in bytes (Linux `/proc/self/statm`).
