@@ -67,9 +67,9 @@ fn main() {
     let pending: usize = a.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let ctx = Context::local();
     let fails = |panics| {
-        !failing_lazy_tree(leaves, forty_percent, panics)
+        failing_lazy_tree(leaves, forty_percent, panics)
             .collect(&ctx)
-            .is_ok()
+            .is_err()
     };
     // A mode runs one workload `reps` times, for a profiler.
     match a.next().as_deref() {
