@@ -70,7 +70,7 @@ fn owners(a: &DArray<f64>) -> Vec<WorkerId> {
 }
 
 /// `L` (unit diagonal) and `U` of LAPACK-style packed factors.
-fn l_and_u(f: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
+pub(crate) fn l_and_u(f: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
     let n = f.nrows();
     let l = Array2::from_shape_fn((n, n), |(i, j)| match i.cmp(&j) {
         std::cmp::Ordering::Greater => f[[i, j]],
