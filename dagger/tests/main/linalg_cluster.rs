@@ -199,7 +199,7 @@ fn linalg_lu_nopiv_and_triangular_solves_on_two_workers() {
 }
 
 /// A symmetric positive definite `n × n` matrix: `M·Mᵀ/n + I`.
-fn spd(n: usize) -> Array2<f64> {
+pub(crate) fn spd(n: usize) -> Array2<f64> {
     let m = random(n, n, 21);
     m.dot(&m.t()) / n as f64 + Array2::<f64>::eye(n)
 }

@@ -7,11 +7,13 @@
 use dagger::array::cyclic::ProcessGrid;
 use dagger::array::{Blocks, DArray};
 use dagger::linalg::kernels::{apply_q, geqrf, trsm};
-use dagger::linalg::{lu_darray, qr_darray, tsqr_darray, Diag, Scalar, Side, Tile, Trans, Uplo};
+use dagger::linalg::{
+    cholesky_blocks, lu_darray, qr_darray, tsqr_darray, Diag, Scalar, Side, Tile, Trans, Uplo,
+};
 use dagger::{Context, WorkerId};
 use ndarray::Array2;
 
-use crate::linalg_cluster::{cluster, fro, l_and_u, random};
+use crate::linalg_cluster::{cluster, fro, l_and_u, random, spd};
 use proptest::prelude::*;
 
 fn cast<T: Scalar>(a: &Array2<f64>) -> Array2<T> {
@@ -276,9 +278,9 @@ proptest! {
 
     /// Issue #21: random shapes and block sizes (the block grid non-square when m ≠ n, the
     /// edges ragged when a block size does not divide the shape) on a local context: QR's
-    /// residuals and ‖PA − LU‖/‖A‖ of a square matrix against the dense reference, in f64.
+    /// residuals, ‖PA − LU‖/‖A‖ of a square matrix and ‖A − LLᵀ‖/‖A‖ of an SPD one, in f64.
     #[test]
-    fn linalg_qr_and_lu_residuals_over_random_shapes_and_blocks(
+    fn linalg_qr_lu_cholesky_residuals_over_random_shapes_and_blocks(
         m in 1usize..=60, n in 1usize..=60, br in 1usize..=25, bc in 1usize..=25,
     ) {
         let ctx = Context::local();
@@ -296,5 +298,10 @@ proptest! {
         let pa = Array2::from_shape_fn((m, m), |(i, j)| sq[[f.perm()[i], j]]);
         let r = fro(&(&pa - &l.dot(&u))) / fro(&sq);
         prop_assert!(r < 1e-12, "{m}² in {bl}² blocks: ‖PA − LU‖/‖A‖ = {r:e}");
+        let s = spd(m);
+        let d = DArray::from_array(s.clone().into_dyn(), &Blocks::from([bl, bl])).unwrap();
+        let l = dense(&ctx, cholesky_blocks(&ctx, &d, Uplo::Lower).unwrap().factor());
+        let r = fro(&(&s - &l.dot(&l.t()))) / fro(&s);
+        prop_assert!(r < 1e-12, "{m}² in {bl}² blocks: ‖A − LLᵀ‖/‖A‖ = {r:e}");
     }
 }
