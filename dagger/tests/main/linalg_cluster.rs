@@ -70,7 +70,7 @@ fn owners(a: &DArray<f64>) -> Vec<WorkerId> {
 }
 
 /// `L` (unit diagonal) and `U` of LAPACK-style packed factors.
-fn l_and_u(f: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
+pub(crate) fn l_and_u(f: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
     let n = f.nrows();
     let l = Array2::from_shape_fn((n, n), |(i, j)| match i.cmp(&j) {
         std::cmp::Ordering::Greater => f[[i, j]],
@@ -199,7 +199,7 @@ fn linalg_lu_nopiv_and_triangular_solves_on_two_workers() {
 }
 
 /// A symmetric positive definite `n × n` matrix: `M·Mᵀ/n + I`.
-fn spd(n: usize) -> Array2<f64> {
+pub(crate) fn spd(n: usize) -> Array2<f64> {
     let m = random(n, n, 21);
     m.dot(&m.t()) / n as f64 + Array2::<f64>::eye(n)
 }

@@ -7,11 +7,14 @@
 use dagger::array::cyclic::ProcessGrid;
 use dagger::array::{Blocks, DArray};
 use dagger::linalg::kernels::{apply_q, geqrf, trsm};
-use dagger::linalg::{qr_darray, tsqr_darray, Diag, Scalar, Side, Tile, Trans, Uplo};
+use dagger::linalg::{
+    cholesky_blocks, lu_darray, qr_darray, tsqr_darray, Diag, Scalar, Side, Tile, Trans, Uplo,
+};
 use dagger::{Context, WorkerId};
 use ndarray::Array2;
 
-use crate::linalg_cluster::{cluster, fro, random};
+use crate::linalg_cluster::{cluster, fro, l_and_u, random, spd};
+use proptest::prelude::*;
 
 fn cast<T: Scalar>(a: &Array2<f64>) -> Array2<T> {
     a.mapv(T::of)
@@ -267,5 +270,38 @@ fn linalg_tsqr_darray_on_a_local_context_has_the_same_residuals() {
         let a = random(m, n, (m + n) as u64);
         check_tsqr::<f64>(&ctx, &a, rows, 1e-12);
         check_tsqr::<f32>(&ctx, &a, rows, 2e-5);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Issue #21: random shapes and block sizes (the block grid non-square when m ≠ n, the
+    /// edges ragged when a block size does not divide the shape) on a local context: QR's
+    /// residuals, ‖PA − LU‖/‖A‖ of a square matrix and ‖A − LLᵀ‖/‖A‖ of an SPD one, in f64.
+    #[test]
+    fn linalg_qr_lu_cholesky_residuals_over_random_shapes_and_blocks(
+        m in 1usize..=60, n in 1usize..=60, br in 1usize..=25, bc in 1usize..=25,
+    ) {
+        let ctx = Context::local();
+        let a = random(m, n, (m * 61 + n) as u64);
+        // qr_darray takes square blocks only ("reblock first" otherwise), and a block larger
+        // than the matrix is clamped to it (no longer square): at most min(m, n).
+        let b = br.min(m).min(n);
+        check_qr::<f64>(&ctx, &a, [b, b], 1e-12);
+        // lu_darray likewise takes square blocks; its edge is ragged when `bl` does not divide m.
+        let bl = bc.min(m);
+        let sq = random(m, m, (m + br * bc) as u64);
+        let d = DArray::from_array(sq.clone().into_dyn(), &Blocks::from([bl, bl])).unwrap();
+        let f = lu_darray(&ctx, &d).unwrap();
+        let (l, u) = l_and_u(&dense(&ctx, f.factors()));
+        let pa = Array2::from_shape_fn((m, m), |(i, j)| sq[[f.perm()[i], j]]);
+        let r = fro(&(&pa - &l.dot(&u))) / fro(&sq);
+        prop_assert!(r < 1e-12, "{m}² in {bl}² blocks: ‖PA − LU‖/‖A‖ = {r:e}");
+        let s = spd(m);
+        let d = DArray::from_array(s.clone().into_dyn(), &Blocks::from([bl, bl])).unwrap();
+        let l = dense(&ctx, cholesky_blocks(&ctx, &d, Uplo::Lower).unwrap().factor());
+        let r = fro(&(&s - &l.dot(&l.t()))) / fro(&s);
+        prop_assert!(r < 1e-12, "{m}² in {bl}² blocks: ‖A − LLᵀ‖/‖A‖ = {r:e}");
     }
 }
