@@ -61,6 +61,30 @@ fn column<T: Scalar>(t: &TrackedBlocks<T>, j: usize, s: usize) -> BlockList<'_, 
     BlockList((s..t.grid().grid_shape()[0]).map(|i| &t[[i, j]]).collect())
 }
 
+/// Panel `s`'s reflectors (`v`, its block factor in `tau`'s tile `s`) applied to block
+/// column `j` of `x` from block row `s` down (`Qₛᵀ` if `transpose`), by one task beside the
+/// column's top tile, its rows taken back into the column's tiles.
+fn apply_panel<T: Scalar>(
+    ctx: &Context,
+    (v, tau): (&BlockList<'_, T>, &TrackedBlocks<T>),
+    x: &TrackedBlocks<T>,
+    (s, j): (usize, usize),
+    transpose: bool,
+    b: usize,
+) {
+    let c = column(x, j, s);
+    let args = (
+        In(v),
+        In(&BlockList(vec![&tau[[s, 0]]])),
+        0u64,
+        In(&c),
+        Vec::new(),
+        transpose,
+    );
+    let p = ctx.spawn_registered_with(beside(&x[[s, j]]), T::qr_kernels().apply, args);
+    take_back(ctx, x, (s, j), &p, b);
+}
+
 /// The owners of the blocks of rows `0..rows` and columns `0..cols` of a `gc`-column
 /// block grid whose owners are `owners` (row-major).
 fn corner(owners: &[WorkerId], gc: usize, rows: usize, cols: usize) -> Vec<WorkerId> {
@@ -96,17 +120,7 @@ pub fn qr_darray<T: Scalar>(ctx: &Context, a: &DArray<T>) -> Result<QrBlocks<T>>
             take_back(ctx, t, (s, s), &panel, b);
             ctx.spawn_registered(q.store, (Out(&taut[[s, 0]]), &panel, false));
             for j in s + 1..gc {
-                let c = column(t, j, s);
-                let args = (
-                    In(&col),
-                    In(&BlockList(vec![&taut[[s, 0]]])),
-                    0u64,
-                    In(&c),
-                    Vec::new(),
-                    true,
-                );
-                let p = ctx.spawn_registered_with(beside(&t[[s, j]]), q.apply, args);
-                take_back(ctx, t, (s, j), &p, b);
+                apply_panel(ctx, (&col, &taut), t, (s, j), true, b);
             }
         }
     })
@@ -155,7 +169,6 @@ impl<T: Scalar> QrBlocks<T> {
         transpose: bool,
         b: usize,
     ) {
-        let q = T::qr_kernels();
         let kt = tau.grid().grid_shape()[0];
         // Q = H₀·H₁·…: Qᵀ applies the panels first to last, Q last to first.
         let order: Vec<usize> = if transpose {
@@ -166,17 +179,7 @@ impl<T: Scalar> QrBlocks<T> {
         for s in order {
             let v = column(f, s, s);
             for j in 0..x.grid().grid_shape()[1] {
-                let c = column(x, j, s);
-                let args = (
-                    In(&v),
-                    In(&BlockList(vec![&tau[[s, 0]]])),
-                    0u64,
-                    In(&c),
-                    Vec::new(),
-                    transpose,
-                );
-                let p = ctx.spawn_registered_with(beside(&x[[s, j]]), q.apply, args);
-                take_back(ctx, x, (s, j), &p, b);
+                apply_panel(ctx, (&v, tau), x, (s, j), transpose, b);
             }
         }
     }
